@@ -1,0 +1,61 @@
+/*
+ * ec_app.h - the interface between the chain engine (ec_node) and a chain's rules, in the
+ * manner of ABCI: the engine orders, stores and serves transactions and knows nothing of
+ * identities or certificates; an app knows its rules and nothing of sockets or consensus.
+ *
+ * Threads: check_tx runs on the verifier pool, in parallel, and must only look at the
+ * transaction itself. deliver_tx, end_block and committed run on the single commit thread,
+ * in block order. query runs on the RPC thread and reads only committed data.
+ *
+ * deliver_tx must be deterministic (no clock, no randomness: use ctx->time_ms) and should
+ * check everything before it writes; the engine sets a ledger save point before each
+ * transaction and rolls back when deliver_tx fails, so a failed transaction is dropped
+ * from the block without a trace. Every transaction in a committed block succeeded.
+ */
+#ifndef EC_APP_H
+#define EC_APP_H
+
+#include <stdint.h>
+
+#include "ec_codec.h"
+#include "ec_err.h"
+#include "ec_ledger.h"
+#include "ec_types.h"
+
+#define EC_BLOCK_ANCHORS_MAX 64 /* foreign headers one block may accept                      */
+
+/* What deliver_tx and end_block see of the block being built. */
+typedef struct {
+    const ec_genesis_t *genesis;    /* this chain's genesis                                  */
+    ec_ledger_t *ledger;            /* pending state: ec_state_get/put/del, ec_mlog_*        */
+    uint64_t height;                /* height of the block being built                       */
+    uint64_t time_ms;               /* block time (deterministic input)                      */
+    uint32_t anchor_count;          /* anchor entries accepted so far in this block          */
+    ec_anchor_entry_t anchors[EC_BLOCK_ANCHORS_MAX];
+} ec_block_ctx_t;
+
+/*
+ * Records that this block accepted a foreign header (it goes into xanchor_root). Returns 0,
+ * or EC_EBUSY when the block already holds EC_BLOCK_ANCHORS_MAX entries (the transaction
+ * then fails and is retried by its sender in a later block).
+ */
+EC_WUR int ec_block_ctx_add_anchor(ec_block_ctx_t *ctx, const ec_anchor_entry_t *entry);
+
+typedef struct {
+    const char *name;      /* "mainchain" or "sidechain", for logs                          */
+    void *self;            /* the app's own state                                            */
+    /* Stateless checks of one transaction (body shape, sizes, payload presence).           */
+    int (*check_tx)(void *self, const ec_tx_t *tx, const uint8_t *payload,
+                    size_t payload_size, ec_status_t *st);
+    /* Applies one transaction to the pending state, or fails with st set.                  */
+    int (*deliver_tx)(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx,
+                      const uint8_t *payload, size_t payload_size, ec_status_t *st);
+    /* After the block's last transaction: writes the state root for the header.            */
+    int (*end_block)(void *self, ec_block_ctx_t *ctx, uint8_t state_root[EC_HASH_BYTES]);
+    /* Answers a read-only query: `args` is the request's argument array; the result is one
+     * msgpack object written to out. Unknown paths are EC_EMETHOD.                          */
+    int (*query)(void *self, ec_ledger_t *ledger, const char *path, const msgpack_object *args,
+                 ec_writer_t *out, ec_status_t *st);
+} ec_app_t;
+
+#endif

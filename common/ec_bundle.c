@@ -1,0 +1,1 @@
+/* ec_bundle.c: being written; see ec_bundle.h. */

@@ -1,0 +1,72 @@
+/*
+ * ec_bundle.h - the proof bundle: everything needed to check, offline, that a side-chain
+ * transaction (a certificate, an inspection, ...) is final and anchored in the main chain.
+ *
+ *   tx --tx_root--> side header (height h) --hist_root--> anchored side header (height a)
+ *      --xanchor_root--> main header --commit--> main validator set the verifier trusts
+ *
+ * Encoding (canonical msgpack, docs/PROTOCOL.md "Proof bundle"):
+ *   [ version=1, side_chain_id: str, tx: bin, payload: bin|nil,
+ *     tx_index: uint, tx_path: [bin(32)...], side_header: bin,
+ *     anchored_header: bin|nil (nil when the tx's own block was anchored),
+ *     hist_path: [bin(32)...] (block h as leaf h of the anchored header's hist_root),
+ *     anchor_index: uint, anchor_path: [bin(32)...], main_header: bin, main_commit: bin ]
+ * About 2 KB for a 256-byte payload. Any changed byte makes verification fail.
+ */
+#ifndef EC_BUNDLE_H
+#define EC_BUNDLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ec_err.h"
+#include "ec_merkle.h"
+#include "ec_types.h"
+
+#define EC_BUNDLE_BYTES_MAX (EC_TX_BYTES_MAX + EC_PAYLOAD_BYTES_MAX + 16u * 1024)
+
+/* The parts of a bundle, as gathered by the client (buffers borrowed). */
+typedef struct {
+    const char *side_chain_id;
+    const uint8_t *tx;            size_t tx_size;
+    const uint8_t *payload;       size_t payload_size;      /* payload may be NULL          */
+    uint64_t tx_index;
+    const ec_hash32_t *tx_path;   size_t tx_path_len;
+    const uint8_t *side_header;   size_t side_header_size;
+    const uint8_t *anchored_header; size_t anchored_header_size; /* NULL when a == h        */
+    const ec_hash32_t *hist_path; size_t hist_path_len;
+    uint64_t anchor_index;
+    const ec_hash32_t *anchor_path; size_t anchor_path_len;
+    const uint8_t *main_header;   size_t main_header_size;
+    const uint8_t *main_commit;   size_t main_commit_size;
+} ec_bundle_parts_t;
+
+void ec_bundle_encode(ec_writer_t *w, const ec_bundle_parts_t *parts);
+
+/* What a verified bundle proves. */
+typedef struct {
+    char side_chain_id[EC_CHAIN_ID_MAX];
+    uint8_t tx_id[EC_HASH_BYTES];
+    uint64_t tx_type;
+    uint8_t sender[EC_PK_BYTES];
+    uint64_t side_height;             /* block holding the transaction                       */
+    uint64_t anchored_height;         /* side block the main chain anchored                  */
+    char main_chain_id[EC_CHAIN_ID_MAX];
+    uint64_t main_height;             /* main block that accepted the anchor                 */
+    uint8_t main_hash[EC_HASH_BYTES];
+    bool has_payload;                 /* payload included and matches payload_hash           */
+} ec_bundle_info_t;
+
+/*
+ * Verifies a bundle against a trusted main chain: its chain id and either its validator
+ * set (main_vs; the main header's commit must verify) or a trusted main header hash
+ * (trusted_main_hash; the bundle's main header must hash to it). At least one of the two.
+ * Returns 0 and fills info, or EC_EINVAL / EC_ETOOBIG (malformed), EC_ESIG (a signature or
+ * commit), EC_EPROOF (a Merkle step), EC_ECHAIN (chain ids disagree), with st saying which.
+ */
+EC_WUR int ec_bundle_verify(const uint8_t *bundle, size_t size, const char *main_chain_id,
+                            const ec_valset_t *main_vs,
+                            const uint8_t trusted_main_hash[EC_HASH_BYTES],
+                            ec_bundle_info_t *info, ec_status_t *st);
+
+#endif

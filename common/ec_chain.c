@@ -1,0 +1,1 @@
+/* ec_chain.c: being written; see ec_chain.h. */

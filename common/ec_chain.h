@@ -1,0 +1,159 @@
+/*
+ * ec_chain.h - what the two chain kinds, the relay and the client agree on: transaction
+ * types and their bodies, roles, the main chain's identity/role records that side chains
+ * mirror, the anchor transactions, and the main chain's state root. Tables with every field
+ * are in docs/PROTOCOL.md ("Main-chain transactions", "Side-chain transactions",
+ * "Records", "Anchoring"); keep the two in step.
+ *
+ * Main-chain transaction bodies (sender = tx sender public key):
+ *   REGISTER    [name: str]                                  sender is the new account
+ *   ORG         [org_code: str, name: str]                   sender: operator
+ *   ROLE_GRANT  [address: str, role: uint, cert_type: str, org_code: str]   operator
+ *   ROLE_REVOKE [address: str, role: uint, cert_type: str, org_code: str]   operator
+ *   ATTEST      [address: str, identity_hash: bin(32)]       sender: certification authority
+ *   SIDECHAIN   [genesis: bin]  (an encoded side-chain ec_genesis_t)       operator
+ *   ANCHOR      [chain_id: str, header: bin, commit: bin, prev_path: [bin(32)...],
+ *                consistency: [bin(32)...]]                  anyone (checked by the commit)
+ *
+ * Side-chain transaction bodies:
+ *   ISSUE       [holder: str, org_code: str, fields_root: bin(32), expires_ms: uint]
+ *               payload = certificate data sealed to the holder   sender: issuing agency
+ *   INSPECT     [holder: str, org_code: str, cert_id: bin(32), verdict: str]
+ *               payload = inspection data sealed to the holder    sender: inspection agency
+ *   ACK         [cert_id: bin(32)]                            sender: the holder
+ *   RENEW       [cert_id: bin(32), expires_ms: uint]          sender: issuing agency, same org
+ *   CHANGE      [cert_id: bin(32), fields_root: bin(32)]  + new sealed payload; same
+ *   REVOKE      [cert_id: bin(32), reason: str]               sender: issuing agency, same org
+ *   MAIN_ANCHOR [header: bin, commit: bin, prev_path: [..], consistency: [..],
+ *                records_root: bin(32), records_count: uint, state_digest: bin(32),
+ *                records: [[record: bin, path: [bin(32)...]], ...]]        anyone
+ *
+ * Role requirements name cert_type and org_code where they matter: an issuing agency and an
+ * inspection agency hold the role for one certificate type and one organization code; a
+ * certification authority and a supervisor hold it with cert_type "" and org_code "" (or
+ * the CA's organization).
+ */
+#ifndef EC_CHAIN_H
+#define EC_CHAIN_H
+
+#include <stdint.h>
+
+#include "ec_codec.h"
+#include "ec_crypto.h"
+#include "ec_merkle.h"
+#include "ec_types.h"
+
+#define EC_NAME_MAX 128       /* account or organization display name, bytes + NUL          */
+#define EC_ORG_CODE_MAX 32    /* organization code (e.g. a unified social credit code) + NUL */
+#define EC_VERDICT_MAX 256    /* inspection verdict text + NUL                              */
+#define EC_REASON_MAX 256
+#define EC_ANCHOR_RECORDS_MAX 256 /* records one MAIN_ANCHOR may carry                      */
+
+enum {
+    EC_MTX_REGISTER = 1,
+    EC_MTX_ORG = 2,
+    EC_MTX_ROLE_GRANT = 3,
+    EC_MTX_ROLE_REVOKE = 4,
+    EC_MTX_ATTEST = 5,
+    EC_MTX_SIDECHAIN = 6,
+    EC_MTX_ANCHOR = 7,
+};
+
+enum {
+    EC_STX_ISSUE = 1,
+    EC_STX_INSPECT = 2,
+    EC_STX_ACK = 3,
+    EC_STX_RENEW = 4,
+    EC_STX_CHANGE = 5,
+    EC_STX_REVOKE = 6,
+    EC_STX_MAIN_ANCHOR = 7,
+};
+
+enum {
+    EC_ROLE_CA = 1,           /* certification authority                                   */
+    EC_ROLE_ISSUER = 2,       /* issuing agency for one certificate type and organization  */
+    EC_ROLE_INSPECTOR = 3,    /* inspection agency for one certificate type and org        */
+    EC_ROLE_SUPERVISOR = 4,
+    EC_ROLE_MAX = 4,
+};
+
+/* "ca", "issuer", "inspector", "supervisor"; NULL for an unknown role. */
+const char *ec_role_name(uint32_t role);
+/* Parses a role name; returns 0 for an unknown name. */
+uint32_t ec_role_parse(const char *name);
+/* Name of a main- or side-chain tx type ("ISSUE"), or "UNKNOWN". */
+const char *ec_tx_type_name(uint32_t chain_kind, uint64_t type);
+
+/* ---- records: the main chain's append-only log of facts side chains need ---------------- */
+
+enum {
+    EC_REC_ROLE_GRANT = 1,    /* [seq, 1, pk: bin(32), role, cert_type, org_code]           */
+    EC_REC_ROLE_REVOKE = 2,   /* [seq, 2, pk: bin(32), role, cert_type, org_code]           */
+    EC_REC_ATTEST = 3,        /* [seq, 3, pk: bin(32), identity_hash: bin(32)]              */
+};
+
+typedef struct {
+    uint64_t seq;                       /* position in the log, from 0                      */
+    uint32_t kind;                      /* EC_REC_*                                          */
+    uint8_t pk[EC_PK_BYTES];            /* the account the fact is about                    */
+    uint32_t role;                      /* grant/revoke                                      */
+    char cert_type[EC_CERT_TYPE_MAX];   /* grant/revoke                                      */
+    char org_code[EC_ORG_CODE_MAX];     /* grant/revoke                                      */
+    uint8_t identity_hash[EC_HASH_BYTES]; /* attest                                          */
+} ec_record_t;
+
+void ec_record_encode(ec_writer_t *w, const ec_record_t *r);
+EC_WUR int ec_record_decode(ec_record_t *r, const uint8_t *data, size_t size);
+/* Leaf hash of an encoded record (EC_LEAF_RECORD). */
+void ec_record_leaf(uint8_t out[EC_HASH_BYTES], const uint8_t *encoded, size_t size);
+
+/*
+ * The main chain's state root: SHA-256("ecert/mainstate" 0x00 || records_root ||
+ * be64(records_count) || state_digest). A side chain recomputes it from the three values
+ * in a MAIN_ANCHOR to check records against an anchored main header.
+ */
+void ec_main_state_root(uint8_t out[EC_HASH_BYTES], const uint8_t records_root[EC_HASH_BYTES],
+                        uint64_t records_count, const uint8_t state_digest[EC_HASH_BYTES]);
+/* A side chain's state root: SHA-256("ecert/sidestate" 0x00 || state_digest ||
+ * mirror_records_count(be64)). */
+void ec_side_state_root(uint8_t out[EC_HASH_BYTES], const uint8_t state_digest[EC_HASH_BYTES],
+                        uint64_t mirrored_records);
+
+/* ---- light client: what a chain knows of a foreign chain it accepts anchors from -------- */
+
+/*
+ * The last anchored foreign header. Initial state: height 0, hash = the foreign genesis
+ * hash, hist_root = SHA-256("") (size 0).
+ */
+typedef struct {
+    uint64_t height;
+    uint8_t hash[EC_HASH_BYTES];
+    uint8_t hist_root[EC_HASH_BYTES];   /* root over leaves 0..height-1                     */
+    bool frozen;                        /* a fork was proven; no more anchors               */
+} ec_light_t;
+
+/* [height, hash, hist_root, frozen] */
+void ec_light_encode(ec_writer_t *w, const ec_light_t *lc);
+EC_WUR int ec_light_decode(ec_light_t *lc, const uint8_t *data, size_t size);
+
+/*
+ * Checks that `h` (with commit `c` under validator set `vs`) extends the history `lc`
+ * knows, given prev_path (inclusion of lc->hash as leaf lc->height in h->hist_root of size
+ * h->height) and consistency (lc's hist root of size lc->height is a prefix of
+ * h->hist_root). Returns 0 (advance lc to h), EC_EDUPLICATE (h->height <= lc->height),
+ * EC_ECHAIN (chain id), EC_ESIG (commit), EC_EFORK (a valid commit for a header that does
+ * not extend the history: the caller must freeze), EC_EFROZEN.
+ */
+EC_WUR int ec_light_check(const ec_light_t *lc, const char *chain_id, const ec_header_t *h,
+                          const ec_commit_t *c, const ec_valset_t *vs,
+                          const ec_hash32_t *prev_path, size_t prev_len,
+                          const ec_hash32_t *consistency, size_t consistency_len,
+                          ec_status_t *st);
+/* Moves lc to h (after ec_light_check returned 0). */
+void ec_light_advance(ec_light_t *lc, const ec_header_t *h);
+
+/* Reads a proof path [bin(32), ...] of at most EC_MERKLE_PROOF_MAX hashes. */
+void ec_cur_path(ec_cur_t *c, ec_hash32_t *path, size_t *len);
+void ec_write_path(ec_writer_t *w, const ec_hash32_t *path, size_t len);
+
+#endif

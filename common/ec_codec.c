@@ -1,0 +1,1 @@
+/* ec_codec.c: being written; see ec_codec.h. */

@@ -1,0 +1,156 @@
+/*
+ * ec_codec.h - canonical msgpack: the one encoding for everything hashed, signed, sent or
+ * stored (DESIGN.md section 3, docs/PROTOCOL.md "Encoding").
+ *
+ * Canonical means: fixed-order arrays (never maps), minimal-length integer, string and
+ * binary headers, `bin` for bytes, `str` for UTF-8 text, no floats, no ext types, and no
+ * trailing bytes. The writer wraps msgpack-c's packer, which always picks the minimal form.
+ * The decoder parses with msgpack-c and then proves the input canonical by re-encoding the
+ * parsed object and comparing bytes: anything a canonical writer would not have produced is
+ * rejected, so every accepted message has exactly one encoding and one hash.
+ *
+ * Reading uses a cursor with a sticky error: read the fields of an array in order, then call
+ * ec_cur_finish(), which reports the first error and also fails if fields were left unread.
+ * Pointers returned for `bin` and `str` point into the caller's input buffer (msgpack-c does
+ * not copy them), so they live exactly as long as that buffer.
+ */
+#ifndef EC_CODEC_H
+#define EC_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "ec_err.h"
+
+/* Hard upper bound on any single decoded message; bigger input is EC_ETOOBIG. */
+#define EC_CODEC_MESSAGE_BYTES_MAX (64u * 1024 * 1024)
+/* Maximum nesting depth accepted by the decoder. */
+#define EC_CODEC_DEPTH_MAX 16
+
+/* ---------------------------------------------------------------------------------------- */
+/* Writer                                                                                   */
+
+typedef struct {
+    msgpack_sbuffer sbuf; /* owned growable output buffer                                  */
+    msgpack_packer pk;    /* packer writing into sbuf                                      */
+} ec_writer_t;
+
+/* Initialises an empty writer. Allocation failure inside msgpack-c aborts the process. */
+void ec_writer_init(ec_writer_t *w);
+/* Frees the writer's buffer. Safe to call twice. */
+void ec_writer_fini(ec_writer_t *w);
+/* Empties the writer but keeps its capacity, for reuse on hot paths. */
+void ec_writer_reset(ec_writer_t *w);
+/* The bytes written so far, borrowed; valid until the next write, reset or fini. */
+const uint8_t *ec_writer_data(const ec_writer_t *w);
+size_t ec_writer_size(const ec_writer_t *w);
+/*
+ * Hands the buffer to the caller (free() it) and leaves the writer empty and reusable.
+ * Returns NULL when nothing was written.
+ */
+uint8_t *ec_writer_take(ec_writer_t *w, size_t *size);
+
+void ec_write_array(ec_writer_t *w, uint32_t count);
+void ec_write_uint(ec_writer_t *w, uint64_t v);
+void ec_write_int(ec_writer_t *w, int64_t v);
+void ec_write_bool(ec_writer_t *w, bool v);
+void ec_write_nil(ec_writer_t *w);
+void ec_write_bin(ec_writer_t *w, const void *data, size_t size);
+void ec_write_str(ec_writer_t *w, const char *s, size_t len);
+/* Writes a NUL-terminated string as msgpack str. */
+void ec_write_cstr(ec_writer_t *w, const char *s);
+/* Appends bytes that already are one canonical msgpack object (e.g. an encoded header). */
+void ec_write_raw(ec_writer_t *w, const void *data, size_t size);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Decoder                                                                                  */
+
+typedef struct {
+    msgpack_unpacked up;  /* parsed object tree; arrays live in its zone                    */
+    bool live;            /* up holds a parse result that fini must release                 */
+} ec_decoder_t;
+
+/* Initialises a decoder. One decoder can parse many messages in turn. */
+void ec_decoder_init(ec_decoder_t *d);
+/* Releases the last parse result. Safe to call twice. */
+void ec_decoder_fini(ec_decoder_t *d);
+
+/*
+ * Parses exactly one canonical msgpack object that spans all of data[0..size).
+ * Returns 0 and sets *root (valid until the next parse or fini, and only while `data`
+ * lives), EC_ETOOBIG when size exceeds EC_CODEC_MESSAGE_BYTES_MAX or the nesting exceeds
+ * EC_CODEC_DEPTH_MAX, or EC_EINVAL when the bytes are not msgpack, are not canonical, use
+ * maps, floats or ext types, or have trailing bytes.
+ */
+EC_WUR int ec_decode(ec_decoder_t *d, const uint8_t *data, size_t size,
+                     const msgpack_object **root);
+
+/* A read position inside one msgpack array. Zero-initialise or use ec_cur_open(). */
+typedef struct {
+    const msgpack_object *items; /* the array's elements                                   */
+    uint32_t count;              /* number of elements                                      */
+    uint32_t pos;                /* next element to read                                    */
+    int err;                     /* first error seen, 0 if none (sticky)                    */
+} ec_cur_t;
+
+/*
+ * Opens a cursor over `obj`, which must be an array of exactly `count` elements.
+ * On mismatch the cursor's sticky error is set to EC_EINVAL and every read fails.
+ */
+void ec_cur_open(ec_cur_t *c, const msgpack_object *obj, uint32_t count);
+/*
+ * Opens a cursor over an array of 0..max elements; the actual count is c->count.
+ * More than max elements sets EC_ETOOBIG.
+ */
+void ec_cur_open_max(ec_cur_t *c, const msgpack_object *obj, uint32_t max);
+
+/* Each reader below consumes one element. On any error (wrong type, value above max,
+ * wrong length, no element left) it sets the sticky error and zeroes its outputs. */
+void ec_cur_uint(ec_cur_t *c, uint64_t *v);
+/* A uint that must be <= max. */
+void ec_cur_uint_max(ec_cur_t *c, uint64_t *v, uint64_t max);
+void ec_cur_int(ec_cur_t *c, int64_t *v);
+void ec_cur_bool(ec_cur_t *c, bool *v);
+/* bin of 0..max bytes; *data points into the input buffer. */
+void ec_cur_bin(ec_cur_t *c, const uint8_t **data, size_t *size, size_t max);
+/* bin of exactly `size` bytes, copied into out. */
+void ec_cur_bin_fixed(ec_cur_t *c, uint8_t *out, size_t size);
+/* bin of exactly `size` bytes, or nil; *present says which (out is zeroed for nil). */
+void ec_cur_bin_fixed_opt(ec_cur_t *c, uint8_t *out, size_t size, bool *present);
+/* str of 0..max bytes; NOT NUL-terminated; *s points into the input buffer. */
+void ec_cur_str(ec_cur_t *c, const char **s, size_t *len, size_t max);
+/* str copied into buf (capacity cap, including the NUL); longer than cap-1 is EC_ETOOBIG.
+ * Strings containing a NUL byte are EC_EINVAL. */
+void ec_cur_str_copy(ec_cur_t *c, char *buf, size_t cap);
+/* Consumes an element that must be nil. */
+void ec_cur_nil(ec_cur_t *c);
+/* True (without consuming) when the next element is nil. */
+bool ec_cur_peek_nil(const ec_cur_t *c);
+/* Consumes any element and returns it (NULL on error), for nested structures. */
+const msgpack_object *ec_cur_object(ec_cur_t *c);
+/* Consumes a nested array of exactly `count` elements and opens `sub` over it. Errors in
+ * `sub` are not propagated automatically: finish `sub` and fold its result yourself,
+ * or use ec_cur_fold(). */
+void ec_cur_enter(ec_cur_t *c, ec_cur_t *sub, uint32_t count);
+/* Like ec_cur_enter for a nested array of 0..max elements. */
+void ec_cur_enter_max(ec_cur_t *c, ec_cur_t *sub, uint32_t max);
+/* Sets c's sticky error from `code` if c has none yet (for errors found by the caller). */
+void ec_cur_fail(ec_cur_t *c, int code);
+/*
+ * Returns the cursor's first error, or EC_EINVAL if elements were left unread, or 0.
+ * Call once after the last read.
+ */
+EC_WUR int ec_cur_finish(const ec_cur_t *c);
+/* Finishes `sub` and copies its error into `c` if any. */
+void ec_cur_fold(ec_cur_t *c, const ec_cur_t *sub);
+
+/*
+ * Re-encodes a parsed object canonically into w (used to carry a nested object, such as a
+ * transaction body, as bytes). The bytes equal the input bytes it was parsed from.
+ */
+void ec_write_object(ec_writer_t *w, const msgpack_object *obj);
+
+#endif

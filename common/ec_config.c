@@ -1,0 +1,1 @@
+/* ec_config.c: being written; see ec_config.h. */

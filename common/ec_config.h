@@ -1,0 +1,105 @@
+/*
+ * ec_config.h - YAML configuration (libyaml) for daemons and genesis files.
+ *
+ * A small read-only tree over a YAML document (mappings, sequences, scalars) with lookups
+ * by dotted path, plus typed loaders for the files ecert uses. Formats, with examples, are
+ * in docs/OPERATIONS.md; every key a loader does not know is an error (typos must not pass
+ * silently), and every error names the file, the key and what was expected.
+ *
+ * Node config (mainchaind / sidechaind):
+ *   data_dir: ./data            # relative paths are relative to the config file
+ *   genesis: ./genesis.yaml
+ *   validator_key: ./validator.key
+ *   passphrase_file: ./validator.pass   # optional; else env ECERT_PASSPHRASE
+ *   rpc: tcp://127.0.0.1:7100
+ *   pub: tcp://127.0.0.1:7101
+ *   block_interval_ms: 20       # optional, default 20
+ *   block_txs_max: 10000        # optional
+ *   verify_threads: 2           # optional, default: online cores
+ *   mempool_max: 100000         # optional
+ *   log_level: info             # optional
+ *
+ * Genesis:
+ *   chain_id: ecert-main-dev
+ *   kind: main | side
+ *   cert_type: degree           # side only
+ *   time_ms: 1763700000000
+ *   validators: [{pk: <64 hex>, power: 1}]
+ *   operators: [<64 hex>]       # main only
+ *   main_chain_id: ...          # side only
+ *   main_genesis_hash: <64 hex> # side only
+ *   main_validators: [...]      # side only
+ */
+#ifndef EC_CONFIG_H
+#define EC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ec_err.h"
+#include "ec_node.h"
+#include "ec_types.h"
+
+#define EC_PATH_MAX 4096
+#define EC_ENDPOINT_MAX 128
+
+/* ---- generic YAML tree ------------------------------------------------------------------ */
+
+typedef struct ec_yaml ec_yaml_t;       /* a parsed document (owns every node)              */
+typedef struct ec_yaml_node ec_yaml_node_t;
+
+/* Parses a YAML file. NULL with st set (file, line, problem) on failure. */
+ec_yaml_t *ec_yaml_load(const char *path, ec_status_t *st);
+/* Parses YAML from memory (tests). */
+ec_yaml_t *ec_yaml_parse(const char *text, size_t size, ec_status_t *st);
+void ec_yaml_destroy(ec_yaml_t **self_p);
+const ec_yaml_node_t *ec_yaml_root(const ec_yaml_t *doc);
+
+bool ec_yaml_is_map(const ec_yaml_node_t *n);
+bool ec_yaml_is_seq(const ec_yaml_node_t *n);
+/* Scalar text (borrowed) or NULL if n is not a scalar. */
+const char *ec_yaml_scalar(const ec_yaml_node_t *n);
+/* Value for key in a mapping, or NULL. */
+const ec_yaml_node_t *ec_yaml_get(const ec_yaml_node_t *map, const char *key);
+/* Number of items in a sequence or pairs in a mapping. */
+size_t ec_yaml_count(const ec_yaml_node_t *n);
+/* i-th item of a sequence, or NULL. */
+const ec_yaml_node_t *ec_yaml_item(const ec_yaml_node_t *seq, size_t i);
+/* i-th key of a mapping (borrowed), or NULL. */
+const char *ec_yaml_key(const ec_yaml_node_t *map, size_t i);
+
+/* ---- typed loaders ---------------------------------------------------------------------- */
+
+/* A node daemon's configuration, paths already resolved against the config's folder. */
+typedef struct {
+    char data_dir[EC_PATH_MAX];
+    char genesis_path[EC_PATH_MAX];
+    char validator_key_path[EC_PATH_MAX];
+    char passphrase_file[EC_PATH_MAX];   /* "" when not set                                  */
+    char rpc[EC_ENDPOINT_MAX];
+    char pub[EC_ENDPOINT_MAX];
+    uint32_t block_interval_ms;
+    uint32_t block_txs_max;
+    uint32_t verify_threads;
+    uint32_t mempool_max;
+    int log_level;
+} ec_node_file_t;
+
+/* Loads a node config file. Returns 0 or EC_ECONFIG / EC_EIO with st naming the problem. */
+EC_WUR int ec_node_file_load(ec_node_file_t *out, const char *path, ec_status_t *st);
+
+/* Loads a genesis YAML file. Returns 0 or EC_ECONFIG / EC_EIO with st set. */
+EC_WUR int ec_genesis_load(ec_genesis_t *out, const char *path, ec_status_t *st);
+/* Writes a genesis YAML file (atomically; refuses to overwrite). 0, EC_EEXIST or EC_EIO. */
+EC_WUR int ec_genesis_save(const ec_genesis_t *g, const char *path, ec_status_t *st);
+
+/*
+ * Reads a passphrase: from `file` when not empty (first line, without the newline),
+ * else from the environment variable ECERT_PASSPHRASE. The result is in sodium_malloc
+ * memory (free with ec_passphrase_free). NULL with st set when neither is available.
+ */
+char *ec_passphrase_read(const char *file, ec_status_t *st);
+void ec_passphrase_free(char **p);
+
+#endif

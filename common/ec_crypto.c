@@ -1,0 +1,1 @@
+/* ec_crypto.c: being written; see ec_crypto.h. */

@@ -1,0 +1,118 @@
+/*
+ * ec_crypto.h - every cryptographic operation in ecert, all through libsodium.
+ *
+ * - Hashes: SHA-256, with an incremental form.
+ * - Signatures: Ed25519 (crypto_sign_detached / verify_detached). Signed messages are
+ *   domain-separated by the caller (see ec_types.h: "ecert/tx", "ecert/vote").
+ * - Encryption to a holder: sealed boxes to the holder's Ed25519 key converted to X25519
+ *   (crypto_sign_ed25519_pk_to_curve25519), so one key pair serves signing and receiving.
+ * - Key files: the 64-byte secret key encrypted with XSalsa20-Poly1305 (crypto_secretbox)
+ *   under a key derived from a passphrase with Argon2id (crypto_pwhash). Format in
+ *   docs/PROTOCOL.md, "Key files". Secret keys live only in sodium_malloc memory.
+ * - Addresses: bech32m text with human-readable prefix "ec" over the first 20 bytes of
+ *   SHA-256("ecert/address" || public key). Example: ec1q... Checksums catch typos.
+ *
+ * ec_crypto_init() must be called once before anything else (it calls sodium_init()).
+ */
+#ifndef EC_CRYPTO_H
+#define EC_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sodium.h>
+
+#include "ec_err.h"
+
+#define EC_HASH_BYTES 32
+#define EC_PK_BYTES 32
+#define EC_SK_BYTES 64
+#define EC_SIG_BYTES 64
+#define EC_SEAL_OVERHEAD 48          /* crypto_box_SEALBYTES                               */
+#define EC_ADDR_HASH_BYTES 20        /* bytes of the key hash inside an address            */
+#define EC_ADDR_MAX 64               /* buffer size for an address string, with the NUL    */
+#define EC_ADDR_HRP "ec"             /* bech32m human-readable prefix                      */
+#define EC_PASSPHRASE_MAX 1024
+
+/* Returns 0, or EC_EINTERNAL if libsodium cannot initialise. Idempotent, thread-safe. */
+EC_WUR int ec_crypto_init(void);
+
+/* ---- hashing ---------------------------------------------------------------------------- */
+
+void ec_sha256(uint8_t out[EC_HASH_BYTES], const void *data, size_t size);
+
+typedef crypto_hash_sha256_state ec_sha256_t;
+void ec_sha256_init(ec_sha256_t *st);
+void ec_sha256_update(ec_sha256_t *st, const void *data, size_t size);
+void ec_sha256_final(ec_sha256_t *st, uint8_t out[EC_HASH_BYTES]);
+
+/* Lowercase hex of size bytes into out (capacity 2*size+1). */
+void ec_hex(char *out, const uint8_t *data, size_t size);
+/* Parses exactly size bytes of hex (2*size chars, either case). 0 or EC_EINVAL. */
+EC_WUR int ec_unhex(uint8_t *out, size_t size, const char *hex);
+
+/* ---- keys and signatures ---------------------------------------------------------------- */
+
+/* A key pair; the secret half is in guarded sodium_malloc memory. Opaque. */
+typedef struct ec_key ec_key_t;
+
+/* Makes a fresh random key pair. Returns NULL only when memory is exhausted. */
+ec_key_t *ec_key_generate(void);
+/* Derives a key pair from a 32-byte seed (tests and deterministic devnet fixtures only). */
+ec_key_t *ec_key_from_seed(const uint8_t seed[32]);
+/* Wipes and frees the key; sets *self_p to NULL. Idempotent. */
+void ec_key_destroy(ec_key_t **self_p);
+/* The public key (borrowed, EC_PK_BYTES). */
+const uint8_t *ec_key_pk(const ec_key_t *key);
+/* The secret key (borrowed, EC_SK_BYTES). Never log or print it. */
+const uint8_t *ec_key_sk(const ec_key_t *key);
+
+/*
+ * Writes the key to `path`, encrypted under `passphrase`, with mode 0600, atomically
+ * (temporary file, fsync, rename). Refuses to overwrite an existing file (EC_EEXIST).
+ * Returns 0, EC_EEXIST, EC_EIO, or EC_ENOMEM.
+ */
+EC_WUR int ec_key_save(const ec_key_t *key, const char *path, const char *passphrase);
+/*
+ * Reads and decrypts a key file. Returns 0 and sets *out, EC_ENOTFOUND (no file), EC_EIO,
+ * EC_EINVAL (not a key file), EC_EVERSION, or EC_ECRYPTO (wrong passphrase or tampered).
+ */
+EC_WUR int ec_key_load(ec_key_t **out, const char *path, const char *passphrase);
+/* Reads only the public key from a key file, without the passphrase. Same errors. */
+EC_WUR int ec_key_file_pk(uint8_t pk[EC_PK_BYTES], const char *path);
+
+/* Ed25519 detached signature of msg. */
+void ec_sign(uint8_t sig[EC_SIG_BYTES], const void *msg, size_t size, const ec_key_t *key);
+/* True only when sig is a valid signature of msg by pk (libsodium rejects malleable S). */
+bool ec_verify(const uint8_t sig[EC_SIG_BYTES], const void *msg, size_t size,
+               const uint8_t pk[EC_PK_BYTES]);
+
+/* ---- encryption to a holder ------------------------------------------------------------- */
+
+/*
+ * Encrypts msg to the holder's Ed25519 public key. `out` must have size + EC_SEAL_OVERHEAD
+ * bytes. Returns 0, or EC_EINVAL if pk is not a valid Ed25519 point.
+ */
+EC_WUR int ec_seal(uint8_t *out, const void *msg, size_t size, const uint8_t pk[EC_PK_BYTES]);
+/*
+ * Decrypts a sealed box with the holder's key. `out` must have size - EC_SEAL_OVERHEAD
+ * bytes. Returns 0, EC_EINVAL (too short), or EC_ECRYPTO (not for this key, or tampered).
+ */
+EC_WUR int ec_unseal(uint8_t *out, const uint8_t *box, size_t size, const ec_key_t *key);
+
+/* ---- addresses -------------------------------------------------------------------------- */
+
+/* The 20-byte key hash an address encodes. */
+void ec_address_hash(uint8_t out[EC_ADDR_HASH_BYTES], const uint8_t pk[EC_PK_BYTES]);
+/* Writes the bech32m address of pk into out (EC_ADDR_MAX bytes). */
+void ec_address_from_pk(char out[EC_ADDR_MAX], const uint8_t pk[EC_PK_BYTES]);
+/* Writes the bech32m address of a 20-byte key hash into out. */
+void ec_address_from_hash(char out[EC_ADDR_MAX], const uint8_t hash[EC_ADDR_HASH_BYTES]);
+/*
+ * Parses an address: right prefix, bech32m checksum, all one case, 20-byte payload.
+ * Returns 0 and fills hash, or EC_EINVAL.
+ */
+EC_WUR int ec_address_parse(uint8_t hash[EC_ADDR_HASH_BYTES], const char *address);
+
+#endif

@@ -1,0 +1,1 @@
+/* ec_ledger.c: being written; see ec_ledger.h. */

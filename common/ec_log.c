@@ -1,0 +1,1 @@
+/* ec_log.c: being written; see ec_log.h. */

@@ -1,0 +1,1 @@
+/* ec_merkle.c: being written; see ec_merkle.h. */

@@ -1,0 +1,1 @@
+/* ec_mlog.c: being written; see ec_mlog.h. */

@@ -1,0 +1,1 @@
+/* ec_node.c: being written; see ec_node.h. */

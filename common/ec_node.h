@@ -1,0 +1,60 @@
+/*
+ * ec_node.h - the chain engine every daemon runs: RPC server, verifier pool, mempool,
+ * block production, consensus, ledger commit, header announcements.
+ *
+ * Pipeline (each stage its own thread, joined by ZeroMQ inproc sockets):
+ *
+ *   ROUTER (clients) -> rpc thread --submit--> verifier pool (N threads: decode, signature,
+ *   app check_tx) --> commit thread (mempool, dedupe, build block, deliver_tx, consensus,
+ *   one synced batch) --> rpc thread (replies to the submitters) and PUB (headers).
+ *
+ * A submit is answered only after its block is durably committed, with the transaction id,
+ * height and index, or with the reason it was refused. Queries are served by the rpc thread
+ * straight from committed data. Consensus is behind ec_consensus (solo for one validator);
+ * the engine proposes blocks and applies decided ones, nothing else.
+ *
+ * Wire protocol: docs/PROTOCOL.md. Methods served: status, submit, tx, header, block,
+ * tx_proof, hist_proof, hist_consistency, genesis, query (forwarded to the app).
+ */
+#ifndef EC_NODE_H
+#define EC_NODE_H
+
+#include <stdint.h>
+
+#include "ec_app.h"
+#include "ec_crypto.h"
+#include "ec_err.h"
+#include "ec_types.h"
+
+typedef struct {
+    const char *data_dir;           /* RocksDB directory (created if missing)                 */
+    const char *rpc_endpoint;       /* ROUTER bind, e.g. "tcp://127.0.0.1:7100"               */
+    const char *pub_endpoint;       /* PUB bind for committed headers                          */
+    const ec_genesis_t *genesis;    /* this chain's genesis (copied)                           */
+    const ec_key_t *validator_key;  /* borrowed; must be in genesis.validators                 */
+    uint32_t block_interval_ms;     /* longest a verified tx waits before a block starts      */
+    uint32_t block_txs_max;         /* cap per block, <= EC_BLOCK_TXS_MAX                     */
+    uint32_t verify_threads;        /* size of the verifier pool (>= 1)                       */
+    uint32_t mempool_max;           /* verified txs waiting; more are refused with EC_EBUSY  */
+} ec_node_config_t;
+
+typedef struct ec_node ec_node_t;
+
+/*
+ * Opens the ledger, checks it belongs to this genesis (or initialises it), recovers any
+ * interrupted state, binds the sockets and starts the threads. Returns NULL and fills st
+ * on failure (a port in use, a ledger of another chain, a key not in the validator set).
+ */
+ec_node_t *ec_node_new(const ec_node_config_t *cfg, ec_app_t *app, ec_status_t *st);
+/*
+ * Serves until SIGINT or SIGTERM (or ec_node_stop from another thread), then drains: the
+ * block being written is finished, pending submitters get EC_ESHUTDOWN. Returns 0 or the
+ * error that stopped the node.
+ */
+int ec_node_run(ec_node_t *node);
+/* Asks a running node to stop (async-signal-safe). */
+void ec_node_stop(ec_node_t *node);
+/* Stops the threads, closes sockets and ledger, frees everything; NULLs *self_p. */
+void ec_node_destroy(ec_node_t **self_p);
+
+#endif

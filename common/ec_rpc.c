@@ -1,0 +1,1 @@
+/* ec_rpc.c: being written; see ec_rpc.h. */

@@ -1,0 +1,1 @@
+/* ec_types.c: being written; see ec_types.h. */

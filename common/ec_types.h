@@ -1,0 +1,203 @@
+/*
+ * ec_types.h - the chain data types both chain kinds share: transactions, headers, blocks,
+ * commits, validator sets, genesis, anchor entries. Encodings are canonical msgpack arrays
+ * (ec_codec.h); the byte layouts are tabled in docs/PROTOCOL.md and must stay in step.
+ *
+ * Transaction envelope:   [ signed: bin, sig: bin(64) ]
+ *   signed = canonical msgpack of
+ *            [ version=1, chain_id: str, type: uint, sender: bin(32), nonce: uint,
+ *              payload_hash: bin(32)|nil, body: array ]
+ *   sig    = Ed25519 over  "ecert/tx" 0x00 || signed          (domain separation)
+ *   id     = SHA-256(      "ecert/tx" 0x00 || signed )         (not malleable: no sig)
+ * The nonce is any number the sender never reuses (the CLI picks 64 random bits); replays
+ * are refused because the id is already in the ledger's transaction index. Nothing orders a
+ * sender's transactions, so one issuer can pipeline thousands a second.
+ *
+ * Block hash = SHA-256(encoded header). hist_root at height h is the RFC 9162 root over
+ * [genesis_hash, hash(block 1), ..., hash(block h-1)], so its size is h and block k is
+ * leaf k. Heights start at 1; block 1's prev_hash is the genesis hash.
+ */
+#ifndef EC_TYPES_H
+#define EC_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ec_codec.h"
+#include "ec_crypto.h"
+#include "ec_err.h"
+
+#define EC_VERSION 1
+#define EC_CHAIN_ID_MAX 64          /* buffer size for a chain id, with the NUL              */
+#define EC_CERT_TYPE_MAX 32         /* buffer size for a certificate type name               */
+#define EC_VALIDATORS_MAX 32        /* validators per chain                                   */
+#define EC_OPERATORS_MAX 8          /* operator keys named in a main genesis                  */
+#define EC_TX_BYTES_MAX (16u * 1024)        /* an encoded transaction envelope               */
+#define EC_PAYLOAD_BYTES_MAX (64u * 1024)   /* a transaction's payload                        */
+#define EC_BLOCK_TXS_MAX 20000u             /* transactions per block                         */
+
+#define EC_TAG_TX "ecert/tx"
+#define EC_TAG_VOTE "ecert/vote"
+
+enum { EC_CHAIN_MAIN = 1, EC_CHAIN_SIDE = 2 };
+enum { EC_VOTE_PREVOTE = 1, EC_VOTE_PRECOMMIT = 2 };
+
+/* ---- transactions ----------------------------------------------------------------------- */
+
+/*
+ * A decoded transaction. Pointers borrow from the envelope buffer passed to
+ * ec_tx_decode(), and `body` from the tx's own decoder: keep both alive while using it.
+ */
+typedef struct {
+    ec_decoder_t dec;                   /* owns the parse of `signed_bytes`                  */
+    const uint8_t *signed_bytes;        /* the signed part, inside the envelope              */
+    size_t signed_size;
+    uint8_t sig[EC_SIG_BYTES];
+    uint8_t id[EC_HASH_BYTES];          /* transaction id                                    */
+    char chain_id[EC_CHAIN_ID_MAX];
+    uint64_t type;                      /* application-defined transaction type              */
+    uint8_t sender[EC_PK_BYTES];        /* sender's Ed25519 public key                       */
+    uint64_t nonce;
+    bool has_payload;
+    uint8_t payload_hash[EC_HASH_BYTES];/* SHA-256 of the payload, when has_payload          */
+    const msgpack_object *body;         /* the type-specific array                           */
+} ec_tx_t;
+
+/*
+ * Decodes and structurally checks an envelope (version, field types, sizes, canonical
+ * form) and computes the id. Does not check the signature. Returns 0, EC_EINVAL,
+ * EC_ETOOBIG or EC_EVERSION; on error *tx needs no fini.
+ */
+EC_WUR int ec_tx_decode(ec_tx_t *tx, const uint8_t *envelope, size_t size);
+/* True when tx->sig is the sender's signature. ~37 us: keep it off the commit thread. */
+bool ec_tx_verify_sig(const ec_tx_t *tx);
+void ec_tx_fini(ec_tx_t *tx);
+
+/*
+ * Builds and signs an envelope into `out` (which is reset first). `body` must be one
+ * encoded msgpack array (the type-specific fields). payload_hash may be NULL. The id is
+ * written to id_out when not NULL.
+ */
+void ec_tx_build(ec_writer_t *out, uint8_t id_out[EC_HASH_BYTES], const char *chain_id,
+                 uint64_t type, const ec_key_t *key, uint64_t nonce,
+                 const uint8_t *payload_hash, const uint8_t *body, size_t body_size);
+
+/* ---- validator sets --------------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t pk[EC_PK_BYTES];
+    uint64_t power;
+} ec_validator_t;
+
+typedef struct {
+    uint32_t count;
+    ec_validator_t v[EC_VALIDATORS_MAX];
+} ec_valset_t;
+
+/* [[pk: bin(32), power: uint], ...] */
+void ec_valset_encode(ec_writer_t *w, const ec_valset_t *vs);
+void ec_valset_read(ec_cur_t *c, ec_valset_t *vs); /* sticky-error reader for one valset */
+void ec_valset_hash(uint8_t out[EC_HASH_BYTES], const ec_valset_t *vs);
+
+/* ---- headers ---------------------------------------------------------------------------- */
+
+typedef struct {
+    char chain_id[EC_CHAIN_ID_MAX];
+    uint64_t height;                     /* 1 for the first block                          */
+    uint64_t time_ms;                    /* proposer's clock, ms since the Unix epoch       */
+    uint8_t prev_hash[EC_HASH_BYTES];    /* previous block hash; genesis hash at height 1   */
+    uint8_t tx_root[EC_HASH_BYTES];      /* RFC 9162 root over EC_LEAF_TX leaves (tx ids)   */
+    uint64_t tx_count;
+    uint8_t state_root[EC_HASH_BYTES];   /* application state commitment after this block   */
+    uint8_t hist_root[EC_HASH_BYTES];    /* root over genesis + blocks 1..height-1          */
+    uint8_t xanchor_root[EC_HASH_BYTES]; /* root over EC_LEAF_ANCHOR entries accepted here  */
+    uint64_t xanchor_count;
+    uint8_t valset_hash[EC_HASH_BYTES];
+    uint8_t next_valset_hash[EC_HASH_BYTES];
+} ec_header_t;
+
+/* [version, chain_id, height, time_ms, prev_hash, tx_root, tx_count, state_root,
+ *  hist_root, xanchor_root, xanchor_count, valset_hash, next_valset_hash] */
+void ec_header_encode(ec_writer_t *w, const ec_header_t *h);
+EC_WUR int ec_header_decode(ec_header_t *h, const uint8_t *data, size_t size);
+void ec_header_read(ec_cur_t *c, ec_header_t *h); /* from a nested array */
+/* Block hash: SHA-256 of the header's encoding. */
+void ec_header_hash(uint8_t out[EC_HASH_BYTES], const ec_header_t *h);
+/* True when every transaction in the block was an anchor (such blocks are not anchored). */
+bool ec_header_anchor_only(const ec_header_t *h);
+
+/* ---- commits ---------------------------------------------------------------------------- */
+
+typedef struct {
+    uint32_t index;                      /* position in the validator set                   */
+    uint8_t sig[EC_SIG_BYTES];           /* precommit signature                             */
+} ec_commit_sig_t;
+
+typedef struct {
+    uint64_t height;
+    uint64_t round;
+    uint8_t block_hash[EC_HASH_BYTES];
+    uint32_t sig_count;
+    ec_commit_sig_t sigs[EC_VALIDATORS_MAX];
+} ec_commit_t;
+
+/* [version, height, round, block_hash, [[index, sig], ...]] */
+void ec_commit_encode(ec_writer_t *w, const ec_commit_t *c);
+EC_WUR int ec_commit_decode(ec_commit_t *c, const uint8_t *data, size_t size);
+void ec_commit_read(ec_cur_t *cur, ec_commit_t *c);
+/* The bytes a validator signs for a vote: "ecert/vote" 0x00 ||
+ * msgpack [chain_id, height, round, vote_type, block_hash]. */
+void ec_vote_sign_bytes(ec_writer_t *w, const char *chain_id, uint64_t height, uint64_t round,
+                        uint32_t vote_type, const uint8_t block_hash[EC_HASH_BYTES]);
+/* Adds this validator's precommit signature for (height, round, block_hash) to c. */
+void ec_commit_sign(ec_commit_t *c, const char *chain_id, uint32_t index, const ec_key_t *key);
+/*
+ * Checks that c commits `h`: same height and block hash, distinct in-range signer indexes,
+ * valid precommit signatures, and signed power p with 3p > 2 * total power.
+ * Returns 0, EC_EINVAL or EC_ESIG.
+ */
+EC_WUR int ec_commit_verify(const ec_commit_t *c, const ec_header_t *h, const ec_valset_t *vs);
+
+/* ---- blocks ----------------------------------------------------------------------------- */
+
+/* A block on disk and on the wire: [version, header: bin, txs: [bin, ...]]. Payloads are
+ * stored and served separately, keyed by transaction id. */
+void ec_block_encode(ec_writer_t *w, const ec_header_t *h, const uint8_t *const *txs,
+                     const size_t *tx_sizes, size_t tx_count);
+
+/* ---- genesis ---------------------------------------------------------------------------- */
+
+typedef struct {
+    char chain_id[EC_CHAIN_ID_MAX];
+    uint32_t kind;                        /* EC_CHAIN_MAIN or EC_CHAIN_SIDE                 */
+    char cert_type[EC_CERT_TYPE_MAX];     /* side chains: "degree", "marriage", ...; else ""*/
+    uint64_t time_ms;
+    ec_valset_t validators;
+    uint32_t operator_count;              /* main chain: governance keys                    */
+    uint8_t operators[EC_OPERATORS_MAX][EC_PK_BYTES];
+    char main_chain_id[EC_CHAIN_ID_MAX];  /* side chains: the main chain they trust         */
+    uint8_t main_genesis_hash[EC_HASH_BYTES];
+    ec_valset_t main_validators;
+} ec_genesis_t;
+
+/* [version, chain_id, kind, cert_type, time_ms, validators, operators: [bin...],
+ *  main_chain_id, main_genesis_hash: bin(32), main_validators] */
+void ec_genesis_encode(ec_writer_t *w, const ec_genesis_t *g);
+EC_WUR int ec_genesis_decode(ec_genesis_t *g, const uint8_t *data, size_t size);
+void ec_genesis_hash(uint8_t out[EC_HASH_BYTES], const ec_genesis_t *g);
+
+/* ---- anchor entries --------------------------------------------------------------------- */
+
+/* One foreign header a block accepted: [chain_id, height, header_hash]. Leaf tag
+ * EC_LEAF_ANCHOR over this encoding. */
+typedef struct {
+    char chain_id[EC_CHAIN_ID_MAX];
+    uint64_t height;
+    uint8_t header_hash[EC_HASH_BYTES];
+} ec_anchor_entry_t;
+
+void ec_anchor_entry_encode(ec_writer_t *w, const ec_anchor_entry_t *e);
+void ec_anchor_entry_leaf(uint8_t out[EC_HASH_BYTES], const ec_anchor_entry_t *e);
+
+#endif
