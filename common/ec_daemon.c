@@ -1,0 +1,1 @@
+/* ec_daemon.c: being written; see ec_daemon.h. */
