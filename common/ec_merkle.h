@@ -26,6 +26,7 @@ enum {
     EC_LEAF_BLOCK = 0x02,   /* data = block hash, or the genesis hash at index 0 (hist)   */
     EC_LEAF_ANCHOR = 0x03,  /* data = encoded anchor entry (xanchor_root)                 */
     EC_LEAF_RECORD = 0x04,  /* data = encoded main-chain record (records log)             */
+    EC_LEAF_FIELD = 0x05,   /* data = encoded certificate field [name, value, salt]       */
 };
 
 /* Longest proof accepted: trees never exceed 2^63 leaves. */
