@@ -43,6 +43,24 @@ typedef struct {
 
 void ec_bundle_encode(ec_writer_t *w, const ec_bundle_parts_t *parts);
 
+/* A decoded (not yet verified) bundle: parts borrow from the input and from this struct. */
+typedef struct {
+    ec_decoder_t dec;
+    ec_bundle_parts_t parts;
+    char side_chain_id[EC_CHAIN_ID_MAX];
+    ec_hash32_t tx_path[EC_MERKLE_PROOF_MAX];
+    ec_hash32_t hist_path[EC_MERKLE_PROOF_MAX];
+    ec_hash32_t anchor_path[EC_MERKLE_PROOF_MAX];
+} ec_bundle_t;
+
+/*
+ * Parses a bundle's structure only (field types, sizes, version; no proof is checked).
+ * Returns 0, EC_EINVAL, EC_ETOOBIG or EC_EVERSION; on error *b needs no fini.
+ * ec_bundle_encode(&b->parts) reproduces the input bytes.
+ */
+EC_WUR int ec_bundle_decode(ec_bundle_t *b, const uint8_t *bundle, size_t size);
+void ec_bundle_fini(ec_bundle_t *b);
+
 /* What a verified bundle proves. */
 typedef struct {
     char side_chain_id[EC_CHAIN_ID_MAX];

@@ -132,6 +132,9 @@ typedef struct {
     bool frozen;                        /* a fork was proven; no more anchors               */
 } ec_light_t;
 
+/* Sets lc to the initial state for a foreign chain with this genesis hash. */
+void ec_light_init(ec_light_t *lc, const uint8_t genesis_hash[EC_HASH_BYTES]);
+
 /* [height, hash, hist_root, frozen] */
 void ec_light_encode(ec_writer_t *w, const ec_light_t *lc);
 EC_WUR int ec_light_decode(ec_light_t *lc, const uint8_t *data, size_t size);
@@ -143,6 +146,16 @@ EC_WUR int ec_light_decode(ec_light_t *lc, const uint8_t *data, size_t size);
  * h->hist_root). Returns 0 (advance lc to h), EC_EDUPLICATE (h->height <= lc->height),
  * EC_ECHAIN (chain id), EC_ESIG (commit), EC_EFORK (a valid commit for a header that does
  * not extend the history: the caller must freeze), EC_EFROZEN.
+ *
+ * Checks run in this order: frozen, duplicate, chain id, commit, consistency, inclusion.
+ * EC_EFORK needs proof, not just a proof that fails: an untrusted relay must not be able
+ * to freeze a chain by sending a real header with a garbage path. So EC_EFORK is returned
+ * only when `consistency` hashes up to h->hist_root but proves a different old root than
+ * lc->hist_root (a different history for leaves 0..lc->height-1). Any other proof failure
+ * is EC_EPROOF (the anchor is refused, nothing is frozen). RFC 9162 omits the old root
+ * from proofs whose old size is a power of two, so a fork is provable only when
+ * lc->height is not a power of two; a diverging header at other heights is refused with
+ * EC_EPROOF instead, and can never advance the light client either.
  */
 EC_WUR int ec_light_check(const ec_light_t *lc, const char *chain_id, const ec_header_t *h,
                           const ec_commit_t *c, const ec_valset_t *vs,

@@ -27,7 +27,8 @@
 
 /* Hard upper bound on any single decoded message; bigger input is EC_ETOOBIG. */
 #define EC_CODEC_MESSAGE_BYTES_MAX (64u * 1024 * 1024)
-/* Maximum nesting depth accepted by the decoder. */
+/* Maximum nesting depth accepted by the decoder: a root array is depth 1, an array inside
+ * it depth 2, and so on; a scalar root is depth 0. */
 #define EC_CODEC_DEPTH_MAX 16
 
 /* ---------------------------------------------------------------------------------------- */
@@ -69,8 +70,8 @@ void ec_write_raw(ec_writer_t *w, const void *data, size_t size);
 /* Decoder                                                                                  */
 
 typedef struct {
-    msgpack_unpacked up;  /* parsed object tree; arrays live in its zone                    */
-    bool live;            /* up holds a parse result that fini must release                 */
+    msgpack_unpacked up; /* parsed object tree; arrays live in its zone                    */
+    bool live;           /* up holds a parse result that fini must release                 */
 } ec_decoder_t;
 
 /* Initialises a decoder. One decoder can parse many messages in turn. */
@@ -83,7 +84,9 @@ void ec_decoder_fini(ec_decoder_t *d);
  * Returns 0 and sets *root (valid until the next parse or fini, and only while `data`
  * lives), EC_ETOOBIG when size exceeds EC_CODEC_MESSAGE_BYTES_MAX or the nesting exceeds
  * EC_CODEC_DEPTH_MAX, or EC_EINVAL when the bytes are not msgpack, are not canonical, use
- * maps, floats or ext types, or have trailing bytes.
+ * maps, floats or ext types, or have trailing bytes, or EC_ENOMEM (first use only, when the
+ * decoder's zone cannot be allocated). An array may declare at most as many elements as
+ * bytes remain, which bounds the parse tree at about 24 bytes per input byte.
  */
 EC_WUR int ec_decode(ec_decoder_t *d, const uint8_t *data, size_t size,
                      const msgpack_object **root);

@@ -68,6 +68,10 @@ size_t ec_yaml_count(const ec_yaml_node_t *n);
 const ec_yaml_node_t *ec_yaml_item(const ec_yaml_node_t *seq, size_t i);
 /* i-th key of a mapping (borrowed), or NULL. */
 const char *ec_yaml_key(const ec_yaml_node_t *map, size_t i);
+/* Follows a dotted path of mapping keys ("main.rpc") from n; NULL when any step is absent. */
+const ec_yaml_node_t *ec_yaml_lookup(const ec_yaml_node_t *n, const char *path);
+/* 1-based line where n starts in its file (0 for NULL), for error messages. */
+unsigned ec_yaml_line(const ec_yaml_node_t *n);
 
 /* ---- typed loaders ---------------------------------------------------------------------- */
 

@@ -13,6 +13,26 @@
  *   SHA-256("ecert/address" || public key). Example: ec1q... Checksums catch typos.
  *
  * ec_crypto_init() must be called once before anything else (it calls sodium_init()).
+ *
+ * Key file format (version 1): one canonical msgpack array of 8 elements, written with
+ * mode 0600, atomically, never over an existing file.
+ *
+ *   | # | field      | type  | meaning                                                      |
+ *   |---|------------|-------|--------------------------------------------------------------|
+ *   | 0 | version    | uint  | 1; anything else is EC_EVERSION                              |
+ *   | 1 | suite      | str   | "ed25519/argon2id13/xsalsa20poly1305"; else EC_EVERSION      |
+ *   | 2 | pk         | bin32 | Ed25519 public key, plaintext (ec_key_file_pk reads it)      |
+ *   | 3 | salt       | bin16 | Argon2id salt (crypto_pwhash_SALTBYTES), random per file     |
+ *   | 4 | opslimit   | uint  | Argon2id passes; 1..EC_KEYFILE_OPSLIMIT_MAX                  |
+ *   | 5 | memlimit   | uint  | Argon2id memory in bytes; 8192..EC_KEYFILE_MEMLIMIT_MAX      |
+ *   | 6 | nonce      | bin24 | XSalsa20 nonce, random per file                              |
+ *   | 7 | ciphertext | bin80 | crypto_secretbox_easy(sk (64 bytes), nonce, key): MAC || ct  |
+ *
+ * key = crypto_pwhash(32 bytes, passphrase, salt, opslimit, memlimit, ALG_ARGON2ID13);
+ * ec_key_save uses OPSLIMIT_INTERACTIVE (2) and MEMLIMIT_INTERACTIVE (64 MiB). The limits
+ * read from a file are bounded before use, so a hostile file cannot make a loader spend
+ * more than EC_KEYFILE_MEMLIMIT_MAX of memory. The plaintext pk must equal the public half
+ * of the decrypted secret key (else EC_EINVAL). Files above 1024 bytes are rejected.
  */
 #ifndef EC_CRYPTO_H
 #define EC_CRYPTO_H
@@ -29,11 +49,15 @@
 #define EC_PK_BYTES 32
 #define EC_SK_BYTES 64
 #define EC_SIG_BYTES 64
-#define EC_SEAL_OVERHEAD 48          /* crypto_box_SEALBYTES                               */
-#define EC_ADDR_HASH_BYTES 20        /* bytes of the key hash inside an address            */
-#define EC_ADDR_MAX 64               /* buffer size for an address string, with the NUL    */
-#define EC_ADDR_HRP "ec"             /* bech32m human-readable prefix                      */
+#define EC_SEAL_OVERHEAD 48   /* crypto_box_SEALBYTES                               */
+#define EC_ADDR_HASH_BYTES 20 /* bytes of the key hash inside an address            */
+#define EC_ADDR_MAX 64        /* buffer size for an address string, with the NUL    */
+#define EC_ADDR_HRP "ec"      /* bech32m human-readable prefix                      */
 #define EC_PASSPHRASE_MAX 1024
+#define EC_KEYFILE_OPSLIMIT_MAX 16u                   /* Argon2id passes accepted from a file */
+#define EC_KEYFILE_MEMLIMIT_MAX (1024u * 1024 * 1024) /* 1 GiB (MEMLIMIT_SENSITIVE)         */
+#define EC_BECH32_MAX 90             /* longest bech32m string (BIP-173), without the NUL  */
+#define EC_BECH32M_CONST 0x2bc830a3u /* BIP-350 checksum constant                          */
 
 /* Returns 0, or EC_EINTERNAL if libsodium cannot initialise. Idempotent, thread-safe. */
 EC_WUR int ec_crypto_init(void);
@@ -75,6 +99,13 @@ const uint8_t *ec_key_sk(const ec_key_t *key);
  */
 EC_WUR int ec_key_save(const ec_key_t *key, const char *path, const char *passphrase);
 /*
+ * Like ec_key_save with explicit Argon2id costs (tests use crypto_pwhash_OPSLIMIT_MIN and
+ * crypto_pwhash_MEMLIMIT_MIN to stay fast). Returns 0, EC_EINVAL (cost out of the range a
+ * loader accepts, or passphrase longer than EC_PASSPHRASE_MAX), EC_EEXIST, EC_EIO, EC_ENOMEM.
+ */
+EC_WUR int ec_key_save_ex(const ec_key_t *key, const char *path, const char *passphrase,
+                          uint64_t opslimit, uint64_t memlimit);
+/*
  * Reads and decrypts a key file. Returns 0 and sets *out, EC_ENOTFOUND (no file), EC_EIO,
  * EC_EINVAL (not a key file), EC_EVERSION, or EC_ECRYPTO (wrong passphrase or tampered).
  */
@@ -114,5 +145,19 @@ void ec_address_from_hash(char out[EC_ADDR_MAX], const uint8_t hash[EC_ADDR_HASH
  * Returns 0 and fills hash, or EC_EINVAL.
  */
 EC_WUR int ec_address_parse(uint8_t hash[EC_ADDR_HASH_BYTES], const char *address);
+
+/*
+ * Generic bech32m (BIP-350), exposed for tests and other prefixes. data holds 5-bit values.
+ * Encode: hrp must be 1..83 lowercase printable ASCII; out gets hrp "1" data checksum and a
+ * NUL (capacity cap >= strlen(hrp) + data_len + 8). Returns 0 or EC_EINVAL.
+ * Decode: accepts all-lowercase or all-uppercase strings of at most EC_BECH32_MAX
+ * characters; writes the lowercased hrp (NUL-terminated, capacity hrp_cap) and the 5-bit
+ * data without the checksum (capacity data_cap). Returns 0 or EC_EINVAL (mixed case, bad
+ * character, no separator, empty hrp, short data, wrong checksum, buffers too small).
+ */
+EC_WUR int ec_bech32m_encode(char *out, size_t cap, const char *hrp, const uint8_t *data,
+                             size_t data_len);
+EC_WUR int ec_bech32m_decode(char *hrp, size_t hrp_cap, uint8_t *data, size_t *data_len,
+                             size_t data_cap, const char *s);
 
 #endif

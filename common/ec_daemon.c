@@ -1,1 +1,269 @@
-/* ec_daemon.c: being written; see ec_daemon.h. */
+/*
+ * ec_daemon.c - the main() shared by mainchaind and sidechaind (contract in ec_daemon.h).
+ *
+ * Order matters: configuration errors are reported before anything is opened (exit 2);
+ * the passphrase lives only until the validator key is decrypted and is wiped right after;
+ * the node runs until SIGINT/SIGTERM (ec_node installs the handlers). The private key and
+ * the passphrase are never printed or logged: only the validator's address is.
+ */
+#include "ec_daemon.h"
+
+#include <assert.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ec_config.h"
+#include "ec_crypto.h"
+#include "ec_log.h"
+#include "ec_node.h"
+
+enum { S_EXIT_OK = 0, S_EXIT_RUNTIME = 1, S_EXIT_CONFIG = 2 };
+
+#ifndef EC_VERSION_STRING
+#define EC_VERSION_STRING "0.1.0"
+#endif
+
+static void s_usage(FILE *out, const char *program)
+{
+    fprintf(out,
+            "Usage: %s --config FILE [--check]\n"
+            "       %s --help | --version\n"
+            "\n"
+            "Runs one validator node of an ecert chain until SIGINT or SIGTERM.\n"
+            "\n"
+            "Options:\n"
+            "  --config FILE   node configuration (YAML), required\n"
+            "  --check         load and validate the configuration, genesis and validator\n"
+            "                  key, print a summary and exit\n"
+            "  --help          this text\n"
+            "  --version       print the version\n"
+            "\n"
+            "Configuration keys (relative paths are relative to the config file):\n"
+            "  data_dir           ledger folder (RocksDB), created if missing\n"
+            "  genesis            the chain's genesis YAML file\n"
+            "  validator_key      encrypted validator key file\n"
+            "  passphrase_file    optional; else the ECERT_PASSPHRASE environment variable\n"
+            "  rpc                ROUTER endpoint for requests, e.g. tcp://127.0.0.1:7100\n"
+            "  pub                PUB endpoint for committed headers, e.g. tcp://127.0.0.1:7101\n"
+            "  block_interval_ms  optional, default 20\n"
+            "  block_txs_max      optional, default 10000 (at most %u)\n"
+            "  verify_threads     optional, default: number of online CPUs\n"
+            "  mempool_max        optional, default 200000\n"
+            "  log_level          optional: debug, info (default), warn, error\n"
+            "\n"
+            "Unknown keys are errors. See docs/OPERATIONS.md for examples.\n"
+            "Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad usage or\n"
+            "configuration.\n",
+            program, program, EC_BLOCK_TXS_MAX);
+}
+
+/* Parses the command line. Returns -1 to go on, or an exit code to stop with. */
+static int s_options(int argc, char **argv, const char *program, const char **config, bool *check)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    *config = NULL;
+    *check = false;
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":c:hV", longopts, NULL)) != -1) {
+        switch (opt) {
+            case 'c':
+                *config = optarg;
+                break;
+            case 'k':
+                *check = true;
+                break;
+            case 'h':
+                s_usage(stdout, program);
+                return S_EXIT_OK;
+            case 'V':
+                printf("%s %s\n", program, EC_VERSION_STRING);
+                return S_EXIT_OK;
+            case ':':
+                fprintf(stderr, "%s: option %s needs an argument\n", program, argv[optind - 1]);
+                return S_EXIT_CONFIG;
+            default:
+                fprintf(stderr, "%s: unknown option %s (try --help)\n", program, argv[optind - 1]);
+                return S_EXIT_CONFIG;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s' (try --help)\n", program, argv[optind]);
+        return S_EXIT_CONFIG;
+    }
+    if (!*config) {
+        fprintf(stderr, "%s: --config FILE is required (try --help)\n", program);
+        return S_EXIT_CONFIG;
+    }
+    return -1;
+}
+
+/* Everything main() loads before the node starts; freed by s_loaded_fini. */
+typedef struct {
+    ec_node_file_t file;  /* the node config                                            */
+    ec_genesis_t genesis; /* the chain's genesis                                        */
+    ec_key_t *key;        /* the validator key (secret half in sodium_malloc memory)    */
+    char address[EC_ADDR_MAX];
+} s_loaded_t;
+
+static void s_loaded_fini(s_loaded_t *ld)
+{
+    ec_key_destroy(&ld->key);
+}
+
+static const char *s_kind_name(uint32_t kind)
+{
+    return kind == EC_CHAIN_MAIN ? "main" : kind == EC_CHAIN_SIDE ? "side" : "?";
+}
+
+/* Decrypts the validator key; the passphrase is wiped before this returns. */
+static int s_key_load(s_loaded_t *ld, const char *program)
+{
+    ec_status_t st = {0};
+    char *pass = ec_passphrase_read(ld->file.passphrase_file, &st);
+    if (!pass) {
+        fprintf(stderr, "%s: %s\n", program, st.msg);
+        return S_EXIT_CONFIG;
+    }
+    int rc = ec_key_load(&ld->key, ld->file.validator_key_path, pass);
+    ec_passphrase_free(&pass);
+    if (rc != 0) {
+        fprintf(stderr, "%s: validator key %s: %s\n", program, ld->file.validator_key_path,
+                rc == EC_ECRYPTO ? "wrong passphrase or damaged file" : ec_strerror(rc));
+        return S_EXIT_CONFIG;
+    }
+    ec_address_from_pk(ld->address, ec_key_pk(ld->key));
+    for (uint32_t i = 0; i < ld->genesis.validators.count; i++)
+        if (memcmp(ld->genesis.validators.v[i].pk, ec_key_pk(ld->key), EC_PK_BYTES) == 0)
+            return -1;
+    fprintf(stderr, "%s: validator key %s (%s) is not in the validator set of %s\n", program,
+            ld->file.validator_key_path, ld->address, ld->file.genesis_path);
+    return S_EXIT_CONFIG;
+}
+
+/* Loads config, genesis and key. Returns -1 to go on, or an exit code. */
+static int s_load(s_loaded_t *ld, const char *config, const char *program, uint32_t chain_kind)
+{
+    ec_status_t st = {0};
+    if (ec_node_file_load(&ld->file, config, &st) != 0) {
+        fprintf(stderr, "%s: %s\n", program, st.msg);
+        return S_EXIT_CONFIG;
+    }
+    ec_log_init(program, ld->file.log_level);
+    if (ec_genesis_load(&ld->genesis, ld->file.genesis_path, &st) != 0) {
+        fprintf(stderr, "%s: %s\n", program, st.msg);
+        return S_EXIT_CONFIG;
+    }
+    if (ld->genesis.kind != chain_kind) {
+        fprintf(stderr, "%s: %s: key 'kind': expected %s (this is %s), found %s\n", program,
+                ld->file.genesis_path, s_kind_name(chain_kind), program,
+                s_kind_name(ld->genesis.kind));
+        return S_EXIT_CONFIG;
+    }
+    return s_key_load(ld, program);
+}
+
+static void s_summary(const s_loaded_t *ld)
+{
+    const ec_node_file_t *f = &ld->file;
+    printf("config ok\n"
+           "  chain_id        %s\n"
+           "  kind            %s%s%s\n"
+           "  validators      %u\n"
+           "  validator       %s\n"
+           "  rpc             %s\n"
+           "  pub             %s\n"
+           "  data_dir        %s\n"
+           "  genesis         %s\n"
+           "  block_interval  %u ms\n"
+           "  block_txs_max   %u\n"
+           "  verify_threads  %u\n"
+           "  mempool_max     %u\n",
+           ld->genesis.chain_id, s_kind_name(ld->genesis.kind), ld->genesis.cert_type[0] ? " " : "",
+           ld->genesis.cert_type, ld->genesis.validators.count, ld->address, f->rpc, f->pub,
+           f->data_dir, f->genesis_path, f->block_interval_ms, f->block_txs_max, f->verify_threads,
+           f->mempool_max);
+}
+
+/* Makes the app and the node, and serves until stopped. Returns the exit code. */
+static int s_run(s_loaded_t *ld, const char *program, ec_app_make_fn make_app,
+                 ec_app_free_fn free_app)
+{
+    ec_status_t st = {0};
+    ec_app_t *app = make_app(&ld->genesis, &st);
+    if (!app) {
+        ec_error("cannot start the %s application: %s", program, st.msg);
+        return S_EXIT_RUNTIME;
+    }
+    ec_node_config_t cfg = {
+        .data_dir = ld->file.data_dir,
+        .rpc_endpoint = ld->file.rpc,
+        .pub_endpoint = ld->file.pub,
+        .genesis = &ld->genesis,
+        .validator_key = ld->key,
+        .block_interval_ms = ld->file.block_interval_ms,
+        .block_txs_max = ld->file.block_txs_max,
+        .verify_threads = ld->file.verify_threads,
+        .mempool_max = ld->file.mempool_max,
+    };
+    ec_info("starting chain_id=%s kind=%s%s%s rpc=%s pub=%s data_dir=%s validator=%s",
+            ld->genesis.chain_id, s_kind_name(ld->genesis.kind),
+            ld->genesis.cert_type[0] ? " cert_type=" : "", ld->genesis.cert_type, cfg.rpc_endpoint,
+            cfg.pub_endpoint, cfg.data_dir, ld->address);
+    ec_node_t *node = ec_node_new(&cfg, app, &st);
+    if (!node) {
+        ec_error("cannot start the node: %s", st.msg);
+        if (free_app)
+            free_app(app);
+        return S_EXIT_RUNTIME;
+    }
+    int rc = ec_node_run(node);
+    ec_node_destroy(&node);
+    if (free_app)
+        free_app(app);
+    if (rc != 0) {
+        ec_error("stopped on error: %s", ec_strerror(rc));
+        return S_EXIT_RUNTIME;
+    }
+    ec_info("stopped");
+    return S_EXIT_OK;
+}
+
+int ec_daemon_main(int argc, char **argv, const char *program, uint32_t chain_kind,
+                   ec_app_make_fn make_app, ec_app_free_fn free_app)
+{
+    assert(program && make_app);
+    assert(chain_kind == EC_CHAIN_MAIN || chain_kind == EC_CHAIN_SIDE);
+    if (ec_crypto_init() != 0) {
+        fprintf(stderr, "%s: cannot initialise libsodium\n", program);
+        return S_EXIT_RUNTIME;
+    }
+    const char *config = NULL;
+    bool check = false;
+    int code = s_options(argc, argv, program, &config, &check);
+    if (code >= 0)
+        return code;
+
+    s_loaded_t ld;
+    memset(&ld, 0, sizeof ld);
+    code = s_load(&ld, config, program, chain_kind);
+    if (code < 0) {
+        if (check) {
+            s_summary(&ld);
+            code = S_EXIT_OK;
+        } else {
+            code = s_run(&ld, program, make_app, free_app);
+        }
+    }
+    s_loaded_fini(&ld);
+    return code;
+}

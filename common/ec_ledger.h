@@ -13,7 +13,8 @@
  *
  * The ledger also keeps a running SHA-256 over every state write of the pending block, in
  * order (key length, key, value length, value; deletes with length 0xffffffff); save
- * points restore it. The application folds it into its state root, so two nodes that
+ * points restore it. Lengths are 4-byte big-endian; a delete contributes key length, key
+ * and 0xffffffff, with no value bytes. The application folds it into its state root, so two nodes that
  * applied the same writes report the same root.
  */
 #ifndef EC_LEDGER_H
@@ -86,7 +87,9 @@ EC_WUR int ec_ledger_get_pending(ec_ledger_t *l, ec_cf_t cf, const void *key, si
                                  uint8_t **val, size_t *val_size);
 /* Marks a point to roll back to (one per transaction); save points nest. */
 void ec_ledger_savepoint(ec_ledger_t *l);
-/* Undoes every write since the last save point, and the state digest with it. */
+/* Undoes every write since the last save point, and the state digest with it. Cost: O(1)
+ * for the innermost save point while its writes fit the ledger's journal (256 writes,
+ * 1 MiB); O(pending writes) otherwise (RocksDB rebuilds its batch index). */
 void ec_ledger_rollback(ec_ledger_t *l);
 /* SHA-256 of the pending block's state writes so far (see the file comment). */
 void ec_ledger_state_digest(const ec_ledger_t *l, uint8_t out[EC_HASH_BYTES]);

@@ -22,11 +22,11 @@
 
 /* Leaf type tags: the byte after 0x00 in every leaf hash. */
 enum {
-    EC_LEAF_TX = 0x01,      /* data = transaction id (tx_root)                          */
-    EC_LEAF_BLOCK = 0x02,   /* data = block hash, or the genesis hash at index 0 (hist)   */
-    EC_LEAF_ANCHOR = 0x03,  /* data = encoded anchor entry (xanchor_root)                 */
-    EC_LEAF_RECORD = 0x04,  /* data = encoded main-chain record (records log)             */
-    EC_LEAF_FIELD = 0x05,   /* data = encoded certificate field [name, value, salt]       */
+    EC_LEAF_TX = 0x01,     /* data = transaction id (tx_root)                          */
+    EC_LEAF_BLOCK = 0x02,  /* data = block hash, or the genesis hash at index 0 (hist)   */
+    EC_LEAF_ANCHOR = 0x03, /* data = encoded anchor entry (xanchor_root)                 */
+    EC_LEAF_RECORD = 0x04, /* data = encoded main-chain record (records log)             */
+    EC_LEAF_FIELD = 0x05,  /* data = encoded certificate field [name, value, salt]       */
 };
 
 /* Longest proof accepted: trees never exceed 2^63 leaves. */
@@ -68,8 +68,9 @@ EC_WUR int ec_merkle_inclusion_verify(const uint8_t leaf[EC_HASH_BYTES], uint64_
                                       const uint8_t root[EC_HASH_BYTES]);
 /*
  * Consistency proof that the tree of old_size leaves is a prefix of the tree of new_size
- * leaves (0 < old_size <= new_size; RFC 9162 section 2.1.4). Returns 0, EC_EINVAL, or the
- * oracle's error.
+ * leaves (0 < old_size <= new_size; RFC 9162 section 2.1.4). old_size == 0 and
+ * old_size == new_size give an empty proof (what the verifier expects for them). Returns 0,
+ * EC_EINVAL (old_size > new_size, or new_size > 2^63), or the oracle's error.
  */
 EC_WUR int ec_merkle_consistency_proof(ec_hash32_t path[EC_MERKLE_PROOF_MAX], size_t *len,
                                        ec_merkle_oracle_fn oracle, void *ctx, uint64_t old_size,

@@ -36,11 +36,18 @@ typedef struct {
  * could be read it is set even on error, so the reply can name it. */
 EC_WUR int ec_rpc_request_parse(ec_decoder_t *d, const uint8_t *frame, size_t size,
                                 ec_rpc_request_t *req);
+/* Like ec_rpc_request_parse, and also explains the error in st (when not NULL), naming
+ * the field that was wrong. */
+EC_WUR int ec_rpc_request_parse_st(ec_decoder_t *d, const uint8_t *frame, size_t size,
+                                   ec_rpc_request_t *req, ec_status_t *st);
 /* Writes a request frame: `params` is one encoded msgpack array. */
 void ec_rpc_request_encode(ec_writer_t *w, uint64_t req_id, const char *method,
                            const uint8_t *params, size_t params_size);
 /* Writes a success reply around an encoded result object. */
 void ec_rpc_reply_ok(ec_writer_t *w, uint64_t req_id, const uint8_t *result, size_t size);
+/* Writes the first three fields of a success reply; the caller then writes exactly one
+ * result object into w (this saves copying a large result). */
+void ec_rpc_reply_begin(ec_writer_t *w, uint64_t req_id);
 /* Writes an error reply. */
 void ec_rpc_reply_error(ec_writer_t *w, uint64_t req_id, int code, const char *message);
 

@@ -36,12 +36,18 @@
 #define EC_TX_BYTES_MAX (16u * 1024)        /* an encoded transaction envelope               */
 #define EC_PAYLOAD_BYTES_MAX (64u * 1024)   /* a transaction's payload                        */
 #define EC_BLOCK_TXS_MAX 20000u             /* transactions per block                         */
+#define EC_VALIDATOR_POWER_MAX (1ull << 48) /* voting power of one validator (no overflow)   */
 
 #define EC_TAG_TX "ecert/tx"
 #define EC_TAG_VOTE "ecert/vote"
 
 enum { EC_CHAIN_MAIN = 1, EC_CHAIN_SIDE = 2 };
 enum { EC_VOTE_PREVOTE = 1, EC_VOTE_PRECOMMIT = 2 };
+
+/* True for a chain id of 1..63 bytes of [a-z0-9-]. */
+bool ec_chain_id_valid(const char *chain_id);
+/* True for a certificate type of 1..31 bytes of [a-z0-9_-]. */
+bool ec_cert_type_valid(const char *cert_type);
 
 /* ---- transactions ----------------------------------------------------------------------- */
 
@@ -95,7 +101,8 @@ typedef struct {
     ec_validator_t v[EC_VALIDATORS_MAX];
 } ec_valset_t;
 
-/* [[pk: bin(32), power: uint], ...] */
+/* [[pk: bin(32), power: uint], ...]; the reader accepts 0..EC_VALIDATORS_MAX entries with
+ * power 1..EC_VALIDATOR_POWER_MAX and distinct keys. */
 void ec_valset_encode(ec_writer_t *w, const ec_valset_t *vs);
 void ec_valset_read(ec_cur_t *c, ec_valset_t *vs); /* sticky-error reader for one valset */
 void ec_valset_hash(uint8_t out[EC_HASH_BYTES], const ec_valset_t *vs);
@@ -147,15 +154,18 @@ void ec_commit_encode(ec_writer_t *w, const ec_commit_t *c);
 EC_WUR int ec_commit_decode(ec_commit_t *c, const uint8_t *data, size_t size);
 void ec_commit_read(ec_cur_t *cur, ec_commit_t *c);
 /* The bytes a validator signs for a vote: "ecert/vote" 0x00 ||
- * msgpack [chain_id, height, round, vote_type, block_hash]. */
+ * msgpack [chain_id, height, round, vote_type, block_hash]. w is reset first. */
 void ec_vote_sign_bytes(ec_writer_t *w, const char *chain_id, uint64_t height, uint64_t round,
                         uint32_t vote_type, const uint8_t block_hash[EC_HASH_BYTES]);
-/* Adds this validator's precommit signature for (height, round, block_hash) to c. */
+/* Adds this validator's precommit signature for (height, round, block_hash) to c, keeping
+ * c->sigs sorted by index. Adding an index twice is a bug (asserted). */
 void ec_commit_sign(ec_commit_t *c, const char *chain_id, uint32_t index, const ec_key_t *key);
 /*
  * Checks that c commits `h`: same height and block hash, distinct in-range signer indexes,
  * valid precommit signatures, and signed power p with 3p > 2 * total power.
- * Returns 0, EC_EINVAL or EC_ESIG.
+ * Returns 0, EC_EINVAL (malformed: a duplicate or out-of-range index, an empty set) or
+ * EC_ESIG (other height or hash, a bad signature, no quorum). Every signature is checked,
+ * even past the quorum, so no byte of a commit is unchecked.
  */
 EC_WUR int ec_commit_verify(const ec_commit_t *c, const ec_header_t *h, const ec_valset_t *vs);
 
@@ -165,6 +175,21 @@ EC_WUR int ec_commit_verify(const ec_commit_t *c, const ec_header_t *h, const ec
  * stored and served separately, keyed by transaction id. */
 void ec_block_encode(ec_writer_t *w, const ec_header_t *h, const uint8_t *const *txs,
                      const size_t *tx_sizes, size_t tx_count);
+
+/* A decoded block; header and tx pointers borrow from the input buffer. */
+typedef struct {
+    ec_decoder_t dec;
+    ec_header_t header;
+    const uint8_t *header_bytes;        /* the encoded header inside the block              */
+    size_t header_size;
+    uint32_t tx_count;
+    const msgpack_object *txs;          /* tx_count bin objects: txs[i].via.bin             */
+} ec_block_t;
+
+/* Decodes a block: strict; header.tx_count must equal the number of transactions.
+ * Returns 0, EC_EINVAL, EC_ETOOBIG or EC_EVERSION; on error *b needs no fini. */
+EC_WUR int ec_block_decode(ec_block_t *b, const uint8_t *data, size_t size);
+void ec_block_fini(ec_block_t *b);
 
 /* ---- genesis ---------------------------------------------------------------------------- */
 
@@ -199,5 +224,7 @@ typedef struct {
 
 void ec_anchor_entry_encode(ec_writer_t *w, const ec_anchor_entry_t *e);
 void ec_anchor_entry_leaf(uint8_t out[EC_HASH_BYTES], const ec_anchor_entry_t *e);
+/* Decodes an encoded anchor entry (strict). Returns 0 or EC_EINVAL / EC_ETOOBIG. */
+EC_WUR int ec_anchor_entry_decode(ec_anchor_entry_t *e, const uint8_t *data, size_t size);
 
 #endif

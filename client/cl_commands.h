@@ -1,0 +1,57 @@
+/*
+ * cl_commands.h - the ecert subcommands, one function each, dispatched by ecert.c.
+ *
+ * Each takes the run's context and the arguments from the subcommand's name on (argv[0] is
+ * the name), parses its options with cl_getopt, and returns the exit status: 0 success,
+ * 1 failure (error recorded in ctx), 2 bad usage. The user-facing contract is docs/CLI.md.
+ */
+#ifndef CL_COMMANDS_H
+#define CL_COMMANDS_H
+
+#include "cl_common.h"
+#include "cl_fields.h"
+
+typedef int (*cl_command_fn)(cl_ctx_t *ctx, int argc, char **argv);
+
+/* cmd_account.c */
+int cmd_account_new(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_account_register(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_account_address(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_account_pubkey(cl_ctx_t *ctx, int argc, char **argv);
+
+/* cmd_admin.c */
+int cmd_org_register(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_role_grant(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_role_revoke(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_identity_attest(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_sidechain_register(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_genesis_side(cl_ctx_t *ctx, int argc, char **argv);
+
+/* cmd_cert.c */
+int cmd_cert_issue(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_cert_inspect(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_cert_list(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_cert_ack(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_cert_renew(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_cert_change(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_cert_revoke(cl_ctx_t *ctx, int argc, char **argv);
+
+/* cmd_verify.c */
+int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_verify(cl_ctx_t *ctx, int argc, char **argv);
+
+/* cmd_chain.c */
+int cmd_chain_status(cl_ctx_t *ctx, int argc, char **argv);
+
+/*
+ * Decrypts a sealed certificate payload with the holder's key, checks it against
+ * fields_root (when not NULL), prints the fields (human mode) and adds "fields" (an
+ * object) and "fields_root_ok" to obj. Returns 0, or 1 with the error recorded.
+ * (cmd_cert.c; shared with verify)
+ */
+int cl_cert_show_fields(cl_ctx_t *ctx, const ec_key_t *key, const uint8_t *sealed,
+                        size_t sealed_size, const uint8_t *fields_root, json_t *obj);
+
+#endif

@@ -1,0 +1,299 @@
+/*
+ * cl_fields.c - certificate payload fields, fields_root and the identity hash (formats in
+ * cl_fields.h and docs/PROTOCOL.md, "Certificate payload"). Everything here is a pure
+ * function of its inputs except cl_fields_add with a NULL salt, which draws random bytes.
+ */
+#include "cl_fields.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ec_merkle.h"
+#include "ec_types.h"
+
+void cl_fields_init(cl_fields_t *f)
+{
+    memset(f, 0, sizeof *f);
+}
+
+void cl_fields_fini(cl_fields_t *f)
+{
+    for (size_t i = 0; i < f->count; i++) {
+        free(f->items[i].value);
+        f->items[i].value = NULL;
+    }
+    free(f->attachment);
+    memset(f, 0, sizeof *f);
+}
+
+/* Appends a field given as (pointer, length) pairs, after checking every limit. */
+static int s_add(cl_fields_t *f, const char *name, size_t name_len, const char *value,
+                 size_t value_len, const uint8_t salt[CL_FIELD_SALT_BYTES], ec_status_t *st)
+{
+    if (name_len == 0)
+        return ec_status_set(st, EC_EINVAL, "empty field name");
+    if (name_len > CL_FIELD_NAME_MAX)
+        return ec_status_set(st, EC_ETOOBIG, "field name longer than %d bytes", CL_FIELD_NAME_MAX);
+    if (memchr(name, 0, name_len) || memchr(value, 0, value_len))
+        return ec_status_set(st, EC_EINVAL, "field '%.*s' holds a NUL byte", (int)name_len, name);
+    if (value_len > CL_FIELD_VALUE_MAX)
+        return ec_status_set(st, EC_ETOOBIG, "value of field '%.*s' longer than %d bytes",
+                             (int)name_len, name, CL_FIELD_VALUE_MAX);
+    if (f->count == CL_FIELDS_MAX)
+        return ec_status_set(st, EC_ETOOBIG, "more than %d fields", CL_FIELDS_MAX);
+    for (size_t i = 0; i < f->count; i++)
+        if (strlen(f->items[i].name) == name_len && !memcmp(f->items[i].name, name, name_len))
+            return ec_status_set(st, EC_EINVAL, "field '%.*s' given twice", (int)name_len, name);
+    cl_field_t *fl = &f->items[f->count];
+    fl->value = malloc(value_len + 1);
+    if (!fl->value)
+        return ec_status_set(st, EC_ENOMEM, "out of memory");
+    memcpy(fl->value, value, value_len);
+    fl->value[value_len] = '\0';
+    fl->value_len = value_len;
+    memcpy(fl->name, name, name_len);
+    fl->name[name_len] = '\0';
+    if (salt)
+        memcpy(fl->salt, salt, CL_FIELD_SALT_BYTES);
+    else
+        randombytes_buf(fl->salt, CL_FIELD_SALT_BYTES);
+    f->count++;
+    return 0;
+}
+
+int cl_fields_add(cl_fields_t *f, const char *name, const char *value,
+                  const uint8_t salt[CL_FIELD_SALT_BYTES], ec_status_t *st)
+{
+    return s_add(f, name, strlen(name), value, strlen(value), salt, st);
+}
+
+int cl_split_arg(const char *arg, char name[CL_FIELD_NAME_MAX + 1], const char **value,
+                 ec_status_t *st)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq)
+        return ec_status_set(st, EC_EINVAL, "'%s' is not NAME=VALUE", arg);
+    size_t len = (size_t)(eq - arg);
+    if (len == 0)
+        return ec_status_set(st, EC_EINVAL, "'%s' has an empty name", arg);
+    if (len > CL_FIELD_NAME_MAX)
+        return ec_status_set(st, EC_ETOOBIG, "name in '%.40s...' longer than %d bytes", arg,
+                             CL_FIELD_NAME_MAX);
+    memcpy(name, arg, len);
+    name[len] = '\0';
+    *value = eq + 1;
+    return 0;
+}
+
+int cl_fields_add_arg(cl_fields_t *f, const char *arg, ec_status_t *st)
+{
+    char name[CL_FIELD_NAME_MAX + 1];
+    const char *value = NULL;
+    int rc = cl_split_arg(arg, name, &value, st);
+    if (rc)
+        return rc;
+    return s_add(f, name, strlen(name), value, strlen(value), NULL, st);
+}
+
+int cl_fields_add_json(cl_fields_t *f, const char *text, size_t size, ec_status_t *st)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, size, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return ec_status_set(st, EC_EINVAL, "not JSON (line %d: %s)", jerr.line, jerr.text);
+    int rc = 0;
+    if (!json_is_object(root)) {
+        rc = ec_status_set(st, EC_EINVAL, "expected a JSON object of string fields");
+        goto done;
+    }
+    /* Jansson keeps an object's keys in the order they were read (since 2.8). */
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val)
+    {
+        if (!json_is_string(val)) {
+            rc = ec_status_set(st, EC_EINVAL, "field '%s' is not a JSON string", key);
+            goto done;
+        }
+        rc = s_add(f, key, strlen(key), json_string_value(val), json_string_length(val), NULL, st);
+        if (rc)
+            goto done;
+    }
+done:
+    json_decref(root);
+    return rc;
+}
+
+int cl_fields_set_attachment(cl_fields_t *f, const uint8_t *data, size_t size, ec_status_t *st)
+{
+    if (size > EC_PAYLOAD_BYTES_MAX)
+        return ec_status_set(st, EC_ETOOBIG, "attachment larger than %u bytes",
+                             EC_PAYLOAD_BYTES_MAX);
+    uint8_t *copy = malloc(size ? size : 1);
+    if (!copy)
+        return ec_status_set(st, EC_ENOMEM, "out of memory");
+    if (size)
+        memcpy(copy, data, size);
+    free(f->attachment);
+    f->attachment = copy;
+    f->attachment_size = size;
+    return 0;
+}
+
+/* [name, value, salt]: the bytes a field leaf hashes, and the payload's element. */
+static void s_field_encode(ec_writer_t *w, const cl_field_t *fl)
+{
+    ec_write_array(w, 3);
+    ec_write_cstr(w, fl->name);
+    ec_write_str(w, fl->value, fl->value_len);
+    ec_write_bin(w, fl->salt, CL_FIELD_SALT_BYTES);
+}
+
+void cl_fields_encode(ec_writer_t *w, const cl_fields_t *f)
+{
+    ec_write_array(w, 3);
+    ec_write_uint(w, CL_PAYLOAD_VERSION);
+    ec_write_array(w, (uint32_t)f->count);
+    for (size_t i = 0; i < f->count; i++)
+        s_field_encode(w, &f->items[i]);
+    if (f->attachment)
+        ec_write_bin(w, f->attachment, f->attachment_size);
+    else
+        ec_write_nil(w);
+}
+
+/* Reads the entries of a payload's fields array (cursor `list`) into f. */
+static int s_decode_fields(cl_fields_t *f, ec_cur_t *list, ec_status_t *st)
+{
+    if (list->err)
+        return ec_status_set(st, list->err, "payload fields are malformed");
+    for (uint32_t i = 0; i < list->count; i++) {
+        ec_cur_t fc;
+        const char *name, *value;
+        size_t name_len, value_len;
+        uint8_t salt[CL_FIELD_SALT_BYTES];
+        ec_cur_enter(list, &fc, 3);
+        ec_cur_str(&fc, &name, &name_len, CL_FIELD_NAME_MAX);
+        ec_cur_str(&fc, &value, &value_len, CL_FIELD_VALUE_MAX);
+        ec_cur_bin_fixed(&fc, salt, sizeof salt);
+        int rc = ec_cur_finish(&fc);
+        if (rc)
+            return ec_status_set(st, rc, "payload field %u is malformed", i);
+        rc = s_add(f, name, name_len, value, value_len, salt, st);
+        if (rc)
+            return rc;
+    }
+    int rc = ec_cur_finish(list);
+    return rc ? ec_status_set(st, rc, "payload fields are malformed") : 0;
+}
+
+int cl_fields_decode(cl_fields_t *f, const uint8_t *data, size_t size, ec_status_t *st)
+{
+    assert(f->count == 0 && !f->attachment);
+    ec_decoder_t dec;
+    ec_decoder_init(&dec);
+    const msgpack_object *root = NULL;
+    int rc = ec_decode(&dec, data, size, &root);
+    if (rc) {
+        ec_status_set(st, rc, "payload is not canonical msgpack");
+        goto done;
+    }
+    ec_cur_t c;
+    uint64_t version = 0;
+    ec_cur_open(&c, root, 3);
+    ec_cur_uint(&c, &version);
+    if (c.err == 0 && version != CL_PAYLOAD_VERSION) {
+        rc = ec_status_set(st, EC_EVERSION, "payload version %llu (expected %d)",
+                           (unsigned long long)version, CL_PAYLOAD_VERSION);
+        goto done;
+    }
+    ec_cur_t list;
+    ec_cur_enter_max(&c, &list, CL_FIELDS_MAX);
+    rc = s_decode_fields(f, &list, st);
+    if (rc)
+        goto done;
+    if (ec_cur_peek_nil(&c)) {
+        ec_cur_nil(&c);
+    } else {
+        const uint8_t *att = NULL;
+        size_t att_size = 0;
+        ec_cur_bin(&c, &att, &att_size, EC_PAYLOAD_BYTES_MAX);
+        if (c.err == 0)
+            rc = cl_fields_set_attachment(f, att, att_size, st);
+        if (rc)
+            goto done;
+    }
+    rc = ec_cur_finish(&c);
+    if (rc)
+        ec_status_set(st, rc, "payload is malformed");
+done:
+    ec_decoder_fini(&dec);
+    if (rc)
+        cl_fields_fini(f);
+    return rc;
+}
+
+void cl_field_leaf(uint8_t out[EC_HASH_BYTES], const cl_field_t *field)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    s_field_encode(&w, field);
+    ec_merkle_leaf(out, EC_LEAF_FIELD, ec_writer_data(&w), ec_writer_size(&w));
+    ec_writer_fini(&w);
+}
+
+void cl_fields_root(uint8_t out[EC_HASH_BYTES], const cl_fields_t *f)
+{
+    ec_hash32_t leaves[CL_FIELDS_MAX];
+    for (size_t i = 0; i < f->count; i++)
+        cl_field_leaf(leaves[i], &f->items[i]);
+    ec_merkle_root(out, leaves, f->count);
+}
+
+static int s_attr_cmp(const void *a, const void *b)
+{
+    return strcmp(((const cl_attr_t *)a)->name, ((const cl_attr_t *)b)->name);
+}
+
+int cl_identity_hash(uint8_t out[EC_HASH_BYTES], const uint8_t *salt, size_t salt_size,
+                     const cl_attr_t *attrs, size_t count, ec_status_t *st)
+{
+    if (salt_size < CL_IDENTITY_SALT_MIN)
+        return ec_status_set(st, EC_EINVAL, "identity salt shorter than %d bytes",
+                             CL_IDENTITY_SALT_MIN);
+    if (count == 0)
+        return ec_status_set(st, EC_EINVAL, "no identity attributes");
+    if (count > CL_ATTRS_MAX)
+        return ec_status_set(st, EC_ETOOBIG, "more than %d identity attributes", CL_ATTRS_MAX);
+    cl_attr_t sorted[CL_ATTRS_MAX];
+    memcpy(sorted, attrs, count * sizeof *attrs);
+    qsort(sorted, count, sizeof *sorted, s_attr_cmp);
+    for (size_t i = 0; i < count; i++) {
+        size_t nlen = strlen(sorted[i].name);
+        if (nlen == 0)
+            return ec_status_set(st, EC_EINVAL, "empty attribute name");
+        if (nlen > CL_FIELD_NAME_MAX || strlen(sorted[i].value) > CL_FIELD_VALUE_MAX)
+            return ec_status_set(st, EC_ETOOBIG, "attribute '%.64s' too long", sorted[i].name);
+        if (i > 0 && strcmp(sorted[i - 1].name, sorted[i].name) == 0)
+            return ec_status_set(st, EC_EINVAL, "attribute '%s' given twice", sorted[i].name);
+    }
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, (uint32_t)count);
+    for (size_t i = 0; i < count; i++) {
+        ec_write_array(&w, 2);
+        ec_write_cstr(&w, sorted[i].name);
+        ec_write_cstr(&w, sorted[i].value);
+    }
+    ec_sha256_t h;
+    ec_sha256_init(&h);
+    ec_sha256_update(&h, CL_IDENTITY_TAG, sizeof CL_IDENTITY_TAG); /* with its NUL: the 0x00 */
+    ec_sha256_update(&h, salt, salt_size);
+    ec_sha256_update(&h, ec_writer_data(&w), ec_writer_size(&w));
+    ec_sha256_final(&h, out);
+    ec_writer_fini(&w);
+    return 0;
+}

@@ -1,0 +1,557 @@
+/*
+ * cmd_admin.c - governance and set-up commands: organizations, roles, identity
+ * attestation, side-chain registration (main-chain transactions signed by an operator or
+ * a certification authority), and genesis files for new chains (local only).
+ *
+ * The identity hash is computed by cl_identity_hash (cl_fields.h) from the attributes and
+ * the certification authorities' salt file, so the same person always gives the same hash.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl_commands.h"
+
+#define S_GLOBAL_NOTE                                                                              \
+    "\nGlobal options (--config, --json, --key, --passphrase-file, "                               \
+    "--timeout-ms): see 'ecert --help'.\n"
+
+enum {
+    S_OPT_CODE = CL_OPT_FIRST_LOCAL,
+    S_OPT_NAME,
+    S_OPT_ADDRESS,
+    S_OPT_ROLE,
+    S_OPT_TYPE,
+    S_OPT_ORG,
+    S_OPT_ATTR,
+    S_OPT_SALT_FILE,
+    S_OPT_GENESIS,
+    S_OPT_CHAIN_ID,
+    S_OPT_CERT_TYPE,
+    S_OPT_VALIDATOR_KEY,
+    S_OPT_OPERATOR_KEY,
+    S_OPT_MAIN_GENESIS,
+    S_OPT_OUT,
+    S_OPT_TIME_MS,
+};
+
+/* Loads the signing key and submits one main-chain transaction. Prints nothing itself
+ * beyond cl_submit's line. 0 or 1. */
+static int s_submit_main(cl_ctx_t *ctx, uint64_t type, const ec_writer_t *body, cl_txres_t *res)
+{
+    if (!ctx->key_path)
+        return cl_missing(ctx, "--key");
+    cl_chain_t *ch = cl_main(ctx);
+    if (!ch)
+        return 1;
+    ec_key_t *key = cl_key_load(ctx, NULL);
+    if (!key)
+        return 1;
+    int rc = cl_submit(ctx, ch, type, key, body, NULL, 0, res);
+    ec_key_destroy(&key);
+    return rc;
+}
+
+static int s_check_len(cl_ctx_t *ctx, const char *opt, const char *v, size_t cap)
+{
+    if (!v)
+        return cl_missing(ctx, opt);
+    if (!*v || strlen(v) >= cap)
+        return cl_usage(ctx, "%s must be 1..%zu bytes", opt, cap - 1);
+    return 0;
+}
+
+/* ---- org register ----------------------------------------------------------------------- */
+
+static const char s_help_org[] =
+    "usage: ecert org register --key OPERATOR --code CODE --name NAME\n\n"
+    "Registers an organization (an ORG transaction signed by an operator key named in the\n"
+    "main genesis). Roles for issuing and inspection agencies name its code.\n\n"
+    "Options:\n"
+    "  --code CODE   organization code, e.g. a unified social credit code (1..31 bytes)\n"
+    "  --name NAME   organization name (1..127 bytes)\n"
+    "\nExample:\n  ecert org register --key operator.key --code 12100000400000624D "
+    "--name \"Peking University\"\n" S_GLOBAL_NOTE;
+
+int cmd_org_register(cl_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {{"code", required_argument, NULL, S_OPT_CODE},
+                                         {"name", required_argument, NULL, S_OPT_NAME},
+                                         CL_COMMON_OPTIONS};
+    const char *code = NULL, *name = NULL;
+    int opt, rc;
+    cl_getopt_begin();
+    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
+        if (opt == S_OPT_CODE)
+            code = optarg;
+        else if (opt == S_OPT_NAME)
+            name = optarg;
+        else if ((rc = cl_option(ctx, opt, argc, argv, s_help_org)) >= 0)
+            return rc;
+    }
+    if ((rc = cl_no_args(ctx, argc, argv)) ||
+        (rc = s_check_len(ctx, "--code", code, EC_ORG_CODE_MAX)) ||
+        (rc = s_check_len(ctx, "--name", name, EC_NAME_MAX)))
+        return rc;
+    ec_writer_t body;
+    ec_writer_init(&body);
+    ec_write_array(&body, 2);
+    ec_write_cstr(&body, code);
+    ec_write_cstr(&body, name);
+    cl_txres_t res;
+    rc = s_submit_main(ctx, EC_MTX_ORG, &body, &res);
+    ec_writer_fini(&body);
+    if (rc)
+        return rc;
+    cl_out(ctx, "organization %s (%s) registered\n", code, name);
+    json_t *obj = json_pack("{s:s,s:s}", "org_code", code, "name", name);
+    cl_json_txres(obj, &res);
+    return cl_emit(ctx, obj);
+}
+
+/* ---- role grant / revoke ---------------------------------------------------------------- */
+
+static const char s_help_grant[] =
+    "usage: ecert role grant --key OPERATOR --address ADDR --role ROLE [--type CERT_TYPE]\n"
+    "                        [--org CODE]\n\n"
+    "Grants a role to a registered address (ROLE_GRANT, signed by an operator).\n\n"
+    "Options:\n"
+    "  --address ADDR    the account that gets the role\n"
+    "  --role ROLE       ca | issuer | inspector | supervisor\n"
+    "  --type CERT_TYPE  certificate type (needed for issuer and inspector)\n"
+    "  --org CODE        organization code (needed for issuer and inspector; optional for "
+    "ca)\n"
+    "\nExample:\n  ecert role grant --key operator.key --address ec1q... --role issuer "
+    "--type degree --org 12100000400000624D\n" S_GLOBAL_NOTE;
+
+static const char s_help_revoke[] =
+    "usage: ecert role revoke --key OPERATOR --address ADDR --role ROLE [--type CERT_TYPE]\n"
+    "                         [--org CODE]\n\n"
+    "Revokes a role (ROLE_REVOKE, signed by an operator). The options must name the role\n"
+    "exactly as it was granted.\n\n"
+    "Options:\n"
+    "  --address ADDR    the account that loses the role\n"
+    "  --role ROLE       ca | issuer | inspector | supervisor\n"
+    "  --type CERT_TYPE  certificate type (issuer and inspector)\n"
+    "  --org CODE        organization code (issuer and inspector)\n"
+    "\nExample:\n  ecert role revoke --key operator.key --address ec1q... --role issuer "
+    "--type degree --org 12100000400000624D\n" S_GLOBAL_NOTE;
+
+static int s_role(cl_ctx_t *ctx, int argc, char **argv, bool grant)
+{
+    static const struct option opts[] = {{"address", required_argument, NULL, S_OPT_ADDRESS},
+                                         {"role", required_argument, NULL, S_OPT_ROLE},
+                                         {"type", required_argument, NULL, S_OPT_TYPE},
+                                         {"org", required_argument, NULL, S_OPT_ORG},
+                                         CL_COMMON_OPTIONS};
+    const char *address = NULL, *role_name = NULL, *type = "", *org = "";
+    int opt, rc;
+    cl_getopt_begin();
+    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
+        if (opt == S_OPT_ADDRESS)
+            address = optarg;
+        else if (opt == S_OPT_ROLE)
+            role_name = optarg;
+        else if (opt == S_OPT_TYPE)
+            type = optarg;
+        else if (opt == S_OPT_ORG)
+            org = optarg;
+        else if ((rc = cl_option(ctx, opt, argc, argv, grant ? s_help_grant : s_help_revoke)) >= 0)
+            return rc;
+    }
+    if ((rc = cl_no_args(ctx, argc, argv)))
+        return rc;
+    if (!address)
+        return cl_missing(ctx, "--address");
+    if ((rc = cl_check_address(ctx, "--address", address)))
+        return rc;
+    if (!role_name)
+        return cl_missing(ctx, "--role");
+    uint32_t role = ec_role_parse(role_name);
+    if (role == 0)
+        return cl_usage(ctx, "--role must be ca, issuer, inspector or supervisor, not '%s'",
+                        role_name);
+    if ((role == EC_ROLE_ISSUER || role == EC_ROLE_INSPECTOR) && (!*type || !*org))
+        return cl_usage(ctx, "the %s role needs --type and --org", role_name);
+    if (strlen(type) >= EC_CERT_TYPE_MAX || strlen(org) >= EC_ORG_CODE_MAX)
+        return cl_usage(ctx, "--type must be under %d bytes and --org under %d", EC_CERT_TYPE_MAX,
+                        EC_ORG_CODE_MAX);
+    ec_writer_t body;
+    ec_writer_init(&body);
+    ec_write_array(&body, 4);
+    ec_write_cstr(&body, address);
+    ec_write_uint(&body, role);
+    ec_write_cstr(&body, type);
+    ec_write_cstr(&body, org);
+    cl_txres_t res;
+    rc = s_submit_main(ctx, grant ? EC_MTX_ROLE_GRANT : EC_MTX_ROLE_REVOKE, &body, &res);
+    ec_writer_fini(&body);
+    if (rc)
+        return rc;
+    cl_out(ctx, "role %s %s %s%s%s%s%s\n", ec_role_name(role),
+           grant ? "granted to" : "revoked from", address, *type ? " type=" : "", type,
+           *org ? " org=" : "", org);
+    json_t *obj = json_pack("{s:s,s:s,s:s,s:s,s:b}", "address", address, "role", ec_role_name(role),
+                            "cert_type", type, "org_code", org, "granted", grant);
+    cl_json_txres(obj, &res);
+    return cl_emit(ctx, obj);
+}
+
+int cmd_role_grant(cl_ctx_t *ctx, int argc, char **argv)
+{
+    return s_role(ctx, argc, argv, true);
+}
+
+int cmd_role_revoke(cl_ctx_t *ctx, int argc, char **argv)
+{
+    return s_role(ctx, argc, argv, false);
+}
+
+/* ---- identity attest -------------------------------------------------------------------- */
+
+static const char s_help_attest[] =
+    "usage: ecert identity attest --key CA --address ADDR --attr NAME=VALUE [--attr ...]\n"
+    "                             [--salt-file FILE]\n\n"
+    "Attests that ADDR belongs to the real person described by the attributes (ATTEST,\n"
+    "signed by a certification authority). Only a salted hash goes on chain:\n"
+    "  SHA-256(\"ecert/identity\" 0x00 || salt || msgpack [[name, value]...])\n"
+    "with the attributes sorted by name (byte order) and the salt the whole content of the\n"
+    "CA salt file (identity_salt_file in the client config, at least 16 bytes). The main\n"
+    "chain refuses a second account for the same person (EEXIST).\n\n"
+    "Options:\n"
+    "  --address ADDR        the account to attest\n"
+    "  --attr NAME=VALUE     an identity attribute (repeatable; names unique)\n"
+    "  --salt-file FILE      the CA salt file (default: identity_salt_file from the config)\n"
+    "\nExample:\n  ecert identity attest --key ca.key --address ec1q... "
+    "--attr id_number=110101199003071234 --attr name=\"Zhang Wei\"\n" S_GLOBAL_NOTE;
+
+int cmd_identity_attest(cl_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {{"address", required_argument, NULL, S_OPT_ADDRESS},
+                                         {"attr", required_argument, NULL, S_OPT_ATTR},
+                                         {"salt-file", required_argument, NULL, S_OPT_SALT_FILE},
+                                         CL_COMMON_OPTIONS};
+    const char *address = NULL, *salt_file = NULL;
+    static char names[CL_ATTRS_MAX][CL_FIELD_NAME_MAX + 1];
+    cl_attr_t attrs[CL_ATTRS_MAX];
+    size_t count = 0;
+    int opt, rc;
+    cl_getopt_begin();
+    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
+        if (opt == S_OPT_ADDRESS) {
+            address = optarg;
+        } else if (opt == S_OPT_SALT_FILE) {
+            salt_file = optarg;
+        } else if (opt == S_OPT_ATTR) {
+            if (count == CL_ATTRS_MAX)
+                return cl_usage(ctx, "more than %d --attr", CL_ATTRS_MAX);
+            ec_status_t st = {0};
+            if (cl_split_arg(optarg, names[count], &attrs[count].value, &st))
+                return cl_usage(ctx, "--attr %s", st.msg);
+            attrs[count].name = names[count];
+            count++;
+        } else if ((rc = cl_option(ctx, opt, argc, argv, s_help_attest)) >= 0) {
+            return rc;
+        }
+    }
+    if ((rc = cl_no_args(ctx, argc, argv)))
+        return rc;
+    if (!address)
+        return cl_missing(ctx, "--address");
+    if ((rc = cl_check_address(ctx, "--address", address)))
+        return rc;
+    if (count == 0)
+        return cl_missing(ctx, "--attr NAME=VALUE");
+    if (!salt_file) {
+        cl_config_t *cfg = cl_config(ctx);
+        if (!cfg)
+            return 1;
+        if (!cfg->identity_salt_file[0])
+            return cl_fail(ctx, EC_ECONFIG,
+                           "no identity salt: give --salt-file or set identity_salt_file in %s "
+                           "(certification authorities only)",
+                           cfg->path);
+        salt_file = cfg->identity_salt_file;
+    }
+    uint8_t *salt = NULL;
+    size_t salt_size = 0;
+    if (cl_read_file(ctx, salt_file, 64 * 1024, &salt, &salt_size))
+        return 1;
+    uint8_t identity_hash[EC_HASH_BYTES];
+    ec_status_t st = {0};
+    rc = cl_identity_hash(identity_hash, salt, salt_size, attrs, count, &st);
+    sodium_memzero(salt, salt_size);
+    free(salt);
+    if (rc)
+        return cl_fail_st(ctx, &st, salt_size < CL_IDENTITY_SALT_MIN ? salt_file : NULL);
+    ec_writer_t body;
+    ec_writer_init(&body);
+    ec_write_array(&body, 2);
+    ec_write_cstr(&body, address);
+    ec_write_bin(&body, identity_hash, sizeof identity_hash);
+    cl_txres_t res;
+    rc = s_submit_main(ctx, EC_MTX_ATTEST, &body, &res);
+    ec_writer_fini(&body);
+    if (rc)
+        return rc;
+    char hex[2 * EC_HASH_BYTES + 1];
+    ec_hex(hex, identity_hash, sizeof identity_hash);
+    cl_out(ctx, "identity of %s attested (identity hash %s)\n", address, hex);
+    json_t *obj = json_pack("{s:s,s:s}", "address", address, "identity_hash", hex);
+    cl_json_txres(obj, &res);
+    return cl_emit(ctx, obj);
+}
+
+/* ---- sidechain register ----------------------------------------------------------------- */
+
+static const char s_help_sidechain[] =
+    "usage: ecert sidechain register --key OPERATOR --genesis FILE\n\n"
+    "Registers a side chain on the main chain (SIDECHAIN, signed by an operator) from its\n"
+    "genesis file: from then on the main chain accepts its anchors, and the certificate\n"
+    "type is served by that chain.\n\n"
+    "Options:\n"
+    "  --genesis FILE   the side chain's genesis (from 'ecert genesis side')\n"
+    "\nExample:\n  ecert sidechain register --key operator.key --genesis "
+    "degree/genesis.yaml\n" S_GLOBAL_NOTE;
+
+int cmd_sidechain_register(cl_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {{"genesis", required_argument, NULL, S_OPT_GENESIS},
+                                         CL_COMMON_OPTIONS};
+    const char *path = NULL;
+    int opt, rc;
+    cl_getopt_begin();
+    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
+        if (opt == S_OPT_GENESIS)
+            path = optarg;
+        else if ((rc = cl_option(ctx, opt, argc, argv, s_help_sidechain)) >= 0)
+            return rc;
+    }
+    if ((rc = cl_no_args(ctx, argc, argv)))
+        return rc;
+    if (!path)
+        return cl_missing(ctx, "--genesis");
+    static ec_genesis_t g;
+    ec_status_t st = {0};
+    if (ec_genesis_load(&g, path, &st))
+        return cl_fail_st(ctx, &st, NULL);
+    if (g.kind != EC_CHAIN_SIDE)
+        return cl_fail(ctx, EC_ECHAIN, "%s is not a side-chain genesis", path);
+    ec_writer_t enc, body;
+    ec_writer_init(&enc);
+    ec_writer_init(&body);
+    ec_genesis_encode(&enc, &g);
+    ec_write_array(&body, 1);
+    ec_write_bin(&body, ec_writer_data(&enc), ec_writer_size(&enc));
+    cl_txres_t res;
+    rc = s_submit_main(ctx, EC_MTX_SIDECHAIN, &body, &res);
+    ec_writer_fini(&enc);
+    ec_writer_fini(&body);
+    if (rc)
+        return rc;
+    uint8_t hash[EC_HASH_BYTES];
+    char hex[2 * EC_HASH_BYTES + 1];
+    ec_genesis_hash(hash, &g);
+    ec_hex(hex, hash, sizeof hash);
+    cl_out(ctx, "side chain %s (%s) registered, genesis hash %s\n", g.chain_id, g.cert_type, hex);
+    json_t *obj = json_pack("{s:s,s:s,s:s}", "chain_id", g.chain_id, "cert_type", g.cert_type,
+                            "genesis_hash", hex);
+    cl_json_txres(obj, &res);
+    return cl_emit(ctx, obj);
+}
+
+/* ---- genesis main / side ---------------------------------------------------------------- */
+
+/* Adds the public key of a key file (read without a passphrase) to a validator set. */
+static int s_add_validator(cl_ctx_t *ctx, ec_valset_t *vs, const char *path)
+{
+    if (vs->count == EC_VALIDATORS_MAX)
+        return cl_usage(ctx, "more than %d validators", EC_VALIDATORS_MAX);
+    ec_validator_t *v = &vs->v[vs->count];
+    int rc = ec_key_file_pk(v->pk, path);
+    if (rc)
+        return cl_fail(ctx, rc, "cannot read key file %s: %s", path, ec_strerror(rc));
+    for (uint32_t i = 0; i < vs->count; i++)
+        if (!memcmp(vs->v[i].pk, v->pk, EC_PK_BYTES))
+            return cl_usage(ctx, "validator key %s given twice", path);
+    v->power = 1;
+    vs->count++;
+    return 0;
+}
+
+/* Saves g to out and prints its hash. */
+static int s_genesis_write(cl_ctx_t *ctx, const ec_genesis_t *g, const char *out)
+{
+    ec_status_t st = {0};
+    if (ec_genesis_save(g, out, &st))
+        return cl_fail_st(ctx, &st, NULL);
+    uint8_t hash[EC_HASH_BYTES];
+    char hex[2 * EC_HASH_BYTES + 1];
+    ec_genesis_hash(hash, g);
+    ec_hex(hex, hash, sizeof hash);
+    cl_out(ctx, "wrote %s: %s chain %s%s%s, %u validator%s, genesis hash %s\n", out,
+           g->kind == EC_CHAIN_MAIN ? "main" : "side", g->chain_id, g->cert_type[0] ? " type " : "",
+           g->cert_type, g->validators.count, g->validators.count == 1 ? "" : "s", hex);
+    return cl_emit(ctx, json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "file", out, "kind",
+                                  g->kind == EC_CHAIN_MAIN ? "main" : "side", "chain_id",
+                                  g->chain_id, "cert_type", g->cert_type, "validators",
+                                  (json_int_t)g->validators.count, "genesis_hash", hex));
+}
+
+static const char s_help_gmain[] =
+    "usage: ecert genesis main --chain-id ID --validator-key FILE [--validator-key ...]\n"
+    "                          --operator-key FILE [--operator-key ...] --out FILE\n"
+    "                          [--time-ms N]\n\n"
+    "Writes a main-chain genesis: validators (power 1 each) and operators (governance\n"
+    "keys) come from the public halves of key files, so no passphrase is needed.\n\n"
+    "Options:\n"
+    "  --chain-id ID          the new chain's id (1..63 bytes)\n"
+    "  --validator-key FILE   a validator's key file (repeatable, up to 32)\n"
+    "  --operator-key FILE    an operator's key file (repeatable, up to 8)\n"
+    "  --out FILE             the genesis YAML to write (must not exist)\n"
+    "  --time-ms N            genesis time, ms since the epoch (default: now)\n"
+    "\nExample:\n  ecert genesis main --chain-id ecert-main-dev --validator-key v1.key "
+    "--operator-key operator.key --out main/genesis.yaml\n" S_GLOBAL_NOTE;
+
+int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"chain-id", required_argument, NULL, S_OPT_CHAIN_ID},
+        {"validator-key", required_argument, NULL, S_OPT_VALIDATOR_KEY},
+        {"operator-key", required_argument, NULL, S_OPT_OPERATOR_KEY},
+        {"out", required_argument, NULL, S_OPT_OUT},
+        {"time-ms", required_argument, NULL, S_OPT_TIME_MS},
+        CL_COMMON_OPTIONS};
+    static ec_genesis_t g;
+    memset(&g, 0, sizeof g);
+    const char *chain_id = NULL, *out = NULL;
+    uint64_t time_ms = cl_now_ms();
+    int opt, rc;
+    cl_getopt_begin();
+    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
+        rc = 0;
+        if (opt == S_OPT_CHAIN_ID) {
+            chain_id = optarg;
+        } else if (opt == S_OPT_OUT) {
+            out = optarg;
+        } else if (opt == S_OPT_TIME_MS) {
+            rc = cl_parse_u64(ctx, "--time-ms", optarg, &time_ms);
+        } else if (opt == S_OPT_VALIDATOR_KEY) {
+            rc = s_add_validator(ctx, &g.validators, optarg);
+        } else if (opt == S_OPT_OPERATOR_KEY) {
+            if (g.operator_count == EC_OPERATORS_MAX)
+                return cl_usage(ctx, "more than %d operators", EC_OPERATORS_MAX);
+            rc = ec_key_file_pk(g.operators[g.operator_count], optarg);
+            if (rc)
+                return cl_fail(ctx, rc, "cannot read key file %s: %s", optarg, ec_strerror(rc));
+            g.operator_count++;
+        } else if ((rc = cl_option(ctx, opt, argc, argv, s_help_gmain)) >= 0) {
+            return rc;
+        } else {
+            rc = 0;
+        }
+        if (rc)
+            return rc;
+    }
+    if ((rc = cl_no_args(ctx, argc, argv)) ||
+        (rc = s_check_len(ctx, "--chain-id", chain_id, EC_CHAIN_ID_MAX)))
+        return rc;
+    if (g.validators.count == 0)
+        return cl_missing(ctx, "--validator-key");
+    if (g.operator_count == 0)
+        return cl_missing(ctx, "--operator-key");
+    if (!out)
+        return cl_missing(ctx, "--out");
+    if (!ec_chain_id_valid(chain_id))
+        return cl_usage(ctx, "--chain-id must be 1..63 of a-z, 0-9 and '-'");
+    snprintf(g.chain_id, sizeof g.chain_id, "%s", chain_id);
+    g.kind = EC_CHAIN_MAIN;
+    g.time_ms = time_ms;
+    return s_genesis_write(ctx, &g, out);
+}
+
+static const char s_help_gside[] =
+    "usage: ecert genesis side --chain-id ID --cert-type TYPE --validator-key FILE\n"
+    "                          [--validator-key ...] --main-genesis FILE --out FILE\n"
+    "                          [--time-ms N]\n\n"
+    "Writes a side-chain genesis for one certificate type. It names the main chain it\n"
+    "trusts: the main chain id, the main genesis hash and the main validators, all read\n"
+    "from the main genesis file.\n\n"
+    "Options:\n"
+    "  --chain-id ID          the side chain's id (1..63 bytes)\n"
+    "  --cert-type TYPE       certificate type served (degree, marriage, ...; 1..31 bytes)\n"
+    "  --validator-key FILE   a validator's key file (repeatable, up to 32)\n"
+    "  --main-genesis FILE    the main chain's genesis file\n"
+    "  --out FILE             the genesis YAML to write (must not exist)\n"
+    "  --time-ms N            genesis time, ms since the epoch (default: now)\n"
+    "\nExample:\n  ecert genesis side --chain-id ecert-degree-dev --cert-type degree "
+    "--validator-key dv1.key --main-genesis main/genesis.yaml --out "
+    "degree/genesis.yaml\n" S_GLOBAL_NOTE;
+
+int cmd_genesis_side(cl_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"chain-id", required_argument, NULL, S_OPT_CHAIN_ID},
+        {"cert-type", required_argument, NULL, S_OPT_CERT_TYPE},
+        {"validator-key", required_argument, NULL, S_OPT_VALIDATOR_KEY},
+        {"main-genesis", required_argument, NULL, S_OPT_MAIN_GENESIS},
+        {"out", required_argument, NULL, S_OPT_OUT},
+        {"time-ms", required_argument, NULL, S_OPT_TIME_MS},
+        CL_COMMON_OPTIONS};
+    static ec_genesis_t g, main_g;
+    memset(&g, 0, sizeof g);
+    const char *chain_id = NULL, *cert_type = NULL, *main_path = NULL, *out = NULL;
+    uint64_t time_ms = cl_now_ms();
+    int opt, rc;
+    cl_getopt_begin();
+    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
+        rc = 0;
+        if (opt == S_OPT_CHAIN_ID)
+            chain_id = optarg;
+        else if (opt == S_OPT_CERT_TYPE)
+            cert_type = optarg;
+        else if (opt == S_OPT_MAIN_GENESIS)
+            main_path = optarg;
+        else if (opt == S_OPT_OUT)
+            out = optarg;
+        else if (opt == S_OPT_TIME_MS)
+            rc = cl_parse_u64(ctx, "--time-ms", optarg, &time_ms);
+        else if (opt == S_OPT_VALIDATOR_KEY)
+            rc = s_add_validator(ctx, &g.validators, optarg);
+        else if ((rc = cl_option(ctx, opt, argc, argv, s_help_gside)) >= 0)
+            return rc;
+        else
+            rc = 0;
+        if (rc)
+            return rc;
+    }
+    if ((rc = cl_no_args(ctx, argc, argv)) ||
+        (rc = s_check_len(ctx, "--chain-id", chain_id, EC_CHAIN_ID_MAX)) ||
+        (rc = s_check_len(ctx, "--cert-type", cert_type, EC_CERT_TYPE_MAX)))
+        return rc;
+    if (g.validators.count == 0)
+        return cl_missing(ctx, "--validator-key");
+    if (!main_path)
+        return cl_missing(ctx, "--main-genesis");
+    if (!out)
+        return cl_missing(ctx, "--out");
+    if (!ec_chain_id_valid(chain_id))
+        return cl_usage(ctx, "--chain-id must be 1..63 of a-z, 0-9 and '-'");
+    if (!ec_cert_type_valid(cert_type))
+        return cl_usage(ctx, "--cert-type must be 1..31 of a-z, 0-9, '_' and '-'");
+    ec_status_t st = {0};
+    if (ec_genesis_load(&main_g, main_path, &st))
+        return cl_fail_st(ctx, &st, NULL);
+    if (main_g.kind != EC_CHAIN_MAIN)
+        return cl_fail(ctx, EC_ECHAIN, "%s is not a main-chain genesis", main_path);
+    if (!strcmp(main_g.chain_id, chain_id))
+        return cl_usage(ctx, "--chain-id must differ from the main chain's id");
+    snprintf(g.chain_id, sizeof g.chain_id, "%s", chain_id);
+    snprintf(g.cert_type, sizeof g.cert_type, "%s", cert_type);
+    g.kind = EC_CHAIN_SIDE;
+    g.time_ms = time_ms;
+    snprintf(g.main_chain_id, sizeof g.main_chain_id, "%s", main_g.chain_id);
+    ec_genesis_hash(g.main_genesis_hash, &main_g);
+    g.main_validators = main_g.validators;
+    return s_genesis_write(ctx, &g, out);
+}

@@ -1,0 +1,801 @@
+/*
+ * cmd_cert.c - `ecert cert issue|inspect|get|list|ack|renew|change|revoke`: certificates on
+ * the side chain of their type.
+ *
+ * Certificate contents never travel in the clear: the client builds the plaintext payload
+ * (cl_fields.h), seals it to the holder's public key (fetched from the main chain), and
+ * puts only fields_root in the transaction body. The certificate id is the ISSUE
+ * transaction's id.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl_commands.h"
+
+#define S_GLOBAL_NOTE                                                                              \
+    "\nGlobal options (--config, --json, --key, --passphrase-file, "                               \
+    "--timeout-ms): see 'ecert --help'.\n"
+#define S_FIELD_OPTS                                                                               \
+    "  --field NAME=VALUE     a certificate field (repeatable; order kept; names unique)\n"        \
+    "  --data FILE            fields from a JSON object of strings, e.g. {\"degree\": \"MSc\"}\n"  \
+    "  --attachment FILE      optional binary attachment sealed with the fields\n"
+
+enum {
+    S_OPT_TYPE = CL_OPT_FIRST_LOCAL,
+    S_OPT_HOLDER,
+    S_OPT_ORG,
+    S_OPT_FIELD,
+    S_OPT_DATA,
+    S_OPT_ATTACH,
+    S_OPT_EXPIRES,
+    S_OPT_CERT,
+    S_OPT_VERDICT,
+    S_OPT_HEIGHT,
+    S_OPT_TX,
+    S_OPT_REASON,
+};
+
+#define S_FIELD_OPTIONS                                                                            \
+    {"field", required_argument, NULL, S_OPT_FIELD},                                               \
+        {"data", required_argument, NULL, S_OPT_DATA},                                             \
+    {                                                                                              \
+        "attachment", required_argument, NULL, S_OPT_ATTACH                                        \
+    }
+
+/* Options shared by the certificate commands; unset ones stay NULL / 0. */
+typedef struct {
+    const char *type;
+    const char *holder;
+    const char *org;
+    const char *verdict;
+    const char *reason;
+    bool has_cert;
+    uint8_t cert[EC_HASH_BYTES];
+    bool has_expires;
+    uint64_t expires_ms;
+    bool has_height;
+    uint64_t height;
+    cl_fields_t fields;
+    bool fields_given;
+} s_args_t;
+
+/*
+ * Parses argv with opts; options are stored in a. Returns -1 to go on, or an exit status
+ * (0 after --help). Fields are freed by the caller with cl_fields_fini.
+ */
+static int s_parse(cl_ctx_t *ctx, int argc, char **argv, const struct option *opts,
+                   const char *help, s_args_t *a)
+{
+    int opt, rc;
+    ec_status_t st = {0};
+    uint8_t *data = NULL;
+    size_t size = 0;
+    cl_getopt_begin();
+    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
+        rc = 0;
+        switch (opt) {
+            case S_OPT_TYPE:
+                a->type = optarg;
+                break;
+            case S_OPT_HOLDER:
+                a->holder = optarg;
+                rc = cl_check_address(ctx, "--holder", optarg);
+                break;
+            case S_OPT_ORG:
+                a->org = optarg;
+                break;
+            case S_OPT_VERDICT:
+                a->verdict = optarg;
+                break;
+            case S_OPT_REASON:
+                a->reason = optarg;
+                break;
+            case S_OPT_CERT:
+            case S_OPT_TX:
+                a->has_cert = true;
+                rc = cl_parse_hash(ctx, opt == S_OPT_CERT ? "--cert" : "--tx", optarg, a->cert);
+                break;
+            case S_OPT_EXPIRES:
+                a->has_expires = true;
+                rc = cl_parse_u64(ctx, "--expires-ms", optarg, &a->expires_ms);
+                break;
+            case S_OPT_HEIGHT:
+                a->has_height = true;
+                rc = cl_parse_u64(ctx, "--height", optarg, &a->height);
+                break;
+            case S_OPT_FIELD:
+                a->fields_given = true;
+                if (cl_fields_add_arg(&a->fields, optarg, &st))
+                    rc = cl_usage(ctx, "--field: %s", st.msg);
+                break;
+            case S_OPT_DATA:
+            case S_OPT_ATTACH:
+                a->fields_given = true;
+                if (cl_read_file(ctx, optarg, EC_PAYLOAD_BYTES_MAX, &data, &size))
+                    return 1;
+                if (opt == S_OPT_DATA)
+                    rc = cl_fields_add_json(&a->fields, (const char *)data, size, &st);
+                else
+                    rc = cl_fields_set_attachment(&a->fields, data, size, &st);
+                free(data);
+                if (rc)
+                    return cl_fail(ctx, st.code, "%s: %s", optarg, st.msg);
+                break;
+            default:
+                rc = cl_option(ctx, opt, argc, argv, help);
+                if (rc >= 0)
+                    return rc;
+                rc = 0;
+        }
+        if (rc)
+            return rc;
+    }
+    return cl_no_args(ctx, argc, argv) ? 2 : -1;
+}
+
+/* Ends a command after parsing stopped (help or a usage error): frees what s_parse kept. */
+static int s_stop(s_args_t *a, int rc)
+{
+    cl_fields_fini(&a->fields);
+    return rc;
+}
+
+/* Checks the options a command needs; "type holder org cert fields" style list. */
+static int s_require(cl_ctx_t *ctx, const s_args_t *a, const char *need)
+{
+    if (strstr(need, "type") && !a->type)
+        return cl_missing(ctx, "--type");
+    if (strstr(need, "holder") && !a->holder)
+        return cl_missing(ctx, "--holder");
+    if (strstr(need, "org") && !a->org)
+        return cl_missing(ctx, "--org");
+    if (a->org && (!*a->org || strlen(a->org) >= EC_ORG_CODE_MAX))
+        return cl_usage(ctx, "--org must be 1..%d bytes", EC_ORG_CODE_MAX - 1);
+    if (strstr(need, "cert") && !a->has_cert)
+        return cl_missing(ctx, strstr(need, "tx") ? "--tx" : "--cert");
+    if (strstr(need, "fields") && a->fields.count == 0)
+        return cl_missing(ctx, "--field NAME=VALUE or --data FILE");
+    if (strstr(need, "expires") && !a->has_expires)
+        return cl_missing(ctx, "--expires-ms");
+    if (strstr(need, "height") && !a->has_height)
+        return cl_missing(ctx, "--height");
+    return 0;
+}
+
+/* Encodes the plaintext payload and seals it to pk. *sealed is malloc'd. 0 or 1. */
+static int s_seal(cl_ctx_t *ctx, const cl_fields_t *f, const uint8_t pk[EC_PK_BYTES],
+                  uint8_t **sealed, size_t *sealed_size)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    cl_fields_encode(&w, f);
+    size_t plain = ec_writer_size(&w);
+    int rc = 0;
+    if (plain + EC_SEAL_OVERHEAD > EC_PAYLOAD_BYTES_MAX) {
+        rc = cl_fail(ctx, EC_ETOOBIG, "certificate data is %zu bytes, above the %u-byte limit",
+                     plain, EC_PAYLOAD_BYTES_MAX - EC_SEAL_OVERHEAD);
+    } else if (!(*sealed = malloc(plain + EC_SEAL_OVERHEAD))) {
+        rc = cl_fail(ctx, EC_ENOMEM, "out of memory");
+    } else if (ec_seal(*sealed, ec_writer_data(&w), plain, pk) != 0) {
+        free(*sealed);
+        *sealed = NULL;
+        rc = cl_fail(ctx, EC_EINVAL, "the holder's public key is not a valid Ed25519 key");
+    } else {
+        *sealed_size = plain + EC_SEAL_OVERHEAD;
+    }
+    /* The plaintext is personal data: wipe the buffer before it goes back to the heap. */
+    sodium_memzero(w.sbuf.data, w.sbuf.size);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+/* Loads --key and submits one side-chain transaction. 0 or 1. */
+static int s_submit_side(cl_ctx_t *ctx, cl_chain_t *side, uint64_t type, const ec_writer_t *body,
+                         const uint8_t *payload, size_t payload_size, cl_txres_t *res)
+{
+    ec_key_t *key = cl_key_load(ctx, NULL);
+    if (!key)
+        return 1;
+    int rc = cl_submit(ctx, side, type, key, body, payload, payload_size, res);
+    ec_key_destroy(&key);
+    return rc;
+}
+
+/* ---- reading a certificate -------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t id[EC_HASH_BYTES];
+    char holder[EC_ADDR_MAX];
+    char org_code[EC_ORG_CODE_MAX];
+    uint8_t issuer[EC_PK_BYTES];
+    uint64_t height;
+    uint8_t fields_root[EC_HASH_BYTES];
+    uint64_t expires_ms;
+    char status[32];
+    const uint8_t *payload; /* borrowed from the reply                        */
+    size_t payload_size;
+    uint64_t inspections;
+    uint64_t updated_height;
+} s_cert_t;
+
+/* `query cert [id]`; keeps *reply alive for c->payload (fini it on 0). 0 or 1. */
+static int s_cert_fetch(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
+                        s_cert_t *c, ec_rpc_reply_t *reply)
+{
+    ec_writer_t args;
+    ec_writer_init(&args);
+    ec_write_array(&args, 1);
+    ec_write_bin(&args, id, EC_HASH_BYTES);
+    int rc = cl_query(ctx, side, "cert", &args, reply, EC_ENOTFOUND);
+    ec_writer_fini(&args);
+    char hex[2 * EC_HASH_BYTES + 1];
+    ec_hex(hex, id, EC_HASH_BYTES);
+    if (rc == EC_ENOTFOUND)
+        return cl_fail(ctx, EC_ENOTFOUND, "no certificate %s on %s (%s)", hex, side->chain_id,
+                       side->type);
+    if (rc)
+        return rc;
+    memset(c, 0, sizeof *c);
+    ec_cur_t cur;
+    ec_cur_open(&cur, reply->result, 11);
+    ec_cur_bin_fixed(&cur, c->id, sizeof c->id);
+    ec_cur_str_copy(&cur, c->holder, sizeof c->holder);
+    ec_cur_str_copy(&cur, c->org_code, sizeof c->org_code);
+    ec_cur_bin_fixed(&cur, c->issuer, sizeof c->issuer);
+    ec_cur_uint(&cur, &c->height);
+    ec_cur_bin_fixed(&cur, c->fields_root, sizeof c->fields_root);
+    ec_cur_uint(&cur, &c->expires_ms);
+    ec_cur_str_copy(&cur, c->status, sizeof c->status);
+    ec_cur_bin(&cur, &c->payload, &c->payload_size, EC_PAYLOAD_BYTES_MAX);
+    ec_cur_uint(&cur, &c->inspections);
+    ec_cur_uint(&cur, &c->updated_height);
+    rc = ec_cur_finish(&cur);
+    if (rc || memcmp(c->id, id, EC_HASH_BYTES) != 0) {
+        ec_rpc_reply_fini(reply);
+        return cl_garbled(ctx, side, "query cert");
+    }
+    return 0;
+}
+
+int cl_cert_show_fields(cl_ctx_t *ctx, const ec_key_t *key, const uint8_t *sealed,
+                        size_t sealed_size, const uint8_t *fields_root, json_t *obj)
+{
+    if (sealed_size < EC_SEAL_OVERHEAD)
+        return cl_fail(ctx, EC_EINVAL, "the sealed payload is too short (%zu bytes)", sealed_size);
+    size_t plain_size = sealed_size - EC_SEAL_OVERHEAD;
+    uint8_t *plain = malloc(plain_size ? plain_size : 1);
+    if (!plain)
+        return cl_fail(ctx, EC_ENOMEM, "out of memory");
+    int rc = ec_unseal(plain, sealed, sealed_size, key);
+    cl_fields_t f;
+    cl_fields_init(&f);
+    ec_status_t st = {0};
+    if (rc) {
+        free(plain);
+        return cl_fail(ctx, EC_ECRYPTO,
+                       "cannot decrypt the payload: it is not sealed to this "
+                       "key, or it was altered");
+    }
+    rc = cl_fields_decode(&f, plain, plain_size, &st);
+    sodium_memzero(plain, plain_size);
+    free(plain);
+    if (rc)
+        return cl_fail_st(ctx, &st, "decrypted payload");
+    uint8_t root[EC_HASH_BYTES];
+    cl_fields_root(root, &f);
+    bool root_ok = !fields_root || memcmp(root, fields_root, EC_HASH_BYTES) == 0;
+    if (!root_ok) {
+        cl_fields_fini(&f);
+        return cl_fail(ctx, EC_EPROOF,
+                       "the decrypted fields do not match the certificate's fields_root");
+    }
+    cl_out(ctx, "fields (decrypted%s):\n", fields_root ? ", fields_root verified" : "");
+    json_t *fields = json_object();
+    for (size_t i = 0; i < f.count; i++) {
+        cl_out(ctx, "  %s: %s\n", f.items[i].name, f.items[i].value);
+        json_object_set_new(fields, f.items[i].name, json_string(f.items[i].value));
+    }
+    json_object_set_new(obj, "fields", fields);
+    json_object_set_new(obj, "fields_root_ok", json_boolean(fields_root != NULL));
+    if (f.attachment) {
+        cl_out(ctx, "attachment: %zu bytes\n", f.attachment_size);
+        json_object_set_new(obj, "attachment_bytes", json_integer((json_int_t)f.attachment_size));
+    }
+    cl_fields_fini(&f);
+    return 0;
+}
+
+/* ---- issue ------------------------------------------------------------------------------ */
+
+static const char s_help_issue[] =
+    "usage: ecert cert issue --key ISSUER --type TYPE --holder ADDR --org CODE\n"
+    "                        (--field NAME=VALUE ... | --data FILE) [--attachment FILE]\n"
+    "                        [--expires-ms N]\n\n"
+    "Issues a certificate on the side chain of TYPE (ISSUE, signed by an issuing agency of\n"
+    "TYPE and CODE). The fields are sealed to the holder's public key (looked up on the main\n"
+    "chain) and only their Merkle root goes in the transaction. Prints the certificate id\n"
+    "(the transaction hash) and the block height: both are needed by 'cert get'.\n\n"
+    "Options:\n"
+    "  --type TYPE            certificate type (a side chain in the client config)\n"
+    "  --holder ADDR          the holder's address (a registered account)\n"
+    "  --org CODE             the issuing organization's code\n" S_FIELD_OPTS
+    "  --expires-ms N         expiry, ms since the Unix epoch (default 0: never)\n"
+    "\nExample:\n  ecert cert issue --key pku-issuer.key --type degree --holder ec1q... "
+    "--org 12100000400000624D --field degree=\"Master of Science\" --field major=Physics "
+    "--field year=2024\n" S_GLOBAL_NOTE;
+
+int cmd_cert_issue(cl_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {{"type", required_argument, NULL, S_OPT_TYPE},
+                                         {"holder", required_argument, NULL, S_OPT_HOLDER},
+                                         {"org", required_argument, NULL, S_OPT_ORG},
+                                         {"expires-ms", required_argument, NULL, S_OPT_EXPIRES},
+                                         S_FIELD_OPTIONS,
+                                         CL_COMMON_OPTIONS};
+    static s_args_t a;
+    int rc = s_parse(ctx, argc, argv, opts, s_help_issue, &a);
+    if (rc >= 0)
+        return s_stop(&a, rc);
+    rc = s_require(ctx, &a, "type holder org fields");
+    if (rc == 0 && !ctx->key_path)
+        rc = cl_missing(ctx, "--key");
+    cl_chain_t *side = NULL;
+    static cl_account_t holder;
+    if (rc == 0 && (!(side = cl_side(ctx, a.type)) || cl_account_get(ctx, a.holder, &holder)))
+        rc = 1;
+    uint8_t *sealed = NULL;
+    size_t sealed_size = 0;
+    if (rc == 0)
+        rc = s_seal(ctx, &a.fields, holder.pk, &sealed, &sealed_size);
+    cl_txres_t res;
+    if (rc == 0) {
+        uint8_t root[EC_HASH_BYTES];
+        cl_fields_root(root, &a.fields);
+        ec_writer_t body;
+        ec_writer_init(&body);
+        ec_write_array(&body, 4);
+        ec_write_cstr(&body, a.holder);
+        ec_write_cstr(&body, a.org);
+        ec_write_bin(&body, root, sizeof root);
+        ec_write_uint(&body, a.expires_ms);
+        rc = s_submit_side(ctx, side, EC_STX_ISSUE, &body, sealed, sealed_size, &res);
+        ec_writer_fini(&body);
+    }
+    free(sealed);
+    size_t field_count = a.fields.count;
+    cl_fields_fini(&a.fields);
+    if (rc)
+        return rc;
+    char hex[2 * EC_HASH_BYTES + 1];
+    ec_hex(hex, res.id, sizeof res.id);
+    cl_out(ctx, "certificate %s\n  type %s, holder %s, org %s, height %llu, %zu field%s\n", hex,
+           a.type, a.holder, a.org, (unsigned long long)res.height, field_count,
+           field_count == 1 ? "" : "s");
+    json_t *obj = json_pack("{s:s,s:s,s:s,s:s,s:I}", "cert_id", hex, "type", a.type, "holder",
+                            a.holder, "org_code", a.org, "fields", (json_int_t)field_count);
+    cl_json_txres(obj, &res);
+    return cl_emit(ctx, obj);
+}
+
+/* ---- inspect ---------------------------------------------------------------------------- */
+
+static const char s_help_inspect[] =
+    "usage: ecert cert inspect --key INSPECTOR --type TYPE --holder ADDR --org CODE\n"
+    "                          --cert TXHASH --verdict TEXT [--field NAME=VALUE ...]\n\n"
+    "Records an inspection of a certificate (INSPECT, signed by an inspection agency of\n"
+    "TYPE and CODE). The verdict is public; optional fields are sealed to the holder.\n\n"
+    "Options:\n"
+    "  --type TYPE            certificate type\n"
+    "  --holder ADDR          the certificate's holder\n"
+    "  --org CODE             the inspecting organization's code\n"
+    "  --cert TXHASH          the certificate id\n"
+    "  --verdict TEXT         the outcome, e.g. \"valid\" (1..255 bytes)\n" S_FIELD_OPTS
+    "\nExample:\n  ecert cert inspect --key csc-inspector.key --type degree --holder ec1q... "
+    "--org 12100000717800702X --cert 3fa9...c2d1 --verdict valid\n" S_GLOBAL_NOTE;
+
+int cmd_cert_inspect(cl_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {{"type", required_argument, NULL, S_OPT_TYPE},
+                                         {"holder", required_argument, NULL, S_OPT_HOLDER},
+                                         {"org", required_argument, NULL, S_OPT_ORG},
+                                         {"cert", required_argument, NULL, S_OPT_CERT},
+                                         {"verdict", required_argument, NULL, S_OPT_VERDICT},
+                                         S_FIELD_OPTIONS,
+                                         CL_COMMON_OPTIONS};
+    static s_args_t a;
+    int rc = s_parse(ctx, argc, argv, opts, s_help_inspect, &a);
+    if (rc >= 0)
+        return s_stop(&a, rc);
+    rc = s_require(ctx, &a, "type holder org cert");
+    if (rc == 0 && (!a.verdict || !*a.verdict || strlen(a.verdict) >= EC_VERDICT_MAX))
+        rc = a.verdict ? cl_usage(ctx, "--verdict must be 1..%d bytes", EC_VERDICT_MAX - 1)
+                       : cl_missing(ctx, "--verdict");
+    if (rc == 0 && !ctx->key_path)
+        rc = cl_missing(ctx, "--key");
+    cl_chain_t *side = NULL;
+    if (rc == 0 && !(side = cl_side(ctx, a.type)))
+        rc = 1;
+    uint8_t *sealed = NULL;
+    size_t sealed_size = 0;
+    if (rc == 0 && a.fields_given) {
+        static cl_account_t holder;
+        rc = cl_account_get(ctx, a.holder, &holder);
+        if (rc == 0)
+            rc = s_seal(ctx, &a.fields, holder.pk, &sealed, &sealed_size);
+    }
+    cl_txres_t res;
+    if (rc == 0) {
+        ec_writer_t body;
+        ec_writer_init(&body);
+        ec_write_array(&body, 4);
+        ec_write_cstr(&body, a.holder);
+        ec_write_cstr(&body, a.org);
+        ec_write_bin(&body, a.cert, sizeof a.cert);
+        ec_write_cstr(&body, a.verdict);
+        rc = s_submit_side(ctx, side, EC_STX_INSPECT, &body, sealed, sealed_size, &res);
+        ec_writer_fini(&body);
+    }
+    free(sealed);
+    cl_fields_fini(&a.fields);
+    if (rc)
+        return rc;
+    char hex[2 * EC_HASH_BYTES + 1];
+    ec_hex(hex, a.cert, sizeof a.cert);
+    cl_out(ctx, "inspection of certificate %s recorded: %s\n", hex, a.verdict);
+    json_t *obj =
+        json_pack("{s:s,s:s,s:s}", "cert_id", hex, "org_code", a.org, "verdict", a.verdict);
+    cl_json_txres(obj, &res);
+    return cl_emit(ctx, obj);
+}
+
+/* ---- get -------------------------------------------------------------------------------- */
+
+static const char s_help_get[] =
+    "usage: ecert cert get --type TYPE --holder ADDR --height H --tx TXHASH\n"
+    "                      [--key HOLDER_KEY]\n\n"
+    "Shows a certificate: issuing organization code, status, issuer, expiry and number of\n"
+    "inspections. The holder and the issue height must match what the chain has. With the\n"
+    "holder's key the sealed contents are decrypted, checked against fields_root, and the\n"
+    "fields printed; without it they stay encrypted to the holder.\n\n"
+    "Options:\n"
+    "  --type TYPE       certificate type\n"
+    "  --holder ADDR     the holder's address\n"
+    "  --height H        the block height the certificate was issued at\n"
+    "  --tx TXHASH       the certificate id (the ISSUE transaction hash)\n"
+    "  --key FILE        the holder's key file, to decrypt the contents\n"
+    "\nExample:\n  ecert cert get --type degree --holder ec1q... --height 42 --tx 3fa9...c2d1 "
+    "--key zhangwei.key\n" S_GLOBAL_NOTE;
+
+int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {{"type", required_argument, NULL, S_OPT_TYPE},
+                                         {"holder", required_argument, NULL, S_OPT_HOLDER},
+                                         {"height", required_argument, NULL, S_OPT_HEIGHT},
+                                         {"tx", required_argument, NULL, S_OPT_TX},
+                                         CL_COMMON_OPTIONS};
+    static s_args_t a;
+    int rc = s_parse(ctx, argc, argv, opts, s_help_get, &a);
+    if (rc >= 0)
+        return s_stop(&a, rc);
+    rc = s_require(ctx, &a, "type holder height cert tx");
+    if (rc)
+        return rc;
+    cl_chain_t *side = cl_side(ctx, a.type);
+    if (!side)
+        return 1;
+    s_cert_t c;
+    ec_rpc_reply_t reply;
+    if (s_cert_fetch(ctx, side, a.cert, &c, &reply))
+        return 1;
+    char id_hex[2 * EC_HASH_BYTES + 1], root_hex[2 * EC_HASH_BYTES + 1], issuer[EC_ADDR_MAX];
+    ec_hex(id_hex, c.id, sizeof c.id);
+    ec_hex(root_hex, c.fields_root, sizeof c.fields_root);
+    ec_address_from_pk(issuer, c.issuer);
+    if (strcmp(c.holder, a.holder) != 0) {
+        ec_rpc_reply_fini(&reply);
+        return cl_fail(ctx, EC_ENOTFOUND, "certificate %s belongs to %s, not to %s", id_hex,
+                       c.holder, a.holder);
+    }
+    if (c.height != a.height) {
+        ec_rpc_reply_fini(&reply);
+        return cl_fail(ctx, EC_ENOTFOUND,
+                       "certificate %s was issued at height %llu, not at height %llu", id_hex,
+                       (unsigned long long)c.height, (unsigned long long)a.height);
+    }
+    char expires[40] = "never";
+    if (c.expires_ms)
+        cl_format_time(expires, sizeof expires, c.expires_ms);
+    cl_out(ctx,
+           "certificate  %s\ntype         %s (chain %s)\nholder       %s\norganization %s\n"
+           "issuer       %s\nissued at    height %llu\nstatus       %s%s\nexpires      %s\n"
+           "inspections  %llu\nfields_root  %s\n",
+           id_hex, a.type, side->chain_id, c.holder, c.org_code, issuer,
+           (unsigned long long)c.height, c.status,
+           c.expires_ms && c.expires_ms < cl_now_ms() ? " (expired)" : "", expires,
+           (unsigned long long)c.inspections, root_hex);
+    if (c.updated_height != c.height)
+        cl_out(ctx, "updated at   height %llu\n", (unsigned long long)c.updated_height);
+    json_t *obj =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:s}", "cert_id", id_hex, "type",
+                  a.type, "chain_id", side->chain_id, "holder", c.holder, "org_code", c.org_code,
+                  "issuer", issuer, "height", (json_int_t)c.height, "status", c.status,
+                  "expires_ms", (json_int_t)c.expires_ms, "inspections", (json_int_t)c.inspections,
+                  "updated_height", (json_int_t)c.updated_height, "fields_root", root_hex);
+    rc = 0;
+    if (c.payload_size == 0) {
+        /* An authorized erasure removed the personal data; the hashes remain. */
+        cl_out(ctx, "content      erased (only fields_root remains)\n");
+        json_object_set_new(obj, "erased", json_true());
+    } else if (ctx->key_path) {
+        ec_key_t *key = cl_key_load(ctx, NULL);
+        char key_addr[EC_ADDR_MAX];
+        if (!key) {
+            rc = 1;
+        } else {
+            ec_address_from_pk(key_addr, ec_key_pk(key));
+            if (strcmp(key_addr, c.holder) != 0)
+                rc = cl_fail(ctx, EC_ECRYPTO,
+                             "key %s belongs to %s, not to the holder %s: it cannot decrypt",
+                             ctx->key_path, key_addr, c.holder);
+            else
+                rc = cl_cert_show_fields(ctx, key, c.payload, c.payload_size, c.fields_root, obj);
+        }
+        ec_key_destroy(&key);
+    } else {
+        cl_out(ctx,
+               "content      encrypted to the holder (%zu bytes; give --key HOLDER_KEY to "
+               "read it)\n",
+               c.payload_size);
+        json_object_set_new(obj, "encrypted", json_true());
+    }
+    ec_rpc_reply_fini(&reply);
+    if (rc) {
+        json_decref(obj);
+        return rc;
+    }
+    return cl_emit(ctx, obj);
+}
+
+/* ---- list ------------------------------------------------------------------------------- */
+
+static const char s_help_list[] =
+    "usage: ecert cert list --type TYPE --holder ADDR\n\n"
+    "Lists a holder's certificates of one type, in issue order: id, height, organization\n"
+    "code, status.\n\n"
+    "Options:\n"
+    "  --type TYPE     certificate type\n"
+    "  --holder ADDR   the holder's address\n"
+    "\nExample:\n  ecert cert list --type degree --holder ec1q...\n" S_GLOBAL_NOTE;
+
+#define S_LIST_PAGE 1000
+
+int cmd_cert_list(cl_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {{"type", required_argument, NULL, S_OPT_TYPE},
+                                         {"holder", required_argument, NULL, S_OPT_HOLDER},
+                                         CL_COMMON_OPTIONS};
+    static s_args_t a;
+    int rc = s_parse(ctx, argc, argv, opts, s_help_list, &a);
+    if (rc >= 0)
+        return s_stop(&a, rc);
+    rc = s_require(ctx, &a, "type holder");
+    if (rc)
+        return rc;
+    cl_chain_t *side = cl_side(ctx, a.type);
+    if (!side)
+        return 1;
+    json_t *list = json_array();
+    bool have_after = false;
+    uint8_t after[EC_HASH_BYTES];
+    size_t total = 0;
+    for (;;) {
+        ec_writer_t args;
+        ec_writer_init(&args);
+        ec_write_array(&args, 3);
+        ec_write_cstr(&args, a.holder);
+        if (have_after)
+            ec_write_bin(&args, after, sizeof after);
+        else
+            ec_write_nil(&args);
+        ec_write_uint(&args, S_LIST_PAGE);
+        ec_rpc_reply_t reply;
+        rc = cl_query(ctx, side, "certs_by_holder", &args, &reply, 0);
+        ec_writer_fini(&args);
+        if (rc) {
+            json_decref(list);
+            return rc;
+        }
+        ec_cur_t c;
+        ec_cur_open_max(&c, reply.result, S_LIST_PAGE);
+        uint32_t n = c.err ? 0 : c.count;
+        for (uint32_t i = 0; i < n; i++) {
+            ec_cur_t e;
+            uint64_t height = 0;
+            char org[EC_ORG_CODE_MAX], status[32], hex[2 * EC_HASH_BYTES + 1];
+            ec_cur_enter(&c, &e, 4);
+            ec_cur_bin_fixed(&e, after, sizeof after);
+            ec_cur_uint(&e, &height);
+            ec_cur_str_copy(&e, org, sizeof org);
+            ec_cur_str_copy(&e, status, sizeof status);
+            ec_cur_fold(&c, &e);
+            if (c.err)
+                break;
+            ec_hex(hex, after, sizeof after);
+            if (total == 0 && i == 0)
+                cl_out(ctx, "%-64s  %8s  %-20s  %s\n", "certificate", "height", "organization",
+                       "status");
+            cl_out(ctx, "%s  %8llu  %-20s  %s\n", hex, (unsigned long long)height, org, status);
+            json_array_append_new(list,
+                                  json_pack("{s:s,s:I,s:s,s:s}", "cert_id", hex, "height",
+                                            (json_int_t)height, "org_code", org, "status", status));
+        }
+        rc = ec_cur_finish(&c);
+        ec_rpc_reply_fini(&reply);
+        if (rc) {
+            json_decref(list);
+            return cl_garbled(ctx, side, "query certs_by_holder");
+        }
+        total += n;
+        have_after = true;
+        if (n < S_LIST_PAGE)
+            break;
+    }
+    if (total == 0)
+        cl_out(ctx, "no %s certificates for %s\n", a.type, a.holder);
+    return cl_emit(
+        ctx, json_pack("{s:s,s:s,s:o}", "type", a.type, "holder", a.holder, "certificates", list));
+}
+
+/* ---- ack / renew / change / revoke ------------------------------------------------------ */
+
+static const char s_help_ack[] =
+    "usage: ecert cert ack --key HOLDER --type TYPE --cert TXHASH\n\n"
+    "The holder acknowledges receiving a certificate (ACK, signed by the holder).\n\n"
+    "Options:\n"
+    "  --type TYPE     certificate type\n"
+    "  --cert TXHASH   the certificate id\n"
+    "\nExample:\n  ecert cert ack --key zhangwei.key --type degree --cert "
+    "3fa9...c2d1\n" S_GLOBAL_NOTE;
+
+static const char s_help_renew[] =
+    "usage: ecert cert renew --key ISSUER --type TYPE --cert TXHASH --expires-ms N\n\n"
+    "Sets a new expiry (RENEW, signed by an issuing agency of the certificate's\n"
+    "organization).\n\n"
+    "Options:\n"
+    "  --type TYPE       certificate type\n"
+    "  --cert TXHASH     the certificate id\n"
+    "  --expires-ms N    new expiry, ms since the Unix epoch (0: never)\n"
+    "\nExample:\n  ecert cert renew --key pku-issuer.key --type degree --cert 3fa9...c2d1 "
+    "--expires-ms 1893456000000\n" S_GLOBAL_NOTE;
+
+static const char s_help_change[] =
+    "usage: ecert cert change --key ISSUER --type TYPE --cert TXHASH\n"
+    "                         (--field NAME=VALUE ... | --data FILE) [--attachment FILE]\n\n"
+    "Replaces a certificate's contents (CHANGE, signed by an issuing agency of its\n"
+    "organization): the new fields are sealed to the holder and their root recorded. Give\n"
+    "every field again: the new set replaces the old one.\n\n"
+    "Options:\n"
+    "  --type TYPE            certificate type\n"
+    "  --cert TXHASH          the certificate id\n" S_FIELD_OPTS
+    "\nExample:\n  ecert cert change --key pku-issuer.key --type degree --cert 3fa9...c2d1 "
+    "--field degree=\"Master of Science\" --field major=\"Applied Physics\"\n" S_GLOBAL_NOTE;
+
+static const char s_help_revoke[] =
+    "usage: ecert cert revoke --key ISSUER --type TYPE --cert TXHASH --reason TEXT\n\n"
+    "Revokes a certificate (REVOKE, signed by an issuing agency of its organization). A\n"
+    "revoked certificate cannot be renewed or changed.\n\n"
+    "Options:\n"
+    "  --type TYPE       certificate type\n"
+    "  --cert TXHASH     the certificate id\n"
+    "  --reason TEXT     why (1..255 bytes; public)\n"
+    "\nExample:\n  ecert cert revoke --key pku-issuer.key --type degree --cert 3fa9...c2d1 "
+    "--reason \"issued in error\"\n" S_GLOBAL_NOTE;
+
+/* The four follow-up transactions share their shape: [cert_id, one more value]. */
+static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
+{
+    static const struct option opts[] = {{"type", required_argument, NULL, S_OPT_TYPE},
+                                         {"cert", required_argument, NULL, S_OPT_CERT},
+                                         {"expires-ms", required_argument, NULL, S_OPT_EXPIRES},
+                                         {"reason", required_argument, NULL, S_OPT_REASON},
+                                         S_FIELD_OPTIONS,
+                                         CL_COMMON_OPTIONS};
+    const char *help = stx == EC_STX_ACK      ? s_help_ack
+                       : stx == EC_STX_RENEW  ? s_help_renew
+                       : stx == EC_STX_CHANGE ? s_help_change
+                                              : s_help_revoke;
+    static s_args_t a;
+    int rc = s_parse(ctx, argc, argv, opts, help, &a);
+    if (rc >= 0)
+        return s_stop(&a, rc);
+    rc = s_require(ctx, &a,
+                   stx == EC_STX_RENEW    ? "type cert expires"
+                   : stx == EC_STX_CHANGE ? "type cert fields"
+                                          : "type cert");
+    /* Options that belong to another of the four are mistakes, not silently ignored. */
+    if (rc == 0 && a.has_expires && stx != EC_STX_RENEW)
+        rc = cl_usage(ctx, "--expires-ms is only for 'cert renew'");
+    if (rc == 0 && a.fields_given && stx != EC_STX_CHANGE)
+        rc = cl_usage(ctx, "--field/--data/--attachment are only for 'cert change'");
+    if (rc == 0 && a.reason && stx != EC_STX_REVOKE)
+        rc = cl_usage(ctx, "--reason is only for 'cert revoke'");
+    if (rc == 0 && stx == EC_STX_REVOKE &&
+        (!a.reason || !*a.reason || strlen(a.reason) >= EC_REASON_MAX))
+        rc = a.reason ? cl_usage(ctx, "--reason must be 1..%d bytes", EC_REASON_MAX - 1)
+                      : cl_missing(ctx, "--reason");
+    if (rc == 0 && !ctx->key_path)
+        rc = cl_missing(ctx, "--key");
+    cl_chain_t *side = NULL;
+    if (rc == 0 && !(side = cl_side(ctx, a.type)))
+        rc = 1;
+    ec_writer_t body;
+    ec_writer_init(&body);
+    uint8_t *sealed = NULL;
+    size_t sealed_size = 0;
+    if (rc == 0 && stx == EC_STX_CHANGE) {
+        /* The new contents are sealed to the certificate's holder. */
+        s_cert_t c;
+        ec_rpc_reply_t reply;
+        static cl_account_t holder;
+        rc = s_cert_fetch(ctx, side, a.cert, &c, &reply);
+        if (rc == 0) {
+            ec_rpc_reply_fini(&reply);
+            rc = cl_account_get(ctx, c.holder, &holder);
+        }
+        if (rc == 0)
+            rc = s_seal(ctx, &a.fields, holder.pk, &sealed, &sealed_size);
+    }
+    cl_txres_t res;
+    if (rc == 0) {
+        ec_write_array(&body, stx == EC_STX_ACK ? 1 : 2);
+        ec_write_bin(&body, a.cert, sizeof a.cert);
+        if (stx == EC_STX_RENEW) {
+            ec_write_uint(&body, a.expires_ms);
+        } else if (stx == EC_STX_CHANGE) {
+            uint8_t root[EC_HASH_BYTES];
+            cl_fields_root(root, &a.fields);
+            ec_write_bin(&body, root, sizeof root);
+        } else if (stx == EC_STX_REVOKE) {
+            ec_write_cstr(&body, a.reason);
+        }
+        rc = s_submit_side(ctx, side, stx, &body, sealed, sealed_size, &res);
+    }
+    ec_writer_fini(&body);
+    free(sealed);
+    cl_fields_fini(&a.fields);
+    if (rc)
+        return rc;
+    char hex[2 * EC_HASH_BYTES + 1];
+    ec_hex(hex, a.cert, sizeof a.cert);
+    const char *done = stx == EC_STX_ACK      ? "acknowledged"
+                       : stx == EC_STX_RENEW  ? "renewed"
+                       : stx == EC_STX_CHANGE ? "changed"
+                                              : "revoked";
+    cl_out(ctx, "certificate %s %s\n", hex, done);
+    json_t *obj = json_pack("{s:s,s:s}", "cert_id", hex, "action", done);
+    if (stx == EC_STX_RENEW)
+        json_object_set_new(obj, "expires_ms", json_integer((json_int_t)a.expires_ms));
+    cl_json_txres(obj, &res);
+    return cl_emit(ctx, obj);
+}
+
+int cmd_cert_ack(cl_ctx_t *ctx, int argc, char **argv)
+{
+    return s_followup(ctx, argc, argv, EC_STX_ACK);
+}
+
+int cmd_cert_renew(cl_ctx_t *ctx, int argc, char **argv)
+{
+    return s_followup(ctx, argc, argv, EC_STX_RENEW);
+}
+
+int cmd_cert_change(cl_ctx_t *ctx, int argc, char **argv)
+{
+    return s_followup(ctx, argc, argv, EC_STX_CHANGE);
+}
+
+int cmd_cert_revoke(cl_ctx_t *ctx, int argc, char **argv)
+{
+    return s_followup(ctx, argc, argv, EC_STX_REVOKE);
+}

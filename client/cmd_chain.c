@@ -1,0 +1,202 @@
+/*
+ * cmd_chain.c - `ecert chain status`: each configured chain's height, tip and mempool, and
+ * for side chains how far the main chain's light client (the anchored height) lags behind.
+ * A chain that does not answer is shown as down and makes the command exit 1, after the
+ * others have been shown.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cl_commands.h"
+
+#define S_GLOBAL_NOTE                                                                              \
+    "\nGlobal options (--config, --json, --key, --passphrase-file, "                               \
+    "--timeout-ms): see 'ecert --help'.\n"
+
+enum { S_OPT_TYPE = CL_OPT_FIRST_LOCAL, S_OPT_ALL };
+
+/* The `status` reply. */
+typedef struct {
+    char chain_id[EC_CHAIN_ID_MAX];
+    uint64_t kind;
+    char cert_type[EC_CERT_TYPE_MAX];
+    uint64_t height;
+    bool has_tip;
+    uint8_t tip[EC_HASH_BYTES];
+    uint8_t genesis[EC_HASH_BYTES];
+    uint64_t tip_time_ms;
+    uint64_t mempool;
+} s_status_t;
+
+static int s_status(cl_ctx_t *ctx, cl_chain_t *ch, s_status_t *s)
+{
+    ec_rpc_reply_t r;
+    int rc = cl_call(ctx, ch, "status", NULL, &r, 0);
+    if (rc)
+        return rc;
+    ec_cur_t c;
+    ec_cur_open(&c, r.result, 8);
+    ec_cur_str_copy(&c, s->chain_id, sizeof s->chain_id);
+    ec_cur_uint(&c, &s->kind);
+    ec_cur_str_copy(&c, s->cert_type, sizeof s->cert_type);
+    ec_cur_uint(&c, &s->height);
+    ec_cur_bin_fixed_opt(&c, s->tip, sizeof s->tip, &s->has_tip);
+    ec_cur_bin_fixed(&c, s->genesis, sizeof s->genesis);
+    ec_cur_uint(&c, &s->tip_time_ms);
+    ec_cur_uint(&c, &s->mempool);
+    rc = ec_cur_finish(&c);
+    ec_rpc_reply_fini(&r);
+    if (rc)
+        return cl_garbled(ctx, ch, "status");
+    if (strcmp(s->chain_id, ch->chain_id) != 0)
+        return cl_fail(ctx, EC_ECHAIN, "%s answers as chain %s, but the config says %s", ch->rpc,
+                       s->chain_id, ch->chain_id);
+    return 0;
+}
+
+/* Main `query sidechain [chain_id]` -> the light client's height and frozen flag.
+ * Returns 0, EC_ENOTFOUND (not registered) or 1. */
+static int s_light(cl_ctx_t *ctx, cl_chain_t *main, const char *chain_id, uint64_t *height,
+                   bool *frozen)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 1);
+    ec_write_cstr(&w, chain_id);
+    ec_rpc_reply_t r;
+    int rc = cl_query(ctx, main, "sidechain", &w, &r, EC_ENOTFOUND);
+    ec_writer_fini(&w);
+    if (rc)
+        return rc;
+    const uint8_t *genesis;
+    size_t genesis_size;
+    uint8_t hash[EC_HASH_BYTES], hist[EC_HASH_BYTES];
+    ec_cur_t c, l;
+    ec_cur_open(&c, r.result, 2);
+    ec_cur_bin(&c, &genesis, &genesis_size, EC_TX_BYTES_MAX);
+    ec_cur_enter(&c, &l, 4);
+    ec_cur_uint(&l, height);
+    ec_cur_bin_fixed(&l, hash, sizeof hash);
+    ec_cur_bin_fixed(&l, hist, sizeof hist);
+    ec_cur_bool(&l, frozen);
+    ec_cur_fold(&c, &l);
+    rc = ec_cur_finish(&c);
+    ec_rpc_reply_fini(&r);
+    return rc ? cl_garbled(ctx, main, "query sidechain") : 0;
+}
+
+/* Shows one chain; returns 0 when it answered. */
+static int s_show(cl_ctx_t *ctx, cl_chain_t *ch, cl_chain_t *main, json_t *list)
+{
+    s_status_t s;
+    memset(&s, 0, sizeof s);
+    json_t *o =
+        json_pack("{s:s,s:s,s:s}", "type", ch->type, "chain_id", ch->chain_id, "rpc", ch->rpc);
+    if (s_status(ctx, ch, &s) != 0) {
+        cl_out(ctx, "%-10s %-22s DOWN: %s\n", ch->type, ch->chain_id, ctx->err_msg);
+        json_object_set_new(o, "up", json_false());
+        json_object_set_new(o, "error", json_string(ctx->err_msg));
+        json_array_append_new(list, o);
+        return 1;
+    }
+    char tip[2 * EC_HASH_BYTES + 1] = "-";
+    if (s.has_tip)
+        ec_hex(tip, s.tip, sizeof s.tip);
+    cl_out(ctx, "%-10s %-22s height %-8llu tip %.12s  mempool %llu", ch->type, ch->chain_id,
+           (unsigned long long)s.height, tip, (unsigned long long)s.mempool);
+    json_object_set_new(o, "up", json_true());
+    json_object_set_new(o, "height", json_integer((json_int_t)s.height));
+    json_object_set_new(o, "tip", s.has_tip ? json_string(tip) : json_null());
+    json_object_set_new(o, "tip_time_ms", json_integer((json_int_t)s.tip_time_ms));
+    json_object_set_new(o, "mempool", json_integer((json_int_t)s.mempool));
+    if (ch != main && main) {
+        uint64_t anchored = 0;
+        bool frozen = false;
+        int rc = s_light(ctx, main, ch->chain_id, &anchored, &frozen);
+        if (rc == 0) {
+            uint64_t lag = s.height > anchored ? s.height - anchored : 0;
+            cl_out(ctx, "  anchored %llu (lag %llu)%s", (unsigned long long)anchored,
+                   (unsigned long long)lag, frozen ? " FROZEN" : "");
+            json_object_set_new(o, "anchored_height", json_integer((json_int_t)anchored));
+            json_object_set_new(o, "anchor_lag", json_integer((json_int_t)lag));
+            json_object_set_new(o, "frozen", json_boolean(frozen));
+        } else if (rc == EC_ENOTFOUND) {
+            cl_out(ctx, "  not registered on the main chain");
+            json_object_set_new(o, "registered", json_false());
+        } else {
+            cl_out(ctx, "  anchoring unknown (%s)", ctx->err_msg);
+            ctx->err_code = 0; /* the main chain's own line reports it */
+        }
+    }
+    cl_out(ctx, "\n");
+    json_array_append_new(list, o);
+    return 0;
+}
+
+static const char s_help_status[] =
+    "usage: ecert chain status [--type TYPE | --all]\n\n"
+    "Shows each chain's height, tip hash (prefix) and mempool size, and for side chains\n"
+    "the height the main chain has anchored and the lag behind the side chain's tip. With\n"
+    "no option, every chain in the client config (--all). Exits 1 if a chain is down.\n\n"
+    "Options:\n"
+    "  --type TYPE   only this side chain (and the main chain, for its anchoring)\n"
+    "  --all         the main chain and every side chain (default)\n"
+    "\nExample:\n  ecert chain status\n" S_GLOBAL_NOTE;
+
+int cmd_chain_status(cl_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {{"type", required_argument, NULL, S_OPT_TYPE},
+                                         {"all", no_argument, NULL, S_OPT_ALL},
+                                         CL_COMMON_OPTIONS};
+    const char *type = NULL;
+    bool all = false;
+    int opt, rc;
+    cl_getopt_begin();
+    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
+        if (opt == S_OPT_TYPE)
+            type = optarg;
+        else if (opt == S_OPT_ALL)
+            all = true;
+        else if ((rc = cl_option(ctx, opt, argc, argv, s_help_status)) >= 0)
+            return rc;
+    }
+    if ((rc = cl_no_args(ctx, argc, argv)))
+        return rc;
+    if (type && all)
+        return cl_usage(ctx, "give --type or --all, not both");
+    cl_config_t *cfg = cl_config(ctx);
+    if (!cfg)
+        return 1;
+    cl_chain_t *only = NULL;
+    if (type && !(only = cl_side(ctx, type)))
+        return 1;
+    json_t *list = json_array();
+    size_t down = 0, shown = 0;
+    int first_code = 0;
+    char first_msg[sizeof ctx->err_msg] = "";
+    cl_chain_t *main = &cfg->main;
+    bool main_up = true;
+    for (size_t i = 0; i <= cfg->side_count; i++) {
+        cl_chain_t *ch = i == 0 ? main : &cfg->sides[i - 1];
+        if (i > 0 && only && ch != only)
+            continue;
+        bool up = s_show(ctx, ch, i == 0 || !main_up ? NULL : main, list) == 0;
+        if (i == 0)
+            main_up = up;
+        if (!up && down++ == 0) {
+            first_code = ctx->err_code;
+            snprintf(first_msg, sizeof first_msg, "%s", ctx->err_msg);
+        }
+        shown++;
+    }
+    if (down) {
+        /* One JSON object per run: with --json the error object replaces the list. */
+        json_decref(list);
+        if (down == 1)
+            return cl_fail(ctx, first_code ? first_code : EC_ETIMEOUT, "%s", first_msg);
+        return cl_fail(ctx, EC_ETIMEOUT, "%zu of %zu chains did not answer (first: %s)", down,
+                       shown, first_msg);
+    }
+    ctx->err_code = 0;
+    return cl_emit(ctx, json_pack("{s:o}", "chains", list));
+}

@@ -1,0 +1,540 @@
+/*
+ * cmd_verify.c - proof bundles: `ecert cert proof` gathers one from the nodes (waiting for
+ * the side block to be anchored in the main chain), and `ecert verify` checks one offline
+ * against the main chain's genesis (its chain id and validator set), without any network.
+ *
+ * The chain of evidence (ec_bundle.h):
+ *   tx --tx_root--> side header h --hist_root--> anchored side header a (>= h)
+ *      --xanchor_root--> main header --commit--> main validators from the main genesis
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cl_commands.h"
+
+#define S_GLOBAL_NOTE                                                                              \
+    "\nGlobal options (--config, --json, --key, --passphrase-file, "                               \
+    "--timeout-ms): see 'ecert --help'.\n"
+#define S_POLL_MS 200
+#define S_WAIT_MS_DEFAULT 10000
+
+enum {
+    S_OPT_TYPE = CL_OPT_FIRST_LOCAL,
+    S_OPT_TX,
+    S_OPT_OUT,
+    S_OPT_WAIT,
+    S_OPT_BUNDLE,
+    S_OPT_MAIN_GENESIS,
+};
+
+/* Loads the main genesis used to check bundles: `path`, else main.genesis from the config.
+ * 0 or 1 (recorded). */
+static int s_main_genesis(cl_ctx_t *ctx, const char *path, ec_genesis_t *g)
+{
+    if (!path) {
+        cl_config_t *cfg = cl_config(ctx);
+        if (!cfg)
+            return 1;
+        if (!cfg->main.genesis[0])
+            return cl_fail(ctx, EC_ECONFIG,
+                           "no main genesis: give --main-genesis FILE or set main.genesis in %s",
+                           cfg->path);
+        path = cfg->main.genesis;
+    }
+    ec_status_t st = {0};
+    if (ec_genesis_load(g, path, &st))
+        return cl_fail_st(ctx, &st, NULL);
+    if (g->kind != EC_CHAIN_MAIN)
+        return cl_fail(ctx, EC_ECHAIN, "%s is not a main-chain genesis", path);
+    return 0;
+}
+
+static void s_sleep_ms(uint32_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* ---- cert proof ------------------------------------------------------------------------- */
+
+/* Everything fetched for one bundle; replies own the bytes the parts borrow. */
+typedef struct {
+    ec_rpc_reply_t r_txproof, r_hist, r_header, r_anchor, r_tx;
+    uint64_t h, tx_index, tx_count;
+    ec_hash32_t tx_path[EC_MERKLE_PROOF_MAX];
+    size_t tx_path_len;
+    const uint8_t *side_header;
+    size_t side_header_size;
+    uint64_t a, main_height, anchor_index;
+    ec_hash32_t hist_path[EC_MERKLE_PROOF_MAX];
+    size_t hist_path_len;
+    const uint8_t *anchored_header;
+    size_t anchored_header_size;
+    ec_hash32_t anchor_path[EC_MERKLE_PROOF_MAX];
+    size_t anchor_path_len;
+    const uint8_t *main_header, *main_commit;
+    size_t main_header_size, main_commit_size;
+    const uint8_t *tx, *payload;
+    size_t tx_size, payload_size;
+} s_proof_t;
+
+static void s_proof_fini(s_proof_t *p)
+{
+    ec_rpc_reply_fini(&p->r_txproof);
+    ec_rpc_reply_fini(&p->r_hist);
+    ec_rpc_reply_fini(&p->r_header);
+    ec_rpc_reply_fini(&p->r_anchor);
+    ec_rpc_reply_fini(&p->r_tx);
+}
+
+/* One-element params [x] for a bin32 or a uint. */
+static void s_param_bin(ec_writer_t *w, const uint8_t id[EC_HASH_BYTES])
+{
+    ec_write_array(w, 1);
+    ec_write_bin(w, id, EC_HASH_BYTES);
+}
+
+/* Side `tx_proof [id]` -> h, index, count, path, header. */
+static int s_fetch_tx_proof(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
+                            s_proof_t *p)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    s_param_bin(&w, id);
+    int rc = cl_call(ctx, side, "tx_proof", &w, &p->r_txproof, 0);
+    ec_writer_fini(&w);
+    if (rc)
+        return rc;
+    ec_cur_t c;
+    ec_cur_open(&c, p->r_txproof.result, 5);
+    ec_cur_uint(&c, &p->h);
+    ec_cur_uint(&c, &p->tx_index);
+    ec_cur_uint(&c, &p->tx_count);
+    ec_cur_path(&c, p->tx_path, &p->tx_path_len);
+    ec_cur_bin(&c, &p->side_header, &p->side_header_size, EC_TX_BYTES_MAX);
+    if (ec_cur_finish(&c))
+        return cl_garbled(ctx, side, "tx_proof");
+    return 0;
+}
+
+/* Main `query anchor_of [chain_id, h]` until it answers or wait_ms passes. */
+static int s_wait_anchor(cl_ctx_t *ctx, cl_chain_t *main, const cl_chain_t *side, uint64_t wait_ms,
+                         s_proof_t *p)
+{
+    uint64_t deadline = cl_now_ms() + wait_ms;
+    for (;;) {
+        ec_writer_t w;
+        ec_writer_init(&w);
+        ec_write_array(&w, 2);
+        ec_write_cstr(&w, side->chain_id);
+        ec_write_uint(&w, p->h);
+        ec_rpc_reply_t r;
+        int rc = cl_query(ctx, main, "anchor_of", &w, &r, EC_ENOTFOUND);
+        ec_writer_fini(&w);
+        if (rc == 0) {
+            ec_cur_t c;
+            ec_cur_open(&c, r.result, 3);
+            ec_cur_uint(&c, &p->a);
+            ec_cur_uint(&c, &p->main_height);
+            ec_cur_uint(&c, &p->anchor_index);
+            rc = ec_cur_finish(&c);
+            ec_rpc_reply_fini(&r);
+            if (rc || p->a < p->h)
+                return cl_garbled(ctx, main, "query anchor_of");
+            return 0;
+        }
+        if (rc != EC_ENOTFOUND)
+            return rc;
+        if (cl_now_ms() >= deadline)
+            return cl_fail(ctx, EC_ETIMEOUT,
+                           "block %llu of %s was not anchored in the main chain %s within "
+                           "%llu ms (is anchord running? retry with a larger --wait-ms)",
+                           (unsigned long long)p->h, side->chain_id, main->chain_id,
+                           (unsigned long long)wait_ms);
+        s_sleep_ms(S_POLL_MS);
+    }
+}
+
+/* When a > h: side `hist_proof [h, a]` and `header [a]`. */
+static int s_fetch_history(cl_ctx_t *ctx, cl_chain_t *side, s_proof_t *p)
+{
+    if (p->a == p->h)
+        return 0;
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 2);
+    ec_write_uint(&w, p->h);
+    ec_write_uint(&w, p->a);
+    int rc = cl_call(ctx, side, "hist_proof", &w, &p->r_hist, 0);
+    if (rc) {
+        ec_writer_fini(&w);
+        return rc;
+    }
+    /* hist_proof's result is the path itself: [bin32...]. */
+    ec_cur_t c;
+    ec_cur_open_max(&c, p->r_hist.result, EC_MERKLE_PROOF_MAX);
+    p->hist_path_len = c.err ? 0 : c.count;
+    for (size_t i = 0; i < p->hist_path_len; i++)
+        ec_cur_bin_fixed(&c, p->hist_path[i], EC_HASH_BYTES);
+    if (ec_cur_finish(&c)) {
+        ec_writer_fini(&w);
+        return cl_garbled(ctx, side, "hist_proof");
+    }
+    ec_writer_reset(&w);
+    ec_write_array(&w, 1);
+    ec_write_uint(&w, p->a);
+    rc = cl_call(ctx, side, "header", &w, &p->r_header, 0);
+    ec_writer_fini(&w);
+    if (rc)
+        return rc;
+    const uint8_t *commit;
+    size_t commit_size;
+    ec_cur_open(&c, p->r_header.result, 2);
+    ec_cur_bin(&c, &p->anchored_header, &p->anchored_header_size, EC_TX_BYTES_MAX);
+    ec_cur_bin(&c, &commit, &commit_size, EC_TX_BYTES_MAX);
+    if (ec_cur_finish(&c))
+        return cl_garbled(ctx, side, "header");
+    return 0;
+}
+
+/* Main `anchor_proof [main_height, anchor_index]` -> entry, path, header, commit. */
+static int s_fetch_anchor_proof(cl_ctx_t *ctx, cl_chain_t *main, s_proof_t *p)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 2);
+    ec_write_uint(&w, p->main_height);
+    ec_write_uint(&w, p->anchor_index);
+    int rc = cl_call(ctx, main, "anchor_proof", &w, &p->r_anchor, 0);
+    ec_writer_fini(&w);
+    if (rc)
+        return rc;
+    const uint8_t *entry;
+    size_t entry_size;
+    ec_cur_t c;
+    ec_cur_open(&c, p->r_anchor.result, 4);
+    ec_cur_bin(&c, &entry, &entry_size, EC_TX_BYTES_MAX);
+    ec_cur_path(&c, p->anchor_path, &p->anchor_path_len);
+    ec_cur_bin(&c, &p->main_header, &p->main_header_size, EC_TX_BYTES_MAX);
+    ec_cur_bin(&c, &p->main_commit, &p->main_commit_size, EC_TX_BYTES_MAX);
+    if (ec_cur_finish(&c))
+        return cl_garbled(ctx, main, "anchor_proof");
+    return 0;
+}
+
+/* Side `tx [id]` -> the transaction and its payload. */
+static int s_fetch_tx(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
+                      s_proof_t *p)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    s_param_bin(&w, id);
+    int rc = cl_call(ctx, side, "tx", &w, &p->r_tx, 0);
+    ec_writer_fini(&w);
+    if (rc)
+        return rc;
+    uint64_t height = 0, index = 0;
+    ec_cur_t c;
+    ec_cur_open(&c, p->r_tx.result, 4);
+    ec_cur_uint(&c, &height);
+    ec_cur_uint(&c, &index);
+    ec_cur_bin(&c, &p->tx, &p->tx_size, EC_TX_BYTES_MAX);
+    if (ec_cur_peek_nil(&c))
+        ec_cur_nil(&c);
+    else
+        ec_cur_bin(&c, &p->payload, &p->payload_size, EC_PAYLOAD_BYTES_MAX);
+    if (ec_cur_finish(&c))
+        return cl_garbled(ctx, side, "tx");
+    if (height != p->h || index != p->tx_index)
+        return cl_fail(ctx, EC_EINVAL,
+                       "%s placed the transaction at %llu/%llu in 'tx' but at "
+                       "%llu/%llu in 'tx_proof'",
+                       side->chain_id, (unsigned long long)height, (unsigned long long)index,
+                       (unsigned long long)p->h, (unsigned long long)p->tx_index);
+    return 0;
+}
+
+static const char s_help_proof[] =
+    "usage: ecert cert proof --type TYPE --tx TXHASH --out FILE [--wait-ms N]\n\n"
+    "Fetches a proof bundle for a side-chain transaction (a certificate, an inspection,\n"
+    "...): its inclusion in a side block, that block's place in the side chain's history up\n"
+    "to the block the main chain anchored, and the main block that accepted the anchor with\n"
+    "its commit. Waits up to --wait-ms for the anchor, checks the bundle itself against the\n"
+    "main genesis (main.genesis in the config), then writes it (binary, about 2 KB). Anyone\n"
+    "can check it offline with 'ecert verify'.\n\n"
+    "Options:\n"
+    "  --type TYPE     certificate type (which side chain)\n"
+    "  --tx TXHASH     the transaction (for a certificate: its id)\n"
+    "  --out FILE      where to write the bundle\n"
+    "  --wait-ms N     how long to wait for the anchor (default 10000)\n"
+    "\nExample:\n  ecert cert proof --type degree --tx 3fa9...c2d1 --out "
+    "degree.proof\n" S_GLOBAL_NOTE;
+
+/* Gathers the parts, in the order the chain of evidence runs. 0 or 1. */
+static int s_gather(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main,
+                    const uint8_t id[EC_HASH_BYTES], uint64_t wait_ms, s_proof_t *p)
+{
+    if (s_fetch_tx_proof(ctx, side, id, p) || s_wait_anchor(ctx, main, side, wait_ms, p) ||
+        s_fetch_history(ctx, side, p) || s_fetch_anchor_proof(ctx, main, p) ||
+        s_fetch_tx(ctx, side, id, p))
+        return 1;
+    return 0;
+}
+
+int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {{"type", required_argument, NULL, S_OPT_TYPE},
+                                         {"tx", required_argument, NULL, S_OPT_TX},
+                                         {"out", required_argument, NULL, S_OPT_OUT},
+                                         {"wait-ms", required_argument, NULL, S_OPT_WAIT},
+                                         CL_COMMON_OPTIONS};
+    const char *type = NULL, *out = NULL;
+    uint8_t id[EC_HASH_BYTES];
+    bool have_id = false;
+    uint64_t wait_ms = S_WAIT_MS_DEFAULT;
+    int opt, rc;
+    cl_getopt_begin();
+    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
+        rc = 0;
+        if (opt == S_OPT_TYPE)
+            type = optarg;
+        else if (opt == S_OPT_OUT)
+            out = optarg;
+        else if (opt == S_OPT_TX)
+            rc = cl_parse_hash(ctx, "--tx", optarg, id), have_id = true;
+        else if (opt == S_OPT_WAIT)
+            rc = cl_parse_u64(ctx, "--wait-ms", optarg, &wait_ms);
+        else if ((rc = cl_option(ctx, opt, argc, argv, s_help_proof)) >= 0)
+            return rc;
+        else
+            rc = 0;
+        if (rc)
+            return rc;
+    }
+    if ((rc = cl_no_args(ctx, argc, argv)))
+        return rc;
+    if (!type)
+        return cl_missing(ctx, "--type");
+    if (!have_id)
+        return cl_missing(ctx, "--tx");
+    if (!out)
+        return cl_missing(ctx, "--out");
+    static ec_genesis_t g;
+    cl_chain_t *side = cl_side(ctx, type), *main = side ? cl_main(ctx) : NULL;
+    if (!main || s_main_genesis(ctx, NULL, &g))
+        return 1;
+    if (strcmp(g.chain_id, main->chain_id) != 0)
+        return cl_fail(ctx, EC_ECONFIG, "main.genesis is for %s but main.chain_id is %s",
+                       g.chain_id, main->chain_id);
+    static s_proof_t p;
+    memset(&p, 0, sizeof p);
+    rc = s_gather(ctx, side, main, id, wait_ms, &p);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    if (rc == 0) {
+        ec_bundle_parts_t parts = {
+            .side_chain_id = side->chain_id,
+            .tx = p.tx,
+            .tx_size = p.tx_size,
+            .payload = p.payload,
+            .payload_size = p.payload_size,
+            .tx_index = p.tx_index,
+            .tx_path = p.tx_path,
+            .tx_path_len = p.tx_path_len,
+            .side_header = p.side_header,
+            .side_header_size = p.side_header_size,
+            .anchored_header = p.anchored_header,
+            .anchored_header_size = p.anchored_header_size,
+            .hist_path = p.hist_path,
+            .hist_path_len = p.hist_path_len,
+            .anchor_index = p.anchor_index,
+            .anchor_path = p.anchor_path,
+            .anchor_path_len = p.anchor_path_len,
+            .main_header = p.main_header,
+            .main_header_size = p.main_header_size,
+            .main_commit = p.main_commit,
+            .main_commit_size = p.main_commit_size,
+        };
+        ec_bundle_encode(&w, &parts);
+        /* Never hand out a bundle that does not verify: check it as a verifier would. */
+        ec_bundle_info_t info;
+        ec_status_t st = {0};
+        rc = ec_bundle_verify(ec_writer_data(&w), ec_writer_size(&w), g.chain_id, &g.validators,
+                              NULL, &info, &st);
+        if (rc)
+            rc = cl_fail(ctx, rc, "the nodes' proof does not verify (not written): %s: %s",
+                         ec_errname(rc), st.msg);
+        else
+            rc = cl_write_file(ctx, out, ec_writer_data(&w), ec_writer_size(&w));
+    }
+    size_t size = ec_writer_size(&w);
+    ec_writer_fini(&w);
+    if (rc == 0) {
+        char hex[2 * EC_HASH_BYTES + 1];
+        ec_hex(hex, id, sizeof id);
+        cl_out(ctx,
+               "wrote %s (%zu bytes): proves tx %s\n  is in block %llu of %s, which the main "
+               "chain %s anchored\n  (as side block %llu) in main block %llu\n",
+               out, size, hex, (unsigned long long)p.h, side->chain_id, main->chain_id,
+               (unsigned long long)p.a, (unsigned long long)p.main_height);
+        cl_emit(ctx, json_pack("{s:s,s:I,s:s,s:s,s:I,s:I,s:s,s:I}", "file", out, "bytes",
+                               (json_int_t)size, "tx", hex, "side_chain_id", side->chain_id,
+                               "side_height", (json_int_t)p.h, "anchored_height", (json_int_t)p.a,
+                               "main_chain_id", main->chain_id, "main_height",
+                               (json_int_t)p.main_height));
+    }
+    s_proof_fini(&p);
+    return rc;
+}
+
+/* ---- verify ----------------------------------------------------------------------------- */
+
+static const char s_help_verify[] =
+    "usage: ecert verify --bundle FILE [--main-genesis FILE] [--key HOLDER_KEY]\n\n"
+    "Checks a proof bundle offline (no network) against the main chain's genesis: the\n"
+    "transaction's signature, its inclusion in the side block, the side chain's history up\n"
+    "to the anchored block, the anchor entry in the main block, and that block's commit by\n"
+    "the main validators. Prints what is proven; exits 1 naming the step that failed.\n"
+    "With the holder's key, also decrypts the certificate's fields and checks them against\n"
+    "the fields_root the transaction commits to.\n\n"
+    "Options:\n"
+    "  --bundle FILE         the bundle (from 'ecert cert proof')\n"
+    "  --main-genesis FILE   the trusted main genesis (default: main.genesis in the config)\n"
+    "  --key FILE            the holder's key file, to read the contents\n"
+    "\nExample:\n  ecert verify --bundle degree.proof --main-genesis "
+    "main/genesis.yaml\n" S_GLOBAL_NOTE;
+
+/* The fields_root an ISSUE or CHANGE body commits to, or NULL for other types. */
+static const uint8_t *s_fields_root(const ec_tx_t *tx)
+{
+    const msgpack_object *b = tx->body;
+    uint32_t at = tx->type == EC_STX_ISSUE ? 2 : tx->type == EC_STX_CHANGE ? 1 : UINT32_MAX;
+    if (!b || b->type != MSGPACK_OBJECT_ARRAY || at >= b->via.array.size)
+        return NULL;
+    const msgpack_object *o = &b->via.array.ptr[at];
+    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != EC_HASH_BYTES)
+        return NULL;
+    return (const uint8_t *)o->via.bin.ptr;
+}
+
+/* Prints the body details of an ISSUE (holder, organization) into the result. */
+static void s_show_issue(cl_ctx_t *ctx, const ec_tx_t *tx, json_t *obj)
+{
+    const msgpack_object *b = tx->body;
+    if (tx->type != EC_STX_ISSUE || !b || b->type != MSGPACK_OBJECT_ARRAY || b->via.array.size != 4)
+        return;
+    const msgpack_object *holder = &b->via.array.ptr[0], *org = &b->via.array.ptr[1];
+    if (holder->type != MSGPACK_OBJECT_STR || org->type != MSGPACK_OBJECT_STR)
+        return;
+    cl_out(ctx, "holder        %.*s\norganization  %.*s\n", (int)holder->via.str.size,
+           holder->via.str.ptr, (int)org->via.str.size, org->via.str.ptr);
+    json_object_set_new(obj, "holder", json_stringn(holder->via.str.ptr, holder->via.str.size));
+    json_object_set_new(obj, "org_code", json_stringn(org->via.str.ptr, org->via.str.size));
+}
+
+/* Prints a verified bundle's facts; with a key, decrypts the payload. 0 or 1. */
+static int s_show_bundle(cl_ctx_t *ctx, const char *file, size_t size, const uint8_t *bundle,
+                         const ec_bundle_info_t *info, json_t *obj)
+{
+    char id_hex[2 * EC_HASH_BYTES + 1], main_hex[2 * EC_HASH_BYTES + 1], sender[EC_ADDR_MAX];
+    ec_hex(id_hex, info->tx_id, sizeof info->tx_id);
+    ec_hex(main_hex, info->main_hash, sizeof info->main_hash);
+    ec_address_from_pk(sender, info->sender);
+    const char *type_name = ec_tx_type_name(EC_CHAIN_SIDE, info->tx_type);
+    cl_out(ctx,
+           "bundle %s (%zu bytes) verifies:\n"
+           "transaction   %s (%s)\nside chain    %s, block %llu (anchored as block %llu)\n"
+           "main chain    %s, block %llu (%.16s...), committed by its validators\n"
+           "sender        %s\n",
+           file, size, id_hex, type_name, info->side_chain_id,
+           (unsigned long long)info->side_height, (unsigned long long)info->anchored_height,
+           info->main_chain_id, (unsigned long long)info->main_height, main_hex, sender);
+    json_object_set_new(obj, "verified", json_true());
+    json_object_set_new(obj, "tx", json_string(id_hex));
+    json_object_set_new(obj, "tx_type", json_string(type_name));
+    json_object_set_new(obj, "side_chain_id", json_string(info->side_chain_id));
+    json_object_set_new(obj, "side_height", json_integer((json_int_t)info->side_height));
+    json_object_set_new(obj, "anchored_height", json_integer((json_int_t)info->anchored_height));
+    json_object_set_new(obj, "main_chain_id", json_string(info->main_chain_id));
+    json_object_set_new(obj, "main_height", json_integer((json_int_t)info->main_height));
+    json_object_set_new(obj, "main_hash", json_string(main_hex));
+    json_object_set_new(obj, "sender", json_string(sender));
+    json_object_set_new(obj, "has_payload", json_boolean(info->has_payload));
+
+    /* Re-read the verified bundle for the transaction body and the payload. */
+    static ec_bundle_t b;
+    int rc = ec_bundle_decode(&b, bundle, size);
+    if (rc)
+        return cl_fail(ctx, EC_EINTERNAL, "verified bundle could not be re-read (a bug)");
+    const uint8_t *payload = b.parts.payload;
+    size_t payload_size = b.parts.payload_size;
+    ec_tx_t tx;
+    rc = ec_tx_decode(&tx, b.parts.tx, b.parts.tx_size);
+    if (rc == 0) {
+        s_show_issue(ctx, &tx, obj);
+        if (ctx->key_path && payload && info->has_payload) {
+            ec_key_t *key = cl_key_load(ctx, NULL);
+            rc = key ? cl_cert_show_fields(ctx, key, payload, payload_size, s_fields_root(&tx), obj)
+                     : 1;
+            ec_key_destroy(&key);
+        } else if (ctx->key_path) {
+            rc = cl_fail(ctx, EC_ENOTFOUND, "the bundle carries no payload to decrypt");
+        } else if (payload) {
+            cl_out(ctx, "payload       included, sealed to the holder (give --key to read it)\n");
+        }
+        ec_tx_fini(&tx);
+    } else {
+        rc = cl_fail(ctx, EC_EINTERNAL, "verified bundle could not be re-read (a bug)");
+    }
+    ec_bundle_fini(&b);
+    return rc;
+}
+
+int cmd_verify(cl_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"bundle", required_argument, NULL, S_OPT_BUNDLE},
+        {"main-genesis", required_argument, NULL, S_OPT_MAIN_GENESIS},
+        CL_COMMON_OPTIONS};
+    const char *bundle_path = NULL, *genesis_path = NULL;
+    int opt, rc;
+    cl_getopt_begin();
+    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
+        if (opt == S_OPT_BUNDLE)
+            bundle_path = optarg;
+        else if (opt == S_OPT_MAIN_GENESIS)
+            genesis_path = optarg;
+        else if ((rc = cl_option(ctx, opt, argc, argv, s_help_verify)) >= 0)
+            return rc;
+    }
+    if ((rc = cl_no_args(ctx, argc, argv)))
+        return rc;
+    if (!bundle_path)
+        return cl_missing(ctx, "--bundle");
+    static ec_genesis_t g;
+    if (s_main_genesis(ctx, genesis_path, &g))
+        return 1;
+    uint8_t *bundle = NULL;
+    size_t size = 0;
+    if (cl_read_file(ctx, bundle_path, EC_BUNDLE_BYTES_MAX, &bundle, &size))
+        return 1;
+    ec_bundle_info_t info;
+    ec_status_t st = {0};
+    rc = ec_bundle_verify(bundle, size, g.chain_id, &g.validators, NULL, &info, &st);
+    if (rc) {
+        free(bundle);
+        return cl_fail(ctx, rc, "bundle %s does NOT verify against %s: %s: %s", bundle_path,
+                       g.chain_id, ec_errname(rc), st.msg[0] ? st.msg : ec_strerror(rc));
+    }
+    json_t *obj = json_pack("{s:s,s:I}", "file", bundle_path, "bytes", (json_int_t)size);
+    rc = s_show_bundle(ctx, bundle_path, size, bundle, &info, obj);
+    free(bundle);
+    if (rc) {
+        json_decref(obj);
+        return rc;
+    }
+    return cl_emit(ctx, obj);
+}

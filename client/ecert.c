@@ -1,0 +1,159 @@
+/*
+ * ecert.c - the ecert command-line client: global options, dispatch to the subcommands
+ * (cmd_*.c), and the single place where an error is reported and the exit status chosen.
+ *
+ *   ecert [global options] <command> [<subcommand>] [options]
+ *
+ * Exit status: 0 success, 1 failure (`ecert: <what was wrong>` on stderr), 2 bad usage.
+ * The contract, with an example per command, is docs/CLI.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl_commands.h"
+
+typedef struct {
+    const char *command;
+    const char *sub; /* NULL for a command without subcommands             */
+    cl_command_fn run;
+    const char *summary;
+} s_command_t;
+
+static const s_command_t s_commands[] = {
+    {"account", "new", cmd_account_new, "make a key pair, save it encrypted, register it"},
+    {"account", "register", cmd_account_register, "register an existing key's account"},
+    {"account", "address", cmd_account_address, "print the address of a key file"},
+    {"account", "pubkey", cmd_account_pubkey, "public key, name and roles of an address"},
+    {"org", "register", cmd_org_register, "register an organization (operator)"},
+    {"role", "grant", cmd_role_grant, "grant a role to an address (operator)"},
+    {"role", "revoke", cmd_role_revoke, "revoke a role from an address (operator)"},
+    {"identity", "attest", cmd_identity_attest, "attest a real-name identity (CA)"},
+    {"sidechain", "register", cmd_sidechain_register, "register a side chain (operator)"},
+    {"genesis", "main", cmd_genesis_main, "write a main-chain genesis file"},
+    {"genesis", "side", cmd_genesis_side, "write a side-chain genesis file"},
+    {"cert", "issue", cmd_cert_issue, "issue a certificate sealed to its holder"},
+    {"cert", "inspect", cmd_cert_inspect, "record an inspection of a certificate"},
+    {"cert", "get", cmd_cert_get, "show a certificate (decrypted with the holder's key)"},
+    {"cert", "list", cmd_cert_list, "list a holder's certificates"},
+    {"cert", "ack", cmd_cert_ack, "acknowledge a certificate (holder)"},
+    {"cert", "renew", cmd_cert_renew, "set a new expiry (issuing agency)"},
+    {"cert", "change", cmd_cert_change, "replace a certificate's fields (issuing agency)"},
+    {"cert", "revoke", cmd_cert_revoke, "revoke a certificate (issuing agency)"},
+    {"cert", "proof", cmd_cert_proof, "fetch an offline proof bundle for a transaction"},
+    {"verify", NULL, cmd_verify, "check a proof bundle offline"},
+    {"chain", "status", cmd_chain_status, "heights, tips and anchoring lag of the chains"},
+};
+#define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
+
+static const char s_global_help[] =
+    "Global options (before or after the command):\n"
+    "  --config FILE           client config (default: $ECERT_CONFIG, else "
+    "./.devnet/client.yaml)\n"
+    "  --json                  print one JSON object instead of text\n"
+    "  --key FILE              encrypted key file to sign (or decrypt) with\n"
+    "  --passphrase-file FILE  passphrase for key files (else $ECERT_PASSPHRASE, else a\n"
+    "                          prompt on the terminal)\n"
+    "  --timeout-ms N          how long to wait for a node (default 10000)\n"
+    "  --help                  help for any command or subcommand\n";
+
+static void s_print_overview(const char *only)
+{
+    if (only)
+        printf("usage: ecert [global options] %s <subcommand> [options]\n\nSubcommands:\n", only);
+    else
+        printf("usage: ecert [global options] <command> [<subcommand>] [options]\n\n"
+               "Government electronic certificates on the ecert main and side chains.\n\n"
+               "Commands:\n");
+    for (size_t i = 0; i < S_COMMAND_COUNT; i++) {
+        const s_command_t *c = &s_commands[i];
+        if (only && strcmp(c->command, only) != 0)
+            continue;
+        char name[40];
+        snprintf(name, sizeof name, "%s%s%s", c->command, c->sub ? " " : "", c->sub ? c->sub : "");
+        printf("  %-20s %s\n", name, c->summary);
+    }
+    printf("\n%s\nExample:\n  ecert %s --help\n", s_global_help, only ? only : "cert issue");
+}
+
+static bool s_is_command(const char *name)
+{
+    for (size_t i = 0; i < S_COMMAND_COUNT; i++)
+        if (!strcmp(s_commands[i].command, name))
+            return true;
+    return false;
+}
+
+static bool s_is_help(const char *arg)
+{
+    return !strcmp(arg, "--help") || !strcmp(arg, "-h") || !strcmp(arg, "help");
+}
+
+/* Parses the global options, finds the subcommand and runs it. Returns the exit status. */
+static int s_run(cl_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {CL_COMMON_OPTIONS};
+    cl_getopt_begin();
+    int opt;
+    /* '+': stop at the command name, so its own options are left for it. */
+    while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+        if (opt == CL_OPT_HELP) {
+            s_print_overview(NULL);
+            return 0;
+        }
+        int rc = cl_option(ctx, opt, argc, argv, "");
+        if (rc >= 0)
+            return rc;
+    }
+    if (optind >= argc) {
+        ctx->command = "";
+        return cl_usage(ctx, "no command given");
+    }
+    const char *command = argv[optind];
+    if (!s_is_command(command)) {
+        ctx->command = "";
+        return cl_usage(ctx, "unknown command '%s'", command);
+    }
+    int at = optind + 1;
+    const char *sub = at < argc ? argv[at] : NULL;
+    for (size_t i = 0; i < S_COMMAND_COUNT; i++) {
+        const s_command_t *c = &s_commands[i];
+        if (strcmp(c->command, command) != 0)
+            continue;
+        if (!c->sub) {
+            ctx->command = c->command;
+            return c->run(ctx, argc - optind, argv + optind);
+        }
+        if (sub && !strcmp(c->sub, sub)) {
+            static char name[64];
+            snprintf(name, sizeof name, "%s %s", command, sub);
+            ctx->command = name;
+            return c->run(ctx, argc - at, argv + at);
+        }
+    }
+    if (sub && s_is_help(sub)) {
+        s_print_overview(command);
+        return 0;
+    }
+    ctx->command = command;
+    if (!sub)
+        return cl_usage(ctx, "'%s' needs a subcommand", command);
+    return cl_usage(ctx, "unknown subcommand '%s %s'", command, sub);
+}
+
+int main(int argc, char **argv)
+{
+    static cl_ctx_t ctx; /* large (paths): static rather than on the stack */
+    ctx.timeout_ms = CL_TIMEOUT_MS_DEFAULT;
+    if (ec_crypto_init() != 0) {
+        fprintf(stderr, "ecert: cannot initialise libsodium\n");
+        return 1;
+    }
+    int rc = s_run(&ctx, argc, argv);
+    if (rc != 0 && ctx.err_code == 0)
+        cl_fail(&ctx, EC_EINTERNAL, "failed without saying why (a bug)");
+    if (rc != 0)
+        cl_report(&ctx);
+    cl_disconnect_all(&ctx);
+    return rc;
+}

@@ -1,0 +1,1126 @@
+/*
+ * ecert_bench.c - ecert-bench, the benchmark driver (issue "Performance"; method and
+ * results in docs/PERFORMANCE.md).
+ *
+ * It drives a running network described by a devnet folder (client.yaml, the operator key,
+ * the passphrase, pid files, data folders): it prepares accounts, roles and attested
+ * holders through the real chains (so the side chain's mirror is fed by the real relay),
+ * then prepares every request of the measured phase (signed, payloads sealed to their
+ * holders) before the clock starts, and sends them with bench_drive(). While issuing it
+ * samples the anchoring lag: how long until a committed certificate's block is anchored in
+ * the main chain, i.e. verifiable against it.
+ */
+#include <errno.h>
+#include <dirent.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "bench.h"
+#include "ec_bundle.h"
+#include "ec_chain.h"
+#include "ec_config.h"
+#include "ec_crypto.h"
+#include "ec_rpc.h"
+#include "ec_types.h"
+
+#define S_HOLDERS 64
+#define S_SIGNERS_MAX 256
+#define S_PROCS_MAX 16
+
+typedef struct {
+    /* options */
+    char devnet[EC_PATH_MAX];
+    char type[EC_CERT_TYPE_MAX];
+    const char *workload;
+    size_t count;
+    double rate;
+    uint32_t signers;
+    uint32_t connections;
+    uint32_t window;
+    uint32_t payload_bytes;
+    bool json;
+    bool progress;
+    const char *plot;
+    /* network, from the devnet's client.yaml */
+    char main_rpc[EC_ENDPOINT_MAX];
+    char main_chain_id[EC_CHAIN_ID_MAX];
+    char side_rpc[EC_ENDPOINT_MAX];
+    char side_chain_id[EC_CHAIN_ID_MAX];
+    char main_genesis[EC_PATH_MAX];
+    /* keys made for this run (never written anywhere) */
+    ec_key_t *operator_key;
+    ec_key_t *ca;
+    ec_key_t *signer[S_SIGNERS_MAX];
+    ec_key_t *inspector[S_SIGNERS_MAX];
+    ec_key_t *holder[S_HOLDERS];
+    char org[EC_ORG_CODE_MAX];
+} s_bench_t;
+
+/* A daemon of the devnet, found through its pid file, sampled from /proc. */
+typedef struct {
+    char name[64];
+    int pid;
+    double cpu_start_s;
+    double cpu_s;
+    double peak_rss_mb;
+} s_proc_t;
+
+static void s_die(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "ecert-bench: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+/* ---- preparing requests -------------------------------------------------------------------- */
+
+/* Encodes a submit request frame for an envelope and optional payload into tx. */
+static void s_frame_submit(bench_tx_t *tx, uint64_t req_id, const uint8_t *env, size_t env_size,
+                           const uint8_t *payload, size_t payload_size)
+{
+    ec_writer_t params, req;
+    ec_writer_init(&params);
+    ec_writer_init(&req);
+    ec_write_array(&params, 2);
+    ec_write_bin(&params, env, env_size);
+    if (payload)
+        ec_write_bin(&params, payload, payload_size);
+    else
+        ec_write_nil(&params);
+    ec_rpc_request_encode(&req, req_id, "submit", ec_writer_data(&params), ec_writer_size(&params));
+    tx->frame = ec_writer_take(&req, &tx->frame_size);
+    ec_writer_fini(&params);
+    ec_writer_fini(&req);
+}
+
+/* Signs a transaction with a random nonce and frames it as request req_id. */
+static void s_prepare(bench_tx_t *tx, uint64_t req_id, const char *chain_id, uint64_t type,
+                      const ec_key_t *key, const ec_writer_t *body, const uint8_t *payload,
+                      size_t payload_size, uint8_t id_out[EC_HASH_BYTES])
+{
+    uint8_t payload_hash[EC_HASH_BYTES];
+    uint64_t nonce;
+    randombytes_buf(&nonce, sizeof nonce);
+    if (payload)
+        ec_sha256(payload_hash, payload, payload_size);
+    ec_writer_t env;
+    ec_writer_init(&env);
+    ec_tx_build(&env, id_out, chain_id, type, key, nonce, payload ? payload_hash : NULL,
+                ec_writer_data(body), ec_writer_size(body));
+    s_frame_submit(tx, req_id, ec_writer_data(&env), ec_writer_size(&env), payload, payload_size);
+    ec_writer_fini(&env);
+}
+
+static void s_free_txs(bench_tx_t *txs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(txs[i].frame);
+    free(txs);
+}
+
+/*
+ * Sends prepared setup transactions and requires every one to commit (EC_EEXIST is fine:
+ * a role granted by an earlier run). Exits with the node's message otherwise.
+ */
+static void s_run_setup(const char *what, const char *endpoint, bench_tx_t *txs, size_t n)
+{
+    bench_result_t res = {.workload = what};
+    int rc = bench_drive(endpoint, txs, n, 2, 1000, 0, 30000, false, &res);
+    if (rc != 0 || (res.failed > 0 && res.first_error != EC_EEXIST)) {
+        fprintf(stderr, "ecert-bench: setup step '%s' failed: %llu of %zu refused (%s: %s)\n", what,
+                (unsigned long long)res.failed, n, ec_errname(res.first_error),
+                res.first_error_msg);
+        exit(1);
+    }
+    s_free_txs(txs, n);
+}
+
+static void s_body_strs(ec_writer_t *w, uint32_t n, const char *const *strs)
+{
+    ec_writer_reset(w);
+    ec_write_array(w, n);
+    for (uint32_t i = 0; i < n; i++)
+        ec_write_cstr(w, strs[i]);
+}
+
+/* REGISTER an account for each key. */
+static void s_setup_register(s_bench_t *b, ec_key_t **keys, size_t n, const char *prefix)
+{
+    bench_tx_t *txs = calloc(n, sizeof *txs);
+    ec_writer_t body;
+    ec_writer_init(&body);
+    for (size_t i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s-%zu", prefix, i);
+        const char *f[] = {name};
+        s_body_strs(&body, 1, f);
+        s_prepare(&txs[i], i, b->main_chain_id, EC_MTX_REGISTER, keys[i], &body, NULL, 0, NULL);
+    }
+    ec_writer_fini(&body);
+    s_run_setup("register accounts", b->main_rpc, txs, n);
+}
+
+/* The operator grants `role` for this run's certificate type and organization. */
+static void s_setup_roles(s_bench_t *b, ec_key_t **keys, size_t n, uint32_t role)
+{
+    bench_tx_t *txs = calloc(n, sizeof *txs);
+    ec_writer_t body;
+    ec_writer_init(&body);
+    for (size_t i = 0; i < n; i++) {
+        char addr[EC_ADDR_MAX];
+        ec_address_from_pk(addr, ec_key_pk(keys[i]));
+        ec_writer_reset(&body);
+        ec_write_array(&body, 4);
+        ec_write_cstr(&body, addr);
+        ec_write_uint(&body, role);
+        ec_write_cstr(&body, role == EC_ROLE_CA ? "" : b->type);
+        ec_write_cstr(&body, role == EC_ROLE_CA ? "" : b->org);
+        s_prepare(&txs[i], i, b->main_chain_id, EC_MTX_ROLE_GRANT, b->operator_key, &body, NULL, 0,
+                  NULL);
+    }
+    ec_writer_fini(&body);
+    s_run_setup("grant roles", b->main_rpc, txs, n);
+}
+
+static void s_setup_attest(s_bench_t *b)
+{
+    bench_tx_t *txs = calloc(S_HOLDERS, sizeof *txs);
+    ec_writer_t body;
+    ec_writer_init(&body);
+    for (size_t i = 0; i < S_HOLDERS; i++) {
+        char addr[EC_ADDR_MAX];
+        uint8_t identity[EC_HASH_BYTES];
+        randombytes_buf(identity, sizeof identity); /* a distinct made-up person each */
+        ec_address_from_pk(addr, ec_key_pk(b->holder[i]));
+        ec_writer_reset(&body);
+        ec_write_array(&body, 2);
+        ec_write_cstr(&body, addr);
+        ec_write_bin(&body, identity, sizeof identity);
+        s_prepare(&txs[i], i, b->main_chain_id, EC_MTX_ATTEST, b->ca, &body, NULL, 0, NULL);
+    }
+    ec_writer_fini(&body);
+    s_run_setup("attest holders", b->main_rpc, txs, S_HOLDERS);
+}
+
+/* Polls the side chain's `role` query until pk shows `role` (or, role 0, is attested). */
+static void s_wait_mirror(s_bench_t *b, const uint8_t pk[EC_PK_BYTES], uint32_t role)
+{
+    ec_rpc_t *rpc = ec_rpc_connect(b->side_rpc, 5000);
+    uint64_t deadline = bench_now_ns() + 60ull * 1000000000u;
+    while (bench_now_ns() < deadline) {
+        ec_writer_t p;
+        ec_writer_init(&p);
+        ec_write_array(&p, 2);
+        ec_write_cstr(&p, "role");
+        ec_write_array(&p, 1);
+        ec_write_bin(&p, pk, EC_PK_BYTES);
+        ec_rpc_reply_t r = {0};
+        ec_status_t st;
+        int rc = ec_rpc_call(rpc, "query", ec_writer_data(&p), ec_writer_size(&p), &r, &st);
+        ec_writer_fini(&p);
+        bool found = false;
+        if (rc == 0 && r.code == 0) {
+            ec_cur_t c, roles;
+            bool attested = false;
+            ec_cur_open(&c, r.result, 2);
+            ec_cur_enter_max(&c, &roles, 1024);
+            for (uint32_t i = 0; i < roles.count && !roles.err; i++) {
+                ec_cur_t one;
+                uint64_t rl;
+                ec_cur_enter(&roles, &one, 3);
+                ec_cur_uint(&one, &rl);
+                if (rl == role)
+                    found = true;
+                roles.pos = i + 1;
+            }
+            ec_cur_bool(&c, &attested);
+            if (role == 0)
+                found = attested;
+        }
+        if (rc == 0)
+            ec_rpc_reply_fini(&r);
+        if (found) {
+            ec_rpc_destroy(&rpc);
+            return;
+        }
+        usleep(100000);
+    }
+    ec_rpc_destroy(&rpc);
+    s_die("the side chain's mirror did not receive the roles within 60 s (is anchord running?)%s",
+          "");
+}
+
+/* Makes keys, accounts, the organization, roles and attested holders for this run. */
+static void s_setup_actors(s_bench_t *b, bool inspectors)
+{
+    char suffix[17];
+    uint8_t rnd[8];
+    randombytes_buf(rnd, sizeof rnd);
+    ec_hex(suffix, rnd, 4);
+    snprintf(b->org, sizeof b->org, "BENCH-%s", suffix);
+
+    b->ca = ec_key_generate();
+    for (uint32_t i = 0; i < b->signers; i++) {
+        b->signer[i] = ec_key_generate();
+        b->inspector[i] = ec_key_generate();
+    }
+    for (uint32_t i = 0; i < S_HOLDERS; i++)
+        b->holder[i] = ec_key_generate();
+
+    s_setup_register(b, &b->ca, 1, "bench-ca");
+    s_setup_register(b, b->signer, b->signers, "bench-issuer");
+    if (inspectors)
+        s_setup_register(b, b->inspector, b->signers, "bench-inspector");
+    s_setup_register(b, b->holder, S_HOLDERS, "bench-holder");
+
+    bench_tx_t *org = calloc(1, sizeof *org);
+    ec_writer_t body;
+    ec_writer_init(&body);
+    const char *f[] = {b->org, "Benchmark agency"};
+    s_body_strs(&body, 2, f);
+    s_prepare(org, 0, b->main_chain_id, EC_MTX_ORG, b->operator_key, &body, NULL, 0, NULL);
+    ec_writer_fini(&body);
+    s_run_setup("register organization", b->main_rpc, org, 1);
+
+    s_setup_roles(b, &b->ca, 1, EC_ROLE_CA);
+    s_setup_roles(b, b->signer, b->signers, EC_ROLE_ISSUER);
+    if (inspectors)
+        s_setup_roles(b, b->inspector, b->signers, EC_ROLE_INSPECTOR);
+    s_setup_attest(b);
+
+    s_wait_mirror(b, ec_key_pk(b->signer[b->signers - 1]), EC_ROLE_ISSUER);
+    if (inspectors)
+        s_wait_mirror(b, ec_key_pk(b->inspector[b->signers - 1]), EC_ROLE_INSPECTOR);
+    s_wait_mirror(b, ec_key_pk(b->holder[S_HOLDERS - 1]), 0);
+}
+
+/* Prepares n ISSUE requests: payloads of payload_bytes sealed to rotating holders. */
+static bench_tx_t *s_prepare_issue(s_bench_t *b, size_t n, uint8_t (*ids)[EC_HASH_BYTES])
+{
+    bench_tx_t *txs = calloc(n, sizeof *txs);
+    size_t plain_size =
+        b->payload_bytes > EC_SEAL_OVERHEAD ? b->payload_bytes - EC_SEAL_OVERHEAD : 1;
+    uint8_t *plain = malloc(plain_size);
+    uint8_t *sealed = malloc(plain_size + EC_SEAL_OVERHEAD);
+    ec_writer_t body;
+    ec_writer_init(&body);
+    for (size_t i = 0; i < n; i++) {
+        const ec_key_t *holder = b->holder[i % S_HOLDERS];
+        char addr[EC_ADDR_MAX];
+        uint8_t fields_root[EC_HASH_BYTES];
+        ec_address_from_pk(addr, ec_key_pk(holder));
+        randombytes_buf(plain, plain_size);
+        randombytes_buf(fields_root, sizeof fields_root);
+        if (ec_seal(sealed, plain, plain_size, ec_key_pk(holder)) != 0)
+            s_die("sealing failed%s", "");
+        ec_writer_reset(&body);
+        ec_write_array(&body, 4);
+        ec_write_cstr(&body, addr);
+        ec_write_cstr(&body, b->org);
+        ec_write_bin(&body, fields_root, sizeof fields_root);
+        ec_write_uint(&body, 0);
+        s_prepare(&txs[i], i, b->side_chain_id, EC_STX_ISSUE, b->signer[i % b->signers], &body,
+                  sealed, plain_size + EC_SEAL_OVERHEAD, ids ? ids[i] : NULL);
+    }
+    ec_writer_fini(&body);
+    free(plain);
+    free(sealed);
+    return txs;
+}
+
+/* Prepares n INSPECT requests over the given certificates. */
+static bench_tx_t *s_prepare_inspect(s_bench_t *b, size_t n, uint8_t (*certs)[EC_HASH_BYTES],
+                                     size_t cert_count)
+{
+    bench_tx_t *txs = calloc(n, sizeof *txs);
+    ec_writer_t body;
+    ec_writer_init(&body);
+    for (size_t i = 0; i < n; i++) {
+        size_t c = i % cert_count;
+        char addr[EC_ADDR_MAX];
+        ec_address_from_pk(addr, ec_key_pk(b->holder[c % S_HOLDERS]));
+        ec_writer_reset(&body);
+        ec_write_array(&body, 4);
+        ec_write_cstr(&body, addr);
+        ec_write_cstr(&body, b->org);
+        ec_write_bin(&body, certs[c], EC_HASH_BYTES);
+        ec_write_cstr(&body, "checked at the counter: valid");
+        s_prepare(&txs[i], i, b->side_chain_id, EC_STX_INSPECT, b->inspector[i % b->signers], &body,
+                  NULL, 0, NULL);
+    }
+    ec_writer_fini(&body);
+    return txs;
+}
+
+/* Prepares n `query cert` requests over the given certificates. */
+static bench_tx_t *s_prepare_query(size_t n, uint8_t (*certs)[EC_HASH_BYTES], size_t cert_count)
+{
+    bench_tx_t *txs = calloc(n, sizeof *txs);
+    ec_writer_t params, req;
+    ec_writer_init(&params);
+    ec_writer_init(&req);
+    for (size_t i = 0; i < n; i++) {
+        ec_writer_reset(&params);
+        ec_write_array(&params, 2);
+        ec_write_cstr(&params, "cert");
+        ec_write_array(&params, 1);
+        ec_write_bin(&params, certs[i % cert_count], EC_HASH_BYTES);
+        ec_rpc_request_encode(&req, i, "query", ec_writer_data(&params), ec_writer_size(&params));
+        txs[i].frame = ec_writer_take(&req, &txs[i].frame_size);
+    }
+    ec_writer_fini(&params);
+    ec_writer_fini(&req);
+    return txs;
+}
+
+/* Prepares n REGISTER requests, each from a fresh key (an account is its key). */
+static bench_tx_t *s_prepare_register(s_bench_t *b, size_t n)
+{
+    bench_tx_t *txs = calloc(n, sizeof *txs);
+    ec_writer_t body;
+    ec_writer_init(&body);
+    for (size_t i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "citizen-%zu", i);
+        const char *f[] = {name};
+        s_body_strs(&body, 1, f);
+        ec_key_t *k = ec_key_generate();
+        s_prepare(&txs[i], i, b->main_chain_id, EC_MTX_REGISTER, k, &body, NULL, 0, NULL);
+        ec_key_destroy(&k);
+    }
+    ec_writer_fini(&body);
+    return txs;
+}
+
+/* ---- anchoring lag ------------------------------------------------------------------------- */
+
+#define S_LAG_SAMPLES_MAX 4096
+
+typedef struct {
+    s_bench_t *b;
+    volatile bool stop;
+    size_t n;
+    double lag_ms[S_LAG_SAMPLES_MAX];
+} s_lag_t;
+
+/* Height of a chain's tip via `status`, or 0 when it does not answer. */
+static uint64_t s_tip(ec_rpc_t *rpc)
+{
+    ec_rpc_reply_t r = {0};
+    ec_status_t st;
+    uint8_t params[] = {0x90};
+    if (ec_rpc_call(rpc, "status", params, sizeof params, &r, &st) != 0)
+        return 0;
+    uint64_t height = 0;
+    if (r.code == 0 && r.result->type == MSGPACK_OBJECT_ARRAY && r.result->via.array.size > 3 &&
+        r.result->via.array.ptr[3].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        height = r.result->via.array.ptr[3].via.u64;
+    ec_rpc_reply_fini(&r);
+    return height;
+}
+
+/* True when the main chain has anchored the side chain at or above `height`. */
+static bool s_anchored(ec_rpc_t *main_rpc, const char *chain_id, uint64_t height)
+{
+    ec_writer_t p;
+    ec_writer_init(&p);
+    ec_write_array(&p, 2);
+    ec_write_cstr(&p, "anchor_of");
+    ec_write_array(&p, 2);
+    ec_write_cstr(&p, chain_id);
+    ec_write_uint(&p, height);
+    ec_rpc_reply_t r = {0};
+    ec_status_t st;
+    int rc = ec_rpc_call(main_rpc, "query", ec_writer_data(&p), ec_writer_size(&p), &r, &st);
+    ec_writer_fini(&p);
+    if (rc != 0)
+        return false;
+    bool ok = r.code == 0;
+    ec_rpc_reply_fini(&r);
+    return ok;
+}
+
+/*
+ * Every time the side chain's tip moves, notes the new height and the time it was seen,
+ * then polls the main chain until that height is anchored: the lag from commit to
+ * "verifiable against the main chain". Polls every 20 ms, so each sample is late by at
+ * most that much at its start.
+ */
+static void *s_lag_thread(void *arg)
+{
+    s_lag_t *lag = arg;
+    ec_rpc_t *side = ec_rpc_connect(lag->b->side_rpc, 2000);
+    ec_rpc_t *main_rpc = ec_rpc_connect(lag->b->main_rpc, 2000);
+    uint64_t last = s_tip(side);
+    while (!lag->stop && lag->n < S_LAG_SAMPLES_MAX) {
+        uint64_t h = s_tip(side);
+        if (h <= last) {
+            usleep(20000);
+            continue;
+        }
+        last = h;
+        uint64_t seen = bench_now_ns();
+        while (!s_anchored(main_rpc, lag->b->side_chain_id, h)) {
+            if (bench_now_ns() - seen > 60ull * 1000000000u)
+                break;
+            usleep(20000);
+        }
+        lag->lag_ms[lag->n++] = (double)(bench_now_ns() - seen) / 1e6;
+    }
+    ec_rpc_destroy(&side);
+    ec_rpc_destroy(&main_rpc);
+    return NULL;
+}
+
+static int s_cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* ---- the machine: daemons' CPU and memory, bytes on disk ----------------------------------- */
+
+static double s_proc_cpu_s(int pid)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    if (!p)
+        return 0;
+    unsigned long utime = 0, stime = 0;
+    /* fields after ')': state(3) ... utime(14) stime(15) */
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+        return 0;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double s_proc_peak_mb(int pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    double mb = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long kb;
+        if (sscanf(line, "VmHWM: %lu kB", &kb) == 1)
+            mb = (double)kb / 1024.0;
+    }
+    fclose(f);
+    return mb;
+}
+
+/* Finds the devnet's daemons through DIR/run/<name>.pid. Returns how many. */
+static size_t s_procs_find(const char *devnet, s_proc_t *procs)
+{
+    char dir[EC_PATH_MAX + 8];
+    snprintf(dir, sizeof dir, "%s/run", devnet);
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < S_PROCS_MAX) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".pid") != 0 || len - 4 >= sizeof procs->name)
+            continue;
+        char path[EC_PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        int pid = 0;
+        if (f) {
+            if (fscanf(f, "%d", &pid) != 1)
+                pid = 0;
+            fclose(f);
+        }
+        if (pid <= 0 || kill(pid, 0) != 0)
+            continue;
+        memcpy(procs[n].name, e->d_name, len - 4);
+        procs[n].name[len - 4] = '\0';
+        procs[n].pid = pid;
+        procs[n].cpu_start_s = s_proc_cpu_s(pid);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static void s_procs_sample(s_proc_t *procs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        procs[i].cpu_s = s_proc_cpu_s(procs[i].pid) - procs[i].cpu_start_s;
+        procs[i].peak_rss_mb = s_proc_peak_mb(procs[i].pid);
+    }
+}
+
+/* Total bytes of the regular files below path (0 if it does not exist). */
+static uint64_t s_du(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return 0;
+    if (!S_ISDIR(sb.st_mode))
+        return S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    uint64_t total = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char sub[PATH_MAX];
+        if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) < sizeof sub)
+            total += s_du(sub);
+    }
+    closedir(d);
+    return total;
+}
+
+/* ---- configuration ------------------------------------------------------------------------- */
+
+static void s_copy_scalar(char *out, size_t cap, const ec_yaml_node_t *map, const char *key,
+                          const char *where)
+{
+    const char *v = ec_yaml_scalar(ec_yaml_get(map, key));
+    if (!v || strlen(v) >= cap) {
+        fprintf(stderr, "ecert-bench: client config: missing or bad '%s' in %s\n", key, where);
+        exit(2);
+    }
+    memcpy(out, v, strlen(v) + 1);
+}
+
+/* Reads DIR/client.yaml (written by scripts/devnet) and the operator key. */
+static void s_load_network(s_bench_t *b)
+{
+    char path[EC_PATH_MAX + 32];
+    ec_status_t st = {0};
+    snprintf(path, sizeof path, "%s/client.yaml", b->devnet);
+    ec_yaml_t *doc = ec_yaml_load(path, &st);
+    if (!doc)
+        s_die("%s", st.msg);
+    const ec_yaml_node_t *root = ec_yaml_root(doc);
+    const ec_yaml_node_t *main_node = ec_yaml_get(root, "main");
+    const ec_yaml_node_t *sides = ec_yaml_get(root, "sides");
+    const ec_yaml_node_t *side = sides ? ec_yaml_get(sides, b->type) : NULL;
+    if (!main_node || !side) {
+        fprintf(stderr, "ecert-bench: %s has no 'main' or no side chain '%s'\n", path, b->type);
+        exit(2);
+    }
+    s_copy_scalar(b->main_rpc, sizeof b->main_rpc, main_node, "rpc", "main");
+    s_copy_scalar(b->main_chain_id, sizeof b->main_chain_id, main_node, "chain_id", "main");
+    s_copy_scalar(b->main_genesis, sizeof b->main_genesis, main_node, "genesis", "main");
+    s_copy_scalar(b->side_rpc, sizeof b->side_rpc, side, "rpc", b->type);
+    s_copy_scalar(b->side_chain_id, sizeof b->side_chain_id, side, "chain_id", b->type);
+    ec_yaml_destroy(&doc);
+
+    char pass_path[EC_PATH_MAX + 32], key_path[EC_PATH_MAX + 32];
+    snprintf(pass_path, sizeof pass_path, "%s/passphrase", b->devnet);
+    snprintf(key_path, sizeof key_path, "%s/keys/operator.key", b->devnet);
+    char *pass = ec_passphrase_read(access(pass_path, R_OK) == 0 ? pass_path : "", &st);
+    if (!pass)
+        s_die("%s", st.msg);
+    int rc = ec_key_load(&b->operator_key, key_path, pass);
+    ec_passphrase_free(&pass);
+    if (rc != 0) {
+        fprintf(stderr, "ecert-bench: cannot load the operator key %s: %s\n", key_path,
+                ec_strerror(rc));
+        exit(1);
+    }
+}
+
+static void s_measure_begin(void);
+
+/* ---- workloads ----------------------------------------------------------------------------- */
+
+typedef struct {
+    bench_result_t load;
+    bool has_lag;
+    size_t lag_samples;
+    double lag_p50_ms, lag_p99_ms, lag_max_ms;
+    double disk_bytes_per_tx;    /* growth of the side chain's data folder per commit    */
+    double payload_bytes;        /* of which payload                                      */
+    double verify_trusted_per_s; /* offline bundle checks against a trusted main header  */
+    double verify_valset_per_s;  /* ... against the main validator set (commit check)    */
+    size_t bundle_bytes;
+} s_report_t;
+
+/* Issues `n` certificates outside the measurement, returning their ids. */
+static uint8_t (*s_issue_some(s_bench_t *b, size_t n))[EC_HASH_BYTES]
+{
+    uint8_t(*ids)[EC_HASH_BYTES] = calloc(n, EC_HASH_BYTES);
+    bench_tx_t *txs = s_prepare_issue(b, n, ids);
+    s_run_setup("issue certificates", b->side_rpc, txs, n);
+    return ids;
+}
+
+static void s_run_issue(s_bench_t *b, s_report_t *rep)
+{
+    s_setup_actors(b, false);
+    if (b->progress)
+        fprintf(stderr, "  preparing %zu certificates (%u-byte sealed payloads)...\n", b->count,
+                b->payload_bytes);
+    bench_tx_t *txs = s_prepare_issue(b, b->count, NULL);
+
+    char data_dir[EC_PATH_MAX + 64];
+    snprintf(data_dir, sizeof data_dir, "%s/data/%s", b->devnet, b->type);
+    uint64_t disk_before = s_du(data_dir);
+
+    s_lag_t *lag = calloc(1, sizeof *lag);
+    lag->b = b;
+    pthread_t thread;
+    pthread_create(&thread, NULL, s_lag_thread, lag);
+    s_measure_begin();
+    bench_drive(b->side_rpc, txs, b->count, b->connections, b->window, b->rate, 30000, b->progress,
+                &rep->load);
+    usleep(2500000); /* let the last blocks anchor: the sampler is still measuring */
+    lag->stop = true;
+    pthread_join(thread, NULL);
+
+    qsort(lag->lag_ms, lag->n, sizeof lag->lag_ms[0], s_cmp_d);
+    rep->has_lag = lag->n > 0;
+    rep->lag_samples = lag->n;
+    if (lag->n) {
+        rep->lag_p50_ms = lag->lag_ms[(lag->n - 1) / 2];
+        rep->lag_p99_ms = lag->lag_ms[(size_t)((double)(lag->n - 1) * 0.99)];
+        rep->lag_max_ms = lag->lag_ms[lag->n - 1];
+    }
+    free(lag);
+    uint64_t disk_after = s_du(data_dir);
+    if (rep->load.ok && disk_after > disk_before) {
+        rep->disk_bytes_per_tx = (double)(disk_after - disk_before) / (double)rep->load.ok;
+        rep->payload_bytes = b->payload_bytes;
+    }
+    s_free_txs(txs, b->count);
+}
+
+static void s_run_inspect(s_bench_t *b, s_report_t *rep)
+{
+    s_setup_actors(b, true);
+    size_t certs_n = b->count < 2000 ? b->count : 2000;
+    uint8_t(*certs)[EC_HASH_BYTES] = s_issue_some(b, certs_n);
+    bench_tx_t *txs = s_prepare_inspect(b, b->count, certs, certs_n);
+    s_measure_begin();
+    bench_drive(b->side_rpc, txs, b->count, b->connections, b->window, b->rate, 30000, b->progress,
+                &rep->load);
+    s_free_txs(txs, b->count);
+    free(certs);
+}
+
+static void s_run_query(s_bench_t *b, s_report_t *rep)
+{
+    s_setup_actors(b, false);
+    size_t certs_n = 2000;
+    uint8_t(*certs)[EC_HASH_BYTES] = s_issue_some(b, certs_n);
+    bench_tx_t *txs = s_prepare_query(b->count, certs, certs_n);
+    s_measure_begin();
+    bench_drive(b->side_rpc, txs, b->count, b->connections, b->window, b->rate, 30000, b->progress,
+                &rep->load);
+    s_free_txs(txs, b->count);
+    free(certs);
+}
+
+static void s_run_register(s_bench_t *b, s_report_t *rep)
+{
+    if (b->progress)
+        fprintf(stderr, "  preparing %zu registrations (one fresh key each)...\n", b->count);
+    bench_tx_t *txs = s_prepare_register(b, b->count);
+    s_measure_begin();
+    bench_drive(b->main_rpc, txs, b->count, b->connections, b->window, b->rate, 30000, b->progress,
+                &rep->load);
+    s_free_txs(txs, b->count);
+}
+
+/* Reads a whole file (malloc'd); NULL if it cannot. */
+static uint8_t *s_read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    uint8_t *buf = malloc(EC_BUNDLE_BYTES_MAX);
+    *size = fread(buf, 1, EC_BUNDLE_BYTES_MAX, f);
+    fclose(f);
+    return buf;
+}
+
+/*
+ * Offline proof checks on one core: fetches one real bundle with `ecert cert proof` (the
+ * client beside this program), then verifies it repeatedly, first against a trusted main
+ * header hash, then against the main validator set (one more signature per bundle).
+ */
+static void s_run_verify(s_bench_t *b, s_report_t *rep)
+{
+    s_setup_actors(b, false);
+    uint8_t(*certs)[EC_HASH_BYTES] = s_issue_some(b, 1);
+    char self[PATH_MAX], cmd[3 * PATH_MAX], id_hex[2 * EC_HASH_BYTES + 1];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        s_die("cannot find myself%s", "");
+    self[n] = '\0';
+    *strrchr(self, '/') = '\0';
+    ec_hex(id_hex, certs[0], EC_HASH_BYTES);
+    char bundle_path[] = "/tmp/ecert-bench-bundle-XXXXXX";
+    int fd = mkstemp(bundle_path);
+    if (fd < 0)
+        s_die("mkstemp: %s", strerror(errno));
+    close(fd);
+    snprintf(cmd, sizeof cmd,
+             "'%s/ecert' --config '%s/client.yaml' cert proof --type '%s' --tx %s --out '%s' "
+             "--wait-ms 30000 >/dev/null",
+             self, b->devnet, b->type, id_hex, bundle_path);
+    if (system(cmd) != 0)
+        s_die("fetching a proof bundle failed: %s", cmd);
+    size_t size = 0;
+    uint8_t *bundle = s_read_file(bundle_path, &size);
+    unlink(bundle_path);
+    free(certs);
+    if (!bundle)
+        s_die("cannot read the bundle%s", "");
+
+    ec_genesis_t g;
+    ec_status_t st = {0};
+    if (ec_genesis_load(&g, b->main_genesis, &st) != 0)
+        s_die("%s", st.msg);
+    ec_bundle_info_t info;
+    if (ec_bundle_verify(bundle, size, g.chain_id, &g.validators, NULL, &info, &st) != 0)
+        s_die("the fetched bundle does not verify: %s", st.msg);
+    uint8_t trusted[EC_HASH_BYTES];
+    memcpy(trusted, info.main_hash, sizeof trusted);
+
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t start = bench_now_ns(), count = 0;
+        while (bench_now_ns() - start < 2000000000u) {
+            for (int i = 0; i < 100; i++) {
+                int rc = pass == 0
+                             ? ec_bundle_verify(bundle, size, g.chain_id, NULL, trusted, &info, &st)
+                             : ec_bundle_verify(bundle, size, g.chain_id, &g.validators, NULL,
+                                                &info, &st);
+                if (rc != 0)
+                    s_die("bundle verification failed in the loop: %s", st.msg);
+                count++;
+            }
+        }
+        double rate = (double)count * 1e9 / (double)(bench_now_ns() - start);
+        if (pass == 0)
+            rep->verify_trusted_per_s = rate;
+        else
+            rep->verify_valset_per_s = rate;
+    }
+    rep->bundle_bytes = size;
+    rep->load.ok = 1;
+    free(bundle);
+}
+
+/* ---- measuring the daemons ----------------------------------------------------------------- */
+
+static s_proc_t s_procs[S_PROCS_MAX];
+static size_t s_nprocs;
+static const char *s_devnet_dir;
+
+/* Finds the daemons and takes their CPU baseline, right before a measured phase. */
+static void s_measure_begin(void)
+{
+    s_nprocs = s_procs_find(s_devnet_dir, s_procs);
+}
+
+/* ---- reporting ----------------------------------------------------------------------------- */
+
+static void s_report_human(const s_bench_t *b, const s_report_t *r, double ed_rate)
+{
+    const bench_result_t *l = &r->load;
+    printf("ecert-bench: workload %s on %s\n", b->workload,
+           strcmp(b->workload, "register") == 0 ? b->main_chain_id : b->side_chain_id);
+    printf("  machine: one core verifies %.0f Ed25519 signatures/s\n", ed_rate);
+    if (strcmp(b->workload, "verify") == 0) {
+        printf("  bundle: %zu bytes\n", r->bundle_bytes);
+        printf("  offline verify, trusted main header : %9.0f /s  (%.2f x Ed25519 rate)\n",
+               r->verify_trusted_per_s, r->verify_trusted_per_s / ed_rate);
+        printf("  offline verify, main validator set  : %9.0f /s  (%.2f x Ed25519 rate)\n",
+               r->verify_valset_per_s, r->verify_valset_per_s / ed_rate);
+        return;
+    }
+    printf("  %-22s %llu sent, %llu ok, %llu failed", "requests", (unsigned long long)l->offered,
+           (unsigned long long)l->ok, (unsigned long long)l->failed);
+    if (l->failed)
+        printf(" (first: %s %s)", ec_errname(l->first_error), l->first_error_msg);
+    printf("\n");
+    printf("  %-22s %.0f /s over %.2f s  (%.2f x Ed25519 rate)\n",
+           strcmp(b->workload, "query") == 0 ? "answered" : "committed", l->per_second, l->seconds,
+           l->per_second / ed_rate);
+    if (b->rate > 0)
+        printf("  %-22s %.0f /s\n", "offered rate", b->rate);
+    printf("  %-22s p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", "latency ms", l->p50_ms, l->p90_ms,
+           l->p99_ms, l->max_ms);
+    if (r->has_lag)
+        printf("  %-22s p50 %.0f  p99 %.0f  max %.0f ms  (%zu samples)\n", "anchoring lag",
+               r->lag_p50_ms, r->lag_p99_ms, r->lag_max_ms, r->lag_samples);
+    if (r->disk_bytes_per_tx > 0)
+        printf("  %-22s %.0f bytes per certificate (payload %.0f)\n", "disk growth",
+               r->disk_bytes_per_tx, r->payload_bytes);
+    for (size_t i = 0; i < s_nprocs; i++)
+        printf("  %-22s cpu %5.1f%%  peak rss %.1f MB\n", s_procs[i].name,
+               l->seconds > 0 ? 100.0 * s_procs[i].cpu_s / l->seconds : 0, s_procs[i].peak_rss_mb);
+}
+
+static void s_report_json(const s_bench_t *b, const s_report_t *r, double ed_rate)
+{
+    const bench_result_t *l = &r->load;
+    json_t *daemons = json_array();
+    for (size_t i = 0; i < s_nprocs; i++)
+        json_array_append_new(
+            daemons, json_pack("{s:s, s:f, s:f}", "name", s_procs[i].name, "cpu_percent",
+                               l->seconds > 0 ? 100.0 * s_procs[i].cpu_s / l->seconds : 0.0,
+                               "peak_rss_mb", s_procs[i].peak_rss_mb));
+    json_t *o = json_pack(
+        "{s:s, s:f, s:I, s:I, s:I, s:f, s:f, s:f, s:{s:f, s:f, s:f, s:f}, s:o}", "workload",
+        b->workload, "ed25519_verify_per_s", ed_rate, "sent", (json_int_t)l->offered, "ok",
+        (json_int_t)l->ok, "failed", (json_int_t)l->failed, "seconds", l->seconds, "per_second",
+        l->per_second, "ratio_to_ed25519", l->per_second / ed_rate, "latency_ms", "p50", l->p50_ms,
+        "p90", l->p90_ms, "p99", l->p99_ms, "max", l->max_ms, "daemons", daemons);
+    if (b->rate > 0)
+        json_object_set_new(o, "offered_rate", json_real(b->rate));
+    if (r->has_lag)
+        json_object_set_new(o, "anchor_lag_ms",
+                            json_pack("{s:f, s:f, s:f, s:I}", "p50", r->lag_p50_ms, "p99",
+                                      r->lag_p99_ms, "max", r->lag_max_ms, "samples",
+                                      (json_int_t)r->lag_samples));
+    if (r->disk_bytes_per_tx > 0)
+        json_object_set_new(o, "disk_bytes_per_tx", json_real(r->disk_bytes_per_tx));
+    if (strcmp(b->workload, "verify") == 0)
+        json_object_set_new(o, "verify",
+                            json_pack("{s:f, s:f, s:I}", "trusted_header_per_s",
+                                      r->verify_trusted_per_s, "valset_per_s",
+                                      r->verify_valset_per_s, "bundle_bytes",
+                                      (json_int_t)r->bundle_bytes));
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    puts(text);
+    free(text);
+    json_decref(o);
+}
+
+/* Writes the per-second series and plots throughput and p99 latency with gnuplot. */
+static int s_plot(const bench_result_t *l, const char *png)
+{
+    char data[] = "/tmp/ecert-bench-plot-XXXXXX";
+    int fd = mkstemp(data);
+    if (fd < 0)
+        return -1;
+    FILE *f = fdopen(fd, "w");
+    for (uint32_t i = 0; i < l->series_len; i++)
+        fprintf(f, "%u %u %.2f\n", i + 1, l->series_ok[i], l->series_p99_ms[i]);
+    fclose(f);
+    char script[] = "/tmp/ecert-bench-gp-XXXXXX";
+    fd = mkstemp(script);
+    if (fd < 0) {
+        unlink(data);
+        return -1;
+    }
+    f = fdopen(fd, "w");
+    fprintf(f,
+            "set terminal pngcairo size 1000,500\nset output '%s'\n"
+            "set title 'ecert-bench: %s'\nset xlabel 'seconds'\n"
+            "set ylabel 'committed per second'\nset y2label 'p99 latency (ms)'\n"
+            "set ytics nomirror\nset y2tics\nset grid\nset key top left\n"
+            "plot '%s' using 1:2 with linespoints title 'per second' axes x1y1, "
+            "'%s' using 1:3 with linespoints title 'p99 latency ms' axes x1y2\n",
+            png, l->workload, data, data);
+    fclose(f);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "gnuplot %s", script);
+    int rc = system(cmd);
+    unlink(data);
+    unlink(script);
+    return rc == 0 ? 0 : -1;
+}
+
+/* ---- main ---------------------------------------------------------------------------------- */
+
+static void s_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ecert-bench [options]\n"
+            "\n"
+            "Drives a running ecert network (started with ./scripts/devnet up) and reports\n"
+            "committed transactions per second, submit->commit latency (p50/p90/p99/max),\n"
+            "anchoring lag, daemon CPU and peak memory, disk bytes per certificate, and this\n"
+            "machine's single-core Ed25519 verification rate measured in the same run.\n"
+            "\n"
+            "options:\n"
+            "  --devnet DIR        the network's folder (default $ECERT_DEVNET_DIR or ./.devnet)\n"
+            "  --workload W        register | issue | inspect | query | verify (default issue)\n"
+            "  --type TYPE         side chain to drive (default degree)\n"
+            "  --count N           requests in the measured phase (default 20000)\n"
+            "  --rate R            offered rate per second (default: as fast as possible)\n"
+            "  --signers N         distinct issuing keys (default 16, max %d)\n"
+            "  --connections N     client connections (default 4)\n"
+            "  --window N          outstanding requests per connection (default 4000)\n"
+            "  --payload-bytes N   sealed payload size (default 256)\n"
+            "  --plot FILE.png     chart of throughput and p99 latency over time (gnuplot)\n"
+            "  --json              one JSON object instead of the table\n"
+            "  --quiet             no progress line\n"
+            "  --help\n"
+            "\n"
+            "example: ecert-bench --workload issue --count 100000 --plot issue.png\n"
+            "See docs/PERFORMANCE.md for the method and scripts/bench for the standard set.\n",
+            S_SIGNERS_MAX);
+}
+
+static unsigned long s_number(const char *arg, const char *opt, unsigned long min,
+                              unsigned long max)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (errno || *end || end == arg || v < min || v > max) {
+        fprintf(stderr, "ecert-bench: %s expects a number from %lu to %lu, not '%s'\n", opt, min,
+                max, arg);
+        exit(2);
+    }
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    s_bench_t b = {.workload = "issue",
+                   .count = 20000,
+                   .signers = 16,
+                   .connections = 4,
+                   .window = 4000,
+                   .payload_bytes = 256,
+                   .progress = true};
+    const char *env_dir = getenv("ECERT_DEVNET_DIR");
+    snprintf(b.devnet, sizeof b.devnet, "%s", env_dir ? env_dir : ".devnet");
+    snprintf(b.type, sizeof b.type, "degree");
+    static const struct option opts[] = {{"devnet", required_argument, 0, 'd'},
+                                         {"workload", required_argument, 0, 'w'},
+                                         {"type", required_argument, 0, 't'},
+                                         {"count", required_argument, 0, 'n'},
+                                         {"rate", required_argument, 0, 'r'},
+                                         {"signers", required_argument, 0, 's'},
+                                         {"connections", required_argument, 0, 'c'},
+                                         {"window", required_argument, 0, 'W'},
+                                         {"payload-bytes", required_argument, 0, 'p'},
+                                         {"plot", required_argument, 0, 'P'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+            case 'd':
+                snprintf(b.devnet, sizeof b.devnet, "%s", optarg);
+                break;
+            case 'w':
+                b.workload = optarg;
+                break;
+            case 't':
+                snprintf(b.type, sizeof b.type, "%s", optarg);
+                break;
+            case 'n':
+                b.count = s_number(optarg, "--count", 1, 10000000);
+                break;
+            case 'r':
+                b.rate = (double)s_number(optarg, "--rate", 1, 10000000);
+                break;
+            case 's':
+                b.signers = (uint32_t)s_number(optarg, "--signers", 1, S_SIGNERS_MAX);
+                break;
+            case 'c':
+                b.connections = (uint32_t)s_number(optarg, "--connections", 1, 64);
+                break;
+            case 'W':
+                b.window = (uint32_t)s_number(optarg, "--window", 1, 1000000);
+                break;
+            case 'p':
+                b.payload_bytes = (uint32_t)s_number(optarg, "--payload-bytes",
+                                                     EC_SEAL_OVERHEAD + 1, EC_PAYLOAD_BYTES_MAX);
+                break;
+            case 'P':
+                b.plot = optarg;
+                break;
+            case 'j':
+                b.json = true;
+                break;
+            case 'q':
+                b.progress = false;
+                break;
+            case 'h':
+                s_usage(stdout);
+                return 0;
+            default:
+                s_usage(stderr);
+                return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ecert-bench: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    static const char *const workloads[] = {"register", "issue", "inspect", "query", "verify"};
+    bool known = false;
+    for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++)
+        known |= strcmp(b.workload, workloads[i]) == 0;
+    if (!known) {
+        fprintf(stderr,
+                "ecert-bench: unknown workload '%s' (register, issue, inspect, query, "
+                "verify)\n",
+                b.workload);
+        return 2;
+    }
+    if (ec_crypto_init() != 0)
+        s_die("libsodium failed to initialise%s", "");
+    if (!b.json && !isatty(STDERR_FILENO))
+        b.progress = false;
+    s_devnet_dir = b.devnet;
+    s_load_network(&b);
+
+    double ed_rate = bench_ed25519_verify_rate(1000);
+    s_report_t rep = {.load = {.workload = b.workload}};
+    if (strcmp(b.workload, "register") == 0)
+        s_run_register(&b, &rep);
+    else if (strcmp(b.workload, "issue") == 0)
+        s_run_issue(&b, &rep);
+    else if (strcmp(b.workload, "inspect") == 0)
+        s_run_inspect(&b, &rep);
+    else if (strcmp(b.workload, "query") == 0)
+        s_run_query(&b, &rep);
+    else
+        s_run_verify(&b, &rep);
+    s_procs_sample(s_procs, s_nprocs);
+
+    if (b.json)
+        s_report_json(&b, &rep, ed_rate);
+    else
+        s_report_human(&b, &rep, ed_rate);
+    if (b.plot && strcmp(b.workload, "verify") != 0 && s_plot(&rep.load, b.plot) != 0)
+        fprintf(stderr, "ecert-bench: could not draw %s (is gnuplot installed?)\n", b.plot);
+
+    ec_key_destroy(&b.operator_key);
+    ec_key_destroy(&b.ca);
+    for (uint32_t i = 0; i < b.signers; i++) {
+        ec_key_destroy(&b.signer[i]);
+        ec_key_destroy(&b.inspector[i]);
+    }
+    for (uint32_t i = 0; i < S_HOLDERS; i++)
+        ec_key_destroy(&b.holder[i]);
+    bool ok = rep.load.ok > 0 && rep.load.failed == 0;
+    return ok ? 0 : 1;
+}

@@ -1,0 +1,1157 @@
+/*
+ * sc_app.c - the side chain's rules (ec_app_t): certificates of the genesis' type, judged
+ * against a mirror of main-chain facts that MAIN_ANCHOR transactions bring in with proofs.
+ *
+ * Invariants: the mirror only moves forward along a main history whose headers carry a
+ * valid commit of genesis.main_validators; mirrored records are applied exactly once, in
+ * sequence order, each proven against the records root of an accepted main header; a
+ * certificate's id is the id of its ISSUE transaction; a revoked certificate never
+ * changes again. deliver_tx checks everything before it writes (the engine still rolls a
+ * failed transaction back) and reads no clock.
+ *
+ * State keys (EC_CF_STATE; the first byte says the kind; be64 = big-endian uint64 so that
+ * RocksDB's byte order is numeric order). Also in docs/SIDECHAIN.md; keep both in step.
+ *
+ *   key                                               value
+ *   'M'                                               mirror: see SC_MIRROR_* below
+ *   'R' pk(32) role(1) ct_len(1) cert_type org_code   be64(seq of the granting record)
+ *   'A' pk(32)                                        identity_hash(32)   (attested)
+ *   'a' address_hash(20)                              pk(32)              (attested)
+ *   'C' cert_id(32)                                   certificate: see SC_CERT_* below
+ *   'H' holder_hash(20) be64(height) cert_id(32)      empty (holder index, issue order)
+ *   'I' cert_id(32) be64(height) tx_id(32)            pk(32) org_len(1) org_code verdict
+ *
+ * Mirror value (82 bytes):
+ *   offset size  meaning
+ *        0    1  format version (1)
+ *        1    8  be64 height of the last accepted main header (0: none yet)
+ *        9   32  its block hash (main genesis hash at height 0)
+ *       41   32  its hist_root (SHA-256("") at height 0)
+ *       73    1  frozen (1 after a proven main-chain fork)
+ *       74    8  be64 mirrored records count (the next expected seq)
+ * A missing 'M' key means the initial mirror built from the genesis.
+ *
+ * Certificate value (151 + org_len bytes):
+ *   offset size  meaning
+ *        0    1  format version (1)
+ *        1   20  holder address hash
+ *       21   32  issuer public key
+ *       53    8  be64 issue height
+ *       61   32  fields_root
+ *       93    8  be64 expires_ms
+ *      101    1  status: 1 issued, 2 acknowledged, 3 revoked
+ *      102   32  id of the transaction whose payload is current (ISSUE or last CHANGE)
+ *      134    8  be64 inspections count
+ *      142    8  be64 height of the last change (issue, inspect, ack, renew, change, revoke)
+ *      150    1  org_len (1..EC_ORG_CODE_MAX-1)
+ *      151    n  org_code
+ */
+#include "sc_app.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ec_chain.h"
+#include "ec_crypto.h"
+#include "ec_ledger.h"
+#include "ec_log.h"
+#include "ec_merkle.h"
+
+enum {
+    SC_K_MIRROR = 'M',
+    SC_K_ROLE = 'R',
+    SC_K_ATTEST = 'A',
+    SC_K_ADDR = 'a',
+    SC_K_CERT = 'C',
+    SC_K_HOLDER = 'H',
+    SC_K_INSPECT = 'I',
+};
+
+enum { SC_ISSUED = 1, SC_ACKNOWLEDGED = 2, SC_REVOKED = 3 };
+
+#define SC_FORMAT 1
+#define SC_MIRROR_BYTES 82
+#define SC_CERT_FIXED_BYTES 151
+#define SC_CERT_BYTES_MAX (SC_CERT_FIXED_BYTES + EC_ORG_CODE_MAX)
+#define SC_ROLE_KEY_MAX (1 + EC_PK_BYTES + 2 + EC_CERT_TYPE_MAX + EC_ORG_CODE_MAX)
+#define SC_HOLDER_KEY_BYTES (1 + EC_ADDR_HASH_BYTES + 8 + EC_HASH_BYTES)
+#define SC_INSPECT_KEY_BYTES (1 + EC_HASH_BYTES + 8 + EC_HASH_BYTES)
+#define SC_INSPECT_VAL_MAX (EC_PK_BYTES + 1 + EC_ORG_CODE_MAX + EC_VERDICT_MAX)
+#define SC_HEADER_BYTES_MAX 1024 /* an encoded header is about 350 bytes               */
+#define SC_COMMIT_BYTES_MAX 4096 /* 32 signatures of about 72 bytes each               */
+#define SC_RECORD_BYTES_MAX 512  /* an encoded record is under 150 bytes               */
+#define SC_LIST_MAX 1000         /* certs_by_holder limit                              */
+
+/* ---- the app ---------------------------------------------------------------------------- */
+
+typedef struct {
+    ec_app_t app;         /* first, so sc_app_free can find the rest             */
+    ec_genesis_t genesis; /* this chain's genesis (copy)                         */
+    size_t cert_type_len; /* strlen(genesis.cert_type)                           */
+    /* Decoded records of the MAIN_ANCHOR being delivered (commit thread only).            */
+    ec_record_t records[EC_ANCHOR_RECORDS_MAX];
+} sc_app_t;
+
+/* A certificate record, unpacked. */
+typedef struct {
+    uint8_t holder[EC_ADDR_HASH_BYTES];
+    uint8_t issuer[EC_PK_BYTES];
+    uint64_t height;
+    uint8_t fields_root[EC_HASH_BYTES];
+    uint64_t expires_ms;
+    uint8_t status;
+    uint8_t payload_tx[EC_HASH_BYTES];
+    uint64_t inspections;
+    uint64_t updated_height;
+    size_t org_len;
+    char org[EC_ORG_CODE_MAX]; /* NUL-terminated                                      */
+} sc_cert_t;
+
+/* The mirror of the main chain. */
+typedef struct {
+    ec_light_t light;
+    uint64_t records; /* mirrored records count = next expected seq          */
+} sc_mirror_t;
+
+/* Every body but MAIN_ANCHOR, parsed; which fields are set depends on the type. */
+typedef struct {
+    char holder[EC_ADDR_MAX];
+    uint8_t holder_hash[EC_ADDR_HASH_BYTES];
+    char org[EC_ORG_CODE_MAX];
+    size_t org_len;
+    uint8_t cert_id[EC_HASH_BYTES];
+    uint8_t fields_root[EC_HASH_BYTES];
+    uint64_t expires_ms;
+    const char *text; /* verdict or reason, into the tx buffer; not NUL-ended */
+    size_t text_len;
+} sc_body_t;
+
+/* A MAIN_ANCHOR body, parsed; `records` is positioned on the unread records array. */
+typedef struct {
+    ec_header_t header;
+    ec_commit_t commit;
+    ec_hash32_t prev_path[EC_MERKLE_PROOF_MAX];
+    size_t prev_len;
+    ec_hash32_t consistency[EC_MERKLE_PROOF_MAX];
+    size_t consistency_len;
+    uint8_t records_root[EC_HASH_BYTES];
+    uint64_t records_count;
+    uint8_t state_digest[EC_HASH_BYTES];
+    ec_cur_t records;
+} sc_anchor_t;
+
+static const char *s_status_name(uint8_t status)
+{
+    switch (status) {
+        case SC_ISSUED:
+            return "issued";
+        case SC_ACKNOWLEDGED:
+            return "acknowledged";
+        case SC_REVOKED:
+            return "revoked";
+        default:
+            return "unknown";
+    }
+}
+
+/* ---- keys and values -------------------------------------------------------------------- */
+
+/* Builds a role key into key (SC_ROLE_KEY_MAX bytes); returns its size. */
+static size_t s_role_key(uint8_t *key, const uint8_t pk[EC_PK_BYTES], uint32_t role,
+                         const char *cert_type, size_t ct_len, const char *org, size_t org_len)
+{
+    assert(ct_len < EC_CERT_TYPE_MAX && org_len < EC_ORG_CODE_MAX && role <= 255);
+    size_t n = 0;
+    key[n++] = SC_K_ROLE;
+    memcpy(key + n, pk, EC_PK_BYTES);
+    n += EC_PK_BYTES;
+    key[n++] = (uint8_t)role;
+    key[n++] = (uint8_t)ct_len;
+    memcpy(key + n, cert_type, ct_len);
+    n += ct_len;
+    memcpy(key + n, org, org_len);
+    return n + org_len;
+}
+
+static void s_cert_key(uint8_t key[1 + EC_HASH_BYTES], const uint8_t id[EC_HASH_BYTES])
+{
+    key[0] = SC_K_CERT;
+    memcpy(key + 1, id, EC_HASH_BYTES);
+}
+
+/* Packs a certificate into buf (SC_CERT_BYTES_MAX); returns the size. */
+static size_t s_cert_pack(uint8_t *buf, const sc_cert_t *c)
+{
+    assert(c->org_len > 0 && c->org_len < EC_ORG_CODE_MAX);
+    buf[0] = SC_FORMAT;
+    memcpy(buf + 1, c->holder, EC_ADDR_HASH_BYTES);
+    memcpy(buf + 21, c->issuer, EC_PK_BYTES);
+    ec_be64_put(buf + 53, c->height);
+    memcpy(buf + 61, c->fields_root, EC_HASH_BYTES);
+    ec_be64_put(buf + 93, c->expires_ms);
+    buf[101] = c->status;
+    memcpy(buf + 102, c->payload_tx, EC_HASH_BYTES);
+    ec_be64_put(buf + 134, c->inspections);
+    ec_be64_put(buf + 142, c->updated_height);
+    buf[150] = (uint8_t)c->org_len;
+    memcpy(buf + SC_CERT_FIXED_BYTES, c->org, c->org_len);
+    return SC_CERT_FIXED_BYTES + c->org_len;
+}
+
+/* Unpacks a stored certificate. Returns 0, or EC_EINTERNAL for a corrupt value. */
+static int s_cert_unpack(sc_cert_t *c, const uint8_t *buf, size_t size)
+{
+    if (size < SC_CERT_FIXED_BYTES || buf[0] != SC_FORMAT || buf[150] == 0 ||
+        buf[150] >= EC_ORG_CODE_MAX || size != SC_CERT_FIXED_BYTES + (size_t)buf[150])
+        return EC_EINTERNAL;
+    memcpy(c->holder, buf + 1, EC_ADDR_HASH_BYTES);
+    memcpy(c->issuer, buf + 21, EC_PK_BYTES);
+    c->height = ec_be64_get(buf + 53);
+    memcpy(c->fields_root, buf + 61, EC_HASH_BYTES);
+    c->expires_ms = ec_be64_get(buf + 93);
+    c->status = buf[101];
+    memcpy(c->payload_tx, buf + 102, EC_HASH_BYTES);
+    c->inspections = ec_be64_get(buf + 134);
+    c->updated_height = ec_be64_get(buf + 142);
+    c->org_len = buf[150];
+    memcpy(c->org, buf + SC_CERT_FIXED_BYTES, c->org_len);
+    c->org[c->org_len] = '\0';
+    return 0;
+}
+
+/*
+ * Reads a certificate through the pending batch (pending = true, commit thread) or from
+ * committed data. Returns 0, EC_ENOTFOUND, EC_EIO or EC_EINTERNAL, with st set.
+ */
+static int s_cert_load(ec_ledger_t *l, bool pending, const uint8_t id[EC_HASH_BYTES], sc_cert_t *c,
+                       ec_status_t *st)
+{
+    uint8_t key[1 + EC_HASH_BYTES];
+    uint8_t *val = NULL;
+    size_t size = 0;
+    s_cert_key(key, id);
+    int rc = pending ? ec_state_get(l, key, sizeof key, &val, &size)
+                     : ec_ledger_get(l, EC_CF_STATE, key, sizeof key, &val, &size);
+    if (rc == EC_ENOTFOUND) {
+        char hex[2 * EC_HASH_BYTES + 1];
+        ec_hex(hex, id, EC_HASH_BYTES);
+        return ec_status_set(st, EC_ENOTFOUND, "no certificate %s", hex);
+    }
+    if (rc)
+        return ec_status_set(st, rc, "reading a certificate: %s", ec_strerror(rc));
+    rc = s_cert_unpack(c, val, size);
+    free(val);
+    if (rc)
+        return ec_status_set(st, rc, "corrupt certificate record");
+    return 0;
+}
+
+static void s_cert_store(ec_ledger_t *l, const uint8_t id[EC_HASH_BYTES], const sc_cert_t *c)
+{
+    uint8_t key[1 + EC_HASH_BYTES];
+    uint8_t val[SC_CERT_BYTES_MAX];
+    s_cert_key(key, id);
+    size_t size = s_cert_pack(val, c);
+    ec_state_put(l, key, sizeof key, val, size);
+}
+
+/* The mirror before any MAIN_ANCHOR: the main genesis, nothing mirrored. */
+static void s_mirror_initial(const sc_app_t *app, sc_mirror_t *m)
+{
+    memset(m, 0, sizeof *m);
+    ec_light_init(&m->light, app->genesis.main_genesis_hash);
+}
+
+/* Reads the mirror (pending or committed). Returns 0, EC_EIO or EC_EINTERNAL. */
+static int s_mirror_load(const sc_app_t *app, ec_ledger_t *l, bool pending, sc_mirror_t *m,
+                         ec_status_t *st)
+{
+    const uint8_t key = SC_K_MIRROR;
+    uint8_t *val = NULL;
+    size_t size = 0;
+    int rc = pending ? ec_state_get(l, &key, 1, &val, &size)
+                     : ec_ledger_get(l, EC_CF_STATE, &key, 1, &val, &size);
+    if (rc == EC_ENOTFOUND) {
+        s_mirror_initial(app, m);
+        return 0;
+    }
+    if (rc)
+        return ec_status_set(st, rc, "reading the mirror: %s", ec_strerror(rc));
+    if (size != SC_MIRROR_BYTES || val[0] != SC_FORMAT || val[73] > 1) {
+        free(val);
+        return ec_status_set(st, EC_EINTERNAL, "corrupt mirror record");
+    }
+    memset(m, 0, sizeof *m);
+    m->light.height = ec_be64_get(val + 1);
+    memcpy(m->light.hash, val + 9, EC_HASH_BYTES);
+    memcpy(m->light.hist_root, val + 41, EC_HASH_BYTES);
+    m->light.frozen = val[73] == 1;
+    m->records = ec_be64_get(val + 74);
+    free(val);
+    return 0;
+}
+
+static void s_mirror_store(ec_ledger_t *l, const sc_mirror_t *m)
+{
+    const uint8_t key = SC_K_MIRROR;
+    uint8_t val[SC_MIRROR_BYTES];
+    val[0] = SC_FORMAT;
+    ec_be64_put(val + 1, m->light.height);
+    memcpy(val + 9, m->light.hash, EC_HASH_BYTES);
+    memcpy(val + 41, m->light.hist_root, EC_HASH_BYTES);
+    val[73] = m->light.frozen ? 1 : 0;
+    ec_be64_put(val + 74, m->records);
+    ec_state_put(l, &key, 1, val, sizeof val);
+}
+
+/* True when the key exists in the pending state; errors count as absent but are logged
+ * (the transaction is then refused, which is the safe side). */
+static bool s_state_has(ec_ledger_t *l, const uint8_t *key, size_t key_size)
+{
+    uint8_t *val = NULL;
+    size_t size = 0;
+    int rc = ec_state_get(l, key, key_size, &val, &size);
+    free(val);
+    if (rc && rc != EC_ENOTFOUND)
+        ec_error("sidechain state read failed: %s", ec_strerror(rc));
+    return rc == 0;
+}
+
+/* True when pk holds `role` for this chain's certificate type and `org` (one point get). */
+static bool s_has_role(const sc_app_t *app, ec_ledger_t *l, const uint8_t pk[EC_PK_BYTES],
+                       uint32_t role, const char *org, size_t org_len)
+{
+    uint8_t key[SC_ROLE_KEY_MAX];
+    size_t n = s_role_key(key, pk, role, app->genesis.cert_type, app->cert_type_len, org, org_len);
+    return s_state_has(l, key, n);
+}
+
+static int s_no_role(const sc_app_t *app, const uint8_t pk[EC_PK_BYTES], const char *what,
+                     const char *org, ec_status_t *st)
+{
+    char addr[EC_ADDR_MAX];
+    ec_address_from_pk(addr, pk);
+    return ec_status_set(st, EC_EPERM, "sender %s is not an %s of org %s for %s", addr, what, org,
+                         app->genesis.cert_type);
+}
+
+/* ---- body parsing (shared by check_tx and deliver_tx) ----------------------------------- */
+
+/* Reads an org code that must not be empty. */
+static void s_cur_org(ec_cur_t *c, sc_body_t *b)
+{
+    ec_cur_str_copy(c, b->org, sizeof b->org);
+    b->org_len = strlen(b->org);
+    if (b->org_len == 0)
+        ec_cur_fail(c, EC_EINVAL);
+}
+
+/* Reads a holder address and parses it. */
+static void s_cur_holder(ec_cur_t *c, sc_body_t *b)
+{
+    ec_cur_str_copy(c, b->holder, sizeof b->holder);
+    if (c->err == 0 && ec_address_parse(b->holder_hash, b->holder) != 0)
+        ec_cur_fail(c, EC_EINVAL);
+}
+
+/* Reads a text field of min..max bytes (verdict or reason). */
+static void s_cur_text(ec_cur_t *c, sc_body_t *b, size_t min, size_t max)
+{
+    ec_cur_str(c, &b->text, &b->text_len, max);
+    if (c->err == 0 && b->text_len < min)
+        ec_cur_fail(c, EC_EINVAL);
+}
+
+/* The shape of each body, for error messages; index = tx type. */
+static const char *const s_shapes[] = {
+    [EC_STX_ISSUE] = "[holder: address, org_code: str(1..31), fields_root: bin32, "
+                     "expires_ms: uint]",
+    [EC_STX_INSPECT] = "[holder: address, org_code: str(1..31), cert_id: bin32, "
+                       "verdict: str(1..255)]",
+    [EC_STX_ACK] = "[cert_id: bin32]",
+    [EC_STX_RENEW] = "[cert_id: bin32, expires_ms: uint]",
+    [EC_STX_CHANGE] = "[cert_id: bin32, fields_root: bin32]",
+    [EC_STX_REVOKE] = "[cert_id: bin32, reason: str(0..255)]",
+    [EC_STX_MAIN_ANCHOR] = "[header: bin, commit: bin, prev_path, consistency, "
+                           "records_root: bin32, records_count: uint, state_digest: bin32, "
+                           "records: [[record: bin, path]...]]",
+};
+
+/*
+ * Parses the body of a certificate transaction (every type but MAIN_ANCHOR) and checks
+ * the payload_hash presence rule, which is deterministic. Returns 0 or an EC_E* code with
+ * st set; EC_EINVAL for an unknown type.
+ */
+static int s_parse_body(const ec_tx_t *tx, sc_body_t *b, ec_status_t *st)
+{
+    ec_cur_t c;
+    memset(b, 0, sizeof *b);
+    switch (tx->type) {
+        case EC_STX_ISSUE:
+            ec_cur_open(&c, tx->body, 4);
+            s_cur_holder(&c, b);
+            s_cur_org(&c, b);
+            ec_cur_bin_fixed(&c, b->fields_root, EC_HASH_BYTES);
+            ec_cur_uint(&c, &b->expires_ms);
+            break;
+        case EC_STX_INSPECT:
+            ec_cur_open(&c, tx->body, 4);
+            s_cur_holder(&c, b);
+            s_cur_org(&c, b);
+            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
+            s_cur_text(&c, b, 1, EC_VERDICT_MAX - 1);
+            break;
+        case EC_STX_ACK:
+            ec_cur_open(&c, tx->body, 1);
+            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
+            break;
+        case EC_STX_RENEW:
+            ec_cur_open(&c, tx->body, 2);
+            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
+            ec_cur_uint(&c, &b->expires_ms);
+            break;
+        case EC_STX_CHANGE:
+            ec_cur_open(&c, tx->body, 2);
+            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
+            ec_cur_bin_fixed(&c, b->fields_root, EC_HASH_BYTES);
+            break;
+        case EC_STX_REVOKE:
+            ec_cur_open(&c, tx->body, 2);
+            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
+            s_cur_text(&c, b, 0, EC_REASON_MAX - 1);
+            break;
+        default:
+            return ec_status_set(st, EC_EINVAL, "unknown side-chain transaction type %llu",
+                                 (unsigned long long)tx->type);
+    }
+    int rc = ec_cur_finish(&c);
+    if (rc)
+        return ec_status_set(st, rc, "%s body must be %s", ec_tx_type_name(EC_CHAIN_SIDE, tx->type),
+                             s_shapes[tx->type]);
+    bool needs = tx->type == EC_STX_ISSUE || tx->type == EC_STX_CHANGE;
+    bool may = needs || tx->type == EC_STX_INSPECT;
+    if (needs && !tx->has_payload)
+        return ec_status_set(st, EC_EINVAL, "%s needs a payload sealed to the holder",
+                             ec_tx_type_name(EC_CHAIN_SIDE, tx->type));
+    if (!may && tx->has_payload)
+        return ec_status_set(st, EC_EINVAL, "%s takes no payload",
+                             ec_tx_type_name(EC_CHAIN_SIDE, tx->type));
+    return 0;
+}
+
+/*
+ * Parses a MAIN_ANCHOR body: decodes header and commit, reads both paths, and checks that
+ * the three state values hash to header.state_root. Records are left for
+ * s_anchor_records. Returns 0, EC_EINVAL, EC_ETOOBIG or EC_EPROOF with st set.
+ */
+static int s_parse_anchor(const ec_tx_t *tx, sc_anchor_t *a, ec_status_t *st)
+{
+    ec_cur_t c;
+    const uint8_t *header = NULL, *commit = NULL;
+    size_t header_size = 0, commit_size = 0;
+    memset(a, 0, sizeof *a);
+    ec_cur_open(&c, tx->body, 8);
+    ec_cur_bin(&c, &header, &header_size, SC_HEADER_BYTES_MAX);
+    ec_cur_bin(&c, &commit, &commit_size, SC_COMMIT_BYTES_MAX);
+    ec_cur_path(&c, a->prev_path, &a->prev_len);
+    ec_cur_path(&c, a->consistency, &a->consistency_len);
+    ec_cur_bin_fixed(&c, a->records_root, EC_HASH_BYTES);
+    ec_cur_uint(&c, &a->records_count);
+    ec_cur_bin_fixed(&c, a->state_digest, EC_HASH_BYTES);
+    ec_cur_enter_max(&c, &a->records, EC_ANCHOR_RECORDS_MAX);
+    int rc = ec_cur_finish(&c);
+    if (rc == 0)
+        rc = a->records.err; /* a nested cursor's errors are not folded by finish */
+    if (rc)
+        return ec_status_set(st, rc, "MAIN_ANCHOR body must be %s", s_shapes[EC_STX_MAIN_ANCHOR]);
+    if (tx->has_payload)
+        return ec_status_set(st, EC_EINVAL, "MAIN_ANCHOR takes no payload");
+    rc = ec_header_decode(&a->header, header, header_size);
+    if (rc)
+        return ec_status_set(st, rc, "MAIN_ANCHOR header does not decode");
+    rc = ec_commit_decode(&a->commit, commit, commit_size);
+    if (rc)
+        return ec_status_set(st, rc, "MAIN_ANCHOR commit does not decode");
+    uint8_t root[EC_HASH_BYTES];
+    ec_main_state_root(root, a->records_root, a->records_count, a->state_digest);
+    if (memcmp(root, a->header.state_root, EC_HASH_BYTES) != 0)
+        return ec_status_set(st, EC_EPROOF,
+                             "records_root, records_count and state_digest do not give the "
+                             "state_root of main header %llu",
+                             (unsigned long long)a->header.height);
+    return 0;
+}
+
+/*
+ * Reads and proves the records of a MAIN_ANCHOR: consecutive seqs starting at next_seq
+ * (or at the first record's seq when any_start), each below records_count and included
+ * at index seq in records_root. Decoded records go to out[] when out is not NULL.
+ * Returns 0 with *count set, or EC_EINVAL / EC_ETOOBIG / EC_EPROOF with st set.
+ */
+static int s_anchor_records(const sc_anchor_t *a, uint64_t next_seq, bool any_start,
+                            ec_record_t *out, uint32_t *count, ec_status_t *st)
+{
+    ec_cur_t list = a->records; /* a copy: the parse stays reusable */
+    ec_hash32_t path[EC_MERKLE_PROOF_MAX];
+    *count = list.count;
+    for (uint32_t i = 0; i < list.count; i++) {
+        ec_cur_t item;
+        const uint8_t *data = NULL;
+        size_t size = 0, len = 0;
+        ec_record_t local, *r = out ? &out[i] : &local;
+        ec_cur_enter(&list, &item, 2);
+        ec_cur_bin(&item, &data, &size, SC_RECORD_BYTES_MAX);
+        ec_cur_path(&item, path, &len);
+        ec_cur_fold(&list, &item);
+        int rc = list.err;
+        if (rc == 0)
+            rc = ec_record_decode(r, data, size);
+        if (rc)
+            return ec_status_set(st, rc, "MAIN_ANCHOR record %u is not [record: bin, path]", i);
+        if (i == 0 && any_start)
+            next_seq = r->seq;
+        if (r->seq != next_seq + i)
+            return ec_status_set(st, EC_EINVAL,
+                                 "MAIN_ANCHOR record seq %llu where %llu was expected",
+                                 (unsigned long long)r->seq, (unsigned long long)(next_seq + i));
+        if (r->seq >= a->records_count)
+            return ec_status_set(st, EC_EPROOF, "record seq %llu is past records_count %llu",
+                                 (unsigned long long)r->seq, (unsigned long long)a->records_count);
+        uint8_t leaf[EC_HASH_BYTES];
+        ec_record_leaf(leaf, data, size);
+        if (ec_merkle_inclusion_verify(leaf, r->seq, a->records_count, path, len,
+                                       a->records_root) != 0)
+            return ec_status_set(st, EC_EPROOF, "record %llu is not in records_root",
+                                 (unsigned long long)r->seq);
+    }
+    return 0;
+}
+
+/* ---- check_tx --------------------------------------------------------------------------- */
+
+static int s_check_tx(void *self, const ec_tx_t *tx, const uint8_t *payload, size_t payload_size,
+                      ec_status_t *st)
+{
+    const sc_app_t *app = self;
+    if (strcmp(tx->chain_id, app->genesis.chain_id) != 0)
+        return ec_status_set(st, EC_ECHAIN, "transaction for chain %s sent to %s", tx->chain_id,
+                             app->genesis.chain_id);
+    if ((payload != NULL) != tx->has_payload)
+        return ec_status_set(st, EC_EINVAL,
+                             tx->has_payload ? "the payload named by payload_hash is missing"
+                                             : "a payload came without a payload_hash");
+    if (payload != NULL && (payload_size < EC_SEAL_OVERHEAD || payload_size > EC_PAYLOAD_BYTES_MAX))
+        return ec_status_set(st, payload_size < EC_SEAL_OVERHEAD ? EC_EINVAL : EC_ETOOBIG,
+                             "a payload must be a sealed box of %u..%u bytes, not %zu",
+                             (unsigned)EC_SEAL_OVERHEAD, (unsigned)EC_PAYLOAD_BYTES_MAX,
+                             payload_size);
+    if (tx->type == EC_STX_MAIN_ANCHOR) {
+        /* Everything but the commit and history checks, which need the mirror. */
+        sc_anchor_t *a = malloc(sizeof *a);
+        if (a == NULL)
+            return ec_status_set(st, EC_ENOMEM, "out of memory");
+        uint32_t count = 0;
+        int rc = s_parse_anchor(tx, a, st);
+        if (rc == 0)
+            rc = s_anchor_records(a, 0, true, NULL, &count, st);
+        free(a);
+        return rc;
+    }
+    sc_body_t b;
+    return s_parse_body(tx, &b, st);
+}
+
+/* ---- deliver_tx: MAIN_ANCHOR ------------------------------------------------------------ */
+
+/* Applies one proven record to the mirror. */
+static void s_apply_record(const sc_app_t *app, ec_ledger_t *l, const ec_record_t *r)
+{
+    uint8_t key[SC_ROLE_KEY_MAX];
+    uint8_t seq[8];
+    if (r->kind == EC_REC_ATTEST) {
+        uint8_t akey[1 + EC_ADDR_HASH_BYTES];
+        key[0] = SC_K_ATTEST;
+        memcpy(key + 1, r->pk, EC_PK_BYTES);
+        ec_state_put(l, key, 1 + EC_PK_BYTES, r->identity_hash, EC_HASH_BYTES);
+        akey[0] = SC_K_ADDR;
+        ec_address_hash(akey + 1, r->pk);
+        ec_state_put(l, akey, sizeof akey, r->pk, EC_PK_BYTES);
+        return;
+    }
+    if (r->kind != EC_REC_ROLE_GRANT && r->kind != EC_REC_ROLE_REVOKE)
+        return;
+    /* Roles for other certificate types govern other side chains. */
+    if (r->cert_type[0] != '\0' && strcmp(r->cert_type, app->genesis.cert_type) != 0)
+        return;
+    if (r->role == 0 || r->role > 255)
+        return;
+    size_t n = s_role_key(key, r->pk, r->role, r->cert_type, strlen(r->cert_type), r->org_code,
+                          strlen(r->org_code));
+    if (r->kind == EC_REC_ROLE_GRANT) {
+        ec_be64_put(seq, r->seq);
+        ec_state_put(l, key, n, seq, sizeof seq);
+    } else {
+        ec_state_del(l, key, n);
+    }
+}
+
+/*
+ * Decides what a MAIN_ANCHOR's header means for the mirror: 0 with *advance true for a
+ * header that extends it, 0 with *advance false for a records continuation of the header
+ * it holds, 1 for a proven fork (the caller freezes), or an error with st set.
+ */
+static int s_anchor_header(const sc_app_t *app, const sc_mirror_t *m, const sc_anchor_t *a,
+                           const uint8_t hash[EC_HASH_BYTES], bool *advance, ec_status_t *st)
+{
+    unsigned long long height = a->header.height;
+    *advance = a->header.height > m->light.height;
+    if (!*advance) {
+        if (a->header.height != m->light.height || memcmp(hash, m->light.hash, EC_HASH_BYTES) != 0)
+            return ec_status_set(st, EC_EDUPLICATE,
+                                 "main header %llu is at or below the "
+                                 "mirror (%llu)",
+                                 height, (unsigned long long)m->light.height);
+        if (a->records.count == 0)
+            return ec_status_set(st, EC_EDUPLICATE, "main header %llu already mirrored, no records",
+                                 height);
+        return 0;
+    }
+    int rc =
+        ec_light_check(&m->light, app->genesis.main_chain_id, &a->header, &a->commit,
+                       &app->genesis.main_validators, (const ec_hash32_t *)a->prev_path,
+                       a->prev_len, (const ec_hash32_t *)a->consistency, a->consistency_len, st);
+    if (rc == EC_EFORK) {
+        ec_warn("main chain %s forked (proven by header %llu): mirror frozen",
+                app->genesis.main_chain_id, height);
+        ec_status_clear(st);
+        return 1;
+    }
+    if (rc && st != NULL && st->code == 0)
+        ec_status_set(st, rc, "main header %llu rejected: %s", height, ec_strerror(rc));
+    return rc;
+}
+
+static int s_deliver_anchor(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx, ec_status_t *st)
+{
+    sc_mirror_t m;
+    int rc = s_mirror_load(app, ctx->ledger, true, &m, st);
+    if (rc)
+        return rc;
+    if (m.light.frozen)
+        return ec_status_set(st, EC_EFROZEN, "the main-chain mirror is frozen after a proven fork");
+    sc_anchor_t *a = malloc(sizeof *a); /* ~7 KB; anchors come about once a second */
+    if (a == NULL)
+        return ec_status_set(st, EC_ENOMEM, "out of memory");
+    uint8_t hash[EC_HASH_BYTES];
+    bool advance = false;
+    uint32_t count = 0;
+    rc = s_parse_anchor(tx, a, st);
+    if (rc == 0) {
+        ec_header_hash(hash, &a->header);
+        rc = s_anchor_header(app, &m, a, hash, &advance, st);
+    }
+    if (rc == 1) {
+        /* A valid commit on another history: the transaction succeeds so that the freeze
+         * is recorded in this block. */
+        m.light.frozen = true;
+        s_mirror_store(ctx->ledger, &m);
+        rc = 0;
+        goto out;
+    }
+    if (rc == 0)
+        rc = s_anchor_records(a, m.records, false, app->records, &count, st);
+    if (rc == 0 && advance) {
+        ec_anchor_entry_t e;
+        memset(&e, 0, sizeof e);
+        memcpy(e.chain_id, app->genesis.main_chain_id, sizeof e.chain_id);
+        e.height = a->header.height;
+        memcpy(e.header_hash, hash, EC_HASH_BYTES);
+        rc = ec_block_ctx_add_anchor(ctx, &e);
+        if (rc)
+            rc = ec_status_set(st, rc, "this block holds all the anchors it may");
+        else
+            ec_light_advance(&m.light, &a->header);
+    }
+    if (rc)
+        goto out;
+    for (uint32_t i = 0; i < count; i++)
+        s_apply_record(app, ctx->ledger, &app->records[i]);
+    m.records += count;
+    s_mirror_store(ctx->ledger, &m);
+out:
+    free(a);
+    return rc;
+}
+
+/* ---- deliver_tx: certificates ----------------------------------------------------------- */
+
+/* ISSUE: the hot path. Two point gets (role, attested holder) and two puts. */
+static int s_deliver_issue(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx,
+                           const sc_body_t *b, ec_status_t *st)
+{
+    ec_ledger_t *l = ctx->ledger;
+    if (!s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, b->org, b->org_len))
+        return s_no_role(app, tx->sender, "issuing agency", b->org, st);
+    uint8_t akey[1 + EC_ADDR_HASH_BYTES];
+    akey[0] = SC_K_ADDR;
+    memcpy(akey + 1, b->holder_hash, EC_ADDR_HASH_BYTES);
+    if (!s_state_has(l, akey, sizeof akey))
+        return ec_status_set(st, EC_EPERM, "holder %s is not an attested identity", b->holder);
+    sc_cert_t c;
+    memcpy(c.holder, b->holder_hash, EC_ADDR_HASH_BYTES);
+    memcpy(c.issuer, tx->sender, EC_PK_BYTES);
+    c.height = ctx->height;
+    memcpy(c.fields_root, b->fields_root, EC_HASH_BYTES);
+    c.expires_ms = b->expires_ms;
+    c.status = SC_ISSUED;
+    memcpy(c.payload_tx, tx->id, EC_HASH_BYTES);
+    c.inspections = 0;
+    c.updated_height = ctx->height;
+    c.org_len = b->org_len;
+    memcpy(c.org, b->org, b->org_len + 1);
+    s_cert_store(l, tx->id, &c);
+    uint8_t hkey[SC_HOLDER_KEY_BYTES];
+    hkey[0] = SC_K_HOLDER;
+    memcpy(hkey + 1, b->holder_hash, EC_ADDR_HASH_BYTES);
+    ec_be64_put(hkey + 1 + EC_ADDR_HASH_BYTES, ctx->height);
+    memcpy(hkey + 1 + EC_ADDR_HASH_BYTES + 8, tx->id, EC_HASH_BYTES);
+    ec_state_put(l, hkey, sizeof hkey, "", 0);
+    return 0;
+}
+
+static int s_deliver_inspect(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx,
+                             const sc_body_t *b, ec_status_t *st)
+{
+    ec_ledger_t *l = ctx->ledger;
+    if (!s_has_role(app, l, tx->sender, EC_ROLE_INSPECTOR, b->org, b->org_len))
+        return s_no_role(app, tx->sender, "inspection agency", b->org, st);
+    sc_cert_t c;
+    int rc = s_cert_load(l, true, b->cert_id, &c, st);
+    if (rc)
+        return rc;
+    if (memcmp(c.holder, b->holder_hash, EC_ADDR_HASH_BYTES) != 0)
+        return ec_status_set(st, EC_EINVAL, "the certificate's holder is not %s", b->holder);
+    if (c.status == SC_REVOKED)
+        return ec_status_set(st, EC_ESTATE, "the certificate is revoked");
+    uint8_t key[SC_INSPECT_KEY_BYTES], val[SC_INSPECT_VAL_MAX];
+    key[0] = SC_K_INSPECT;
+    memcpy(key + 1, b->cert_id, EC_HASH_BYTES);
+    ec_be64_put(key + 1 + EC_HASH_BYTES, ctx->height);
+    memcpy(key + 1 + EC_HASH_BYTES + 8, tx->id, EC_HASH_BYTES);
+    memcpy(val, tx->sender, EC_PK_BYTES);
+    val[EC_PK_BYTES] = (uint8_t)b->org_len;
+    memcpy(val + EC_PK_BYTES + 1, b->org, b->org_len);
+    memcpy(val + EC_PK_BYTES + 1 + b->org_len, b->text, b->text_len);
+    ec_state_put(l, key, sizeof key, val, EC_PK_BYTES + 1 + b->org_len + b->text_len);
+    c.inspections++;
+    c.updated_height = ctx->height;
+    s_cert_store(l, b->cert_id, &c);
+    return 0;
+}
+
+/* ACK, RENEW, CHANGE, REVOKE: one certificate get and one put. */
+static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx,
+                            const sc_body_t *b, ec_status_t *st)
+{
+    ec_ledger_t *l = ctx->ledger;
+    const char *name = ec_tx_type_name(EC_CHAIN_SIDE, tx->type);
+    sc_cert_t c;
+    int rc = s_cert_load(l, true, b->cert_id, &c, st);
+    if (rc)
+        return rc;
+    if (tx->type == EC_STX_ACK) {
+        uint8_t hash[EC_ADDR_HASH_BYTES];
+        ec_address_hash(hash, tx->sender);
+        if (memcmp(hash, c.holder, EC_ADDR_HASH_BYTES) != 0)
+            return ec_status_set(st, EC_EPERM, "only the holder may acknowledge a certificate");
+    } else if (!s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, c.org, c.org_len)) {
+        return s_no_role(app, tx->sender, "issuing agency", c.org, st);
+    }
+    if (c.status == SC_REVOKED)
+        return ec_status_set(st, EC_ESTATE, "%s refused: the certificate is revoked", name);
+    switch (tx->type) {
+        case EC_STX_ACK:
+            if (c.status != SC_ISSUED)
+                return ec_status_set(st, EC_ESTATE, "the certificate is already acknowledged");
+            c.status = SC_ACKNOWLEDGED;
+            break;
+        case EC_STX_RENEW:
+            c.expires_ms = b->expires_ms;
+            break;
+        case EC_STX_CHANGE:
+            memcpy(c.fields_root, b->fields_root, EC_HASH_BYTES);
+            memcpy(c.payload_tx, tx->id, EC_HASH_BYTES);
+            break;
+        case EC_STX_REVOKE:
+            c.status = SC_REVOKED;
+            break;
+        default:
+            assert(!"not an update type");
+    }
+    c.updated_height = ctx->height;
+    s_cert_store(l, b->cert_id, &c);
+    return 0;
+}
+
+static int s_deliver_tx(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, const uint8_t *payload,
+                        size_t payload_size, ec_status_t *st)
+{
+    sc_app_t *app = self;
+    /* Only tx->has_payload counts here: whether the bytes are at hand (a block fetched
+     * from a peer may come without them) must not change the outcome. */
+    (void)payload;
+    (void)payload_size;
+    if (tx->type == EC_STX_MAIN_ANCHOR)
+        return s_deliver_anchor(app, ctx, tx, st);
+    sc_body_t b;
+    int rc = s_parse_body(tx, &b, st);
+    if (rc)
+        return rc;
+    switch (tx->type) {
+        case EC_STX_ISSUE:
+            return s_deliver_issue(app, ctx, tx, &b, st);
+        case EC_STX_INSPECT:
+            return s_deliver_inspect(app, ctx, tx, &b, st);
+        default:
+            return s_deliver_update(app, ctx, tx, &b, st);
+    }
+}
+
+/* ---- end_block -------------------------------------------------------------------------- */
+
+static int s_end_block(void *self, ec_block_ctx_t *ctx, uint8_t state_root[EC_HASH_BYTES])
+{
+    sc_app_t *app = self;
+    sc_mirror_t m;
+    ec_status_t st;
+    int rc = s_mirror_load(app, ctx->ledger, true, &m, &st);
+    if (rc) {
+        ec_error("end_block: %s", st.msg);
+        return rc;
+    }
+    uint8_t digest[EC_HASH_BYTES];
+    ec_ledger_state_digest(ctx->ledger, digest);
+    ec_side_state_root(state_root, digest, m.records);
+    return 0;
+}
+
+/* ---- queries ---------------------------------------------------------------------------- */
+
+static int s_query_cert(sc_app_t *app, ec_ledger_t *l, const msgpack_object *args, ec_writer_t *out,
+                        ec_status_t *st)
+{
+    (void)app;
+    ec_cur_t c;
+    uint8_t id[EC_HASH_BYTES];
+    ec_cur_open(&c, args, 1);
+    ec_cur_bin_fixed(&c, id, EC_HASH_BYTES);
+    int rc = ec_cur_finish(&c);
+    if (rc)
+        return ec_status_set(st, rc, "cert takes [cert_id: bin32]");
+    sc_cert_t cert;
+    rc = s_cert_load(l, false, id, &cert, st);
+    if (rc)
+        return rc;
+    uint8_t *payload = NULL;
+    size_t payload_size = 0;
+    rc = ec_ledger_get(l, EC_CF_PAYLOADS, cert.payload_tx, EC_HASH_BYTES, &payload, &payload_size);
+    if (rc && rc != EC_ENOTFOUND) /* not found: erased on request; served as empty bytes */
+        return ec_status_set(st, rc, "reading the payload: %s", ec_strerror(rc));
+    char holder[EC_ADDR_MAX];
+    ec_address_from_hash(holder, cert.holder);
+    ec_write_array(out, 11);
+    ec_write_bin(out, id, EC_HASH_BYTES);
+    ec_write_cstr(out, holder);
+    ec_write_str(out, cert.org, cert.org_len);
+    ec_write_bin(out, cert.issuer, EC_PK_BYTES);
+    ec_write_uint(out, cert.height);
+    ec_write_bin(out, cert.fields_root, EC_HASH_BYTES);
+    ec_write_uint(out, cert.expires_ms);
+    ec_write_cstr(out, s_status_name(cert.status));
+    ec_write_bin(out, payload, rc == 0 ? payload_size : 0);
+    ec_write_uint(out, cert.inspections);
+    ec_write_uint(out, cert.updated_height);
+    free(payload);
+    return 0;
+}
+
+/* Scan state for certs_by_holder and inspections. */
+typedef struct {
+    ec_ledger_t *ledger;
+    ec_writer_t items; /* the result's elements, one msgpack object each          */
+    uint32_t count;
+    uint32_t limit;      /* 0 = no limit                                            */
+    const uint8_t *skip; /* a key to step over (the `after` entry), or NULL         */
+    size_t skip_size;
+    int err;
+} sc_scan_t;
+
+static int s_holder_item(void *ctx, const uint8_t *key, size_t key_size, const uint8_t *val,
+                         size_t val_size)
+{
+    sc_scan_t *s = ctx;
+    (void)val;
+    (void)val_size;
+    if (s->skip && key_size == s->skip_size && memcmp(key, s->skip, key_size) == 0)
+        return 0;
+    if (key_size != SC_HOLDER_KEY_BYTES) {
+        s->err = EC_EINTERNAL;
+        return 1;
+    }
+    const uint8_t *id = key + 1 + EC_ADDR_HASH_BYTES + 8;
+    sc_cert_t cert;
+    ec_status_t st;
+    int rc = s_cert_load(s->ledger, false, id, &cert, &st);
+    if (rc) {
+        s->err = rc;
+        return 1;
+    }
+    ec_write_array(&s->items, 4);
+    ec_write_bin(&s->items, id, EC_HASH_BYTES);
+    ec_write_uint(&s->items, ec_be64_get(key + 1 + EC_ADDR_HASH_BYTES));
+    ec_write_str(&s->items, cert.org, cert.org_len);
+    ec_write_cstr(&s->items, s_status_name(cert.status));
+    return ++s->count == s->limit;
+}
+
+/* Writes the collected items as one array; frees the scan's writer. */
+static int s_scan_finish(sc_scan_t *s, int rc, ec_writer_t *out, ec_status_t *st)
+{
+    if (rc >= 0 && s->err)
+        rc = s->err;
+    if (rc < 0) {
+        ec_writer_fini(&s->items);
+        return ec_status_set(st, rc, "scanning state: %s", ec_strerror(rc));
+    }
+    ec_write_array(out, s->count);
+    if (s->count > 0)
+        ec_write_raw(out, ec_writer_data(&s->items), ec_writer_size(&s->items));
+    ec_writer_fini(&s->items);
+    return 0;
+}
+
+static int s_query_by_holder(sc_app_t *app, ec_ledger_t *l, const msgpack_object *args,
+                             ec_writer_t *out, ec_status_t *st)
+{
+    ec_cur_t c;
+    char addr[EC_ADDR_MAX];
+    uint8_t after[EC_HASH_BYTES];
+    bool has_after = false;
+    uint64_t limit = 0;
+    ec_cur_open(&c, args, 3);
+    ec_cur_str_copy(&c, addr, sizeof addr);
+    ec_cur_bin_fixed_opt(&c, after, EC_HASH_BYTES, &has_after);
+    ec_cur_uint_max(&c, &limit, SC_LIST_MAX);
+    int rc = ec_cur_finish(&c);
+    if (rc)
+        return ec_status_set(st, rc,
+                             "certs_by_holder takes [address: str, after: bin32|nil, "
+                             "limit: uint (<= %u)]",
+                             SC_LIST_MAX);
+    uint8_t prefix[SC_HOLDER_KEY_BYTES];
+    prefix[0] = SC_K_HOLDER;
+    if (ec_address_parse(prefix + 1, addr) != 0)
+        return ec_status_set(st, EC_EINVAL, "%s is not a valid address", addr);
+    sc_scan_t s;
+    memset(&s, 0, sizeof s);
+    s.ledger = l;
+    s.limit = limit == 0 ? SC_LIST_MAX : (uint32_t)limit;
+    if (has_after) {
+        sc_cert_t cert;
+        rc = s_cert_load(l, false, after, &cert, st);
+        if (rc)
+            return rc;
+        if (memcmp(cert.holder, prefix + 1, EC_ADDR_HASH_BYTES) != 0)
+            return ec_status_set(st, EC_EINVAL, "certificate `after` is not held by %s", addr);
+        ec_be64_put(prefix + 1 + EC_ADDR_HASH_BYTES, cert.height);
+        memcpy(prefix + 1 + EC_ADDR_HASH_BYTES + 8, after, EC_HASH_BYTES);
+        s.skip = prefix;
+        s.skip_size = sizeof prefix;
+    }
+    (void)app;
+    ec_writer_init(&s.items);
+    rc = ec_ledger_scan(l, EC_CF_STATE, prefix, 1 + EC_ADDR_HASH_BYTES, has_after ? prefix : NULL,
+                        has_after ? sizeof prefix : 0, 0, s_holder_item, &s);
+    return s_scan_finish(&s, rc, out, st);
+}
+
+static int s_inspection_item(void *ctx, const uint8_t *key, size_t key_size, const uint8_t *val,
+                             size_t val_size)
+{
+    sc_scan_t *s = ctx;
+    if (key_size != SC_INSPECT_KEY_BYTES || val_size < EC_PK_BYTES + 1 ||
+        val_size < EC_PK_BYTES + 1 + (size_t)val[EC_PK_BYTES]) {
+        s->err = EC_EINTERNAL;
+        return 1;
+    }
+    size_t org_len = val[EC_PK_BYTES];
+    const uint8_t *org = val + EC_PK_BYTES + 1;
+    ec_write_array(&s->items, 5);
+    ec_write_bin(&s->items, key + 1 + EC_HASH_BYTES + 8, EC_HASH_BYTES);
+    ec_write_uint(&s->items, ec_be64_get(key + 1 + EC_HASH_BYTES));
+    ec_write_str(&s->items, (const char *)org, org_len);
+    ec_write_bin(&s->items, val, EC_PK_BYTES);
+    ec_write_str(&s->items, (const char *)org + org_len, val_size - EC_PK_BYTES - 1 - org_len);
+    s->count++;
+    return 0;
+}
+
+static int s_query_inspections(sc_app_t *app, ec_ledger_t *l, const msgpack_object *args,
+                               ec_writer_t *out, ec_status_t *st)
+{
+    (void)app;
+    ec_cur_t c;
+    uint8_t prefix[1 + EC_HASH_BYTES];
+    ec_cur_open(&c, args, 1);
+    ec_cur_bin_fixed(&c, prefix + 1, EC_HASH_BYTES);
+    int rc = ec_cur_finish(&c);
+    if (rc)
+        return ec_status_set(st, rc, "inspections takes [cert_id: bin32]");
+    sc_cert_t cert;
+    rc = s_cert_load(l, false, prefix + 1, &cert, st);
+    if (rc)
+        return rc;
+    prefix[0] = SC_K_INSPECT;
+    sc_scan_t s;
+    memset(&s, 0, sizeof s);
+    s.ledger = l;
+    ec_writer_init(&s.items);
+    rc = ec_ledger_scan(l, EC_CF_STATE, prefix, sizeof prefix, NULL, 0, 0, s_inspection_item, &s);
+    return s_scan_finish(&s, rc, out, st);
+}
+
+static int s_query_mirror(sc_app_t *app, ec_ledger_t *l, const msgpack_object *args,
+                          ec_writer_t *out, ec_status_t *st)
+{
+    ec_cur_t c;
+    ec_cur_open(&c, args, 0);
+    int rc = ec_cur_finish(&c);
+    if (rc)
+        return ec_status_set(st, rc, "mirror takes []");
+    sc_mirror_t m;
+    rc = s_mirror_load(app, l, false, &m, st);
+    if (rc)
+        return rc;
+    ec_write_array(out, 2);
+    ec_write_array(out, 4);
+    ec_write_uint(out, m.light.height);
+    ec_write_bin(out, m.light.hash, EC_HASH_BYTES);
+    ec_write_bin(out, m.light.hist_root, EC_HASH_BYTES);
+    ec_write_bool(out, m.light.frozen);
+    ec_write_uint(out, m.records);
+    return 0;
+}
+
+static int s_role_item(void *ctx, const uint8_t *key, size_t key_size, const uint8_t *val,
+                       size_t val_size)
+{
+    sc_scan_t *s = ctx;
+    (void)val;
+    (void)val_size;
+    const size_t head = 1 + EC_PK_BYTES + 2;
+    if (key_size < head || key_size < head + key[head - 1]) {
+        s->err = EC_EINTERNAL;
+        return 1;
+    }
+    size_t ct_len = key[head - 1];
+    ec_write_array(&s->items, 3);
+    ec_write_uint(&s->items, key[head - 2]);
+    ec_write_str(&s->items, (const char *)key + head, ct_len);
+    ec_write_str(&s->items, (const char *)key + head + ct_len, key_size - head - ct_len);
+    s->count++;
+    return 0;
+}
+
+static int s_query_role(sc_app_t *app, ec_ledger_t *l, const msgpack_object *args, ec_writer_t *out,
+                        ec_status_t *st)
+{
+    (void)app;
+    ec_cur_t c;
+    uint8_t key[1 + EC_PK_BYTES];
+    ec_cur_open(&c, args, 1);
+    ec_cur_bin_fixed(&c, key + 1, EC_PK_BYTES);
+    int rc = ec_cur_finish(&c);
+    if (rc)
+        return ec_status_set(st, rc, "role takes [pk: bin32]");
+    key[0] = SC_K_ATTEST;
+    uint8_t *val = NULL;
+    size_t size = 0;
+    rc = ec_ledger_get(l, EC_CF_STATE, key, sizeof key, &val, &size);
+    free(val);
+    if (rc && rc != EC_ENOTFOUND)
+        return ec_status_set(st, rc, "reading state: %s", ec_strerror(rc));
+    bool attested = rc == 0;
+    key[0] = SC_K_ROLE;
+    sc_scan_t s;
+    memset(&s, 0, sizeof s);
+    s.ledger = l;
+    ec_writer_init(&s.items);
+    rc = ec_ledger_scan(l, EC_CF_STATE, key, sizeof key, NULL, 0, 0, s_role_item, &s);
+    ec_write_array(out, 2);
+    rc = s_scan_finish(&s, rc, out, st);
+    if (rc)
+        return rc;
+    ec_write_bool(out, attested);
+    return 0;
+}
+
+static int s_query(void *self, ec_ledger_t *ledger, const char *path, const msgpack_object *args,
+                   ec_writer_t *out, ec_status_t *st)
+{
+    sc_app_t *app = self;
+    if (strcmp(path, "cert") == 0)
+        return s_query_cert(app, ledger, args, out, st);
+    if (strcmp(path, "certs_by_holder") == 0)
+        return s_query_by_holder(app, ledger, args, out, st);
+    if (strcmp(path, "inspections") == 0)
+        return s_query_inspections(app, ledger, args, out, st);
+    if (strcmp(path, "mirror") == 0)
+        return s_query_mirror(app, ledger, args, out, st);
+    if (strcmp(path, "role") == 0)
+        return s_query_role(app, ledger, args, out, st);
+    return ec_status_set(st, EC_EMETHOD, "unknown side-chain query %s", path);
+}
+
+/* ---- construction ----------------------------------------------------------------------- */
+
+ec_app_t *sc_app_new(const ec_genesis_t *genesis, ec_status_t *st)
+{
+    assert(genesis != NULL);
+    if (genesis->kind != EC_CHAIN_SIDE) {
+        ec_status_set(st, EC_ECHAIN, "genesis of %s is not a side chain", genesis->chain_id);
+        return NULL;
+    }
+    if (genesis->cert_type[0] == '\0') {
+        ec_status_set(st, EC_EINVAL, "side-chain genesis %s names no certificate type",
+                      genesis->chain_id);
+        return NULL;
+    }
+    if (genesis->main_validators.count == 0) {
+        ec_status_set(st, EC_EINVAL, "side-chain genesis %s names no main validators",
+                      genesis->chain_id);
+        return NULL;
+    }
+    sc_app_t *app = calloc(1, sizeof *app);
+    if (app == NULL) {
+        ec_status_set(st, EC_ENOMEM, "out of memory");
+        return NULL;
+    }
+    app->genesis = *genesis;
+    app->cert_type_len = strnlen(genesis->cert_type, EC_CERT_TYPE_MAX - 1);
+    app->genesis.cert_type[app->cert_type_len] = '\0';
+    app->app.name = "sidechain";
+    app->app.self = app;
+    app->app.check_tx = s_check_tx;
+    app->app.deliver_tx = s_deliver_tx;
+    app->app.end_block = s_end_block;
+    app->app.query = s_query;
+    return &app->app;
+}
+
+void sc_app_free(ec_app_t *app)
+{
+    if (app == NULL)
+        return;
+    free(app->self);
+}

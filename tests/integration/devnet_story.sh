@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# devnet_story: what a newcomer does first. `scripts/devnet up` brings up the full devnet
+# (main chain, five side chains, relay), `scripts/demo` runs the whole walkthrough (roles,
+# attestation, issue, read, acknowledge, inspect, proof, offline verification), a second
+# `up` is a no-op, and after `down` + `up` the data is still there.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+say "devnet up (first run: keys, genesis, configs, registration)"
+devnet up >"$T/up1.log" 2>&1 || {
+    cat "$T/up1.log" >&2
+    fail "devnet up failed"
+}
+grep -q "ECERT_CONFIG=$ECERT_DEVNET_DIR/client.yaml" "$T/up1.log" ||
+    fail "devnet up did not print how to use the client"
+[ "$(stat -c %a "$ECERT_DEVNET_DIR/passphrase")" = 600 ] || fail "passphrase file is not 0600"
+devnet status >"$T/status.log" 2>&1 || {
+    cat "$T/status.log" >&2
+    fail "devnet status says something is not running"
+}
+for t in marriage property degree license health; do
+    grep -q "side-$t .*running" "$T/status.log" || fail "side chain $t is not running"
+done
+
+say "demo"
+demo --out "$T/demo" || fail "the demo failed"
+# shellcheck source=/dev/null
+. "$T/demo/demo.env"
+[ -s "$BUNDLE" ] || fail "the demo left no bundle"
+
+say "a second up is a no-op"
+devnet up >"$T/up2.log" 2>&1 || fail "second devnet up failed"
+grep -q "already running" "$T/up2.log" || fail "second up did not say the devnet runs"
+
+say "down, then up again: data survives"
+side_h=$(height "$(side_rpc degree)")
+devnet down >/dev/null || fail "devnet down failed"
+if devnet status >/dev/null 2>&1; then fail "status after down claims daemons run"; fi
+for f in "$ECERT_DEVNET_DIR"/run/*.pid; do
+    [ -e "$f" ] && fail "pid file $f left after down"
+done
+devnet up >"$T/up3.log" 2>&1 || {
+    cat "$T/up3.log" >&2
+    fail "devnet up after down failed"
+}
+[ "$(height "$(side_rpc degree)")" -ge "$side_h" ] || fail "degree chain height went backwards"
+load_passphrase
+ecert cert get --type degree --holder "$CITIZEN" --height "$CERT_HEIGHT" --tx "$CERT_TX" \
+    --key "$CITIZEN_KEY" | grep -q 'Bachelor of Engineering' ||
+    fail "the certificate is not readable after down/up"
+ecert verify --bundle "$BUNDLE" --main-genesis "$ECERT_DEVNET_DIR/main/genesis.yaml" >/dev/null ||
+    fail "the bundle no longer verifies"
+pass

@@ -1,0 +1,157 @@
+# tests/integration/lib.sh - sourced by every integration test. Sets up a private devnet
+# folder and a free port range, and a trap that always stops every daemon the test started
+# (and removes the folder) when the test ends, however it ends.
+#
+# meson sets ECERT_BUILD (build folder), ECERT_SOURCE (source tree) and ECERT_PROBE (the raw
+# RPC client). Set ECERT_KEEP=1 to keep the temporary folder for a post-mortem.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+: "${ECERT_BUILD:?run through meson test (ECERT_BUILD is not set)}"
+: "${ECERT_SOURCE:?run through meson test (ECERT_SOURCE is not set)}"
+ECERT_BUILD=$(cd "$ECERT_BUILD" && pwd)
+ECERT_PROBE=${ECERT_PROBE:-$ECERT_BUILD/tests/integration/ec_probe}
+export ECERT_BUILD ECERT_SOURCE ECERT_PROBE
+
+test_name=$(basename "$0" .sh)
+T=$(mktemp -d "${TMPDIR:-/tmp}/ecert-$test_name.XXXXXX")
+export ECERT_DEVNET_DIR=$T/devnet
+export ECERT_CONFIG=$ECERT_DEVNET_DIR/client.yaml
+test_started=$SECONDS
+test_passed=0
+
+say() { echo "[$test_name $((SECONDS - test_started))s] $*"; }
+fail() {
+    echo "[$test_name] FAIL: $*" >&2
+    exit 1
+}
+
+# Stops every daemon whose pid file is in the devnet folder: first politely through
+# scripts/devnet down, then SIGKILL for anything left (a test must never leak a daemon).
+stop_all() {
+    local f pid
+    [ -d "$ECERT_DEVNET_DIR/run" ] || return 0
+    "$ECERT_SOURCE/scripts/devnet" down --dir "$ECERT_DEVNET_DIR" >/dev/null 2>&1 || true
+    for f in "$ECERT_DEVNET_DIR"/run/*.pid; do
+        [ -f "$f" ] || continue
+        pid=$(cat "$f" 2>/dev/null || true)
+        case "$pid" in '' | *[!0-9]*) continue ;; esac
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+}
+
+cleanup() {
+    local rc=$? log
+    trap - EXIT INT TERM
+    stop_all
+    if [ "$test_passed" -ne 1 ] || [ "$rc" -ne 0 ]; then
+        for log in "$ECERT_DEVNET_DIR"/logs/*.log; do
+            [ -f "$log" ] || continue
+            echo "---- last lines of $(basename "$log")" >&2
+            tail -n 25 "$log" >&2
+        done
+        [ "$rc" -ne 0 ] || rc=1
+    fi
+    if [ "${ECERT_KEEP:-0}" = 1 ]; then
+        echo "[$test_name] kept $T" >&2
+    else
+        rm -rf "$T"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 143' INT TERM
+
+# ---- ports: a range of 250 from 20000-40000, chosen from the pid, skipping busy ones ---
+port_busy() { # true when something accepts connections on 127.0.0.1:$1
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+pick_ports() {
+    local try base p busy
+    for try in $(seq 0 40); do
+        base=$((20000 + ((($$ + try * 7919) % 80) * 250)))
+        busy=0
+        for p in $(seq "$base" 10 $((base + 200))); do
+            if port_busy "$p" || port_busy $((p + 1)); then
+                busy=1
+                break
+            fi
+        done
+        if [ "$busy" -eq 0 ]; then
+            echo "$base"
+            return 0
+        fi
+    done
+    fail "no free port range found in 20000-40000"
+}
+ECERT_PORT_BASE=$(pick_ports)
+export ECERT_PORT_BASE
+
+# A smaller devnet (two side chains) for the tests that do not need all five.
+use_small_devnet() {
+    cat >"$T/chains.yaml" <<'EOF'
+sides:
+  - {type: marriage, rpc: 7100, pub: 7101}
+  - {type: degree, rpc: 7110, pub: 7111}
+EOF
+    export ECERT_DEVNET_CHAINS=$T/chains.yaml
+}
+
+# ---- helpers ---------------------------------------------------------------------------
+
+devnet() { "$ECERT_SOURCE/scripts/devnet" "$@" --dir "$ECERT_DEVNET_DIR"; }
+demo() { "$ECERT_SOURCE/scripts/demo" --dir "$ECERT_DEVNET_DIR" "$@"; }
+ecert() { "$ECERT_BUILD/client/ecert" "$@"; }
+probe() { "$ECERT_PROBE" "$@"; }
+
+# The devnet passphrase, for the client's key files.
+load_passphrase() {
+    ECERT_PASSPHRASE=$(head -n 1 "$ECERT_DEVNET_DIR/passphrase")
+    export ECERT_PASSPHRASE
+}
+
+# Endpoints of the devnet's chains (from the port base; see deploy/devnet/chains.yaml).
+main_rpc() { echo "tcp://127.0.0.1:$ECERT_PORT_BASE"; }
+side_rpc() { # side chain type -> endpoint, from the client config
+    awk -v t="  $1:" '$0 == t { found = 1; next } found && /rpc:/ { print $2; exit }' \
+        "$ECERT_CONFIG"
+}
+pid_of() { cat "$ECERT_DEVNET_DIR/run/$1.pid"; }
+# True when process $1 runs (a zombie does not count: PID 1 may not reap orphans).
+alive() {
+    local st
+    kill -0 "$1" 2>/dev/null || return 1
+    st=$(sed -n 's/^[0-9]* (.*) \([A-Z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null || true)
+    [ "$st" != Z ] && [ "$st" != X ]
+}
+dead() { ! alive "$1"; }
+
+# Height of a chain, through the raw probe: `height ENDPOINT`.
+height() {
+    probe status "$1" | sed -n 's/.* height=\([0-9]*\).*/\1/p'
+}
+
+# A flat field of a one-line JSON object: `json_field KEY "$json"`.
+json_field() {
+    sed -n 's/.*"'"$1"'": *"\{0,1\}\([^",}]*\)"\{0,1\}[,}].*/\1/p' <<<"$2" | head -n 1
+}
+
+# Waits up to $1 seconds for the command in the remaining arguments to succeed.
+wait_for() {
+    local limit=$1 deadline
+    shift
+    deadline=$((SECONDS + limit))
+    until "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.3
+    done
+}
+
+# Marks the test as passed (call last): the trap then removes the folder quietly.
+pass() {
+    test_passed=1
+    say "PASS ($((SECONDS - test_started))s)"
+}
+
+say "devnet in $ECERT_DEVNET_DIR, ports from $ECERT_PORT_BASE"

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# restart_kill9: nothing acknowledged is lost on kill -9. Certificates are issued in a loop
+# while the degree side chain and then the main chain are killed with SIGKILL mid-stream;
+# after `scripts/devnet up` restarts them, every transaction the client saw committed is
+# still in the ledger at the same height, heights continue from where they were, and new
+# issuance (and its anchoring) works.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+use_small_devnet
+
+say "devnet up + demo (roles, attestation)"
+devnet up >"$T/up.log" 2>&1 || {
+    cat "$T/up.log" >&2
+    fail "devnet up failed"
+}
+demo --out "$T/demo" >"$T/demo.log" 2>&1 || {
+    cat "$T/demo.log" >&2
+    fail "the demo failed"
+}
+# shellcheck source=/dev/null
+. "$T/demo/demo.env"
+load_passphrase
+side=$(side_rpc degree)
+main=$(main_rpc)
+acked=$T/acked.txt # "chain tx height" per acknowledged transaction
+echo "degree $CERT_TX $CERT_HEIGHT" >"$acked"
+
+issue_one() { # n -> appends to $acked when committed
+    local out
+    out=$(ecert --json --timeout-ms 5000 cert issue --key "$AGENCY_KEY" --type degree \
+        --holder "$CITIZEN" --org "$UNIV_ORG" --field "serial=$1" --field "name=kill9 $1" \
+        2>/dev/null) || return 1
+    echo "degree $(json_field tx "$out") $(json_field height "$out")" >>"$acked"
+}
+
+say "issuing in a loop, then kill -9 of the degree chain"
+(
+    i=0
+    while [ ! -f "$T/stop" ]; do
+        i=$((i + 1))
+        issue_one "$i" || sleep 0.1
+    done
+) &
+loop=$!
+acked_at_least() { [ "$(wc -l <"$acked")" -ge "$1" ]; }
+wait_for 30 acked_at_least 8 || fail "fewer than 8 certificates issued in 30s"
+side_h=$(height "$side")
+main_h=$(height "$main")
+kill -KILL "$(pid_of side-degree)"
+sleep 0.5
+say "kill -9 of the main chain"
+main_before=$(wc -l <"$acked")
+ecert --json account new --name "kill9-$$" --out "$T/kill9.key" >"$T/account.json" ||
+    fail "account registration failed"
+kill -KILL "$(pid_of main)"
+touch "$T/stop"
+wait "$loop" || true
+n=$(wc -l <"$acked")
+say "$n issuances acknowledged before the kill; main height was $main_h, side $side_h"
+[ "$n" -ge "$main_before" ] || fail "acknowledged list shrank"
+
+say "devnet up restarts the killed daemons"
+devnet up >"$T/up2.log" 2>&1 || {
+    cat "$T/up2.log" >&2
+    fail "devnet up after kill -9 failed"
+}
+grep -q "started side-degree" "$T/up2.log" || fail "up did not restart side-degree"
+grep -q "started main" "$T/up2.log" || fail "up did not restart main"
+if grep -q "started side-marriage" "$T/up2.log"; then fail "up restarted a running daemon"; fi
+
+say "every acknowledged transaction is still there"
+while read -r _ tx h; do
+    if [ -z "$tx" ] || [ -z "$h" ]; then fail "bad line in the acknowledged list: '$tx $h'"; fi
+    got=$(probe tx "$side" "$tx") || fail "acknowledged tx $tx is missing after kill -9"
+    [ "$got" = "height=$h index=${got##*index=}" ] ||
+        fail "tx $tx moved: acknowledged at height $h, now $got"
+done <"$acked"
+addr=$(ecert account address --key "$T/kill9.key" | grep -oE 'ec1[02-9ac-hj-np-z]{6,}' | head -n 1)
+ecert account pubkey "$addr" >/dev/null || fail "the account registered before kill -9 is gone"
+last=$(tail -n 1 "$acked")
+ecert cert get --type degree --holder "$CITIZEN" --height "${last##* }" \
+    --tx "$(cut -d' ' -f2 <<<"$last")" --key "$CITIZEN_KEY" | grep -q 'kill9' ||
+    fail "the last acknowledged certificate does not decrypt"
+
+say "heights continue"
+[ "$(height "$side")" -ge "$side_h" ] || fail "side chain height went backwards"
+[ "$(height "$main")" -ge "$main_h" ] || fail "main chain height went backwards"
+
+say "new issuance and anchoring work"
+before=$(height "$side")
+issue_one after || fail "issuance after the restart failed"
+last=$(tail -n 1 "$acked")
+[ "${last##* }" -gt "$before" ] || fail "new certificate at height ${last##* } <= $before"
+ecert cert proof --type degree --tx "$(cut -d' ' -f2 <<<"$last")" --out "$T/after.bundle" \
+    --wait-ms 60000 >/dev/null || fail "no proof for a certificate issued after the restart"
+ecert verify --bundle "$T/after.bundle" --main-genesis "$ECERT_DEVNET_DIR/main/genesis.yaml" \
+    >/dev/null || fail "the proof of the new certificate does not verify"
+pass

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# tampered_proof: a real proof bundle verifies; the same bundle with any one byte changed
+# (every position, or an even spread when the bundle is large), truncated, extended, or
+# checked against another main chain, must not. A failure must be a clean "no" (exit 1),
+# never a crash.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+use_small_devnet
+
+say "devnet up + demo"
+devnet up >"$T/up.log" 2>&1 || {
+    cat "$T/up.log" >&2
+    fail "devnet up failed"
+}
+demo --out "$T/demo" >"$T/demo.log" 2>&1 || {
+    cat "$T/demo.log" >&2
+    fail "the demo failed"
+}
+# shellcheck source=/dev/null
+. "$T/demo/demo.env"
+genesis=$ECERT_DEVNET_DIR/main/genesis.yaml
+
+verify() { # bundle [more args] -> the client's exit status
+    local rc=0
+    ecert verify --bundle "$1" --main-genesis "$genesis" >/dev/null 2>&1 || rc=$?
+    return "$rc"
+}
+verify "$BUNDLE" || fail "the untouched bundle does not verify"
+size=$(wc -c <"$BUNDLE")
+say "bundle of $size bytes verifies; now changing one byte at a time"
+
+# Positions: all of them up to 4096 bytes, else 4096 spread evenly.
+step=$(((size + 4095) / 4096))
+work=$T/tampered.bundle
+cp "$BUNDLE" "$work"
+mapfile -t bytes < <(od -An -v -tu1 -w1 "$BUNDLE" | tr -d ' ')
+checked=0
+put_byte() { # position value: writes one byte into $work in place
+    printf '%b' "\\x$(printf %02x "$2")" | dd of="$work" bs=1 seek="$1" count=1 conv=notrunc \
+        status=none
+}
+for ((i = 0; i < size; i += step)); do
+    orig=${bytes[$i]}
+    new=$(((orig ^ (i % 2 == 0 ? 0x01 : 0xff)) & 0xff))
+    put_byte "$i" "$new"
+    rc=0
+    verify "$work" || rc=$?
+    if [ "$rc" -eq 0 ]; then
+        fail "byte $i changed ($orig -> $new) and the bundle still verifies"
+    elif [ "$rc" -ne 1 ]; then
+        fail "byte $i changed: verify exited $rc (a crash?) instead of 1"
+    fi
+    put_byte "$i" "$orig"
+    checked=$((checked + 1))
+done
+cmp -s "$work" "$BUNDLE" || fail "the test did not restore the bundle (test bug)"
+say "$checked one-byte changes all rejected"
+
+expect_reject() { # what bundle
+    local rc=0
+    verify "$2" || rc=$?
+    [ "$rc" -eq 1 ] || fail "$1: verify exited $rc, want 1"
+}
+head -c $((size - 1)) "$BUNDLE" >"$T/short.bundle"
+expect_reject "truncated by one byte" "$T/short.bundle"
+head -c $((size / 2)) "$BUNDLE" >"$T/half.bundle"
+expect_reject "cut in half" "$T/half.bundle"
+{ cat "$BUNDLE"; printf '\0'; } >"$T/long.bundle"
+expect_reject "one byte appended" "$T/long.bundle"
+
+say "against another main chain (same chain id, other validator)"
+load_passphrase
+ecert account new --offline --name other-validator --out "$T/other-validator.key" >/dev/null
+ecert genesis main --chain-id ecert-main-dev --validator-key "$T/other-validator.key" \
+    --operator-key "$T/other-validator.key" --out "$T/other-genesis.yaml" >/dev/null ||
+    fail "could not write another genesis"
+rc=0
+ecert verify --bundle "$BUNDLE" --main-genesis "$T/other-genesis.yaml" >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "bundle checked against another main chain: exit $rc, want 1"
+verify "$BUNDLE" || fail "the original bundle stopped verifying (test bug?)"
+pass

@@ -1,0 +1,499 @@
+/*
+ * test_bundle.c - unit tests for ec_bundle. Each test builds a complete bundle from
+ * scratch: a side chain of a few blocks (the transaction in block 2, anchored at block 4),
+ * a main header whose xanchor_root holds the anchor entry, and a commit signed by main
+ * validator keys. The central property: verification succeeds on the real bundle and
+ * fails after any single-byte change at any position.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ec_bundle.h"
+#include "ec_chain.h"
+
+#define S_SIDE "side-degree"
+#define S_MAIN "ecert-main"
+#define S_SIDE_BLOCKS 5
+#define S_TX_BLOCK 2
+#define S_TX_INDEX 1
+#define S_TX_IN_BLOCK 3
+#define S_ANCHORED 4
+#define S_ANCHOR_INDEX 2
+#define S_ANCHORS 3
+
+typedef struct {
+    ec_key_t *main_keys[4];
+    ec_valset_t main_vs;
+    ec_key_t *issuer;
+    /* side chain */
+    ec_header_t side[S_SIDE_BLOCKS + 1];
+    ec_hash32_t hist_leaves[S_SIDE_BLOCKS + 1];
+    uint8_t side_bytes[S_SIDE_BLOCKS + 1][512];
+    size_t side_size[S_SIDE_BLOCKS + 1];
+    /* the transaction and its block's tx tree */
+    ec_writer_t tx[S_TX_IN_BLOCK];
+    ec_hash32_t tx_leaves[S_TX_IN_BLOCK];
+    uint8_t payload[256];
+    /* main chain */
+    ec_header_t main;
+    uint8_t main_hash[32];
+    uint8_t main_bytes[512];
+    size_t main_size;
+    ec_commit_t commit;
+    uint8_t commit_bytes[4096];
+    size_t commit_size;
+    ec_hash32_t anchor_leaves[S_ANCHORS];
+    /* proofs */
+    ec_hash32_t tx_path[EC_MERKLE_PROOF_MAX], hist_path[EC_MERKLE_PROOF_MAX],
+        anchor_path[EC_MERKLE_PROOF_MAX];
+    size_t tx_path_len, hist_path_len, anchor_path_len;
+    ec_bundle_parts_t parts;
+} s_fix_t;
+
+static ec_key_t *s_key(uint8_t seed_byte)
+{
+    uint8_t seed[32];
+    memset(seed, seed_byte, sizeof seed);
+    ec_key_t *k = ec_key_from_seed(seed);
+    assert_non_null(k);
+    return k;
+}
+
+static size_t s_encode_header(uint8_t *out, size_t cap, const ec_header_t *h)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_header_encode(&w, h);
+    size_t n = ec_writer_size(&w);
+    assert_true(n <= cap);
+    memcpy(out, ec_writer_data(&w), n);
+    ec_writer_fini(&w);
+    return n;
+}
+
+/* Side blocks 1..S_SIDE_BLOCKS; `tx_block` holds the real transactions. */
+static void s_build_side(s_fix_t *f, uint64_t tx_block)
+{
+    uint8_t genesis[32], prev[32];
+    memset(genesis, 0x42, 32);
+    memcpy(prev, genesis, 32);
+    ec_merkle_leaf(f->hist_leaves[0], EC_LEAF_BLOCK, genesis, 32);
+    for (uint64_t k = 1; k <= S_SIDE_BLOCKS; k++) {
+        ec_header_t *h = &f->side[k];
+        memset(h, 0, sizeof *h);
+        strcpy(h->chain_id, S_SIDE);
+        h->height = k;
+        h->time_ms = 1763700000000ull + k;
+        memcpy(h->prev_hash, prev, 32);
+        if (k == tx_block) {
+            h->tx_count = S_TX_IN_BLOCK;
+            ec_merkle_root(h->tx_root, (const ec_hash32_t *)f->tx_leaves, S_TX_IN_BLOCK);
+        } else {
+            h->tx_count = 1;
+            memset(h->tx_root, (int)k, 32);
+        }
+        memset(h->state_root, 0x33, 32);
+        ec_merkle_root(h->hist_root, (const ec_hash32_t *)f->hist_leaves, k);
+        ec_merkle_root(h->xanchor_root, NULL, 0);
+        f->side_size[k] = s_encode_header(f->side_bytes[k], sizeof f->side_bytes[k], h);
+        ec_sha256(prev, f->side_bytes[k], f->side_size[k]);
+        ec_merkle_leaf(f->hist_leaves[k], EC_LEAF_BLOCK, prev, 32);
+    }
+}
+
+static void s_build_main(s_fix_t *f, uint64_t anchored)
+{
+    ec_anchor_entry_t e;
+    for (uint32_t i = 0; i < S_ANCHORS; i++) {
+        memset(&e, 0, sizeof e);
+        strcpy(e.chain_id, i == S_ANCHOR_INDEX ? S_SIDE : "side-other");
+        e.height = i == S_ANCHOR_INDEX ? anchored : 10 + i;
+        if (i == S_ANCHOR_INDEX)
+            ec_sha256(e.header_hash, f->side_bytes[anchored], f->side_size[anchored]);
+        else
+            memset(e.header_hash, (int)i, 32);
+        ec_anchor_entry_leaf(f->anchor_leaves[i], &e);
+    }
+    ec_header_t *m = &f->main;
+    memset(m, 0, sizeof *m);
+    strcpy(m->chain_id, S_MAIN);
+    m->height = 7;
+    m->time_ms = 1763700001000ull;
+    memset(m->prev_hash, 0x77, 32);
+    m->tx_count = S_ANCHORS;
+    memset(m->tx_root, 0x78, 32);
+    memset(m->state_root, 0x79, 32);
+    memset(m->hist_root, 0x7a, 32);
+    ec_merkle_root(m->xanchor_root, (const ec_hash32_t *)f->anchor_leaves, S_ANCHORS);
+    m->xanchor_count = S_ANCHORS;
+    ec_valset_hash(m->valset_hash, &f->main_vs);
+    ec_valset_hash(m->next_valset_hash, &f->main_vs);
+    f->main_size = s_encode_header(f->main_bytes, sizeof f->main_bytes, m);
+    ec_sha256(f->main_hash, f->main_bytes, f->main_size);
+
+    memset(&f->commit, 0, sizeof f->commit);
+    f->commit.height = m->height;
+    f->commit.round = 1;
+    memcpy(f->commit.block_hash, f->main_hash, 32);
+    for (uint32_t i = 1; i < 4; i++) /* 3 of 4 */
+        ec_commit_sign(&f->commit, S_MAIN, i, f->main_keys[i]);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_commit_encode(&w, &f->commit);
+    f->commit_size = ec_writer_size(&w);
+    memcpy(f->commit_bytes, ec_writer_data(&w), f->commit_size);
+    ec_writer_fini(&w);
+}
+
+/* The whole fixture: tx in block `tx_block`, anchored at `anchored` (== tx_block: nil). */
+static s_fix_t *s_fix_new(uint64_t tx_block, uint64_t anchored)
+{
+    s_fix_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->main_vs.count = 4;
+    for (uint32_t i = 0; i < 4; i++) {
+        f->main_keys[i] = s_key((uint8_t)(0x90 + i));
+        memcpy(f->main_vs.v[i].pk, ec_key_pk(f->main_keys[i]), 32);
+        f->main_vs.v[i].power = 1;
+    }
+    f->issuer = s_key(0x21);
+    for (size_t i = 0; i < sizeof f->payload; i++)
+        f->payload[i] = (uint8_t)(i * 7);
+    uint8_t ph[32];
+    ec_sha256(ph, f->payload, sizeof f->payload);
+    for (uint32_t i = 0; i < S_TX_IN_BLOCK; i++) {
+        /* ISSUE body [holder, org_code, fields_root, expires_ms] */
+        ec_writer_t body;
+        ec_writer_init(&body);
+        uint8_t fields_root[32];
+        memset(fields_root, (int)(0xe0 + i), 32);
+        ec_write_array(&body, 4);
+        ec_write_cstr(&body, "ec1qholder");
+        ec_write_cstr(&body, "91110000MA01");
+        ec_write_bin(&body, fields_root, 32);
+        ec_write_uint(&body, 1900000000000ull);
+        ec_writer_init(&f->tx[i]);
+        uint8_t id[32];
+        ec_tx_build(&f->tx[i], id, S_SIDE, EC_STX_ISSUE, f->issuer, 1000 + i,
+                    i == S_TX_INDEX ? ph : NULL, ec_writer_data(&body), ec_writer_size(&body));
+        ec_merkle_leaf(f->tx_leaves[i], EC_LEAF_TX, id, 32);
+        ec_writer_fini(&body);
+    }
+    s_build_side(f, tx_block);
+    s_build_main(f, anchored);
+
+    ec_merkle_mem_t mem = {.leaves = (const ec_hash32_t *)f->tx_leaves, .count = S_TX_IN_BLOCK};
+    assert_int_equal(ec_merkle_inclusion_proof(f->tx_path, &f->tx_path_len, ec_merkle_mem_oracle,
+                                               &mem, S_TX_INDEX, S_TX_IN_BLOCK),
+                     0);
+    if (anchored > tx_block) {
+        mem.leaves = (const ec_hash32_t *)f->hist_leaves;
+        mem.count = anchored;
+        assert_int_equal(ec_merkle_inclusion_proof(f->hist_path, &f->hist_path_len,
+                                                   ec_merkle_mem_oracle, &mem, tx_block, anchored),
+                         0);
+    }
+    mem.leaves = (const ec_hash32_t *)f->anchor_leaves;
+    mem.count = S_ANCHORS;
+    assert_int_equal(ec_merkle_inclusion_proof(f->anchor_path, &f->anchor_path_len,
+                                               ec_merkle_mem_oracle, &mem, S_ANCHOR_INDEX,
+                                               S_ANCHORS),
+                     0);
+
+    ec_bundle_parts_t *p = &f->parts;
+    p->side_chain_id = S_SIDE;
+    p->tx = ec_writer_data(&f->tx[S_TX_INDEX]);
+    p->tx_size = ec_writer_size(&f->tx[S_TX_INDEX]);
+    p->payload = f->payload;
+    p->payload_size = sizeof f->payload;
+    p->tx_index = S_TX_INDEX;
+    p->tx_path = f->tx_path;
+    p->tx_path_len = f->tx_path_len;
+    p->side_header = f->side_bytes[tx_block];
+    p->side_header_size = f->side_size[tx_block];
+    if (anchored > tx_block) {
+        p->anchored_header = f->side_bytes[anchored];
+        p->anchored_header_size = f->side_size[anchored];
+    }
+    p->hist_path = f->hist_path;
+    p->hist_path_len = f->hist_path_len;
+    p->anchor_index = S_ANCHOR_INDEX;
+    p->anchor_path = f->anchor_path;
+    p->anchor_path_len = f->anchor_path_len;
+    p->main_header = f->main_bytes;
+    p->main_header_size = f->main_size;
+    p->main_commit = f->commit_bytes;
+    p->main_commit_size = f->commit_size;
+    return f;
+}
+
+static void s_fix_free(s_fix_t *f)
+{
+    for (uint32_t i = 0; i < 4; i++)
+        ec_key_destroy(&f->main_keys[i]);
+    ec_key_destroy(&f->issuer);
+    for (uint32_t i = 0; i < S_TX_IN_BLOCK; i++)
+        ec_writer_fini(&f->tx[i]);
+    free(f);
+}
+
+/* Encodes f->parts and verifies against the main validator set. */
+static int s_verify(const s_fix_t *f, ec_bundle_info_t *info, ec_status_t *st)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_bundle_encode(&w, &f->parts);
+    int rc = ec_bundle_verify(ec_writer_data(&w), ec_writer_size(&w), S_MAIN, &f->main_vs, NULL,
+                              info, st);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+static void test_bundle_valid(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix_new(S_TX_BLOCK, S_ANCHORED);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_bundle_encode(&w, &f->parts);
+    ec_bundle_info_t info;
+    ec_status_t st;
+    int rc = ec_bundle_verify(ec_writer_data(&w), ec_writer_size(&w), S_MAIN, &f->main_vs, NULL,
+                              &info, &st);
+    if (rc)
+        print_error("%s\n", st.msg);
+    assert_int_equal(rc, 0);
+    assert_string_equal(info.side_chain_id, S_SIDE);
+    assert_string_equal(info.main_chain_id, S_MAIN);
+    assert_int_equal(info.tx_type, EC_STX_ISSUE);
+    assert_memory_equal(info.sender, ec_key_pk(f->issuer), 32);
+    assert_int_equal(info.side_height, S_TX_BLOCK);
+    assert_int_equal(info.anchored_height, S_ANCHORED);
+    assert_int_equal(info.main_height, 7);
+    assert_memory_equal(info.main_hash, f->main_hash, 32);
+    assert_true(info.has_payload);
+    ec_tx_t tx;
+    assert_int_equal(ec_tx_decode(&tx, f->parts.tx, f->parts.tx_size), 0);
+    assert_memory_equal(info.tx_id, tx.id, 32);
+    ec_tx_fini(&tx);
+    /* Trusting a header hash instead of the validator set, and both. */
+    assert_int_equal(ec_bundle_verify(ec_writer_data(&w), ec_writer_size(&w), S_MAIN, NULL,
+                                      f->main_hash, &info, &st),
+                     0);
+    assert_int_equal(ec_bundle_verify(ec_writer_data(&w), ec_writer_size(&w), S_MAIN, &f->main_vs,
+                                      f->main_hash, &info, &st),
+                     0);
+    /* Decode and re-encode give the same bytes. */
+    ec_bundle_t *b = malloc(sizeof *b);
+    assert_int_equal(ec_bundle_decode(b, ec_writer_data(&w), ec_writer_size(&w)), 0);
+    ec_writer_t w2;
+    ec_writer_init(&w2);
+    ec_bundle_encode(&w2, &b->parts);
+    assert_int_equal(ec_writer_size(&w2), ec_writer_size(&w));
+    assert_memory_equal(ec_writer_data(&w2), ec_writer_data(&w), ec_writer_size(&w));
+    ec_bundle_fini(b);
+    free(b);
+    ec_writer_fini(&w2);
+    /* The documented size: about 2 KB with a 256-byte payload. */
+    assert_true(ec_writer_size(&w) < 2500);
+    ec_writer_fini(&w);
+    s_fix_free(f);
+}
+
+/* Required property: any single changed byte anywhere makes verification fail. */
+static void test_bundle_every_byte(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix_new(S_TX_BLOCK, S_ANCHORED);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_bundle_encode(&w, &f->parts);
+    size_t n = ec_writer_size(&w);
+    uint8_t *copy = malloc(n);
+    const uint8_t masks[] = {0x01, 0x80, 0xff};
+    size_t checked = 0;
+    for (size_t m = 0; m < sizeof masks; m++) {
+        for (size_t i = 0; i < n; i++) {
+            memcpy(copy, ec_writer_data(&w), n);
+            copy[i] ^= masks[m];
+            ec_bundle_info_t info;
+            ec_status_t st;
+            int rc = ec_bundle_verify(copy, n, S_MAIN, &f->main_vs, NULL, &info, &st);
+            if (rc == 0)
+                print_error("byte %zu mask 0x%02x still verifies\n", i, masks[m]);
+            assert_int_not_equal(rc, 0);
+            assert_true(strlen(st.msg) > 0);
+            checked++;
+        }
+    }
+    assert_int_equal(checked, 3 * n);
+    /* Truncations and an extra byte. */
+    for (size_t len = 0; len < n; len += 13) {
+        ec_status_t st;
+        ec_bundle_info_t info;
+        assert_int_not_equal(
+            ec_bundle_verify(ec_writer_data(&w), len, S_MAIN, &f->main_vs, NULL, &info, &st), 0);
+    }
+    uint8_t *longer = malloc(n + 1);
+    memcpy(longer, ec_writer_data(&w), n);
+    longer[n] = 0xc0;
+    ec_status_t st;
+    ec_bundle_info_t info;
+    assert_int_equal(ec_bundle_verify(longer, n + 1, S_MAIN, &f->main_vs, NULL, &info, &st),
+                     EC_EINVAL);
+    free(longer);
+    free(copy);
+    ec_writer_fini(&w);
+    s_fix_free(f);
+}
+
+static void test_bundle_anchored_self(void **state)
+{
+    (void)state;
+    /* The transaction's own block was anchored: anchored_header is nil. */
+    s_fix_t *f = s_fix_new(S_ANCHORED, S_ANCHORED);
+    assert_null(f->parts.anchored_header);
+    ec_bundle_info_t info;
+    ec_status_t st;
+    assert_int_equal(s_verify(f, &info, &st), 0);
+    assert_int_equal(info.side_height, S_ANCHORED);
+    assert_int_equal(info.anchored_height, S_ANCHORED);
+    /* A hist_path without an anchored header is malformed. */
+    f->parts.hist_path = f->tx_path;
+    f->parts.hist_path_len = 1;
+    assert_int_equal(s_verify(f, &info, &st), EC_EINVAL);
+    assert_non_null(strstr(st.msg, "hist_path"));
+    s_fix_free(f);
+}
+
+static void test_bundle_steps(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix_new(S_TX_BLOCK, S_ANCHORED);
+    ec_bundle_info_t info;
+    ec_status_t st;
+    ec_bundle_parts_t good = f->parts;
+
+    /* No payload: still valid, has_payload false. */
+    f->parts.payload = NULL;
+    assert_int_equal(s_verify(f, &info, &st), 0);
+    assert_false(info.has_payload);
+    /* A different payload. */
+    uint8_t other[256];
+    memcpy(other, f->payload, sizeof other);
+    other[100] ^= 1;
+    f->parts.payload = other;
+    assert_int_equal(s_verify(f, &info, &st), EC_EPROOF);
+    assert_non_null(strstr(st.msg, "payload"));
+    /* A payload for a transaction without payload_hash. */
+    f->parts = good;
+    f->parts.tx = ec_writer_data(&f->tx[0]);
+    f->parts.tx_size = ec_writer_size(&f->tx[0]);
+    assert_int_equal(s_verify(f, &info, &st), EC_EINVAL);
+    /* Another transaction of the block with the wrong index/path. */
+    f->parts.payload = NULL;
+    assert_int_equal(s_verify(f, &info, &st), EC_EPROOF);
+    assert_non_null(strstr(st.msg, "tx_path"));
+    f->parts = good;
+    f->parts.tx_index = 0;
+    assert_int_equal(s_verify(f, &info, &st), EC_EPROOF);
+    assert_non_null(strstr(st.msg, "tx_path"));
+    f->parts.tx_index = S_TX_IN_BLOCK; /* beyond tx_count */
+    assert_int_equal(s_verify(f, &info, &st), EC_EPROOF);
+    /* The wrong side header for the tx. */
+    f->parts = good;
+    f->parts.side_header = f->side_bytes[3];
+    f->parts.side_header_size = f->side_size[3];
+    assert_int_equal(s_verify(f, &info, &st), EC_EPROOF);
+    assert_non_null(strstr(st.msg, "tx_path"));
+    /* hist path: wrong path, an anchored header not above the block. */
+    f->parts = good;
+    f->parts.hist_path_len--;
+    assert_int_equal(s_verify(f, &info, &st), EC_EPROOF);
+    assert_non_null(strstr(st.msg, "hist_path"));
+    f->parts = good;
+    f->parts.anchored_header = f->side_bytes[1];
+    f->parts.anchored_header_size = f->side_size[1];
+    assert_int_equal(s_verify(f, &info, &st), EC_EINVAL);
+    assert_non_null(strstr(st.msg, "anchored header"));
+    /* Anchored header 5 (not the anchored one): hist proof fails (wrong size). */
+    f->parts.anchored_header = f->side_bytes[5];
+    f->parts.anchored_header_size = f->side_size[5];
+    assert_int_equal(s_verify(f, &info, &st), EC_EPROOF);
+    /* anchor path / index. */
+    f->parts = good;
+    f->parts.anchor_index = 1;
+    assert_int_equal(s_verify(f, &info, &st), EC_EPROOF);
+    assert_non_null(strstr(st.msg, "anchor_path"));
+    /* Main chain id. */
+    f->parts = good;
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_bundle_encode(&w, &f->parts);
+    assert_int_equal(ec_bundle_verify(ec_writer_data(&w), ec_writer_size(&w), "ecert-other",
+                                      &f->main_vs, NULL, &info, &st),
+                     EC_ECHAIN);
+    assert_non_null(strstr(st.msg, "main header"));
+    /* Untrusted: another validator set, another trusted hash, nothing trusted. */
+    ec_valset_t vs = f->main_vs;
+    vs.v[2].pk[0] ^= 1;
+    assert_int_equal(
+        ec_bundle_verify(ec_writer_data(&w), ec_writer_size(&w), S_MAIN, &vs, NULL, &info, &st),
+        EC_ESIG);
+    assert_non_null(strstr(st.msg, "main commit"));
+    uint8_t h[32];
+    memcpy(h, f->main_hash, 32);
+    h[31] ^= 1;
+    assert_int_equal(
+        ec_bundle_verify(ec_writer_data(&w), ec_writer_size(&w), S_MAIN, NULL, h, &info, &st),
+        EC_ESIG);
+    assert_int_equal(
+        ec_bundle_verify(ec_writer_data(&w), ec_writer_size(&w), S_MAIN, NULL, NULL, &info, &st),
+        EC_EINVAL);
+    /* Side chain id disagreeing with the transaction. */
+    f->parts.side_chain_id = "side-other";
+    assert_int_equal(s_verify(f, &info, &st), EC_ECHAIN);
+    assert_non_null(strstr(st.msg, "transaction"));
+    f->parts.side_chain_id = "Bad id";
+    assert_int_equal(s_verify(f, &info, &st), EC_EINVAL);
+    /* A commit with too few signatures. */
+    f->parts = good;
+    ec_commit_t c = f->commit;
+    c.sig_count = 2;
+    ec_writer_reset(&w);
+    ec_commit_encode(&w, &c);
+    f->parts.main_commit = ec_writer_data(&w);
+    f->parts.main_commit_size = ec_writer_size(&w);
+    assert_int_equal(s_verify(f, &info, &st), EC_ESIG);
+    ec_writer_fini(&w);
+    /* Version and size limits. */
+    uint8_t v2[] = {0x9d, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(ec_bundle_verify(v2, sizeof v2, S_MAIN, &f->main_vs, NULL, &info, &st),
+                     EC_EVERSION);
+    uint8_t *big = calloc(1, EC_BUNDLE_BYTES_MAX + 1);
+    assert_int_equal(
+        ec_bundle_verify(big, EC_BUNDLE_BYTES_MAX + 1, S_MAIN, &f->main_vs, NULL, &info, &st),
+        EC_ETOOBIG);
+    free(big);
+    s_fix_free(f);
+}
+
+int main(void)
+{
+    if (ec_crypto_init() != 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bundle_valid),
+        cmocka_unit_test(test_bundle_every_byte),
+        cmocka_unit_test(test_bundle_anchored_self),
+        cmocka_unit_test(test_bundle_steps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

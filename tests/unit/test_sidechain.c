@@ -1,0 +1,1186 @@
+/*
+ * test_sidechain.c - the side-chain app driven directly, as the engine would: a real
+ * ledger in a temporary directory, a save point per transaction with rollback on failure,
+ * end_block and a synced write per block. A tiny main chain is built here for real (main
+ * genesis with one validator, records log, headers whose state_root and hist_root are
+ * computed with the library, signed commits) to feed MAIN_ANCHOR transactions.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ec_app.h"
+#include "ec_chain.h"
+#include "ec_codec.h"
+#include "ec_crypto.h"
+#include "ec_ledger.h"
+#include "ec_merkle.h"
+#include "ec_types.h"
+#include "sc_app.h"
+
+#define MAIN_ID "main-test"
+#define SIDE_ID "degree-test"
+#define MAIN_HEIGHTS_MAX 16
+#define RECORDS_MAX 64
+
+enum {
+    K_MAINVAL,
+    K_ISSUER1,
+    K_ISSUER2,
+    K_INSPECTOR,
+    K_OTHERTYPE,
+    K_HOLDER,
+    K_HOLDER2,
+    K_STRANGER,
+    K_COUNT
+};
+
+typedef struct {
+    char dir[64];
+    ec_ledger_t *ledger;
+    ec_key_t *keys[K_COUNT];
+    ec_genesis_t main_gen;
+    ec_genesis_t side_gen;
+    ec_app_t *app;
+    /* The main chain: hist leaves (leaf k = block k, leaf 0 = genesis), headers by height. */
+    uint64_t main_height;
+    ec_hash32_t hist_leaves[MAIN_HEIGHTS_MAX];
+    uint8_t block_hash[MAIN_HEIGHTS_MAX][EC_HASH_BYTES];
+    ec_header_t headers[MAIN_HEIGHTS_MAX];
+    uint64_t records_at[MAIN_HEIGHTS_MAX]; /* records count committed by each header */
+    uint8_t state_digest[EC_HASH_BYTES];
+    /* The main chain's records log. */
+    uint64_t rec_count;
+    uint8_t *rec_data[RECORDS_MAX];
+    size_t rec_size[RECORDS_MAX];
+    ec_hash32_t rec_leaves[RECORDS_MAX];
+    /* The side block being built. */
+    ec_block_ctx_t ctx;
+    uint64_t nonce;
+    ec_writer_t env;
+    ec_decoder_t qdec;
+    ec_writer_t qout;
+} fx_t;
+
+static const char *pk_addr(fx_t *fx, int k, char out[EC_ADDR_MAX])
+{
+    ec_address_from_pk(out, ec_key_pk(fx->keys[k]));
+    return out;
+}
+
+/* ---- the main chain ----------------------------------------------------------------- */
+
+static void main_record(fx_t *fx, uint32_t kind, int k, uint32_t role, const char *ct,
+                        const char *org)
+{
+    assert_true(fx->rec_count < RECORDS_MAX);
+    ec_record_t r;
+    memset(&r, 0, sizeof r);
+    r.seq = fx->rec_count;
+    r.kind = kind;
+    memcpy(r.pk, ec_key_pk(fx->keys[k]), EC_PK_BYTES);
+    r.role = role;
+    snprintf(r.cert_type, sizeof r.cert_type, "%s", ct ? ct : "");
+    snprintf(r.org_code, sizeof r.org_code, "%s", org ? org : "");
+    if (kind == EC_REC_ATTEST)
+        ec_sha256(r.identity_hash, &k, sizeof k);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_record_encode(&w, &r);
+    uint64_t i = fx->rec_count++;
+    fx->rec_data[i] = ec_writer_take(&w, &fx->rec_size[i]);
+    ec_record_leaf(fx->rec_leaves[i], fx->rec_data[i], fx->rec_size[i]);
+    ec_writer_fini(&w);
+}
+
+/* Builds a main header at `height` on top of block height-1, committing the first
+ * `records` records. hist_leaf_alt, when not NULL, replaces leaf height-1 (a fork). */
+static void main_header(fx_t *fx, ec_header_t *h, uint64_t height, uint64_t records,
+                        uint64_t time_ms, const uint8_t *prev_leaf_alt)
+{
+    memset(h, 0, sizeof *h);
+    snprintf(h->chain_id, sizeof h->chain_id, "%s", MAIN_ID);
+    h->height = height;
+    h->time_ms = time_ms;
+    memcpy(h->prev_hash, fx->block_hash[height - 1], EC_HASH_BYTES);
+    ec_sha256(h->tx_root, "", 0);
+    uint8_t records_root[EC_HASH_BYTES];
+    ec_merkle_root(records_root, (const ec_hash32_t *)fx->rec_leaves, records);
+    ec_main_state_root(h->state_root, records_root, records, fx->state_digest);
+    ec_hash32_t leaves[MAIN_HEIGHTS_MAX];
+    memcpy(leaves, fx->hist_leaves, sizeof leaves);
+    if (prev_leaf_alt)
+        memcpy(leaves[height - 1], prev_leaf_alt, EC_HASH_BYTES);
+    ec_merkle_root(h->hist_root, (const ec_hash32_t *)leaves, height);
+    ec_sha256(h->xanchor_root, "", 0);
+    ec_valset_hash(h->valset_hash, &fx->main_gen.validators);
+    memcpy(h->next_valset_hash, h->valset_hash, EC_HASH_BYTES);
+}
+
+/* Commits the next main block with the first `records` records of the log. */
+static void main_block_n(fx_t *fx, uint64_t records)
+{
+    uint64_t height = ++fx->main_height;
+    assert_true(height < MAIN_HEIGHTS_MAX);
+    main_header(fx, &fx->headers[height], height, records, 1000 * height, NULL);
+    fx->records_at[height] = records;
+    ec_header_hash(fx->block_hash[height], &fx->headers[height]);
+    ec_merkle_leaf(fx->hist_leaves[height], EC_LEAF_BLOCK, fx->block_hash[height], EC_HASH_BYTES);
+}
+
+/* Commits the next main block with every record so far. */
+static void main_block(fx_t *fx)
+{
+    main_block_n(fx, fx->rec_count);
+}
+
+typedef struct {
+    const ec_header_t *header; /* default: fx->headers[height]                           */
+    uint64_t height;           /* main header to anchor                                   */
+    uint64_t from;             /* light client height the proofs start from              */
+    uint64_t rec_from;         /* first record carried                                    */
+    uint32_t rec_n;            /* records carried                                         */
+    uint64_t records_count;    /* default: fx->records_at[height]                         */
+    const ec_hash32_t *hist;   /* hist leaves for prev_path, default fx->hist_leaves      */
+    bool bad_state;            /* state_digest that does not match                       */
+    bool bad_commit;           /* flip one signature byte                                  */
+    bool bad_record_path;      /* flip one byte of the first record's path                 */
+    bool bad_prev_path;        /* flip one byte of prev_path                               */
+} anchor_opts_t;
+
+static void anchor_body(fx_t *fx, ec_writer_t *w, const anchor_opts_t *o)
+{
+    const ec_header_t *h = o->header ? o->header : &fx->headers[o->height];
+    const ec_hash32_t *hist = o->hist ? o->hist : (const ec_hash32_t *)fx->hist_leaves;
+    uint64_t count = o->records_count ? o->records_count : fx->records_at[h->height];
+    ec_writer_t hw, cw;
+    ec_writer_init(&hw);
+    ec_writer_init(&cw);
+    ec_header_encode(&hw, h);
+    ec_commit_t c;
+    memset(&c, 0, sizeof c);
+    c.height = h->height;
+    ec_header_hash(c.block_hash, h);
+    ec_commit_sign(&c, MAIN_ID, 0, fx->keys[K_MAINVAL]);
+    if (o->bad_commit)
+        c.sigs[0].sig[5] ^= 1;
+    ec_commit_encode(&cw, &c);
+
+    ec_hash32_t path[EC_MERKLE_PROOF_MAX];
+    size_t len = 0;
+    ec_merkle_mem_t mem = {hist, h->height};
+    ec_write_array(w, 8);
+    ec_write_bin(w, ec_writer_data(&hw), ec_writer_size(&hw));
+    ec_write_bin(w, ec_writer_data(&cw), ec_writer_size(&cw));
+    assert_int_equal(
+        ec_merkle_inclusion_proof(path, &len, ec_merkle_mem_oracle, &mem, o->from, h->height), 0);
+    if (o->bad_prev_path && len > 0)
+        path[0][7] ^= 1;
+    ec_write_path(w, (const ec_hash32_t *)path, len);
+    len = 0;
+    if (o->from > 0)
+        assert_int_equal(
+            ec_merkle_consistency_proof(path, &len, ec_merkle_mem_oracle, &mem, o->from, h->height),
+            0);
+    ec_write_path(w, (const ec_hash32_t *)path, len);
+    uint8_t records_root[EC_HASH_BYTES];
+    ec_merkle_root(records_root, (const ec_hash32_t *)fx->rec_leaves, count);
+    ec_write_bin(w, records_root, EC_HASH_BYTES);
+    ec_write_uint(w, count);
+    uint8_t digest[EC_HASH_BYTES];
+    memcpy(digest, fx->state_digest, EC_HASH_BYTES);
+    if (o->bad_state)
+        digest[0] ^= 1;
+    ec_write_bin(w, digest, EC_HASH_BYTES);
+    ec_write_array(w, o->rec_n);
+    ec_merkle_mem_t rmem = {(const ec_hash32_t *)fx->rec_leaves, count};
+    for (uint32_t i = 0; i < o->rec_n; i++) {
+        uint64_t seq = o->rec_from + i;
+        ec_write_array(w, 2);
+        ec_write_bin(w, fx->rec_data[seq], fx->rec_size[seq]);
+        len = 0;
+        if (seq < count) /* past the tree: an empty path */
+            assert_int_equal(
+                ec_merkle_inclusion_proof(path, &len, ec_merkle_mem_oracle, &rmem, seq, count), 0);
+        if (o->bad_record_path && i == 0 && len > 0)
+            path[0][3] ^= 1;
+        ec_write_path(w, (const ec_hash32_t *)path, len);
+    }
+    ec_writer_fini(&hw);
+    ec_writer_fini(&cw);
+}
+
+/* ---- driving the app -------------------------------------------------------------------- */
+
+/*
+ * Builds, checks (when check) and delivers one transaction as the engine does. Payload
+ * bytes go to EC_CF_PAYLOADS when the transaction succeeds. Returns the first error.
+ */
+static int side_tx_ex(fx_t *fx, bool check, uint64_t type, int k, const ec_writer_t *body,
+                      const uint8_t *payload, size_t payload_size, bool hash_payload,
+                      uint8_t id[EC_HASH_BYTES], ec_status_t *st)
+{
+    uint8_t ph[EC_HASH_BYTES];
+    if (payload)
+        ec_sha256(ph, payload, payload_size);
+    uint8_t local_id[EC_HASH_BYTES];
+    if (id == NULL)
+        id = local_id;
+    ec_tx_build(&fx->env, id, SIDE_ID, type, fx->keys[k], ++fx->nonce,
+                hash_payload && payload ? ph : NULL, ec_writer_data(body), ec_writer_size(body));
+    ec_tx_t tx;
+    assert_int_equal(ec_tx_decode(&tx, ec_writer_data(&fx->env), ec_writer_size(&fx->env)), 0);
+    ec_status_clear(st);
+    int rc = 0;
+    if (check)
+        rc = fx->app->check_tx(fx->app->self, &tx, payload, payload_size, st);
+    if (rc == 0) {
+        ec_ledger_savepoint(fx->ledger);
+        rc = fx->app->deliver_tx(fx->app->self, &fx->ctx, &tx, payload, payload_size, st);
+        if (rc)
+            ec_ledger_rollback(fx->ledger);
+        else if (payload)
+            ec_ledger_put(fx->ledger, EC_CF_PAYLOADS, id, EC_HASH_BYTES, payload, payload_size);
+    }
+    if (rc)
+        assert_int_equal(st->code, rc);
+    ec_tx_fini(&tx);
+    return rc;
+}
+
+static int side_tx(fx_t *fx, uint64_t type, int k, const ec_writer_t *body, const uint8_t *payload,
+                   size_t payload_size, uint8_t id[EC_HASH_BYTES])
+{
+    ec_status_t st;
+    return side_tx_ex(fx, true, type, k, body, payload, payload_size, true, id, &st);
+}
+
+static int anchor_tx(fx_t *fx, const anchor_opts_t *o)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    anchor_body(fx, &w, o);
+    int rc = side_tx(fx, EC_STX_MAIN_ANCHOR, K_STRANGER, &w, NULL, 0, NULL);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+/* Ends the side block: state root check, durable write, next height. */
+static void side_commit(fx_t *fx)
+{
+    uint8_t digest[EC_HASH_BYTES], want[EC_HASH_BYTES], root[EC_HASH_BYTES];
+    ec_ledger_state_digest(fx->ledger, digest);
+    assert_int_equal(fx->app->end_block(fx->app->self, &fx->ctx, root), 0);
+    /* The mirrored count comes from the mirror query after the write, so check it then. */
+    assert_int_equal(ec_ledger_write(fx->ledger, fx->ctx.height), 0);
+    ec_writer_t args;
+    ec_writer_init(&args);
+    ec_write_array(&args, 0);
+    ec_decoder_t d;
+    ec_decoder_init(&d);
+    const msgpack_object *a = NULL;
+    assert_int_equal(ec_decode(&d, ec_writer_data(&args), ec_writer_size(&args), &a), 0);
+    ec_writer_reset(&fx->qout);
+    ec_status_t st;
+    assert_int_equal(fx->app->query(fx->app->self, fx->ledger, "mirror", a, &fx->qout, &st), 0);
+    ec_decoder_t d2;
+    ec_decoder_init(&d2);
+    const msgpack_object *m = NULL;
+    assert_int_equal(ec_decode(&d2, ec_writer_data(&fx->qout), ec_writer_size(&fx->qout), &m), 0);
+    ec_side_state_root(want, digest, m->via.array.ptr[1].via.u64);
+    assert_memory_equal(root, want, EC_HASH_BYTES);
+    ec_decoder_fini(&d2);
+    ec_decoder_fini(&d);
+    ec_writer_fini(&args);
+    fx->ctx.height++;
+    fx->ctx.time_ms += 1000;
+    fx->ctx.anchor_count = 0;
+}
+
+/* Runs a query; args is one encoded array. Returns the code; *res is the decoded result. */
+static int query(fx_t *fx, const char *path, const ec_writer_t *args, const msgpack_object **res)
+{
+    ec_decoder_t d;
+    ec_decoder_init(&d);
+    const msgpack_object *a = NULL;
+    assert_int_equal(ec_decode(&d, ec_writer_data(args), ec_writer_size(args), &a), 0);
+    ec_writer_reset(&fx->qout);
+    ec_status_t st;
+    ec_status_clear(&st);
+    int rc = fx->app->query(fx->app->self, fx->ledger, path, a, &fx->qout, &st);
+    ec_decoder_fini(&d);
+    if (rc) {
+        assert_int_equal(st.code, rc);
+        return rc;
+    }
+    assert_int_equal(
+        ec_decode(&fx->qdec, ec_writer_data(&fx->qout), ec_writer_size(&fx->qout), res), 0);
+    return 0;
+}
+
+static const msgpack_object *el(const msgpack_object *o, uint32_t i)
+{
+    assert_int_equal(o->type, MSGPACK_OBJECT_ARRAY);
+    assert_true(i < o->via.array.size);
+    return &o->via.array.ptr[i];
+}
+
+static void assert_str(const msgpack_object *o, const char *s)
+{
+    assert_int_equal(o->type, MSGPACK_OBJECT_STR);
+    assert_int_equal(o->via.str.size, strlen(s));
+    assert_memory_equal(o->via.str.ptr, s, strlen(s));
+}
+
+static void assert_bin(const msgpack_object *o, const void *b, size_t n)
+{
+    assert_int_equal(o->type, MSGPACK_OBJECT_BIN);
+    assert_int_equal(o->via.bin.size, n);
+    if (n)
+        assert_memory_equal(o->via.bin.ptr, b, n);
+}
+
+/* ---- bodies ----------------------------------------------------------------------------- */
+
+static const uint8_t s_fields_root[EC_HASH_BYTES] = {1, 2, 3};
+static uint8_t s_payload[100];
+
+static void issue_body(fx_t *fx, ec_writer_t *w, int holder, const char *org)
+{
+    char addr[EC_ADDR_MAX];
+    ec_writer_reset(w);
+    ec_write_array(w, 4);
+    ec_write_cstr(w, pk_addr(fx, holder, addr));
+    ec_write_cstr(w, org);
+    ec_write_bin(w, s_fields_root, EC_HASH_BYTES);
+    ec_write_uint(w, 2000000000000ull);
+}
+
+static int issue(fx_t *fx, int issuer, int holder, const char *org, uint8_t id[EC_HASH_BYTES])
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    issue_body(fx, &w, holder, org);
+    int rc = side_tx(fx, EC_STX_ISSUE, issuer, &w, s_payload, sizeof s_payload, id);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+static int inspect(fx_t *fx, int inspector, int holder, const char *org,
+                   const uint8_t cert[EC_HASH_BYTES], const char *verdict)
+{
+    char addr[EC_ADDR_MAX];
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 4);
+    ec_write_cstr(&w, pk_addr(fx, holder, addr));
+    ec_write_cstr(&w, org);
+    ec_write_bin(&w, cert, EC_HASH_BYTES);
+    ec_write_cstr(&w, verdict);
+    int rc = side_tx(fx, EC_STX_INSPECT, inspector, &w, NULL, 0, NULL);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+/* ACK [id], RENEW [id, expires], CHANGE [id, root] (+payload), REVOKE [id, reason]. */
+static int update(fx_t *fx, uint64_t type, int k, const uint8_t cert[EC_HASH_BYTES],
+                  const uint8_t *payload, size_t payload_size, uint8_t id[EC_HASH_BYTES])
+{
+    static const uint8_t root2[EC_HASH_BYTES] = {9, 9, 9};
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, type == EC_STX_ACK ? 1 : 2);
+    ec_write_bin(&w, cert, EC_HASH_BYTES);
+    if (type == EC_STX_RENEW)
+        ec_write_uint(&w, 3000000000000ull);
+    else if (type == EC_STX_CHANGE)
+        ec_write_bin(&w, root2, EC_HASH_BYTES);
+    else if (type == EC_STX_REVOKE)
+        ec_write_cstr(&w, "issued in error");
+    int rc = side_tx(fx, type, k, &w, payload, payload_size, id);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+static int query_cert(fx_t *fx, const uint8_t id[EC_HASH_BYTES], const msgpack_object **res)
+{
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_bin(&a, id, EC_HASH_BYTES);
+    int rc = query(fx, "cert", &a, res);
+    ec_writer_fini(&a);
+    return rc;
+}
+
+/* ---- fixture ---------------------------------------------------------------------------- */
+
+/*
+ * A main chain with roles (issuer1: degree/ORG1, issuer2: degree/ORG2, inspector:
+ * degree/INSP1, othertype: marriage/ORG1) and attested holder and holder2 in records 0..5
+ * of main block 1; a side chain whose block 1 anchored it. The side block being built is 2.
+ */
+static int setup(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    assert_int_equal(ec_crypto_init(), 0);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_sidechain.XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    ec_status_t st;
+    fx->ledger = ec_ledger_open(fx->dir, &st);
+    assert_non_null(fx->ledger);
+    for (int k = 0; k < K_COUNT; k++) {
+        uint8_t seed[32] = {(uint8_t)(k + 1), 0x5c};
+        fx->keys[k] = ec_key_from_seed(seed);
+        assert_non_null(fx->keys[k]);
+    }
+    ec_writer_init(&fx->env);
+    ec_writer_init(&fx->qout);
+    ec_decoder_init(&fx->qdec);
+    memset(s_payload, 0xab, sizeof s_payload);
+
+    ec_genesis_t *mg = &fx->main_gen;
+    snprintf(mg->chain_id, sizeof mg->chain_id, "%s", MAIN_ID);
+    mg->kind = EC_CHAIN_MAIN;
+    mg->time_ms = 1;
+    mg->validators.count = 1;
+    memcpy(mg->validators.v[0].pk, ec_key_pk(fx->keys[K_MAINVAL]), EC_PK_BYTES);
+    mg->validators.v[0].power = 10;
+    mg->operator_count = 1;
+    memcpy(mg->operators[0], ec_key_pk(fx->keys[K_MAINVAL]), EC_PK_BYTES);
+    ec_genesis_hash(fx->block_hash[0], mg);
+    ec_merkle_leaf(fx->hist_leaves[0], EC_LEAF_BLOCK, fx->block_hash[0], EC_HASH_BYTES);
+    ec_sha256(fx->state_digest, "main state", 10);
+
+    ec_genesis_t *sg = &fx->side_gen;
+    snprintf(sg->chain_id, sizeof sg->chain_id, "%s", SIDE_ID);
+    sg->kind = EC_CHAIN_SIDE;
+    snprintf(sg->cert_type, sizeof sg->cert_type, "degree");
+    sg->time_ms = 1;
+    sg->validators.count = 1;
+    memcpy(sg->validators.v[0].pk, ec_key_pk(fx->keys[K_STRANGER]), EC_PK_BYTES);
+    sg->validators.v[0].power = 1;
+    snprintf(sg->main_chain_id, sizeof sg->main_chain_id, "%s", MAIN_ID);
+    memcpy(sg->main_genesis_hash, fx->block_hash[0], EC_HASH_BYTES);
+    sg->main_validators = mg->validators;
+    fx->app = sc_app_new(sg, &st);
+    assert_non_null(fx->app);
+
+    fx->ctx.genesis = sg;
+    fx->ctx.ledger = fx->ledger;
+    fx->ctx.height = 1;
+    fx->ctx.time_ms = 5000;
+
+    main_record(fx, EC_REC_ROLE_GRANT, K_ISSUER1, EC_ROLE_ISSUER, "degree", "ORG1");
+    main_record(fx, EC_REC_ROLE_GRANT, K_ISSUER2, EC_ROLE_ISSUER, "degree", "ORG2");
+    main_record(fx, EC_REC_ROLE_GRANT, K_INSPECTOR, EC_ROLE_INSPECTOR, "degree", "INSP1");
+    main_record(fx, EC_REC_ROLE_GRANT, K_OTHERTYPE, EC_ROLE_ISSUER, "marriage", "ORG1");
+    main_record(fx, EC_REC_ATTEST, K_HOLDER, 0, NULL, NULL);
+    main_record(fx, EC_REC_ATTEST, K_HOLDER2, 0, NULL, NULL);
+    main_block(fx);
+    anchor_opts_t o = {.height = 1, .from = 0, .rec_from = 0, .rec_n = 6};
+    assert_int_equal(anchor_tx(fx, &o), 0);
+    assert_int_equal(fx->ctx.anchor_count, 1);
+    assert_string_equal(fx->ctx.anchors[0].chain_id, MAIN_ID);
+    assert_int_equal(fx->ctx.anchors[0].height, 1);
+    assert_memory_equal(fx->ctx.anchors[0].header_hash, fx->block_hash[1], EC_HASH_BYTES);
+    side_commit(fx);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *fx = *state;
+    sc_app_free(fx->app);
+    ec_ledger_destroy(&fx->ledger);
+    for (int k = 0; k < K_COUNT; k++)
+        ec_key_destroy(&fx->keys[k]);
+    for (uint64_t i = 0; i < fx->rec_count; i++)
+        free(fx->rec_data[i]);
+    ec_writer_fini(&fx->env);
+    ec_writer_fini(&fx->qout);
+    ec_decoder_fini(&fx->qdec);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
+    assert_int_equal(system(cmd), 0);
+    free(fx);
+    return 0;
+}
+
+/* ---- tests: construction ---------------------------------------------------------------- */
+
+static void test_new_refuses_bad_genesis(void **state)
+{
+    fx_t *fx = *state;
+    ec_status_t st;
+    assert_null(sc_app_new(&fx->main_gen, &st));
+    assert_int_equal(st.code, EC_ECHAIN);
+    ec_genesis_t g = fx->side_gen;
+    g.cert_type[0] = '\0';
+    assert_null(sc_app_new(&g, &st));
+    assert_int_equal(st.code, EC_EINVAL);
+    sc_app_free(NULL);
+}
+
+/* ---- tests: the mirror ------------------------------------------------------------------ */
+
+static void test_mirror_and_role_queries(void **state)
+{
+    fx_t *fx = *state;
+    const msgpack_object *r = NULL;
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 0);
+    assert_int_equal(query(fx, "mirror", &a, &r), 0);
+    assert_int_equal(el(r, 0)->via.array.size, 4);
+    assert_int_equal(el(el(r, 0), 0)->via.u64, 1);
+    assert_bin(el(el(r, 0), 1), fx->block_hash[1], EC_HASH_BYTES);
+    assert_bin(el(el(r, 0), 2), fx->headers[1].hist_root, EC_HASH_BYTES);
+    assert_int_equal(el(el(r, 0), 3)->type, MSGPACK_OBJECT_BOOLEAN);
+    assert_false(el(el(r, 0), 3)->via.boolean);
+    assert_int_equal(el(r, 1)->via.u64, 6);
+
+    /* issuer1: one role, not attested */
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_bin(&a, ec_key_pk(fx->keys[K_ISSUER1]), EC_PK_BYTES);
+    assert_int_equal(query(fx, "role", &a, &r), 0);
+    assert_int_equal(r->via.array.size, 2);
+    assert_int_equal(el(r, 0)->via.array.size, 1);
+    assert_int_equal(el(el(el(r, 0), 0), 0)->via.u64, EC_ROLE_ISSUER);
+    assert_str(el(el(el(r, 0), 0), 1), "degree");
+    assert_str(el(el(el(r, 0), 0), 2), "ORG1");
+    assert_false(el(r, 1)->via.boolean);
+    /* holder: no roles, attested */
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_bin(&a, ec_key_pk(fx->keys[K_HOLDER]), EC_PK_BYTES);
+    assert_int_equal(query(fx, "role", &a, &r), 0);
+    assert_int_equal(el(r, 0)->via.array.size, 0);
+    assert_true(el(r, 1)->via.boolean);
+    /* a role for another certificate type is not kept */
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_bin(&a, ec_key_pk(fx->keys[K_OTHERTYPE]), EC_PK_BYTES);
+    assert_int_equal(query(fx, "role", &a, &r), 0);
+    assert_int_equal(el(r, 0)->via.array.size, 0);
+    assert_false(el(r, 1)->via.boolean);
+    /* bad args */
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_bin(&a, "short", 5);
+    assert_int_equal(query(fx, "role", &a, &r), EC_EINVAL);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_uint(&a, 1);
+    assert_int_equal(query(fx, "mirror", &a, &r), EC_EINVAL);
+    assert_int_equal(query(fx, "no_such_path", &a, &r), EC_EMETHOD);
+    ec_writer_fini(&a);
+}
+
+static void test_anchor_errors(void **state)
+{
+    fx_t *fx = *state;
+    /* main block 2 carries records 6..9: a grant, a revoke of issuer2's role, two attests */
+    main_record(fx, EC_REC_ROLE_GRANT, K_STRANGER, EC_ROLE_SUPERVISOR, "", "");
+    main_record(fx, EC_REC_ROLE_REVOKE, K_ISSUER2, EC_ROLE_ISSUER, "degree", "ORG2");
+    main_record(fx, EC_REC_ATTEST, K_ISSUER1, 0, NULL, NULL);
+    main_record(fx, EC_REC_ATTEST, K_INSPECTOR, 0, NULL, NULL);
+    main_block(fx);
+
+    anchor_opts_t o = {.height = 2, .from = 1, .rec_from = 6, .rec_n = 2};
+    anchor_opts_t bad = o;
+    bad.rec_from = 7; /* gap */
+    assert_int_equal(anchor_tx(fx, &bad), EC_EINVAL);
+    bad.rec_from = 5; /* repeat */
+    assert_int_equal(anchor_tx(fx, &bad), EC_EINVAL);
+    bad = o;
+    bad.bad_record_path = true;
+    assert_int_equal(anchor_tx(fx, &bad), EC_EPROOF);
+    bad = o;
+    bad.bad_state = true;
+    assert_int_equal(anchor_tx(fx, &bad), EC_EPROOF);
+    bad = o;
+    bad.bad_commit = true;
+    assert_int_equal(anchor_tx(fx, &bad), EC_ESIG);
+    bad = o;
+    bad.height = 1; /* the mirrored header again, without records */
+    bad.rec_n = 0;
+    bad.from = 0;
+    assert_int_equal(anchor_tx(fx, &bad), EC_EDUPLICATE);
+    assert_int_equal(fx->ctx.anchor_count, 0);
+
+    /* accepted: header 2 with records 6..7 */
+    assert_int_equal(anchor_tx(fx, &o), 0);
+    assert_int_equal(fx->ctx.anchor_count, 1);
+    assert_int_equal(fx->ctx.anchors[0].height, 2);
+    /* the same header again: duplicate; header 1: below the mirror */
+    anchor_opts_t dup = o;
+    dup.rec_n = 0;
+    assert_int_equal(anchor_tx(fx, &dup), EC_EDUPLICATE);
+    dup.height = 1;
+    dup.from = 0;
+    assert_int_equal(anchor_tx(fx, &dup), EC_EDUPLICATE);
+    /* records continuation on header 2: wrong start, then 8..9 */
+    anchor_opts_t cont = o;
+    cont.rec_from = 6;
+    assert_int_equal(anchor_tx(fx, &cont), EC_EINVAL);
+    cont.rec_from = 8;
+    assert_int_equal(anchor_tx(fx, &cont), 0);
+    assert_int_equal(fx->ctx.anchor_count, 1); /* no anchor entry for a continuation */
+    side_commit(fx);
+
+    const msgpack_object *r = NULL;
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 0);
+    assert_int_equal(query(fx, "mirror", &a, &r), 0);
+    assert_int_equal(el(el(r, 0), 0)->via.u64, 2);
+    assert_int_equal(el(r, 1)->via.u64, 10);
+    /* the supervisor role with cert_type "" is kept */
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_bin(&a, ec_key_pk(fx->keys[K_STRANGER]), EC_PK_BYTES);
+    assert_int_equal(query(fx, "role", &a, &r), 0);
+    assert_int_equal(el(r, 0)->via.array.size, 1);
+    assert_int_equal(el(el(el(r, 0), 0), 0)->via.u64, EC_ROLE_SUPERVISOR);
+    assert_str(el(el(el(r, 0), 0), 1), "");
+    ec_writer_fini(&a);
+    /* issuer2's role was revoked: it can no longer issue */
+    assert_int_equal(issue(fx, K_ISSUER2, K_HOLDER, "ORG2", NULL), EC_EPERM);
+    /* issuer1 is now attested and can hold a certificate */
+    assert_int_equal(issue(fx, K_ISSUER1, K_ISSUER1, "ORG1", NULL), 0);
+
+    /* header 3 commits 11 of 12 records: record 11 is past its records_count */
+    main_record(fx, EC_REC_ATTEST, K_OTHERTYPE, 0, NULL, NULL);
+    main_record(fx, EC_REC_ATTEST, K_HOLDER, 0, NULL, NULL);
+    main_block_n(fx, 11);
+    anchor_opts_t past = {.height = 3, .from = 2, .rec_from = 10, .rec_n = 2};
+    assert_int_equal(anchor_tx(fx, &past), EC_EPROOF);
+    /* a records_count that does not match the header's state root */
+    past.rec_n = 1;
+    past.records_count = 12;
+    assert_int_equal(anchor_tx(fx, &past), EC_EPROOF);
+    past.records_count = 0;
+    assert_int_equal(anchor_tx(fx, &past), 0);
+    side_commit(fx);
+    /* main block 4 and 5; the mirror jumps from 3 straight to 5 */
+    main_block(fx);
+    main_block(fx);
+    anchor_opts_t skip = {.height = 5, .from = 3, .rec_from = 11, .rec_n = 1};
+    assert_int_equal(anchor_tx(fx, &skip), 0);
+    side_commit(fx);
+    ec_writer_init(&a);
+    ec_write_array(&a, 0);
+    assert_int_equal(query(fx, "mirror", &a, &r), 0);
+    assert_int_equal(el(el(r, 0), 0)->via.u64, 5);
+    assert_bin(el(el(r, 0), 1), fx->block_hash[5], EC_HASH_BYTES);
+    assert_bin(el(el(r, 0), 2), fx->headers[5].hist_root, EC_HASH_BYTES);
+    assert_int_equal(el(r, 1)->via.u64, 12);
+    ec_writer_fini(&a);
+}
+
+static void test_anchor_wrong_chain_and_check_tx(void **state)
+{
+    fx_t *fx = *state;
+    /* a header of another chain, signed by the same key */
+    main_block(fx);
+    ec_header_t h = fx->headers[2];
+    snprintf(h.chain_id, sizeof h.chain_id, "other-main");
+    anchor_opts_t o = {.header = &h, .height = 2, .from = 1};
+    int rc = anchor_tx(fx, &o);
+    assert_true(rc == EC_ECHAIN || rc == EC_ESIG);
+    /* malformed bodies are refused by check_tx */
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 3);
+    ec_write_bin(&w, "x", 1);
+    ec_write_bin(&w, "y", 1);
+    ec_write_uint(&w, 1);
+    assert_int_equal(side_tx(fx, EC_STX_MAIN_ANCHOR, K_STRANGER, &w, NULL, 0, NULL), EC_EINVAL);
+    /* unknown type */
+    assert_int_equal(side_tx(fx, 99, K_STRANGER, &w, NULL, 0, NULL), EC_EINVAL);
+    ec_writer_fini(&w);
+    assert_int_equal(fx->ctx.anchor_count, 0);
+}
+
+static void test_fork_freezes(void **state)
+{
+    fx_t *fx = *state;
+    main_block(fx); /* height 2 */
+    main_block(fx); /* height 3 */
+    anchor_opts_t o = {.height = 3, .from = 1};
+    assert_int_equal(anchor_tx(fx, &o), 0);
+    side_commit(fx);
+
+    /* A garbage prev_path for the honest header 4 is only a bad proof, not a fork. */
+    main_block(fx);
+    anchor_opts_t garbage = {.height = 4, .from = 3, .bad_prev_path = true};
+    assert_int_equal(anchor_tx(fx, &garbage), EC_EPROOF);
+
+    /* A fork: other blocks 2' and 3', then a validly committed header 4' on top of them.
+     * Its hist_root ties a different 3-block history to a valid commit. */
+    ec_hash32_t fork_leaves[MAIN_HEIGHTS_MAX];
+    memcpy(fork_leaves, fx->hist_leaves, sizeof fork_leaves);
+    ec_header_t alt;
+    uint8_t alt_hash[EC_HASH_BYTES];
+    for (uint64_t hgt = 2; hgt <= 3; hgt++) {
+        main_header(fx, &alt, hgt, fx->rec_count, 777 + hgt, hgt == 3 ? fork_leaves[2] : NULL);
+        if (hgt == 3)
+            memcpy(alt.prev_hash, alt_hash, EC_HASH_BYTES);
+        ec_header_hash(alt_hash, &alt);
+        ec_merkle_leaf(fork_leaves[hgt], EC_LEAF_BLOCK, alt_hash, EC_HASH_BYTES);
+    }
+    ec_header_t fork4;
+    main_header(fx, &fork4, 4, fx->rec_count, 4000, NULL);
+    memcpy(fork4.prev_hash, alt_hash, EC_HASH_BYTES);
+    ec_merkle_root(fork4.hist_root, (const ec_hash32_t *)fork_leaves, 4);
+    anchor_opts_t f = {.header = &fork4,
+                       .from = 3,
+                       .records_count = fx->rec_count,
+                       .hist = (const ec_hash32_t *)fork_leaves};
+    assert_int_equal(anchor_tx(fx, &f), 0); /* succeeds: the freeze is recorded */
+    assert_int_equal(fx->ctx.anchor_count, 0);
+    side_commit(fx);
+
+    const msgpack_object *r = NULL;
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 0);
+    assert_int_equal(query(fx, "mirror", &a, &r), 0);
+    assert_true(el(el(r, 0), 3)->via.boolean);
+    assert_int_equal(el(el(r, 0), 0)->via.u64, 3);
+    ec_writer_fini(&a);
+
+    /* the real block 4 is refused now */
+    anchor_opts_t next = {.height = 4, .from = 3};
+    assert_int_equal(anchor_tx(fx, &next), EC_EFROZEN);
+    /* certificates still work against the frozen mirror */
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", NULL), 0);
+}
+
+/* ---- tests: certificates ---------------------------------------------------------------- */
+
+static void test_issue_and_query(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t id[EC_HASH_BYTES];
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", id), 0);
+    uint64_t h = fx->ctx.height;
+    side_commit(fx);
+    const msgpack_object *r = NULL;
+    assert_int_equal(query_cert(fx, id, &r), 0);
+    assert_int_equal(r->via.array.size, 11);
+    char addr[EC_ADDR_MAX];
+    assert_bin(el(r, 0), id, EC_HASH_BYTES);
+    assert_str(el(r, 1), pk_addr(fx, K_HOLDER, addr));
+    assert_str(el(r, 2), "ORG1");
+    assert_bin(el(r, 3), ec_key_pk(fx->keys[K_ISSUER1]), EC_PK_BYTES);
+    assert_int_equal(el(r, 4)->via.u64, h);
+    assert_bin(el(r, 5), s_fields_root, EC_HASH_BYTES);
+    assert_int_equal(el(r, 6)->via.u64, 2000000000000ull);
+    assert_str(el(r, 7), "issued");
+    assert_bin(el(r, 8), s_payload, sizeof s_payload);
+    assert_int_equal(el(r, 9)->via.u64, 0);
+    assert_int_equal(el(r, 10)->via.u64, h);
+
+    /* unknown certificate, bad args */
+    uint8_t none[EC_HASH_BYTES] = {0};
+    assert_int_equal(query_cert(fx, none, &r), EC_ENOTFOUND);
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 0);
+    assert_int_equal(query(fx, "cert", &a, &r), EC_EINVAL);
+    ec_writer_fini(&a);
+
+    /* an erased payload is served as empty bytes */
+    ec_ledger_del(fx->ledger, EC_CF_PAYLOADS, id, EC_HASH_BYTES);
+    side_commit(fx);
+    assert_int_equal(query_cert(fx, id, &r), 0);
+    assert_bin(el(r, 8), NULL, 0);
+}
+
+static void test_issue_refused(void **state)
+{
+    fx_t *fx = *state;
+    /* wrong org, no role at all, wrong certificate type, inspector role */
+    assert_int_equal(issue(fx, K_ISSUER2, K_HOLDER, "ORG1", NULL), EC_EPERM);
+    assert_int_equal(issue(fx, K_STRANGER, K_HOLDER, "ORG1", NULL), EC_EPERM);
+    assert_int_equal(issue(fx, K_OTHERTYPE, K_HOLDER, "ORG1", NULL), EC_EPERM);
+    assert_int_equal(issue(fx, K_INSPECTOR, K_HOLDER, "INSP1", NULL), EC_EPERM);
+    /* unattested holder */
+    ec_status_t st;
+    ec_writer_t w;
+    ec_writer_init(&w);
+    issue_body(fx, &w, K_STRANGER, "ORG1");
+    assert_int_equal(side_tx_ex(fx, true, EC_STX_ISSUE, K_ISSUER1, &w, s_payload, sizeof s_payload,
+                                true, NULL, &st),
+                     EC_EPERM);
+    assert_non_null(strstr(st.msg, "not an attested identity"));
+    /* the EPERM message names the sender and the org */
+    issue_body(fx, &w, K_HOLDER, "ORG1");
+    assert_int_equal(side_tx_ex(fx, true, EC_STX_ISSUE, K_ISSUER2, &w, s_payload, sizeof s_payload,
+                                true, NULL, &st),
+                     EC_EPERM);
+    assert_non_null(strstr(st.msg, "ORG1"));
+    assert_non_null(strstr(st.msg, "degree"));
+    assert_non_null(strstr(st.msg, "ec1"));
+    /* missing payload: check_tx refuses, and so does deliver_tx on its own */
+    assert_int_equal(side_tx_ex(fx, true, EC_STX_ISSUE, K_ISSUER1, &w, NULL, 0, true, NULL, &st),
+                     EC_EINVAL);
+    assert_int_equal(side_tx_ex(fx, false, EC_STX_ISSUE, K_ISSUER1, &w, NULL, 0, true, NULL, &st),
+                     EC_EINVAL);
+    /* payload bytes without a payload_hash; a payload too short to be a sealed box */
+    assert_int_equal(side_tx_ex(fx, true, EC_STX_ISSUE, K_ISSUER1, &w, s_payload, sizeof s_payload,
+                                false, NULL, &st),
+                     EC_EINVAL);
+    assert_int_equal(side_tx_ex(fx, true, EC_STX_ISSUE, K_ISSUER1, &w, s_payload,
+                                EC_SEAL_OVERHEAD - 1, true, NULL, &st),
+                     EC_EINVAL);
+    /* a bad holder address, an empty org, a wrong field type */
+    ec_writer_reset(&w);
+    ec_write_array(&w, 4);
+    ec_write_cstr(&w, "ec1notanaddress");
+    ec_write_cstr(&w, "ORG1");
+    ec_write_bin(&w, s_fields_root, EC_HASH_BYTES);
+    ec_write_uint(&w, 1);
+    assert_int_equal(side_tx(fx, EC_STX_ISSUE, K_ISSUER1, &w, s_payload, sizeof s_payload, NULL),
+                     EC_EINVAL);
+    issue_body(fx, &w, K_HOLDER, "");
+    assert_int_equal(side_tx(fx, EC_STX_ISSUE, K_ISSUER1, &w, s_payload, sizeof s_payload, NULL),
+                     EC_EINVAL);
+    char addr[EC_ADDR_MAX];
+    ec_writer_reset(&w);
+    ec_write_array(&w, 4);
+    ec_write_cstr(&w, pk_addr(fx, K_HOLDER, addr));
+    ec_write_cstr(&w, "ORG1");
+    ec_write_bin(&w, s_fields_root, 31);
+    ec_write_uint(&w, 1);
+    assert_int_equal(side_tx(fx, EC_STX_ISSUE, K_ISSUER1, &w, s_payload, sizeof s_payload, NULL),
+                     EC_EINVAL);
+    /* a transaction for another chain */
+    issue_body(fx, &w, K_HOLDER, "ORG1");
+    uint8_t ph[EC_HASH_BYTES];
+    ec_sha256(ph, s_payload, sizeof s_payload);
+    ec_tx_build(&fx->env, NULL, "marriage-test", EC_STX_ISSUE, fx->keys[K_ISSUER1], 1, ph,
+                ec_writer_data(&w), ec_writer_size(&w));
+    ec_tx_t tx;
+    assert_int_equal(ec_tx_decode(&tx, ec_writer_data(&fx->env), ec_writer_size(&fx->env)), 0);
+    assert_int_equal(fx->app->check_tx(fx->app->self, &tx, s_payload, sizeof s_payload, &st),
+                     EC_ECHAIN);
+    ec_tx_fini(&tx);
+    ec_writer_fini(&w);
+    /* nothing was written */
+    side_commit(fx);
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, pk_addr(fx, K_HOLDER, addr));
+    ec_write_nil(&a);
+    ec_write_uint(&a, 10);
+    const msgpack_object *r = NULL;
+    assert_int_equal(query(fx, "certs_by_holder", &a, &r), 0);
+    assert_int_equal(r->via.array.size, 0);
+    ec_writer_fini(&a);
+}
+
+static void test_inspect(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t id[EC_HASH_BYTES];
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", id), 0);
+    side_commit(fx);
+    uint64_t h = fx->ctx.height;
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", id, "compliant"), 0);
+    assert_int_equal(inspect(fx, K_ISSUER1, K_HOLDER, "INSP1", id, "x"), EC_EPERM);
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "ORG1", id, "x"), EC_EPERM);
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER2, "INSP1", id, "x"), EC_EINVAL);
+    uint8_t none[EC_HASH_BYTES] = {7};
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", none, "x"), EC_ENOTFOUND);
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", id, ""), EC_EINVAL);
+    char longv[EC_VERDICT_MAX + 1];
+    memset(longv, 'v', EC_VERDICT_MAX);
+    longv[EC_VERDICT_MAX] = '\0';
+    assert_int_not_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", id, longv), 0);
+    longv[EC_VERDICT_MAX - 1] = '\0'; /* 255 bytes: the longest allowed */
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", id, longv), 0);
+    /* an inspection with a sealed payload */
+    char addr[EC_ADDR_MAX];
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 4);
+    ec_write_cstr(&w, pk_addr(fx, K_HOLDER, addr));
+    ec_write_cstr(&w, "INSP1");
+    ec_write_bin(&w, id, EC_HASH_BYTES);
+    ec_write_cstr(&w, "see report");
+    assert_int_equal(
+        side_tx(fx, EC_STX_INSPECT, K_INSPECTOR, &w, s_payload, sizeof s_payload, NULL), 0);
+    ec_writer_fini(&w);
+    side_commit(fx);
+
+    const msgpack_object *r = NULL;
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_bin(&a, id, EC_HASH_BYTES);
+    assert_int_equal(query(fx, "inspections", &a, &r), 0);
+    assert_int_equal(r->via.array.size, 3);
+    for (uint32_t i = 0; i < 3; i++) {
+        const msgpack_object *e = el(r, i);
+        assert_int_equal(e->via.array.size, 5);
+        assert_int_equal(el(e, 0)->type, MSGPACK_OBJECT_BIN);
+        assert_int_equal(el(e, 1)->via.u64, h);
+        assert_str(el(e, 2), "INSP1");
+        assert_bin(el(e, 3), ec_key_pk(fx->keys[K_INSPECTOR]), EC_PK_BYTES);
+    }
+    bool saw_compliant = false;
+    for (uint32_t i = 0; i < 3; i++)
+        if (el(el(r, i), 4)->via.str.size == 9 &&
+            memcmp(el(el(r, i), 4)->via.str.ptr, "compliant", 9) == 0)
+            saw_compliant = true;
+    assert_true(saw_compliant);
+    assert_int_equal(query_cert(fx, id, &r), 0);
+    assert_int_equal(el(r, 9)->via.u64, 3);
+    assert_int_equal(el(r, 10)->via.u64, h);
+    /* inspections of an unknown certificate */
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_bin(&a, none, EC_HASH_BYTES);
+    assert_int_equal(query(fx, "inspections", &a, &r), EC_ENOTFOUND);
+    ec_writer_fini(&a);
+}
+
+static void test_ack(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t id[EC_HASH_BYTES];
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", id), 0);
+    side_commit(fx);
+    assert_int_equal(update(fx, EC_STX_ACK, K_HOLDER2, id, NULL, 0, NULL), EC_EPERM);
+    assert_int_equal(update(fx, EC_STX_ACK, K_ISSUER1, id, NULL, 0, NULL), EC_EPERM);
+    assert_int_equal(update(fx, EC_STX_ACK, K_HOLDER, id, s_payload, sizeof s_payload, NULL),
+                     EC_EINVAL);
+    assert_int_equal(update(fx, EC_STX_ACK, K_HOLDER, id, NULL, 0, NULL), 0);
+    assert_int_equal(update(fx, EC_STX_ACK, K_HOLDER, id, NULL, 0, NULL), EC_ESTATE);
+    uint8_t none[EC_HASH_BYTES] = {1};
+    assert_int_equal(update(fx, EC_STX_ACK, K_HOLDER, none, NULL, 0, NULL), EC_ENOTFOUND);
+    side_commit(fx);
+    const msgpack_object *r = NULL;
+    assert_int_equal(query_cert(fx, id, &r), 0);
+    assert_str(el(r, 7), "acknowledged");
+}
+
+static void test_renew_change_revoke(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t id[EC_HASH_BYTES], change_id[EC_HASH_BYTES];
+    static const uint8_t root2[EC_HASH_BYTES] = {9, 9, 9};
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", id), 0);
+    side_commit(fx);
+    /* only an issuing agency of the certificate's org */
+    assert_int_equal(update(fx, EC_STX_RENEW, K_ISSUER2, id, NULL, 0, NULL), EC_EPERM);
+    assert_int_equal(update(fx, EC_STX_RENEW, K_HOLDER, id, NULL, 0, NULL), EC_EPERM);
+    assert_int_equal(update(fx, EC_STX_RENEW, K_ISSUER1, id, NULL, 0, NULL), 0);
+    uint8_t payload2[80];
+    memset(payload2, 0x77, sizeof payload2);
+    assert_int_equal(update(fx, EC_STX_CHANGE, K_ISSUER1, id, NULL, 0, NULL), EC_EINVAL);
+    assert_int_equal(update(fx, EC_STX_CHANGE, K_OTHERTYPE, id, payload2, sizeof payload2, NULL),
+                     EC_EPERM);
+    assert_int_equal(update(fx, EC_STX_CHANGE, K_ISSUER1, id, payload2, sizeof payload2, change_id),
+                     0);
+    uint64_t h = fx->ctx.height;
+    side_commit(fx);
+    const msgpack_object *r = NULL;
+    assert_int_equal(query_cert(fx, id, &r), 0);
+    assert_int_equal(el(r, 6)->via.u64, 3000000000000ull);
+    assert_bin(el(r, 5), root2, EC_HASH_BYTES);
+    assert_bin(el(r, 8), payload2, sizeof payload2);
+    assert_str(el(r, 7), "issued");
+    assert_int_equal(el(r, 10)->via.u64, h);
+    assert_true(el(r, 4)->via.u64 < h);
+
+    assert_int_equal(update(fx, EC_STX_REVOKE, K_ISSUER2, id, NULL, 0, NULL), EC_EPERM);
+    assert_int_equal(update(fx, EC_STX_REVOKE, K_ISSUER1, id, NULL, 0, NULL), 0);
+    /* revoked refuses everything */
+    assert_int_equal(update(fx, EC_STX_REVOKE, K_ISSUER1, id, NULL, 0, NULL), EC_ESTATE);
+    assert_int_equal(update(fx, EC_STX_RENEW, K_ISSUER1, id, NULL, 0, NULL), EC_ESTATE);
+    assert_int_equal(update(fx, EC_STX_CHANGE, K_ISSUER1, id, payload2, sizeof payload2, NULL),
+                     EC_ESTATE);
+    assert_int_equal(update(fx, EC_STX_ACK, K_HOLDER, id, NULL, 0, NULL), EC_ESTATE);
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", id, "late"), EC_ESTATE);
+    side_commit(fx);
+    assert_int_equal(query_cert(fx, id, &r), 0);
+    assert_str(el(r, 7), "revoked");
+    assert_int_equal(el(r, 9)->via.u64, 0);
+}
+
+static void test_certs_by_holder(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t ids[4][EC_HASH_BYTES];
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", ids[0]), 0);
+    side_commit(fx);
+    assert_int_equal(issue(fx, K_ISSUER2, K_HOLDER, "ORG2", ids[1]), 0);
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER2, "ORG1", ids[3]), 0);
+    side_commit(fx);
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", ids[2]), 0);
+    assert_int_equal(update(fx, EC_STX_REVOKE, K_ISSUER1, ids[0], NULL, 0, NULL), 0);
+    side_commit(fx);
+
+    char addr[EC_ADDR_MAX];
+    ec_writer_t a;
+    ec_writer_init(&a);
+    const msgpack_object *r = NULL;
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, pk_addr(fx, K_HOLDER, addr));
+    ec_write_nil(&a);
+    ec_write_uint(&a, 0);
+    assert_int_equal(query(fx, "certs_by_holder", &a, &r), 0);
+    assert_int_equal(r->via.array.size, 3);
+    for (int i = 0; i < 3; i++)
+        assert_bin(el(el(r, (uint32_t)i), 0), ids[i], EC_HASH_BYTES);
+    assert_int_equal(el(el(r, 0), 1)->via.u64, 2);
+    assert_int_equal(el(el(r, 1), 1)->via.u64, 3);
+    assert_str(el(el(r, 1), 2), "ORG2");
+    assert_str(el(el(r, 0), 3), "revoked");
+    assert_str(el(el(r, 2), 3), "issued");
+
+    /* paging: limit 2, then after the second */
+    ec_writer_reset(&a);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, pk_addr(fx, K_HOLDER, addr));
+    ec_write_nil(&a);
+    ec_write_uint(&a, 2);
+    assert_int_equal(query(fx, "certs_by_holder", &a, &r), 0);
+    assert_int_equal(r->via.array.size, 2);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, pk_addr(fx, K_HOLDER, addr));
+    ec_write_bin(&a, ids[1], EC_HASH_BYTES);
+    ec_write_uint(&a, 2);
+    assert_int_equal(query(fx, "certs_by_holder", &a, &r), 0);
+    assert_int_equal(r->via.array.size, 1);
+    assert_bin(el(el(r, 0), 0), ids[2], EC_HASH_BYTES);
+    /* `after` of another holder; limit too big; bad address */
+    ec_writer_reset(&a);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, pk_addr(fx, K_HOLDER, addr));
+    ec_write_bin(&a, ids[3], EC_HASH_BYTES);
+    ec_write_uint(&a, 2);
+    assert_int_equal(query(fx, "certs_by_holder", &a, &r), EC_EINVAL);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, pk_addr(fx, K_HOLDER, addr));
+    ec_write_nil(&a);
+    ec_write_uint(&a, 1001);
+    assert_int_not_equal(query(fx, "certs_by_holder", &a, &r), 0);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, "nope");
+    ec_write_nil(&a);
+    ec_write_uint(&a, 1);
+    assert_int_equal(query(fx, "certs_by_holder", &a, &r), EC_EINVAL);
+    /* holder2 has one */
+    ec_writer_reset(&a);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, pk_addr(fx, K_HOLDER2, addr));
+    ec_write_nil(&a);
+    ec_write_uint(&a, 5);
+    assert_int_equal(query(fx, "certs_by_holder", &a, &r), 0);
+    assert_int_equal(r->via.array.size, 1);
+    assert_bin(el(el(r, 0), 0), ids[3], EC_HASH_BYTES);
+    ec_writer_fini(&a);
+}
+
+/* A failed transaction leaves no trace in the state root: the same successful
+ * transactions give the same digest with or without failed ones between them. */
+static void test_failed_tx_leaves_no_trace(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t d1[EC_HASH_BYTES], d2[EC_HASH_BYTES];
+    ec_ledger_state_digest(fx->ledger, d1);
+    assert_int_equal(issue(fx, K_ISSUER2, K_HOLDER, "ORG1", NULL), EC_EPERM);
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", d1, "x"), EC_ENOTFOUND);
+    ec_ledger_state_digest(fx->ledger, d2);
+    assert_memory_equal(d1, d2, EC_HASH_BYTES);
+}
+
+/* ISSUE is the platform's hot path: time deliver_tx alone over one big block (signing and
+ * decoding are the verifier pool's work). Prints the rate; asserts only a loose floor so
+ * a slow or sanitized build does not fail it. */
+static void test_issue_throughput(void **state)
+{
+    fx_t *fx = *state;
+    enum { N = 5000 };
+    ec_writer_t body;
+    ec_writer_init(&body);
+    issue_body(fx, &body, K_HOLDER, "ORG1");
+    uint8_t ph[EC_HASH_BYTES];
+    ec_sha256(ph, s_payload, sizeof s_payload);
+    uint8_t **env = calloc(N, sizeof *env);
+    size_t *env_size = calloc(N, sizeof *env_size);
+    ec_tx_t *txs = calloc(N, sizeof *txs);
+    assert_non_null(env);
+    assert_non_null(env_size);
+    assert_non_null(txs);
+    for (int i = 0; i < N; i++) {
+        ec_tx_build(&fx->env, NULL, SIDE_ID, EC_STX_ISSUE, fx->keys[K_ISSUER1], 1000000 + i, ph,
+                    ec_writer_data(&body), ec_writer_size(&body));
+        env[i] = ec_writer_take(&fx->env, &env_size[i]);
+        assert_int_equal(ec_tx_decode(&txs[i], env[i], env_size[i]), 0);
+    }
+    struct timespec t0, t1;
+    ec_status_t st;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < N; i++) {
+        ec_ledger_savepoint(fx->ledger);
+        assert_int_equal(
+            fx->app->deliver_tx(fx->app->self, &fx->ctx, &txs[i], s_payload, sizeof s_payload, &st),
+            0);
+    }
+    uint8_t root[EC_HASH_BYTES];
+    assert_int_equal(fx->app->end_block(fx->app->self, &fx->ctx, root), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    fprintf(stderr, "ISSUE deliver_tx: %d in %.3f s = %.0f/s\n", N, s, N / s);
+    assert_true(N / s > 2000);
+    assert_int_equal(ec_ledger_write(fx->ledger, fx->ctx.height), 0);
+    for (int i = 0; i < N; i++) {
+        ec_tx_fini(&txs[i]);
+        free(env[i]);
+    }
+    free(txs);
+    free(env);
+    free(env_size);
+    ec_writer_fini(&body);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_new_refuses_bad_genesis, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mirror_and_role_queries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_anchor_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_anchor_wrong_chain_and_check_tx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_freezes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_issue_and_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_issue_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inspect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_renew_change_revoke, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_certs_by_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_tx_leaves_no_trace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_issue_throughput, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
