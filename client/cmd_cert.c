@@ -373,7 +373,7 @@ int cmd_cert_issue(cl_ctx_t *ctx, int argc, char **argv)
            a.type, a.holder, a.org, (unsigned long long)res.height, field_count,
            field_count == 1 ? "" : "s");
     json_t *obj = json_pack("{s:s,s:s,s:s,s:s,s:I}", "cert_id", hex, "type", a.type, "holder",
-                            a.holder, "org_code", a.org, "fields", (json_int_t)field_count);
+                            a.holder, "org_code", a.org, "field_count", (json_int_t)field_count);
     cl_json_txres(obj, &res);
     return cl_emit(ctx, obj);
 }
@@ -503,6 +503,25 @@ int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
                        "certificate %s was issued at height %llu, not at height %llu", id_hex,
                        (unsigned long long)c.height, (unsigned long long)a.height);
     }
+    if (ctx->key_path) {
+        /* Refuse a key that is not the holder's before printing anything (no passphrase
+         * needed to read a key file's public key). */
+        uint8_t pk[EC_PK_BYTES];
+        char key_addr[EC_ADDR_MAX];
+        int krc = ec_key_file_pk(pk, ctx->key_path);
+        if (krc == 0)
+            ec_address_from_pk(key_addr, pk);
+        if (krc == 0 && strcmp(key_addr, c.holder) != 0)
+            krc = cl_fail(ctx, EC_ECRYPTO,
+                          "key %s belongs to %s, not to the holder %s: it cannot decrypt",
+                          ctx->key_path, key_addr, c.holder);
+        else if (krc)
+            krc = cl_fail(ctx, krc, "cannot read key file %s: %s", ctx->key_path, ec_strerror(krc));
+        if (krc) {
+            ec_rpc_reply_fini(&reply);
+            return 1;
+        }
+    }
     char expires[40] = "never";
     if (c.expires_ms)
         cl_format_time(expires, sizeof expires, c.expires_ms);
@@ -529,18 +548,7 @@ int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
         json_object_set_new(obj, "erased", json_true());
     } else if (ctx->key_path) {
         ec_key_t *key = cl_key_load(ctx, NULL);
-        char key_addr[EC_ADDR_MAX];
-        if (!key) {
-            rc = 1;
-        } else {
-            ec_address_from_pk(key_addr, ec_key_pk(key));
-            if (strcmp(key_addr, c.holder) != 0)
-                rc = cl_fail(ctx, EC_ECRYPTO,
-                             "key %s belongs to %s, not to the holder %s: it cannot decrypt",
-                             ctx->key_path, key_addr, c.holder);
-            else
-                rc = cl_cert_show_fields(ctx, key, c.payload, c.payload_size, c.fields_root, obj);
-        }
+        rc = key ? cl_cert_show_fields(ctx, key, c.payload, c.payload_size, c.fields_root, obj) : 1;
         ec_key_destroy(&key);
     } else {
         cl_out(ctx,

@@ -26,11 +26,11 @@
 
 /* What deliver_tx and end_block see of the block being built. */
 typedef struct {
-    const ec_genesis_t *genesis;    /* this chain's genesis                                  */
-    ec_ledger_t *ledger;            /* pending state: ec_state_get/put/del, ec_mlog_*        */
-    uint64_t height;                /* height of the block being built                       */
-    uint64_t time_ms;               /* block time (deterministic input)                      */
-    uint32_t anchor_count;          /* anchor entries accepted so far in this block          */
+    const ec_genesis_t *genesis; /* this chain's genesis                                  */
+    ec_ledger_t *ledger;         /* pending state: ec_state_get/put/del, ec_mlog_*        */
+    uint64_t height;             /* height of the block being built                       */
+    uint64_t time_ms;            /* block time (deterministic input)                      */
+    uint32_t anchor_count;       /* anchor entries accepted so far in this block          */
     ec_anchor_entry_t anchors[EC_BLOCK_ANCHORS_MAX];
 } ec_block_ctx_t;
 
@@ -42,14 +42,14 @@ typedef struct {
 EC_WUR int ec_block_ctx_add_anchor(ec_block_ctx_t *ctx, const ec_anchor_entry_t *entry);
 
 typedef struct {
-    const char *name;      /* "mainchain" or "sidechain", for logs                          */
-    void *self;            /* the app's own state                                            */
+    const char *name; /* "mainchain" or "sidechain", for logs                          */
+    void *self;       /* the app's own state                                            */
     /* Stateless checks of one transaction (body shape, sizes, payload presence).           */
-    int (*check_tx)(void *self, const ec_tx_t *tx, const uint8_t *payload,
-                    size_t payload_size, ec_status_t *st);
+    int (*check_tx)(void *self, const ec_tx_t *tx, const uint8_t *payload, size_t payload_size,
+                    ec_status_t *st);
     /* Applies one transaction to the pending state, or fails with st set.                  */
-    int (*deliver_tx)(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx,
-                      const uint8_t *payload, size_t payload_size, ec_status_t *st);
+    int (*deliver_tx)(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, const uint8_t *payload,
+                      size_t payload_size, ec_status_t *st);
     /* After the block's last transaction: writes the state root for the header.            */
     int (*end_block)(void *self, ec_block_ctx_t *ctx, uint8_t state_root[EC_HASH_BYTES]);
     /* Answers a read-only query: `args` is the request's argument array; the result is one

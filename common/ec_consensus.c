@@ -60,8 +60,8 @@ const char *ec_consensus_name(const ec_consensus_t *c)
 
 typedef struct {
     char chain_id[EC_CHAIN_ID_MAX];
-    uint32_t index;           /* our position in the validator set                       */
-    const ec_key_t *key;      /* borrowed                                                 */
+    uint32_t index;      /* our position in the validator set                       */
+    const ec_key_t *key; /* borrowed                                                 */
 } s_solo_t;
 
 static int s_solo_decide(void *self, const ec_header_t *header, ec_commit_t *commit,

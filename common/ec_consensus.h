@@ -47,8 +47,8 @@ ec_consensus_t *ec_consensus_new(const ec_consensus_ops_t *ops, void *self);
 void ec_consensus_destroy(ec_consensus_t **self_p);
 
 /* Returns 0 with *commit filled for header, or an error code with st set. */
-EC_WUR int ec_consensus_decide(ec_consensus_t *c, const ec_header_t *header,
-                               ec_commit_t *commit, ec_status_t *st);
+EC_WUR int ec_consensus_decide(ec_consensus_t *c, const ec_header_t *header, ec_commit_t *commit,
+                               ec_status_t *st);
 /* "solo", ... (for logs). */
 const char *ec_consensus_name(const ec_consensus_t *c);
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 typedef struct {
-    uint64_t hash;              /* SipHash of id, forced odd; 0 = empty slot              */
+    uint64_t hash; /* SipHash of id, forced odd; 0 = empty slot              */
     uint8_t id[EC_HASH_BYTES];
 } s_slot_t;
 
@@ -22,13 +22,13 @@ typedef struct {
 } s_entry_t;
 
 struct ec_mempool {
-    uint32_t max;               /* queue capacity                                        */
-    uint32_t head;              /* index of the oldest entry                              */
-    uint32_t count;             /* entries waiting                                        */
-    s_entry_t *ring;            /* max entries                                            */
-    uint64_t mask;              /* set slots - 1                                          */
-    uint64_t ids;               /* ids in the set                                         */
-    uint64_t ids_max;           /* max + inflight_max                                     */
+    uint32_t max;     /* queue capacity                                        */
+    uint32_t head;    /* index of the oldest entry                              */
+    uint32_t count;   /* entries waiting                                        */
+    s_entry_t *ring;  /* max entries                                            */
+    uint64_t mask;    /* set slots - 1                                          */
+    uint64_t ids;     /* ids in the set                                         */
+    uint64_t ids_max; /* max + inflight_max                                     */
     s_slot_t *slots;
     uint8_t key[crypto_shorthash_KEYBYTES];
 };
@@ -94,8 +94,7 @@ bool ec_mempool_has(const ec_mempool_t *mp, const uint8_t id[EC_HASH_BYTES])
     return mp->slots[s_find(mp, id, s_hash(mp, id))].hash != 0;
 }
 
-int ec_mempool_add(ec_mempool_t *mp, const uint8_t id[EC_HASH_BYTES], void *item,
-                   uint64_t now_ms)
+int ec_mempool_add(ec_mempool_t *mp, const uint8_t id[EC_HASH_BYTES], void *item, uint64_t now_ms)
 {
     assert(mp && id);
     uint64_t h = s_hash(mp, id);

@@ -79,54 +79,54 @@
 
 /* One submission in flight. */
 typedef struct {
-    zmq_msg_t route;       /* the client's routing id at our ROUTER                          */
-    zmq_msg_t frame;       /* the request frame; tx and payload are read inside it           */
+    zmq_msg_t route; /* the client's routing id at our ROUTER                          */
+    zmq_msg_t frame; /* the request frame; tx and payload are read inside it           */
     uint64_t req_id;
-    size_t tx_off;         /* the envelope: offset and size inside frame                     */
+    size_t tx_off; /* the envelope: offset and size inside frame                     */
     size_t tx_size;
-    size_t payload_off;    /* the payload, when has_payload                                  */
+    size_t payload_off; /* the payload, when has_payload                                  */
     size_t payload_size;
     bool has_payload;
-    bool decoded;          /* tx holds a decode (ec_tx_fini needed)                          */
-    ec_tx_t tx;            /* decoded by a verifier                                          */
+    bool decoded; /* tx holds a decode (ec_tx_fini needed)                          */
+    ec_tx_t tx;   /* decoded by a verifier                                          */
 } s_sub_t;
 
 typedef struct {
     ec_node_t *node;
     pthread_t thread;
     bool started;
-    void *pull;            /* PULL inproc://verify                                           */
-    void *commit_push;     /* PUSH inproc://commit                                           */
-    void *reply_push;      /* PUSH inproc://reply                                            */
+    void *pull;        /* PULL inproc://verify                                           */
+    void *commit_push; /* PUSH inproc://commit                                           */
+    void *reply_push;  /* PUSH inproc://reply                                            */
 } s_verifier_t;
 
 /* The commit thread's state and buffers, allocated once. */
 typedef struct {
-    uint64_t height;                   /* committed tip                                   */
-    uint8_t tip_hash[EC_HASH_BYTES];   /* its block hash (genesis hash at 0)             */
+    uint64_t height;                 /* committed tip                                   */
+    uint8_t tip_hash[EC_HASH_BYTES]; /* its block hash (genesis hash at 0)             */
     uint64_t tip_time_ms;
-    s_sub_t **subs;                    /* the block being built, block_txs_max entries    */
+    s_sub_t **subs; /* the block being built, block_txs_max entries    */
     const uint8_t **tx_ptrs;
     size_t *tx_sizes;
     ec_hash32_t *leaves;
     ec_hash32_t anchor_leaves[EC_BLOCK_ANCHORS_MAX];
     ec_block_ctx_t ctx;
     ec_writer_t w_block, w_header, w_commit, w_value, w_entry, w_reply;
-    uint64_t log_at_ms;                /* last "committed" line                           */
+    uint64_t log_at_ms; /* last "committed" line                           */
     uint32_t log_blocks, log_txs, log_refused;
     double log_build_ms, log_write_ms;
 } s_committer_t;
 
 /* The rpc thread's buffers. */
 typedef struct {
-    ec_decoder_t req_dec;  /* the request being served                                      */
-    ec_decoder_t val_dec;  /* stored values decoded while serving it                         */
-    ec_writer_t out;       /* the reply                                                      */
-    ec_hash32_t *leaves;   /* EC_BLOCK_TXS_MAX leaf hashes for tx_proof                      */
+    ec_decoder_t req_dec; /* the request being served                                      */
+    ec_decoder_t val_dec; /* stored values decoded while serving it                         */
+    ec_writer_t out;      /* the reply                                                      */
+    ec_hash32_t *leaves;  /* EC_BLOCK_TXS_MAX leaf hashes for tx_proof                      */
 } s_server_t;
 
 struct ec_node {
-    ec_node_config_t cfg;              /* copy; strings below                             */
+    ec_node_config_t cfg; /* copy; strings below                             */
     char *data_dir, *rpc_endpoint, *pub_endpoint;
     ec_genesis_t genesis;
     uint8_t genesis_hash[EC_HASH_BYTES];
@@ -136,23 +136,23 @@ struct ec_node {
     ec_app_t *app;
     ec_ledger_t *ledger;
     ec_consensus_t *consensus;
-    ec_mempool_t *mempool;             /* commit thread only (and the stopper after join) */
+    ec_mempool_t *mempool; /* commit thread only (and the stopper after join) */
 
     void *zctx;
-    void *router, *verify_push, *reply_pull;   /* rpc thread                           */
-    void *commit_pull, *pub, *commit_reply;    /* commit thread                        */
-    void *stop_reply;                          /* the stopping thread                  */
+    void *router, *verify_push, *reply_pull; /* rpc thread                           */
+    void *commit_pull, *pub, *commit_reply;  /* commit thread                        */
+    void *stop_reply;                        /* the stopping thread                  */
     s_verifier_t *verifiers;
     uint32_t verifier_count;
 
     pthread_t rpc_thread, commit_thread;
     bool rpc_started, commit_started;
-    int stop_pipe[2];                  /* ec_node_stop / signals / fatal errors -> run    */
-    int halt_pipe[2];                  /* stage 1 of stopping, seen by every thread       */
-    int final_pipe[2];                 /* stage 3: the rpc thread flushes and exits       */
-    atomic_int intake_closed;          /* the rpc thread no longer feeds the verifiers    */
-    atomic_int fatal;                  /* the error that stopped the node                 */
-    atomic_uint mempool_count;         /* for status                                      */
+    int stop_pipe[2];          /* ec_node_stop / signals / fatal errors -> run    */
+    int halt_pipe[2];          /* stage 1 of stopping, seen by every thread       */
+    int final_pipe[2];         /* stage 3: the rpc thread flushes and exits       */
+    atomic_int intake_closed;  /* the rpc thread no longer feeds the verifiers    */
+    atomic_int fatal;          /* the error that stopped the node                 */
+    atomic_uint mempool_count; /* for status                                      */
     bool shut_down;
 
     s_committer_t cm;
@@ -357,9 +357,9 @@ static bool s_mp_array(const uint8_t **p, const uint8_t *end, uint32_t *count)
 typedef struct {
     const uint8_t *header; /* the encoded header inside the block                          */
     size_t header_size;
-    const uint8_t *next;   /* the next transaction bin                                      */
+    const uint8_t *next; /* the next transaction bin                                      */
     const uint8_t *end;
-    uint32_t count;        /* transactions in the block                                     */
+    uint32_t count; /* transactions in the block                                     */
 } s_block_iter_t;
 
 static bool s_block_open(s_block_iter_t *it, const uint8_t *block, size_t size)
@@ -523,8 +523,7 @@ static int s_locate(ec_node_t *node, const uint8_t id[EC_HASH_BYTES], uint64_t *
     return 0;
 }
 
-static int s_m_tx(ec_node_t *node, const msgpack_object *params, ec_writer_t *out,
-                  ec_status_t *st)
+static int s_m_tx(ec_node_t *node, const msgpack_object *params, ec_writer_t *out, ec_status_t *st)
 {
     uint8_t id[EC_HASH_BYTES];
     if (s_params(params, 1, "tx", "[tx_id: bin32]", st) || s_param_hash(params, 0, "tx_id", id, st))
@@ -545,8 +544,7 @@ static int s_m_tx(ec_node_t *node, const msgpack_object *params, ec_writer_t *ou
             return ec_status_set(st, EC_EIO, "stored block %llu is corrupt",
                                  (unsigned long long)height);
         }
-    rc = ec_ledger_get(node->ledger, EC_CF_PAYLOADS, id, EC_HASH_BYTES, &payload,
-                       &payload_size);
+    rc = ec_ledger_get(node->ledger, EC_CF_PAYLOADS, id, EC_HASH_BYTES, &payload, &payload_size);
     if (rc != 0 && rc != EC_ENOTFOUND) {
         free(block);
         return s_io(st, rc, "payload");
@@ -578,8 +576,8 @@ static int s_m_header(ec_node_t *node, const msgpack_object *params, ec_writer_t
         return ec_status_set(st, EC_ENOTFOUND, "no block committed yet");
     uint8_t *header = NULL, *commit = NULL;
     size_t header_size, commit_size;
-    int rc = ec_ledger_header_raw(node->ledger, height, &header, &header_size, &commit,
-                                  &commit_size);
+    int rc =
+        ec_ledger_header_raw(node->ledger, height, &header, &header_size, &commit, &commit_size);
     if (rc == EC_ENOTFOUND)
         return ec_status_set(st, EC_ENOTFOUND, "no block at height %llu (tip %llu)",
                              (unsigned long long)height, (unsigned long long)tip);
@@ -638,8 +636,8 @@ static int s_m_tx_proof(ec_node_t *node, const msgpack_object *params, ec_writer
     ec_hash32_t path[EC_MERKLE_PROOF_MAX];
     size_t len = 0;
     ec_merkle_mem_t mem = {leaves, it.count};
-    if (!ok || ec_merkle_inclusion_proof(path, &len, ec_merkle_mem_oracle, &mem, index,
-                                         it.count) != 0) {
+    if (!ok ||
+        ec_merkle_inclusion_proof(path, &len, ec_merkle_mem_oracle, &mem, index, it.count) != 0) {
         free(block);
         return ec_status_set(st, EC_EIO, "stored block %llu is corrupt",
                              (unsigned long long)height);
@@ -684,14 +682,13 @@ static int s_m_hist_proof(ec_node_t *node, const msgpack_object *params, ec_writ
     return 0;
 }
 
-static int s_m_hist_consistency(ec_node_t *node, const msgpack_object *params,
-                                ec_writer_t *out, ec_status_t *st)
+static int s_m_hist_consistency(ec_node_t *node, const msgpack_object *params, ec_writer_t *out,
+                                ec_status_t *st)
 {
     uint64_t old_size = 0, new_size = 0, committed = 0;
     if (s_params(params, 2, "hist_consistency", "[old_size, new_size]", st) ||
         s_param_uint(params, 0, "old_size", &old_size, st) ||
-        s_param_uint(params, 1, "new_size", &new_size, st) ||
-        s_hist_size(node, &committed, st))
+        s_param_uint(params, 1, "new_size", &new_size, st) || s_hist_size(node, &committed, st))
         return st->code;
     if (new_size == 0 || new_size > committed)
         return ec_status_set(st, EC_EINVAL, "param new_size must be 1..%llu",
@@ -702,8 +699,8 @@ static int s_m_hist_consistency(ec_node_t *node, const msgpack_object *params,
     size_t len = 0;
     if (old_size > 0) { /* size 0 is consistent with everything: empty proof */
         ec_mlog_reader_t reader = {node->ledger, EC_MLOG_HIST};
-        int rc = ec_merkle_consistency_proof(path, &len, ec_mlog_oracle, &reader, old_size,
-                                             new_size);
+        int rc =
+            ec_merkle_consistency_proof(path, &len, ec_mlog_oracle, &reader, old_size, new_size);
         if (rc != 0)
             return s_io(st, rc, "history log");
     }
@@ -797,8 +794,8 @@ static int s_m_query(ec_node_t *node, const msgpack_object *params, ec_writer_t 
         return st->code;
     const msgpack_object *p = &params->via.array.ptr[0], *args = &params->via.array.ptr[1];
     char path[64];
-    if (p->type != MSGPACK_OBJECT_STR || p->via.str.size == 0 ||
-        p->via.str.size >= sizeof(path) || memchr(p->via.str.ptr, 0, p->via.str.size))
+    if (p->type != MSGPACK_OBJECT_STR || p->via.str.size == 0 || p->via.str.size >= sizeof(path) ||
+        memchr(p->via.str.ptr, 0, p->via.str.size))
         return ec_status_set(st, EC_EINVAL, "param path must be str of 1..%zu bytes",
                              sizeof(path) - 1);
     if (args->type != MSGPACK_OBJECT_ARRAY)
@@ -820,12 +817,16 @@ static const struct {
     const char *name;
     s_method_fn fn;
 } s_methods[] = {
-    {"status", s_m_status},         {"tx", s_m_tx},
-    {"header", s_m_header},         {"block", s_m_block},
-    {"tx_proof", s_m_tx_proof},     {"hist_proof", s_m_hist_proof},
+    {"status", s_m_status},
+    {"tx", s_m_tx},
+    {"header", s_m_header},
+    {"block", s_m_block},
+    {"tx_proof", s_m_tx_proof},
+    {"hist_proof", s_m_hist_proof},
     {"hist_consistency", s_m_hist_consistency},
     {"anchor_proof", s_m_anchor_proof},
-    {"genesis", s_m_genesis},       {"query", s_m_query},
+    {"genesis", s_m_genesis},
+    {"query", s_m_query},
 };
 
 /* ---- RPC: submit (rpc thread side) ---------------------------------------------------------- */
@@ -842,8 +843,8 @@ static int s_submit(ec_node_t *node, zmq_msg_t *route, zmq_msg_t *frame,
     if (tx->type != MSGPACK_OBJECT_BIN || tx->via.bin.size == 0)
         return ec_status_set(st, EC_EINVAL, "param tx must be a non-empty bin");
     if (tx->via.bin.size > EC_TX_BYTES_MAX)
-        return ec_status_set(st, EC_ETOOBIG, "param tx is %u bytes, more than %u",
-                             tx->via.bin.size, EC_TX_BYTES_MAX);
+        return ec_status_set(st, EC_ETOOBIG, "param tx is %u bytes, more than %u", tx->via.bin.size,
+                             EC_TX_BYTES_MAX);
     if (pl->type != MSGPACK_OBJECT_BIN && pl->type != MSGPACK_OBJECT_NIL)
         return ec_status_set(st, EC_EINVAL, "param payload must be bin or nil");
     if (pl->type == MSGPACK_OBJECT_BIN && pl->via.bin.size > EC_PAYLOAD_BYTES_MAX)
@@ -964,6 +965,7 @@ static void s_forward(ec_node_t *node, uint32_t max)
 static void *s_rpc_main(void *arg)
 {
     ec_node_t *node = arg;
+    pthread_setname_np(pthread_self(), "ec-rpc");
     /* The halt item is last so it can be dropped once seen (it stays readable). */
     zmq_pollitem_t items[4] = {
         {node->router, 0, ZMQ_POLLIN, 0},
@@ -1006,16 +1008,16 @@ static int s_verify(ec_node_t *node, s_sub_t *sub, ec_status_t *st)
     const uint8_t *data = s_sub_data(sub);
     int rc = ec_tx_decode(&sub->tx, data + sub->tx_off, sub->tx_size);
     if (rc != 0)
-        return ec_status_set(st, rc, "tx: malformed transaction envelope (%s)",
-                             ec_strerror(rc));
+        return ec_status_set(st, rc, "tx: malformed transaction envelope (%s)", ec_strerror(rc));
     sub->decoded = true;
     const ec_tx_t *tx = &sub->tx;
     if (strcmp(tx->chain_id, node->genesis.chain_id) != 0)
         return ec_status_set(st, EC_ECHAIN, "transaction is for chain \"%.64s\", not \"%s\"",
                              tx->chain_id, node->genesis.chain_id);
     if (tx->has_payload && !sub->has_payload)
-        return ec_status_set(st, EC_EINVAL, "payload: the transaction names a payload_hash "
-                                            "but no payload was sent");
+        return ec_status_set(st, EC_EINVAL,
+                             "payload: the transaction names a payload_hash "
+                             "but no payload was sent");
     if (!tx->has_payload && sub->has_payload)
         return ec_status_set(st, EC_EINVAL,
                              "payload: sent, but the transaction has no payload_hash");
@@ -1038,6 +1040,7 @@ static void *s_verify_main(void *arg)
 {
     s_verifier_t *v = arg;
     ec_node_t *node = v->node;
+    pthread_setname_np(pthread_self(), "ec-verify");
     ec_writer_t w;
     ec_writer_init(&w);
     zmq_pollitem_t items[2] = {{v->pull, 0, ZMQ_POLLIN, 0},
@@ -1095,7 +1098,7 @@ static void s_admit(ec_node_t *node, s_sub_t *sub, uint64_t now_ms)
         s_publish_count(node);
         return;
     }
-    const char *msg = rc == EC_EREPLAY   ? "transaction already submitted"
+    const char *msg = rc == EC_EREPLAY ? "transaction already submitted"
                       : rc == EC_EBUSY ? "mempool full, retry later"
                                        : "storage error reading the transaction index";
     ec_debug("refused tx (req %llu): %s", (unsigned long long)sub->req_id, msg);
@@ -1132,8 +1135,8 @@ static uint32_t s_block_fill(ec_node_t *node)
         uint32_t anchors = ctx->anchor_count;
         ec_status_t st = {0};
         ec_ledger_savepoint(node->ledger);
-        int rc = node->app->deliver_tx(node->app->self, ctx, &sub->tx, payload,
-                                       sub->payload_size, &st);
+        int rc =
+            node->app->deliver_tx(node->app->self, ctx, &sub->tx, payload, sub->payload_size, &st);
         if (rc != 0) {
             ec_ledger_rollback(node->ledger);
             ctx->anchor_count = anchors;
@@ -1171,8 +1174,7 @@ static int s_block_header(ec_node_t *node, uint32_t k, ec_header_t *h, ec_status
     memset(h, 0, sizeof(*h));
     int rc = node->app->end_block(node->app->self, ctx, h->state_root);
     if (rc != 0)
-        return ec_status_set(st, rc, "%s end_block failed: %s", node->app->name,
-                             ec_strerror(rc));
+        return ec_status_set(st, rc, "%s end_block failed: %s", node->app->name, ec_strerror(rc));
     snprintf(h->chain_id, sizeof(h->chain_id), "%s", node->genesis.chain_id);
     h->height = ctx->height;
     h->time_ms = ctx->time_ms;
@@ -1348,6 +1350,7 @@ static bool s_block_due(ec_node_t *node)
 static void *s_commit_main(void *arg)
 {
     ec_node_t *node = arg;
+    pthread_setname_np(pthread_self(), "ec-commit");
     zmq_pollitem_t items[2] = {{node->commit_pull, 0, ZMQ_POLLIN, 0},
                                {NULL, node->halt_pipe[0], ZMQ_POLLIN, 0}};
     uint32_t intake_max = node->cfg.block_txs_max > S_BATCH ? node->cfg.block_txs_max : S_BATCH;
@@ -1386,13 +1389,12 @@ static int s_check_config(const ec_node_config_t *cfg, ec_status_t *st)
         !cfg->validator_key)
         return ec_status_set(st, EC_ECONFIG,
                              "node config needs data_dir, rpc, pub, genesis and key");
-    if (cfg->verify_threads < 1 || cfg->verify_threads > S_VERIFY_THREADS_MAX)
-        return ec_status_set(st, EC_ECONFIG, "verify_threads must be 1..%d",
-                             S_VERIFY_THREADS_MAX);
+    if (cfg->verify_threads < 1)
+        return ec_status_set(st, EC_ECONFIG, "verify_threads must be at least 1");
     if (cfg->block_txs_max < 1 || cfg->block_txs_max > EC_BLOCK_TXS_MAX)
         return ec_status_set(st, EC_ECONFIG, "block_txs_max must be 1..%u", EC_BLOCK_TXS_MAX);
-    if (cfg->mempool_max < 1 || cfg->mempool_max > S_MEMPOOL_MAX)
-        return ec_status_set(st, EC_ECONFIG, "mempool_max must be 1..%u", S_MEMPOOL_MAX);
+    if (cfg->mempool_max < 1)
+        return ec_status_set(st, EC_ECONFIG, "mempool_max must be at least 1");
     if (cfg->block_interval_ms > 3600u * 1000)
         return ec_status_set(st, EC_ECONFIG, "block_interval_ms must be at most one hour");
     return 0;
@@ -1412,8 +1414,7 @@ static int s_ledger_init(ec_node_t *node, ec_status_t *st)
         uint8_t leaf[EC_HASH_BYTES];
         ec_ledger_put(l, EC_CF_META, k_genesis, strlen(k_genesis), node->genesis_bytes,
                       node->genesis_size);
-        ec_ledger_put(l, EC_CF_META, k_hash, strlen(k_hash), node->genesis_hash,
-                      EC_HASH_BYTES);
+        ec_ledger_put(l, EC_CF_META, k_hash, strlen(k_hash), node->genesis_hash, EC_HASH_BYTES);
         ec_merkle_leaf(leaf, EC_LEAF_BLOCK, node->genesis_hash, EC_HASH_BYTES);
         rc = ec_mlog_append(l, EC_MLOG_HIST, leaf);
         if (rc == 0)
@@ -1422,8 +1423,7 @@ static int s_ledger_init(ec_node_t *node, ec_status_t *st)
             ec_ledger_discard(l);
             return ec_status_set(st, rc, "cannot initialise the ledger: %s", ec_strerror(rc));
         }
-        ec_info("initialised ledger in %s for chain %s", node->data_dir,
-                node->genesis.chain_id);
+        ec_info("initialised ledger in %s for chain %s", node->data_dir, node->genesis.chain_id);
     } else if (rc != 0) {
         return ec_status_set(st, rc, "cannot read the ledger's genesis: %s", ec_strerror(rc));
     } else {
@@ -1571,11 +1571,20 @@ static int s_start(ec_node_t *node, ec_status_t *st)
     return rc ? ec_status_set(st, rc, "cannot start threads") : 0;
 }
 
-static int s_init(ec_node_t *node, const ec_node_config_t *cfg, ec_app_t *app,
-                  ec_status_t *st)
+static int s_init(ec_node_t *node, const ec_node_config_t *cfg, ec_app_t *app, ec_status_t *st)
 {
     node->cfg = *cfg;
     node->app = app;
+    /* Bigger values buy nothing but memory (the id set is sized for the mempool) or
+     * threads beyond any core count we run on: clamp, and say so. */
+    if (node->cfg.mempool_max > S_MEMPOOL_MAX) {
+        ec_warn("mempool_max %u lowered to %u", node->cfg.mempool_max, S_MEMPOOL_MAX);
+        node->cfg.mempool_max = S_MEMPOOL_MAX;
+    }
+    if (node->cfg.verify_threads > S_VERIFY_THREADS_MAX) {
+        ec_warn("verify_threads %u lowered to %d", node->cfg.verify_threads, S_VERIFY_THREADS_MAX);
+        node->cfg.verify_threads = S_VERIFY_THREADS_MAX;
+    }
     node->genesis = *cfg->genesis;
     node->data_dir = strdup(cfg->data_dir);
     node->rpc_endpoint = strdup(cfg->rpc_endpoint);
@@ -1665,8 +1674,8 @@ ec_node_t *ec_node_new(const ec_node_config_t *cfg, ec_app_t *app, ec_status_t *
 
 /* Write ends of the stop pipes of running nodes, for the signal handler. */
 #define S_SIGNAL_SLOTS 16
-static volatile sig_atomic_t s_signal_fds[S_SIGNAL_SLOTS] = {
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+static volatile sig_atomic_t s_signal_fds[S_SIGNAL_SLOTS] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                                             -1, -1, -1, -1, -1, -1, -1, -1};
 static pthread_mutex_t s_signal_lock = PTHREAD_MUTEX_INITIALIZER;
 static int s_signal_users;
 static struct sigaction s_old_int, s_old_term;

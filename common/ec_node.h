@@ -14,7 +14,15 @@
  * the engine proposes blocks and applies decided ones, nothing else.
  *
  * Wire protocol: docs/PROTOCOL.md. Methods served: status, submit, tx, header, block,
- * tx_proof, hist_proof, hist_consistency, genesis, query (forwarded to the app).
+ * tx_proof, hist_proof, hist_consistency, anchor_proof, genesis, query (forwarded to the
+ * app). Storage written per block: see the table at the top of ec_node.c.
+ *
+ * Limits: a request is at most EC_RPC_MESSAGE_BYTES_MAX (bigger: EC_ETOOBIG, and above
+ * twice that ZeroMQ drops the connection); a block holds at most block_txs_max
+ * transactions, 32 MiB of them, and closes early after 256 failed deliver_tx calls (RocksDB
+ * rollbacks cost O(pending writes)); at most mempool_max (<= 262144) verified transactions
+ * wait, beyond that submit is EC_EBUSY; verify_threads above 64 and mempool_max above
+ * 262144 are lowered to those values (with a warning).
  */
 #ifndef EC_NODE_H
 #define EC_NODE_H
@@ -27,15 +35,15 @@
 #include "ec_types.h"
 
 typedef struct {
-    const char *data_dir;           /* RocksDB directory (created if missing)                 */
-    const char *rpc_endpoint;       /* ROUTER bind, e.g. "tcp://127.0.0.1:7100"               */
-    const char *pub_endpoint;       /* PUB bind for committed headers                          */
-    const ec_genesis_t *genesis;    /* this chain's genesis (copied)                           */
-    const ec_key_t *validator_key;  /* borrowed; must be in genesis.validators                 */
-    uint32_t block_interval_ms;     /* longest a verified tx waits before a block starts      */
-    uint32_t block_txs_max;         /* cap per block, <= EC_BLOCK_TXS_MAX                     */
-    uint32_t verify_threads;        /* size of the verifier pool (>= 1)                       */
-    uint32_t mempool_max;           /* verified txs waiting; more are refused with EC_EBUSY  */
+    const char *data_dir;          /* RocksDB directory (created if missing)                 */
+    const char *rpc_endpoint;      /* ROUTER bind, e.g. "tcp://127.0.0.1:7100"               */
+    const char *pub_endpoint;      /* PUB bind for committed headers                          */
+    const ec_genesis_t *genesis;   /* this chain's genesis (copied)                           */
+    const ec_key_t *validator_key; /* borrowed; must be in genesis.validators                 */
+    uint32_t block_interval_ms;    /* longest a verified tx waits before a block starts      */
+    uint32_t block_txs_max;        /* cap per block, <= EC_BLOCK_TXS_MAX                     */
+    uint32_t verify_threads;       /* size of the verifier pool (>= 1)                       */
+    uint32_t mempool_max;          /* verified txs waiting; more are refused with EC_EBUSY  */
 } ec_node_config_t;
 
 typedef struct ec_node ec_node_t;

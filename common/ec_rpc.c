@@ -46,8 +46,7 @@ int ec_rpc_request_parse_st(ec_decoder_t *d, const uint8_t *frame, size_t size,
         return ec_status_set(st, rc, "request is not one canonical msgpack object: %s",
                              ec_strerror(rc));
     if (root->type != MSGPACK_OBJECT_ARRAY)
-        return ec_status_set(st, EC_EINVAL,
-                             "request must be an array [1, req_id, method, params]");
+        return ec_status_set(st, EC_EINVAL, "request must be an array [1, req_id, method, params]");
     uint32_t n = root->via.array.size;
     const msgpack_object *it = root->via.array.ptr;
     /* Read the req_id first, so that even a broken request gets a reply it can match. */
@@ -58,8 +57,7 @@ int ec_rpc_request_parse_st(ec_decoder_t *d, const uint8_t *frame, size_t size,
                              (unsigned long long)it[0].via.u64);
     if (n != 4)
         return ec_status_set(st, EC_EINVAL,
-                             "request must have 4 fields [1, req_id, method, params], not %u",
-                             n);
+                             "request must have 4 fields [1, req_id, method, params], not %u", n);
     if (!s_is_uint(&it[0]))
         return ec_status_set(st, EC_EINVAL, "request version must be uint 1");
     if (!s_is_uint(&it[1]))
@@ -80,8 +78,7 @@ int ec_rpc_request_parse_st(ec_decoder_t *d, const uint8_t *frame, size_t size,
     return 0;
 }
 
-int ec_rpc_request_parse(ec_decoder_t *d, const uint8_t *frame, size_t size,
-                         ec_rpc_request_t *req)
+int ec_rpc_request_parse(ec_decoder_t *d, const uint8_t *frame, size_t size, ec_rpc_request_t *req)
 {
     return ec_rpc_request_parse_st(d, frame, size, req, NULL);
 }
@@ -227,7 +224,7 @@ static int s_reply_parse(ec_rpc_reply_t *r)
     }
     if (it[2].type != MSGPACK_OBJECT_NEGATIVE_INTEGER || it[2].via.i64 < -1000000)
         return EC_EINVAL;
-    if (it[3].type != MSGPACK_OBJECT_STR)
+    if (it[3].type != MSGPACK_OBJECT_STR || memchr(it[3].via.str.ptr, 0, it[3].via.str.size))
         return EC_EINVAL;
     r->code = (int)it[2].via.i64;
     size_t len = it[3].via.str.size;
@@ -257,6 +254,20 @@ static int s_wait(ec_rpc_t *rpc, short events, int timeout_ms)
     }
 }
 
+int ec_rpc_reply_parse(ec_rpc_reply_t *reply, uint8_t *frame, size_t size)
+{
+    assert(reply);
+    memset(reply, 0, sizeof(*reply));
+    reply->frame = frame;
+    reply->frame_size = size;
+    ec_decoder_init(&reply->dec);
+    if (!frame || s_reply_parse(reply) != 0) {
+        ec_rpc_reply_fini(reply);
+        return EC_EINVAL;
+    }
+    return 0;
+}
+
 int ec_rpc_recv(ec_rpc_t *rpc, ec_rpc_reply_t *reply, int timeout_ms)
 {
     assert(rpc && reply);
@@ -272,13 +283,9 @@ int ec_rpc_recv(ec_rpc_t *rpc, ec_rpc_reply_t *reply, int timeout_ms)
     }
     bool more = zmq_msg_more(&msg);
     size_t size = zmq_msg_size(&msg);
-    if (!more && size > 0) {
-        reply->frame = malloc(size);
-        if (reply->frame) {
-            memcpy(reply->frame, zmq_msg_data(&msg), size);
-            reply->frame_size = size;
-        }
-    }
+    uint8_t *frame = NULL;
+    if (!more && size > 0 && (frame = malloc(size)) != NULL)
+        memcpy(frame, zmq_msg_data(&msg), size);
     zmq_msg_close(&msg);
     /* A reply is one frame: drop any extra frames of a garbled message. */
     while (more) {
@@ -289,16 +296,8 @@ int ec_rpc_recv(ec_rpc_t *rpc, ec_rpc_reply_t *reply, int timeout_ms)
             more = zmq_msg_more(&msg);
         zmq_msg_close(&msg);
     }
-    if (!reply->frame) {
-        ec_rpc_reply_fini(reply);
-        return EC_EINVAL;
-    }
-    ec_decoder_init(&reply->dec);
-    if (s_reply_parse(reply) != 0) {
-        ec_rpc_reply_fini(reply);
-        return EC_EINVAL;
-    }
-    return 0;
+    /* frame is NULL for an empty or multi-frame reply: EC_EINVAL */
+    return ec_rpc_reply_parse(reply, frame, size);
 }
 
 /* Encodes and queues one request; waits up to timeout_ms for room (0: no wait). */
@@ -310,8 +309,8 @@ static int s_send(ec_rpc_t *rpc, uint64_t *req_id, const char *method, const uin
     ec_writer_reset(&rpc->w);
     ec_rpc_request_encode(&rpc->w, id, method, params, params_size);
     for (;;) {
-        if (zmq_send(rpc->sock, ec_writer_data(&rpc->w), ec_writer_size(&rpc->w),
-                     ZMQ_DONTWAIT) >= 0)
+        if (zmq_send(rpc->sock, ec_writer_data(&rpc->w), ec_writer_size(&rpc->w), ZMQ_DONTWAIT) >=
+            0)
             break;
         if (errno == EINTR)
             continue;

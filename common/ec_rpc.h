@@ -57,16 +57,23 @@ typedef struct ec_rpc ec_rpc_t;
 
 /* A reply as received: owns its frame. Zero-initialise; ec_rpc_reply_fini when done. */
 typedef struct {
-    uint8_t *frame;                /* the raw reply (owned)                                  */
+    uint8_t *frame; /* the raw reply (owned)                                  */
     size_t frame_size;
     ec_decoder_t dec;
     uint64_t req_id;
-    int code;                      /* 0 or the node's EC_E* code                             */
-    const msgpack_object *result;  /* when code == 0                                         */
-    char message[200];             /* when code != 0                                         */
+    int code;                     /* 0 or the node's EC_E* code                             */
+    const msgpack_object *result; /* when code == 0                                         */
+    char message[200];            /* when code != 0                                         */
 } ec_rpc_reply_t;
 
 void ec_rpc_reply_fini(ec_rpc_reply_t *r);
+/*
+ * Parses a reply frame. `frame` must be malloc'd; *reply takes it over in every case.
+ * Returns 0 (ec_rpc_reply_fini when done) or EC_EINVAL: not [1, req_id, code, result], a
+ * positive code, or an error whose result is not a str without NUL bytes (frame then
+ * freed, reply needs no fini). A message longer than reply->message is truncated.
+ */
+EC_WUR int ec_rpc_reply_parse(ec_rpc_reply_t *reply, uint8_t *frame, size_t size);
 
 /*
  * Connects a DEALER to endpoint ("tcp://127.0.0.1:7100"). Connecting never blocks; a node
@@ -81,11 +88,11 @@ void ec_rpc_destroy(ec_rpc_t **self_p);
  * node's code and message when it is not 0), EC_ETIMEOUT, or EC_EINVAL (garbled reply).
  * On non-zero return reply needs no fini.
  */
-EC_WUR int ec_rpc_call(ec_rpc_t *rpc, const char *method, const uint8_t *params,
-                       size_t params_size, ec_rpc_reply_t *reply, ec_status_t *st);
+EC_WUR int ec_rpc_call(ec_rpc_t *rpc, const char *method, const uint8_t *params, size_t params_size,
+                       ec_rpc_reply_t *reply, ec_status_t *st);
 /* Pipelining: send now, collect with ec_rpc_recv. Returns 0 or EC_EBUSY (HWM reached). */
-EC_WUR int ec_rpc_send(ec_rpc_t *rpc, uint64_t *req_id, const char *method,
-                       const uint8_t *params, size_t params_size);
+EC_WUR int ec_rpc_send(ec_rpc_t *rpc, uint64_t *req_id, const char *method, const uint8_t *params,
+                       size_t params_size);
 /* Receives the next reply (any req_id) within timeout_ms. 0, EC_ETIMEOUT or EC_EINVAL. */
 EC_WUR int ec_rpc_recv(ec_rpc_t *rpc, ec_rpc_reply_t *reply, int timeout_ms);
 

@@ -127,6 +127,11 @@ static void test_fields_root_known_answer(void **state)
     assert_int_equal(cl_fields_add(&f, "a", "b", s_zero_salt, &st), 0);
     cl_fields_root(root, &f);
     assert_memory_equal(root, l0, 32);
+    /* The same vector as docs/PROTOCOL.md, "Certificate payload". */
+    uint8_t kat[32];
+    assert_int_equal(
+        ec_unhex(kat, 32, "fb759401f06658b343b9cab4ae94fb4970910920bf6c6bf813f0c4c1a6046b56"), 0);
+    assert_memory_equal(root, kat, 32);
 
     assert_int_equal(cl_fields_add(&f, "c", "d", salt1, &st), 0);
     crypto_hash_sha256_state h;
@@ -306,6 +311,10 @@ static void test_identity_hash(void **state)
     cl_attr_t attrs[2] = {{"b", "2"}, {"a", "1"}}; /* unsorted on purpose */
     assert_int_equal(cl_identity_hash(got, salt, sizeof salt, attrs, 2, &st), 0);
     assert_memory_equal(got, expect, 32);
+    uint8_t kat[32];
+    assert_int_equal(
+        ec_unhex(kat, 32, "75f3b074b7f382c76ab46e6a80d4cdf3d27f31f8f43232d9bbc6537c26718c09"), 0);
+    assert_memory_equal(got, kat, 32);
 
     /* Another salt, another hash. */
     salt[0] ^= 1;

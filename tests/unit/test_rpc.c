@@ -179,6 +179,57 @@ static void test_request_too_big(void **state)
     ec_writer_fini(&w);
 }
 
+static int s_reply(const uint8_t *data, size_t size, ec_rpc_reply_t *r)
+{
+    uint8_t *copy = malloc(size ? size : 1);
+    assert_non_null(copy);
+    memcpy(copy, data, size);
+    return ec_rpc_reply_parse(r, copy, size);
+}
+
+static void test_reply_parse(void **state)
+{
+    (void)state;
+    ec_rpc_reply_t r;
+    static const uint8_t ok[] = {0x94, 0x01, 0x05, 0x00, 0x92, 0x01, 0xc0};
+    assert_int_equal(s_reply(ok, sizeof(ok), &r), 0);
+    assert_int_equal(r.req_id, 5);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(r.result->type, MSGPACK_OBJECT_ARRAY);
+    ec_rpc_reply_fini(&r);
+    static const uint8_t err[] = {0x94, 0x01, 0x06, 0xe9, 0xa3, 'o', 'f', 'f'};
+    assert_int_equal(s_reply(err, sizeof(err), &r), 0);
+    assert_int_equal(r.code, EC_ESHUTDOWN);
+    assert_string_equal(r.message, "off");
+    assert_null(r.result);
+    ec_rpc_reply_fini(&r);
+    /* a long message is truncated, not refused */
+    uint8_t hdr[] = {0x94, 0x01, 0x06, 0xff, 0xda, 0x01, 0x2c};
+    uint8_t buf[sizeof(hdr) + 300];
+    memcpy(buf, hdr, sizeof(hdr));
+    memset(buf + sizeof(hdr), 'z', 300);
+    assert_int_equal(s_reply(buf, sizeof(buf), &r), 0);
+    assert_int_equal(strlen(r.message), sizeof(r.message) - 1);
+    ec_rpc_reply_fini(&r);
+    /* refused: NUL in the message, a positive code, a non-str error, bin message, a map,
+     * empty, trailing bytes */
+    static const uint8_t nul[] = {0x94, 0x01, 0x06, 0xff, 0xa2, 'a', 0x00};
+    static const uint8_t positive[] = {0x94, 0x01, 0x06, 0x03, 0xc0};
+    static const uint8_t nonstr[] = {0x94, 0x01, 0x06, 0xff, 0xc0};
+    static const uint8_t binmsg[] = {0x94, 0x01, 0x06, 0xff, 0xc4, 0x01, 'a'};
+    static const uint8_t map[] = {0x81, 0x01, 0x02};
+    static const uint8_t trailing[] = {0x94, 0x01, 0x05, 0x00, 0xc0, 0xc0};
+    const uint8_t *bad[] = {nul, positive, nonstr, binmsg, map, trailing};
+    size_t sizes[] = {sizeof(nul),    sizeof(positive), sizeof(nonstr),
+                      sizeof(binmsg), sizeof(map),      sizeof(trailing)};
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(s_reply(bad[i], sizes[i], &r), EC_EINVAL);
+        assert_null(r.frame);
+    }
+    assert_int_equal(s_reply((const uint8_t *)"", 0, &r), EC_EINVAL);
+    assert_int_equal(ec_rpc_reply_parse(&r, NULL, 0), EC_EINVAL);
+}
+
 /* ---- client against a hand-driven ROUTER ------------------------------------------------- */
 
 typedef struct {
@@ -225,8 +276,7 @@ static void s_server_recv(s_server_t *s, zmq_msg_t *route, uint64_t *req_id, cha
     ec_decoder_t d;
     ec_decoder_init(&d);
     ec_rpc_request_t req;
-    assert_int_equal(ec_rpc_request_parse(&d, zmq_msg_data(&frame), zmq_msg_size(&frame), &req),
-                     0);
+    assert_int_equal(ec_rpc_request_parse(&d, zmq_msg_data(&frame), zmq_msg_size(&frame), &req), 0);
     *req_id = req.req_id;
     strcpy(method, req.method);
     ec_decoder_fini(&d);
@@ -403,10 +453,10 @@ int main(void)
         cmocka_unit_test(test_reply_encoding),
         cmocka_unit_test(test_request_parse_errors),
         cmocka_unit_test(test_request_too_big),
+        cmocka_unit_test(test_reply_parse),
         cmocka_unit_test_setup_teardown(test_client_call_and_stale, s_server_setup,
                                         s_server_teardown),
-        cmocka_unit_test_setup_teardown(test_client_pipelined, s_server_setup,
-                                        s_server_teardown),
+        cmocka_unit_test_setup_teardown(test_client_pipelined, s_server_setup, s_server_teardown),
         cmocka_unit_test_setup_teardown(test_client_garbled_and_timeout, s_server_setup,
                                         s_server_teardown),
         cmocka_unit_test(test_client_bad_endpoint),

@@ -1,0 +1,52 @@
+/*
+ * ar_config.h - anchord's configuration file (YAML, docs/OPERATIONS.md "Relay"):
+ *
+ *   main: {rpc: tcp://127.0.0.1:7000, pub: tcp://127.0.0.1:7001}
+ *   sides:
+ *     - {rpc: tcp://127.0.0.1:7100, pub: tcp://127.0.0.1:7101}
+ *   key: ./anchor.key              # encrypted key file that signs the anchor transactions
+ *   passphrase_file: ./passphrase  # optional; else the ECERT_PASSPHRASE variable
+ *   interval_ms: 200               # optional, default 1000: cadence of anchoring rounds
+ *   log_level: info                # optional
+ *
+ * `pub` is optional everywhere (without it the relay only works on its timer). Relative
+ * paths are relative to the config file's folder. Every unknown key is an error.
+ */
+#ifndef AR_CONFIG_H
+#define AR_CONFIG_H
+
+#include <stdint.h>
+
+#include "ec_config.h"
+#include "ec_err.h"
+
+#define AR_SIDES_MAX 64
+#define AR_INTERVAL_MS_DEFAULT 1000
+#define AR_INTERVAL_MS_MIN 10
+#define AR_INTERVAL_MS_MAX 600000
+
+typedef struct {
+    char rpc[EC_ENDPOINT_MAX]; /* ROUTER endpoint of one node of the chain                 */
+    char pub[EC_ENDPOINT_MAX]; /* its PUB endpoint, "" when not configured                 */
+} ar_endpoint_t;
+
+typedef struct {
+    ar_endpoint_t main;
+    uint32_t side_count;
+    ar_endpoint_t sides[AR_SIDES_MAX];
+    char key_path[EC_PATH_MAX];
+    char passphrase_file[EC_PATH_MAX]; /* "" when not set                                   */
+    uint32_t interval_ms;
+    int log_level;
+} ar_config_t;
+
+/*
+ * Loads the config file at `path`. Returns 0, or EC_ECONFIG / EC_EIO with st naming the
+ * file, the key and what was expected.
+ */
+EC_WUR int ar_config_load(ar_config_t *cfg, const char *path, ec_status_t *st);
+/* The same from memory; `name` is used in messages, relative paths start at `dir`. */
+EC_WUR int ar_config_parse(ar_config_t *cfg, const char *text, size_t size, const char *name,
+                           const char *dir, ec_status_t *st);
+
+#endif
