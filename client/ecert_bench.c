@@ -680,7 +680,7 @@ static void s_run_issue(s_bench_t *b, s_report_t *rep)
     bench_tx_t *txs = s_prepare_issue(b, b->count, NULL);
 
     char data_dir[EC_PATH_MAX + 64];
-    snprintf(data_dir, sizeof data_dir, "%s/data/%s", b->devnet, b->type);
+    snprintf(data_dir, sizeof data_dir, "%s/sides/%s/data", b->devnet, b->type);
     uint64_t disk_before = s_du(data_dir);
 
     s_lag_t *lag = calloc(1, sizeof *lag);

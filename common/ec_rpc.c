@@ -224,13 +224,16 @@ static int s_reply_parse(ec_rpc_reply_t *r)
     }
     if (it[2].type != MSGPACK_OBJECT_NEGATIVE_INTEGER || it[2].via.i64 < -1000000)
         return EC_EINVAL;
-    if (it[3].type != MSGPACK_OBJECT_STR || memchr(it[3].via.str.ptr, 0, it[3].via.str.size))
+    /* msgpack-c gives an empty str a NULL pointer: memchr/memcpy must not see it. */
+    if (it[3].type != MSGPACK_OBJECT_STR ||
+        (it[3].via.str.size && memchr(it[3].via.str.ptr, 0, it[3].via.str.size)))
         return EC_EINVAL;
     r->code = (int)it[2].via.i64;
     size_t len = it[3].via.str.size;
     if (len >= sizeof(r->message))
         len = sizeof(r->message) - 1;
-    memcpy(r->message, it[3].via.str.ptr, len);
+    if (len)
+        memcpy(r->message, it[3].via.str.ptr, len);
     r->message[len] = '\0';
     return 0;
 }

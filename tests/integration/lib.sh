@@ -8,6 +8,16 @@
 
 set -euo pipefail
 
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
+    # The test's opening comment is its help.
+    sed -n '2,/^[^#]/{/^# shellcheck/d;/^#/s/^# \{0,1\}//p}' "$0"
+    echo
+    echo "Run through meson: meson test -C build $(basename "$0" .sh)"
+    echo "(or set ECERT_BUILD=<build folder> ECERT_SOURCE=<source tree>; ECERT_KEEP=1 keeps"
+    echo "the temporary devnet folder for a post-mortem)."
+    exit 0
+fi
+
 : "${ECERT_BUILD:?run through meson test (ECERT_BUILD is not set)}"
 : "${ECERT_SOURCE:?run through meson test (ECERT_SOURCE is not set)}"
 ECERT_BUILD=$(cd "$ECERT_BUILD" && pwd)
@@ -32,7 +42,8 @@ fail() {
 stop_all() {
     local f pid
     [ -d "$ECERT_DEVNET_DIR/run" ] || return 0
-    "$ECERT_SOURCE/scripts/devnet" down --dir "$ECERT_DEVNET_DIR" >/dev/null 2>&1 || true
+    "$ECERT_SOURCE/scripts/devnet" down --dir "$ECERT_DEVNET_DIR" >/dev/null 2>&1 8>&- 9>&- ||
+        true
     for f in "$ECERT_DEVNET_DIR"/run/*.pid; do
         [ -f "$f" ] || continue
         pid=$(cat "$f" 2>/dev/null || true)
@@ -41,9 +52,14 @@ stop_all() {
     done
 }
 
+# The test's own stdout and stderr, kept so cleanup() reports there even when a signal
+# arrives inside a redirected call (bash runs the trap with that redirection in place).
+exec 8>&1 9>&2
+
 cleanup() {
     local rc=$? log
     trap - EXIT INT TERM
+    exec 1>&8 2>&9
     stop_all
     if [ "$test_passed" -ne 1 ] || [ "$rc" -ne 0 ]; then
         for log in "$ECERT_DEVNET_DIR"/logs/*.log; do
@@ -100,8 +116,9 @@ EOF
 
 # ---- helpers ---------------------------------------------------------------------------
 
-devnet() { "$ECERT_SOURCE/scripts/devnet" "$@" --dir "$ECERT_DEVNET_DIR"; }
-demo() { "$ECERT_SOURCE/scripts/demo" --dir "$ECERT_DEVNET_DIR" "$@"; }
+# Daemons must not inherit the saved descriptors 8 and 9 (meson's output pipes).
+devnet() { "$ECERT_SOURCE/scripts/devnet" "$@" --dir "$ECERT_DEVNET_DIR" 8>&- 9>&-; }
+demo() { "$ECERT_SOURCE/scripts/demo" --dir "$ECERT_DEVNET_DIR" "$@" 8>&- 9>&-; }
 ecert() { "$ECERT_BUILD/client/ecert" "$@"; }
 probe() { "$ECERT_PROBE" "$@"; }
 

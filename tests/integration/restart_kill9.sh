@@ -33,17 +33,20 @@ issue_one() { # n -> appends to $acked when committed
     echo "degree $(json_field tx "$out") $(json_field height "$out")" >>"$acked"
 }
 
-say "issuing in a loop, then kill -9 of the degree chain"
-(
-    i=0
-    while [ ! -f "$T/stop" ]; do
-        i=$((i + 1))
-        issue_one "$i" || sleep 0.1
-    done
-) &
-loop=$!
+say "issuing from three clients at once, then kill -9 of the degree chain"
+loops=()
+for c in a b c; do
+    (
+        i=0
+        while [ ! -f "$T/stop" ]; do
+            i=$((i + 1))
+            issue_one "$c$i" || sleep 0.1
+        done
+    ) &
+    loops+=($!)
+done
 acked_at_least() { [ "$(wc -l <"$acked")" -ge "$1" ]; }
-wait_for 30 acked_at_least 8 || fail "fewer than 8 certificates issued in 30s"
+wait_for 30 acked_at_least 20 || fail "fewer than 20 certificates issued in 30s"
 side_h=$(height "$side")
 main_h=$(height "$main")
 kill -KILL "$(pid_of side-degree)"
@@ -54,7 +57,7 @@ ecert --json account new --name "kill9-$$" --out "$T/kill9.key" >"$T/account.jso
     fail "account registration failed"
 kill -KILL "$(pid_of main)"
 touch "$T/stop"
-wait "$loop" || true
+wait "${loops[@]}" || true
 n=$(wc -l <"$acked")
 say "$n issuances acknowledged before the kill; main height was $main_h, side $side_h"
 [ "$n" -ge "$main_before" ] || fail "acknowledged list shrank"

@@ -203,6 +203,13 @@ static void test_reply_parse(void **state)
     assert_string_equal(r.message, "off");
     assert_null(r.result);
     ec_rpc_reply_fini(&r);
+    /* regression (found by fuzz_rpc under UBSan): an empty error message, whose str
+     * msgpack-c hands over with a NULL pointer, parses to "" */
+    static const uint8_t empty[] = {0x94, 0x01, 0x04, 0xff, 0xa0};
+    assert_int_equal(s_reply(empty, sizeof(empty), &r), 0);
+    assert_int_equal(r.code, -1);
+    assert_string_equal(r.message, "");
+    ec_rpc_reply_fini(&r);
     /* a long message is truncated, not refused */
     uint8_t hdr[] = {0x94, 0x01, 0x06, 0xff, 0xda, 0x01, 0x2c};
     uint8_t buf[sizeof(hdr) + 300];
