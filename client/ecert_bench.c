@@ -939,7 +939,8 @@ static int s_plot(const bench_result_t *l, const char *png)
             "set terminal pngcairo size 1000,500\nset output '%s'\n"
             "set title 'ecert-bench: %s'\nset xlabel 'seconds'\n"
             "set ylabel 'committed per second'\nset y2label 'p99 latency (ms)'\n"
-            "set ytics nomirror\nset y2tics\nset grid\nset key top left\n"
+            "set ytics nomirror\nset y2tics\nset grid\nset key bottom left\n"
+            "set yrange [0:*]\nset y2range [0:*]\n"
             "plot '%s' using 1:2 with linespoints title 'per second' axes x1y1, "
             "'%s' using 1:3 with linespoints title 'p99 latency ms' axes x1y2\n",
             png, l->workload, data, data);

@@ -28,17 +28,26 @@
 /* The parts of a bundle, as gathered by the client (buffers borrowed). */
 typedef struct {
     const char *side_chain_id;
-    const uint8_t *tx;            size_t tx_size;
-    const uint8_t *payload;       size_t payload_size;      /* payload may be NULL          */
+    const uint8_t *tx;
+    size_t tx_size;
+    const uint8_t *payload;
+    size_t payload_size; /* payload may be NULL          */
     uint64_t tx_index;
-    const ec_hash32_t *tx_path;   size_t tx_path_len;
-    const uint8_t *side_header;   size_t side_header_size;
-    const uint8_t *anchored_header; size_t anchored_header_size; /* NULL when a == h        */
-    const ec_hash32_t *hist_path; size_t hist_path_len;
+    const ec_hash32_t *tx_path;
+    size_t tx_path_len;
+    const uint8_t *side_header;
+    size_t side_header_size;
+    const uint8_t *anchored_header;
+    size_t anchored_header_size; /* NULL when a == h        */
+    const ec_hash32_t *hist_path;
+    size_t hist_path_len;
     uint64_t anchor_index;
-    const ec_hash32_t *anchor_path; size_t anchor_path_len;
-    const uint8_t *main_header;   size_t main_header_size;
-    const uint8_t *main_commit;   size_t main_commit_size;
+    const ec_hash32_t *anchor_path;
+    size_t anchor_path_len;
+    const uint8_t *main_header;
+    size_t main_header_size;
+    const uint8_t *main_commit;
+    size_t main_commit_size;
 } ec_bundle_parts_t;
 
 void ec_bundle_encode(ec_writer_t *w, const ec_bundle_parts_t *parts);
@@ -67,12 +76,12 @@ typedef struct {
     uint8_t tx_id[EC_HASH_BYTES];
     uint64_t tx_type;
     uint8_t sender[EC_PK_BYTES];
-    uint64_t side_height;             /* block holding the transaction                       */
-    uint64_t anchored_height;         /* side block the main chain anchored                  */
+    uint64_t side_height;     /* block holding the transaction                       */
+    uint64_t anchored_height; /* side block the main chain anchored                  */
     char main_chain_id[EC_CHAIN_ID_MAX];
-    uint64_t main_height;             /* main block that accepted the anchor                 */
+    uint64_t main_height; /* main block that accepted the anchor                 */
     uint8_t main_hash[EC_HASH_BYTES];
-    bool has_payload;                 /* payload included and matches payload_hash           */
+    bool has_payload; /* payload included and matches payload_hash           */
 } ec_bundle_info_t;
 
 /*
@@ -84,7 +93,7 @@ typedef struct {
  */
 EC_WUR int ec_bundle_verify(const uint8_t *bundle, size_t size, const char *main_chain_id,
                             const ec_valset_t *main_vs,
-                            const uint8_t trusted_main_hash[EC_HASH_BYTES],
-                            ec_bundle_info_t *info, ec_status_t *st);
+                            const uint8_t trusted_main_hash[EC_HASH_BYTES], ec_bundle_info_t *info,
+                            ec_status_t *st);
 
 #endif

@@ -43,9 +43,9 @@
 #include "ec_merkle.h"
 #include "ec_types.h"
 
-#define EC_NAME_MAX 128       /* account or organization display name, bytes + NUL          */
-#define EC_ORG_CODE_MAX 32    /* organization code (e.g. a unified social credit code) + NUL */
-#define EC_VERDICT_MAX 256    /* inspection verdict text + NUL                              */
+#define EC_NAME_MAX 128    /* account or organization display name, bytes + NUL          */
+#define EC_ORG_CODE_MAX 32 /* organization code (e.g. a unified social credit code) + NUL */
+#define EC_VERDICT_MAX 256 /* inspection verdict text + NUL                              */
 #define EC_REASON_MAX 256
 #define EC_ANCHOR_RECORDS_MAX 256 /* records one MAIN_ANCHOR may carry                      */
 
@@ -70,9 +70,9 @@ enum {
 };
 
 enum {
-    EC_ROLE_CA = 1,           /* certification authority                                   */
-    EC_ROLE_ISSUER = 2,       /* issuing agency for one certificate type and organization  */
-    EC_ROLE_INSPECTOR = 3,    /* inspection agency for one certificate type and org        */
+    EC_ROLE_CA = 1,        /* certification authority                                   */
+    EC_ROLE_ISSUER = 2,    /* issuing agency for one certificate type and organization  */
+    EC_ROLE_INSPECTOR = 3, /* inspection agency for one certificate type and org        */
     EC_ROLE_SUPERVISOR = 4,
     EC_ROLE_MAX = 4,
 };
@@ -87,18 +87,18 @@ const char *ec_tx_type_name(uint32_t chain_kind, uint64_t type);
 /* ---- records: the main chain's append-only log of facts side chains need ---------------- */
 
 enum {
-    EC_REC_ROLE_GRANT = 1,    /* [seq, 1, pk: bin(32), role, cert_type, org_code]           */
-    EC_REC_ROLE_REVOKE = 2,   /* [seq, 2, pk: bin(32), role, cert_type, org_code]           */
-    EC_REC_ATTEST = 3,        /* [seq, 3, pk: bin(32), identity_hash: bin(32)]              */
+    EC_REC_ROLE_GRANT = 1,  /* [seq, 1, pk: bin(32), role, cert_type, org_code]           */
+    EC_REC_ROLE_REVOKE = 2, /* [seq, 2, pk: bin(32), role, cert_type, org_code]           */
+    EC_REC_ATTEST = 3,      /* [seq, 3, pk: bin(32), identity_hash: bin(32)]              */
 };
 
 typedef struct {
-    uint64_t seq;                       /* position in the log, from 0                      */
-    uint32_t kind;                      /* EC_REC_*                                          */
-    uint8_t pk[EC_PK_BYTES];            /* the account the fact is about                    */
-    uint32_t role;                      /* grant/revoke                                      */
-    char cert_type[EC_CERT_TYPE_MAX];   /* grant/revoke                                      */
-    char org_code[EC_ORG_CODE_MAX];     /* grant/revoke                                      */
+    uint64_t seq;                         /* position in the log, from 0                      */
+    uint32_t kind;                        /* EC_REC_*                                          */
+    uint8_t pk[EC_PK_BYTES];              /* the account the fact is about                    */
+    uint32_t role;                        /* grant/revoke                                      */
+    char cert_type[EC_CERT_TYPE_MAX];     /* grant/revoke                                      */
+    char org_code[EC_ORG_CODE_MAX];       /* grant/revoke                                      */
     uint8_t identity_hash[EC_HASH_BYTES]; /* attest                                          */
 } ec_record_t;
 
@@ -128,8 +128,8 @@ void ec_side_state_root(uint8_t out[EC_HASH_BYTES], const uint8_t state_digest[E
 typedef struct {
     uint64_t height;
     uint8_t hash[EC_HASH_BYTES];
-    uint8_t hist_root[EC_HASH_BYTES];   /* root over leaves 0..height-1                     */
-    bool frozen;                        /* a fork was proven; no more anchors               */
+    uint8_t hist_root[EC_HASH_BYTES]; /* root over leaves 0..height-1                     */
+    bool frozen;                      /* a fork was proven; no more anchors               */
 } ec_light_t;
 
 /* Sets lc to the initial state for a foreign chain with this genesis hash. */
@@ -158,9 +158,8 @@ EC_WUR int ec_light_decode(ec_light_t *lc, const uint8_t *data, size_t size);
  * EC_EPROOF instead, and can never advance the light client either.
  */
 EC_WUR int ec_light_check(const ec_light_t *lc, const char *chain_id, const ec_header_t *h,
-                          const ec_commit_t *c, const ec_valset_t *vs,
-                          const ec_hash32_t *prev_path, size_t prev_len,
-                          const ec_hash32_t *consistency, size_t consistency_len,
+                          const ec_commit_t *c, const ec_valset_t *vs, const ec_hash32_t *prev_path,
+                          size_t prev_len, const ec_hash32_t *consistency, size_t consistency_len,
                           ec_status_t *st);
 /* Moves lc to h (after ec_light_check returned 0). */
 void ec_light_advance(ec_light_t *lc, const ec_header_t *h);

@@ -319,8 +319,9 @@ int ec_decode(ec_decoder_t *d, const uint8_t *data, size_t size, const msgpack_o
          * transaction in flight (tens of thousands under load), and msgpack-c's default
          * 8 KiB chunk made each of them cost 8 KiB for a parse tree of a few hundred
          * bytes. The zone adds chunks by itself when a tree needs more. */
-        size_t chunk = size < 512 ? 512 : size > MSGPACK_ZONE_CHUNK_SIZE ? MSGPACK_ZONE_CHUNK_SIZE
-                                                                         : size;
+        size_t chunk = size < 512                       ? 512
+                       : size > MSGPACK_ZONE_CHUNK_SIZE ? MSGPACK_ZONE_CHUNK_SIZE
+                                                        : size;
         d->up.zone = msgpack_zone_new(chunk);
         if (!d->up.zone)
             return EC_ENOMEM;

@@ -46,7 +46,7 @@
 
 /* ---- generic YAML tree ------------------------------------------------------------------ */
 
-typedef struct ec_yaml ec_yaml_t;       /* a parsed document (owns every node)              */
+typedef struct ec_yaml ec_yaml_t; /* a parsed document (owns every node)              */
 typedef struct ec_yaml_node ec_yaml_node_t;
 
 /* Parses a YAML file. NULL with st set (file, line, problem) on failure. */
@@ -80,7 +80,7 @@ typedef struct {
     char data_dir[EC_PATH_MAX];
     char genesis_path[EC_PATH_MAX];
     char validator_key_path[EC_PATH_MAX];
-    char passphrase_file[EC_PATH_MAX];   /* "" when not set                                  */
+    char passphrase_file[EC_PATH_MAX]; /* "" when not set                                  */
     char rpc[EC_ENDPOINT_MAX];
     char pub[EC_ENDPOINT_MAX];
     uint32_t block_interval_ms;

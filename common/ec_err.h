@@ -13,29 +13,29 @@
 
 enum {
     EC_OK = 0,
-    EC_EINVAL = -1,        /* malformed input: bad msgpack, wrong type, non-canonical   */
-    EC_ETOOBIG = -2,       /* a length or count above its limit                         */
-    EC_ENOTFOUND = -3,     /* no such block, transaction, account, certificate, ...     */
-    EC_EEXIST = -4,        /* already there: duplicate account, identity, organization  */
-    EC_ESIG = -5,          /* a signature or commit does not verify                     */
-    EC_EREPLAY = -6,       /* this transaction id was seen before                       */
-    EC_EPERM = -7,         /* the sender lacks the role this action needs               */
-    EC_ECHAIN = -8,        /* wrong chain id or chain kind                              */
-    EC_EMETHOD = -9,       /* unknown RPC method or query path                          */
-    EC_EIO = -10,          /* storage or file system error                              */
-    EC_ENOMEM = -11,       /* allocation failed                                         */
-    EC_ETIMEOUT = -12,     /* no answer in time                                         */
-    EC_EBUSY = -13,        /* queue full: back off and retry                            */
-    EC_EPROOF = -14,       /* a Merkle proof does not verify                            */
-    EC_EDUPLICATE = -15,   /* anchor at or below the known height: harmless, ignored    */
-    EC_EFORK = -16,        /* anchor does not extend the known history: chain frozen    */
-    EC_EFROZEN = -17,      /* the chain is frozen until governance acts                 */
-    EC_ESTATE = -18,       /* action not allowed in the current state (e.g. revoked)    */
-    EC_EVERSION = -19,     /* unsupported format version                                */
-    EC_ECRYPTO = -20,      /* decryption failed: wrong key or passphrase, or tampering  */
-    EC_ECONFIG = -21,      /* bad configuration file                                    */
-    EC_EINTERNAL = -22,    /* bug or unexpected library failure; see the log            */
-    EC_ESHUTDOWN = -23,    /* the node is stopping                                      */
+    EC_EINVAL = -1,      /* malformed input: bad msgpack, wrong type, non-canonical   */
+    EC_ETOOBIG = -2,     /* a length or count above its limit                         */
+    EC_ENOTFOUND = -3,   /* no such block, transaction, account, certificate, ...     */
+    EC_EEXIST = -4,      /* already there: duplicate account, identity, organization  */
+    EC_ESIG = -5,        /* a signature or commit does not verify                     */
+    EC_EREPLAY = -6,     /* this transaction id was seen before                       */
+    EC_EPERM = -7,       /* the sender lacks the role this action needs               */
+    EC_ECHAIN = -8,      /* wrong chain id or chain kind                              */
+    EC_EMETHOD = -9,     /* unknown RPC method or query path                          */
+    EC_EIO = -10,        /* storage or file system error                              */
+    EC_ENOMEM = -11,     /* allocation failed                                         */
+    EC_ETIMEOUT = -12,   /* no answer in time                                         */
+    EC_EBUSY = -13,      /* queue full: back off and retry                            */
+    EC_EPROOF = -14,     /* a Merkle proof does not verify                            */
+    EC_EDUPLICATE = -15, /* anchor at or below the known height: harmless, ignored    */
+    EC_EFORK = -16,      /* anchor does not extend the known history: chain frozen    */
+    EC_EFROZEN = -17,    /* the chain is frozen until governance acts                 */
+    EC_ESTATE = -18,     /* action not allowed in the current state (e.g. revoked)    */
+    EC_EVERSION = -19,   /* unsupported format version                                */
+    EC_ECRYPTO = -20,    /* decryption failed: wrong key or passphrase, or tampering  */
+    EC_ECONFIG = -21,    /* bad configuration file                                    */
+    EC_EINTERNAL = -22,  /* bug or unexpected library failure; see the log            */
+    EC_ESHUTDOWN = -23,  /* the node is stopping                                      */
 };
 
 /*

@@ -14,8 +14,8 @@
  * The ledger also keeps a running SHA-256 over every state write of the pending block, in
  * order (key length, key, value length, value; deletes with length 0xffffffff); save
  * points restore it. Lengths are 4-byte big-endian; a delete contributes key length, key
- * and 0xffffffff, with no value bytes. The application folds it into its state root, so two nodes that
- * applied the same writes report the same root.
+ * and 0xffffffff, with no value bytes. The application folds it into its state root, so two nodes
+ * that applied the same writes report the same root.
  */
 #ifndef EC_LEDGER_H
 #define EC_LEDGER_H
@@ -27,14 +27,14 @@
 #include "ec_types.h"
 
 typedef enum {
-    EC_CF_META = 0,    /* "default": tip height, genesis, mlog sizes (small keys)          */
-    EC_CF_BLOCKS,      /* height(be64) -> encoded block                                     */
-    EC_CF_HEADERS,     /* height(be64) -> [header: bin, commit: bin]                        */
-    EC_CF_TXINDEX,     /* tx id(32) -> [height, index]                                      */
-    EC_CF_PAYLOADS,    /* tx id(32) -> payload bytes                                        */
-    EC_CF_STATE,       /* application keys (each app documents its own layout)              */
-    EC_CF_MERKLE,      /* log id(1) | level(1) | index(be64) -> node hash(32)               */
-    EC_CF_CONSENSUS,   /* signer record, WAL                                                */
+    EC_CF_META = 0,  /* "default": tip height, genesis, mlog sizes (small keys)          */
+    EC_CF_BLOCKS,    /* height(be64) -> encoded block                                     */
+    EC_CF_HEADERS,   /* height(be64) -> [header: bin, commit: bin]                        */
+    EC_CF_TXINDEX,   /* tx id(32) -> [height, index]                                      */
+    EC_CF_PAYLOADS,  /* tx id(32) -> payload bytes                                        */
+    EC_CF_STATE,     /* application keys (each app documents its own layout)              */
+    EC_CF_MERKLE,    /* log id(1) | level(1) | index(be64) -> node hash(32)               */
+    EC_CF_CONSENSUS, /* signer record, WAL                                                */
     EC_CF_COUNT
 } ec_cf_t;
 
@@ -61,8 +61,8 @@ EC_WUR int ec_ledger_get(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key
  * returns non-zero (which is then returned) or `limit` entries were visited (0 = no
  * limit). Returns 0, fn's value, or EC_EIO. Starting at start_key (>= prefix) when given.
  */
-typedef int (*ec_ledger_scan_fn)(void *ctx, const uint8_t *key, size_t key_size,
-                                 const uint8_t *val, size_t val_size);
+typedef int (*ec_ledger_scan_fn)(void *ctx, const uint8_t *key, size_t key_size, const uint8_t *val,
+                                 size_t val_size);
 EC_WUR int ec_ledger_scan(ec_ledger_t *l, ec_cf_t cf, const void *prefix, size_t prefix_size,
                           const void *start_key, size_t start_size, uint32_t limit,
                           ec_ledger_scan_fn fn, void *ctx);
@@ -74,13 +74,13 @@ EC_WUR int ec_ledger_header_raw(ec_ledger_t *l, uint64_t height, uint8_t **heade
 /* Decoded header (and commit, when not NULL) of a committed height. */
 EC_WUR int ec_ledger_header(ec_ledger_t *l, uint64_t height, ec_header_t *h, ec_commit_t *c);
 /* Where a committed transaction is. EC_ENOTFOUND if never committed. */
-EC_WUR int ec_ledger_tx_location(ec_ledger_t *l, const uint8_t id[EC_HASH_BYTES],
-                                 uint64_t *height, uint32_t *index);
+EC_WUR int ec_ledger_tx_location(ec_ledger_t *l, const uint8_t id[EC_HASH_BYTES], uint64_t *height,
+                                 uint32_t *index);
 
 /* ---- the pending batch (commit thread only) --------------------------------------------- */
 
-void ec_ledger_put(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size,
-                   const void *val, size_t val_size);
+void ec_ledger_put(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size, const void *val,
+                   size_t val_size);
 void ec_ledger_del(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size);
 /* Reads through the pending batch, then the database. Same returns as ec_ledger_get. */
 EC_WUR int ec_ledger_get_pending(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size,

@@ -40,7 +40,6 @@ int ec_mlog_oracle(void *ctx, uint64_t begin, uint64_t end, uint8_t out[EC_HASH_
 /* Committed size of the log. 0 or EC_EIO. */
 EC_WUR int ec_mlog_committed_size(ec_ledger_t *l, uint8_t log_id, uint64_t *size);
 /* Committed leaf hash at index. 0, EC_ENOTFOUND or EC_EIO. */
-EC_WUR int ec_mlog_leaf(ec_ledger_t *l, uint8_t log_id, uint64_t index,
-                        uint8_t out[EC_HASH_BYTES]);
+EC_WUR int ec_mlog_leaf(ec_ledger_t *l, uint8_t log_id, uint64_t index, uint8_t out[EC_HASH_BYTES]);
 
 #endif

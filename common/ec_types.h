@@ -29,11 +29,11 @@
 #include "ec_err.h"
 
 #define EC_VERSION 1
-#define EC_CHAIN_ID_MAX 64          /* buffer size for a chain id, with the NUL              */
-#define EC_CERT_TYPE_MAX 32         /* buffer size for a certificate type name               */
-#define EC_VALIDATORS_MAX 32        /* validators per chain                                   */
-#define EC_OPERATORS_MAX 8          /* operator keys named in a main genesis                  */
-#define EC_TX_BYTES_MAX (16u * 1024)        /* an encoded transaction envelope               */
+#define EC_CHAIN_ID_MAX 64           /* buffer size for a chain id, with the NUL              */
+#define EC_CERT_TYPE_MAX 32          /* buffer size for a certificate type name               */
+#define EC_VALIDATORS_MAX 32         /* validators per chain                                   */
+#define EC_OPERATORS_MAX 8           /* operator keys named in a main genesis                  */
+#define EC_TX_BYTES_MAX (16u * 1024) /* an encoded transaction envelope               */
 #define EC_PAYLOAD_BYTES_MAX (64u * 1024)   /* a transaction's payload                        */
 #define EC_BLOCK_TXS_MAX 20000u             /* transactions per block                         */
 #define EC_VALIDATOR_POWER_MAX (1ull << 48) /* voting power of one validator (no overflow)   */
@@ -56,18 +56,18 @@ bool ec_cert_type_valid(const char *cert_type);
  * ec_tx_decode(), and `body` from the tx's own decoder: keep both alive while using it.
  */
 typedef struct {
-    ec_decoder_t dec;                   /* owns the parse of `signed_bytes`                  */
-    const uint8_t *signed_bytes;        /* the signed part, inside the envelope              */
+    ec_decoder_t dec;            /* owns the parse of `signed_bytes`                  */
+    const uint8_t *signed_bytes; /* the signed part, inside the envelope              */
     size_t signed_size;
     uint8_t sig[EC_SIG_BYTES];
-    uint8_t id[EC_HASH_BYTES];          /* transaction id                                    */
+    uint8_t id[EC_HASH_BYTES]; /* transaction id                                    */
     char chain_id[EC_CHAIN_ID_MAX];
-    uint64_t type;                      /* application-defined transaction type              */
-    uint8_t sender[EC_PK_BYTES];        /* sender's Ed25519 public key                       */
+    uint64_t type;               /* application-defined transaction type              */
+    uint8_t sender[EC_PK_BYTES]; /* sender's Ed25519 public key                       */
     uint64_t nonce;
     bool has_payload;
-    uint8_t payload_hash[EC_HASH_BYTES];/* SHA-256 of the payload, when has_payload          */
-    const msgpack_object *body;         /* the type-specific array                           */
+    uint8_t payload_hash[EC_HASH_BYTES]; /* SHA-256 of the payload, when has_payload          */
+    const msgpack_object *body;          /* the type-specific array                           */
 } ec_tx_t;
 
 /*
@@ -86,8 +86,8 @@ void ec_tx_fini(ec_tx_t *tx);
  * written to id_out when not NULL.
  */
 void ec_tx_build(ec_writer_t *out, uint8_t id_out[EC_HASH_BYTES], const char *chain_id,
-                 uint64_t type, const ec_key_t *key, uint64_t nonce,
-                 const uint8_t *payload_hash, const uint8_t *body, size_t body_size);
+                 uint64_t type, const ec_key_t *key, uint64_t nonce, const uint8_t *payload_hash,
+                 const uint8_t *body, size_t body_size);
 
 /* ---- validator sets --------------------------------------------------------------------- */
 
@@ -111,10 +111,10 @@ void ec_valset_hash(uint8_t out[EC_HASH_BYTES], const ec_valset_t *vs);
 
 typedef struct {
     char chain_id[EC_CHAIN_ID_MAX];
-    uint64_t height;                     /* 1 for the first block                          */
-    uint64_t time_ms;                    /* proposer's clock, ms since the Unix epoch       */
-    uint8_t prev_hash[EC_HASH_BYTES];    /* previous block hash; genesis hash at height 1   */
-    uint8_t tx_root[EC_HASH_BYTES];      /* RFC 9162 root over EC_LEAF_TX leaves (tx ids)   */
+    uint64_t height;                  /* 1 for the first block                          */
+    uint64_t time_ms;                 /* proposer's clock, ms since the Unix epoch       */
+    uint8_t prev_hash[EC_HASH_BYTES]; /* previous block hash; genesis hash at height 1   */
+    uint8_t tx_root[EC_HASH_BYTES];   /* RFC 9162 root over EC_LEAF_TX leaves (tx ids)   */
     uint64_t tx_count;
     uint8_t state_root[EC_HASH_BYTES];   /* application state commitment after this block   */
     uint8_t hist_root[EC_HASH_BYTES];    /* root over genesis + blocks 1..height-1          */
@@ -137,8 +137,8 @@ bool ec_header_anchor_only(const ec_header_t *h);
 /* ---- commits ---------------------------------------------------------------------------- */
 
 typedef struct {
-    uint32_t index;                      /* position in the validator set                   */
-    uint8_t sig[EC_SIG_BYTES];           /* precommit signature                             */
+    uint32_t index;            /* position in the validator set                   */
+    uint8_t sig[EC_SIG_BYTES]; /* precommit signature                             */
 } ec_commit_sig_t;
 
 typedef struct {
@@ -180,10 +180,10 @@ void ec_block_encode(ec_writer_t *w, const ec_header_t *h, const uint8_t *const 
 typedef struct {
     ec_decoder_t dec;
     ec_header_t header;
-    const uint8_t *header_bytes;        /* the encoded header inside the block              */
+    const uint8_t *header_bytes; /* the encoded header inside the block              */
     size_t header_size;
     uint32_t tx_count;
-    const msgpack_object *txs;          /* tx_count bin objects: txs[i].via.bin             */
+    const msgpack_object *txs; /* tx_count bin objects: txs[i].via.bin             */
 } ec_block_t;
 
 /* Decodes a block: strict; header.tx_count must equal the number of transactions.
@@ -195,13 +195,13 @@ void ec_block_fini(ec_block_t *b);
 
 typedef struct {
     char chain_id[EC_CHAIN_ID_MAX];
-    uint32_t kind;                        /* EC_CHAIN_MAIN or EC_CHAIN_SIDE                 */
-    char cert_type[EC_CERT_TYPE_MAX];     /* side chains: "degree", "marriage", ...; else ""*/
+    uint32_t kind;                    /* EC_CHAIN_MAIN or EC_CHAIN_SIDE                 */
+    char cert_type[EC_CERT_TYPE_MAX]; /* side chains: "degree", "marriage", ...; else ""*/
     uint64_t time_ms;
     ec_valset_t validators;
-    uint32_t operator_count;              /* main chain: governance keys                    */
+    uint32_t operator_count; /* main chain: governance keys                    */
     uint8_t operators[EC_OPERATORS_MAX][EC_PK_BYTES];
-    char main_chain_id[EC_CHAIN_ID_MAX];  /* side chains: the main chain they trust         */
+    char main_chain_id[EC_CHAIN_ID_MAX]; /* side chains: the main chain they trust         */
     uint8_t main_genesis_hash[EC_HASH_BYTES];
     ec_valset_t main_validators;
 } ec_genesis_t;
