@@ -61,6 +61,15 @@ int cl_usage(cl_ctx_t *ctx, const char *fmt, ...)
     return 2;
 }
 
+/* Prints obj (may be NULL: nothing) on one line to stdout. */
+static void s_print_json(const json_t *obj)
+{
+    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    if (text)
+        printf("%s\n", text);
+    free(text);
+}
+
 void cl_report(const cl_ctx_t *ctx)
 {
     if (!ctx->err_code)
@@ -70,13 +79,8 @@ void cl_report(const cl_ctx_t *ctx)
         json_t *o = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", ctx->err_code, "name",
                               ctx->err_usage ? "EUSAGE" : ec_errname(ctx->err_code), "message",
                               ctx->err_node_msg[0] ? ctx->err_node_msg : ctx->err_msg);
-        if (o) {
-            char *text = json_dumps(o, JSON_COMPACT);
-            if (text)
-                printf("%s\n", text);
-            free(text);
-            json_decref(o);
-        }
+        s_print_json(o);
+        json_decref(o);
     }
     fflush(stdout);
 }
@@ -93,12 +97,8 @@ void cl_out(const cl_ctx_t *ctx, const char *fmt, ...)
 
 int cl_emit(const cl_ctx_t *ctx, json_t *obj)
 {
-    if (ctx->json && obj) {
-        char *text = json_dumps(obj, JSON_COMPACT);
-        if (text)
-            printf("%s\n", text);
-        free(text);
-    }
+    if (ctx->json)
+        s_print_json(obj);
     json_decref(obj);
     fflush(stdout);
     return 0;
@@ -161,6 +161,64 @@ int cl_option(cl_ctx_t *ctx, int opt, int argc, char **argv, const char *help)
         default:
             return cl_usage(ctx, "unknown option '%s'", bad);
     }
+}
+
+/* Stores one option's value as its kind says. 0, or the exit status. */
+static int s_opt_store(cl_ctx_t *ctx, const cl_opt_t *o, const char *value)
+{
+    char flag[80];
+    snprintf(flag, sizeof flag, "--%s", o->name);
+    if (o->given)
+        *o->given = true;
+    switch (o->kind) {
+        case CL_ARG_FLAG:
+            *(bool *)o->out = true;
+            return 0;
+        case CL_ARG_STR:
+            *(const char **)o->out = value;
+            return 0;
+        case CL_ARG_U64:
+            return cl_parse_u64(ctx, flag, value, o->out);
+        case CL_ARG_HASH:
+            return cl_parse_hash(ctx, flag, value, o->out);
+        case CL_ARG_ADDRESS:
+            *(const char **)o->out = value;
+            return cl_check_address(ctx, flag, value);
+        case CL_ARG_FN:
+            return o->fn(ctx, value, o->out);
+    }
+    assert(!"unknown option kind");
+    return cl_fail(ctx, EC_EINTERNAL, "unknown option kind (a bug)");
+}
+
+int cl_parse_opts(cl_ctx_t *ctx, int argc, char **argv, const cl_opt_t *opts, const char *help,
+                  const char **positional)
+{
+    static const struct option common[] = {CL_COMMON_OPTIONS};
+    struct option lo[CL_OPTS_MAX + sizeof common / sizeof common[0]];
+    size_t n = 0;
+    for (; opts[n].name; n++) {
+        assert(n < CL_OPTS_MAX);
+        lo[n] = (struct option){opts[n].name,
+                                opts[n].kind == CL_ARG_FLAG ? no_argument : required_argument, NULL,
+                                CL_OPT_FIRST_LOCAL + (int)n};
+    }
+    memcpy(&lo[n], common, sizeof common);
+    int opt, rc;
+    cl_getopt_begin();
+    while ((opt = cl_getopt(argc, argv, lo)) != -1) {
+        if (opt >= CL_OPT_FIRST_LOCAL && opt < CL_OPT_FIRST_LOCAL + (int)n)
+            rc = s_opt_store(ctx, &opts[opt - CL_OPT_FIRST_LOCAL], optarg);
+        else if ((rc = cl_option(ctx, opt, argc, argv, help)) < 0)
+            rc = 0;
+        if (rc)
+            return rc;
+        if (opt == CL_OPT_HELP)
+            return 0;
+    }
+    if (positional)
+        *positional = optind < argc ? argv[optind++] : NULL;
+    return cl_no_args(ctx, argc, argv) ? 2 : -1;
 }
 
 int cl_parse_u64(cl_ctx_t *ctx, const char *opt, const char *s, uint64_t *out)
@@ -705,11 +763,35 @@ int cl_submit(cl_ctx_t *ctx, cl_chain_t *ch, uint64_t type, const ec_key_t *key,
     return 0;
 }
 
+int cl_submit_signed(cl_ctx_t *ctx, cl_chain_t *ch, uint64_t type, const ec_writer_t *body,
+                     const uint8_t *payload, size_t payload_size, cl_txres_t *res,
+                     char signer[EC_ADDR_MAX])
+{
+    if (!ctx->key_path)
+        return cl_missing(ctx, "--key");
+    if (!ch && !(ch = cl_main(ctx)))
+        return 1;
+    ec_key_t *key = cl_key_load(ctx, NULL);
+    if (!key)
+        return 1;
+    int rc = cl_submit(ctx, ch, type, key, body, payload, payload_size, res);
+    if (signer)
+        ec_address_from_pk(signer, ec_key_pk(key));
+    ec_key_destroy(&key);
+    return rc;
+}
+
 void cl_json_txres(json_t *obj, const cl_txres_t *res)
 {
     json_object_set_new(obj, "tx", cl_json_hex(res->id, EC_HASH_BYTES));
     json_object_set_new(obj, "height", json_integer((json_int_t)res->height));
     json_object_set_new(obj, "index", json_integer((json_int_t)res->index));
+}
+
+int cl_emit_txres(const cl_ctx_t *ctx, json_t *obj, const cl_txres_t *res)
+{
+    cl_json_txres(obj, res);
+    return cl_emit(ctx, obj);
 }
 
 /* ---- files and time --------------------------------------------------------------------- */

@@ -86,6 +86,11 @@ int cl_emit(const cl_ctx_t *ctx, json_t *obj);
 /* Hex of size bytes as a new JSON string. */
 json_t *cl_json_hex(const uint8_t *data, size_t size);
 
+/* The last lines of every command's --help. */
+#define CL_GLOBAL_NOTE                                                                             \
+    "\nGlobal options (--config, --json, --key, --passphrase-file, "                               \
+    "--timeout-ms): see 'ecert --help'.\n"
+
 /* ---- option parsing --------------------------------------------------------------------- */
 
 enum {
@@ -119,6 +124,38 @@ int cl_getopt(int argc, char **argv, const struct option *opts);
  * option was handled and parsing goes on, else the exit status to return.
  */
 int cl_option(cl_ctx_t *ctx, int opt, int argc, char **argv, const char *help);
+
+/* What a command option takes, for cl_parse_opts. */
+typedef enum {
+    CL_ARG_FLAG,    /* no value: *(bool *)out = true                               */
+    CL_ARG_STR,     /* *(const char **)out = the value                             */
+    CL_ARG_U64,     /* *(uint64_t *)out, via cl_parse_u64                          */
+    CL_ARG_HASH,    /* (uint8_t *)out, 32 bytes, via cl_parse_hash                 */
+    CL_ARG_ADDRESS, /* *(const char **)out, checked with cl_check_address          */
+    CL_ARG_FN,      /* fn(ctx, value, out): 0, or the exit status (error recorded) */
+} cl_arg_t;
+
+/* One option of a command (name without the leading "--"); a table ends with {NULL}. */
+typedef struct {
+    const char *name;
+    cl_arg_t kind;
+    void *out;
+    bool *given; /* set to true when the option appears (may be NULL)              */
+    int (*fn)(cl_ctx_t *ctx, const char *value, void *out);
+} cl_opt_t;
+
+#define CL_OPTS_MAX 24 /* options in one cl_opt_t table                            */
+
+/*
+ * Parses a command's argv (argv[0] = its name) against `opts` and the global options,
+ * storing each value as its kind says, in the order given (so a bad value is reported
+ * as it comes). `help` is printed for --help. When `positional` is not NULL it takes the
+ * first positional argument (NULL when there is none); any other positional argument is
+ * a usage error. Returns -1 when the command goes on, else the exit status to return
+ * (0 after --help, 1 or 2 with the error recorded).
+ */
+int cl_parse_opts(cl_ctx_t *ctx, int argc, char **argv, const cl_opt_t *opts, const char *help,
+                  const char **positional);
 
 /* Parses a decimal uint64 (whole string). 0 or a usage error (returns 2). */
 int cl_parse_u64(cl_ctx_t *ctx, const char *opt, const char *s, uint64_t *out);
@@ -211,8 +248,18 @@ typedef struct {
 int cl_submit(cl_ctx_t *ctx, cl_chain_t *ch, uint64_t type, const ec_key_t *key,
               const ec_writer_t *body, const uint8_t *payload, size_t payload_size,
               cl_txres_t *res);
+/*
+ * Signs with --key (a usage error when it is not given) and submits through cl_submit.
+ * ch NULL means the main chain (connected after the --key check). When `signer` is not
+ * NULL it receives the key's address. Returns 0, or 1/2 with the error recorded.
+ */
+int cl_submit_signed(cl_ctx_t *ctx, cl_chain_t *ch, uint64_t type, const ec_writer_t *body,
+                     const uint8_t *payload, size_t payload_size, cl_txres_t *res,
+                     char signer[EC_ADDR_MAX]);
 /* Adds "tx", "height", "index" to obj. */
 void cl_json_txres(json_t *obj, const cl_txres_t *res);
+/* cl_json_txres, then cl_emit (takes obj). Returns 0. */
+int cl_emit_txres(const cl_ctx_t *ctx, json_t *obj, const cl_txres_t *res);
 
 /* ---- files ------------------------------------------------------------------------------ */
 

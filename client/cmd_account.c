@@ -9,21 +9,17 @@
 
 #include "cl_commands.h"
 
-#define S_GLOBAL_NOTE                                                                              \
-    "\nGlobal options (--config, --json, --key, --passphrase-file, "                               \
-    "--timeout-ms): see 'ecert --help'.\n"
-
-enum { S_OPT_NAME = CL_OPT_FIRST_LOCAL, S_OPT_OUT, S_OPT_OFFLINE };
-
-/* Submits REGISTER [name] signed by key. 0 or 1. */
+/* Submits REGISTER [name] signed by key, or by --key when key is NULL (then ch is NULL
+ * and *address receives the key's address). 0, or 1/2. */
 static int s_register(cl_ctx_t *ctx, cl_chain_t *ch, const ec_key_t *key, const char *name,
-                      cl_txres_t *res)
+                      cl_txres_t *res, char address[EC_ADDR_MAX])
 {
     ec_writer_t body;
     ec_writer_init(&body);
     ec_write_array(&body, 1);
     ec_write_cstr(&body, name);
-    int rc = cl_submit(ctx, ch, EC_MTX_REGISTER, key, &body, NULL, 0, res);
+    int rc = key ? cl_submit(ctx, ch, EC_MTX_REGISTER, key, &body, NULL, 0, res)
+                 : cl_submit_signed(ctx, NULL, EC_MTX_REGISTER, &body, NULL, 0, res, address);
     ec_writer_fini(&body);
     return rc;
 }
@@ -47,29 +43,18 @@ static const char s_help_new[] =
     "  --name NAME   the account's display name (1..127 bytes)\n"
     "  --out FILE    where to write the key file (must not exist)\n"
     "  --offline     only write the key file (validator and operator keys)\n"
-    "\nExample:\n  ecert account new --name \"Zhang Wei\" --out zhangwei.key\n" S_GLOBAL_NOTE;
+    "\nExample:\n  ecert account new --name \"Zhang Wei\" --out zhangwei.key\n" CL_GLOBAL_NOTE;
 
 int cmd_account_new(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {{"name", required_argument, NULL, S_OPT_NAME},
-                                         {"out", required_argument, NULL, S_OPT_OUT},
-                                         {"offline", no_argument, NULL, S_OPT_OFFLINE},
-                                         CL_COMMON_OPTIONS};
     const char *name = NULL, *out = NULL;
     bool offline = false;
-    int opt, rc;
-    cl_getopt_begin();
-    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
-        if (opt == S_OPT_NAME)
-            name = optarg;
-        else if (opt == S_OPT_OUT)
-            out = optarg;
-        else if (opt == S_OPT_OFFLINE)
-            offline = true;
-        else if ((rc = cl_option(ctx, opt, argc, argv, s_help_new)) >= 0)
-            return rc;
-    }
-    if ((rc = cl_no_args(ctx, argc, argv)))
+    const cl_opt_t opts[] = {{"name", CL_ARG_STR, &name},
+                             {"out", CL_ARG_STR, &out},
+                             {"offline", CL_ARG_FLAG, &offline},
+                             {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_new, NULL);
+    if (rc >= 0)
         return rc;
     if (!out)
         return cl_missing(ctx, "--out");
@@ -103,7 +88,7 @@ int cmd_account_new(cl_ctx_t *ctx, int argc, char **argv)
     json_t *obj = json_pack("{s:s,s:s,s:s}", "key_file", out, "address", address, "pk", pk_hex);
     if (!offline) {
         cl_txres_t res;
-        rc = s_register(ctx, ch, key, name, &res);
+        rc = s_register(ctx, ch, key, name, &res, NULL);
         if (rc) {
             /* Keep the node's reason and say what to do about the written key. */
             char why[sizeof ctx->err_msg];
@@ -131,59 +116,37 @@ static const char s_help_register[] =
     "Options:\n"
     "  --key FILE    the key file of the account to register\n"
     "  --name NAME   the account's display name (1..127 bytes)\n"
-    "\nExample:\n  ecert account register --key zhangwei.key --name \"Zhang Wei\"\n" S_GLOBAL_NOTE;
+    "\nExample:\n  ecert account register --key zhangwei.key --name \"Zhang Wei\"\n" CL_GLOBAL_NOTE;
 
 int cmd_account_register(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {{"name", required_argument, NULL, S_OPT_NAME},
-                                         CL_COMMON_OPTIONS};
     const char *name = NULL;
-    int opt, rc;
-    cl_getopt_begin();
-    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
-        if (opt == S_OPT_NAME)
-            name = optarg;
-        else if ((rc = cl_option(ctx, opt, argc, argv, s_help_register)) >= 0)
-            return rc;
-    }
-    if ((rc = cl_no_args(ctx, argc, argv)) || (rc = s_check_name(ctx, name)))
+    const cl_opt_t opts[] = {{"name", CL_ARG_STR, &name}, {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_register, NULL);
+    if (rc >= 0)
         return rc;
-    if (!ctx->key_path)
-        return cl_missing(ctx, "--key");
-    cl_chain_t *ch = cl_main(ctx);
-    if (!ch)
-        return 1;
-    ec_key_t *key = cl_key_load(ctx, NULL);
-    if (!key)
-        return 1;
+    if ((rc = s_check_name(ctx, name)))
+        return rc;
     cl_txres_t res;
-    rc = s_register(ctx, ch, key, name, &res);
     char address[EC_ADDR_MAX];
-    ec_address_from_pk(address, ec_key_pk(key));
-    ec_key_destroy(&key);
-    if (rc)
+    if ((rc = s_register(ctx, NULL, NULL, name, &res, address)))
         return rc;
     cl_out(ctx, "registered %s as %s\n", address, name);
     json_t *obj = json_pack("{s:s,s:s}", "address", address, "name", name);
-    cl_json_txres(obj, &res);
-    return cl_emit(ctx, obj);
+    return cl_emit_txres(ctx, obj, &res);
 }
 
 static const char s_help_address[] =
     "usage: ecert account address --key FILE\n\n"
     "Prints the address and public key of a key file (no passphrase needed: the public\n"
     "key is stored in the clear).\n"
-    "\nExample:\n  ecert account address --key zhangwei.key\n" S_GLOBAL_NOTE;
+    "\nExample:\n  ecert account address --key zhangwei.key\n" CL_GLOBAL_NOTE;
 
 int cmd_account_address(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {CL_COMMON_OPTIONS};
-    int opt, rc;
-    cl_getopt_begin();
-    while ((opt = cl_getopt(argc, argv, opts)) != -1)
-        if ((rc = cl_option(ctx, opt, argc, argv, s_help_address)) >= 0)
-            return rc;
-    if ((rc = cl_no_args(ctx, argc, argv)))
+    const cl_opt_t opts[] = {{NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_address, NULL);
+    if (rc >= 0)
         return rc;
     if (!ctx->key_path)
         return cl_missing(ctx, "--key");
@@ -205,20 +168,19 @@ static const char s_help_pubkey[] =
     "Looks an address up on the main chain: its public key, name, the height that\n"
     "registered it, whether a certification authority attested its identity, and its\n"
     "roles.\n"
-    "\nExample:\n  ecert account pubkey ec1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh\n" S_GLOBAL_NOTE;
+    "\nExample:\n  ecert account pubkey "
+    "ec1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh\n" CL_GLOBAL_NOTE;
 
 int cmd_account_pubkey(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {CL_COMMON_OPTIONS};
-    int opt, rc;
-    cl_getopt_begin();
-    while ((opt = cl_getopt(argc, argv, opts)) != -1)
-        if ((rc = cl_option(ctx, opt, argc, argv, s_help_pubkey)) >= 0)
-            return rc;
-    if (optind >= argc)
+    const cl_opt_t opts[] = {{NULL}};
+    const char *address = NULL;
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_pubkey, &address);
+    if (rc >= 0)
+        return rc;
+    if (!address)
         return cl_missing(ctx, "ADDRESS");
-    const char *address = argv[optind++];
-    if ((rc = cl_no_args(ctx, argc, argv)) || (rc = cl_check_address(ctx, "ADDRESS", address)))
+    if ((rc = cl_check_address(ctx, "ADDRESS", address)))
         return rc;
     static cl_account_t acct;
     if (cl_account_get(ctx, address, &acct))

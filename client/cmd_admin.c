@@ -12,44 +12,18 @@
 
 #include "cl_commands.h"
 
-#define S_GLOBAL_NOTE                                                                              \
-    "\nGlobal options (--config, --json, --key, --passphrase-file, "                               \
-    "--timeout-ms): see 'ecert --help'.\n"
-
-enum {
-    S_OPT_CODE = CL_OPT_FIRST_LOCAL,
-    S_OPT_NAME,
-    S_OPT_ADDRESS,
-    S_OPT_ROLE,
-    S_OPT_TYPE,
-    S_OPT_ORG,
-    S_OPT_ATTR,
-    S_OPT_SALT_FILE,
-    S_OPT_GENESIS,
-    S_OPT_CHAIN_ID,
-    S_OPT_CERT_TYPE,
-    S_OPT_VALIDATOR_KEY,
-    S_OPT_OPERATOR_KEY,
-    S_OPT_MAIN_GENESIS,
-    S_OPT_OUT,
-    S_OPT_TIME_MS,
-};
-
-/* Loads the signing key and submits one main-chain transaction. Prints nothing itself
- * beyond cl_submit's line. 0 or 1. */
+/* Submits one main-chain transaction signed by --key. 0, or 1/2. */
 static int s_submit_main(cl_ctx_t *ctx, uint64_t type, const ec_writer_t *body, cl_txres_t *res)
 {
-    if (!ctx->key_path)
-        return cl_missing(ctx, "--key");
-    cl_chain_t *ch = cl_main(ctx);
-    if (!ch)
-        return 1;
-    ec_key_t *key = cl_key_load(ctx, NULL);
-    if (!key)
-        return 1;
-    int rc = cl_submit(ctx, ch, type, key, body, NULL, 0, res);
-    ec_key_destroy(&key);
-    return rc;
+    return cl_submit_signed(ctx, NULL, type, body, NULL, 0, res, NULL);
+}
+
+/* --address given and well formed. 0 or 2. */
+static int s_check_address(cl_ctx_t *ctx, const char *address)
+{
+    if (!address)
+        return cl_missing(ctx, "--address");
+    return cl_check_address(ctx, "--address", address);
 }
 
 static int s_check_len(cl_ctx_t *ctx, const char *opt, const char *v, size_t cap)
@@ -71,26 +45,16 @@ static const char s_help_org[] =
     "  --code CODE   organization code, e.g. a unified social credit code (1..31 bytes)\n"
     "  --name NAME   organization name (1..127 bytes)\n"
     "\nExample:\n  ecert org register --key operator.key --code 12100000400000624D "
-    "--name \"Peking University\"\n" S_GLOBAL_NOTE;
+    "--name \"Peking University\"\n" CL_GLOBAL_NOTE;
 
 int cmd_org_register(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {{"code", required_argument, NULL, S_OPT_CODE},
-                                         {"name", required_argument, NULL, S_OPT_NAME},
-                                         CL_COMMON_OPTIONS};
     const char *code = NULL, *name = NULL;
-    int opt, rc;
-    cl_getopt_begin();
-    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
-        if (opt == S_OPT_CODE)
-            code = optarg;
-        else if (opt == S_OPT_NAME)
-            name = optarg;
-        else if ((rc = cl_option(ctx, opt, argc, argv, s_help_org)) >= 0)
-            return rc;
-    }
-    if ((rc = cl_no_args(ctx, argc, argv)) ||
-        (rc = s_check_len(ctx, "--code", code, EC_ORG_CODE_MAX)) ||
+    const cl_opt_t opts[] = {{"code", CL_ARG_STR, &code}, {"name", CL_ARG_STR, &name}, {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_org, NULL);
+    if (rc >= 0)
+        return rc;
+    if ((rc = s_check_len(ctx, "--code", code, EC_ORG_CODE_MAX)) ||
         (rc = s_check_len(ctx, "--name", name, EC_NAME_MAX)))
         return rc;
     ec_writer_t body;
@@ -105,8 +69,7 @@ int cmd_org_register(cl_ctx_t *ctx, int argc, char **argv)
         return rc;
     cl_out(ctx, "organization %s (%s) registered\n", code, name);
     json_t *obj = json_pack("{s:s,s:s}", "org_code", code, "name", name);
-    cl_json_txres(obj, &res);
-    return cl_emit(ctx, obj);
+    return cl_emit_txres(ctx, obj, &res);
 }
 
 /* ---- role grant / revoke ---------------------------------------------------------------- */
@@ -122,7 +85,7 @@ static const char s_help_grant[] =
     "  --org CODE        organization code (needed for issuer and inspector; optional for "
     "ca)\n"
     "\nExample:\n  ecert role grant --key operator.key --address ec1q... --role issuer "
-    "--type degree --org 12100000400000624D\n" S_GLOBAL_NOTE;
+    "--type degree --org 12100000400000624D\n" CL_GLOBAL_NOTE;
 
 static const char s_help_revoke[] =
     "usage: ecert role revoke --key OPERATOR --address ADDR --role ROLE [--type CERT_TYPE]\n"
@@ -135,35 +98,20 @@ static const char s_help_revoke[] =
     "  --type CERT_TYPE  certificate type (issuer and inspector)\n"
     "  --org CODE        organization code (issuer and inspector)\n"
     "\nExample:\n  ecert role revoke --key operator.key --address ec1q... --role issuer "
-    "--type degree --org 12100000400000624D\n" S_GLOBAL_NOTE;
+    "--type degree --org 12100000400000624D\n" CL_GLOBAL_NOTE;
 
 static int s_role(cl_ctx_t *ctx, int argc, char **argv, bool grant)
 {
-    static const struct option opts[] = {{"address", required_argument, NULL, S_OPT_ADDRESS},
-                                         {"role", required_argument, NULL, S_OPT_ROLE},
-                                         {"type", required_argument, NULL, S_OPT_TYPE},
-                                         {"org", required_argument, NULL, S_OPT_ORG},
-                                         CL_COMMON_OPTIONS};
     const char *address = NULL, *role_name = NULL, *type = "", *org = "";
-    int opt, rc;
-    cl_getopt_begin();
-    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
-        if (opt == S_OPT_ADDRESS)
-            address = optarg;
-        else if (opt == S_OPT_ROLE)
-            role_name = optarg;
-        else if (opt == S_OPT_TYPE)
-            type = optarg;
-        else if (opt == S_OPT_ORG)
-            org = optarg;
-        else if ((rc = cl_option(ctx, opt, argc, argv, grant ? s_help_grant : s_help_revoke)) >= 0)
-            return rc;
-    }
-    if ((rc = cl_no_args(ctx, argc, argv)))
+    const cl_opt_t opts[] = {{"address", CL_ARG_STR, &address},
+                             {"role", CL_ARG_STR, &role_name},
+                             {"type", CL_ARG_STR, &type},
+                             {"org", CL_ARG_STR, &org},
+                             {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, grant ? s_help_grant : s_help_revoke, NULL);
+    if (rc >= 0)
         return rc;
-    if (!address)
-        return cl_missing(ctx, "--address");
-    if ((rc = cl_check_address(ctx, "--address", address)))
+    if ((rc = s_check_address(ctx, address)))
         return rc;
     if (!role_name)
         return cl_missing(ctx, "--role");
@@ -193,8 +141,7 @@ static int s_role(cl_ctx_t *ctx, int argc, char **argv, bool grant)
            *org ? " org=" : "", org);
     json_t *obj = json_pack("{s:s,s:s,s:s,s:s,s:b}", "address", address, "role", ec_role_name(role),
                             "cert_type", type, "org_code", org, "granted", grant);
-    cl_json_txres(obj, &res);
-    return cl_emit(ctx, obj);
+    return cl_emit_txres(ctx, obj, &res);
 }
 
 int cmd_role_grant(cl_ctx_t *ctx, int argc, char **argv)
@@ -223,44 +170,44 @@ static const char s_help_attest[] =
     "  --attr NAME=VALUE     an identity attribute (repeatable; names unique)\n"
     "  --salt-file FILE      the CA salt file (default: identity_salt_file from the config)\n"
     "\nExample:\n  ecert identity attest --key ca.key --address ec1q... "
-    "--attr id_number=110101199003071234 --attr name=\"Zhang Wei\"\n" S_GLOBAL_NOTE;
+    "--attr id_number=110101199003071234 --attr name=\"Zhang Wei\"\n" CL_GLOBAL_NOTE;
+
+/* The --attr values given so far. */
+typedef struct {
+    char names[CL_ATTRS_MAX][CL_FIELD_NAME_MAX + 1];
+    cl_attr_t attrs[CL_ATTRS_MAX];
+    size_t count;
+} s_attrs_t;
+
+/* cl_opt_t handler for --attr NAME=VALUE. */
+static int s_opt_attr(cl_ctx_t *ctx, const char *value, void *out)
+{
+    s_attrs_t *a = out;
+    if (a->count == CL_ATTRS_MAX)
+        return cl_usage(ctx, "more than %d --attr", CL_ATTRS_MAX);
+    ec_status_t st = {0};
+    if (cl_split_arg(value, a->names[a->count], &a->attrs[a->count].value, &st))
+        return cl_usage(ctx, "--attr %s", st.msg);
+    a->attrs[a->count].name = a->names[a->count];
+    a->count++;
+    return 0;
+}
 
 int cmd_identity_attest(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {{"address", required_argument, NULL, S_OPT_ADDRESS},
-                                         {"attr", required_argument, NULL, S_OPT_ATTR},
-                                         {"salt-file", required_argument, NULL, S_OPT_SALT_FILE},
-                                         CL_COMMON_OPTIONS};
     const char *address = NULL, *salt_file = NULL;
-    static char names[CL_ATTRS_MAX][CL_FIELD_NAME_MAX + 1];
-    cl_attr_t attrs[CL_ATTRS_MAX];
-    size_t count = 0;
-    int opt, rc;
-    cl_getopt_begin();
-    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
-        if (opt == S_OPT_ADDRESS) {
-            address = optarg;
-        } else if (opt == S_OPT_SALT_FILE) {
-            salt_file = optarg;
-        } else if (opt == S_OPT_ATTR) {
-            if (count == CL_ATTRS_MAX)
-                return cl_usage(ctx, "more than %d --attr", CL_ATTRS_MAX);
-            ec_status_t st = {0};
-            if (cl_split_arg(optarg, names[count], &attrs[count].value, &st))
-                return cl_usage(ctx, "--attr %s", st.msg);
-            attrs[count].name = names[count];
-            count++;
-        } else if ((rc = cl_option(ctx, opt, argc, argv, s_help_attest)) >= 0) {
-            return rc;
-        }
-    }
-    if ((rc = cl_no_args(ctx, argc, argv)))
+    static s_attrs_t a;
+    a.count = 0;
+    const cl_opt_t opts[] = {{"address", CL_ARG_STR, &address},
+                             {"attr", CL_ARG_FN, &a, NULL, s_opt_attr},
+                             {"salt-file", CL_ARG_STR, &salt_file},
+                             {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_attest, NULL);
+    if (rc >= 0)
         return rc;
-    if (!address)
-        return cl_missing(ctx, "--address");
-    if ((rc = cl_check_address(ctx, "--address", address)))
+    if ((rc = s_check_address(ctx, address)))
         return rc;
-    if (count == 0)
+    if (a.count == 0)
         return cl_missing(ctx, "--attr NAME=VALUE");
     if (!salt_file) {
         cl_config_t *cfg = cl_config(ctx);
@@ -279,7 +226,7 @@ int cmd_identity_attest(cl_ctx_t *ctx, int argc, char **argv)
         return 1;
     uint8_t identity_hash[EC_HASH_BYTES];
     ec_status_t st = {0};
-    rc = cl_identity_hash(identity_hash, salt, salt_size, attrs, count, &st);
+    rc = cl_identity_hash(identity_hash, salt, salt_size, a.attrs, a.count, &st);
     sodium_memzero(salt, salt_size);
     free(salt);
     if (rc)
@@ -298,8 +245,7 @@ int cmd_identity_attest(cl_ctx_t *ctx, int argc, char **argv)
     ec_hex(hex, identity_hash, sizeof identity_hash);
     cl_out(ctx, "identity of %s attested (identity hash %s)\n", address, hex);
     json_t *obj = json_pack("{s:s,s:s}", "address", address, "identity_hash", hex);
-    cl_json_txres(obj, &res);
-    return cl_emit(ctx, obj);
+    return cl_emit_txres(ctx, obj, &res);
 }
 
 /* ---- sidechain register ----------------------------------------------------------------- */
@@ -312,22 +258,14 @@ static const char s_help_sidechain[] =
     "Options:\n"
     "  --genesis FILE   the side chain's genesis (from 'ecert genesis side')\n"
     "\nExample:\n  ecert sidechain register --key operator.key --genesis "
-    "degree/genesis.yaml\n" S_GLOBAL_NOTE;
+    "degree/genesis.yaml\n" CL_GLOBAL_NOTE;
 
 int cmd_sidechain_register(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {{"genesis", required_argument, NULL, S_OPT_GENESIS},
-                                         CL_COMMON_OPTIONS};
     const char *path = NULL;
-    int opt, rc;
-    cl_getopt_begin();
-    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
-        if (opt == S_OPT_GENESIS)
-            path = optarg;
-        else if ((rc = cl_option(ctx, opt, argc, argv, s_help_sidechain)) >= 0)
-            return rc;
-    }
-    if ((rc = cl_no_args(ctx, argc, argv)))
+    const cl_opt_t opts[] = {{"genesis", CL_ARG_STR, &path}, {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_sidechain, NULL);
+    if (rc >= 0)
         return rc;
     if (!path)
         return cl_missing(ctx, "--genesis");
@@ -356,15 +294,16 @@ int cmd_sidechain_register(cl_ctx_t *ctx, int argc, char **argv)
     cl_out(ctx, "side chain %s (%s) registered, genesis hash %s\n", g.chain_id, g.cert_type, hex);
     json_t *obj = json_pack("{s:s,s:s,s:s}", "chain_id", g.chain_id, "cert_type", g.cert_type,
                             "genesis_hash", hex);
-    cl_json_txres(obj, &res);
-    return cl_emit(ctx, obj);
+    return cl_emit_txres(ctx, obj, &res);
 }
 
 /* ---- genesis main / side ---------------------------------------------------------------- */
 
-/* Adds the public key of a key file (read without a passphrase) to a validator set. */
-static int s_add_validator(cl_ctx_t *ctx, ec_valset_t *vs, const char *path)
+/* cl_opt_t handler for --validator-key: adds the public key of a key file (read without a
+ * passphrase) to the validator set `out`. */
+static int s_opt_validator(cl_ctx_t *ctx, const char *path, void *out)
 {
+    ec_valset_t *vs = out;
     if (vs->count == EC_VALIDATORS_MAX)
         return cl_usage(ctx, "more than %d validators", EC_VALIDATORS_MAX);
     ec_validator_t *v = &vs->v[vs->count];
@@ -379,9 +318,26 @@ static int s_add_validator(cl_ctx_t *ctx, ec_valset_t *vs, const char *path)
     return 0;
 }
 
-/* Saves g to out and prints its hash. */
-static int s_genesis_write(cl_ctx_t *ctx, const ec_genesis_t *g, const char *out)
+/* cl_opt_t handler for --operator-key: adds a key file's public key to genesis `out`. */
+static int s_opt_operator(cl_ctx_t *ctx, const char *path, void *out)
 {
+    ec_genesis_t *g = out;
+    if (g->operator_count == EC_OPERATORS_MAX)
+        return cl_usage(ctx, "more than %d operators", EC_OPERATORS_MAX);
+    int rc = ec_key_file_pk(g->operators[g->operator_count], path);
+    if (rc)
+        return cl_fail(ctx, rc, "cannot read key file %s: %s", path, ec_strerror(rc));
+    g->operator_count++;
+    return 0;
+}
+
+/* Fills in the chain id, kind and time, saves g to out and prints its hash. */
+static int s_genesis_write(cl_ctx_t *ctx, ec_genesis_t *g, uint32_t kind, const char *chain_id,
+                           uint64_t time_ms, const char *out)
+{
+    snprintf(g->chain_id, sizeof g->chain_id, "%s", chain_id);
+    g->kind = kind;
+    g->time_ms = time_ms;
     ec_status_t st = {0};
     if (ec_genesis_save(g, out, &st))
         return cl_fail_st(ctx, &st, NULL);
@@ -411,50 +367,24 @@ static const char s_help_gmain[] =
     "  --out FILE             the genesis YAML to write (must not exist)\n"
     "  --time-ms N            genesis time, ms since the epoch (default: now)\n"
     "\nExample:\n  ecert genesis main --chain-id ecert-main-dev --validator-key v1.key "
-    "--operator-key operator.key --out main/genesis.yaml\n" S_GLOBAL_NOTE;
+    "--operator-key operator.key --out main/genesis.yaml\n" CL_GLOBAL_NOTE;
 
 int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"chain-id", required_argument, NULL, S_OPT_CHAIN_ID},
-        {"validator-key", required_argument, NULL, S_OPT_VALIDATOR_KEY},
-        {"operator-key", required_argument, NULL, S_OPT_OPERATOR_KEY},
-        {"out", required_argument, NULL, S_OPT_OUT},
-        {"time-ms", required_argument, NULL, S_OPT_TIME_MS},
-        CL_COMMON_OPTIONS};
     static ec_genesis_t g;
     memset(&g, 0, sizeof g);
     const char *chain_id = NULL, *out = NULL;
     uint64_t time_ms = cl_now_ms();
-    int opt, rc;
-    cl_getopt_begin();
-    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
-        rc = 0;
-        if (opt == S_OPT_CHAIN_ID) {
-            chain_id = optarg;
-        } else if (opt == S_OPT_OUT) {
-            out = optarg;
-        } else if (opt == S_OPT_TIME_MS) {
-            rc = cl_parse_u64(ctx, "--time-ms", optarg, &time_ms);
-        } else if (opt == S_OPT_VALIDATOR_KEY) {
-            rc = s_add_validator(ctx, &g.validators, optarg);
-        } else if (opt == S_OPT_OPERATOR_KEY) {
-            if (g.operator_count == EC_OPERATORS_MAX)
-                return cl_usage(ctx, "more than %d operators", EC_OPERATORS_MAX);
-            rc = ec_key_file_pk(g.operators[g.operator_count], optarg);
-            if (rc)
-                return cl_fail(ctx, rc, "cannot read key file %s: %s", optarg, ec_strerror(rc));
-            g.operator_count++;
-        } else if ((rc = cl_option(ctx, opt, argc, argv, s_help_gmain)) >= 0) {
-            return rc;
-        } else {
-            rc = 0;
-        }
-        if (rc)
-            return rc;
-    }
-    if ((rc = cl_no_args(ctx, argc, argv)) ||
-        (rc = s_check_len(ctx, "--chain-id", chain_id, EC_CHAIN_ID_MAX)))
+    const cl_opt_t opts[] = {{"chain-id", CL_ARG_STR, &chain_id},
+                             {"validator-key", CL_ARG_FN, &g.validators, NULL, s_opt_validator},
+                             {"operator-key", CL_ARG_FN, &g, NULL, s_opt_operator},
+                             {"out", CL_ARG_STR, &out},
+                             {"time-ms", CL_ARG_U64, &time_ms},
+                             {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_gmain, NULL);
+    if (rc >= 0)
+        return rc;
+    if ((rc = s_check_len(ctx, "--chain-id", chain_id, EC_CHAIN_ID_MAX)))
         return rc;
     if (g.validators.count == 0)
         return cl_missing(ctx, "--validator-key");
@@ -464,10 +394,7 @@ int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv)
         return cl_missing(ctx, "--out");
     if (!ec_chain_id_valid(chain_id))
         return cl_usage(ctx, "--chain-id must be 1..63 of a-z, 0-9 and '-'");
-    snprintf(g.chain_id, sizeof g.chain_id, "%s", chain_id);
-    g.kind = EC_CHAIN_MAIN;
-    g.time_ms = time_ms;
-    return s_genesis_write(ctx, &g, out);
+    return s_genesis_write(ctx, &g, EC_CHAIN_MAIN, chain_id, time_ms, out);
 }
 
 static const char s_help_gside[] =
@@ -486,47 +413,25 @@ static const char s_help_gside[] =
     "  --time-ms N            genesis time, ms since the epoch (default: now)\n"
     "\nExample:\n  ecert genesis side --chain-id ecert-degree-dev --cert-type degree "
     "--validator-key dv1.key --main-genesis main/genesis.yaml --out "
-    "degree/genesis.yaml\n" S_GLOBAL_NOTE;
+    "degree/genesis.yaml\n" CL_GLOBAL_NOTE;
 
 int cmd_genesis_side(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"chain-id", required_argument, NULL, S_OPT_CHAIN_ID},
-        {"cert-type", required_argument, NULL, S_OPT_CERT_TYPE},
-        {"validator-key", required_argument, NULL, S_OPT_VALIDATOR_KEY},
-        {"main-genesis", required_argument, NULL, S_OPT_MAIN_GENESIS},
-        {"out", required_argument, NULL, S_OPT_OUT},
-        {"time-ms", required_argument, NULL, S_OPT_TIME_MS},
-        CL_COMMON_OPTIONS};
     static ec_genesis_t g, main_g;
     memset(&g, 0, sizeof g);
     const char *chain_id = NULL, *cert_type = NULL, *main_path = NULL, *out = NULL;
     uint64_t time_ms = cl_now_ms();
-    int opt, rc;
-    cl_getopt_begin();
-    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
-        rc = 0;
-        if (opt == S_OPT_CHAIN_ID)
-            chain_id = optarg;
-        else if (opt == S_OPT_CERT_TYPE)
-            cert_type = optarg;
-        else if (opt == S_OPT_MAIN_GENESIS)
-            main_path = optarg;
-        else if (opt == S_OPT_OUT)
-            out = optarg;
-        else if (opt == S_OPT_TIME_MS)
-            rc = cl_parse_u64(ctx, "--time-ms", optarg, &time_ms);
-        else if (opt == S_OPT_VALIDATOR_KEY)
-            rc = s_add_validator(ctx, &g.validators, optarg);
-        else if ((rc = cl_option(ctx, opt, argc, argv, s_help_gside)) >= 0)
-            return rc;
-        else
-            rc = 0;
-        if (rc)
-            return rc;
-    }
-    if ((rc = cl_no_args(ctx, argc, argv)) ||
-        (rc = s_check_len(ctx, "--chain-id", chain_id, EC_CHAIN_ID_MAX)) ||
+    const cl_opt_t opts[] = {{"chain-id", CL_ARG_STR, &chain_id},
+                             {"cert-type", CL_ARG_STR, &cert_type},
+                             {"validator-key", CL_ARG_FN, &g.validators, NULL, s_opt_validator},
+                             {"main-genesis", CL_ARG_STR, &main_path},
+                             {"out", CL_ARG_STR, &out},
+                             {"time-ms", CL_ARG_U64, &time_ms},
+                             {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_gside, NULL);
+    if (rc >= 0)
+        return rc;
+    if ((rc = s_check_len(ctx, "--chain-id", chain_id, EC_CHAIN_ID_MAX)) ||
         (rc = s_check_len(ctx, "--cert-type", cert_type, EC_CERT_TYPE_MAX)))
         return rc;
     if (g.validators.count == 0)
@@ -546,12 +451,9 @@ int cmd_genesis_side(cl_ctx_t *ctx, int argc, char **argv)
         return cl_fail(ctx, EC_ECHAIN, "%s is not a main-chain genesis", main_path);
     if (!strcmp(main_g.chain_id, chain_id))
         return cl_usage(ctx, "--chain-id must differ from the main chain's id");
-    snprintf(g.chain_id, sizeof g.chain_id, "%s", chain_id);
     snprintf(g.cert_type, sizeof g.cert_type, "%s", cert_type);
-    g.kind = EC_CHAIN_SIDE;
-    g.time_ms = time_ms;
     snprintf(g.main_chain_id, sizeof g.main_chain_id, "%s", main_g.chain_id);
     ec_genesis_hash(g.main_genesis_hash, &main_g);
     g.main_validators = main_g.validators;
-    return s_genesis_write(ctx, &g, out);
+    return s_genesis_write(ctx, &g, EC_CHAIN_SIDE, chain_id, time_ms, out);
 }

@@ -13,35 +13,10 @@
 
 #include "cl_commands.h"
 
-#define S_GLOBAL_NOTE                                                                              \
-    "\nGlobal options (--config, --json, --key, --passphrase-file, "                               \
-    "--timeout-ms): see 'ecert --help'.\n"
 #define S_FIELD_OPTS                                                                               \
     "  --field NAME=VALUE     a certificate field (repeatable; order kept; names unique)\n"        \
     "  --data FILE            fields from a JSON object of strings, e.g. {\"degree\": \"MSc\"}\n"  \
     "  --attachment FILE      optional binary attachment sealed with the fields\n"
-
-enum {
-    S_OPT_TYPE = CL_OPT_FIRST_LOCAL,
-    S_OPT_HOLDER,
-    S_OPT_ORG,
-    S_OPT_FIELD,
-    S_OPT_DATA,
-    S_OPT_ATTACH,
-    S_OPT_EXPIRES,
-    S_OPT_CERT,
-    S_OPT_VERDICT,
-    S_OPT_HEIGHT,
-    S_OPT_TX,
-    S_OPT_REASON,
-};
-
-#define S_FIELD_OPTIONS                                                                            \
-    {"field", required_argument, NULL, S_OPT_FIELD},                                               \
-        {"data", required_argument, NULL, S_OPT_DATA},                                             \
-    {                                                                                              \
-        "attachment", required_argument, NULL, S_OPT_ATTACH                                        \
-    }
 
 /* Options shared by the certificate commands; unset ones stay NULL / 0. */
 typedef struct {
@@ -60,78 +35,83 @@ typedef struct {
     bool fields_given;
 } s_args_t;
 
-/*
- * Parses argv with opts; options are stored in a. Returns -1 to go on, or an exit status
- * (0 after --help). Fields are freed by the caller with cl_fields_fini.
- */
-static int s_parse(cl_ctx_t *ctx, int argc, char **argv, const struct option *opts,
-                   const char *help, s_args_t *a)
+/* cl_opt_t handlers for --field, --data and --attachment (out: the s_args_t). */
+static int s_opt_field(cl_ctx_t *ctx, const char *value, void *out)
 {
-    int opt, rc;
+    s_args_t *a = out;
     ec_status_t st = {0};
+    if (cl_fields_add_arg(&a->fields, value, &st))
+        return cl_usage(ctx, "--field: %s", st.msg);
+    return 0;
+}
+
+static int s_opt_file(cl_ctx_t *ctx, const char *path, s_args_t *a, bool attachment)
+{
     uint8_t *data = NULL;
     size_t size = 0;
-    cl_getopt_begin();
-    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
-        rc = 0;
-        switch (opt) {
-            case S_OPT_TYPE:
-                a->type = optarg;
-                break;
-            case S_OPT_HOLDER:
-                a->holder = optarg;
-                rc = cl_check_address(ctx, "--holder", optarg);
-                break;
-            case S_OPT_ORG:
-                a->org = optarg;
-                break;
-            case S_OPT_VERDICT:
-                a->verdict = optarg;
-                break;
-            case S_OPT_REASON:
-                a->reason = optarg;
-                break;
-            case S_OPT_CERT:
-            case S_OPT_TX:
-                a->has_cert = true;
-                rc = cl_parse_hash(ctx, opt == S_OPT_CERT ? "--cert" : "--tx", optarg, a->cert);
-                break;
-            case S_OPT_EXPIRES:
-                a->has_expires = true;
-                rc = cl_parse_u64(ctx, "--expires-ms", optarg, &a->expires_ms);
-                break;
-            case S_OPT_HEIGHT:
-                a->has_height = true;
-                rc = cl_parse_u64(ctx, "--height", optarg, &a->height);
-                break;
-            case S_OPT_FIELD:
-                a->fields_given = true;
-                if (cl_fields_add_arg(&a->fields, optarg, &st))
-                    rc = cl_usage(ctx, "--field: %s", st.msg);
-                break;
-            case S_OPT_DATA:
-            case S_OPT_ATTACH:
-                a->fields_given = true;
-                if (cl_read_file(ctx, optarg, EC_PAYLOAD_BYTES_MAX, &data, &size))
-                    return 1;
-                if (opt == S_OPT_DATA)
-                    rc = cl_fields_add_json(&a->fields, (const char *)data, size, &st);
-                else
-                    rc = cl_fields_set_attachment(&a->fields, data, size, &st);
-                free(data);
-                if (rc)
-                    return cl_fail(ctx, st.code, "%s: %s", optarg, st.msg);
-                break;
-            default:
-                rc = cl_option(ctx, opt, argc, argv, help);
-                if (rc >= 0)
-                    return rc;
-                rc = 0;
-        }
-        if (rc)
-            return rc;
+    ec_status_t st = {0};
+    if (cl_read_file(ctx, path, EC_PAYLOAD_BYTES_MAX, &data, &size))
+        return 1;
+    int rc = attachment ? cl_fields_set_attachment(&a->fields, data, size, &st)
+                        : cl_fields_add_json(&a->fields, (const char *)data, size, &st);
+    free(data);
+    if (rc)
+        return cl_fail(ctx, st.code, "%s: %s", path, st.msg);
+    return 0;
+}
+
+static int s_opt_data(cl_ctx_t *ctx, const char *value, void *out)
+{
+    return s_opt_file(ctx, value, out, false);
+}
+
+static int s_opt_attachment(cl_ctx_t *ctx, const char *value, void *out)
+{
+    return s_opt_file(ctx, value, out, true);
+}
+
+/* Whether the space-separated word list `list` holds `word`. */
+static bool s_has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; (p = strstr(p, word)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+            return true;
+    return false;
+}
+
+/*
+ * Parses argv with the options named in `names` (space-separated, e.g. "type holder
+ * fields"; "fields" stands for --field, --data and --attachment); they are stored in a.
+ * Returns -1 to go on, or an exit status (0 after --help). Fields are freed by the caller
+ * with cl_fields_fini.
+ */
+static int s_parse(cl_ctx_t *ctx, int argc, char **argv, const char *names, const char *help,
+                   s_args_t *a)
+{
+    const cl_opt_t all[] = {
+        {"type", CL_ARG_STR, &a->type},
+        {"holder", CL_ARG_ADDRESS, &a->holder},
+        {"org", CL_ARG_STR, &a->org},
+        {"cert", CL_ARG_HASH, a->cert, &a->has_cert},
+        {"tx", CL_ARG_HASH, a->cert, &a->has_cert},
+        {"height", CL_ARG_U64, &a->height, &a->has_height},
+        {"expires-ms", CL_ARG_U64, &a->expires_ms, &a->has_expires},
+        {"verdict", CL_ARG_STR, &a->verdict},
+        {"reason", CL_ARG_STR, &a->reason},
+        {"field", CL_ARG_FN, a, &a->fields_given, s_opt_field},
+        {"data", CL_ARG_FN, a, &a->fields_given, s_opt_data},
+        {"attachment", CL_ARG_FN, a, &a->fields_given, s_opt_attachment},
+    };
+    cl_opt_t opts[sizeof all / sizeof all[0] + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        bool field = i >= sizeof all / sizeof all[0] - 3;
+        if (s_has_word(names, field ? "fields" : all[i].name))
+            opts[n++] = all[i];
     }
-    return cl_no_args(ctx, argc, argv) ? 2 : -1;
+    opts[n] = (cl_opt_t){NULL};
+    return cl_parse_opts(ctx, argc, argv, opts, help, NULL);
 }
 
 /* Ends a command after parsing stopped (help or a usage error): frees what s_parse kept. */
@@ -160,6 +140,10 @@ static int s_require(cl_ctx_t *ctx, const s_args_t *a, const char *need)
         return cl_missing(ctx, "--expires-ms");
     if (strstr(need, "height") && !a->has_height)
         return cl_missing(ctx, "--height");
+    if (strstr(need, "verdict") &&
+        (!a->verdict || !*a->verdict || strlen(a->verdict) >= EC_VERDICT_MAX))
+        return a->verdict ? cl_usage(ctx, "--verdict must be 1..%d bytes", EC_VERDICT_MAX - 1)
+                          : cl_missing(ctx, "--verdict");
     return 0;
 }
 
@@ -190,16 +174,50 @@ static int s_seal(cl_ctx_t *ctx, const cl_fields_t *f, const uint8_t pk[EC_PK_BY
     return rc;
 }
 
-/* Loads --key and submits one side-chain transaction. 0 or 1. */
+/* Looks the holder up on the main chain and seals the fields to its key. 0 or 1. */
+static int s_seal_to(cl_ctx_t *ctx, const cl_fields_t *f, const char *holder, uint8_t **sealed,
+                     size_t *sealed_size)
+{
+    static cl_account_t acct;
+    if (cl_account_get(ctx, holder, &acct))
+        return 1;
+    return s_seal(ctx, f, acct.pk, sealed, sealed_size);
+}
+
+/* When *rc is 0: checks that --key is given (when `signing`) and finds the side chain of
+ * --type, else sets *rc (2 or 1). Returns the side chain, NULL when *rc is not 0. */
+static cl_chain_t *s_find_side(cl_ctx_t *ctx, const s_args_t *a, bool signing, int *rc)
+{
+    cl_chain_t *side = NULL;
+    if (*rc == 0 && signing && !ctx->key_path)
+        *rc = cl_missing(ctx, "--key");
+    if (*rc == 0 && !(side = cl_side(ctx, a->type)))
+        *rc = 1;
+    return side;
+}
+
+/*
+ * Starts a certificate command: s_parse with `names`, s_require with `need`, then, when
+ * side is not NULL, s_find_side. Returns -1 to go on, else the exit status (with the
+ * fields freed).
+ */
+static int s_start(cl_ctx_t *ctx, int argc, char **argv, const char *names, const char *need,
+                   const char *help, s_args_t *a, bool signing, cl_chain_t **side)
+{
+    int rc = s_parse(ctx, argc, argv, names, help, a);
+    if (rc >= 0)
+        return s_stop(a, rc);
+    rc = s_require(ctx, a, need);
+    if (side)
+        *side = s_find_side(ctx, a, signing, &rc);
+    return rc ? s_stop(a, rc) : -1;
+}
+
+/* Submits one side-chain transaction signed by --key. 0, or 1/2. */
 static int s_submit_side(cl_ctx_t *ctx, cl_chain_t *side, uint64_t type, const ec_writer_t *body,
                          const uint8_t *payload, size_t payload_size, cl_txres_t *res)
 {
-    ec_key_t *key = cl_key_load(ctx, NULL);
-    if (!key)
-        return 1;
-    int rc = cl_submit(ctx, side, type, key, body, payload, payload_size, res);
-    ec_key_destroy(&key);
-    return rc;
+    return cl_submit_signed(ctx, side, type, body, payload, payload_size, res, NULL);
 }
 
 /* ---- reading a certificate -------------------------------------------------------------- */
@@ -323,31 +341,19 @@ static const char s_help_issue[] =
     "  --expires-ms N         expiry, ms since the Unix epoch (default 0: never)\n"
     "\nExample:\n  ecert cert issue --key pku-issuer.key --type degree --holder ec1q... "
     "--org 12100000400000624D --field degree=\"Master of Science\" --field major=Physics "
-    "--field year=2024\n" S_GLOBAL_NOTE;
+    "--field year=2024\n" CL_GLOBAL_NOTE;
 
 int cmd_cert_issue(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {{"type", required_argument, NULL, S_OPT_TYPE},
-                                         {"holder", required_argument, NULL, S_OPT_HOLDER},
-                                         {"org", required_argument, NULL, S_OPT_ORG},
-                                         {"expires-ms", required_argument, NULL, S_OPT_EXPIRES},
-                                         S_FIELD_OPTIONS,
-                                         CL_COMMON_OPTIONS};
     static s_args_t a;
-    int rc = s_parse(ctx, argc, argv, opts, s_help_issue, &a);
-    if (rc >= 0)
-        return s_stop(&a, rc);
-    rc = s_require(ctx, &a, "type holder org fields");
-    if (rc == 0 && !ctx->key_path)
-        rc = cl_missing(ctx, "--key");
     cl_chain_t *side = NULL;
-    static cl_account_t holder;
-    if (rc == 0 && (!(side = cl_side(ctx, a.type)) || cl_account_get(ctx, a.holder, &holder)))
-        rc = 1;
+    int rc = s_start(ctx, argc, argv, "type holder org expires-ms fields", "type holder org fields",
+                     s_help_issue, &a, true, &side);
+    if (rc >= 0)
+        return rc;
     uint8_t *sealed = NULL;
     size_t sealed_size = 0;
-    if (rc == 0)
-        rc = s_seal(ctx, &a.fields, holder.pk, &sealed, &sealed_size);
+    rc = s_seal_to(ctx, &a.fields, a.holder, &sealed, &sealed_size);
     cl_txres_t res;
     if (rc == 0) {
         uint8_t root[EC_HASH_BYTES];
@@ -374,8 +380,7 @@ int cmd_cert_issue(cl_ctx_t *ctx, int argc, char **argv)
            field_count == 1 ? "" : "s");
     json_t *obj = json_pack("{s:s,s:s,s:s,s:s,s:I}", "cert_id", hex, "type", a.type, "holder",
                             a.holder, "org_code", a.org, "field_count", (json_int_t)field_count);
-    cl_json_txres(obj, &res);
-    return cl_emit(ctx, obj);
+    return cl_emit_txres(ctx, obj, &res);
 }
 
 /* ---- inspect ---------------------------------------------------------------------------- */
@@ -392,38 +397,19 @@ static const char s_help_inspect[] =
     "  --cert TXHASH          the certificate id\n"
     "  --verdict TEXT         the outcome, e.g. \"valid\" (1..255 bytes)\n" S_FIELD_OPTS
     "\nExample:\n  ecert cert inspect --key csc-inspector.key --type degree --holder ec1q... "
-    "--org 12100000717800702X --cert 3fa9...c2d1 --verdict valid\n" S_GLOBAL_NOTE;
+    "--org 12100000717800702X --cert 3fa9...c2d1 --verdict valid\n" CL_GLOBAL_NOTE;
 
 int cmd_cert_inspect(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {{"type", required_argument, NULL, S_OPT_TYPE},
-                                         {"holder", required_argument, NULL, S_OPT_HOLDER},
-                                         {"org", required_argument, NULL, S_OPT_ORG},
-                                         {"cert", required_argument, NULL, S_OPT_CERT},
-                                         {"verdict", required_argument, NULL, S_OPT_VERDICT},
-                                         S_FIELD_OPTIONS,
-                                         CL_COMMON_OPTIONS};
     static s_args_t a;
-    int rc = s_parse(ctx, argc, argv, opts, s_help_inspect, &a);
-    if (rc >= 0)
-        return s_stop(&a, rc);
-    rc = s_require(ctx, &a, "type holder org cert");
-    if (rc == 0 && (!a.verdict || !*a.verdict || strlen(a.verdict) >= EC_VERDICT_MAX))
-        rc = a.verdict ? cl_usage(ctx, "--verdict must be 1..%d bytes", EC_VERDICT_MAX - 1)
-                       : cl_missing(ctx, "--verdict");
-    if (rc == 0 && !ctx->key_path)
-        rc = cl_missing(ctx, "--key");
     cl_chain_t *side = NULL;
-    if (rc == 0 && !(side = cl_side(ctx, a.type)))
-        rc = 1;
+    int rc = s_start(ctx, argc, argv, "type holder org cert verdict fields",
+                     "type holder org cert verdict", s_help_inspect, &a, true, &side);
+    if (rc >= 0)
+        return rc;
     uint8_t *sealed = NULL;
     size_t sealed_size = 0;
-    if (rc == 0 && a.fields_given) {
-        static cl_account_t holder;
-        rc = cl_account_get(ctx, a.holder, &holder);
-        if (rc == 0)
-            rc = s_seal(ctx, &a.fields, holder.pk, &sealed, &sealed_size);
-    }
+    rc = a.fields_given ? s_seal_to(ctx, &a.fields, a.holder, &sealed, &sealed_size) : 0;
     cl_txres_t res;
     if (rc == 0) {
         ec_writer_t body;
@@ -445,8 +431,7 @@ int cmd_cert_inspect(cl_ctx_t *ctx, int argc, char **argv)
     cl_out(ctx, "inspection of certificate %s recorded: %s\n", hex, a.verdict);
     json_t *obj =
         json_pack("{s:s,s:s,s:s}", "cert_id", hex, "org_code", a.org, "verdict", a.verdict);
-    cl_json_txres(obj, &res);
-    return cl_emit(ctx, obj);
+    return cl_emit_txres(ctx, obj, &res);
 }
 
 /* ---- get -------------------------------------------------------------------------------- */
@@ -465,25 +450,16 @@ static const char s_help_get[] =
     "  --tx TXHASH       the certificate id (the ISSUE transaction hash)\n"
     "  --key FILE        the holder's key file, to decrypt the contents\n"
     "\nExample:\n  ecert cert get --type degree --holder ec1q... --height 42 --tx 3fa9...c2d1 "
-    "--key zhangwei.key\n" S_GLOBAL_NOTE;
+    "--key zhangwei.key\n" CL_GLOBAL_NOTE;
 
 int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {{"type", required_argument, NULL, S_OPT_TYPE},
-                                         {"holder", required_argument, NULL, S_OPT_HOLDER},
-                                         {"height", required_argument, NULL, S_OPT_HEIGHT},
-                                         {"tx", required_argument, NULL, S_OPT_TX},
-                                         CL_COMMON_OPTIONS};
     static s_args_t a;
-    int rc = s_parse(ctx, argc, argv, opts, s_help_get, &a);
+    cl_chain_t *side = NULL;
+    int rc = s_start(ctx, argc, argv, "type holder height tx", "type holder height cert tx",
+                     s_help_get, &a, false, &side);
     if (rc >= 0)
-        return s_stop(&a, rc);
-    rc = s_require(ctx, &a, "type holder height cert tx");
-    if (rc)
         return rc;
-    cl_chain_t *side = cl_side(ctx, a.type);
-    if (!side)
-        return 1;
     s_cert_t c;
     ec_rpc_reply_t reply;
     if (s_cert_fetch(ctx, side, a.cert, &c, &reply))
@@ -574,25 +550,17 @@ static const char s_help_list[] =
     "Options:\n"
     "  --type TYPE     certificate type\n"
     "  --holder ADDR   the holder's address\n"
-    "\nExample:\n  ecert cert list --type degree --holder ec1q...\n" S_GLOBAL_NOTE;
+    "\nExample:\n  ecert cert list --type degree --holder ec1q...\n" CL_GLOBAL_NOTE;
 
 #define S_LIST_PAGE 1000
 
 int cmd_cert_list(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {{"type", required_argument, NULL, S_OPT_TYPE},
-                                         {"holder", required_argument, NULL, S_OPT_HOLDER},
-                                         CL_COMMON_OPTIONS};
     static s_args_t a;
-    int rc = s_parse(ctx, argc, argv, opts, s_help_list, &a);
+    cl_chain_t *side = NULL;
+    int rc = s_start(ctx, argc, argv, "type holder", "type holder", s_help_list, &a, false, &side);
     if (rc >= 0)
-        return s_stop(&a, rc);
-    rc = s_require(ctx, &a, "type holder");
-    if (rc)
         return rc;
-    cl_chain_t *side = cl_side(ctx, a.type);
-    if (!side)
-        return 1;
     json_t *list = json_array();
     bool have_after = false;
     uint8_t after[EC_HASH_BYTES];
@@ -664,7 +632,7 @@ static const char s_help_ack[] =
     "  --type TYPE     certificate type\n"
     "  --cert TXHASH   the certificate id\n"
     "\nExample:\n  ecert cert ack --key zhangwei.key --type degree --cert "
-    "3fa9...c2d1\n" S_GLOBAL_NOTE;
+    "3fa9...c2d1\n" CL_GLOBAL_NOTE;
 
 static const char s_help_renew[] =
     "usage: ecert cert renew --key ISSUER --type TYPE --cert TXHASH --expires-ms N\n\n"
@@ -675,7 +643,7 @@ static const char s_help_renew[] =
     "  --cert TXHASH     the certificate id\n"
     "  --expires-ms N    new expiry, ms since the Unix epoch (0: never)\n"
     "\nExample:\n  ecert cert renew --key pku-issuer.key --type degree --cert 3fa9...c2d1 "
-    "--expires-ms 1893456000000\n" S_GLOBAL_NOTE;
+    "--expires-ms 1893456000000\n" CL_GLOBAL_NOTE;
 
 static const char s_help_change[] =
     "usage: ecert cert change --key ISSUER --type TYPE --cert TXHASH\n"
@@ -687,7 +655,7 @@ static const char s_help_change[] =
     "  --type TYPE            certificate type\n"
     "  --cert TXHASH          the certificate id\n" S_FIELD_OPTS
     "\nExample:\n  ecert cert change --key pku-issuer.key --type degree --cert 3fa9...c2d1 "
-    "--field degree=\"Master of Science\" --field major=\"Applied Physics\"\n" S_GLOBAL_NOTE;
+    "--field degree=\"Master of Science\" --field major=\"Applied Physics\"\n" CL_GLOBAL_NOTE;
 
 static const char s_help_revoke[] =
     "usage: ecert cert revoke --key ISSUER --type TYPE --cert TXHASH --reason TEXT\n\n"
@@ -698,29 +666,24 @@ static const char s_help_revoke[] =
     "  --cert TXHASH     the certificate id\n"
     "  --reason TEXT     why (1..255 bytes; public)\n"
     "\nExample:\n  ecert cert revoke --key pku-issuer.key --type degree --cert 3fa9...c2d1 "
-    "--reason \"issued in error\"\n" S_GLOBAL_NOTE;
+    "--reason \"issued in error\"\n" CL_GLOBAL_NOTE;
 
 /* The four follow-up transactions share their shape: [cert_id, one more value]. */
 static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
 {
-    static const struct option opts[] = {{"type", required_argument, NULL, S_OPT_TYPE},
-                                         {"cert", required_argument, NULL, S_OPT_CERT},
-                                         {"expires-ms", required_argument, NULL, S_OPT_EXPIRES},
-                                         {"reason", required_argument, NULL, S_OPT_REASON},
-                                         S_FIELD_OPTIONS,
-                                         CL_COMMON_OPTIONS};
     const char *help = stx == EC_STX_ACK      ? s_help_ack
                        : stx == EC_STX_RENEW  ? s_help_renew
                        : stx == EC_STX_CHANGE ? s_help_change
                                               : s_help_revoke;
     static s_args_t a;
-    int rc = s_parse(ctx, argc, argv, opts, help, &a);
+    const char *need = stx == EC_STX_RENEW    ? "type cert expires"
+                       : stx == EC_STX_CHANGE ? "type cert fields"
+                                              : "type cert";
+    int rc =
+        s_start(ctx, argc, argv, "type cert expires-ms reason fields", need, help, &a, false, NULL);
     if (rc >= 0)
-        return s_stop(&a, rc);
-    rc = s_require(ctx, &a,
-                   stx == EC_STX_RENEW    ? "type cert expires"
-                   : stx == EC_STX_CHANGE ? "type cert fields"
-                                          : "type cert");
+        return rc;
+    rc = 0;
     /* Options that belong to another of the four are mistakes, not silently ignored. */
     if (rc == 0 && a.has_expires && stx != EC_STX_RENEW)
         rc = cl_usage(ctx, "--expires-ms is only for 'cert renew'");
@@ -732,11 +695,7 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
         (!a.reason || !*a.reason || strlen(a.reason) >= EC_REASON_MAX))
         rc = a.reason ? cl_usage(ctx, "--reason must be 1..%d bytes", EC_REASON_MAX - 1)
                       : cl_missing(ctx, "--reason");
-    if (rc == 0 && !ctx->key_path)
-        rc = cl_missing(ctx, "--key");
-    cl_chain_t *side = NULL;
-    if (rc == 0 && !(side = cl_side(ctx, a.type)))
-        rc = 1;
+    cl_chain_t *side = s_find_side(ctx, &a, true, &rc);
     ec_writer_t body;
     ec_writer_init(&body);
     uint8_t *sealed = NULL;
@@ -745,14 +704,11 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
         /* The new contents are sealed to the certificate's holder. */
         s_cert_t c;
         ec_rpc_reply_t reply;
-        static cl_account_t holder;
         rc = s_cert_fetch(ctx, side, a.cert, &c, &reply);
         if (rc == 0) {
             ec_rpc_reply_fini(&reply);
-            rc = cl_account_get(ctx, c.holder, &holder);
+            rc = s_seal_to(ctx, &a.fields, c.holder, &sealed, &sealed_size);
         }
-        if (rc == 0)
-            rc = s_seal(ctx, &a.fields, holder.pk, &sealed, &sealed_size);
     }
     cl_txres_t res;
     if (rc == 0) {
@@ -784,8 +740,7 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
     json_t *obj = json_pack("{s:s,s:s}", "cert_id", hex, "action", done);
     if (stx == EC_STX_RENEW)
         json_object_set_new(obj, "expires_ms", json_integer((json_int_t)a.expires_ms));
-    cl_json_txres(obj, &res);
-    return cl_emit(ctx, obj);
+    return cl_emit_txres(ctx, obj, &res);
 }
 
 int cmd_cert_ack(cl_ctx_t *ctx, int argc, char **argv)

@@ -3,17 +3,18 @@
  * for side chains how far the main chain's light client (the anchored height) lags behind.
  * A chain that does not answer is shown as down and makes the command exit 1, after the
  * others have been shown.
+ *
+ * Anchor-only side blocks (every transaction a MAIN_ANCHOR relay, ec_header_anchor_only)
+ * are never anchored on purpose, so the raw lag of an idle side chain grows forever. What
+ * matters is how many blocks above the anchored height hold anything else: those are
+ * counted from their headers, looking at the newest S_LAG_SCAN_MAX at most.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cl_commands.h"
 
-#define S_GLOBAL_NOTE                                                                              \
-    "\nGlobal options (--config, --json, --key, --passphrase-file, "                               \
-    "--timeout-ms): see 'ecert --help'.\n"
-
-enum { S_OPT_TYPE = CL_OPT_FIRST_LOCAL, S_OPT_ALL };
+#define S_LAG_SCAN_MAX 64 /* side headers fetched at most to count unanchored blocks  */
 
 /* The `status` reply. */
 typedef struct {
@@ -85,6 +86,76 @@ static int s_light(cl_ctx_t *ctx, cl_chain_t *main, const char *chain_id, uint64
     return rc ? cl_garbled(ctx, main, "query sidechain") : 0;
 }
 
+/*
+ * Counts the side blocks in (anchored, height] that are not anchor-only, fetching their
+ * headers with `header` from the tip down, S_LAG_SCAN_MAX at most. 0, or 1 (recorded).
+ */
+static int s_unanchored(cl_ctx_t *ctx, cl_chain_t *side, uint64_t anchored, uint64_t height,
+                        uint64_t *count)
+{
+    *count = 0;
+    for (uint64_t h = height; h > anchored && height - h < S_LAG_SCAN_MAX; h--) {
+        ec_writer_t w;
+        ec_writer_init(&w);
+        ec_write_array(&w, 1);
+        ec_write_uint(&w, h);
+        ec_rpc_reply_t r;
+        int rc = cl_call(ctx, side, "header", &w, &r, 0);
+        ec_writer_fini(&w);
+        if (rc)
+            return rc;
+        const uint8_t *hdr, *commit;
+        size_t hdr_size, commit_size;
+        ec_header_t header;
+        ec_cur_t c;
+        ec_cur_open(&c, r.result, 2);
+        ec_cur_bin(&c, &hdr, &hdr_size, EC_TX_BYTES_MAX);
+        ec_cur_bin(&c, &commit, &commit_size, EC_TX_BYTES_MAX);
+        rc = ec_cur_finish(&c);
+        if (rc == 0)
+            rc = ec_header_decode(&header, hdr, hdr_size);
+        ec_rpc_reply_fini(&r);
+        if (rc || header.height != h)
+            return cl_garbled(ctx, side, "header");
+        if (!ec_header_anchor_only(&header))
+            (*count)++;
+    }
+    return 0;
+}
+
+/* Shows the main chain's light client of side chain ch (height: the side tip). */
+static void s_show_anchoring(cl_ctx_t *ctx, cl_chain_t *ch, cl_chain_t *main, uint64_t height,
+                             json_t *o)
+{
+    uint64_t anchored = 0, waiting = 0;
+    bool frozen = false;
+    int rc = s_light(ctx, main, ch->chain_id, &anchored, &frozen);
+    if (rc == EC_ENOTFOUND) {
+        cl_out(ctx, "  not registered on the main chain");
+        json_object_set_new(o, "registered", json_false());
+        return;
+    }
+    if (rc == 0)
+        rc = s_unanchored(ctx, ch, anchored, height, &waiting);
+    if (rc) {
+        cl_out(ctx, "  anchoring unknown (%s)", ctx->err_msg);
+        ctx->err_code = 0; /* the chain's own line (main, or this one next time) reports it */
+        return;
+    }
+    uint64_t lag = height > anchored ? height - anchored : 0;
+    bool exact = lag <= S_LAG_SCAN_MAX;
+    cl_out(ctx, "  anchored %llu, %llu block%s with certificates waiting",
+           (unsigned long long)anchored, (unsigned long long)waiting, waiting == 1 ? "" : "s");
+    if (!exact)
+        cl_out(ctx, " in the newest %d (>%d behind)", S_LAG_SCAN_MAX, S_LAG_SCAN_MAX);
+    cl_out(ctx, "%s", frozen ? " FROZEN" : "");
+    json_object_set_new(o, "anchored_height", json_integer((json_int_t)anchored));
+    json_object_set_new(o, "anchor_lag", json_integer((json_int_t)lag));
+    json_object_set_new(o, "unanchored_blocks", json_integer((json_int_t)waiting));
+    json_object_set_new(o, "unanchored_exact", json_boolean(exact));
+    json_object_set_new(o, "frozen", json_boolean(frozen));
+}
+
 /* Shows one chain; returns 0 when it answered. */
 static int s_show(cl_ctx_t *ctx, cl_chain_t *ch, cl_chain_t *main, json_t *list)
 {
@@ -109,66 +180,44 @@ static int s_show(cl_ctx_t *ctx, cl_chain_t *ch, cl_chain_t *main, json_t *list)
     json_object_set_new(o, "tip", s.has_tip ? json_string(tip) : json_null());
     json_object_set_new(o, "tip_time_ms", json_integer((json_int_t)s.tip_time_ms));
     json_object_set_new(o, "mempool", json_integer((json_int_t)s.mempool));
-    if (ch != main && main) {
-        uint64_t anchored = 0;
-        bool frozen = false;
-        int rc = s_light(ctx, main, ch->chain_id, &anchored, &frozen);
-        if (rc == 0) {
-            uint64_t lag = s.height > anchored ? s.height - anchored : 0;
-            cl_out(ctx, "  anchored %llu (lag %llu)%s", (unsigned long long)anchored,
-                   (unsigned long long)lag, frozen ? " FROZEN" : "");
-            json_object_set_new(o, "anchored_height", json_integer((json_int_t)anchored));
-            json_object_set_new(o, "anchor_lag", json_integer((json_int_t)lag));
-            json_object_set_new(o, "frozen", json_boolean(frozen));
-        } else if (rc == EC_ENOTFOUND) {
-            cl_out(ctx, "  not registered on the main chain");
-            json_object_set_new(o, "registered", json_false());
-        } else {
-            cl_out(ctx, "  anchoring unknown (%s)", ctx->err_msg);
-            ctx->err_code = 0; /* the main chain's own line reports it */
-        }
-    }
+    if (ch != main && main)
+        s_show_anchoring(ctx, ch, main, s.height, o);
     cl_out(ctx, "\n");
     json_array_append_new(list, o);
     return 0;
 }
 
 static const char s_help_status[] =
-    "usage: ecert chain status [--type TYPE | --all]\n\n"
+    "usage: ecert chain status [--type TYPE | --type main | --all]\n\n"
     "Shows each chain's height, tip hash (prefix) and mempool size, and for side chains\n"
-    "the height the main chain has anchored and the lag behind the side chain's tip. With\n"
-    "no option, every chain in the client config (--all). Exits 1 if a chain is down.\n\n"
+    "the height the main chain has anchored and how many side blocks above it hold\n"
+    "certificates (anything but anchor relays) and so still wait to be anchored; blocks\n"
+    "with only anchor relays are never anchored and do not count. At most the newest 64\n"
+    "blocks are looked at. With no option, every chain in the client config (--all).\n"
+    "Exits 1 if a chain is down.\n\n"
     "Options:\n"
     "  --type TYPE   only this side chain (and the main chain, for its anchoring)\n"
+    "  --type main   only the main chain\n"
     "  --all         the main chain and every side chain (default)\n"
-    "\nExample:\n  ecert chain status\n" S_GLOBAL_NOTE;
+    "\nExample:\n  ecert chain status --type degree\n" CL_GLOBAL_NOTE;
 
 int cmd_chain_status(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {{"type", required_argument, NULL, S_OPT_TYPE},
-                                         {"all", no_argument, NULL, S_OPT_ALL},
-                                         CL_COMMON_OPTIONS};
     const char *type = NULL;
     bool all = false;
-    int opt, rc;
-    cl_getopt_begin();
-    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
-        if (opt == S_OPT_TYPE)
-            type = optarg;
-        else if (opt == S_OPT_ALL)
-            all = true;
-        else if ((rc = cl_option(ctx, opt, argc, argv, s_help_status)) >= 0)
-            return rc;
-    }
-    if ((rc = cl_no_args(ctx, argc, argv)))
+    const cl_opt_t opts[] = {{"type", CL_ARG_STR, &type}, {"all", CL_ARG_FLAG, &all}, {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_status, NULL);
+    if (rc >= 0)
         return rc;
     if (type && all)
         return cl_usage(ctx, "give --type or --all, not both");
     cl_config_t *cfg = cl_config(ctx);
     if (!cfg)
         return 1;
+    /* "main" is the main chain's type in the config; --type main shows it alone. */
+    bool main_only = type && !strcmp(type, "main");
     cl_chain_t *only = NULL;
-    if (type && !(only = cl_side(ctx, type)))
+    if (type && !main_only && !(only = cl_side(ctx, type)))
         return 1;
     json_t *list = json_array();
     size_t down = 0, shown = 0;
@@ -178,7 +227,7 @@ int cmd_chain_status(cl_ctx_t *ctx, int argc, char **argv)
     bool main_up = true;
     for (size_t i = 0; i <= cfg->side_count; i++) {
         cl_chain_t *ch = i == 0 ? main : &cfg->sides[i - 1];
-        if (i > 0 && only && ch != only)
+        if (i > 0 && (main_only || (only && ch != only)))
             continue;
         bool up = s_show(ctx, ch, i == 0 || !main_up ? NULL : main, list) == 0;
         if (i == 0)

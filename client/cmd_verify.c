@@ -14,20 +14,8 @@
 
 #include "cl_commands.h"
 
-#define S_GLOBAL_NOTE                                                                              \
-    "\nGlobal options (--config, --json, --key, --passphrase-file, "                               \
-    "--timeout-ms): see 'ecert --help'.\n"
 #define S_POLL_MS 200
 #define S_WAIT_MS_DEFAULT 10000
-
-enum {
-    S_OPT_TYPE = CL_OPT_FIRST_LOCAL,
-    S_OPT_TX,
-    S_OPT_OUT,
-    S_OPT_WAIT,
-    S_OPT_BUNDLE,
-    S_OPT_MAIN_GENESIS,
-};
 
 /* Loads the main genesis used to check bundles: `path`, else main.genesis from the config.
  * 0 or 1 (recorded). */
@@ -271,7 +259,7 @@ static const char s_help_proof[] =
     "  --out FILE      where to write the bundle\n"
     "  --wait-ms N     how long to wait for the anchor (default 10000)\n"
     "\nExample:\n  ecert cert proof --type degree --tx 3fa9...c2d1 --out "
-    "degree.proof\n" S_GLOBAL_NOTE;
+    "degree.proof\n" CL_GLOBAL_NOTE;
 
 /* Gathers the parts, in the order the chain of evidence runs. 0 or 1. */
 static int s_gather(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main,
@@ -286,35 +274,17 @@ static int s_gather(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main,
 
 int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {{"type", required_argument, NULL, S_OPT_TYPE},
-                                         {"tx", required_argument, NULL, S_OPT_TX},
-                                         {"out", required_argument, NULL, S_OPT_OUT},
-                                         {"wait-ms", required_argument, NULL, S_OPT_WAIT},
-                                         CL_COMMON_OPTIONS};
     const char *type = NULL, *out = NULL;
     uint8_t id[EC_HASH_BYTES];
     bool have_id = false;
     uint64_t wait_ms = S_WAIT_MS_DEFAULT;
-    int opt, rc;
-    cl_getopt_begin();
-    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
-        rc = 0;
-        if (opt == S_OPT_TYPE)
-            type = optarg;
-        else if (opt == S_OPT_OUT)
-            out = optarg;
-        else if (opt == S_OPT_TX)
-            rc = cl_parse_hash(ctx, "--tx", optarg, id), have_id = true;
-        else if (opt == S_OPT_WAIT)
-            rc = cl_parse_u64(ctx, "--wait-ms", optarg, &wait_ms);
-        else if ((rc = cl_option(ctx, opt, argc, argv, s_help_proof)) >= 0)
-            return rc;
-        else
-            rc = 0;
-        if (rc)
-            return rc;
-    }
-    if ((rc = cl_no_args(ctx, argc, argv)))
+    const cl_opt_t opts[] = {{"type", CL_ARG_STR, &type},
+                             {"tx", CL_ARG_HASH, id, &have_id},
+                             {"out", CL_ARG_STR, &out},
+                             {"wait-ms", CL_ARG_U64, &wait_ms},
+                             {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_proof, NULL);
+    if (rc >= 0)
         return rc;
     if (!type)
         return cl_missing(ctx, "--type");
@@ -405,7 +375,7 @@ static const char s_help_verify[] =
     "  --main-genesis FILE   the trusted main genesis (default: main.genesis in the config)\n"
     "  --key FILE            the holder's key file, to read the contents\n"
     "\nExample:\n  ecert verify --bundle degree.proof --main-genesis "
-    "main/genesis.yaml\n" S_GLOBAL_NOTE;
+    "main/genesis.yaml\n" CL_GLOBAL_NOTE;
 
 /* The fields_root an ISSUE or CHANGE body commits to, or NULL for other types. */
 static const uint8_t *s_fields_root(const ec_tx_t *tx)
@@ -495,22 +465,11 @@ static int s_show_bundle(cl_ctx_t *ctx, const char *file, size_t size, const uin
 
 int cmd_verify(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"bundle", required_argument, NULL, S_OPT_BUNDLE},
-        {"main-genesis", required_argument, NULL, S_OPT_MAIN_GENESIS},
-        CL_COMMON_OPTIONS};
     const char *bundle_path = NULL, *genesis_path = NULL;
-    int opt, rc;
-    cl_getopt_begin();
-    while ((opt = cl_getopt(argc, argv, opts)) != -1) {
-        if (opt == S_OPT_BUNDLE)
-            bundle_path = optarg;
-        else if (opt == S_OPT_MAIN_GENESIS)
-            genesis_path = optarg;
-        else if ((rc = cl_option(ctx, opt, argc, argv, s_help_verify)) >= 0)
-            return rc;
-    }
-    if ((rc = cl_no_args(ctx, argc, argv)))
+    const cl_opt_t opts[] = {
+        {"bundle", CL_ARG_STR, &bundle_path}, {"main-genesis", CL_ARG_STR, &genesis_path}, {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_verify, NULL);
+    if (rc >= 0)
         return rc;
     if (!bundle_path)
         return cl_missing(ctx, "--bundle");
