@@ -6,7 +6,6 @@
 #include "ar_config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,20 +24,11 @@ static int s_bad(const s_ctx_t *c, const ec_yaml_node_t *n, const char *key, con
                          ec_yaml_line(n), key, what);
 }
 
-/* Fails on the first key of `map` that is not in the NULL-terminated `allowed`. */
+/* ec_yaml_keys_check for this file. */
 static int s_keys(const s_ctx_t *c, const ec_yaml_node_t *map, const char *where,
                   const char *const *allowed)
 {
-    for (size_t i = 0; i < ec_yaml_count(map); i++) {
-        const char *k = ec_yaml_key(map, i);
-        bool known = false;
-        for (const char *const *a = allowed; *a && !known; a++)
-            known = strcmp(*a, k) == 0;
-        if (!known)
-            return ec_status_set(c->st, EC_ECONFIG, "%s:%u: unknown key '%s%s%.64s'", c->name,
-                                 ec_yaml_line(ec_yaml_get(map, k)), where, *where ? "." : "", k);
-    }
-    return 0;
+    return ec_yaml_keys_check(map, c->name, where, allowed, c->st);
 }
 
 /* A non-empty scalar under key, or NULL when absent (an error when required). */
@@ -58,25 +48,6 @@ static int s_text(const s_ctx_t *c, const ec_yaml_node_t *map, const char *key, 
     return 0;
 }
 
-/* tcp://HOST:PORT, ipc://PATH or inproc://NAME. */
-static bool s_endpoint_ok(const char *s)
-{
-    if (strncmp(s, "ipc://", 6) == 0)
-        return s[6] != '\0';
-    if (strncmp(s, "inproc://", 9) == 0)
-        return s[9] != '\0';
-    if (strncmp(s, "tcp://", 6) != 0)
-        return false;
-    const char *colon = strrchr(s + 6, ':');
-    if (!colon || colon == s + 6)
-        return false;
-    char *end = NULL;
-    errno = 0;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    return colon[1] >= '0' && colon[1] <= '9' && errno == 0 && *end == '\0' && port >= 1 &&
-           port <= 65535;
-}
-
 static int s_endpoint(const s_ctx_t *c, const ec_yaml_node_t *map, const char *key, bool required,
                       char out[EC_ENDPOINT_MAX])
 {
@@ -86,7 +57,8 @@ static int s_endpoint(const s_ctx_t *c, const ec_yaml_node_t *map, const char *k
     int rc = s_text(c, map, key, required, what, &s);
     if (rc || !s)
         return rc;
-    if (strlen(s) >= EC_ENDPOINT_MAX || !s_endpoint_ok(s))
+    /* The relay connects to its chains: a port is required, "*" is not one. */
+    if (strlen(s) >= EC_ENDPOINT_MAX || !ec_config_endpoint_valid(s, false))
         return s_bad(c, ec_yaml_get(map, key), key, what);
     memcpy(out, s, strlen(s) + 1);
     return 0;
@@ -214,22 +186,10 @@ int ar_config_load(ar_config_t *cfg, const char *path, ec_status_t *st)
                              too_big ? "larger than 1 MiB" : "read error");
     }
     /* Relative paths start at the config file's folder, made absolute. */
-    char dir[EC_PATH_MAX], abs[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    if (!realpath(dir, abs)) {
-        free(text);
-        return ec_status_set(st, EC_EIO, "%s: cannot resolve its folder: %s", path,
-                             strerror(errno));
-    }
-    if (strcmp(abs, "/") == 0)
-        abs[0] = '\0';
-    int rc = ar_config_parse(cfg, text, n, path, abs, st);
+    char dir[EC_PATH_MAX];
+    int rc = ec_config_dir(dir, path, st);
+    if (rc == 0)
+        rc = ar_config_parse(cfg, text, n, path, dir, st);
     free(text);
     return rc;
 }

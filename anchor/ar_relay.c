@@ -262,19 +262,6 @@ static void s_status(ar_relay_t *r, s_chain_t *ch, uint32_t want_kind)
     ch->usable = true;
 }
 
-/* Reads [height, hash, hist_root, frozen] from a cursor. */
-static void s_light_read(ec_cur_t *c, ec_light_t *lc)
-{
-    ec_cur_t f;
-    memset(lc, 0, sizeof *lc);
-    ec_cur_enter(c, &f, 4);
-    ec_cur_uint(&f, &lc->height);
-    ec_cur_bin_fixed(&f, lc->hash, EC_HASH_BYTES);
-    ec_cur_bin_fixed(&f, lc->hist_root, EC_HASH_BYTES);
-    ec_cur_bool(&f, &lc->frozen);
-    ec_cur_fold(c, &f);
-}
-
 /* `header [h]`: the reply stays alive in *rep; header and commit point into it. */
 static int s_header(ar_relay_t *r, s_chain_t *ch, uint64_t height, ec_rpc_reply_t *rep,
                     const uint8_t **header, size_t *header_size, const uint8_t **commit,
@@ -478,7 +465,7 @@ static void s_side_to_main(ar_relay_t *r, s_side_t *s)
     s_result_cursor(&top, &rep);
     ec_cur_enter(&top, &c, 2);
     ec_cur_object(&c); /* genesis */
-    s_light_read(&c, &lc);
+    ec_light_read(&c, &lc);
     ec_cur_fold(&top, &c);
     rc = ec_cur_finish(&top);
     ec_rpc_reply_fini(&rep);
@@ -613,7 +600,7 @@ static int s_mirror(ar_relay_t *r, s_side_t *s, ec_light_t *m, uint64_t *mirrore
     ec_cur_t top, c;
     s_result_cursor(&top, &rep);
     ec_cur_enter(&top, &c, 2);
-    s_light_read(&c, m);
+    ec_light_read(&c, m);
     ec_cur_uint(&c, mirrored);
     ec_cur_fold(&top, &c);
     rc = ec_cur_finish(&top);

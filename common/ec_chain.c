@@ -82,36 +82,35 @@ static void s_record_read_rest(ec_cur_t *c, ec_record_t *r)
         ec_cur_fail(c, EC_EINVAL);
 }
 
+/* Reads a whole record (an ec_read_fn for ec_record_decode); sticky. */
+static void s_record_read(ec_cur_t *c, void *out)
+{
+    ec_record_t *r = out;
+    const msgpack_object *root = ec_cur_object(c);
+    if (!root)
+        return;
+    /* The kind (second field) decides the field count. */
+    uint32_t count = 6;
+    if (root->type == MSGPACK_OBJECT_ARRAY && root->via.array.size >= 2 &&
+        root->via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+        root->via.array.ptr[1].via.u64 == EC_REC_ATTEST)
+        count = 4;
+    ec_cur_t f;
+    uint64_t kind = 0;
+    ec_cur_open(&f, root, count);
+    ec_cur_uint(&f, &r->seq);
+    ec_cur_uint_max(&f, &kind, EC_REC_ATTEST);
+    if (!f.err && kind == 0)
+        ec_cur_fail(&f, EC_EINVAL);
+    r->kind = (uint32_t)kind;
+    if (!f.err)
+        s_record_read_rest(&f, r);
+    ec_cur_fold(c, &f);
+}
+
 int ec_record_decode(ec_record_t *r, const uint8_t *data, size_t size)
 {
-    memset(r, 0, sizeof *r);
-    ec_decoder_t d;
-    ec_decoder_init(&d);
-    const msgpack_object *root = NULL;
-    int rc = ec_decode(&d, data, size, &root);
-    if (rc == 0) {
-        /* The kind (second field) decides the field count. */
-        uint32_t count = 6;
-        if (root->type == MSGPACK_OBJECT_ARRAY && root->via.array.size >= 2 &&
-            root->via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-            root->via.array.ptr[1].via.u64 == EC_REC_ATTEST)
-            count = 4;
-        ec_cur_t c;
-        uint64_t kind = 0;
-        ec_cur_open(&c, root, count);
-        ec_cur_uint(&c, &r->seq);
-        ec_cur_uint_max(&c, &kind, EC_REC_ATTEST);
-        if (!c.err && kind == 0)
-            ec_cur_fail(&c, EC_EINVAL);
-        r->kind = (uint32_t)kind;
-        if (!c.err)
-            s_record_read_rest(&c, r);
-        rc = ec_cur_finish(&c);
-    }
-    ec_decoder_fini(&d);
-    if (rc)
-        memset(r, 0, sizeof *r);
-    return rc;
+    return ec_decode_read(r, sizeof *r, data, size, s_record_read);
 }
 
 void ec_record_leaf(uint8_t out[EC_HASH_BYTES], const uint8_t *encoded, size_t size)
@@ -176,26 +175,29 @@ void ec_light_encode(ec_writer_t *w, const ec_light_t *lc)
     ec_write_bool(w, lc->frozen);
 }
 
-int ec_light_decode(ec_light_t *lc, const uint8_t *data, size_t size)
+void ec_light_read(ec_cur_t *c, ec_light_t *lc)
 {
     memset(lc, 0, sizeof *lc);
-    ec_decoder_t d;
-    ec_decoder_init(&d);
-    const msgpack_object *root = NULL;
-    int rc = ec_decode(&d, data, size, &root);
-    if (rc == 0) {
-        ec_cur_t c;
-        ec_cur_open(&c, root, 4);
-        ec_cur_uint(&c, &lc->height);
-        ec_cur_bin_fixed(&c, lc->hash, EC_HASH_BYTES);
-        ec_cur_bin_fixed(&c, lc->hist_root, EC_HASH_BYTES);
-        ec_cur_bool(&c, &lc->frozen);
-        rc = ec_cur_finish(&c);
-    }
-    ec_decoder_fini(&d);
-    if (rc)
+    ec_cur_t f;
+    ec_cur_enter(c, &f, 4);
+    ec_cur_uint(&f, &lc->height);
+    ec_cur_bin_fixed(&f, lc->hash, EC_HASH_BYTES);
+    ec_cur_bin_fixed(&f, lc->hist_root, EC_HASH_BYTES);
+    ec_cur_bool(&f, &lc->frozen);
+    ec_cur_fold(c, &f);
+    if (c->err)
         memset(lc, 0, sizeof *lc);
-    return rc;
+}
+
+/* ec_light_read as an ec_read_fn, for ec_decode_read. */
+static void s_light_read(ec_cur_t *c, void *lc)
+{
+    ec_light_read(c, lc);
+}
+
+int ec_light_decode(ec_light_t *lc, const uint8_t *data, size_t size)
+{
+    return ec_decode_read(lc, sizeof *lc, data, size, s_light_read);
 }
 
 /*

@@ -138,6 +138,9 @@ void ec_light_init(ec_light_t *lc, const uint8_t genesis_hash[EC_HASH_BYTES]);
 /* [height, hash, hist_root, frozen] */
 void ec_light_encode(ec_writer_t *w, const ec_light_t *lc);
 EC_WUR int ec_light_decode(ec_light_t *lc, const uint8_t *data, size_t size);
+/* Reads the same from a nested array (a query reply carries one); sticky, lc is zeroed on
+ * any error. */
+void ec_light_read(ec_cur_t *c, ec_light_t *lc);
 
 /*
  * Checks that `h` (with commit `c` under validator set `vs`) extends the history `lc`

@@ -451,20 +451,37 @@ void ec_cur_bool(ec_cur_t *c, bool *v)
         *v = o->via.boolean;
 }
 
-void ec_cur_bin(ec_cur_t *c, const uint8_t **data, size_t *size, size_t max)
+/*
+ * Takes the next element, which must be a bin or str (`type`) of at most max bytes, and
+ * points *ptr and *size at its bytes in the input buffer. On error both are zeroed and
+ * the sticky error is set (EC_ETOOBIG when the element is too long).
+ */
+static void s_cur_bytes(ec_cur_t *c, msgpack_object_type type, const char **ptr, size_t *size,
+                        size_t max)
 {
-    assert(data && size);
-    *data = NULL;
+    assert(ptr && size);
+    assert(type == MSGPACK_OBJECT_BIN || type == MSGPACK_OBJECT_STR);
+    *ptr = NULL;
     *size = 0;
-    const msgpack_object *o = s_cur_next_type(c, MSGPACK_OBJECT_BIN);
+    const msgpack_object *o = s_cur_next_type(c, type);
     if (!o)
         return;
-    if (o->via.bin.size > max) {
+    /* msgpack-c gives bin and str the same {size, ptr} layout, but read each by name. */
+    uint32_t n = type == MSGPACK_OBJECT_BIN ? o->via.bin.size : o->via.str.size;
+    if (n > max) {
         c->err = EC_ETOOBIG;
         return;
     }
-    *data = (const uint8_t *)o->via.bin.ptr;
-    *size = o->via.bin.size;
+    *ptr = type == MSGPACK_OBJECT_BIN ? o->via.bin.ptr : o->via.str.ptr;
+    *size = n;
+}
+
+void ec_cur_bin(ec_cur_t *c, const uint8_t **data, size_t *size, size_t max)
+{
+    assert(data);
+    const char *p;
+    s_cur_bytes(c, MSGPACK_OBJECT_BIN, &p, size, max);
+    *data = (const uint8_t *)p;
 }
 
 void ec_cur_bin_fixed(ec_cur_t *c, uint8_t *out, size_t size)
@@ -497,18 +514,7 @@ void ec_cur_bin_fixed_opt(ec_cur_t *c, uint8_t *out, size_t size, bool *present)
 
 void ec_cur_str(ec_cur_t *c, const char **s, size_t *len, size_t max)
 {
-    assert(s && len);
-    *s = NULL;
-    *len = 0;
-    const msgpack_object *o = s_cur_next_type(c, MSGPACK_OBJECT_STR);
-    if (!o)
-        return;
-    if (o->via.str.size > max) {
-        c->err = EC_ETOOBIG;
-        return;
-    }
-    *s = o->via.str.ptr;
-    *len = o->via.str.size;
+    s_cur_bytes(c, MSGPACK_OBJECT_STR, s, len, max);
 }
 
 void ec_cur_str_copy(ec_cur_t *c, char *buf, size_t cap)
@@ -545,28 +551,33 @@ const msgpack_object *ec_cur_object(ec_cur_t *c)
     return s_cur_next(c);
 }
 
-void ec_cur_enter(ec_cur_t *c, ec_cur_t *sub, uint32_t count)
+/*
+ * Takes the next element for ec_cur_enter*: returns it, or NULL after leaving `sub` an
+ * empty cursor that carries c's error (so reads from it fail too).
+ */
+static const msgpack_object *s_cur_next_nested(ec_cur_t *c, ec_cur_t *sub)
 {
     assert(sub);
     const msgpack_object *o = s_cur_next(c);
     if (!o) {
         memset(sub, 0, sizeof *sub);
         sub->err = c->err;
-        return;
     }
-    ec_cur_open(sub, o, count);
+    return o;
+}
+
+void ec_cur_enter(ec_cur_t *c, ec_cur_t *sub, uint32_t count)
+{
+    const msgpack_object *o = s_cur_next_nested(c, sub);
+    if (o)
+        ec_cur_open(sub, o, count);
 }
 
 void ec_cur_enter_max(ec_cur_t *c, ec_cur_t *sub, uint32_t max)
 {
-    assert(sub);
-    const msgpack_object *o = s_cur_next(c);
-    if (!o) {
-        memset(sub, 0, sizeof *sub);
-        sub->err = c->err;
-        return;
-    }
-    ec_cur_open_max(sub, o, max);
+    const msgpack_object *o = s_cur_next_nested(c, sub);
+    if (o)
+        ec_cur_open_max(sub, o, max);
 }
 
 int ec_cur_finish(const ec_cur_t *c)
@@ -582,4 +593,23 @@ void ec_cur_fold(ec_cur_t *c, const ec_cur_t *sub)
     int rc = ec_cur_finish(sub);
     if (rc)
         ec_cur_fail(c, rc);
+}
+
+int ec_decode_read(void *out, size_t out_size, const uint8_t *data, size_t size, ec_read_fn read)
+{
+    assert(out && read);
+    memset(out, 0, out_size);
+    ec_decoder_t d;
+    ec_decoder_init(&d);
+    const msgpack_object *root = NULL;
+    int rc = ec_decode(&d, data, size, &root);
+    if (rc == 0) {
+        ec_cur_t c = {.items = root, .count = 1};
+        read(&c, out);
+        rc = ec_cur_finish(&c);
+    }
+    ec_decoder_fini(&d);
+    if (rc)
+        memset(out, 0, out_size);
+    return rc;
 }

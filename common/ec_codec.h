@@ -150,6 +150,20 @@ EC_WUR int ec_cur_finish(const ec_cur_t *c);
 /* Finishes `sub` and copies its error into `c` if any. */
 void ec_cur_fold(ec_cur_t *c, const ec_cur_t *sub);
 
+/* Reads one message into `out` from cursor c, whose one element is the message's root
+ * (ec_header_read is one); errors go into c's sticky error. */
+typedef void (*ec_read_fn)(ec_cur_t *c, void *out);
+
+/*
+ * Decodes a whole message with a decoder of its own: ec_decode, then `read` over a cursor
+ * whose one element is the root, then ec_cur_finish. `out` (out_size bytes) is zeroed first
+ * and again on any error, so it never holds half a message. Returns 0, an ec_decode error
+ * or the reader's first error. Pointers into `data` live as long as data; the parse tree
+ * does not outlive the call, so the reader must copy what it keeps of it.
+ */
+EC_WUR int ec_decode_read(void *out, size_t out_size, const uint8_t *data, size_t size,
+                          ec_read_fn read);
+
 /*
  * Re-encodes a parsed object canonically into w (used to carry a nested object, such as a
  * transaction body, as bytes). The bytes equal the input bytes it was parsed from.

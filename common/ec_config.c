@@ -31,6 +31,7 @@
 #include "ec_log.h"
 
 #define S_DEPTH_MAX 32
+_Static_assert(EC_PATH_MAX >= PATH_MAX, "ec_config_dir hands EC_PATH_MAX buffers to realpath()");
 #define S_FILE_BYTES_MAX (1u << 20)
 
 enum { S_SCALAR = 1, S_SEQ, S_MAP };
@@ -416,19 +417,26 @@ static int s_expected(const s_loader_t *ld, const char *key, const char *what)
     return ec_status_set(ld->st, EC_ECONFIG, "%s: key '%s': expected %s", ld->file, key, what);
 }
 
-/* Fails on the first key of map not in `allowed` (a NULL-terminated list). */
-static int s_keys_check(const s_loader_t *ld, const ec_yaml_node_t *map, const char *where,
-                        const char *const *allowed)
+int ec_yaml_keys_check(const ec_yaml_node_t *map, const char *file, const char *where,
+                       const char *const *allowed, ec_status_t *st)
 {
+    assert(ec_yaml_is_map(map) && file && where && allowed);
     for (size_t i = 0; i < map->count; i++) {
         bool known = false;
         for (const char *const *a = allowed; *a && !known; a++)
             known = strcmp(*a, map->keys[i]) == 0;
         if (!known)
-            return ec_status_set(ld->st, EC_ECONFIG, "%s:%u: unknown key '%s%s%.64s'", ld->file,
+            return ec_status_set(st, EC_ECONFIG, "%s:%u: unknown key '%s%s%.64s'", file,
                                  map->items[i]->line, where, *where ? "." : "", map->keys[i]);
     }
     return 0;
+}
+
+/* ec_yaml_keys_check for the loader's file. */
+static int s_keys_check(const s_loader_t *ld, const ec_yaml_node_t *map, const char *where,
+                        const char *const *allowed)
+{
+    return ec_yaml_keys_check(map, ld->file, where, allowed, ld->st);
 }
 
 /* A scalar value, or NULL when the key is absent. A present non-scalar fails. */
@@ -531,9 +539,9 @@ static int s_path(const s_loader_t *ld, const ec_yaml_node_t *map, const char *k
     return 0;
 }
 
-/* True for tcp://HOST:PORT (PORT 1..65535 or *), ipc://PATH and inproc://NAME. */
-static bool s_endpoint_ok(const char *s)
+bool ec_config_endpoint_valid(const char *s, bool bind)
 {
+    assert(s);
     if (strncmp(s, "ipc://", 6) == 0)
         return s[6] != '\0';
     if (strncmp(s, "inproc://", 9) == 0)
@@ -546,7 +554,7 @@ static bool s_endpoint_ok(const char *s)
         return false;
     const char *port = colon + 1;
     if (strcmp(port, "*") == 0)
-        return true;
+        return bind;
     uint64_t v = 0;
     return s_parse_u64(port, &v) == 0 && v >= 1 && v <= 65535;
 }
@@ -559,31 +567,38 @@ static int s_endpoint(const s_loader_t *ld, const ec_yaml_node_t *map, const cha
     int rc = s_text(ld, map, key, what, true, &s);
     if (rc != 0)
         return rc;
-    if (strlen(s) >= EC_ENDPOINT_MAX || !s_endpoint_ok(s))
+    if (strlen(s) >= EC_ENDPOINT_MAX || !ec_config_endpoint_valid(s, true))
         return s_expected(ld, key, what);
     memcpy(out, s, strlen(s) + 1);
+    return 0;
+}
+
+int ec_config_dir(char dir[EC_PATH_MAX], const char *path, ec_status_t *st)
+{
+    assert(dir && path);
+    char tmp[EC_PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(tmp, sizeof tmp, ".");
+    else if (slash == path)
+        snprintf(tmp, sizeof tmp, "/");
+    else
+        snprintf(tmp, sizeof tmp, "%.*s", (int)(slash - path), path);
+    /* realpath() writes up to PATH_MAX bytes; EC_PATH_MAX is that size. */
+    if (!realpath(tmp, dir))
+        return ec_status_set(st, EC_EIO, "%s: cannot resolve its folder: %s", path,
+                             strerror(errno));
+    if (strcmp(dir, "/") == 0)
+        dir[0] = '\0'; /* so "dir/x" becomes "/x" */
     return 0;
 }
 
 /* Fills ld->dir with the absolute folder of ld->file. */
 static int s_loader_init(s_loader_t *ld, const char *file, ec_status_t *st)
 {
-    char tmp[EC_PATH_MAX];
     ld->file = file;
     ld->st = st;
-    const char *slash = strrchr(file, '/');
-    if (!slash)
-        snprintf(tmp, sizeof tmp, ".");
-    else if (slash == file)
-        snprintf(tmp, sizeof tmp, "/");
-    else
-        snprintf(tmp, sizeof tmp, "%.*s", (int)(slash - file), file);
-    if (!realpath(tmp, ld->dir))
-        return ec_status_set(st, EC_EIO, "%s: cannot resolve its folder: %s", file,
-                             strerror(errno));
-    if (strcmp(ld->dir, "/") == 0)
-        ld->dir[0] = '\0'; /* so "dir/x" becomes "/x" */
-    return 0;
+    return ec_config_dir(ld->dir, file, st);
 }
 
 /*
@@ -610,6 +625,34 @@ static int s_load_map(const s_loader_t *ld, ec_yaml_t **doc)
     return 0;
 }
 
+/* Reads the fields of a loaded mapping into a loader's output; returns 0 or an error. */
+typedef int (*s_fields_fn)(const s_loader_t *ld, const ec_yaml_node_t *m, void *out);
+
+/*
+ * What every typed loader does around its fields: zeroes out (out_size bytes), loads the
+ * mapping in `path`, reads it with `fields`, and zeroes out again on failure so that a
+ * refused file leaves nothing half-read. Returns 0 or the error, with st set.
+ */
+static int s_load_file(void *out, size_t out_size, const char *path, s_fields_fn fields,
+                       ec_status_t *st)
+{
+    assert(out && path);
+    memset(out, 0, out_size);
+    s_loader_t ld;
+    int rc = s_loader_init(&ld, path, st);
+    if (rc != 0)
+        return rc;
+    ec_yaml_t *doc = NULL;
+    rc = s_load_map(&ld, &doc);
+    if (rc != 0)
+        return rc;
+    rc = fields(&ld, doc->root, out);
+    ec_yaml_destroy(&doc);
+    if (rc != 0)
+        memset(out, 0, out_size);
+    return rc;
+}
+
 /* ---- node config ------------------------------------------------------------------------ */
 
 static const char *const s_node_keys[] = {
@@ -623,8 +666,9 @@ static uint32_t s_online_cpus(void)
     return n < 1 ? 1 : n > 256 ? 256 : (uint32_t)n;
 }
 
-static int s_node_fields(const s_loader_t *ld, const ec_yaml_node_t *m, ec_node_file_t *out)
+static int s_node_fields(const s_loader_t *ld, const ec_yaml_node_t *m, void *vout)
 {
+    ec_node_file_t *out = vout;
     uint64_t v[4];
     const char *level = NULL;
     int rc = s_keys_check(ld, m, "", s_node_keys);
@@ -658,21 +702,8 @@ static int s_node_fields(const s_loader_t *ld, const ec_yaml_node_t *m, ec_node_
 
 int ec_node_file_load(ec_node_file_t *out, const char *path, ec_status_t *st)
 {
-    assert(out && path);
-    memset(out, 0, sizeof *out);
-    s_loader_t ld;
-    int rc = s_loader_init(&ld, path, st);
-    if (rc != 0)
-        return rc;
-    ec_yaml_t *doc = NULL;
-    rc = s_load_map(&ld, &doc);
-    if (rc != 0)
-        return rc;
-    rc = s_node_fields(&ld, doc->root, out);
-    ec_yaml_destroy(&doc);
-    if (rc != 0)
-        memset(out, 0, sizeof *out);
-    return rc;
+    assert(out);
+    return s_load_file(out, sizeof *out, path, s_node_fields, st);
 }
 
 /* ---- genesis ---------------------------------------------------------------------------- */
@@ -759,8 +790,9 @@ static int s_kind_only(const s_loader_t *ld, const ec_yaml_node_t *m, const char
     return 0;
 }
 
-static int s_genesis_fields(const s_loader_t *ld, const ec_yaml_node_t *m, ec_genesis_t *g)
+static int s_genesis_fields(const s_loader_t *ld, const ec_yaml_node_t *m, void *out)
 {
+    ec_genesis_t *g = out;
     static const char *const main_only[] = {"operators", NULL};
     static const char *const side_only[] = {"cert_type", "main_chain_id", "main_genesis_hash",
                                             "main_validators", NULL};
@@ -806,21 +838,8 @@ static int s_genesis_fields(const s_loader_t *ld, const ec_yaml_node_t *m, ec_ge
 
 int ec_genesis_load(ec_genesis_t *out, const char *path, ec_status_t *st)
 {
-    assert(out && path);
-    memset(out, 0, sizeof *out);
-    s_loader_t ld;
-    int rc = s_loader_init(&ld, path, st);
-    if (rc != 0)
-        return rc;
-    ec_yaml_t *doc = NULL;
-    rc = s_load_map(&ld, &doc);
-    if (rc != 0)
-        return rc;
-    rc = s_genesis_fields(&ld, doc->root, out);
-    ec_yaml_destroy(&doc);
-    if (rc != 0)
-        memset(out, 0, sizeof *out);
-    return rc;
+    assert(out);
+    return s_load_file(out, sizeof *out, path, s_genesis_fields, st);
 }
 
 /* ---- genesis save (libyaml emitter) ----------------------------------------------------- */

@@ -73,6 +73,27 @@ const ec_yaml_node_t *ec_yaml_lookup(const ec_yaml_node_t *n, const char *path);
 /* 1-based line where n starts in its file (0 for NULL), for error messages. */
 unsigned ec_yaml_line(const ec_yaml_node_t *n);
 
+/* ---- checks every strict config loader shares (node, genesis, relay) -------------------- */
+
+/*
+ * Fails on the first key of the mapping `map` that is not in `allowed` (NULL-terminated).
+ * Returns 0, or EC_ECONFIG with st set to "FILE:LINE: unknown key 'WHERE.KEY'" (`where`
+ * is "" at the top level).
+ */
+EC_WUR int ec_yaml_keys_check(const ec_yaml_node_t *map, const char *file, const char *where,
+                              const char *const *allowed, ec_status_t *st);
+/*
+ * True for tcp://HOST:PORT (PORT 1..65535, or * when `bind`: a listening socket may take
+ * any port; one that connects may not), ipc://PATH and inproc://NAME.
+ */
+bool ec_config_endpoint_valid(const char *endpoint, bool bind);
+/*
+ * Sets dir to the absolute folder of the file at `path`, the folder a config's relative
+ * paths start from; the root folder is "" so that "dir/x" reads "/x". Returns 0, or EC_EIO
+ * with st set when the folder cannot be resolved.
+ */
+EC_WUR int ec_config_dir(char dir[EC_PATH_MAX], const char *path, ec_status_t *st);
+
 /* ---- typed loaders ---------------------------------------------------------------------- */
 
 /* A node daemon's configuration, paths already resolved against the config's folder. */

@@ -78,14 +78,6 @@ static void s_open_versioned(ec_cur_t *sub, const msgpack_object *obj, uint32_t 
     ec_cur_uint(sub, &version);
 }
 
-/* A cursor whose one element is `root`, so nested readers serve top-level decoders. */
-static void s_root_cursor(ec_cur_t *c, const msgpack_object *root)
-{
-    memset(c, 0, sizeof *c);
-    c->items = root;
-    c->count = 1;
-}
-
 /* Reads a chain id into buf and checks its alphabet; sticky. */
 static void s_cur_chain_id(ec_cur_t *c, char buf[EC_CHAIN_ID_MAX])
 {
@@ -326,23 +318,15 @@ void ec_header_read(ec_cur_t *c, ec_header_t *h)
         memset(h, 0, sizeof *h);
 }
 
+/* ec_header_read as an ec_read_fn, for ec_decode_read. */
+static void s_header_read(ec_cur_t *c, void *h)
+{
+    ec_header_read(c, h);
+}
+
 int ec_header_decode(ec_header_t *h, const uint8_t *data, size_t size)
 {
-    memset(h, 0, sizeof *h);
-    ec_decoder_t d;
-    ec_decoder_init(&d);
-    const msgpack_object *root = NULL;
-    int rc = ec_decode(&d, data, size, &root);
-    if (rc == 0) {
-        ec_cur_t c;
-        s_root_cursor(&c, root);
-        ec_header_read(&c, h);
-        rc = ec_cur_finish(&c);
-    }
-    ec_decoder_fini(&d);
-    if (rc)
-        memset(h, 0, sizeof *h);
-    return rc;
+    return ec_decode_read(h, sizeof *h, data, size, s_header_read);
 }
 
 void ec_header_hash(uint8_t out[EC_HASH_BYTES], const ec_header_t *h)
@@ -407,23 +391,15 @@ void ec_commit_read(ec_cur_t *cur, ec_commit_t *c)
         memset(c, 0, sizeof *c);
 }
 
+/* ec_commit_read as an ec_read_fn, for ec_decode_read. */
+static void s_commit_read(ec_cur_t *cur, void *c)
+{
+    ec_commit_read(cur, c);
+}
+
 int ec_commit_decode(ec_commit_t *c, const uint8_t *data, size_t size)
 {
-    memset(c, 0, sizeof *c);
-    ec_decoder_t d;
-    ec_decoder_init(&d);
-    const msgpack_object *root = NULL;
-    int rc = ec_decode(&d, data, size, &root);
-    if (rc == 0) {
-        ec_cur_t cur;
-        s_root_cursor(&cur, root);
-        ec_commit_read(&cur, c);
-        rc = ec_cur_finish(&cur);
-    }
-    ec_decoder_fini(&d);
-    if (rc)
-        memset(c, 0, sizeof *c);
-    return rc;
+    return ec_decode_read(c, sizeof *c, data, size, s_commit_read);
 }
 
 void ec_vote_sign_bytes(ec_writer_t *w, const char *chain_id, uint64_t height, uint64_t round,
@@ -605,35 +581,34 @@ static int s_genesis_check(const ec_genesis_t *g)
     return EC_EINVAL;
 }
 
+/* Reads the fields of a genesis (an ec_read_fn for ec_genesis_decode); sticky. */
+static void s_genesis_read(ec_cur_t *c, void *out)
+{
+    ec_genesis_t *g = out;
+    ec_cur_t f, ops;
+    uint64_t kind = 0;
+    s_open_versioned(&f, ec_cur_object(c), S_GENESIS_FIELDS);
+    ec_cur_str_copy(&f, g->chain_id, EC_CHAIN_ID_MAX);
+    ec_cur_uint_max(&f, &kind, UINT32_MAX);
+    ec_cur_str_copy(&f, g->cert_type, EC_CERT_TYPE_MAX);
+    ec_cur_uint(&f, &g->time_ms);
+    ec_valset_read(&f, &g->validators);
+    ec_cur_enter_max(&f, &ops, EC_OPERATORS_MAX);
+    for (uint32_t i = 0; !ops.err && i < ops.count && i < EC_OPERATORS_MAX; i++) {
+        ec_cur_bin_fixed(&ops, g->operators[i], EC_PK_BYTES);
+        g->operator_count = i + 1;
+    }
+    ec_cur_fold(&f, &ops);
+    ec_cur_str_copy(&f, g->main_chain_id, EC_CHAIN_ID_MAX);
+    ec_cur_bin_fixed(&f, g->main_genesis_hash, EC_HASH_BYTES);
+    ec_valset_read(&f, &g->main_validators);
+    g->kind = (uint32_t)kind;
+    ec_cur_fold(c, &f);
+}
+
 int ec_genesis_decode(ec_genesis_t *g, const uint8_t *data, size_t size)
 {
-    memset(g, 0, sizeof *g);
-    ec_decoder_t d;
-    ec_decoder_init(&d);
-    const msgpack_object *root = NULL;
-    int rc = ec_decode(&d, data, size, &root);
-    if (rc == 0) {
-        ec_cur_t f, ops;
-        uint64_t kind = 0;
-        s_open_versioned(&f, root, S_GENESIS_FIELDS);
-        ec_cur_str_copy(&f, g->chain_id, EC_CHAIN_ID_MAX);
-        ec_cur_uint_max(&f, &kind, UINT32_MAX);
-        ec_cur_str_copy(&f, g->cert_type, EC_CERT_TYPE_MAX);
-        ec_cur_uint(&f, &g->time_ms);
-        ec_valset_read(&f, &g->validators);
-        ec_cur_enter_max(&f, &ops, EC_OPERATORS_MAX);
-        for (uint32_t i = 0; !ops.err && i < ops.count && i < EC_OPERATORS_MAX; i++) {
-            ec_cur_bin_fixed(&ops, g->operators[i], EC_PK_BYTES);
-            g->operator_count = i + 1;
-        }
-        ec_cur_fold(&f, &ops);
-        ec_cur_str_copy(&f, g->main_chain_id, EC_CHAIN_ID_MAX);
-        ec_cur_bin_fixed(&f, g->main_genesis_hash, EC_HASH_BYTES);
-        ec_valset_read(&f, &g->main_validators);
-        g->kind = (uint32_t)kind;
-        rc = ec_cur_finish(&f);
-    }
-    ec_decoder_fini(&d);
+    int rc = ec_decode_read(g, sizeof *g, data, size, s_genesis_read);
     if (rc == 0)
         rc = s_genesis_check(g);
     if (rc)
@@ -669,25 +644,21 @@ void ec_anchor_entry_leaf(uint8_t out[EC_HASH_BYTES], const ec_anchor_entry_t *e
     ec_writer_fini(&w);
 }
 
+/* Reads an anchor entry [chain_id, height, header_hash] (an ec_read_fn); sticky. */
+static void s_anchor_entry_read(ec_cur_t *c, void *out)
+{
+    ec_anchor_entry_t *e = out;
+    ec_cur_t f;
+    ec_cur_enter(c, &f, 3);
+    s_cur_chain_id(&f, e->chain_id);
+    ec_cur_uint(&f, &e->height);
+    ec_cur_bin_fixed(&f, e->header_hash, EC_HASH_BYTES);
+    if (!f.err && e->height == 0)
+        ec_cur_fail(&f, EC_EINVAL);
+    ec_cur_fold(c, &f);
+}
+
 int ec_anchor_entry_decode(ec_anchor_entry_t *e, const uint8_t *data, size_t size)
 {
-    memset(e, 0, sizeof *e);
-    ec_decoder_t d;
-    ec_decoder_init(&d);
-    const msgpack_object *root = NULL;
-    int rc = ec_decode(&d, data, size, &root);
-    if (rc == 0) {
-        ec_cur_t c;
-        ec_cur_open(&c, root, 3);
-        s_cur_chain_id(&c, e->chain_id);
-        ec_cur_uint(&c, &e->height);
-        ec_cur_bin_fixed(&c, e->header_hash, EC_HASH_BYTES);
-        if (!c.err && e->height == 0)
-            ec_cur_fail(&c, EC_EINVAL);
-        rc = ec_cur_finish(&c);
-    }
-    ec_decoder_fini(&d);
-    if (rc)
-        memset(e, 0, sizeof *e);
-    return rc;
+    return ec_decode_read(e, sizeof *e, data, size, s_anchor_entry_read);
 }

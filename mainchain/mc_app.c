@@ -783,6 +783,17 @@ static int s_deliver_attest(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *
     return s_record_append(self, l, &r, st);
 }
 
+/* Writes a side chain's light client under "l/" chain_id (pending state). */
+static void s_light_store(mc_app_t *self, ec_ledger_t *l, const char *chain_id,
+                          const ec_light_t *lc)
+{
+    uint8_t key[S_KEY_MAX];
+    size_t ks = s_key_str(key, 'l', chain_id);
+    ec_writer_reset(&self->w);
+    ec_light_encode(&self->w, lc);
+    ec_state_put(l, key, ks, ec_writer_data(&self->w), ec_writer_size(&self->w));
+}
+
 static int s_deliver_sidechain(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx,
                                ec_status_t *st)
 {
@@ -794,10 +805,9 @@ static int s_deliver_sidechain(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_
     if (!s_is_operator(self, tx->sender))
         return s_not_operator(tx, st);
     const ec_genesis_t *g = &b->genesis;
-    uint8_t skey[S_KEY_MAX], tkey[S_KEY_MAX], lkey[S_KEY_MAX], *val = NULL;
+    uint8_t skey[S_KEY_MAX], tkey[S_KEY_MAX], *val = NULL;
     size_t sks = s_key_str(skey, 's', g->chain_id);
     size_t tks = s_key_str(tkey, 't', g->cert_type);
-    size_t lks = s_key_str(lkey, 'l', g->chain_id);
     rc = s_exists(l, true, skey, sks, st);
     if (rc < 0)
         return rc;
@@ -820,23 +830,34 @@ static int s_deliver_sidechain(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_
     ec_light_init(&lc, side_hash);
     ec_state_put(l, skey, sks, b->bytes, b->size);
     ec_state_put(l, tkey, tks, g->chain_id, strlen(g->chain_id));
-    ec_writer_reset(&self->w);
-    ec_light_encode(&self->w, &lc);
-    ec_state_put(l, lkey, lks, ec_writer_data(&self->w), ec_writer_size(&self->w));
+    s_light_store(self, l, g->chain_id, &lc);
     return 0;
+}
+
+/*
+ * Reads a registered side chain's value under "<kind>/" chain_id (malloc'd; free it).
+ * Returns 0, EC_ENOTFOUND (st: the chain is not registered) or a storage error.
+ */
+static int s_side_get(ec_ledger_t *l, bool pending, char kind, const char *chain_id, uint8_t **val,
+                      size_t *size, ec_status_t *st)
+{
+    uint8_t key[S_KEY_MAX];
+    size_t ks = s_key_str(key, kind, chain_id);
+    int rc = s_get(l, pending, EC_CF_STATE, key, ks, val, size);
+    if (rc == EC_ENOTFOUND)
+        return ec_status_set(st, EC_ENOTFOUND, "side chain %s is not registered", chain_id);
+    return rc == 0 ? 0 : s_io(st, rc);
 }
 
 /* Loads and decodes a side chain's light client. Returns 0, EC_ENOTFOUND or an error. */
 static int s_light_load(ec_ledger_t *l, bool pending, const char *chain_id, ec_light_t *lc,
                         ec_status_t *st)
 {
-    uint8_t key[S_KEY_MAX], *val = NULL;
-    size_t size = 0, ks = s_key_str(key, 'l', chain_id);
-    int rc = s_get(l, pending, EC_CF_STATE, key, ks, &val, &size);
-    if (rc == EC_ENOTFOUND)
-        return ec_status_set(st, EC_ENOTFOUND, "side chain %s is not registered", chain_id);
+    uint8_t *val = NULL;
+    size_t size = 0;
+    int rc = s_side_get(l, pending, 'l', chain_id, &val, &size, st);
     if (rc != 0)
-        return s_io(st, rc);
+        return rc;
     rc = ec_light_decode(lc, val, size);
     free(val);
     return rc == 0 ? 0 : s_corrupt(st, "light client");
@@ -846,13 +867,11 @@ static int s_light_load(ec_ledger_t *l, bool pending, const char *chain_id, ec_l
 static int s_side_genesis_load(ec_ledger_t *l, bool pending, const char *chain_id, ec_genesis_t *g,
                                ec_status_t *st)
 {
-    uint8_t key[S_KEY_MAX], *val = NULL;
-    size_t size = 0, ks = s_key_str(key, 's', chain_id);
-    int rc = s_get(l, pending, EC_CF_STATE, key, ks, &val, &size);
-    if (rc == EC_ENOTFOUND)
-        return ec_status_set(st, EC_ENOTFOUND, "side chain %s is not registered", chain_id);
+    uint8_t *val = NULL;
+    size_t size = 0;
+    int rc = s_side_get(l, pending, 's', chain_id, &val, &size, st);
     if (rc != 0)
-        return s_io(st, rc);
+        return rc;
     rc = ec_genesis_decode(g, val, size);
     free(val);
     return rc == 0 ? 0 : s_corrupt(st, "side-chain genesis");
@@ -904,13 +923,9 @@ static int s_deliver_anchor(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *
         return rc;
     rc = ec_light_check(&lc, b->chain_id, &b->header, &b->commit, &g->validators, b->prev_path,
                         b->prev_len, b->consistency, b->consistency_len, st);
-    uint8_t key[S_KEY_MAX];
-    size_t ks = s_key_str(key, 'l', b->chain_id);
     if (rc == EC_EFORK) {
         s_anchor_freeze(self, ctx, b, &lc);
-        ec_writer_reset(&self->w);
-        ec_light_encode(&self->w, &lc);
-        ec_state_put(l, key, ks, ec_writer_data(&self->w), ec_writer_size(&self->w));
+        s_light_store(self, l, b->chain_id, &lc);
         ec_status_clear(st);
         return 0;
     }
@@ -920,9 +935,7 @@ static int s_deliver_anchor(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *
         return rc;
     }
     ec_light_advance(&lc, &b->header);
-    ec_writer_reset(&self->w);
-    ec_light_encode(&self->w, &lc);
-    ec_state_put(l, key, ks, ec_writer_data(&self->w), ec_writer_size(&self->w));
+    s_light_store(self, l, b->chain_id, &lc);
 
     ec_anchor_entry_t entry;
     memset(&entry, 0, sizeof entry);
@@ -930,7 +943,8 @@ static int s_deliver_anchor(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *
     entry.height = b->header.height;
     memcpy(entry.header_hash, lc.hash, EC_HASH_BYTES);
     uint32_t index = ctx->anchor_count;
-    ks = s_anchor_key(key, b->chain_id, true, b->header.height);
+    uint8_t key[S_KEY_MAX];
+    size_t ks = s_anchor_key(key, b->chain_id, true, b->header.height);
     ec_writer_reset(&self->w);
     ec_write_array(&self->w, 2);
     ec_write_uint(&self->w, ctx->height);
@@ -1225,13 +1239,11 @@ static int s_query_sidechain(ec_ledger_t *l, const msgpack_object *args, ec_writ
     int rc = ec_cur_finish(&c);
     if (rc != 0)
         return s_bad_args(st, rc, "sidechain", "[chain_id: str]");
-    uint8_t key[S_KEY_MAX], *genesis = NULL, *light = NULL;
-    size_t gsize = 0, lsize = 0, ks = s_key_str(key, 's', chain_id);
-    rc = ec_ledger_get(l, EC_CF_STATE, key, ks, &genesis, &gsize);
-    if (rc == 0) {
-        ks = s_key_str(key, 'l', chain_id);
-        rc = ec_ledger_get(l, EC_CF_STATE, key, ks, &light, &lsize);
-    }
+    uint8_t *genesis = NULL, *light = NULL;
+    size_t gsize = 0, lsize = 0;
+    rc = s_side_get(l, false, 's', chain_id, &genesis, &gsize, st);
+    if (rc == 0)
+        rc = s_side_get(l, false, 'l', chain_id, &light, &lsize, st);
     if (rc == 0) {
         ec_write_array(out, 2);
         ec_write_bin(out, genesis, gsize);
@@ -1239,9 +1251,7 @@ static int s_query_sidechain(ec_ledger_t *l, const msgpack_object *args, ec_writ
     }
     free(genesis);
     free(light);
-    if (rc == EC_ENOTFOUND)
-        return ec_status_set(st, EC_ENOTFOUND, "side chain %s is not registered", chain_id);
-    return rc == 0 ? 0 : s_io(st, rc);
+    return rc;
 }
 
 typedef struct {

@@ -838,17 +838,28 @@ static int s_end_block(void *self, ec_block_ctx_t *ctx, uint8_t state_root[EC_HA
 
 /* ---- queries ---------------------------------------------------------------------------- */
 
+/*
+ * Reads query args that are one bin of exactly `size` bytes (a cert id or a public key)
+ * into out. Returns 0, or the cursor's error with st set to `usage` ("cert takes ...").
+ */
+static int s_args_bin(const msgpack_object *args, uint8_t *out, size_t size, const char *usage,
+                      ec_status_t *st)
+{
+    ec_cur_t c;
+    ec_cur_open(&c, args, 1);
+    ec_cur_bin_fixed(&c, out, size);
+    int rc = ec_cur_finish(&c);
+    return rc ? ec_status_set(st, rc, "%s", usage) : 0;
+}
+
 static int s_query_cert(sc_app_t *app, ec_ledger_t *l, const msgpack_object *args, ec_writer_t *out,
                         ec_status_t *st)
 {
     (void)app;
-    ec_cur_t c;
     uint8_t id[EC_HASH_BYTES];
-    ec_cur_open(&c, args, 1);
-    ec_cur_bin_fixed(&c, id, EC_HASH_BYTES);
-    int rc = ec_cur_finish(&c);
+    int rc = s_args_bin(args, id, EC_HASH_BYTES, "cert takes [cert_id: bin32]", st);
     if (rc)
-        return ec_status_set(st, rc, "cert takes [cert_id: bin32]");
+        return rc;
     sc_cert_t cert;
     rc = s_cert_load(l, false, id, &cert, st);
     if (rc)
@@ -915,6 +926,14 @@ static int s_holder_item(void *ctx, const uint8_t *key, size_t key_size, const u
     return ++s->count == s->limit;
 }
 
+/* Starts an empty scan over l. Allocates nothing until the first item is written. */
+static void s_scan_init(sc_scan_t *s, ec_ledger_t *l)
+{
+    memset(s, 0, sizeof *s);
+    s->ledger = l;
+    ec_writer_init(&s->items);
+}
+
 /* Writes the collected items as one array; frees the scan's writer. */
 static int s_scan_finish(sc_scan_t *s, int rc, ec_writer_t *out, ec_status_t *st)
 {
@@ -954,8 +973,7 @@ static int s_query_by_holder(sc_app_t *app, ec_ledger_t *l, const msgpack_object
     if (ec_address_parse(prefix + 1, addr) != 0)
         return ec_status_set(st, EC_EINVAL, "%s is not a valid address", addr);
     sc_scan_t s;
-    memset(&s, 0, sizeof s);
-    s.ledger = l;
+    s_scan_init(&s, l);
     s.limit = limit == 0 ? SC_LIST_MAX : (uint32_t)limit;
     if (has_after) {
         sc_cert_t cert;
@@ -970,7 +988,6 @@ static int s_query_by_holder(sc_app_t *app, ec_ledger_t *l, const msgpack_object
         s.skip_size = sizeof prefix;
     }
     (void)app;
-    ec_writer_init(&s.items);
     rc = ec_ledger_scan(l, EC_CF_STATE, prefix, 1 + EC_ADDR_HASH_BYTES, has_after ? prefix : NULL,
                         has_after ? sizeof prefix : 0, 0, s_holder_item, &s);
     return s_scan_finish(&s, rc, out, st);
@@ -1001,22 +1018,17 @@ static int s_query_inspections(sc_app_t *app, ec_ledger_t *l, const msgpack_obje
                                ec_writer_t *out, ec_status_t *st)
 {
     (void)app;
-    ec_cur_t c;
     uint8_t prefix[1 + EC_HASH_BYTES];
-    ec_cur_open(&c, args, 1);
-    ec_cur_bin_fixed(&c, prefix + 1, EC_HASH_BYTES);
-    int rc = ec_cur_finish(&c);
+    int rc = s_args_bin(args, prefix + 1, EC_HASH_BYTES, "inspections takes [cert_id: bin32]", st);
     if (rc)
-        return ec_status_set(st, rc, "inspections takes [cert_id: bin32]");
+        return rc;
     sc_cert_t cert;
     rc = s_cert_load(l, false, prefix + 1, &cert, st);
     if (rc)
         return rc;
     prefix[0] = SC_K_INSPECT;
     sc_scan_t s;
-    memset(&s, 0, sizeof s);
-    s.ledger = l;
-    ec_writer_init(&s.items);
+    s_scan_init(&s, l);
     rc = ec_ledger_scan(l, EC_CF_STATE, prefix, sizeof prefix, NULL, 0, 0, s_inspection_item, &s);
     return s_scan_finish(&s, rc, out, st);
 }
@@ -1067,13 +1079,10 @@ static int s_query_role(sc_app_t *app, ec_ledger_t *l, const msgpack_object *arg
                         ec_status_t *st)
 {
     (void)app;
-    ec_cur_t c;
     uint8_t key[1 + EC_PK_BYTES];
-    ec_cur_open(&c, args, 1);
-    ec_cur_bin_fixed(&c, key + 1, EC_PK_BYTES);
-    int rc = ec_cur_finish(&c);
+    int rc = s_args_bin(args, key + 1, EC_PK_BYTES, "role takes [pk: bin32]", st);
     if (rc)
-        return ec_status_set(st, rc, "role takes [pk: bin32]");
+        return rc;
     key[0] = SC_K_ATTEST;
     uint8_t *val = NULL;
     size_t size = 0;
@@ -1084,9 +1093,7 @@ static int s_query_role(sc_app_t *app, ec_ledger_t *l, const msgpack_object *arg
     bool attested = rc == 0;
     key[0] = SC_K_ROLE;
     sc_scan_t s;
-    memset(&s, 0, sizeof s);
-    s.ledger = l;
-    ec_writer_init(&s.items);
+    s_scan_init(&s, l);
     rc = ec_ledger_scan(l, EC_CF_STATE, key, sizeof key, NULL, 0, 0, s_role_item, &s);
     ec_write_array(out, 2);
     rc = s_scan_finish(&s, rc, out, st);
