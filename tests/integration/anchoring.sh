@@ -7,16 +7,7 @@
 use_small_devnet
 
 say "devnet up + demo"
-devnet up >"$T/up.log" 2>&1 || {
-    cat "$T/up.log" >&2
-    fail "devnet up failed"
-}
-demo --out "$T/demo" >"$T/demo.log" 2>&1 || {
-    cat "$T/demo.log" >&2
-    fail "the demo failed"
-}
-# shellcheck source=/dev/null
-. "$T/demo/demo.env"
+devnet_up_with_demo
 load_passphrase
 main=$(main_rpc)
 genesis=$ECERT_DEVNET_DIR/main/genesis.yaml
@@ -62,10 +53,7 @@ if ecert cert proof --type degree --tx "${txs[0]}" --out "$T/early.bundle" --wai
 fi
 
 say "start anchord again; one anchor must cover the gap"
-devnet up >"$T/up2.log" 2>&1 || {
-    cat "$T/up2.log" >&2
-    fail "devnet up (anchord) failed"
-}
+run_logged up2.log "devnet up (anchord) failed" devnet up
 grep -q "started anchord" "$T/up2.log" || fail "up did not restart anchord"
 anchored_at_least() { [ "$(anchored)" -ge "$1" ]; }
 wait_for 30 anchored_at_least "${hs[2]}" ||

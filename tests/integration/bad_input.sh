@@ -9,10 +9,7 @@
 use_small_devnet
 
 say "devnet up"
-devnet up >"$T/up.log" 2>&1 || {
-    cat "$T/up.log" >&2
-    fail "devnet up failed"
-}
+devnet_up
 main=$(main_rpc)
 side=$(side_rpc degree)
 holder=$(ecert account address --key "$ECERT_DEVNET_DIR/keys/operator.key" |

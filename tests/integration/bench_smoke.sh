@@ -8,10 +8,7 @@
 use_small_devnet
 
 say "devnet up"
-devnet up >"$T/up.log" 2>&1 || {
-    cat "$T/up.log" >&2
-    fail "devnet up failed"
-}
+devnet_up
 bench=$ECERT_BUILD/client/ecert-bench
 
 # run WORKLOAD ARGS...: one JSON report in $T/WORKLOAD.json, every request acknowledged.

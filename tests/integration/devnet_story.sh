@@ -7,17 +7,11 @@
 . "$(dirname "$0")/lib.sh"
 
 say "devnet up (first run: keys, genesis, configs, registration)"
-devnet up >"$T/up1.log" 2>&1 || {
-    cat "$T/up1.log" >&2
-    fail "devnet up failed"
-}
+run_logged up1.log "devnet up failed" devnet up
 grep -q "ECERT_CONFIG=$ECERT_DEVNET_DIR/client.yaml" "$T/up1.log" ||
     fail "devnet up did not print how to use the client"
 [ "$(stat -c %a "$ECERT_DEVNET_DIR/passphrase")" = 600 ] || fail "passphrase file is not 0600"
-devnet status >"$T/status.log" 2>&1 || {
-    cat "$T/status.log" >&2
-    fail "devnet status says something is not running"
-}
+run_logged status.log "devnet status says something is not running" devnet status
 for t in marriage property degree license health; do
     grep -q "side-$t .*running" "$T/status.log" || fail "side chain $t is not running"
 done
@@ -39,10 +33,7 @@ if devnet status >/dev/null 2>&1; then fail "status after down claims daemons ru
 for f in "$ECERT_DEVNET_DIR"/run/*.pid; do
     [ -e "$f" ] && fail "pid file $f left after down"
 done
-devnet up >"$T/up3.log" 2>&1 || {
-    cat "$T/up3.log" >&2
-    fail "devnet up after down failed"
-}
+run_logged up3.log "devnet up after down failed" devnet up
 [ "$(height "$(side_rpc degree)")" -ge "$side_h" ] || fail "degree chain height went backwards"
 load_passphrase
 ecert cert get --type degree --holder "$CITIZEN" --height "$CERT_HEIGHT" --tx "$CERT_TX" \

@@ -165,6 +165,29 @@ wait_for() {
     done
 }
 
+# Runs a command with its output in $T/LOG; if it fails, shows that log and fails the test
+# with MESSAGE: `run_logged LOG MESSAGE COMMAND...`.
+run_logged() {
+    local log=$T/$1 msg=$2
+    shift 2
+    "$@" >"$log" 2>&1 || {
+        cat "$log" >&2
+        fail "$msg"
+    }
+}
+
+# Brings the devnet up (output in $T/up.log), failing the test if it does not come up.
+devnet_up() { run_logged up.log "devnet up failed" devnet up; }
+
+# devnet_up, then the demo walkthrough into $T/demo (output in $T/demo.log), and loads
+# what it made (CITIZEN, CITIZEN_KEY, BUNDLE, ...) from $T/demo/demo.env.
+devnet_up_with_demo() {
+    devnet_up
+    run_logged demo.log "the demo failed" demo --out "$T/demo"
+    # shellcheck source=/dev/null
+    . "$T/demo/demo.env"
+}
+
 # Marks the test as passed (call last): the trap then removes the folder quietly.
 pass() {
     test_passed=1

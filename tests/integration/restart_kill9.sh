@@ -9,16 +9,7 @@
 use_small_devnet
 
 say "devnet up + demo (roles, attestation)"
-devnet up >"$T/up.log" 2>&1 || {
-    cat "$T/up.log" >&2
-    fail "devnet up failed"
-}
-demo --out "$T/demo" >"$T/demo.log" 2>&1 || {
-    cat "$T/demo.log" >&2
-    fail "the demo failed"
-}
-# shellcheck source=/dev/null
-. "$T/demo/demo.env"
+devnet_up_with_demo
 load_passphrase
 side=$(side_rpc degree)
 main=$(main_rpc)
@@ -63,10 +54,7 @@ say "$n issuances acknowledged before the kill; main height was $main_h, side $s
 [ "$n" -ge "$main_before" ] || fail "acknowledged list shrank"
 
 say "devnet up restarts the killed daemons"
-devnet up >"$T/up2.log" 2>&1 || {
-    cat "$T/up2.log" >&2
-    fail "devnet up after kill -9 failed"
-}
+run_logged up2.log "devnet up after kill -9 failed" devnet up
 grep -q "started side-degree" "$T/up2.log" || fail "up did not restart side-degree"
 grep -q "started main" "$T/up2.log" || fail "up did not restart main"
 if grep -q "started side-marriage" "$T/up2.log"; then fail "up restarted a running daemon"; fi

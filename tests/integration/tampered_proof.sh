@@ -8,16 +8,7 @@
 use_small_devnet
 
 say "devnet up + demo"
-devnet up >"$T/up.log" 2>&1 || {
-    cat "$T/up.log" >&2
-    fail "devnet up failed"
-}
-demo --out "$T/demo" >"$T/demo.log" 2>&1 || {
-    cat "$T/demo.log" >&2
-    fail "the demo failed"
-}
-# shellcheck source=/dev/null
-. "$T/demo/demo.env"
+devnet_up_with_demo
 genesis=$ECERT_DEVNET_DIR/main/genesis.yaml
 
 verify() { # bundle [more args] -> the client's exit status

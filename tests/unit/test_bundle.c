@@ -17,6 +17,7 @@
 
 #include "ec_bundle.h"
 #include "ec_chain.h"
+#include "test_util.h"
 
 #define S_SIDE "side-degree"
 #define S_MAIN "ecert-main"
@@ -56,15 +57,6 @@ typedef struct {
     size_t tx_path_len, hist_path_len, anchor_path_len;
     ec_bundle_parts_t parts;
 } s_fix_t;
-
-static ec_key_t *s_key(uint8_t seed_byte)
-{
-    uint8_t seed[32];
-    memset(seed, seed_byte, sizeof seed);
-    ec_key_t *k = ec_key_from_seed(seed);
-    assert_non_null(k);
-    return k;
-}
 
 static size_t s_encode_header(uint8_t *out, size_t cap, const ec_header_t *h)
 {
@@ -159,11 +151,11 @@ static s_fix_t *s_fix_new(uint64_t tx_block, uint64_t anchored)
     assert_non_null(f);
     f->main_vs.count = 4;
     for (uint32_t i = 0; i < 4; i++) {
-        f->main_keys[i] = s_key((uint8_t)(0x90 + i));
+        f->main_keys[i] = tu_key((uint8_t)(0x90 + i));
         memcpy(f->main_vs.v[i].pk, ec_key_pk(f->main_keys[i]), 32);
         f->main_vs.v[i].power = 1;
     }
-    f->issuer = s_key(0x21);
+    f->issuer = tu_key(0x21);
     for (size_t i = 0; i < sizeof f->payload; i++)
         f->payload[i] = (uint8_t)(i * 7);
     uint8_t ph[32];

@@ -15,15 +15,7 @@
 #include <string.h>
 
 #include "ec_chain.h"
-
-static ec_key_t *s_key(uint8_t seed_byte)
-{
-    uint8_t seed[32];
-    memset(seed, seed_byte, sizeof seed);
-    ec_key_t *k = ec_key_from_seed(seed);
-    assert_non_null(k);
-    return k;
-}
+#include "test_util.h"
 
 /* ---- names ------------------------------------------------------------------------------ */
 
@@ -277,7 +269,7 @@ static void s_vals_make(s_vals_t *v)
     memset(v, 0, sizeof *v);
     v->vs.count = 4;
     for (uint32_t i = 0; i < 4; i++) {
-        v->keys[i] = s_key((uint8_t)(0x70 + i));
+        v->keys[i] = tu_key((uint8_t)(0x70 + i));
         memcpy(v->vs.v[i].pk, ec_key_pk(v->keys[i]), 32);
         v->vs.v[i].power = 1;
     }
@@ -380,152 +372,175 @@ static void test_light_codec(void **state)
     ec_writer_fini(&w);
 }
 
+/* Validators, an honest chain "side-a" of n blocks and a light client at its genesis. */
+typedef struct {
+    s_vals_t v;
+    s_chain_t *a;
+    ec_light_t lc;
+    ec_status_t st;
+} s_light_fx_t;
+
+static void s_light_fx_open(s_light_fx_t *f, uint64_t n)
+{
+    memset(f, 0, sizeof *f);
+    s_vals_make(&f->v);
+    f->a = calloc(1, sizeof *f->a);
+    assert_non_null(f->a);
+    s_chain_build(f->a, "side-a", n, 999, 0, &f->v);
+    ec_light_init(&f->lc, f->a->genesis);
+}
+
+static void s_light_fx_close(s_light_fx_t *f)
+{
+    free(f->a);
+    s_vals_free(&f->v);
+}
+
 static void test_light_advance(void **state)
 {
     (void)state;
-    s_vals_t v;
-    s_vals_make(&v);
-    s_chain_t *a = calloc(1, sizeof *a);
-    s_chain_build(a, "side-a", 20, 999, 0, &v);
-    ec_light_t lc;
-    ec_light_init(&lc, a->genesis);
-    ec_status_t st;
+    s_light_fx_t f;
+    s_light_fx_open(&f, 20);
+    const s_chain_t *a = f.a;
     /* 0 -> 1 -> 3 -> 7 -> 8 -> 13 -> 20: covers power-of-two and other old sizes. */
     const uint64_t steps[] = {1, 3, 7, 8, 13, 20};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         uint64_t H = steps[i];
-        int rc = s_check(&lc, a, H, &v, &st);
+        int rc = s_check(&f.lc, a, H, &f.v, &f.st);
         if (rc)
-            print_error("step %zu: %s\n", i, st.msg);
+            print_error("step %zu: %s\n", i, f.st.msg);
         assert_int_equal(rc, 0);
-        ec_light_advance(&lc, &a->h[H]);
-        assert_int_equal(lc.height, H);
+        ec_light_advance(&f.lc, &a->h[H]);
+        assert_int_equal(f.lc.height, H);
         uint8_t hash[32];
         ec_header_hash(hash, &a->h[H]);
-        assert_memory_equal(lc.hash, hash, 32);
-        assert_memory_equal(lc.hist_root, a->h[H].hist_root, 32);
+        assert_memory_equal(f.lc.hash, hash, 32);
+        assert_memory_equal(f.lc.hist_root, a->h[H].hist_root, 32);
         /* Duplicates: the same height and anything below. */
-        assert_int_equal(
-            ec_light_check(&lc, "side-a", &a->h[H], &a->c[H], &v.vs, NULL, 0, NULL, 0, &st),
-            EC_EDUPLICATE);
-        assert_int_equal(
-            ec_light_check(&lc, "side-a", &a->h[1], &a->c[1], &v.vs, NULL, 0, NULL, 0, &st),
-            EC_EDUPLICATE);
+        const uint64_t dups[] = {H, 1};
+        for (size_t k = 0; k < 2; k++)
+            assert_int_equal(ec_light_check(&f.lc, "side-a", &a->h[dups[k]], &a->c[dups[k]],
+                                            &f.v.vs, NULL, 0, NULL, 0, &f.st),
+                             EC_EDUPLICATE);
     }
-    free(a);
-    s_vals_free(&v);
+    s_light_fx_close(&f);
 }
+
+/* The arguments of one ec_light_check call, so that a case can change one of them. */
+typedef struct {
+    const char *what;
+    const char *chain_id;
+    const ec_header_t *h;
+    const ec_commit_t *c;
+    const ec_hash32_t *prev;
+    size_t prev_len;
+    const ec_hash32_t *cons;
+    size_t cons_len;
+    int want;
+} s_light_case_t;
 
 static void test_light_rejects(void **state)
 {
     (void)state;
-    s_vals_t v;
-    s_vals_make(&v);
-    s_chain_t *a = calloc(1, sizeof *a);
-    s_chain_build(a, "side-a", 12, 999, 0, &v);
-    ec_light_t lc;
-    ec_light_init(&lc, a->genesis);
-    ec_status_t st;
-    assert_int_equal(s_check(&lc, a, 5, &v, &st), 0);
-    ec_light_advance(&lc, &a->h[5]);
+    s_light_fx_t f;
+    s_light_fx_open(&f, 12);
+    const s_chain_t *a = f.a;
+    assert_int_equal(s_check(&f.lc, a, 5, &f.v, &f.st), 0);
+    ec_light_advance(&f.lc, &a->h[5]);
 
     ec_hash32_t prev[EC_MERKLE_PROOF_MAX], cons[EC_MERKLE_PROOF_MAX];
     size_t prev_len, cons_len;
     s_proofs(a, 5, 9, prev, &prev_len, cons, &cons_len);
     const ec_header_t *h = &a->h[9];
-    /* Chain id. */
-    assert_int_equal(
-        ec_light_check(&lc, "side-b", h, &a->c[9], &v.vs, prev, prev_len, cons, cons_len, &st),
-        EC_ECHAIN);
-    /* Bad commits: too few signers, a bad signature, another header's commit. */
-    ec_commit_t c = a->c[9];
-    c.sig_count = 2;
-    assert_int_equal(
-        ec_light_check(&lc, "side-a", h, &c, &v.vs, prev, prev_len, cons, cons_len, &st), EC_ESIG);
-    c = a->c[9];
-    c.sigs[1].sig[10] ^= 4;
-    assert_int_equal(
-        ec_light_check(&lc, "side-a", h, &c, &v.vs, prev, prev_len, cons, cons_len, &st), EC_ESIG);
-    assert_int_equal(
-        ec_light_check(&lc, "side-a", h, &a->c[8], &v.vs, prev, prev_len, cons, cons_len, &st),
-        EC_ESIG);
-    assert_true(strlen(st.msg) > 0);
-    /* Garbage proofs with a valid commit: refused, but not a fork. */
-    ec_hash32_t bad[EC_MERKLE_PROOF_MAX];
-    memcpy(bad, prev, sizeof bad);
-    bad[0][0] ^= 1;
-    assert_int_equal(
-        ec_light_check(&lc, "side-a", h, &a->c[9], &v.vs, bad, prev_len, cons, cons_len, &st),
-        EC_EPROOF);
-    assert_int_equal(
-        ec_light_check(&lc, "side-a", h, &a->c[9], &v.vs, prev, prev_len - 1, cons, cons_len, &st),
-        EC_EPROOF);
-    memcpy(bad, cons, sizeof bad);
-    bad[cons_len - 1][3] ^= 1;
-    assert_int_equal(
-        ec_light_check(&lc, "side-a", h, &a->c[9], &v.vs, prev, prev_len, bad, cons_len, &st),
-        EC_EPROOF);
-    assert_int_equal(
-        ec_light_check(&lc, "side-a", h, &a->c[9], &v.vs, prev, prev_len, cons, 0, &st), EC_EPROOF);
-    /* Still fine with the right proofs. */
-    assert_int_equal(
-        ec_light_check(&lc, "side-a", h, &a->c[9], &v.vs, prev, prev_len, cons, cons_len, &st), 0);
+    /* Bad commits: too few signers, a bad signature. */
+    ec_commit_t few = a->c[9], badsig = a->c[9];
+    few.sig_count = 2;
+    badsig.sigs[1].sig[10] ^= 4;
+    /* Garbage proofs. */
+    ec_hash32_t bad_prev[EC_MERKLE_PROOF_MAX], bad_cons[EC_MERKLE_PROOF_MAX];
+    memcpy(bad_prev, prev, sizeof bad_prev);
+    bad_prev[0][0] ^= 1;
+    memcpy(bad_cons, cons, sizeof bad_cons);
+    bad_cons[cons_len - 1][3] ^= 1;
+    const s_light_case_t cases[] = {
+        {"chain id", "side-b", h, &a->c[9], prev, prev_len, cons, cons_len, EC_ECHAIN},
+        {"too few signers", "side-a", h, &few, prev, prev_len, cons, cons_len, EC_ESIG},
+        {"bad signature", "side-a", h, &badsig, prev, prev_len, cons, cons_len, EC_ESIG},
+        {"another header's commit", "side-a", h, &a->c[8], prev, prev_len, cons, cons_len, EC_ESIG},
+        /* Garbage proofs with a valid commit: refused, but not a fork. */
+        {"bad prev proof", "side-a", h, &a->c[9], bad_prev, prev_len, cons, cons_len, EC_EPROOF},
+        {"short prev proof", "side-a", h, &a->c[9], prev, prev_len - 1, cons, cons_len, EC_EPROOF},
+        {"bad cons proof", "side-a", h, &a->c[9], prev, prev_len, bad_cons, cons_len, EC_EPROOF},
+        {"no cons proof", "side-a", h, &a->c[9], prev, prev_len, cons, 0, EC_EPROOF},
+        /* Still fine with the right proofs. */
+        {"good", "side-a", h, &a->c[9], prev, prev_len, cons, cons_len, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const s_light_case_t *t = &cases[i];
+        memset(&f.st, 0, sizeof f.st);
+        int rc = ec_light_check(&f.lc, t->chain_id, t->h, t->c, &f.v.vs, t->prev, t->prev_len,
+                                t->cons, t->cons_len, &f.st);
+        if (rc != t->want)
+            print_error("case %zu (%s): got %d, want %d\n", i, t->what, rc, t->want);
+        assert_int_equal(rc, t->want);
+        if (t->want == EC_ESIG)
+            assert_true(strlen(f.st.msg) > 0);
+    }
     /* A non-empty consistency proof at height 0 is refused. */
     ec_light_t lc0;
     ec_light_init(&lc0, a->genesis);
     s_proofs(a, 0, 4, prev, &prev_len, cons, &cons_len);
     assert_int_equal(
-        ec_light_check(&lc0, "side-a", &a->h[4], &a->c[4], &v.vs, prev, prev_len, prev, 1, &st),
+        ec_light_check(&lc0, "side-a", &a->h[4], &a->c[4], &f.v.vs, prev, prev_len, prev, 1, &f.st),
         EC_EPROOF);
     /* Another genesis: the first anchor does not prove leaf 0. */
     uint8_t g2[32];
     memset(g2, 0x11, 32);
     ec_light_init(&lc0, g2);
     assert_int_equal(
-        ec_light_check(&lc0, "side-a", &a->h[4], &a->c[4], &v.vs, prev, prev_len, NULL, 0, &st),
+        ec_light_check(&lc0, "side-a", &a->h[4], &a->c[4], &f.v.vs, prev, prev_len, NULL, 0, &f.st),
         EC_EPROOF);
     /* Frozen. */
-    lc.frozen = true;
-    assert_int_equal(s_check(&lc, a, 9, &v, &st), EC_EFROZEN);
-    free(a);
-    s_vals_free(&v);
+    f.lc.frozen = true;
+    assert_int_equal(s_check(&f.lc, a, 9, &f.v, &f.st), EC_EFROZEN);
+    s_light_fx_close(&f);
 }
 
 static void test_light_fork(void **state)
 {
     (void)state;
-    s_vals_t v;
-    s_vals_make(&v);
-    s_chain_t *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
-    s_chain_build(a, "side-a", 12, 999, 0, &v);
-    s_chain_build(b, "side-a", 12, 3, 7, &v); /* same genesis, blocks 3.. differ */
-    ec_status_t st;
-    ec_light_t lc;
-    ec_light_init(&lc, a->genesis);
-    assert_int_equal(s_check(&lc, a, 5, &v, &st), 0);
-    ec_light_advance(&lc, &a->h[5]);
+    s_light_fx_t f;
+    s_light_fx_open(&f, 12);
+    const s_chain_t *a = f.a;
+    const s_vals_t *v = &f.v;
+    ec_light_t *lc = &f.lc;
+    ec_status_t *st = &f.st;
+    s_chain_t *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    s_chain_build(b, "side-a", 12, 3, 7, v); /* same genesis, blocks 3.. differ */
+    assert_int_equal(s_check(lc, a, 5, v, st), 0);
+    ec_light_advance(lc, &a->h[5]);
     /* B's header 9 commits to a history whose first 5 leaves differ: a proven fork. */
-    int rc = s_check(&lc, b, 9, &v, &st);
+    int rc = s_check(lc, b, 9, v, st);
     assert_int_equal(rc, EC_EFORK);
-    assert_non_null(strstr(st.msg, "differs"));
+    assert_non_null(strstr(st->msg, "differs"));
     /* B's block 6 at old size 5: also proven. */
-    assert_int_equal(s_check(&lc, b, 6, &v, &st), EC_EFORK);
+    assert_int_equal(s_check(lc, b, 6, v, st), EC_EFORK);
 
     /* A fork exactly at the last anchored block: leaves 0..4 agree, leaf 5 does not.
      * Not provable with these proofs: refused as EC_EPROOF, never advanced. */
-    s_chain_build(b, "side-a", 12, 5, 7, &v);
-    assert_int_equal(s_check(&lc, b, 9, &v, &st), EC_EPROOF);
+    s_chain_build(b, "side-a", 12, 5, 7, v);
+    assert_int_equal(s_check(lc, b, 9, v, st), EC_EPROOF);
     /* Old size a power of two (4): the RFC proof omits the old root, so no fork proof. */
-    ec_light_init(&lc, a->genesis);
-    assert_int_equal(s_check(&lc, a, 4, &v, &st), 0);
-    ec_light_advance(&lc, &a->h[4]);
-    s_chain_build(b, "side-a", 12, 2, 7, &v);
-    assert_int_equal(s_check(&lc, b, 9, &v, &st), EC_EPROOF);
+    ec_light_init(lc, a->genesis);
+    assert_int_equal(s_check(lc, a, 4, v, st), 0);
+    ec_light_advance(lc, &a->h[4]);
+    s_chain_build(b, "side-a", 12, 2, 7, v);
+    assert_int_equal(s_check(lc, b, 9, v, st), EC_EPROOF);
     /* The honest chain still advances. */
-    assert_int_equal(s_check(&lc, a, 9, &v, &st), 0);
-    free(a);
+    assert_int_equal(s_check(lc, a, 9, v, st), 0);
     free(b);
-    s_vals_free(&v);
+    s_light_fx_close(&f);
 }
 
 int main(void)

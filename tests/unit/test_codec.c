@@ -44,10 +44,23 @@ static int s_decode_hex(const char *hex)
 
 /* ---- writer known answers --------------------------------------------------------------- */
 
+/* A number and its minimal MessagePack encoding; is_int picks ec_write_int (i) over
+ * ec_write_uint (u). */
 typedef struct {
-    uint64_t v;
+    bool is_int;
+    uint64_t u;
+    int64_t i;
     const char *hex;
-} s_uint_case_t;
+} s_num_case_t;
+
+#define S_UINT(v, hex)                                                                             \
+    {                                                                                              \
+        false, (v), 0, (hex)                                                                       \
+    }
+#define S_INT(v, hex)                                                                              \
+    {                                                                                              \
+        true, 0, (v), (hex)                                                                        \
+    }
 
 static void s_expect_bytes(ec_writer_t *w, const char *hex)
 {
@@ -57,65 +70,62 @@ static void s_expect_bytes(ec_writer_t *w, const char *hex)
     assert_memory_equal(ec_writer_data(w), want, n);
 }
 
-static void test_writer_minimal_uint(void **state)
+/* Writes every case with a fresh writer state, compares the bytes and checks that a
+ * decoder accepts them. */
+static void s_check_numbers(const s_num_case_t *cases, size_t n)
 {
-    (void)state;
-    static const s_uint_case_t cases[] = {
-        {0, "00"},
-        {127, "7f"},
-        {128, "cc80"},
-        {255, "ccff"},
-        {256, "cd0100"},
-        {65535, "cdffff"},
-        {65536, "ce00010000"},
-        {0xffffffffu, "ceffffffff"},
-        {0x100000000ull, "cf0000000100000000"},
-        {UINT64_MAX, "cfffffffffffffffff"},
-    };
     ec_writer_t w;
     ec_writer_init(&w);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < n; i++) {
         ec_writer_reset(&w);
-        ec_write_uint(&w, cases[i].v);
+        if (cases[i].is_int)
+            ec_write_int(&w, cases[i].i);
+        else
+            ec_write_uint(&w, cases[i].u);
         s_expect_bytes(&w, cases[i].hex);
         assert_int_equal(s_decode_hex(cases[i].hex), 0);
     }
     ec_writer_fini(&w);
 }
 
-typedef struct {
-    int64_t v;
-    const char *hex;
-} s_int_case_t;
+static void test_writer_minimal_uint(void **state)
+{
+    (void)state;
+    static const s_num_case_t cases[] = {
+        S_UINT(0, "00"),
+        S_UINT(127, "7f"),
+        S_UINT(128, "cc80"),
+        S_UINT(255, "ccff"),
+        S_UINT(256, "cd0100"),
+        S_UINT(65535, "cdffff"),
+        S_UINT(65536, "ce00010000"),
+        S_UINT(0xffffffffu, "ceffffffff"),
+        S_UINT(0x100000000ull, "cf0000000100000000"),
+        S_UINT(UINT64_MAX, "cfffffffffffffffff"),
+    };
+    s_check_numbers(cases, sizeof cases / sizeof cases[0]);
+}
 
 static void test_writer_minimal_int(void **state)
 {
     (void)state;
-    static const s_int_case_t cases[] = {
-        {0, "00"},
-        {5, "05"},
-        {200, "ccc8"},
-        {-1, "ff"},
-        {-32, "e0"},
-        {-33, "d0df"},
-        {-128, "d080"},
-        {-129, "d1ff7f"},
-        {-32768, "d18000"},
-        {-32769, "d2ffff7fff"},
-        {INT32_MIN, "d280000000"},
-        {(int64_t)INT32_MIN - 1, "d3ffffffff7fffffff"},
-        {INT64_MIN, "d38000000000000000"},
-        {INT64_MAX, "cf7fffffffffffffff"},
+    static const s_num_case_t cases[] = {
+        S_INT(0, "00"),
+        S_INT(5, "05"),
+        S_INT(200, "ccc8"),
+        S_INT(-1, "ff"),
+        S_INT(-32, "e0"),
+        S_INT(-33, "d0df"),
+        S_INT(-128, "d080"),
+        S_INT(-129, "d1ff7f"),
+        S_INT(-32768, "d18000"),
+        S_INT(-32769, "d2ffff7fff"),
+        S_INT(INT32_MIN, "d280000000"),
+        S_INT((int64_t)INT32_MIN - 1, "d3ffffffff7fffffff"),
+        S_INT(INT64_MIN, "d38000000000000000"),
+        S_INT(INT64_MAX, "cf7fffffffffffffff"),
     };
-    ec_writer_t w;
-    ec_writer_init(&w);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        ec_writer_reset(&w);
-        ec_write_int(&w, cases[i].v);
-        s_expect_bytes(&w, cases[i].hex);
-        assert_int_equal(s_decode_hex(cases[i].hex), 0);
-    }
-    ec_writer_fini(&w);
+    s_check_numbers(cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_writer_headers(void **state)

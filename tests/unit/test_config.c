@@ -10,7 +10,6 @@
 #include <cmocka.h>
 
 #include <dirent.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,23 +20,15 @@
 #include "ec_config.h"
 #include "ec_crypto.h"
 #include "ec_log.h"
+#include "test_util.h"
 
 static char s_dir[64];
 static char s_real[PATH_MAX];
 
-static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    strcpy(s_dir, "/tmp/ec-config-XXXXXX");
-    assert_non_null(mkdtemp(s_dir));
+    tu_tmpdir_make(s_dir, sizeof s_dir, "ec-config");
     assert_non_null(realpath(s_dir, s_real));
     return 0;
 }
@@ -45,7 +36,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    nftw(s_dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    tu_tmpdir_remove(s_dir);
     return 0;
 }
 

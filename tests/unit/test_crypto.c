@@ -13,7 +13,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 
 #include "ec_codec.h"
 #include "ec_crypto.h"
+#include "test_util.h"
 
 static void s_from_hex(uint8_t *out, size_t size, const char *hex)
 {
@@ -176,14 +176,6 @@ static void test_seal(void **state)
 
 /* ---- key files -------------------------------------------------------------------------- */
 
-static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 typedef struct {
     char dir[64];
     char path[128];
@@ -192,9 +184,8 @@ typedef struct {
 static int s_setup_tmp(void **state)
 {
     s_tmp_t *t = calloc(1, sizeof *t);
-    strcpy(t->dir, "/tmp/ec_crypto_test.XXXXXX");
-    if (!mkdtemp(t->dir))
-        return -1;
+    assert_non_null(t);
+    tu_tmpdir_make(t->dir, sizeof t->dir, "ec_crypto_test");
     snprintf(t->path, sizeof t->path, "%s/node.key", t->dir);
     *state = t;
     return 0;
@@ -203,7 +194,7 @@ static int s_setup_tmp(void **state)
 static int s_teardown_tmp(void **state)
 {
     s_tmp_t *t = *state;
-    nftw(t->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    tu_tmpdir_remove(t->dir);
     free(t);
     return 0;
 }

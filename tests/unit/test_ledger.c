@@ -8,7 +8,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,26 +17,18 @@
 #include "ec_crypto.h"
 #include "ec_ledger.h"
 #include "ec_types.h"
+#include "test_util.h"
 
 typedef struct {
     char dir[64];
     ec_ledger_t *l;
 } fixture_t;
 
-static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    strcpy(f->dir, "/tmp/ec-ledger-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    tu_tmpdir_make(f->dir, sizeof f->dir, "ec-ledger");
     ec_status_t st = {0};
     f->l = ec_ledger_open(f->dir, &st);
     assert_non_null(f->l);
@@ -51,7 +42,7 @@ static int teardown(void **state)
     ec_ledger_destroy(&f->l);
     assert_null(f->l);
     ec_ledger_destroy(&f->l); /* idempotent */
-    nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    tu_tmpdir_remove(f->dir);
     free(f);
     return 0;
 }

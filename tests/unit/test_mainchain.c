@@ -21,6 +21,7 @@
 #include "ec_ledger.h"
 #include "ec_mlog.h"
 #include "mc_app.h"
+#include "test_util.h"
 
 #define MAIN_ID "ecert-main-test"
 #define SIDE_ID "ecert-degree-test"
@@ -50,15 +51,6 @@ typedef struct {
     ec_hash32_t leaves[SIDE_BLOCKS + 1];
 } side_t;
 
-static ec_key_t *s_key(uint8_t n)
-{
-    uint8_t seed[32];
-    memset(seed, n, sizeof seed);
-    ec_key_t *k = ec_key_from_seed(seed);
-    assert_non_null(k);
-    return k;
-}
-
 static void s_addr(char out[EC_ADDR_MAX], const ec_key_t *k)
 {
     ec_address_from_pk(out, ec_key_pk(k));
@@ -69,19 +61,18 @@ static int s_setup(void **state)
     assert_int_equal(ec_crypto_init(), 0);
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    strcpy(fx->dir, "/tmp/ec-mc-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
+    tu_tmpdir_make(fx->dir, sizeof fx->dir, "ec-mc");
     ec_status_t st;
     fx->l = ec_ledger_open(fx->dir, &st);
     assert_non_null(fx->l);
-    fx->op = s_key(1);
-    fx->val = s_key(2);
-    fx->alice = s_key(3);
-    fx->bob = s_key(4);
-    fx->carol = s_key(5);
-    fx->ca = s_key(6);
-    fx->side_val = s_key(7);
-    fx->stranger = s_key(8);
+    fx->op = tu_key(1);
+    fx->val = tu_key(2);
+    fx->alice = tu_key(3);
+    fx->bob = tu_key(4);
+    fx->carol = tu_key(5);
+    fx->ca = tu_key(6);
+    fx->side_val = tu_key(7);
+    fx->stranger = tu_key(8);
     strcpy(fx->g.chain_id, MAIN_ID);
     fx->g.kind = EC_CHAIN_MAIN;
     fx->g.time_ms = 1700000000000ull;
@@ -110,9 +101,7 @@ static int s_teardown(void **state)
                          &fx->carol, &fx->ca,  &fx->side_val, &fx->stranger};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         ec_key_destroy(keys[i]);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    assert_int_equal(system(cmd), 0);
+    tu_tmpdir_remove(fx->dir);
     free(fx);
     return 0;
 }
@@ -1089,8 +1078,7 @@ static void test_determinism(void **state)
 
     /* Replay into a fresh ledger with the same nonces. */
     char dir[64];
-    strcpy(dir, "/tmp/ec-mc2-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    tu_tmpdir_make(dir, sizeof dir, "ec-mc2");
     ec_status_t st;
     ec_ledger_t *l2 = ec_ledger_open(dir, &st);
     assert_non_null(l2);
@@ -1108,9 +1096,7 @@ static void test_determinism(void **state)
     fx->l = saved;
     fx->ctx.ledger = saved;
     ec_ledger_destroy(&l2);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    tu_tmpdir_remove(dir);
 }
 
 static void test_query_errors(void **state)

@@ -10,7 +10,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "ec_ledger.h"
 #include "ec_merkle.h"
 #include "ec_mlog.h"
+#include "test_util.h"
 
 #define N_MAX 100
 
@@ -28,20 +28,11 @@ typedef struct {
     ec_hash32_t leaves[N_MAX];
 } fixture_t;
 
-static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    strcpy(f->dir, "/tmp/ec-mlog-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    tu_tmpdir_make(f->dir, sizeof f->dir, "ec-mlog");
     ec_status_t st = {0};
     f->l = ec_ledger_open(f->dir, &st);
     assert_non_null(f->l);
@@ -55,7 +46,7 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
     ec_ledger_destroy(&f->l);
-    nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    tu_tmpdir_remove(f->dir);
     free(f);
     return 0;
 }

@@ -14,7 +14,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include "ec_merkle.h"
 #include "ec_node.h"
 #include "ec_rpc.h"
+#include "test_util.h"
 
 enum { KV_PUT = 1, KV_ANCHOR = 2 };
 #define CHAIN "kv-test"
@@ -172,8 +172,7 @@ static fx_t *s_fx_new(uint32_t interval_ms, uint32_t txs_max, uint32_t mempool_m
 {
     fx_t *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    strcpy(f->dir, "/tmp/ec-node-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    tu_tmpdir_make(f->dir, sizeof f->dir, "ec-node");
     snprintf(f->data, sizeof(f->data), "%s/data", f->dir);
     snprintf(f->rpc_ep, sizeof(f->rpc_ep), "ipc://%s/rpc", f->dir);
     snprintf(f->pub_ep, sizeof(f->pub_ep), "ipc://%s/pub", f->dir);
@@ -210,12 +209,6 @@ static void s_fx_stop(fx_t *f)
     assert_null(f->node);
 }
 
-static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static void s_fx_free(fx_t *f)
 {
     if (f->node)
@@ -223,7 +216,7 @@ static void s_fx_free(fx_t *f)
     ec_rpc_destroy(&f->rpc);
     ec_key_destroy(&f->vkey);
     ec_key_destroy(&f->user);
-    nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    tu_tmpdir_remove(f->dir);
     free(f);
 }
 
@@ -632,19 +625,24 @@ static void test_bad_requests(void **state)
     ec_writer_fini(&p);
     assert_int_equal(s_call(f, "status", NULL, &r), 0);
     ec_rpc_reply_fini(&r);
-    /* heights past the tip */
-    assert_int_equal(s_call_u(f, "header", 1, 1000000, 0, &r), EC_ENOTFOUND);
-    ec_rpc_reply_fini(&r);
-    assert_int_equal(s_call_u(f, "block", 1, 1000000, 0, &r), EC_ENOTFOUND);
-    ec_rpc_reply_fini(&r);
-    assert_int_equal(s_call_u(f, "hist_proof", 2, 0, 1000000, &r), EC_EINVAL);
-    ec_rpc_reply_fini(&r);
-    assert_int_equal(s_call_u(f, "hist_proof", 2, 5, 5, &r), EC_EINVAL);
-    ec_rpc_reply_fini(&r);
-    assert_int_equal(s_call_u(f, "hist_consistency", 2, 3, 2, &r), EC_EINVAL);
-    ec_rpc_reply_fini(&r);
-    assert_int_equal(s_call_u(f, "anchor_proof", 2, 1000000, 0, &r), EC_ENOTFOUND);
-    ec_rpc_reply_fini(&r);
+    /* heights past the tip, and out-of-range or reversed proof sizes */
+    static const struct {
+        const char *method;
+        int argc;
+        uint64_t a, b;
+        int want;
+    } cases[] = {
+        {"header", 1, 1000000, 0, EC_ENOTFOUND},  {"block", 1, 1000000, 0, EC_ENOTFOUND},
+        {"hist_proof", 2, 0, 1000000, EC_EINVAL}, {"hist_proof", 2, 5, 5, EC_EINVAL},
+        {"hist_consistency", 2, 3, 2, EC_EINVAL}, {"anchor_proof", 2, 1000000, 0, EC_ENOTFOUND},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = s_call_u(f, cases[i].method, cases[i].argc, cases[i].a, cases[i].b, &r);
+        if (rc != cases[i].want)
+            print_error("case %zu (%s): got %d, want %d\n", i, cases[i].method, rc, cases[i].want);
+        assert_int_equal(rc, cases[i].want);
+        ec_rpc_reply_fini(&r);
+    }
 }
 
 /* Sends raw frames on a DEALER and returns the reply's code and req_id. */

@@ -25,6 +25,7 @@
 #include "ec_merkle.h"
 #include "ec_types.h"
 #include "sc_app.h"
+#include "test_util.h"
 
 #define MAIN_ID "main-test"
 #define SIDE_ID "degree-test"
@@ -348,6 +349,19 @@ static void assert_bin(const msgpack_object *o, const void *b, size_t n)
         assert_memory_equal(o->via.bin.ptr, b, n);
 }
 
+/* Runs the "role" query for key k (args written into a). Returns the result
+ * [roles, attested]; fails the test unless the query succeeds with a pair. */
+static const msgpack_object *query_role(fx_t *fx, ec_writer_t *a, int k)
+{
+    const msgpack_object *r = NULL;
+    ec_writer_reset(a);
+    ec_write_array(a, 1);
+    ec_write_bin(a, ec_key_pk(fx->keys[k]), EC_PK_BYTES);
+    assert_int_equal(query(fx, "role", a, &r), 0);
+    assert_int_equal(r->via.array.size, 2);
+    return r;
+}
+
 /* ---- bodies ----------------------------------------------------------------------------- */
 
 static const uint8_t s_fields_root[EC_HASH_BYTES] = {1, 2, 3};
@@ -433,8 +447,7 @@ static int setup(void **state)
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
     assert_int_equal(ec_crypto_init(), 0);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_sidechain.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
+    tu_tmpdir_make(fx->dir, sizeof fx->dir, "test_sidechain");
     ec_status_t st;
     fx->ledger = ec_ledger_open(fx->dir, &st);
     assert_non_null(fx->ledger);
@@ -510,9 +523,7 @@ static int teardown(void **state)
     ec_writer_fini(&fx->env);
     ec_writer_fini(&fx->qout);
     ec_decoder_fini(&fx->qdec);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    assert_int_equal(system(cmd), 0);
+    tu_tmpdir_remove(fx->dir);
     free(fx);
     return 0;
 }
@@ -550,31 +561,30 @@ static void test_mirror_and_role_queries(void **state)
     assert_false(el(el(r, 0), 3)->via.boolean);
     assert_int_equal(el(r, 1)->via.u64, 6);
 
-    /* issuer1: one role, not attested */
-    ec_writer_reset(&a);
-    ec_write_array(&a, 1);
-    ec_write_bin(&a, ec_key_pk(fx->keys[K_ISSUER1]), EC_PK_BYTES);
-    assert_int_equal(query(fx, "role", &a, &r), 0);
-    assert_int_equal(r->via.array.size, 2);
-    assert_int_equal(el(r, 0)->via.array.size, 1);
-    assert_int_equal(el(el(el(r, 0), 0), 0)->via.u64, EC_ROLE_ISSUER);
-    assert_str(el(el(el(r, 0), 0), 1), "degree");
-    assert_str(el(el(el(r, 0), 0), 2), "ORG1");
-    assert_false(el(r, 1)->via.boolean);
-    /* holder: no roles, attested */
-    ec_writer_reset(&a);
-    ec_write_array(&a, 1);
-    ec_write_bin(&a, ec_key_pk(fx->keys[K_HOLDER]), EC_PK_BYTES);
-    assert_int_equal(query(fx, "role", &a, &r), 0);
-    assert_int_equal(el(r, 0)->via.array.size, 0);
-    assert_true(el(r, 1)->via.boolean);
-    /* a role for another certificate type is not kept */
-    ec_writer_reset(&a);
-    ec_write_array(&a, 1);
-    ec_write_bin(&a, ec_key_pk(fx->keys[K_OTHERTYPE]), EC_PK_BYTES);
-    assert_int_equal(query(fx, "role", &a, &r), 0);
-    assert_int_equal(el(r, 0)->via.array.size, 0);
-    assert_false(el(r, 1)->via.boolean);
+    /* issuer1: one role, not attested; holder: no roles, attested; a role for another
+     * certificate type is not kept */
+    static const struct {
+        int key;
+        uint32_t role_count; /* 0 or 1: the one role is then [role, cert_type, org] */
+        uint64_t role;
+        const char *cert_type, *org;
+        bool attested;
+    } cases[] = {
+        {K_ISSUER1, 1, EC_ROLE_ISSUER, "degree", "ORG1", false},
+        {K_HOLDER, 0, 0, NULL, NULL, true},
+        {K_OTHERTYPE, 0, 0, NULL, NULL, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        r = query_role(fx, &a, cases[i].key);
+        assert_int_equal(el(r, 0)->via.array.size, cases[i].role_count);
+        if (cases[i].role_count == 1) {
+            assert_int_equal(el(el(el(r, 0), 0), 0)->via.u64, cases[i].role);
+            assert_str(el(el(el(r, 0), 0), 1), cases[i].cert_type);
+            assert_str(el(el(el(r, 0), 0), 2), cases[i].org);
+        }
+        assert_int_equal(el(r, 1)->type, MSGPACK_OBJECT_BOOLEAN);
+        assert_int_equal(el(r, 1)->via.boolean, cases[i].attested);
+    }
     /* bad args */
     ec_writer_reset(&a);
     ec_write_array(&a, 1);
@@ -648,10 +658,7 @@ static void test_anchor_errors(void **state)
     assert_int_equal(el(el(r, 0), 0)->via.u64, 2);
     assert_int_equal(el(r, 1)->via.u64, 10);
     /* the supervisor role with cert_type "" is kept */
-    ec_writer_reset(&a);
-    ec_write_array(&a, 1);
-    ec_write_bin(&a, ec_key_pk(fx->keys[K_STRANGER]), EC_PK_BYTES);
-    assert_int_equal(query(fx, "role", &a, &r), 0);
+    r = query_role(fx, &a, K_STRANGER);
     assert_int_equal(el(r, 0)->via.array.size, 1);
     assert_int_equal(el(el(el(r, 0), 0), 0)->via.u64, EC_ROLE_SUPERVISOR);
     assert_str(el(el(el(r, 0), 0), 1), "");

@@ -16,17 +16,9 @@
 
 #include "ec_merkle.h"
 #include "ec_types.h"
+#include "test_util.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-static ec_key_t *s_key(uint8_t seed_byte)
-{
-    uint8_t seed[32];
-    memset(seed, seed_byte, sizeof seed);
-    ec_key_t *k = ec_key_from_seed(seed);
-    assert_non_null(k);
-    return k;
-}
 
 static size_t s_unhex(uint8_t *out, size_t cap, const char *hex)
 {
@@ -137,7 +129,7 @@ static const uint8_t s_body[] = {0x92, 0xa1, 'x', 0x05};
 static void test_tx_known_answer(void **state)
 {
     (void)state;
-    ec_key_t *key = s_key(0x01);
+    ec_key_t *key = tu_key(0x01);
     ec_writer_t w;
     ec_writer_init(&w);
     uint8_t id[32];
@@ -174,7 +166,7 @@ static void test_tx_known_answer(void **state)
 static void test_tx_roundtrip(void **state)
 {
     (void)state;
-    ec_key_t *key = s_key(0x02);
+    ec_key_t *key = tu_key(0x02);
     ec_writer_t w;
     ec_writer_init(&w);
     uint8_t ph[32], id[32];
@@ -279,7 +271,7 @@ static void test_tx_rejects(void **state)
     assert_int_equal(s_decode_signed(1, "ok-chain", 32, true, 8), EC_EINVAL);
 
     /* Envelope shape. */
-    ec_key_t *key = s_key(0x03);
+    ec_key_t *key = tu_key(0x03);
     ec_writer_t w;
     ec_writer_init(&w);
     ec_tx_build(&w, NULL, "ok-chain", 1, key, 1, NULL, s_body, sizeof s_body);
@@ -448,7 +440,7 @@ static void s_vals_make(s_vals_t *v, uint32_t n, const uint64_t *powers)
     memset(v, 0, sizeof *v);
     v->vs.count = n;
     for (uint32_t i = 0; i < n; i++) {
-        v->keys[i] = s_key((uint8_t)(0x40 + i));
+        v->keys[i] = tu_key((uint8_t)(0x40 + i));
         memcpy(v->vs.v[i].pk, ec_key_pk(v->keys[i]), 32);
         v->vs.v[i].power = powers ? powers[i] : 1;
     }
@@ -575,68 +567,52 @@ static void test_commit_weighted(void **state)
     s_vals_free(&v2);
 }
 
+/* One hand-built commit that ec_commit_decode must refuse: [version, height, round 0, hash,
+ * sig_count signatures]. Signature k is [index, sig_len bytes] when index is out of range
+ * (EC_VALIDATORS_MAX or more), else [k % EC_VALIDATORS_MAX, sig_len bytes]. */
+typedef struct {
+    const char *what;
+    uint64_t version, height;
+    uint32_t sig_count;
+    uint64_t index;
+    size_t sig_len;
+    int want;
+} s_bad_commit_t;
+
 static void test_commit_rejects(void **state)
 {
     (void)state;
+    static const s_bad_commit_t cases[] = {
+        {"version 2", 2, 1, 0, 0, 64, EC_EVERSION},
+        {"height 0", 1, 0, 0, 0, 64, EC_EINVAL},
+        {"index too large for any set", 1, 1, 1, EC_VALIDATORS_MAX, 64, EC_EINVAL},
+        {"too many signatures", 1, 1, EC_VALIDATORS_MAX + 1, 0, 64, EC_ETOOBIG},
+        {"short signature", 1, 1, 1, 0, 63, EC_EINVAL},
+    };
     ec_commit_t c;
     ec_writer_t w;
     ec_writer_init(&w);
     uint8_t sig[64] = {0}, hash[32] = {0};
-    /* Version 2. */
-    ec_write_array(&w, 5);
-    ec_write_uint(&w, 2);
-    ec_write_uint(&w, 1);
-    ec_write_uint(&w, 0);
-    ec_write_bin(&w, hash, 32);
-    ec_write_array(&w, 0);
-    assert_int_equal(ec_commit_decode(&c, ec_writer_data(&w), ec_writer_size(&w)), EC_EVERSION);
-    /* Height 0. */
-    ec_writer_reset(&w);
-    ec_write_array(&w, 5);
-    ec_write_uint(&w, 1);
-    ec_write_uint(&w, 0);
-    ec_write_uint(&w, 0);
-    ec_write_bin(&w, hash, 32);
-    ec_write_array(&w, 0);
-    assert_int_equal(ec_commit_decode(&c, ec_writer_data(&w), ec_writer_size(&w)), EC_EINVAL);
-    /* Index too large for any set. */
-    ec_writer_reset(&w);
-    ec_write_array(&w, 5);
-    ec_write_uint(&w, 1);
-    ec_write_uint(&w, 1);
-    ec_write_uint(&w, 0);
-    ec_write_bin(&w, hash, 32);
-    ec_write_array(&w, 1);
-    ec_write_array(&w, 2);
-    ec_write_uint(&w, EC_VALIDATORS_MAX);
-    ec_write_bin(&w, sig, 64);
-    assert_int_equal(ec_commit_decode(&c, ec_writer_data(&w), ec_writer_size(&w)), EC_EINVAL);
-    /* Too many signatures. */
-    ec_writer_reset(&w);
-    ec_write_array(&w, 5);
-    ec_write_uint(&w, 1);
-    ec_write_uint(&w, 1);
-    ec_write_uint(&w, 0);
-    ec_write_bin(&w, hash, 32);
-    ec_write_array(&w, EC_VALIDATORS_MAX + 1);
-    for (uint32_t i = 0; i <= EC_VALIDATORS_MAX; i++) {
-        ec_write_array(&w, 2);
-        ec_write_uint(&w, i % EC_VALIDATORS_MAX);
-        ec_write_bin(&w, sig, 64);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const s_bad_commit_t *t = &cases[i];
+        ec_writer_reset(&w);
+        ec_write_array(&w, 5);
+        ec_write_uint(&w, t->version);
+        ec_write_uint(&w, t->height);
+        ec_write_uint(&w, 0);
+        ec_write_bin(&w, hash, 32);
+        ec_write_array(&w, t->sig_count);
+        for (uint32_t k = 0; k < t->sig_count; k++) {
+            ec_write_array(&w, 2);
+            /* Keeps the out-of-range index as is; wraps the others into range. */
+            ec_write_uint(&w, t->index >= EC_VALIDATORS_MAX ? t->index : k % EC_VALIDATORS_MAX);
+            ec_write_bin(&w, sig, t->sig_len);
+        }
+        int rc = ec_commit_decode(&c, ec_writer_data(&w), ec_writer_size(&w));
+        if (rc != t->want)
+            print_error("case %zu (%s): got %d, want %d\n", i, t->what, rc, t->want);
+        assert_int_equal(rc, t->want);
     }
-    assert_int_equal(ec_commit_decode(&c, ec_writer_data(&w), ec_writer_size(&w)), EC_ETOOBIG);
-    /* Short signature. */
-    ec_writer_reset(&w);
-    ec_write_array(&w, 5);
-    ec_write_uint(&w, 1);
-    ec_write_uint(&w, 1);
-    ec_write_uint(&w, 0);
-    ec_write_bin(&w, hash, 32);
-    ec_write_array(&w, 1);
-    ec_write_array(&w, 2);
-    ec_write_uint(&w, 0);
-    ec_write_bin(&w, sig, 63);
-    assert_int_equal(ec_commit_decode(&c, ec_writer_data(&w), ec_writer_size(&w)), EC_EINVAL);
     ec_writer_fini(&w);
 }
 

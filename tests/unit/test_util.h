@@ -1,0 +1,54 @@
+/*
+ * test_util.h - helpers shared by the cmocka unit tests: deterministic keys from a seed
+ * byte, and temporary directories under /tmp that a test creates and removes again.
+ * Header-only (static inline) so that every test program stays a single source file and
+ * tests/unit/meson.build needs no change. Include it after <cmocka.h>: the helpers fail
+ * the running test through cmocka's asserts instead of returning error codes, because a
+ * failure here is a broken test environment, not a result under test.
+ */
+#ifndef EC_TEST_UTIL_H
+#define EC_TEST_UTIL_H
+
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ec_crypto.h"
+
+/* Returns a key whose 32-byte seed is seed_byte repeated; fails the test if it cannot be
+ * made. The caller owns the key (ec_key_destroy). */
+static inline ec_key_t *tu_key(uint8_t seed_byte)
+{
+    uint8_t seed[32];
+    memset(seed, seed_byte, sizeof seed);
+    ec_key_t *k = ec_key_from_seed(seed);
+    assert_non_null(k);
+    return k;
+}
+
+/* Creates a fresh directory /tmp/<tag>-XXXXXX and writes its path to dir (cap bytes).
+ * Fails the test if the name does not fit or the directory cannot be made. */
+static inline void tu_tmpdir_make(char *dir, size_t cap, const char *tag)
+{
+    int n = snprintf(dir, cap, "/tmp/%s-XXXXXX", tag);
+    assert_true(n > 0 && (size_t)n < cap);
+    assert_non_null(mkdtemp(dir));
+}
+
+/* nftw callback for tu_tmpdir_remove: removes one file or (emptied) directory. */
+static inline int tu_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Removes dir and everything below it, depth first, without following links. Fails the
+ * test if anything cannot be removed, so a test never leaves its files behind silently. */
+static inline void tu_tmpdir_remove(const char *dir)
+{
+    assert_int_equal(nftw(dir, tu_rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+#endif
