@@ -828,6 +828,98 @@ static void s_run_verify(s_bench_t *b, s_report_t *rep)
     free(bundle);
 }
 
+/* ---- a private network -------------------------------------------------------------------- */
+
+/* snprintf into a fixed buffer, or exit: a path or command that does not fit is refused
+ * rather than cut. */
+#define S_FMT(buf, ...)                                                                            \
+    do {                                                                                           \
+        int n_ = snprintf((buf), sizeof(buf), __VA_ARGS__);                                        \
+        if (n_ < 0 || (size_t)n_ >= sizeof(buf))                                                   \
+            s_die("path too long: %s", (buf));                                                     \
+    } while (0)
+
+/* The folder of a private network started by --private, "" when none runs. */
+static char s_private_dir[PATH_MAX];
+static char s_private_script[PATH_MAX];
+
+/* Stops the private network and removes its folder; runs at exit, however we exit. */
+static void s_private_down(void)
+{
+    if (!s_private_dir[0])
+        return;
+    char cmd[3 * PATH_MAX];
+    S_FMT(cmd, "'%s' down --dir '%s/devnet' >/dev/null 2>&1; rm -rf '%s'", s_private_script,
+          s_private_dir, s_private_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "ecert-bench: could not remove the private network in %s\n", s_private_dir);
+    s_private_dir[0] = '\0';
+}
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    exit(130); /* runs s_private_down */
+}
+
+/*
+ * Starts a private network in a new temporary folder with scripts/devnet: the main chain,
+ * the one side chain of `type` and the relay, on random free-ish ports, using the binaries
+ * of the build this program belongs to. Writes the folder into devnet. Exits on failure.
+ */
+static void s_private_up(const char *type, char *devnet, size_t cap)
+{
+    char exe[PATH_MAX], build[PATH_MAX], source[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        s_die("cannot find myself%s", "");
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0'; /* .../build/client */
+    S_FMT(build, "%s/..", exe);
+    const char *env_source = getenv("ECERT_SOURCE");
+    S_FMT(source, "%s", env_source ? env_source : "");
+    if (!source[0])
+        S_FMT(source, "%s/../..", exe); /* build/ inside the tree */
+    S_FMT(s_private_script, "%s/scripts/devnet", source);
+    if (access(s_private_script, X_OK) != 0)
+        s_die("--private needs scripts/devnet: not found at %s (set ECERT_SOURCE)",
+              s_private_script);
+
+    S_FMT(s_private_dir, "/tmp/ecert-bench-XXXXXX");
+    if (!mkdtemp(s_private_dir))
+        s_die("mkdtemp: %s", strerror(errno));
+    atexit(s_private_down);
+    signal(SIGINT, s_on_signal);
+    signal(SIGTERM, s_on_signal);
+
+    char chains[PATH_MAX + 16], ports[16];
+    S_FMT(chains, "%s/chains.yaml", s_private_dir);
+    FILE *f = fopen(chains, "w");
+    if (!f || fprintf(f, "sides:\n  - {type: %s, rpc: 7100, pub: 7101}\n", type) < 0 ||
+        fclose(f) != 0)
+        s_die("cannot write %s", chains);
+    uint32_t r = randombytes_uniform(20000);
+    S_FMT(ports, "%u", 30000 + r - r % 200);
+    setenv("ECERT_DEVNET_CHAINS", chains, 1);
+    setenv("ECERT_PORT_BASE", ports, 1);
+    setenv("ECERT_BUILD", build, 1);
+
+    char cmd[3 * PATH_MAX];
+    S_FMT(cmd, "'%s' up --dir '%s/devnet' >'%s/up.log' 2>&1", s_private_script, s_private_dir,
+          s_private_dir);
+    fprintf(stderr, "ecert-bench: starting a private network in %s (ports from %s)\n",
+            s_private_dir, ports);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "ecert-bench: the private network did not start; see %s/up.log\n",
+                s_private_dir);
+        s_private_dir[0] = '\0'; /* keep the folder for a post-mortem */
+        exit(1);
+    }
+    int len = snprintf(devnet, cap, "%s/devnet", s_private_dir);
+    if (len < 0 || (size_t)len >= cap)
+        s_die("path too long: %s", s_private_dir);
+}
+
 /* ---- measuring the daemons ----------------------------------------------------------------- */
 
 static s_proc_t s_procs[S_PROCS_MAX];
@@ -967,6 +1059,8 @@ static void s_usage(FILE *out)
             "\n"
             "options:\n"
             "  --devnet DIR        the network's folder (default $ECERT_DEVNET_DIR or ./.devnet)\n"
+            "  --private           start a private network (main chain, the --type side chain,\n"
+            "                      relay) in a temporary folder for this run, then remove it\n"
             "  --workload W        register | issue | inspect | query | verify (default issue)\n"
             "  --type TYPE         side chain to drive (default degree)\n"
             "  --count N           requests in the measured phase (default 20000)\n"
@@ -1011,7 +1105,9 @@ int main(int argc, char **argv)
     const char *env_dir = getenv("ECERT_DEVNET_DIR");
     snprintf(b.devnet, sizeof b.devnet, "%s", env_dir ? env_dir : ".devnet");
     snprintf(b.type, sizeof b.type, "degree");
+    bool private_net = false;
     static const struct option opts[] = {{"devnet", required_argument, 0, 'd'},
+                                         {"private", no_argument, 0, 'x'},
                                          {"workload", required_argument, 0, 'w'},
                                          {"type", required_argument, 0, 't'},
                                          {"count", required_argument, 0, 'n'},
@@ -1030,6 +1126,9 @@ int main(int argc, char **argv)
         switch (ch) {
             case 'd':
                 snprintf(b.devnet, sizeof b.devnet, "%s", optarg);
+                break;
+            case 'x':
+                private_net = true;
                 break;
             case 'w':
                 b.workload = optarg;
@@ -1092,6 +1191,8 @@ int main(int argc, char **argv)
         s_die("libsodium failed to initialise%s", "");
     if (!b.json && !isatty(STDERR_FILENO))
         b.progress = false;
+    if (private_net)
+        s_private_up(b.type, b.devnet, sizeof b.devnet);
     s_devnet_dir = b.devnet;
     s_load_network(&b);
 

@@ -40,6 +40,14 @@ run verify --signers 1
 jq -e '.verify.trusted_header_per_s > 0 and .verify.valset_per_s > 0 and .verify.bundle_bytes > 500' \
     "$T/verify.json" >/dev/null || fail "verify: $(cat "$T/verify.json")"
 
+say "ecert-bench --private starts its own network, measures, and removes it"
+"$bench" --private --workload issue --count 200 --signers 2 --json --quiet \
+    >"$T/private.json" 2>"$T/private.err" 8>&- 9>&- || fail "--private: $(cat "$T/private.err")"
+jq -e '.ok == 200 and .failed == 0' "$T/private.json" >/dev/null || fail "--private: $(cat "$T/private.json")"
+private_dir=$(sed -n 's/^ecert-bench: starting a private network in \([^ ]*\) .*/\1/p' "$T/private.err")
+[ -n "$private_dir" ] || fail "--private did not say where it ran: $(cat "$T/private.err")"
+[ ! -e "$private_dir" ] || fail "--private left $private_dir behind"
+
 say "a bad option is refused with exit 2"
 set +e
 "$bench" --devnet "$ECERT_DEVNET_DIR" --workload nonsense >/dev/null 2>&1
