@@ -663,7 +663,7 @@ static const char *const s_node_keys[] = {
 static uint32_t s_online_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 256 ? 256 : (uint32_t)n;
+    return n < 1 ? 1 : n > EC_NODE_VERIFY_THREADS_MAX ? EC_NODE_VERIFY_THREADS_MAX : (uint32_t)n;
 }
 
 static int s_node_fields(const s_loader_t *ld, const ec_yaml_node_t *m, void *vout)
@@ -680,8 +680,10 @@ static int s_node_fields(const s_loader_t *ld, const ec_yaml_node_t *m, void *vo
     rc = rc ? rc : s_endpoint(ld, m, "pub", out->pub);
     rc = rc ? rc : s_uint(ld, m, "block_interval_ms", 1, 60000, false, 20, &v[0]);
     rc = rc ? rc : s_uint(ld, m, "block_txs_max", 1, EC_BLOCK_TXS_MAX, false, 10000, &v[1]);
-    rc = rc ? rc : s_uint(ld, m, "verify_threads", 1, 256, false, s_online_cpus(), &v[2]);
-    rc = rc ? rc : s_uint(ld, m, "mempool_max", 1, 10000000, false, 200000, &v[3]);
+    rc = rc ? rc
+            : s_uint(ld, m, "verify_threads", 1, EC_NODE_VERIFY_THREADS_MAX, false, s_online_cpus(),
+                     &v[2]);
+    rc = rc ? rc : s_uint(ld, m, "mempool_max", 1, EC_NODE_MEMPOOL_MAX, false, 200000, &v[3]);
     rc = rc ? rc : s_text(ld, m, "log_level", "one of debug, info, warn, error", false, &level);
     if (rc != 0)
         return rc;

@@ -54,8 +54,6 @@
 #include "ec_mlog.h"
 #include "ec_rpc.h"
 
-#define S_VERIFY_THREADS_MAX 64
-#define S_MEMPOOL_MAX 262144u
 /* Largest encoded block we build: well under the codec's decode limit, so every stored
  * block can be served and decoded by any client. */
 #define S_BLOCK_BYTES_MAX (32u * 1024 * 1024)
@@ -1389,12 +1387,13 @@ static int s_check_config(const ec_node_config_t *cfg, ec_status_t *st)
         !cfg->validator_key)
         return ec_status_set(st, EC_ECONFIG,
                              "node config needs data_dir, rpc, pub, genesis and key");
-    if (cfg->verify_threads < 1)
-        return ec_status_set(st, EC_ECONFIG, "verify_threads must be at least 1");
+    if (cfg->verify_threads < 1 || cfg->verify_threads > EC_NODE_VERIFY_THREADS_MAX)
+        return ec_status_set(st, EC_ECONFIG, "verify_threads must be 1..%u",
+                             EC_NODE_VERIFY_THREADS_MAX);
     if (cfg->block_txs_max < 1 || cfg->block_txs_max > EC_BLOCK_TXS_MAX)
         return ec_status_set(st, EC_ECONFIG, "block_txs_max must be 1..%u", EC_BLOCK_TXS_MAX);
-    if (cfg->mempool_max < 1)
-        return ec_status_set(st, EC_ECONFIG, "mempool_max must be at least 1");
+    if (cfg->mempool_max < 1 || cfg->mempool_max > EC_NODE_MEMPOOL_MAX)
+        return ec_status_set(st, EC_ECONFIG, "mempool_max must be 1..%u", EC_NODE_MEMPOOL_MAX);
     if (cfg->block_interval_ms > 3600u * 1000)
         return ec_status_set(st, EC_ECONFIG, "block_interval_ms must be at most one hour");
     return 0;
@@ -1575,16 +1574,6 @@ static int s_init(ec_node_t *node, const ec_node_config_t *cfg, ec_app_t *app, e
 {
     node->cfg = *cfg;
     node->app = app;
-    /* Bigger values buy nothing but memory (the id set is sized for the mempool) or
-     * threads beyond any core count we run on: clamp, and say so. */
-    if (node->cfg.mempool_max > S_MEMPOOL_MAX) {
-        ec_warn("mempool_max %u lowered to %u", node->cfg.mempool_max, S_MEMPOOL_MAX);
-        node->cfg.mempool_max = S_MEMPOOL_MAX;
-    }
-    if (node->cfg.verify_threads > S_VERIFY_THREADS_MAX) {
-        ec_warn("verify_threads %u lowered to %d", node->cfg.verify_threads, S_VERIFY_THREADS_MAX);
-        node->cfg.verify_threads = S_VERIFY_THREADS_MAX;
-    }
     node->genesis = *cfg->genesis;
     node->data_dir = strdup(cfg->data_dir);
     node->rpc_endpoint = strdup(cfg->rpc_endpoint);

@@ -34,6 +34,11 @@
 #include "ec_err.h"
 #include "ec_types.h"
 
+/* Limits of the engine's configuration; ec_config refuses larger values in a config file
+ * and ec_node_new refuses them from any caller. */
+#define EC_NODE_VERIFY_THREADS_MAX 64u /* more threads than any core count we run on      */
+#define EC_NODE_MEMPOOL_MAX 262144u    /* the id set is sized for it: more is only memory */
+
 typedef struct {
     const char *data_dir;          /* RocksDB directory (created if missing)                 */
     const char *rpc_endpoint;      /* ROUTER bind, e.g. "tcp://127.0.0.1:7100"               */

@@ -255,6 +255,9 @@ static void test_node_config_errors(void **state)
     s_node_bad(NULL, "block_interval_ms: 0\n", EC_ECONFIG, "key 'block_interval_ms'");
     s_node_bad(NULL, "verify_threads: two\n", EC_ECONFIG, "key 'verify_threads'");
     s_node_bad(NULL, "mempool_max: 99999999999999999999999\n", EC_ECONFIG, "key 'mempool_max'");
+    /* above what the engine accepts: refused here, not silently lowered by the node */
+    s_node_bad(NULL, "mempool_max: 262145\n", EC_ECONFIG, "key 'mempool_max'");
+    s_node_bad(NULL, "verify_threads: 65\n", EC_ECONFIG, "key 'verify_threads'");
     s_node_bad(NULL, "log_level: loud\n", EC_ECONFIG, "key 'log_level'");
     s_node_bad(NULL, "genesis: again.yaml\n", EC_ECONFIG, "duplicate key 'genesis'");
 
