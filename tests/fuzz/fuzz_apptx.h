@@ -58,8 +58,8 @@ static int s_fuzz_one(const uint8_t *data, size_t size)
 
     ec_writer_t env;
     ec_writer_init(&env);
-    ec_tx_build(&env, NULL, s_genesis.chain_id, type, s_key, 1, payload ? payload_hash : NULL,
-                body, body_size);
+    ec_tx_build(&env, NULL, s_genesis.chain_id, type, s_key, 1, payload ? payload_hash : NULL, body,
+                body_size);
     ec_tx_t tx;
     if (ec_tx_decode(&tx, ec_writer_data(&env), ec_writer_size(&env)) == 0) {
         ec_status_t st = {0};
