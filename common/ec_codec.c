@@ -4,7 +4,8 @@
  * Decoding happens in three steps, each one cheap:
  *
  *   1. s_scan walks the raw bytes once without allocating. It rejects maps, floats, ext
- *      types and the reserved byte 0xc1, truncated input, trailing bytes, nesting deeper
+ *      types and the reserved byte 0xc1, str values that are not well-formed UTF-8
+ *      (RFC 3629), truncated input, trailing bytes, nesting deeper
  *      than EC_CODEC_DEPTH_MAX and any array whose element count exceeds the bytes left
  *      (each element needs at least one byte). The last rule matters: msgpack-c allocates
  *      count * sizeof(msgpack_object) as soon as it sees an array header, so without it a
@@ -239,6 +240,46 @@ static bool s_classify(uint8_t b, size_t *extra, size_t *len_bytes, int64_t *fix
 }
 
 /*
+ * True when p[0..n) is well-formed UTF-8 as RFC 3629 section 4 defines it: no overlong
+ * forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequence.
+ * ASCII, which is nearly every string ecert carries (ids, addresses, codes), takes the
+ * first branch only.
+ */
+static bool s_utf8_valid(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t b = p[i];
+        if (b < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;                     /* continuation bytes */
+        uint8_t lo = 0x80, hi = 0xbf; /* allowed range of the first continuation byte */
+        if (b >= 0xc2 && b <= 0xdf)
+            k = 1;
+        else if (b >= 0xe0 && b <= 0xef) {
+            k = 2;
+            lo = b == 0xe0 ? 0xa0 : 0x80; /* overlong */
+            hi = b == 0xed ? 0x9f : 0xbf; /* surrogates */
+        } else if (b >= 0xf0 && b <= 0xf4) {
+            k = 3;
+            lo = b == 0xf0 ? 0x90 : 0x80; /* overlong */
+            hi = b == 0xf4 ? 0x8f : 0xbf; /* above U+10FFFF */
+        } else {
+            return false; /* 0x80..0xc1 (continuation or overlong lead), 0xf5..0xff */
+        }
+        if (k > n - i - 1 || p[i + 1] < lo || p[i + 1] > hi)
+            return false;
+        for (size_t j = 2; j <= k; j++)
+            if ((p[i + j] & 0xc0) != 0x80)
+                return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+/*
  * Structural pre-check of one msgpack object spanning p[0..size) (see the file comment).
  * No allocation, O(size). Returns 0, EC_ETOOBIG (nesting) or EC_EINVAL.
  */
@@ -261,7 +302,8 @@ static int s_scan(const uint8_t *p, size_t size)
         size_t extra, len_bytes;
         int64_t fix_len;
         bool is_array;
-        if (!s_classify(p[pos], &extra, &len_bytes, &fix_len, &is_array))
+        uint8_t head = p[pos];
+        if (!s_classify(head, &extra, &len_bytes, &fix_len, &is_array))
             return EC_EINVAL;
         pos++;
         if (extra + len_bytes > size - pos)
@@ -275,7 +317,10 @@ static int s_scan(const uint8_t *p, size_t size)
                 return EC_ETOOBIG;
             left[++depth] = len;
         } else if (fix_len >= 0 || len_bytes > 0) {
-            pos += len; /* str or bin body */
+            bool is_bin = head >= 0xc4 && head <= 0xc6;
+            if (!is_bin && !s_utf8_valid(p + pos, len))
+                return EC_EINVAL; /* str is UTF-8 text (docs/PROTOCOL.md, Encoding) */
+            pos += len;           /* str or bin body */
         }
     }
     return pos == size ? 0 : EC_EINVAL;

@@ -437,6 +437,42 @@ static void test_reject_non_minimal(void **state)
     }
 }
 
+/* str is UTF-8 text: well-formed strings pass, everything RFC 3629 forbids is EINVAL;
+ * bin carries any bytes. */
+static void test_utf8(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *hex;
+        int rc;
+        const char *why;
+    } cases[] = {
+        {"a3616263", 0, "ascii"},
+        {"a2c3a9", 0, "U+00E9 (2 bytes)"},
+        {"a3e4b8ad", 0, "U+4E2D (3 bytes)"},
+        {"a4f09f9880", 0, "U+1F600 (4 bytes)"},
+        {"a4f48fbfbf", 0, "U+10FFFF, the last code point"},
+        {"a3ed9fbf", 0, "U+D7FF, just below the surrogates"},
+        {"a0", 0, "empty"},
+        {"a180", EC_EINVAL, "lone continuation byte"},
+        {"a2c0af", EC_EINVAL, "overlong '/' (2 bytes)"},
+        {"a3e080af", EC_EINVAL, "overlong '/' (3 bytes)"},
+        {"a4f08080af", EC_EINVAL, "overlong '/' (4 bytes)"},
+        {"a3eda080", EC_EINVAL, "surrogate U+D800"},
+        {"a4f4908080", EC_EINVAL, "U+110000, above the range"},
+        {"a1f5", EC_EINVAL, "0xf5 lead byte"},
+        {"a1ff", EC_EINVAL, "0xff"},
+        {"a2e4b8", EC_EINVAL, "truncated 3-byte sequence"},
+        {"a3e441ad", EC_EINVAL, "bad continuation byte"},
+        {"c403ff80c0", 0, "bin: any bytes"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = s_decode_hex(cases[i].hex);
+        if (rc != cases[i].rc)
+            fail_msg("%s (%s): got %d, want %d", cases[i].why, cases[i].hex, rc, cases[i].rc);
+    }
+}
+
 static void test_depth_limit(void **state)
 {
     (void)state;
@@ -760,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_reject_types),
         cmocka_unit_test(test_reject_trailing_and_truncated),
         cmocka_unit_test(test_reject_non_minimal),
+        cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_oversize),
         cmocka_unit_test(test_decoder_reuse),

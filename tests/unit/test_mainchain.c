@@ -122,7 +122,13 @@ static int s_tx_on(fx_t *fx, const char *chain_id, const ec_key_t *key, uint64_t
     ec_tx_build(&env, NULL, chain_id, type, key, ++fx->nonce, payload ? ph : NULL,
                 ec_writer_data(body), ec_writer_size(body));
     ec_tx_t tx;
-    assert_int_equal(ec_tx_decode(&tx, ec_writer_data(&env), ec_writer_size(&env)), 0);
+    int drc = ec_tx_decode(&tx, ec_writer_data(&env), ec_writer_size(&env));
+    if (drc != 0) {
+        /* The engine refuses such a transaction before the app sees it (e.g. a name that
+         * is not UTF-8 fails the codec's str check): that is the refusal. */
+        ec_writer_fini(&env);
+        return drc;
+    }
     ec_status_t cst;
     ec_status_clear(&cst);
     ec_status_clear(&fx->st);
