@@ -74,6 +74,8 @@ static void s_print_overview(const char *only)
         printf("  %-20s %s\n", name, c->summary);
     }
     printf("\n%s\nExample:\n  ecert %s --help\n", s_global_help, only ? only : "cert issue");
+    if (!only)
+        printf("\nBenchmarks: ecert-bench --help (docs/PERFORMANCE.md).\n");
 }
 
 static bool s_is_command(const char *name)
