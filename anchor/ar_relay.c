@@ -463,9 +463,10 @@ static void s_side_to_main(ar_relay_t *r, s_side_t *s)
     ec_light_t lc;
     ec_cur_t top, c;
     s_result_cursor(&top, &rep);
-    ec_cur_enter(&top, &c, 2);
+    ec_cur_enter(&top, &c, 3);
     ec_cur_object(&c); /* genesis */
     ec_light_read(&c, &lc);
+    ec_cur_object(&c); /* current validator set hash */
     ec_cur_fold(&top, &c);
     rc = ec_cur_finish(&top);
     ec_rpc_reply_fini(&rep);

@@ -25,6 +25,7 @@ int cmd_role_grant(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_role_revoke(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_identity_attest(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_sidechain_register(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_sidechain_update(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_genesis_side(cl_ctx_t *ctx, int argc, char **argv);
 
@@ -37,6 +38,7 @@ int cmd_cert_ack(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_cert_renew(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_cert_change(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_cert_revoke(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_cert_erase(cl_ctx_t *ctx, int argc, char **argv);
 
 /* cmd_verify.c */
 int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv);

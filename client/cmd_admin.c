@@ -1,7 +1,8 @@
 /*
  * cmd_admin.c - governance and set-up commands: organizations, roles, identity
- * attestation, side-chain registration (main-chain transactions signed by an operator or
- * a certification authority), and genesis files for new chains (local only).
+ * attestation, side-chain registration and governance (validator set, unfreeze: main-chain
+ * transactions signed by an operator or a certification authority), and genesis files for
+ * new chains (local only).
  *
  * The identity hash is computed by cl_identity_hash (cl_fields.h) from the attributes and
  * the certification authorities' salt file, so the same person always gives the same hash.
@@ -294,6 +295,123 @@ int cmd_sidechain_register(cl_ctx_t *ctx, int argc, char **argv)
     cl_out(ctx, "side chain %s (%s) registered, genesis hash %s\n", g.chain_id, g.cert_type, hex);
     json_t *obj = json_pack("{s:s,s:s,s:s}", "chain_id", g.chain_id, "cert_type", g.cert_type,
                             "genesis_hash", hex);
+    return cl_emit_txres(ctx, obj, &res);
+}
+
+/* ---- sidechain update ------------------------------------------------------------------- */
+
+static int s_opt_validator(cl_ctx_t *ctx, const char *path, void *out);
+
+static const char s_help_side_update[] =
+    "usage: ecert sidechain update --key OPERATOR --chain-id ID\n"
+    "                              (--validator-key FILE [--validator-key ...] |\n"
+    "                               --keep-validators) [--unfreeze]\n\n"
+    "Governance over a registered side chain (SIDECHAIN_UPDATE, signed by an operator):\n"
+    "replaces the validator set the main chain checks that chain's anchors against (the\n"
+    "registered genesis is kept), and with --unfreeze lifts the freeze a proven fork put on\n"
+    "it. After an unfreeze the main chain resumes from its last anchored (pre-fork) header:\n"
+    "the next anchor must extend that history, so unfreeze only once the side chain's\n"
+    "validators run the history the main chain anchored (see docs/OPERATIONS.md).\n\n"
+    "Options:\n"
+    "  --chain-id ID          the registered side chain\n"
+    "  --validator-key FILE   a validator of the new set (repeatable, up to 32, power 1\n"
+    "                         each, in the order of the side chain's own set)\n"
+    "  --keep-validators      keep the current set (only while it is still the genesis set:\n"
+    "                         after a change, give the set with --validator-key)\n"
+    "  --unfreeze             clear the chain's freeze (refused when it is not frozen)\n"
+    "\nExamples:\n  ecert sidechain update --key operator.key --chain-id ecert-degree-dev "
+    "--validator-key dv1.key --validator-key dv2.key\n"
+    "  ecert sidechain update --key operator.key --chain-id ecert-degree-dev "
+    "--keep-validators --unfreeze\n" CL_GLOBAL_NOTE;
+
+/*
+ * --keep-validators: the current set, from main `query sidechain [chain_id]`. The reply
+ * carries the registered genesis and the current set's hash only, so this works while the
+ * set is still the genesis one (hashes equal); after a change it asks for --validator-key.
+ * 0, or 1/2 with the error recorded.
+ */
+static int s_current_valset(cl_ctx_t *ctx, const char *chain_id, ec_valset_t *vs)
+{
+    cl_chain_t *main = cl_main(ctx);
+    if (!main)
+        return 1;
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 1);
+    ec_write_cstr(&w, chain_id);
+    ec_rpc_reply_t r;
+    int rc = cl_query(ctx, main, "sidechain", &w, &r, 0);
+    ec_writer_fini(&w);
+    if (rc)
+        return rc;
+    static ec_genesis_t g;
+    const uint8_t *genesis = NULL;
+    size_t genesis_size = 0;
+    uint8_t vs_hash[EC_HASH_BYTES], g_hash[EC_HASH_BYTES];
+    ec_cur_t c;
+    ec_cur_open(&c, r.result, 3);
+    ec_cur_bin(&c, &genesis, &genesis_size, EC_TX_BYTES_MAX);
+    ec_cur_object(&c); /* light client */
+    ec_cur_bin_fixed(&c, vs_hash, sizeof vs_hash);
+    rc = ec_cur_finish(&c);
+    if (rc == 0)
+        rc = ec_genesis_decode(&g, genesis, genesis_size);
+    ec_rpc_reply_fini(&r);
+    if (rc)
+        return cl_garbled(ctx, main, "query sidechain");
+    ec_valset_hash(g_hash, &g.validators);
+    if (memcmp(g_hash, vs_hash, EC_HASH_BYTES) != 0)
+        return cl_usage(ctx,
+                        "the validators of %s were changed since registration: give the current "
+                        "set with --validator-key instead of --keep-validators",
+                        chain_id);
+    *vs = g.validators;
+    return 0;
+}
+
+int cmd_sidechain_update(cl_ctx_t *ctx, int argc, char **argv)
+{
+    static ec_valset_t vs;
+    memset(&vs, 0, sizeof vs);
+    const char *chain_id = NULL;
+    bool keep = false, unfreeze = false;
+    const cl_opt_t opts[] = {{"chain-id", CL_ARG_STR, &chain_id},
+                             {"validator-key", CL_ARG_FN, &vs, NULL, s_opt_validator},
+                             {"keep-validators", CL_ARG_FLAG, &keep},
+                             {"unfreeze", CL_ARG_FLAG, &unfreeze},
+                             {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_side_update, NULL);
+    if (rc >= 0)
+        return rc;
+    if ((rc = s_check_len(ctx, "--chain-id", chain_id, EC_CHAIN_ID_MAX)))
+        return rc;
+    if (!ec_chain_id_valid(chain_id))
+        return cl_usage(ctx, "--chain-id must be 1..63 of a-z, 0-9 and '-'");
+    if (keep == (vs.count > 0))
+        return cl_usage(ctx, "give either --validator-key (one or more) or --keep-validators");
+    if (keep && !unfreeze)
+        return cl_usage(ctx, "--keep-validators without --unfreeze changes nothing");
+    if (keep && (rc = s_current_valset(ctx, chain_id, &vs)))
+        return rc;
+    ec_writer_t body;
+    ec_writer_init(&body);
+    ec_write_array(&body, 3);
+    ec_write_cstr(&body, chain_id);
+    ec_valset_encode(&body, &vs);
+    ec_write_bool(&body, unfreeze);
+    cl_txres_t res;
+    rc = s_submit_main(ctx, EC_MTX_SIDECHAIN_UPDATE, &body, &res);
+    ec_writer_fini(&body);
+    if (rc)
+        return rc;
+    uint8_t hash[EC_HASH_BYTES];
+    char hex[2 * EC_HASH_BYTES + 1];
+    ec_valset_hash(hash, &vs);
+    ec_hex(hex, hash, sizeof hash);
+    cl_out(ctx, "side chain %s: %u validator%s (set hash %s)%s\n", chain_id, vs.count,
+           vs.count == 1 ? "" : "s", hex, unfreeze ? ", unfrozen" : "");
+    json_t *obj = json_pack("{s:s,s:I,s:s,s:b}", "chain_id", chain_id, "validators",
+                            (json_int_t)vs.count, "valset_hash", hex, "unfrozen", unfreeze);
     return cl_emit_txres(ctx, obj, &res);
 }
 

@@ -1,6 +1,6 @@
 /*
- * cmd_cert.c - `ecert cert issue|inspect|get|list|ack|renew|change|revoke`: certificates on
- * the side chain of their type.
+ * cmd_cert.c - `ecert cert issue|inspect|get|list|ack|renew|change|revoke|erase`:
+ * certificates on the side chain of their type.
  *
  * Certificate contents never travel in the clear: the client builds the plaintext payload
  * (cl_fields.h), seals it to the holder's public key (fetched from the main chain), and
@@ -235,6 +235,7 @@ typedef struct {
     size_t payload_size;
     uint64_t inspections;
     uint64_t updated_height;
+    bool erased; /* ERASE removed its contents                   */
 } s_cert_t;
 
 /* `query cert [id]`; keeps *reply alive for c->payload (fini it on 0). 0 or 1. */
@@ -256,7 +257,7 @@ static int s_cert_fetch(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HAS
         return rc;
     memset(c, 0, sizeof *c);
     ec_cur_t cur;
-    ec_cur_open(&cur, reply->result, 11);
+    ec_cur_open(&cur, reply->result, 12);
     ec_cur_bin_fixed(&cur, c->id, sizeof c->id);
     ec_cur_str_copy(&cur, c->holder, sizeof c->holder);
     ec_cur_str_copy(&cur, c->org_code, sizeof c->org_code);
@@ -268,6 +269,7 @@ static int s_cert_fetch(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HAS
     ec_cur_bin(&cur, &c->payload, &c->payload_size, EC_PAYLOAD_BYTES_MAX);
     ec_cur_uint(&cur, &c->inspections);
     ec_cur_uint(&cur, &c->updated_height);
+    ec_cur_bool(&cur, &c->erased);
     rc = ec_cur_finish(&cur);
     if (rc || memcmp(c->id, id, EC_HASH_BYTES) != 0) {
         ec_rpc_reply_fini(reply);
@@ -518,7 +520,7 @@ int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
                   "expires_ms", (json_int_t)c.expires_ms, "inspections", (json_int_t)c.inspections,
                   "updated_height", (json_int_t)c.updated_height, "fields_root", root_hex);
     rc = 0;
-    if (c.payload_size == 0) {
+    if (c.erased || c.payload_size == 0) {
         /* An authorized erasure removed the personal data; the hashes remain. */
         cl_out(ctx, "content      erased (only fields_root remains)\n");
         json_object_set_new(obj, "erased", json_true());
@@ -668,13 +670,29 @@ static const char s_help_revoke[] =
     "\nExample:\n  ecert cert revoke --key pku-issuer.key --type degree --cert 3fa9...c2d1 "
     "--reason \"issued in error\"\n" CL_GLOBAL_NOTE;
 
-/* The four follow-up transactions share their shape: [cert_id, one more value]. */
+static const char s_help_erase[] =
+    "usage: ecert cert erase --key HOLDER_OR_ISSUER --type TYPE --cert TXHASH --reason TEXT\n\n"
+    "Erases a certificate's contents (ERASE, signed by the holder or by an issuing agency of\n"
+    "its organization): every sealed payload of the certificate (issue, changes, inspection\n"
+    "reports) is deleted from the chain's nodes. The hashes stay, so blocks and proofs still\n"
+    "verify; the certificate's status, fields_root and history remain, and it can take no new\n"
+    "contents (no change, no inspection report). Erasing cannot be undone.\n\n"
+    "Options:\n"
+    "  --type TYPE       certificate type\n"
+    "  --cert TXHASH     the certificate id\n"
+    "  --reason TEXT     why (1..255 bytes; public: put no personal data here)\n"
+    "\nExample:\n  ecert cert erase --key zhangwei.key --type degree --cert 3fa9...c2d1 "
+    "--reason \"right to erasure\"\n" CL_GLOBAL_NOTE;
+
+/* The five follow-up transactions share their shape: [cert_id, one more value]. */
 static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
 {
     const char *help = stx == EC_STX_ACK      ? s_help_ack
                        : stx == EC_STX_RENEW  ? s_help_renew
                        : stx == EC_STX_CHANGE ? s_help_change
+                       : stx == EC_STX_ERASE  ? s_help_erase
                                               : s_help_revoke;
+    bool reasoned = stx == EC_STX_REVOKE || stx == EC_STX_ERASE;
     static s_args_t a;
     const char *need = stx == EC_STX_RENEW    ? "type cert expires"
                        : stx == EC_STX_CHANGE ? "type cert fields"
@@ -684,15 +702,14 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
     if (rc >= 0)
         return rc;
     rc = 0;
-    /* Options that belong to another of the four are mistakes, not silently ignored. */
+    /* Options that belong to another of the five are mistakes, not silently ignored. */
     if (rc == 0 && a.has_expires && stx != EC_STX_RENEW)
         rc = cl_usage(ctx, "--expires-ms is only for 'cert renew'");
     if (rc == 0 && a.fields_given && stx != EC_STX_CHANGE)
         rc = cl_usage(ctx, "--field/--data/--attachment are only for 'cert change'");
-    if (rc == 0 && a.reason && stx != EC_STX_REVOKE)
-        rc = cl_usage(ctx, "--reason is only for 'cert revoke'");
-    if (rc == 0 && stx == EC_STX_REVOKE &&
-        (!a.reason || !*a.reason || strlen(a.reason) >= EC_REASON_MAX))
+    if (rc == 0 && a.reason && !reasoned)
+        rc = cl_usage(ctx, "--reason is only for 'cert revoke' and 'cert erase'");
+    if (rc == 0 && reasoned && (!a.reason || !*a.reason || strlen(a.reason) >= EC_REASON_MAX))
         rc = a.reason ? cl_usage(ctx, "--reason must be 1..%d bytes", EC_REASON_MAX - 1)
                       : cl_missing(ctx, "--reason");
     cl_chain_t *side = s_find_side(ctx, &a, true, &rc);
@@ -720,7 +737,7 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
             uint8_t root[EC_HASH_BYTES];
             cl_fields_root(root, &a.fields);
             ec_write_bin(&body, root, sizeof root);
-        } else if (stx == EC_STX_REVOKE) {
+        } else if (reasoned) {
             ec_write_cstr(&body, a.reason);
         }
         rc = s_submit_side(ctx, side, stx, &body, sealed, sealed_size, &res);
@@ -735,9 +752,11 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
     const char *done = stx == EC_STX_ACK      ? "acknowledged"
                        : stx == EC_STX_RENEW  ? "renewed"
                        : stx == EC_STX_CHANGE ? "changed"
+                       : stx == EC_STX_ERASE  ? "erased (its contents are deleted; hashes stay)"
                                               : "revoked";
     cl_out(ctx, "certificate %s %s\n", hex, done);
-    json_t *obj = json_pack("{s:s,s:s}", "cert_id", hex, "action", done);
+    json_t *obj =
+        json_pack("{s:s,s:s}", "cert_id", hex, "action", stx == EC_STX_ERASE ? "erased" : done);
     if (stx == EC_STX_RENEW)
         json_object_set_new(obj, "expires_ms", json_integer((json_int_t)a.expires_ms));
     return cl_emit_txres(ctx, obj, &res);
@@ -761,4 +780,9 @@ int cmd_cert_change(cl_ctx_t *ctx, int argc, char **argv)
 int cmd_cert_revoke(cl_ctx_t *ctx, int argc, char **argv)
 {
     return s_followup(ctx, argc, argv, EC_STX_REVOKE);
+}
+
+int cmd_cert_erase(cl_ctx_t *ctx, int argc, char **argv)
+{
+    return s_followup(ctx, argc, argv, EC_STX_ERASE);
 }

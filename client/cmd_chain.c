@@ -71,9 +71,9 @@ static int s_light(cl_ctx_t *ctx, cl_chain_t *main, const char *chain_id, uint64
         return rc;
     const uint8_t *genesis;
     size_t genesis_size;
-    uint8_t hash[EC_HASH_BYTES], hist[EC_HASH_BYTES];
+    uint8_t hash[EC_HASH_BYTES], hist[EC_HASH_BYTES], vs_hash[EC_HASH_BYTES];
     ec_cur_t c, l;
-    ec_cur_open(&c, r.result, 2);
+    ec_cur_open(&c, r.result, 3);
     ec_cur_bin(&c, &genesis, &genesis_size, EC_TX_BYTES_MAX);
     ec_cur_enter(&c, &l, 4);
     ec_cur_uint(&l, height);
@@ -81,6 +81,7 @@ static int s_light(cl_ctx_t *ctx, cl_chain_t *main, const char *chain_id, uint64
     ec_cur_bin_fixed(&l, hist, sizeof hist);
     ec_cur_bool(&l, frozen);
     ec_cur_fold(&c, &l);
+    ec_cur_bin_fixed(&c, vs_hash, sizeof vs_hash);
     rc = ec_cur_finish(&c);
     ec_rpc_reply_fini(&r);
     return rc ? cl_garbled(ctx, main, "query sidechain") : 0;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cl_commands.h"
+#include "cl_qr.h"
 
 #define S_POLL_MS 200
 #define S_WAIT_MS_DEFAULT 10000
@@ -246,20 +247,43 @@ static int s_fetch_tx(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_
 }
 
 static const char s_help_proof[] =
-    "usage: ecert cert proof --type TYPE --tx TXHASH --out FILE [--wait-ms N]\n\n"
+    "usage: ecert cert proof --type TYPE --tx TXHASH (--out FILE | --qr FILE.png | both)\n"
+    "                        [--no-payload] [--wait-ms N]\n\n"
     "Fetches a proof bundle for a side-chain transaction (a certificate, an inspection,\n"
     "...): its inclusion in a side block, that block's place in the side chain's history up\n"
     "to the block the main chain anchored, and the main block that accepted the anchor with\n"
     "its commit. Waits up to --wait-ms for the anchor, checks the bundle itself against the\n"
-    "main genesis (main.genesis in the config), then writes it (binary, about 2 KB). Anyone\n"
-    "can check it offline with 'ecert verify'.\n\n"
+    "main genesis (main.genesis in the config), then writes it (binary, about 2 KB) and/or a\n"
+    "QR code PNG of it to show at a service counter. Anyone can check it offline with\n"
+    "'ecert verify'.\n\n"
     "Options:\n"
     "  --type TYPE     certificate type (which side chain)\n"
     "  --tx TXHASH     the transaction (for a certificate: its id)\n"
     "  --out FILE      where to write the bundle\n"
+    "  --qr FILE.png   where to write the bundle as a QR code (at most 2953 bytes)\n"
+    "  --no-payload    leave the sealed certificate data out (a smaller bundle; the\n"
+    "                  holder's key then cannot read the fields from it)\n"
     "  --wait-ms N     how long to wait for the anchor (default 10000)\n"
     "\nExample:\n  ecert cert proof --type degree --tx 3fa9...c2d1 --out "
-    "degree.proof\n" CL_GLOBAL_NOTE;
+    "degree.proof\n"
+    "  ecert cert proof --type degree --tx 3fa9...c2d1 --qr degree.png\n" CL_GLOBAL_NOTE;
+
+/* Writes a verified bundle to `out` and/or as a QR code PNG to `qr`. 0 or 1 (recorded). */
+static int s_write_bundle(cl_ctx_t *ctx, const char *out, const char *qr, const uint8_t *bundle,
+                          size_t size)
+{
+    if (out && cl_write_file(ctx, out, bundle, size))
+        return 1;
+    ec_status_t st = {0};
+    if (!qr || cl_qr_write_png(qr, bundle, size, &st) == 0)
+        return 0;
+    if (st.code == EC_ETOOBIG)
+        return cl_fail(ctx, EC_ETOOBIG,
+                       "the bundle (%zu bytes) is too big for a QR code (%s): fetch it "
+                       "with --no-payload, or use --out alone",
+                       size, st.msg);
+    return cl_fail_st(ctx, &st, NULL);
+}
 
 /* Gathers the parts, in the order the chain of evidence runs. 0 or 1. */
 static int s_gather(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main,
@@ -274,13 +298,15 @@ static int s_gather(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main,
 
 int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
 {
-    const char *type = NULL, *out = NULL;
+    const char *type = NULL, *out = NULL, *qr = NULL;
     uint8_t id[EC_HASH_BYTES];
-    bool have_id = false;
+    bool have_id = false, no_payload = false;
     uint64_t wait_ms = S_WAIT_MS_DEFAULT;
     const cl_opt_t opts[] = {{"type", CL_ARG_STR, &type},
                              {"tx", CL_ARG_HASH, id, &have_id},
                              {"out", CL_ARG_STR, &out},
+                             {"qr", CL_ARG_STR, &qr},
+                             {"no-payload", CL_ARG_FLAG, &no_payload},
                              {"wait-ms", CL_ARG_U64, &wait_ms},
                              {NULL}};
     int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_proof, NULL);
@@ -290,8 +316,8 @@ int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
         return cl_missing(ctx, "--type");
     if (!have_id)
         return cl_missing(ctx, "--tx");
-    if (!out)
-        return cl_missing(ctx, "--out");
+    if (!out && !qr)
+        return cl_missing(ctx, "--out FILE or --qr FILE.png");
     static ec_genesis_t g;
     cl_chain_t *side = cl_side(ctx, type), *main = side ? cl_main(ctx) : NULL;
     if (!main || s_main_genesis(ctx, NULL, &g))
@@ -309,8 +335,8 @@ int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
             .side_chain_id = side->chain_id,
             .tx = p.tx,
             .tx_size = p.tx_size,
-            .payload = p.payload,
-            .payload_size = p.payload_size,
+            .payload = no_payload ? NULL : p.payload,
+            .payload_size = no_payload ? 0 : p.payload_size,
             .tx_index = p.tx_index,
             .tx_path = p.tx_path,
             .tx_path_len = p.tx_path_len,
@@ -338,22 +364,26 @@ int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
             rc = cl_fail(ctx, rc, "the nodes' proof does not verify (not written): %s: %s",
                          ec_errname(rc), st.msg);
         else
-            rc = cl_write_file(ctx, out, ec_writer_data(&w), ec_writer_size(&w));
+            rc = s_write_bundle(ctx, out, qr, ec_writer_data(&w), ec_writer_size(&w));
     }
     size_t size = ec_writer_size(&w);
     ec_writer_fini(&w);
     if (rc == 0) {
         char hex[2 * EC_HASH_BYTES + 1];
         ec_hex(hex, id, sizeof id);
+        if (out && qr)
+            cl_out(ctx, "wrote %s and its QR code %s", out, qr);
+        else
+            cl_out(ctx, "wrote %s%s", out ? "" : "QR code ", out ? out : qr);
         cl_out(ctx,
-               "wrote %s (%zu bytes): proves tx %s\n  is in block %llu of %s, which the main "
+               " (%zu bytes): proves tx %s\n  is in block %llu of %s, which the main "
                "chain %s anchored\n  (as side block %llu) in main block %llu\n",
-               out, size, hex, (unsigned long long)p.h, side->chain_id, main->chain_id,
+               size, hex, (unsigned long long)p.h, side->chain_id, main->chain_id,
                (unsigned long long)p.a, (unsigned long long)p.main_height);
-        cl_emit(ctx, json_pack("{s:s,s:I,s:s,s:s,s:I,s:I,s:s,s:I}", "file", out, "bytes",
-                               (json_int_t)size, "tx", hex, "side_chain_id", side->chain_id,
-                               "side_height", (json_int_t)p.h, "anchored_height", (json_int_t)p.a,
-                               "main_chain_id", main->chain_id, "main_height",
+        cl_emit(ctx, json_pack("{s:s?,s:s?,s:I,s:s,s:s,s:I,s:I,s:s,s:I}", "file", out, "qr", qr,
+                               "bytes", (json_int_t)size, "tx", hex, "side_chain_id",
+                               side->chain_id, "side_height", (json_int_t)p.h, "anchored_height",
+                               (json_int_t)p.a, "main_chain_id", main->chain_id, "main_height",
                                (json_int_t)p.main_height));
     }
     s_proof_fini(&p);
@@ -363,7 +393,8 @@ int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
 /* ---- verify ----------------------------------------------------------------------------- */
 
 static const char s_help_verify[] =
-    "usage: ecert verify --bundle FILE [--main-genesis FILE] [--key HOLDER_KEY]\n\n"
+    "usage: ecert verify (--bundle FILE | --qr FILE.png) [--main-genesis FILE]\n"
+    "                    [--key HOLDER_KEY]\n\n"
     "Checks a proof bundle offline (no network) against the main chain's genesis: the\n"
     "transaction's signature, its inclusion in the side block, the side chain's history up\n"
     "to the anchored block, the anchor entry in the main block, and that block's commit by\n"
@@ -371,11 +402,14 @@ static const char s_help_verify[] =
     "With the holder's key, also decrypts the certificate's fields and checks them against\n"
     "the fields_root the transaction commits to.\n\n"
     "Options:\n"
-    "  --bundle FILE         the bundle (from 'ecert cert proof')\n"
+    "  --bundle FILE         the bundle (from 'ecert cert proof --out')\n"
+    "  --qr FILE.png         a picture of the bundle's QR code (from 'ecert cert proof --qr',\n"
+    "                        or a scan of one)\n"
     "  --main-genesis FILE   the trusted main genesis (default: main.genesis in the config)\n"
     "  --key FILE            the holder's key file, to read the contents\n"
     "\nExample:\n  ecert verify --bundle degree.proof --main-genesis "
-    "main/genesis.yaml\n" CL_GLOBAL_NOTE;
+    "main/genesis.yaml\n"
+    "  ecert verify --qr degree.png --main-genesis main/genesis.yaml\n" CL_GLOBAL_NOTE;
 
 /* The fields_root an ISSUE or CHANGE body commits to, or NULL for other types. */
 static const uint8_t *s_fields_root(const ec_tx_t *tx)
@@ -465,21 +499,31 @@ static int s_show_bundle(cl_ctx_t *ctx, const char *file, size_t size, const uin
 
 int cmd_verify(cl_ctx_t *ctx, int argc, char **argv)
 {
-    const char *bundle_path = NULL, *genesis_path = NULL;
-    const cl_opt_t opts[] = {
-        {"bundle", CL_ARG_STR, &bundle_path}, {"main-genesis", CL_ARG_STR, &genesis_path}, {NULL}};
+    const char *bundle_path = NULL, *qr_path = NULL, *genesis_path = NULL;
+    const cl_opt_t opts[] = {{"bundle", CL_ARG_STR, &bundle_path},
+                             {"qr", CL_ARG_STR, &qr_path},
+                             {"main-genesis", CL_ARG_STR, &genesis_path},
+                             {NULL}};
     int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_verify, NULL);
     if (rc >= 0)
         return rc;
-    if (!bundle_path)
-        return cl_missing(ctx, "--bundle");
+    if (!bundle_path && !qr_path)
+        return cl_missing(ctx, "--bundle FILE or --qr FILE.png");
+    if (bundle_path && qr_path)
+        return cl_usage(ctx, "give either --bundle or --qr, not both");
     static ec_genesis_t g;
     if (s_main_genesis(ctx, genesis_path, &g))
         return 1;
     uint8_t *bundle = NULL;
     size_t size = 0;
-    if (cl_read_file(ctx, bundle_path, EC_BUNDLE_BYTES_MAX, &bundle, &size))
+    if (qr_path) {
+        ec_status_t qst = {0};
+        if (cl_qr_read_png(qr_path, &bundle, &size, &qst))
+            return cl_fail_st(ctx, &qst, NULL);
+        bundle_path = qr_path;
+    } else if (cl_read_file(ctx, bundle_path, EC_BUNDLE_BYTES_MAX, &bundle, &size)) {
         return 1;
+    }
     ec_bundle_info_t info;
     ec_status_t st = {0};
     rc = ec_bundle_verify(bundle, size, g.chain_id, &g.validators, NULL, &info, &st);

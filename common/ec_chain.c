@@ -17,11 +17,12 @@
 static const char *const s_roles[] = {NULL, "ca", "issuer", "inspector", "supervisor"};
 
 static const char *const s_main_types[] = {
-    NULL, "REGISTER", "ORG", "ROLE_GRANT", "ROLE_REVOKE", "ATTEST", "SIDECHAIN", "ANCHOR",
+    NULL,     "REGISTER",  "ORG",    "ROLE_GRANT",       "ROLE_REVOKE",
+    "ATTEST", "SIDECHAIN", "ANCHOR", "SIDECHAIN_UPDATE",
 };
 
 static const char *const s_side_types[] = {
-    NULL, "ISSUE", "INSPECT", "ACK", "RENEW", "CHANGE", "REVOKE", "MAIN_ANCHOR",
+    NULL, "ISSUE", "INSPECT", "ACK", "RENEW", "CHANGE", "REVOKE", "MAIN_ANCHOR", "ERASE",
 };
 
 const char *ec_role_name(uint32_t role)
@@ -39,9 +40,9 @@ uint32_t ec_role_parse(const char *name)
 
 const char *ec_tx_type_name(uint32_t chain_kind, uint64_t type)
 {
-    if (chain_kind == EC_CHAIN_MAIN && type >= 1 && type <= EC_MTX_ANCHOR)
+    if (chain_kind == EC_CHAIN_MAIN && type >= 1 && type <= EC_MTX_SIDECHAIN_UPDATE)
         return s_main_types[type];
-    if (chain_kind == EC_CHAIN_SIDE && type >= 1 && type <= EC_STX_MAIN_ANCHOR)
+    if (chain_kind == EC_CHAIN_SIDE && type >= 1 && type <= EC_STX_ERASE)
         return s_side_types[type];
     return "UNKNOWN";
 }

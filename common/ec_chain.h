@@ -14,6 +14,9 @@
  *   SIDECHAIN   [genesis: bin]  (an encoded side-chain ec_genesis_t)       operator
  *   ANCHOR      [chain_id: str, header: bin, commit: bin, prev_path: [bin(32)...],
  *                consistency: [bin(32)...]]                  anyone (checked by the commit)
+ *   SIDECHAIN_UPDATE [chain_id: str, validators: valset (ec_valset_encode), unfreeze: bool]
+ *               replaces the validator set that checks that side chain's anchors and, with
+ *               unfreeze, clears a proven fork's freeze             sender: operator
  *
  * Side-chain transaction bodies:
  *   ISSUE       [holder: str, org_code: str, fields_root: bin(32), expires_ms: uint]
@@ -27,6 +30,9 @@
  *   MAIN_ANCHOR [header: bin, commit: bin, prev_path: [..], consistency: [..],
  *                records_root: bin(32), records_count: uint, state_digest: bin(32),
  *                records: [[record: bin, path: [bin(32)...]], ...]]        anyone
+ *   ERASE       [cert_id: bin(32), reason: str]  (no payload) deletes every payload of the
+ *               certificate (ISSUE, CHANGEs, its inspections)   sender: the holder, or an
+ *               issuing agency of the certificate's org
  *
  * Role requirements name cert_type and org_code where they matter: an issuing agency and an
  * inspection agency hold the role for one certificate type and one organization code; a
@@ -57,6 +63,7 @@ enum {
     EC_MTX_ATTEST = 5,
     EC_MTX_SIDECHAIN = 6,
     EC_MTX_ANCHOR = 7,
+    EC_MTX_SIDECHAIN_UPDATE = 8,
 };
 
 enum {
@@ -67,6 +74,7 @@ enum {
     EC_STX_CHANGE = 5,
     EC_STX_REVOKE = 6,
     EC_STX_MAIN_ANCHOR = 7,
+    EC_STX_ERASE = 8,
 };
 
 enum {
@@ -129,7 +137,7 @@ typedef struct {
     uint64_t height;
     uint8_t hash[EC_HASH_BYTES];
     uint8_t hist_root[EC_HASH_BYTES]; /* root over leaves 0..height-1                     */
-    bool frozen;                      /* a fork was proven; no more anchors               */
+    bool frozen;                      /* a fork was proven; no anchors until unfrozen     */
 } ec_light_t;
 
 /* Sets lc to the initial state for a foreign chain with this genesis hash. */

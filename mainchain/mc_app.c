@@ -7,7 +7,8 @@
  * refused transaction writes nothing (the engine's save point is a second line of defence);
  * the records log (EC_MLOG_RECORDS) only grows, and record `seq` is stored at "rec/"+seq;
  * an account's role counts equal the number of its "r/" keys; a frozen side chain never
- * accepts another anchor.
+ * accepts another anchor until an operator's SIDECHAIN_UPDATE unfreezes it; anchors are
+ * checked against the "v/" validator set when there is one, else the registered genesis's.
  *
  * State layout (EC_CF_STATE; every value canonical msgpack unless said otherwise; h20 is
  * the 20-byte address hash of ec_address_hash, be64 a big-endian uint64):
@@ -23,7 +24,11 @@
  *   "t/" cert_type                             chain_id of that type's side chain (raw)
  *   "l/" chain_id                              light client (ec_light_encode)
  *   "f/" chain_id                              fork evidence [main_height, header: bin,
- *                                               commit: bin] (first fork only)
+ *                                               commit: bin] (first fork only; kept when
+ *                                               SIDECHAIN_UPDATE unfreezes)
+ *   "v/" chain_id                              current validator set of that side chain
+ *                                               (ec_valset_encode), written by
+ *                                               SIDECHAIN_UPDATE; absent = the genesis one
  *   "x/" chain_id 0x00 be64(side_height)       anchor [main_height: uint, anchor_index: uint]
  *   "rec/" be64(seq)                           encoded record (ec_record_encode)
  *
@@ -92,6 +97,12 @@ typedef struct {
 
 typedef struct {
     char chain_id[EC_CHAIN_ID_MAX];
+    ec_valset_t validators; /* the new set, 1..EC_VALIDATORS_MAX                  */
+    bool unfreeze;
+} s_side_update_t;
+
+typedef struct {
+    char chain_id[EC_CHAIN_ID_MAX];
     ec_header_t header;
     ec_commit_t commit;
     const uint8_t *header_bytes; /* borrowed from the transaction                      */
@@ -112,6 +123,8 @@ typedef struct {
     ec_decoder_t dec;  /* commit-thread decoder for stored values            */
     s_anchor_t anchor; /* commit-thread scratch (too big to want on a stack) */
     s_sidechain_t side;
+    s_side_update_t update; /* commit-thread scratch                             */
+    ec_valset_t valset;     /* commit-thread scratch: a chain's current set      */
 } mc_app_t;
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -547,6 +560,28 @@ static int s_parse_anchor(const ec_tx_t *tx, s_anchor_t *b, ec_status_t *st)
     return 0;
 }
 
+static int s_parse_side_update(const ec_tx_t *tx, s_side_update_t *b, ec_status_t *st)
+{
+    ec_cur_t c;
+    ec_cur_open(&c, tx->body, 3);
+    ec_cur_str_copy(&c, b->chain_id, sizeof b->chain_id);
+    ec_valset_read(&c, &b->validators);
+    ec_cur_bool(&c, &b->unfreeze);
+    int rc = ec_cur_finish(&c);
+    if (rc != 0)
+        return ec_status_set(st, rc,
+                             "SIDECHAIN_UPDATE body must be [chain_id: str, validators: "
+                             "[[pk: bin32, power: 1..2^48]...] (distinct keys, at most %d), "
+                             "unfreeze: bool]",
+                             EC_VALIDATORS_MAX);
+    if (!ec_chain_id_valid(b->chain_id))
+        return ec_status_set(st, EC_EINVAL, "SIDECHAIN_UPDATE chain id must be 1..%d of a-z 0-9 -",
+                             EC_CHAIN_ID_MAX - 1);
+    if (b->validators.count == 0)
+        return ec_status_set(st, EC_EINVAL, "SIDECHAIN_UPDATE needs at least one validator");
+    return 0;
+}
+
 /* Checks what every main-chain transaction shares: the chain id and no payload. */
 static int s_check_envelope(const mc_app_t *self, const ec_tx_t *tx, const uint8_t *payload,
                             size_t payload_size, ec_status_t *st)
@@ -591,6 +626,14 @@ static int s_check_tx(void *vself, const ec_tx_t *tx, const uint8_t *payload, si
             if (!b)
                 return ec_status_set(st, EC_ENOMEM, "out of memory");
             rc = s_parse_sidechain(self, tx, b, st);
+            free(b);
+            return rc;
+        }
+        case EC_MTX_SIDECHAIN_UPDATE: {
+            s_side_update_t *b = malloc(sizeof *b); /* ~1.3 KB, rare: off the stack */
+            if (!b)
+                return ec_status_set(st, EC_ENOMEM, "out of memory");
+            rc = s_parse_side_update(tx, b, st);
             free(b);
             return rc;
         }
@@ -877,6 +920,40 @@ static int s_side_genesis_load(ec_ledger_t *l, bool pending, const char *chain_i
     return rc == 0 ? 0 : s_corrupt(st, "side-chain genesis");
 }
 
+static void s_valset_read_fn(ec_cur_t *c, void *out)
+{
+    ec_valset_read(c, out);
+}
+
+/*
+ * Loads the validator set that checks a registered side chain's anchors: the one the last
+ * SIDECHAIN_UPDATE stored under "v/" chain_id, or else the registered genesis's. Returns 0,
+ * EC_ENOTFOUND (not registered), a storage error or EC_EINTERNAL (corrupt).
+ */
+static int s_side_valset_load(ec_ledger_t *l, bool pending, const char *chain_id, ec_valset_t *vs,
+                              ec_genesis_t *scratch, ec_status_t *st)
+{
+    uint8_t *val = NULL;
+    size_t size = 0;
+    uint8_t key[S_KEY_MAX];
+    size_t ks = s_key_str(key, 'v', chain_id);
+    int rc = s_get(l, pending, EC_CF_STATE, key, ks, &val, &size);
+    if (rc == 0) {
+        rc = ec_decode_read(vs, sizeof *vs, val, size, s_valset_read_fn);
+        free(val);
+        if (rc != 0 || vs->count == 0)
+            return s_corrupt(st, "side-chain validator set");
+        return 0;
+    }
+    if (rc != EC_ENOTFOUND)
+        return s_io(st, rc);
+    rc = s_side_genesis_load(l, pending, chain_id, scratch, st);
+    if (rc != 0)
+        return rc;
+    *vs = scratch->validators;
+    return 0;
+}
+
 /* The fork branch of ANCHOR: keep the evidence, freeze the chain, and succeed. */
 static void s_anchor_freeze(mc_app_t *self, ec_block_ctx_t *ctx, const s_anchor_t *b,
                             ec_light_t *lc)
@@ -917,12 +994,12 @@ static int s_deliver_anchor(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *
         return ec_status_set(st, EC_EDUPLICATE,
                              "side chain %s is already anchored at height %" PRIu64, b->chain_id,
                              lc.height);
-    ec_genesis_t *g = &self->side.genesis;
-    rc = s_side_genesis_load(l, true, b->chain_id, g, st);
+    ec_valset_t *vs = &self->valset;
+    rc = s_side_valset_load(l, true, b->chain_id, vs, &self->side.genesis, st);
     if (rc != 0)
         return rc;
-    rc = ec_light_check(&lc, b->chain_id, &b->header, &b->commit, &g->validators, b->prev_path,
-                        b->prev_len, b->consistency, b->consistency_len, st);
+    rc = ec_light_check(&lc, b->chain_id, &b->header, &b->commit, vs, b->prev_path, b->prev_len,
+                        b->consistency, b->consistency_len, st);
     if (rc == EC_EFORK) {
         s_anchor_freeze(self, ctx, b, &lc);
         s_light_store(self, l, b->chain_id, &lc);
@@ -958,6 +1035,61 @@ static int s_deliver_anchor(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *
     return 0;
 }
 
+/*
+ * SIDECHAIN_UPDATE: governance over a registered side chain. The validator set replaces the
+ * one anchors are checked against (the registered genesis is never rewritten); unfreeze
+ * clears a proven fork's freeze but keeps the "f/" evidence, and the light client goes on
+ * from its last anchored (pre-fork) state, so the next anchor must extend that history.
+ */
+static int s_deliver_side_update(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx,
+                                 ec_status_t *st)
+{
+    ec_ledger_t *l = ctx->ledger;
+    s_side_update_t *b = &self->update;
+    int rc = s_parse_side_update(tx, b, st);
+    if (rc != 0)
+        return rc;
+    if (!s_is_operator(self, tx->sender))
+        return s_not_operator(tx, st);
+    ec_light_t lc;
+    rc = s_light_load(l, true, b->chain_id, &lc, st);
+    if (rc != 0)
+        return rc;
+    ec_valset_t *cur = &self->valset;
+    rc = s_side_valset_load(l, true, b->chain_id, cur, &self->side.genesis, st);
+    if (rc != 0)
+        return rc;
+    uint8_t cur_hash[EC_HASH_BYTES], new_hash[EC_HASH_BYTES];
+    ec_valset_hash(cur_hash, cur);
+    ec_valset_hash(new_hash, &b->validators);
+    bool same = memcmp(cur_hash, new_hash, EC_HASH_BYTES) == 0;
+    if (b->unfreeze && !lc.frozen)
+        return ec_status_set(st, EC_ESTATE, "side chain %s is not frozen", b->chain_id);
+    if (!b->unfreeze && same)
+        return ec_status_set(st, EC_EINVAL,
+                             "nothing to change: side chain %s already has this validator set",
+                             b->chain_id);
+
+    /* Checks done: write. */
+    if (!same) {
+        uint8_t key[S_KEY_MAX];
+        size_t ks = s_key_str(key, 'v', b->chain_id);
+        ec_writer_reset(&self->w);
+        ec_valset_encode(&self->w, &b->validators);
+        ec_state_put(l, key, ks, ec_writer_data(&self->w), ec_writer_size(&self->w));
+        ec_info("mainchain: side chain %s now has %u validator%s (main height %" PRIu64 ")",
+                b->chain_id, b->validators.count, b->validators.count == 1 ? "" : "s", ctx->height);
+    }
+    if (b->unfreeze) {
+        lc.frozen = false;
+        s_light_store(self, l, b->chain_id, &lc);
+        ec_warn("mainchain: side chain %s UNFROZEN by governance at main height %" PRIu64
+                "; anchors resume from side height %" PRIu64,
+                b->chain_id, ctx->height, lc.height);
+    }
+    return 0;
+}
+
 static int s_deliver_tx(void *vself, ec_block_ctx_t *ctx, const ec_tx_t *tx, const uint8_t *payload,
                         size_t payload_size, ec_status_t *st)
 {
@@ -980,6 +1112,8 @@ static int s_deliver_tx(void *vself, ec_block_ctx_t *ctx, const ec_tx_t *tx, con
             return s_deliver_sidechain(self, ctx, tx, st);
         case EC_MTX_ANCHOR:
             return s_deliver_anchor(self, ctx, tx, st);
+        case EC_MTX_SIDECHAIN_UPDATE:
+            return s_deliver_side_update(self, ctx, tx, st);
         default:
             return ec_status_set(st, EC_EINVAL, "unknown main-chain transaction type %" PRIu64,
                                  tx->type);
@@ -1244,11 +1378,24 @@ static int s_query_sidechain(ec_ledger_t *l, const msgpack_object *args, ec_writ
     rc = s_side_get(l, false, 's', chain_id, &genesis, &gsize, st);
     if (rc == 0)
         rc = s_side_get(l, false, 'l', chain_id, &light, &lsize, st);
+    /* Heap, not stack: a valset and a genesis are a few KB; queries run on any thread. */
+    struct {
+        ec_valset_t vs;
+        ec_genesis_t g;
+    } *tmp = NULL;
+    if (rc == 0 && !(tmp = malloc(sizeof *tmp)))
+        rc = ec_status_set(st, EC_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = s_side_valset_load(l, false, chain_id, &tmp->vs, &tmp->g, st);
     if (rc == 0) {
-        ec_write_array(out, 2);
+        uint8_t vs_hash[EC_HASH_BYTES];
+        ec_valset_hash(vs_hash, &tmp->vs);
+        ec_write_array(out, 3);
         ec_write_bin(out, genesis, gsize);
         ec_write_raw(out, light, lsize);
+        ec_write_bin(out, vs_hash, EC_HASH_BYTES);
     }
+    free(tmp);
     free(genesis);
     free(light);
     return rc;

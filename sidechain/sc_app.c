@@ -6,8 +6,11 @@
  * valid commit of genesis.main_validators; mirrored records are applied exactly once, in
  * sequence order, each proven against the records root of an accepted main header; a
  * certificate's id is the id of its ISSUE transaction; a revoked certificate never
- * changes again. deliver_tx checks everything before it writes (the engine still rolls a
- * failed transaction back) and reads no clock.
+ * changes again (ERASE excepted: erasure is the holder's right whatever the status); an
+ * erased certificate never carries a payload again, and every payload it had is gone from
+ * EC_CF_PAYLOADS while every hash (blocks, tx index, payload_hash) stays. deliver_tx
+ * checks everything before it writes (the engine still rolls a failed transaction back)
+ * and reads no clock.
  *
  * State keys (EC_CF_STATE; the first byte says the kind; be64 = big-endian uint64 so that
  * RocksDB's byte order is numeric order). Also in docs/SIDECHAIN.md; keep both in step.
@@ -20,6 +23,14 @@
  *   'C' cert_id(32)                                   certificate: see SC_CERT_* below
  *   'H' holder_hash(20) be64(height) cert_id(32)      empty (holder index, issue order)
  *   'I' cert_id(32) be64(height) tx_id(32)            pk(32) org_len(1) org_code verdict
+ *   'P' cert_id(32)                                   be32(n): payloads besides the ISSUE's
+ *   'P' cert_id(32) be32(i)                           tx_id(32) of payload i (0 <= i < n)
+ *
+ * The 'P' keys list the payload-carrying CHANGE and INSPECT transactions of a certificate
+ * (the ISSUE's payload is keyed by the cert id itself), so ERASE finds every payload with
+ * point reads through the pending batch; n is at most SC_PAYLOADS_MAX (EC_ETOOBIG beyond),
+ * which bounds an ERASE to SC_PAYLOADS_MAX + 1 payload deletes. ERASE deletes the 'P' keys
+ * with the payloads. A missing count key means n = 0.
  *
  * Mirror value (82 bytes):
  *   offset size  meaning
@@ -39,7 +50,7 @@
  *       53    8  be64 issue height
  *       61   32  fields_root
  *       93    8  be64 expires_ms
- *      101    1  status: 1 issued, 2 acknowledged, 3 revoked
+ *      101    1  status: 1 issued, 2 acknowledged, 3 revoked; | 0x80 once erased (ERASE)
  *      102   32  id of the transaction whose payload is current (ISSUE or last CHANGE)
  *      134    8  be64 inspections count
  *      142    8  be64 height of the last change (issue, inspect, ack, renew, change, revoke)
@@ -66,9 +77,11 @@ enum {
     SC_K_CERT = 'C',
     SC_K_HOLDER = 'H',
     SC_K_INSPECT = 'I',
+    SC_K_PAYLOADS = 'P',
 };
 
 enum { SC_ISSUED = 1, SC_ACKNOWLEDGED = 2, SC_REVOKED = 3 };
+#define SC_ERASED_BIT 0x80 /* in the stored status byte: the payloads were erased        */
 
 #define SC_FORMAT 1
 #define SC_MIRROR_BYTES 82
@@ -82,6 +95,8 @@ enum { SC_ISSUED = 1, SC_ACKNOWLEDGED = 2, SC_REVOKED = 3 };
 #define SC_COMMIT_BYTES_MAX 4096 /* 32 signatures of about 72 bytes each               */
 #define SC_RECORD_BYTES_MAX 512  /* an encoded record is under 150 bytes               */
 #define SC_LIST_MAX 1000         /* certs_by_holder limit                              */
+#define SC_PAYLOADS_MAX 1024     /* CHANGE + INSPECT payloads one certificate may have */
+#define SC_PAYLOAD_KEY_BYTES (1 + EC_HASH_BYTES + 4)
 
 /* ---- the app ---------------------------------------------------------------------------- */
 
@@ -100,7 +115,8 @@ typedef struct {
     uint64_t height;
     uint8_t fields_root[EC_HASH_BYTES];
     uint64_t expires_ms;
-    uint8_t status;
+    uint8_t status; /* SC_ISSUED, SC_ACKNOWLEDGED or SC_REVOKED                */
+    bool erased;    /* ERASE deleted its payloads                               */
     uint8_t payload_tx[EC_HASH_BYTES];
     uint64_t inspections;
     uint64_t updated_height;
@@ -190,7 +206,7 @@ static size_t s_cert_pack(uint8_t *buf, const sc_cert_t *c)
     ec_be64_put(buf + 53, c->height);
     memcpy(buf + 61, c->fields_root, EC_HASH_BYTES);
     ec_be64_put(buf + 93, c->expires_ms);
-    buf[101] = c->status;
+    buf[101] = (uint8_t)(c->status | (c->erased ? SC_ERASED_BIT : 0));
     memcpy(buf + 102, c->payload_tx, EC_HASH_BYTES);
     ec_be64_put(buf + 134, c->inspections);
     ec_be64_put(buf + 142, c->updated_height);
@@ -210,7 +226,8 @@ static int s_cert_unpack(sc_cert_t *c, const uint8_t *buf, size_t size)
     c->height = ec_be64_get(buf + 53);
     memcpy(c->fields_root, buf + 61, EC_HASH_BYTES);
     c->expires_ms = ec_be64_get(buf + 93);
-    c->status = buf[101];
+    c->status = buf[101] & (uint8_t)~SC_ERASED_BIT;
+    c->erased = (buf[101] & SC_ERASED_BIT) != 0;
     memcpy(c->payload_tx, buf + 102, EC_HASH_BYTES);
     c->inspections = ec_be64_get(buf + 134);
     c->updated_height = ec_be64_get(buf + 142);
@@ -254,6 +271,84 @@ static void s_cert_store(ec_ledger_t *l, const uint8_t id[EC_HASH_BYTES], const 
     s_cert_key(key, id);
     size_t size = s_cert_pack(val, c);
     ec_state_put(l, key, sizeof key, val, size);
+}
+
+/* ---- the payload index of a certificate ('P' keys) ------------------------------------ */
+
+/* Builds the 'P' key of payload i of certificate id; returns its size. */
+static size_t s_payload_key(uint8_t key[SC_PAYLOAD_KEY_BYTES], const uint8_t id[EC_HASH_BYTES],
+                            uint32_t i)
+{
+    key[0] = SC_K_PAYLOADS;
+    memcpy(key + 1, id, EC_HASH_BYTES);
+    key[1 + EC_HASH_BYTES] = (uint8_t)(i >> 24);
+    key[2 + EC_HASH_BYTES] = (uint8_t)(i >> 16);
+    key[3 + EC_HASH_BYTES] = (uint8_t)(i >> 8);
+    key[4 + EC_HASH_BYTES] = (uint8_t)i;
+    return SC_PAYLOAD_KEY_BYTES;
+}
+
+/*
+ * Reads how many payloads besides the ISSUE's certificate id has (pending state). Returns
+ * 0 with *count set (0 when the key is missing), EC_EIO or EC_EINTERNAL with st set.
+ */
+static int s_payload_count(ec_ledger_t *l, const uint8_t id[EC_HASH_BYTES], uint32_t *count,
+                           ec_status_t *st)
+{
+    uint8_t key[SC_PAYLOAD_KEY_BYTES];
+    uint8_t *val = NULL;
+    size_t size = 0;
+    s_payload_key(key, id, 0);
+    *count = 0;
+    int rc = ec_state_get(l, key, 1 + EC_HASH_BYTES, &val, &size);
+    if (rc == EC_ENOTFOUND)
+        return 0;
+    if (rc)
+        return ec_status_set(st, rc, "reading the payload index: %s", ec_strerror(rc));
+    if (size != 4) {
+        free(val);
+        return ec_status_set(st, EC_EINTERNAL, "corrupt payload index count");
+    }
+    *count = (uint32_t)val[0] << 24 | (uint32_t)val[1] << 16 | (uint32_t)val[2] << 8 | val[3];
+    free(val);
+    if (*count > SC_PAYLOADS_MAX)
+        return ec_status_set(st, EC_EINTERNAL, "corrupt payload index count");
+    return 0;
+}
+
+/*
+ * Checks that certificate id may take one more payload (CHANGE, INSPECT with payload):
+ * not erased (EC_ESTATE) and below SC_PAYLOADS_MAX (EC_ETOOBIG). Returns 0 with *count
+ * set to the current count, or an error with st set. Writes nothing.
+ */
+static int s_payload_admit(ec_ledger_t *l, const uint8_t id[EC_HASH_BYTES], const sc_cert_t *c,
+                           const char *what, uint32_t *count, ec_status_t *st)
+{
+    if (c->erased)
+        return ec_status_set(
+            st, EC_ESTATE, "%s with a payload refused: the certificate's content was erased", what);
+    int rc = s_payload_count(l, id, count, st);
+    if (rc)
+        return rc;
+    if (*count >= SC_PAYLOADS_MAX)
+        return ec_status_set(st, EC_ETOOBIG,
+                             "the certificate already has %u CHANGE and INSPECT payloads, the "
+                             "most it may have",
+                             (unsigned)SC_PAYLOADS_MAX);
+    return 0;
+}
+
+/* Appends tx_id as payload `count` of certificate id (after s_payload_admit). */
+static void s_payload_add(ec_ledger_t *l, const uint8_t id[EC_HASH_BYTES], uint32_t count,
+                          const uint8_t tx_id[EC_HASH_BYTES])
+{
+    assert(count < SC_PAYLOADS_MAX);
+    uint8_t key[SC_PAYLOAD_KEY_BYTES];
+    s_payload_key(key, id, count);
+    ec_state_put(l, key, sizeof key, tx_id, EC_HASH_BYTES);
+    /* The count is the big-endian index just past the new entry: the key's last 4 bytes. */
+    s_payload_key(key, id, count + 1);
+    ec_state_put(l, key, 1 + EC_HASH_BYTES, key + 1 + EC_HASH_BYTES, 4);
 }
 
 /* The mirror before any MAIN_ANCHOR: the main genesis, nothing mirrored. */
@@ -373,6 +468,7 @@ static const char *const s_shapes[] = {
     [EC_STX_RENEW] = "[cert_id: bin32, expires_ms: uint]",
     [EC_STX_CHANGE] = "[cert_id: bin32, fields_root: bin32]",
     [EC_STX_REVOKE] = "[cert_id: bin32, reason: str(0..255)]",
+    [EC_STX_ERASE] = "[cert_id: bin32, reason: str(1..255)]",
     [EC_STX_MAIN_ANCHOR] = "[header: bin, commit: bin, prev_path, consistency, "
                            "records_root: bin32, records_count: uint, state_digest: bin32, "
                            "records: [[record: bin, path]...]]",
@@ -420,6 +516,11 @@ static int s_parse_body(const ec_tx_t *tx, sc_body_t *b, ec_status_t *st)
             ec_cur_open(&c, tx->body, 2);
             ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
             s_cur_text(&c, b, 0, EC_REASON_MAX - 1);
+            break;
+        case EC_STX_ERASE:
+            ec_cur_open(&c, tx->body, 2);
+            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
+            s_cur_text(&c, b, 1, EC_REASON_MAX - 1);
             break;
         default:
             return ec_status_set(st, EC_EINVAL, "unknown side-chain transaction type %llu",
@@ -705,6 +806,7 @@ static int s_deliver_issue(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
     memcpy(c.fields_root, b->fields_root, EC_HASH_BYTES);
     c.expires_ms = b->expires_ms;
     c.status = SC_ISSUED;
+    c.erased = false;
     memcpy(c.payload_tx, tx->id, EC_HASH_BYTES);
     c.inspections = 0;
     c.updated_height = ctx->height;
@@ -734,6 +836,13 @@ static int s_deliver_inspect(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *
         return ec_status_set(st, EC_EINVAL, "the certificate's holder is not %s", b->holder);
     if (c.status == SC_REVOKED)
         return ec_status_set(st, EC_ESTATE, "the certificate is revoked");
+    uint32_t payloads = 0;
+    if (tx->has_payload) {
+        rc = s_payload_admit(l, b->cert_id, &c, "INSPECT", &payloads, st);
+        if (rc)
+            return rc;
+        s_payload_add(l, b->cert_id, payloads, tx->id);
+    }
     uint8_t key[SC_INSPECT_KEY_BYTES], val[SC_INSPECT_VAL_MAX];
     key[0] = SC_K_INSPECT;
     memcpy(key + 1, b->cert_id, EC_HASH_BYTES);
@@ -770,6 +879,12 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
     }
     if (c.status == SC_REVOKED)
         return ec_status_set(st, EC_ESTATE, "%s refused: the certificate is revoked", name);
+    uint32_t payloads = 0;
+    if (tx->type == EC_STX_CHANGE) {
+        rc = s_payload_admit(l, b->cert_id, &c, name, &payloads, st);
+        if (rc)
+            return rc;
+    }
     switch (tx->type) {
         case EC_STX_ACK:
             if (c.status != SC_ISSUED)
@@ -782,6 +897,7 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
         case EC_STX_CHANGE:
             memcpy(c.fields_root, b->fields_root, EC_HASH_BYTES);
             memcpy(c.payload_tx, tx->id, EC_HASH_BYTES);
+            s_payload_add(l, b->cert_id, payloads, tx->id);
             break;
         case EC_STX_REVOKE:
             c.status = SC_REVOKED;
@@ -789,6 +905,60 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
         default:
             assert(!"not an update type");
     }
+    c.updated_height = ctx->height;
+    s_cert_store(l, b->cert_id, &c);
+    return 0;
+}
+
+/*
+ * ERASE: the holder or an issuing agency of the certificate's org deletes every payload of
+ * the certificate from EC_CF_PAYLOADS (ISSUE, each CHANGE, each INSPECT that had one) in
+ * the block's batch, drops its 'P' keys and marks it erased. Blocks, the tx index and
+ * every payload_hash stay, so no hash breaks. Cost: one certificate get, one role get
+ * (for an agency), 1 + n index gets, and 2 + 2n deletes with n <= SC_PAYLOADS_MAX.
+ */
+static int s_deliver_erase(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx,
+                           const sc_body_t *b, ec_status_t *st)
+{
+    ec_ledger_t *l = ctx->ledger;
+    sc_cert_t c;
+    int rc = s_cert_load(l, true, b->cert_id, &c, st);
+    if (rc)
+        return rc;
+    uint8_t hash[EC_ADDR_HASH_BYTES];
+    ec_address_hash(hash, tx->sender);
+    if (memcmp(hash, c.holder, EC_ADDR_HASH_BYTES) != 0 &&
+        !s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, c.org, c.org_len))
+        return ec_status_set(st, EC_EPERM,
+                             "only the holder or an issuing agency of org %s for %s may erase "
+                             "a certificate's content",
+                             c.org, app->genesis.cert_type);
+    if (c.erased)
+        return ec_status_set(st, EC_ESTATE, "the certificate's content is already erased");
+    uint32_t count = 0;
+    rc = s_payload_count(l, b->cert_id, &count, st);
+    if (rc)
+        return rc;
+    uint8_t key[SC_PAYLOAD_KEY_BYTES];
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t *val = NULL;
+        size_t size = 0;
+        s_payload_key(key, b->cert_id, i);
+        rc = ec_state_get(l, key, sizeof key, &val, &size);
+        if (rc == 0 && size != EC_HASH_BYTES)
+            rc = EC_EINTERNAL;
+        if (rc) {
+            free(val);
+            return ec_status_set(st, rc, "reading payload %u of the index: %s", i, ec_strerror(rc));
+        }
+        ec_ledger_del(l, EC_CF_PAYLOADS, val, EC_HASH_BYTES);
+        free(val);
+        ec_state_del(l, key, sizeof key);
+    }
+    if (count > 0)
+        ec_state_del(l, key, 1 + EC_HASH_BYTES);
+    ec_ledger_del(l, EC_CF_PAYLOADS, b->cert_id, EC_HASH_BYTES); /* the ISSUE's payload */
+    c.erased = true;
     c.updated_height = ctx->height;
     s_cert_store(l, b->cert_id, &c);
     return 0;
@@ -813,6 +983,8 @@ static int s_deliver_tx(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, cons
             return s_deliver_issue(app, ctx, tx, &b, st);
         case EC_STX_INSPECT:
             return s_deliver_inspect(app, ctx, tx, &b, st);
+        case EC_STX_ERASE:
+            return s_deliver_erase(app, ctx, tx, &b, st);
         default:
             return s_deliver_update(app, ctx, tx, &b, st);
     }
@@ -866,12 +1038,15 @@ static int s_query_cert(sc_app_t *app, ec_ledger_t *l, const msgpack_object *arg
         return rc;
     uint8_t *payload = NULL;
     size_t payload_size = 0;
-    rc = ec_ledger_get(l, EC_CF_PAYLOADS, cert.payload_tx, EC_HASH_BYTES, &payload, &payload_size);
-    if (rc && rc != EC_ENOTFOUND) /* not found: erased on request; served as empty bytes */
+    rc = EC_ENOTFOUND; /* erased: served as empty bytes */
+    if (!cert.erased)
+        rc = ec_ledger_get(l, EC_CF_PAYLOADS, cert.payload_tx, EC_HASH_BYTES, &payload,
+                           &payload_size);
+    if (rc && rc != EC_ENOTFOUND)
         return ec_status_set(st, rc, "reading the payload: %s", ec_strerror(rc));
     char holder[EC_ADDR_MAX];
     ec_address_from_hash(holder, cert.holder);
-    ec_write_array(out, 11);
+    ec_write_array(out, 12);
     ec_write_bin(out, id, EC_HASH_BYTES);
     ec_write_cstr(out, holder);
     ec_write_str(out, cert.org, cert.org_len);
@@ -883,6 +1058,7 @@ static int s_query_cert(sc_app_t *app, ec_ledger_t *l, const msgpack_object *arg
     ec_write_bin(out, payload, rc == 0 ? payload_size : 0);
     ec_write_uint(out, cert.inspections);
     ec_write_uint(out, cert.updated_height);
+    ec_write_bool(out, cert.erased);
     free(payload);
     return 0;
 }

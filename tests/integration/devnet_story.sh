@@ -2,7 +2,8 @@
 # devnet_story: what a newcomer does first. `scripts/devnet up` brings up the full devnet
 # (main chain, five side chains, relay), `scripts/demo` runs the whole walkthrough (roles,
 # attestation, issue, read, acknowledge, inspect, proof, offline verification), a second
-# `up` is a no-op, and after `down` + `up` the data is still there.
+# `up` is a no-op, after `down` + `up` the data is still there, and after the citizen
+# erases the certificate's contents (ERASE) every bundle, old or new, still verifies.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -41,4 +42,20 @@ ecert cert get --type degree --holder "$CITIZEN" --height "$CERT_HEIGHT" --tx "$
     fail "the certificate is not readable after down/up"
 ecert verify --bundle "$BUNDLE" --main-genesis "$ECERT_DEVNET_DIR/main/genesis.yaml" >/dev/null ||
     fail "the bundle no longer verifies"
+
+say "erasure: the citizen erases the contents; every hash still holds"
+run_logged erase.log "cert erase failed" ecert cert erase --key "$CITIZEN_KEY" \
+    --type "$CERT_TYPE" --cert "$CERT_TX" --reason "right to erasure"
+run_logged get_erased.log "cert get after erasure failed" ecert cert get --type "$CERT_TYPE" \
+    --holder "$CITIZEN" --height "$CERT_HEIGHT" --tx "$CERT_TX" --key "$CITIZEN_KEY"
+grep -q 'content  *erased' "$T/get_erased.log" || fail "cert get does not say the content is erased"
+if grep -q 'Bachelor of Engineering' "$T/get_erased.log"; then fail "erased content still shown"; fi
+if ecert cert erase --key "$CITIZEN_KEY" --type "$CERT_TYPE" --cert "$CERT_TX" \
+    --reason "again" >/dev/null 2>&1; then fail "a second erase was accepted"; fi
+ecert verify --bundle "$BUNDLE" --main-genesis "$ECERT_DEVNET_DIR/main/genesis.yaml" >/dev/null ||
+    fail "the bundle fetched before erasure no longer verifies"
+run_logged proof_erased.log "cert proof after erasure failed" ecert cert proof \
+    --type "$CERT_TYPE" --tx "$CERT_TX" --out "$T/erased.bundle" --wait-ms 60000
+ecert verify --bundle "$T/erased.bundle" --main-genesis "$ECERT_DEVNET_DIR/main/genesis.yaml" \
+    >/dev/null || fail "a bundle fetched after erasure does not verify"
 pass

@@ -2,7 +2,8 @@
 # tampered_proof: a real proof bundle verifies; the same bundle with any one byte changed
 # (every position, or an even spread when the bundle is large), truncated, extended, or
 # checked against another main chain, must not. A failure must be a clean "no" (exit 1),
-# never a crash.
+# never a crash. The same bundle fetched as a QR code PNG verifies too, and a PNG without
+# a QR code (or a file that is no PNG) is a clean "no".
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 use_small_devnet
@@ -17,6 +18,31 @@ verify() { # bundle [more args] -> the client's exit status
     return "$rc"
 }
 verify "$BUNDLE" || fail "the untouched bundle does not verify"
+
+say "the bundle as a QR code PNG (cert proof --qr, verify --qr)"
+ecert cert proof --type "$CERT_TYPE" --tx "$CERT_TX" --qr "$T/bundle.png" >/dev/null ||
+    fail "cert proof --qr failed"
+ecert verify --qr "$T/bundle.png" --main-genesis "$genesis" >"$T/qr.out" 2>&1 || {
+    cat "$T/qr.out" >&2
+    fail "the bundle read back from its QR code does not verify"
+}
+grep -q "$CERT_TX" "$T/qr.out" || fail "verify --qr does not name the certificate's transaction"
+expect_qr_error() { # what png message: verify --qr must exit 1 with that message
+    local rc=0
+    ecert verify --qr "$2" --main-genesis "$genesis" >/dev/null 2>"$T/qr.err" || rc=$?
+    [ "$rc" -eq 1 ] || fail "$1: verify --qr exited $rc, want 1"
+    grep -q "$3" "$T/qr.err" || fail "$1: no '$3' in: $(cat "$T/qr.err")"
+}
+# A blank white 64x64 grayscale PNG: a valid image without a QR code.
+base64 -d >"$T/blank.png" <<'EOF_PNG'
+iVBORw0KGgoAAAANSUhEUgAAAEAAAABACAAAAACPAi4CAAAAKUlEQVR42u3MQREAAAwCIPuX1hD77SAA6VEEAoFAIBAIBAKBQCAQfA8Gpwvw4qrwDDIAAAAASUVORK5CYII=
+EOF_PNG
+expect_qr_error "blank PNG" "$T/blank.png" "no QR code found"
+expect_qr_error "not a PNG" "$BUNDLE" "not a readable PNG"
+rc=0
+ecert verify --qr "$T/bundle.png" --bundle "$BUNDLE" --main-genesis "$genesis" \
+    >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || fail "verify with both --qr and --bundle: exit $rc, want 2 (usage)"
 size=$(wc -c <"$BUNDLE")
 say "bundle of $size bytes verifies; now changing one byte at a time"
 

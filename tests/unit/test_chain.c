@@ -36,8 +36,12 @@ static void test_names(void **state)
     assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, EC_MTX_ANCHOR), "ANCHOR");
     assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, EC_STX_ISSUE), "ISSUE");
     assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, EC_STX_MAIN_ANCHOR), "MAIN_ANCHOR");
+    assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, EC_STX_ERASE), "ERASE");
+    assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, 9), "UNKNOWN");
     assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, 0), "UNKNOWN");
-    assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, 8), "UNKNOWN");
+    assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, EC_MTX_SIDECHAIN_UPDATE),
+                        "SIDECHAIN_UPDATE");
+    assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, 9), "UNKNOWN");
     assert_string_equal(ec_tx_type_name(3, 1), "UNKNOWN");
 }
 

@@ -39,6 +39,7 @@ typedef struct {
     uint64_t nonce;
     uint8_t roots[HEIGHTS_MAX][EC_HASH_BYTES]; /* state root returned for each height     */
     ec_status_t st;                            /* status of the last transaction          */
+    uint8_t vs_hash[EC_HASH_BYTES];            /* set by s_sidechain_light                */
 } fx_t;
 
 /* A side chain built in memory: headers 1..SIDE_BLOCKS, hashes[0] = its genesis hash. */
@@ -254,6 +255,22 @@ static int s_sidechain(fx_t *fx, const ec_key_t *key, const ec_genesis_t *g)
     ec_writer_init(&w);
     ec_genesis_encode(&w, g);
     int rc = s_sidechain_raw(fx, key, ec_writer_data(&w), ec_writer_size(&w));
+    ec_writer_fini(&w);
+    return rc;
+}
+
+/* SIDECHAIN_UPDATE of chain_id to `vs` (NULL: an empty set). */
+static int s_side_update(fx_t *fx, const ec_key_t *key, const char *chain_id, const ec_valset_t *vs,
+                         bool unfreeze)
+{
+    ec_valset_t empty = {0};
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 3);
+    ec_write_cstr(&w, chain_id);
+    ec_valset_encode(&w, vs ? vs : &empty);
+    ec_write_bool(&w, unfreeze);
+    int rc = s_tx(fx, key, EC_MTX_SIDECHAIN_UPDATE, &w);
     ec_writer_fini(&w);
     return rc;
 }
@@ -769,7 +786,8 @@ static int s_anchor(fx_t *fx, side_t *s, uint64_t from, uint64_t to)
     return s_anchor_of_header(fx, s->g.chain_id, &s->h[to], s->leaves, from, fx->side_val);
 }
 
-/* Reads `sidechain` for chain_id: the light client and the genesis bytes. */
+/* Reads `sidechain` for chain_id: the light client, the genesis bytes and (into
+ * fx->vs_hash) the hash of the validator set anchors are checked against. */
 static int s_sidechain_light(fx_t *fx, const char *chain_id, ec_light_t *lc, uint8_t *gbuf,
                              size_t *gsize)
 {
@@ -779,7 +797,7 @@ static int s_sidechain_light(fx_t *fx, const char *chain_id, ec_light_t *lc, uin
         ec_cur_t c, l;
         const uint8_t *g = NULL;
         size_t gs = 0;
-        ec_cur_open(&c, q.root, 2);
+        ec_cur_open(&c, q.root, 3);
         ec_cur_bin(&c, &g, &gs, 8192);
         ec_cur_enter(&c, &l, 4);
         ec_cur_uint(&l, &lc->height);
@@ -787,6 +805,7 @@ static int s_sidechain_light(fx_t *fx, const char *chain_id, ec_light_t *lc, uin
         ec_cur_bin_fixed(&l, lc->hist_root, EC_HASH_BYTES);
         ec_cur_bool(&l, &lc->frozen);
         ec_cur_fold(&c, &l);
+        ec_cur_bin_fixed(&c, fx->vs_hash, EC_HASH_BYTES);
         assert_int_equal(ec_cur_finish(&c), 0);
         if (gbuf) {
             memcpy(gbuf, g, gs);
@@ -876,10 +895,13 @@ static void test_sidechain(void **state)
     assert_memory_equal(lc.hash, want, EC_HASH_BYTES);
     assert_memory_equal(lc.hist_root, empty, EC_HASH_BYTES);
     assert_false(lc.frozen);
+    ec_valset_hash(want, &g.validators); /* no SIDECHAIN_UPDATE yet: the genesis set */
+    assert_memory_equal(fx->vs_hash, want, EC_HASH_BYTES);
     assert_int_equal(s_sidechain_light(fx, "ecert-nope", &lc, NULL, NULL), EC_ENOTFOUND);
 }
 
 /* Reads anchor_of; returns the code and fills out[3]. */
+
 static int s_anchor_of(fx_t *fx, const char *chain_id, uint64_t side_height, uint64_t out[3])
 {
     ec_writer_t a;
@@ -995,11 +1017,103 @@ static void test_anchor(void **state)
     assert_int_equal(s_anchor(fx, s2, 3, 8), 0);
     s_commit(fx);
 
+    /* Governance: only an operator unfreezes; the evidence stays; anchors resume from the
+     * pre-fork state (5), so the honest header 6 extends it and is accepted again. */
+    assert_int_equal(s_side_update(fx, fx->alice, SIDE_ID, &s->g.validators, true), EC_EPERM);
+    assert_int_equal(s_side_update(fx, fx->op, SIDE_ID, &s->g.validators, true), 0);
+    assert_int_equal(s_anchor(fx, s, 5, 6), 0);
+    assert_int_equal(fx->ctx.anchor_count, 1);
+    s_commit(fx);
+    assert_int_equal(s_sidechain_light(fx, SIDE_ID, &lc, NULL, NULL), 0);
+    assert_false(lc.frozen);
+    assert_int_equal(lc.height, 6);
+    assert_memory_equal(lc.hash, s->hashes[6], EC_HASH_BYTES);
+    uint8_t fkey[64] = "f/" SIDE_ID, *fval = NULL;
+    size_t fsize = 0;
+    assert_int_equal(ec_ledger_get(fx->l, EC_CF_STATE, fkey, strlen((char *)fkey), &fval, &fsize),
+                     0);
+    free(fval);
+    assert_int_equal(s_anchor_of(fx, SIDE_ID, 6, r), 0);
+    assert_int_equal(r[0], 6);
+    /* Not frozen any more: a second unfreeze is refused. */
+    assert_int_equal(s_side_update(fx, fx->op, SIDE_ID, &s->g.validators, true), EC_ESTATE);
+
     free(f);
     s_side_free(s);
     s_side_free(s2);
     free(s);
     free(s2);
+}
+
+static void test_sidechain_update(void **state)
+{
+    fx_t *fx = *state;
+    side_t *s = malloc(sizeof *s);
+    assert_non_null(s);
+    s_side_build(fx, s, SIDE_ID, "degree");
+    ec_valset_t carol = {0};
+    carol.count = 1;
+    memcpy(carol.v[0].pk, ec_key_pk(fx->carol), EC_PK_BYTES);
+    carol.v[0].power = 3;
+    assert_int_equal(s_side_update(fx, fx->op, SIDE_ID, &carol, false), EC_ENOTFOUND);
+    assert_int_equal(s_sidechain(fx, fx->op, &s->g), 0);
+    s_commit(fx);
+
+    /* Refusals, all before any write (s_tx checks the digest is unchanged). */
+    assert_int_equal(s_side_update(fx, fx->alice, SIDE_ID, &carol, false), EC_EPERM);
+    assert_int_equal(s_side_update(fx, fx->op, "ecert-nope", &carol, false), EC_ENOTFOUND);
+    assert_int_equal(s_side_update(fx, fx->op, SIDE_ID, NULL, false), EC_EINVAL);
+    assert_int_equal(s_side_update(fx, fx->op, "Bad_Id", &carol, false), EC_EINVAL);
+    assert_int_equal(s_side_update(fx, fx->op, SIDE_ID, &s->g.validators, false), EC_EINVAL);
+    assert_non_null(strstr(fx->st.msg, "nothing to change"));
+    assert_int_equal(s_side_update(fx, fx->op, SIDE_ID, &s->g.validators, true), EC_ESTATE);
+    assert_int_equal(s_side_update(fx, fx->op, SIDE_ID, &carol, true), EC_ESTATE);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 2); /* unfreeze missing */
+    ec_write_cstr(&w, SIDE_ID);
+    ec_valset_encode(&w, &carol);
+    assert_int_equal(s_tx(fx, fx->op, EC_MTX_SIDECHAIN_UPDATE, &w), EC_EINVAL);
+    ec_writer_fini(&w);
+
+    /* Under the genesis set: the genesis validator's anchor goes through. */
+    assert_int_equal(s_anchor(fx, s, 0, 2), 0);
+    s_commit(fx);
+
+    /* The new set replaces it; the registered genesis is unchanged. */
+    assert_int_equal(s_side_update(fx, fx->op, SIDE_ID, &carol, false), 0);
+    s_commit(fx);
+    ec_light_t lc;
+    uint8_t gbuf[8192], want[EC_HASH_BYTES];
+    size_t gsize = 0;
+    assert_int_equal(s_sidechain_light(fx, SIDE_ID, &lc, gbuf, &gsize), 0);
+    ec_valset_hash(want, &carol);
+    assert_memory_equal(fx->vs_hash, want, EC_HASH_BYTES);
+    assert_int_equal(gsize, s->genesis_size);
+    assert_memory_equal(gbuf, s->genesis, gsize);
+    assert_int_equal(lc.height, 2);
+    assert_int_equal(s_side_update(fx, fx->op, SIDE_ID, &carol, false), EC_EINVAL);
+
+    /* The old validator's commit no longer counts; the new validator's does. */
+    assert_int_equal(s_anchor_of_header(fx, SIDE_ID, &s->h[4], s->leaves, 2, fx->side_val),
+                     EC_ESIG);
+    assert_int_equal(s_anchor_of_header(fx, SIDE_ID, &s->h[4], s->leaves, 2, fx->carol), 0);
+    s_commit(fx);
+    uint64_t r[3];
+    assert_int_equal(s_anchor_of(fx, SIDE_ID, 3, r), 0);
+    assert_int_equal(r[0], 4);
+
+    /* Back to the genesis set, changed in the same block as an anchor that uses it. */
+    assert_int_equal(s_side_update(fx, fx->op, SIDE_ID, &s->g.validators, false), 0);
+    assert_int_equal(s_anchor_of_header(fx, SIDE_ID, &s->h[5], s->leaves, 4, fx->carol), EC_ESIG);
+    assert_int_equal(s_anchor_of_header(fx, SIDE_ID, &s->h[5], s->leaves, 4, fx->side_val), 0);
+    s_commit(fx);
+    assert_int_equal(s_sidechain_light(fx, SIDE_ID, &lc, NULL, NULL), 0);
+    ec_valset_hash(want, &s->g.validators);
+    assert_memory_equal(fx->vs_hash, want, EC_HASH_BYTES);
+    assert_int_equal(lc.height, 5);
+    s_side_free(s);
+    free(s);
 }
 
 /* ---- records query, snapshots and state roots --------------------------------------------- */
@@ -1202,6 +1316,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_attest, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_sidechain, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_anchor, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_sidechain_update, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_records, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_determinism, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_query_errors, s_setup, s_teardown),

@@ -388,8 +388,10 @@ static int issue(fx_t *fx, int issuer, int holder, const char *org, uint8_t id[E
     return rc;
 }
 
-static int inspect(fx_t *fx, int inspector, int holder, const char *org,
-                   const uint8_t cert[EC_HASH_BYTES], const char *verdict)
+/* An INSPECT, with s_payload when `payload`; its id goes to id (may be NULL). */
+static int inspect_ex(fx_t *fx, int inspector, int holder, const char *org,
+                      const uint8_t cert[EC_HASH_BYTES], const char *verdict, bool payload,
+                      uint8_t id[EC_HASH_BYTES])
 {
     char addr[EC_ADDR_MAX];
     ec_writer_t w;
@@ -399,9 +401,23 @@ static int inspect(fx_t *fx, int inspector, int holder, const char *org,
     ec_write_cstr(&w, org);
     ec_write_bin(&w, cert, EC_HASH_BYTES);
     ec_write_cstr(&w, verdict);
-    int rc = side_tx(fx, EC_STX_INSPECT, inspector, &w, NULL, 0, NULL);
+    int rc = side_tx(fx, EC_STX_INSPECT, inspector, &w, payload ? s_payload : NULL,
+                     payload ? sizeof s_payload : 0, id);
     ec_writer_fini(&w);
     return rc;
+}
+
+static int inspect(fx_t *fx, int inspector, int holder, const char *org,
+                   const uint8_t cert[EC_HASH_BYTES], const char *verdict)
+{
+    return inspect_ex(fx, inspector, holder, org, cert, verdict, false, NULL);
+}
+
+/* An INSPECT by K_INSPECTOR (org INSP1) carrying a payload; its id goes to id. */
+static int inspect_payload(fx_t *fx, int holder, const uint8_t cert[EC_HASH_BYTES],
+                           uint8_t id[EC_HASH_BYTES])
+{
+    return inspect_ex(fx, K_INSPECTOR, holder, "INSP1", cert, "see report", true, id);
 }
 
 /* ACK [id], RENEW [id, expires], CHANGE [id, root] (+payload), REVOKE [id, reason]. */
@@ -787,7 +803,7 @@ static void test_issue_and_query(void **state)
     side_commit(fx);
     const msgpack_object *r = NULL;
     assert_int_equal(query_cert(fx, id, &r), 0);
-    assert_int_equal(r->via.array.size, 11);
+    assert_int_equal(r->via.array.size, 12);
     char addr[EC_ADDR_MAX];
     assert_bin(el(r, 0), id, EC_HASH_BYTES);
     assert_str(el(r, 1), pk_addr(fx, K_HOLDER, addr));
@@ -800,6 +816,8 @@ static void test_issue_and_query(void **state)
     assert_bin(el(r, 8), s_payload, sizeof s_payload);
     assert_int_equal(el(r, 9)->via.u64, 0);
     assert_int_equal(el(r, 10)->via.u64, h);
+    assert_int_equal(el(r, 11)->type, MSGPACK_OBJECT_BOOLEAN);
+    assert_false(el(r, 11)->via.boolean);
 
     /* unknown certificate, bad args */
     uint8_t none[EC_HASH_BYTES] = {0};
@@ -922,17 +940,7 @@ static void test_inspect(void **state)
     longv[EC_VERDICT_MAX - 1] = '\0'; /* 255 bytes: the longest allowed */
     assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", id, longv), 0);
     /* an inspection with a sealed payload */
-    char addr[EC_ADDR_MAX];
-    ec_writer_t w;
-    ec_writer_init(&w);
-    ec_write_array(&w, 4);
-    ec_write_cstr(&w, pk_addr(fx, K_HOLDER, addr));
-    ec_write_cstr(&w, "INSP1");
-    ec_write_bin(&w, id, EC_HASH_BYTES);
-    ec_write_cstr(&w, "see report");
-    assert_int_equal(
-        side_tx(fx, EC_STX_INSPECT, K_INSPECTOR, &w, s_payload, sizeof s_payload, NULL), 0);
-    ec_writer_fini(&w);
+    assert_int_equal(inspect_payload(fx, K_HOLDER, id, NULL), 0);
     side_commit(fx);
 
     const msgpack_object *r = NULL;
@@ -1109,6 +1117,232 @@ static void test_certs_by_holder(void **state)
     ec_writer_fini(&a);
 }
 
+/* ---- tests: ERASE ----------------------------------------------------------------------- */
+
+static int erase(fx_t *fx, int k, const uint8_t cert[EC_HASH_BYTES], const char *reason)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 2);
+    ec_write_bin(&w, cert, EC_HASH_BYTES);
+    ec_write_cstr(&w, reason);
+    int rc = side_tx(fx, EC_STX_ERASE, k, &w, NULL, 0, NULL);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+/* Whether EC_CF_PAYLOADS holds the payload of tx id (committed data). */
+static bool has_payload(fx_t *fx, const uint8_t id[EC_HASH_BYTES])
+{
+    uint8_t *val = NULL;
+    size_t size = 0;
+    int rc = ec_ledger_get(fx->ledger, EC_CF_PAYLOADS, id, EC_HASH_BYTES, &val, &size);
+    free(val);
+    assert_true(rc == 0 || rc == EC_ENOTFOUND);
+    return rc == 0;
+}
+
+static int count_item(void *ctx, const uint8_t *key, size_t key_size, const uint8_t *val,
+                      size_t val_size)
+{
+    (void)key;
+    (void)key_size;
+    (void)val;
+    (void)val_size;
+    (*(uint32_t *)ctx)++;
+    return 0;
+}
+
+/* Committed state keys that start with kind ‖ id. */
+static uint32_t state_keys(fx_t *fx, uint8_t kind, const uint8_t id[EC_HASH_BYTES])
+{
+    uint8_t prefix[1 + EC_HASH_BYTES];
+    prefix[0] = kind;
+    memcpy(prefix + 1, id, EC_HASH_BYTES);
+    uint32_t n = 0;
+    assert_int_equal(
+        ec_ledger_scan(fx->ledger, EC_CF_STATE, prefix, sizeof prefix, NULL, 0, 0, count_item, &n),
+        0);
+    return n;
+}
+
+/* Certificate id was erased: its ISSUE payload, the payloads of tx a and b and its 'P'
+ * keys are gone from committed data. */
+static void assert_erased(fx_t *fx, const uint8_t id[EC_HASH_BYTES], const uint8_t a[EC_HASH_BYTES],
+                          const uint8_t b[EC_HASH_BYTES])
+{
+    assert_false(has_payload(fx, id));
+    assert_false(has_payload(fx, a));
+    assert_false(has_payload(fx, b));
+    assert_int_equal(state_keys(fx, 'P', id), 0);
+}
+
+static void test_erase_by_holder(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t id[EC_HASH_BYTES], change_id[EC_HASH_BYTES], insp_id[EC_HASH_BYTES];
+    uint8_t id2[EC_HASH_BYTES], change2_id[EC_HASH_BYTES];
+    uint8_t payload2[80];
+    memset(payload2, 0x77, sizeof payload2);
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", id), 0);
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER2, "ORG1", id2), 0);
+    side_commit(fx);
+    assert_int_equal(update(fx, EC_STX_CHANGE, K_ISSUER1, id, payload2, sizeof payload2, change_id),
+                     0);
+    assert_int_equal(inspect_payload(fx, K_HOLDER, id, insp_id), 0);
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", id, "compliant"), 0);
+    assert_int_equal(
+        update(fx, EC_STX_CHANGE, K_ISSUER1, id2, payload2, sizeof payload2, change2_id), 0);
+    side_commit(fx);
+    assert_true(has_payload(fx, id) && has_payload(fx, change_id) && has_payload(fx, insp_id));
+    assert_int_equal(state_keys(fx, 'P', id), 3); /* count + two entries */
+
+    /* who may erase: not a stranger, another org's issuer, an inspector, another holder */
+    assert_int_equal(erase(fx, K_STRANGER, id, "mine"), EC_EPERM);
+    assert_int_equal(erase(fx, K_ISSUER2, id, "mine"), EC_EPERM);
+    assert_int_equal(erase(fx, K_INSPECTOR, id, "mine"), EC_EPERM);
+    assert_int_equal(erase(fx, K_HOLDER2, id, "mine"), EC_EPERM);
+    assert_int_equal(erase(fx, K_OTHERTYPE, id, "mine"), EC_EPERM);
+    /* body and payload rules */
+    assert_int_equal(erase(fx, K_HOLDER, id, ""), EC_EINVAL);
+    uint8_t none[EC_HASH_BYTES] = {3};
+    assert_int_equal(erase(fx, K_HOLDER, none, "mine"), EC_ENOTFOUND);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 2);
+    ec_write_bin(&w, id, EC_HASH_BYTES);
+    ec_write_cstr(&w, "mine");
+    assert_int_equal(side_tx(fx, EC_STX_ERASE, K_HOLDER, &w, s_payload, sizeof s_payload, NULL),
+                     EC_EINVAL);
+    ec_writer_fini(&w);
+
+    assert_int_equal(erase(fx, K_HOLDER, id, "right to erasure"), 0);
+    assert_int_equal(erase(fx, K_HOLDER, id, "again"), EC_ESTATE); /* same block */
+    uint64_t h = fx->ctx.height;
+    side_commit(fx);
+    assert_erased(fx, id, change_id, insp_id);
+    /* the other certificate is untouched */
+    assert_true(has_payload(fx, id2) && has_payload(fx, change2_id));
+    assert_int_equal(state_keys(fx, 'P', id2), 2);
+    /* the inspection records stay (they hold no personal data) */
+    assert_int_equal(state_keys(fx, 'I', id), 2);
+
+    const msgpack_object *r = NULL;
+    assert_int_equal(query_cert(fx, id, &r), 0);
+    assert_int_equal(r->via.array.size, 12);
+    assert_bin(el(r, 8), NULL, 0);
+    assert_true(el(r, 11)->via.boolean);
+    assert_str(el(r, 7), "issued");
+    assert_int_equal(el(r, 10)->via.u64, h);
+    assert_int_equal(query_cert(fx, id2, &r), 0);
+    assert_bin(el(r, 8), payload2, sizeof payload2);
+    assert_false(el(r, 11)->via.boolean);
+
+    /* after erasure: no new content, but the rest of the life cycle goes on */
+    assert_int_equal(erase(fx, K_HOLDER, id, "again"), EC_ESTATE);
+    assert_int_equal(erase(fx, K_ISSUER1, id, "again"), EC_ESTATE);
+    assert_int_equal(update(fx, EC_STX_CHANGE, K_ISSUER1, id, payload2, sizeof payload2, NULL),
+                     EC_ESTATE);
+    assert_int_equal(inspect_payload(fx, K_HOLDER, id, NULL), EC_ESTATE);
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", id, "still fine"), 0);
+    assert_int_equal(update(fx, EC_STX_ACK, K_HOLDER, id, NULL, 0, NULL), 0);
+    assert_int_equal(update(fx, EC_STX_RENEW, K_ISSUER1, id, NULL, 0, NULL), 0);
+    assert_int_equal(update(fx, EC_STX_REVOKE, K_ISSUER1, id, NULL, 0, NULL), 0);
+    side_commit(fx);
+    assert_int_equal(query_cert(fx, id, &r), 0);
+    assert_str(el(r, 7), "revoked");
+    assert_int_equal(el(r, 9)->via.u64, 3);
+    assert_true(el(r, 11)->via.boolean);
+    assert_int_equal(erase(fx, K_HOLDER, id, "again"), EC_ESTATE);
+}
+
+static void test_erase_by_agency(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t id[EC_HASH_BYTES], change_id[EC_HASH_BYTES], insp_id[EC_HASH_BYTES];
+    uint8_t payload2[80];
+    memset(payload2, 0x55, sizeof payload2);
+    /* Issue, change, inspect and erase in one block: ERASE reads the pending index, and
+     * the payloads the engine wrote earlier in the block are deleted too. */
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", id), 0);
+    assert_int_equal(update(fx, EC_STX_CHANGE, K_ISSUER1, id, payload2, sizeof payload2, change_id),
+                     0);
+    assert_int_equal(inspect_payload(fx, K_HOLDER, id, insp_id), 0);
+    assert_int_equal(erase(fx, K_ISSUER1, id, "court order 17/2024"), 0);
+    side_commit(fx);
+    assert_erased(fx, id, change_id, insp_id);
+    const msgpack_object *r = NULL;
+    assert_int_equal(query_cert(fx, id, &r), 0);
+    assert_true(el(r, 11)->via.boolean);
+    assert_bin(el(r, 8), NULL, 0);
+
+    /* a revoked certificate can still be erased (the right to erasure stays) */
+    uint8_t id2[EC_HASH_BYTES];
+    assert_int_equal(issue(fx, K_ISSUER2, K_HOLDER2, "ORG2", id2), 0);
+    side_commit(fx);
+    assert_int_equal(update(fx, EC_STX_REVOKE, K_ISSUER2, id2, NULL, 0, NULL), 0);
+    assert_int_equal(erase(fx, K_ISSUER1, id2, "wrong org"), EC_EPERM);
+    assert_int_equal(erase(fx, K_ISSUER2, id2, "retention period over"), 0);
+    side_commit(fx);
+    assert_false(has_payload(fx, id2));
+    assert_int_equal(query_cert(fx, id2, &r), 0);
+    assert_str(el(r, 7), "revoked");
+    assert_true(el(r, 11)->via.boolean);
+}
+
+/* Two nodes that apply the same transactions agree on the root of the ERASE block, and
+ * that root differs from the one the block would have without the ERASE. */
+static void test_erase_state_root(void **state)
+{
+    fx_t *fx[2] = {*state, NULL};
+    void *other = NULL;
+    assert_int_equal(setup(&other), 0);
+    fx[1] = other;
+    uint8_t root[2][EC_HASH_BYTES], before[EC_HASH_BYTES];
+    uint8_t payload2[80];
+    memset(payload2, 0x66, sizeof payload2);
+    for (int n = 0; n < 2; n++) {
+        uint8_t id[EC_HASH_BYTES];
+        assert_int_equal(issue(fx[n], K_ISSUER1, K_HOLDER, "ORG1", id), 0);
+        assert_int_equal(
+            update(fx[n], EC_STX_CHANGE, K_ISSUER1, id, payload2, sizeof payload2, NULL), 0);
+        side_commit(fx[n]);
+        assert_int_equal(fx[n]->app->end_block(fx[n]->app->self, &fx[n]->ctx, before), 0);
+        assert_int_equal(erase(fx[n], K_HOLDER, id, "right to erasure"), 0);
+        assert_int_equal(fx[n]->app->end_block(fx[n]->app->self, &fx[n]->ctx, root[n]), 0);
+        assert_memory_not_equal(before, root[n], EC_HASH_BYTES);
+        side_commit(fx[n]);
+    }
+    assert_memory_equal(root[0], root[1], EC_HASH_BYTES);
+    teardown(&other);
+}
+
+/* CHANGE and INSPECT payloads are capped per certificate (so one ERASE has a bound). */
+static void test_erase_payload_cap(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t id[EC_HASH_BYTES], first[EC_HASH_BYTES], last[EC_HASH_BYTES];
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", id), 0);
+    side_commit(fx);
+    assert_int_equal(inspect_payload(fx, K_HOLDER, id, first), 0);
+    for (int i = 1; i < 1024; i++) {
+        assert_int_equal(
+            update(fx, EC_STX_CHANGE, K_ISSUER1, id, s_payload, sizeof s_payload, last), 0);
+        if (i % 256 == 0)
+            side_commit(fx);
+    }
+    assert_int_equal(update(fx, EC_STX_CHANGE, K_ISSUER1, id, s_payload, sizeof s_payload, NULL),
+                     EC_ETOOBIG);
+    assert_int_equal(inspect_payload(fx, K_HOLDER, id, NULL), EC_ETOOBIG);
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", id, "no payload"), 0);
+    side_commit(fx);
+    assert_true(has_payload(fx, first) && has_payload(fx, last));
+    assert_int_equal(state_keys(fx, 'P', id), 1025);
+    assert_int_equal(erase(fx, K_HOLDER, id, "right to erasure"), 0);
+    side_commit(fx);
+    assert_erased(fx, id, first, last);
+}
+
 /* A failed transaction leaves no trace in the state root: the same successful
  * transactions give the same digest with or without failed ones between them. */
 static void test_failed_tx_leaves_no_trace(void **state)
@@ -1186,6 +1420,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renew_change_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certs_by_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erase_by_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erase_by_agency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erase_state_root, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_erase_payload_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_tx_leaves_no_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_throughput, setup, teardown),
     };
