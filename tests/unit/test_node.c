@@ -26,6 +26,7 @@
 #include "ec_log.h"
 #include "ec_mempool.h"
 #include "ec_merkle.h"
+#include "ec_mlog.h"
 #include "ec_node.h"
 #include "ec_rpc.h"
 #include "test_util.h"
@@ -1057,6 +1058,62 @@ static void test_restart(void **state)
     s_fx_free(f);
 }
 
+/*
+ * A damaged data folder is refused at start, not served: a stray block above the tip, and
+ * a history leaf that no longer matches the tip's hash (DESIGN.md section 4).
+ */
+static void test_damaged_ledger(void **state)
+{
+    (void)state;
+    fx_t *f = s_fx_new(5, 100, 1000);
+    s_fx_start(f);
+    assert_int_equal(s_put(f, "a", "1", NULL, NULL, NULL), 0);
+    assert_int_equal(s_put(f, "b", "2", NULL, NULL, NULL), 0);
+    uint64_t tip = s_status_height(f);
+    s_fx_stop(f);
+    ec_status_t st = {0};
+    uint8_t key[8];
+
+    /* 1. a header stored above the tip */
+    ec_ledger_t *l = ec_ledger_open(f->cfg.data_dir, &st);
+    assert_non_null(l);
+    uint8_t *hdr = NULL;
+    size_t hdr_size = 0;
+    ec_be64_put(key, tip);
+    assert_int_equal(ec_ledger_get(l, EC_CF_HEADERS, key, sizeof key, &hdr, &hdr_size), 0);
+    ec_be64_put(key, tip + 1);
+    ec_ledger_put(l, EC_CF_HEADERS, key, sizeof key, hdr, hdr_size);
+    assert_int_equal(ec_ledger_write(l, tip), 0);
+    ec_ledger_destroy(&l);
+    assert_null(ec_node_new(&f->cfg, &f->app, &st));
+    assert_int_equal(st.code, EC_EIO);
+    assert_non_null(strstr(st.msg, "above the tip"));
+
+    /* 2. remove it again: the node starts; then damage the history's last leaf */
+    l = ec_ledger_open(f->cfg.data_dir, &st);
+    assert_non_null(l);
+    ec_ledger_del(l, EC_CF_HEADERS, key, sizeof key);
+    assert_int_equal(ec_ledger_write(l, tip), 0);
+    ec_ledger_destroy(&l);
+    s_fx_start(f);
+    assert_int_equal(s_status_height(f), tip);
+    s_fx_stop(f);
+    l = ec_ledger_open(f->cfg.data_dir, &st);
+    assert_non_null(l);
+    uint8_t node_key[10] = {EC_MLOG_HIST, 0};
+    ec_be64_put(node_key + 2, tip);
+    uint8_t bogus[EC_HASH_BYTES];
+    memset(bogus, 0x5a, sizeof bogus);
+    ec_ledger_put(l, EC_CF_MERKLE, node_key, sizeof node_key, bogus, sizeof bogus);
+    assert_int_equal(ec_ledger_write(l, tip), 0);
+    ec_ledger_destroy(&l);
+    assert_null(ec_node_new(&f->cfg, &f->app, &st));
+    assert_int_equal(st.code, EC_EIO);
+    assert_non_null(strstr(st.msg, "history"));
+    free(hdr);
+    s_fx_free(f);
+}
+
 static void test_bind_in_use(void **state)
 {
     (void)state;
@@ -1280,9 +1337,9 @@ int main(void)
         cmocka_unit_test(test_anchor_proof),     cmocka_unit_test(test_pub_announcement),
     };
     const struct CMUnitTest own[] = {
-        cmocka_unit_test(test_mempool),          cmocka_unit_test(test_consensus_solo),
-        cmocka_unit_test(test_restart),          cmocka_unit_test(test_bind_in_use),
-        cmocka_unit_test(test_shutdown_pending),
+        cmocka_unit_test(test_mempool),     cmocka_unit_test(test_consensus_solo),
+        cmocka_unit_test(test_restart),     cmocka_unit_test(test_damaged_ledger),
+        cmocka_unit_test(test_bind_in_use), cmocka_unit_test(test_shutdown_pending),
     };
     int failed =
         cmocka_run_group_tests_name("shared node", shared, s_group_setup, s_group_teardown);
