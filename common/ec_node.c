@@ -1096,9 +1096,17 @@ static void s_admit(ec_node_t *node, s_sub_t *sub, uint64_t now_ms)
         s_publish_count(node);
         return;
     }
-    const char *msg = rc == EC_EREPLAY ? "transaction already submitted"
-                      : rc == EC_EBUSY ? "mempool full, retry later"
-                                       : "storage error reading the transaction index";
+    /* A replay of a committed transaction says where it is: a client whose reply was lost
+     * resubmits and learns its height this way (the `tx` method gives the rest). */
+    char msg[96];
+    if (rc == EC_EREPLAY && height > 0)
+        snprintf(msg, sizeof msg, "transaction already committed at height %llu, index %u",
+                 (unsigned long long)height, index);
+    else
+        snprintf(msg, sizeof msg, "%s",
+                 rc == EC_EREPLAY ? "transaction already submitted, not yet committed"
+                 : rc == EC_EBUSY ? "mempool full, retry later"
+                                  : "storage error reading the transaction index");
     ec_debug("refused tx (req %llu): %s", (unsigned long long)sub->req_id, msg);
     s_sub_refuse(node->commit_reply, &cm->w_reply, sub, rc, msg);
     cm->log_refused++;

@@ -528,9 +528,13 @@ static void test_submit_and_read(void **state)
     ec_rpc_reply_fini(&r);
     ec_writer_fini(&q);
 
-    /* replay */
-    char msg[200];
+    /* replay: refused, and the refusal says where the committed transaction is */
+    char msg[200], want[96];
     assert_int_equal(s_submit(f, &tx, NULL, 0, NULL, NULL, NULL, msg), EC_EREPLAY);
+    snprintf(want, sizeof want, "already committed at height %llu, index %llu",
+             (unsigned long long)h, (unsigned long long)idx);
+    if (!strstr(msg, want))
+        fail_msg("replay message \"%s\" does not say \"%s\"", msg, want);
     ec_writer_fini(&tx);
 }
 
