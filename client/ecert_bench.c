@@ -14,11 +14,14 @@
 #include <dirent.h>
 #include <getopt.h>
 #include <limits.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -867,6 +870,46 @@ static void s_on_signal(int sig)
  * the one side chain of `type` and the relay, on random free-ish ports, using the binaries
  * of the build this program belongs to. Writes the folder into devnet. Exits on failure.
  */
+/* True when TCP port `port` on 127.0.0.1 can be bound now (nothing listens on it and no
+ * connection holds it). */
+static bool s_port_free(uint32_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return false;
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+/*
+ * A port base for a private devnet: main rpc/pub at base and base+1, the side chain at
+ * base+100 and base+101. Bases are drawn from 20000-32000, below Linux's ephemeral range
+ * (32768-60999), so an outgoing connection never holds one; each is tested by binding.
+ */
+static uint32_t s_port_base(void)
+{
+    for (int attempt = 0; attempt < 32; attempt++) {
+        uint32_t base = 20000 + randombytes_uniform(48) * 250;
+        if (s_port_free(base) && s_port_free(base + 1) && s_port_free(base + 100) &&
+            s_port_free(base + 101))
+            return base;
+    }
+    s_die("no free port range in 20000-32000 for a private network%s", "");
+    return 0;
+}
+
+/*
+ * Starts a private network in a new temporary folder with scripts/devnet: the main chain,
+ * the one side chain of `type` and the relay, using the binaries of the build this program
+ * belongs to. A port can still be taken between the test and the bind, so a failed start
+ * is retried (three times, each in a fresh folder). Writes the folder into devnet. Exits
+ * on failure, keeping the last folder for a post-mortem.
+ */
 static void s_private_up(const char *type, char *devnet, size_t cap)
 {
     char exe[PATH_MAX], build[PATH_MAX], source[PATH_MAX];
@@ -884,36 +927,41 @@ static void s_private_up(const char *type, char *devnet, size_t cap)
     if (access(s_private_script, X_OK) != 0)
         s_die("--private needs scripts/devnet: not found at %s (set ECERT_SOURCE)",
               s_private_script);
-
-    S_FMT(s_private_dir, "/tmp/ecert-bench-XXXXXX");
-    if (!mkdtemp(s_private_dir))
-        s_die("mkdtemp: %s", strerror(errno));
     atexit(s_private_down);
     signal(SIGINT, s_on_signal);
     signal(SIGTERM, s_on_signal);
-
-    char chains[PATH_MAX + 16], ports[16];
-    S_FMT(chains, "%s/chains.yaml", s_private_dir);
-    FILE *f = fopen(chains, "w");
-    if (!f || fprintf(f, "sides:\n  - {type: %s, rpc: 7100, pub: 7101}\n", type) < 0 ||
-        fclose(f) != 0)
-        s_die("cannot write %s", chains);
-    uint32_t r = randombytes_uniform(20000);
-    S_FMT(ports, "%u", 30000 + r - r % 200);
-    setenv("ECERT_DEVNET_CHAINS", chains, 1);
-    setenv("ECERT_PORT_BASE", ports, 1);
     setenv("ECERT_BUILD", build, 1);
 
-    char cmd[3 * PATH_MAX];
-    S_FMT(cmd, "'%s' up --dir '%s/devnet' >'%s/up.log' 2>&1", s_private_script, s_private_dir,
-          s_private_dir);
-    fprintf(stderr, "ecert-bench: starting a private network in %s (ports from %s)\n",
-            s_private_dir, ports);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "ecert-bench: the private network did not start; see %s/up.log\n",
+    for (int attempt = 1;; attempt++) {
+        S_FMT(s_private_dir, "/tmp/ecert-bench-XXXXXX");
+        if (!mkdtemp(s_private_dir))
+            s_die("mkdtemp: %s", strerror(errno));
+        char chains[PATH_MAX + 16], ports[16], cmd[3 * PATH_MAX];
+        S_FMT(chains, "%s/chains.yaml", s_private_dir);
+        FILE *f = fopen(chains, "w");
+        if (!f || fprintf(f, "sides:\n  - {type: %s, rpc: 7100, pub: 7101}\n", type) < 0 ||
+            fclose(f) != 0)
+            s_die("cannot write %s", chains);
+        S_FMT(ports, "%u", s_port_base());
+        setenv("ECERT_DEVNET_CHAINS", chains, 1);
+        setenv("ECERT_PORT_BASE", ports, 1);
+        S_FMT(cmd, "'%s' up --dir '%s/devnet' >'%s/up.log' 2>&1", s_private_script, s_private_dir,
+              s_private_dir);
+        fprintf(stderr, "ecert-bench: starting a private network in %s (ports from %s)\n",
+                s_private_dir, ports);
+        if (system(cmd) == 0)
+            break;
+        if (attempt == 3) {
+            fprintf(stderr, "ecert-bench: the private network did not start; see %s/up.log\n",
+                    s_private_dir);
+            s_private_dir[0] = '\0'; /* keep the folder for a post-mortem */
+            exit(1);
+        }
+        fprintf(stderr,
+                "ecert-bench: the private network did not start (see %s/up.log); "
+                "trying again\n",
                 s_private_dir);
-        s_private_dir[0] = '\0'; /* keep the folder for a post-mortem */
-        exit(1);
+        s_private_down(); /* stops what did start and removes the folder */
     }
     int len = snprintf(devnet, cap, "%s/devnet", s_private_dir);
     if (len < 0 || (size_t)len >= cap)

@@ -44,7 +44,8 @@ say "ecert-bench --private starts its own network, measures, and removes it"
 "$bench" --private --workload issue --count 200 --signers 2 --json --quiet \
     >"$T/private.json" 2>"$T/private.err" 8>&- 9>&- || fail "--private: $(cat "$T/private.err")"
 jq -e '.ok == 200 and .failed == 0' "$T/private.json" >/dev/null || fail "--private: $(cat "$T/private.json")"
-private_dir=$(sed -n 's/^ecert-bench: starting a private network in \([^ ]*\) .*/\1/p' "$T/private.err")
+private_dir=$(sed -n 's/^ecert-bench: starting a private network in \([^ ]*\) .*/\1/p' "$T/private.err" |
+    tail -n 1) # the last attempt (a failed start is retried in a fresh folder)
 [ -n "$private_dir" ] || fail "--private did not say where it ran: $(cat "$T/private.err")"
 [ ! -e "$private_dir" ] || fail "--private left $private_dir behind"
 

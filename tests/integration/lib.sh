@@ -79,14 +79,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' INT TERM
 
-# ---- ports: a range of 250 from 20000-40000, chosen from the pid, skipping busy ones ---
+# ---- ports: a range of 250 from 20000-32000, chosen from the pid, skipping busy ones ---
+# (below Linux's ephemeral range, 32768-60999, so outgoing connections never hold them)
 port_busy() { # true when something accepts connections on 127.0.0.1:$1
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 pick_ports() {
     local try base p busy
     for try in $(seq 0 40); do
-        base=$((20000 + ((($$ + try * 7919) % 80) * 250)))
+        base=$((20000 + ((($$ + try * 7919) % 48) * 250)))
         busy=0
         for p in $(seq "$base" 10 $((base + 200))); do
             if port_busy "$p" || port_busy $((p + 1)); then
@@ -99,7 +100,7 @@ pick_ports() {
             return 0
         fi
     done
-    fail "no free port range found in 20000-40000"
+    fail "no free port range found in 20000-32000"
 }
 ECERT_PORT_BASE=$(pick_ports)
 export ECERT_PORT_BASE
