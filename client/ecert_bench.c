@@ -665,6 +665,18 @@ typedef struct {
     size_t bundle_bytes;
 } s_report_t;
 
+/*
+ * The measured phase of a workload: takes the daemons' CPU baseline, sends the prepared
+ * requests to endpoint with the run's connections, window and rate, and frees them.
+ */
+static void s_measured(s_bench_t *b, const char *endpoint, bench_tx_t *txs, s_report_t *rep)
+{
+    s_measure_begin();
+    bench_drive(endpoint, txs, b->count, b->connections, b->window, b->rate, 30000, b->progress,
+                &rep->load);
+    s_free_txs(txs, b->count);
+}
+
 /* Issues `n` certificates outside the measurement, returning their ids. */
 static uint8_t (*s_issue_some(s_bench_t *b, size_t n))[EC_HASH_BYTES]
 {
@@ -690,9 +702,7 @@ static void s_run_issue(s_bench_t *b, s_report_t *rep)
     lag->b = b;
     pthread_t thread;
     pthread_create(&thread, NULL, s_lag_thread, lag);
-    s_measure_begin();
-    bench_drive(b->side_rpc, txs, b->count, b->connections, b->window, b->rate, 30000, b->progress,
-                &rep->load);
+    s_measured(b, b->side_rpc, txs, rep);
     usleep(2500000); /* let the last blocks anchor: the sampler is still measuring */
     lag->stop = true;
     pthread_join(thread, NULL);
@@ -711,7 +721,6 @@ static void s_run_issue(s_bench_t *b, s_report_t *rep)
         rep->disk_bytes_per_tx = (double)(disk_after - disk_before) / (double)rep->load.ok;
         rep->payload_bytes = b->payload_bytes;
     }
-    s_free_txs(txs, b->count);
 }
 
 static void s_run_inspect(s_bench_t *b, s_report_t *rep)
@@ -720,10 +729,7 @@ static void s_run_inspect(s_bench_t *b, s_report_t *rep)
     size_t certs_n = b->count < 2000 ? b->count : 2000;
     uint8_t(*certs)[EC_HASH_BYTES] = s_issue_some(b, certs_n);
     bench_tx_t *txs = s_prepare_inspect(b, b->count, certs, certs_n);
-    s_measure_begin();
-    bench_drive(b->side_rpc, txs, b->count, b->connections, b->window, b->rate, 30000, b->progress,
-                &rep->load);
-    s_free_txs(txs, b->count);
+    s_measured(b, b->side_rpc, txs, rep);
     free(certs);
 }
 
@@ -733,10 +739,7 @@ static void s_run_query(s_bench_t *b, s_report_t *rep)
     size_t certs_n = 2000;
     uint8_t(*certs)[EC_HASH_BYTES] = s_issue_some(b, certs_n);
     bench_tx_t *txs = s_prepare_query(b->count, certs, certs_n);
-    s_measure_begin();
-    bench_drive(b->side_rpc, txs, b->count, b->connections, b->window, b->rate, 30000, b->progress,
-                &rep->load);
-    s_free_txs(txs, b->count);
+    s_measured(b, b->side_rpc, txs, rep);
     free(certs);
 }
 
@@ -745,10 +748,7 @@ static void s_run_register(s_bench_t *b, s_report_t *rep)
     if (b->progress)
         fprintf(stderr, "  preparing %zu registrations (one fresh key each)...\n", b->count);
     bench_tx_t *txs = s_prepare_register(b, b->count);
-    s_measure_begin();
-    bench_drive(b->main_rpc, txs, b->count, b->connections, b->window, b->rate, 30000, b->progress,
-                &rep->load);
-    s_free_txs(txs, b->count);
+    s_measured(b, b->main_rpc, txs, rep);
 }
 
 /* Reads a whole file (malloc'd); NULL if it cannot. */

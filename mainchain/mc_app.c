@@ -1195,6 +1195,18 @@ static int s_bad_args(ec_status_t *st, int rc, const char *path, const char *sha
                          path, shape);
 }
 
+/* Reads a query's single str argument into buf (cap bytes). 0, or the refusal with st set
+ * naming the query and the shape it takes. */
+static int s_args_str(const msgpack_object *args, char *buf, size_t cap, const char *path,
+                      const char *shape, ec_status_t *st)
+{
+    ec_cur_t c;
+    ec_cur_open(&c, args, 1);
+    ec_cur_str_copy(&c, buf, cap);
+    int rc = ec_cur_finish(&c);
+    return rc != 0 ? s_bad_args(st, rc, path, shape) : 0;
+}
+
 typedef struct {
     ec_writer_t *w;
     uint32_t count;
@@ -1269,12 +1281,9 @@ static int s_query_org(ec_ledger_t *l, const msgpack_object *args, ec_writer_t *
                        ec_status_t *st)
 {
     char code[EC_ORG_CODE_MAX];
-    ec_cur_t c;
-    ec_cur_open(&c, args, 1);
-    ec_cur_str_copy(&c, code, sizeof code);
-    int rc = ec_cur_finish(&c);
+    int rc = s_args_str(args, code, sizeof code, "org", "[org_code: str]", st);
     if (rc != 0)
-        return s_bad_args(st, rc, "org", "[org_code: str]");
+        return rc;
     uint8_t key[S_KEY_MAX], *val = NULL;
     size_t size = 0, ks = s_key_str(key, 'o', code);
     rc = ec_ledger_get(l, EC_CF_STATE, key, ks, &val, &size);
@@ -1289,6 +1298,7 @@ static int s_query_org(ec_ledger_t *l, const msgpack_object *args, ec_writer_t *
     const msgpack_object *root = NULL;
     rc = ec_decode(&d, val, size, &root);
     if (rc == 0) {
+        ec_cur_t c;
         ec_cur_open(&c, root, 2);
         ec_cur_str_copy(&c, name, sizeof name);
         ec_cur_uint(&c, &height);
@@ -1367,12 +1377,9 @@ static int s_query_sidechain(ec_ledger_t *l, const msgpack_object *args, ec_writ
                              ec_status_t *st)
 {
     char chain_id[EC_CHAIN_ID_MAX];
-    ec_cur_t c;
-    ec_cur_open(&c, args, 1);
-    ec_cur_str_copy(&c, chain_id, sizeof chain_id);
-    int rc = ec_cur_finish(&c);
+    int rc = s_args_str(args, chain_id, sizeof chain_id, "sidechain", "[chain_id: str]", st);
     if (rc != 0)
-        return s_bad_args(st, rc, "sidechain", "[chain_id: str]");
+        return rc;
     uint8_t *genesis = NULL, *light = NULL;
     size_t gsize = 0, lsize = 0;
     rc = s_side_get(l, false, 's', chain_id, &genesis, &gsize, st);

@@ -28,10 +28,7 @@ static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    tu_tmpdir_make(f->dir, sizeof f->dir, "ec-ledger");
-    ec_status_t st = {0};
-    f->l = ec_ledger_open(f->dir, &st);
-    assert_non_null(f->l);
+    f->l = tu_ledger_make(f->dir, sizeof f->dir, "ec-ledger");
     *state = f;
     return 0;
 }
@@ -49,10 +46,7 @@ static int teardown(void **state)
 
 static void s_reopen(fixture_t *f)
 {
-    ec_status_t st = {0};
-    ec_ledger_destroy(&f->l);
-    f->l = ec_ledger_open(f->dir, &st);
-    assert_non_null(f->l);
+    tu_ledger_reopen(f->dir, &f->l);
 }
 
 /* Asserts that get (committed or pending) returns exactly `want` (NULL: not found). */

@@ -62,10 +62,8 @@ static int s_setup(void **state)
     assert_int_equal(ec_crypto_init(), 0);
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    tu_tmpdir_make(fx->dir, sizeof fx->dir, "ec-mc");
+    fx->l = tu_ledger_make(fx->dir, sizeof fx->dir, "ec-mc");
     ec_status_t st;
-    fx->l = ec_ledger_open(fx->dir, &st);
-    assert_non_null(fx->l);
     fx->op = tu_key(1);
     fx->val = tu_key(2);
     fx->alice = tu_key(3);
@@ -1198,10 +1196,7 @@ static void test_determinism(void **state)
 
     /* Replay into a fresh ledger with the same nonces. */
     char dir[64];
-    tu_tmpdir_make(dir, sizeof dir, "ec-mc2");
-    ec_status_t st;
-    ec_ledger_t *l2 = ec_ledger_open(dir, &st);
-    assert_non_null(l2);
+    ec_ledger_t *l2 = tu_ledger_make(dir, sizeof dir, "ec-mc2");
     ec_ledger_t *saved = fx->l;
     fx->l = l2;
     fx->ctx.ledger = l2;

@@ -32,10 +32,7 @@ static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    tu_tmpdir_make(f->dir, sizeof f->dir, "ec-mlog");
-    ec_status_t st = {0};
-    f->l = ec_ledger_open(f->dir, &st);
-    assert_non_null(f->l);
+    f->l = tu_ledger_make(f->dir, sizeof f->dir, "ec-mlog");
     for (uint32_t i = 0; i < N_MAX; i++)
         ec_merkle_leaf(f->leaves[i], EC_LEAF_BLOCK, &i, sizeof i);
     *state = f;
@@ -53,10 +50,7 @@ static int teardown(void **state)
 
 static void s_reopen(fixture_t *f)
 {
-    ec_status_t st = {0};
-    ec_ledger_destroy(&f->l);
-    f->l = ec_ledger_open(f->dir, &st);
-    assert_non_null(f->l);
+    tu_ledger_reopen(f->dir, &f->l);
 }
 
 /* RFC 6962 reference vectors (certificate-transparency merkle_tree_test): leaf hashes are

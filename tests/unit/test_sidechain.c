@@ -463,10 +463,8 @@ static int setup(void **state)
     fx_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
     assert_int_equal(ec_crypto_init(), 0);
-    tu_tmpdir_make(fx->dir, sizeof fx->dir, "test_sidechain");
+    fx->ledger = tu_ledger_make(fx->dir, sizeof fx->dir, "test_sidechain");
     ec_status_t st;
-    fx->ledger = ec_ledger_open(fx->dir, &st);
-    assert_non_null(fx->ledger);
     for (int k = 0; k < K_COUNT; k++) {
         uint8_t seed[32] = {(uint8_t)(k + 1), 0x5c};
         fx->keys[k] = ec_key_from_seed(seed);

@@ -1,6 +1,7 @@
 /*
  * test_util.h - helpers shared by the cmocka unit tests: deterministic keys from a seed
- * byte, and temporary directories under /tmp that a test creates and removes again.
+ * byte, temporary directories under /tmp that a test creates and removes again, and a
+ * real ledger opened in one.
  * Header-only (static inline) so that every test program stays a single source file and
  * tests/unit/meson.build needs no change. Include it after <cmocka.h>: the helpers fail
  * the running test through cmocka's asserts instead of returning error codes, because a
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "ec_crypto.h"
+#include "ec_ledger.h"
 
 /* Returns a key whose 32-byte seed is seed_byte repeated; fails the test if it cannot be
  * made. The caller owns the key (ec_key_destroy). */
@@ -49,6 +51,28 @@ static inline int tu_rm_entry(const char *path, const struct stat *sb, int flag,
 static inline void tu_tmpdir_remove(const char *dir)
 {
     assert_int_equal(nftw(dir, tu_rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+/* Makes a fresh temporary directory /tmp/<tag>-XXXXXX (path into dir) and opens a ledger
+ * in it; fails the test if either cannot be done. */
+static inline ec_ledger_t *tu_ledger_make(char *dir, size_t cap, const char *tag)
+{
+    tu_tmpdir_make(dir, cap, tag);
+    ec_status_t st = {0};
+    ec_ledger_t *l = ec_ledger_open(dir, &st);
+    if (!l)
+        fail_msg("ec_ledger_open(%s): %s", dir, st.msg);
+    return l;
+}
+
+/* Closes *l (if open) and opens the ledger in dir again, as a restarted node would. */
+static inline void tu_ledger_reopen(const char *dir, ec_ledger_t **l)
+{
+    ec_ledger_destroy(l);
+    ec_status_t st = {0};
+    *l = ec_ledger_open(dir, &st);
+    if (!*l)
+        fail_msg("ec_ledger_open(%s): %s", dir, st.msg);
 }
 
 #endif
