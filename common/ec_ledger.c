@@ -43,9 +43,11 @@
 #include "ec_ledger.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <rocksdb/c.h>
 
@@ -115,7 +117,38 @@ struct ec_ledger {
     uint32_t jcount;                /* journaled writes                  */
     uint8_t *jarena;                /* [S_JOURNAL_BYTES_MAX] keys+values */
     uint32_t jbytes;                /* arena bytes used                  */
+    bool read_only;                 /* opened by the store check         */
+    bool flush_on_close;            /* a disk ledger opened for writing  */
 };
+
+struct ec_ledger_env {
+    rocksdb_env_t *env;
+};
+
+ec_ledger_env_t *ec_ledger_mem_env_new(void)
+{
+    ec_ledger_env_t *e = calloc(1, sizeof *e);
+    if (e && !(e->env = rocksdb_create_mem_env())) {
+        free(e);
+        e = NULL;
+    }
+    return e;
+}
+
+void ec_ledger_mem_env_destroy(ec_ledger_env_t **self_p)
+{
+    assert(self_p);
+    if (!*self_p)
+        return;
+    rocksdb_env_destroy((*self_p)->env);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+const char *ec_ledger_cf_name(ec_cf_t cf)
+{
+    return cf < EC_CF_COUNT ? s_cf_names[cf] : "?";
+}
 
 void ec_be64_put(uint8_t out[8], uint64_t v)
 {
@@ -157,7 +190,7 @@ static int s_fail(ec_status_t *st, const char *what, char *err)
 
 /* ---- open / close ----------------------------------------------------------------------- */
 
-static void s_options_make(ec_ledger_t *l)
+static void s_options_make(ec_ledger_t *l, const ec_ledger_env_t *env)
 {
     l->cache = rocksdb_cache_create_lru(S_BLOCK_CACHE_BYTES);
     for (int i = 0; i < 2; i++) {
@@ -175,6 +208,13 @@ static void s_options_make(ec_ledger_t *l)
         l->table[1], rocksdb_filterpolicy_create_bloom_full(S_BLOOM_BITS_PER_KEY));
 
     l->db_opts = rocksdb_options_create();
+    if (env)
+        rocksdb_options_set_env(l->db_opts, env->env);
+    /* Refuse to open on any sign of damage RocksDB can see, and replay the write-ahead log
+     * only up to its first bad record (kPointInTimeRecovery = 2): what opens is a
+     * consistent prefix, and the node's guard record tells whether it lost anything. */
+    rocksdb_options_set_paranoid_checks(l->db_opts, 1);
+    rocksdb_options_set_wal_recovery_mode(l->db_opts, 2);
     rocksdb_options_set_create_if_missing(l->db_opts, 1);
     rocksdb_options_set_create_missing_column_families(l->db_opts, 1);
     rocksdb_options_set_max_background_jobs(l->db_opts, 2);
@@ -212,9 +252,44 @@ static int s_tip_load(ec_ledger_t *l, ec_status_t *st)
     return 0;
 }
 
+/*
+ * Makes sure the data folder exists with mode 0700, or exists already without access for
+ * group and others (it holds every payload). 0, EC_EIO or EC_ECONFIG with st set.
+ */
+static int s_folder(const char *path, ec_status_t *st)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        if (errno != ENOENT)
+            return ec_status_set(st, EC_EIO, "data folder %s: %s", path, strerror(errno));
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return ec_status_set(st, EC_EIO, "cannot create data folder %s: %s", path,
+                                 strerror(errno));
+        return 0;
+    }
+    if (!S_ISDIR(sb.st_mode))
+        return ec_status_set(st, EC_ECONFIG, "data folder %s is not a folder", path);
+    if (sb.st_mode & 0077)
+        return ec_status_set(st, EC_ECONFIG,
+                             "data folder %s has mode %04o: it holds every certificate payload "
+                             "and must be private to its owner (chmod 700 %s)",
+                             path, (unsigned)(sb.st_mode & 07777), path);
+    return 0;
+}
+
 ec_ledger_t *ec_ledger_open(const char *path, ec_status_t *st)
 {
+    return ec_ledger_open_with(path, NULL, st);
+}
+
+ec_ledger_t *ec_ledger_open_with(const char *path, const ec_ledger_options_t *opts, ec_status_t *st)
+{
     assert(path);
+    ec_ledger_options_t none = {0};
+    if (!opts)
+        opts = &none;
+    if (!opts->env && !opts->read_only && s_folder(path, st) != 0)
+        return NULL;
     ec_ledger_t *l = calloc(1, sizeof *l);
     if (!l) {
         ec_status_set(st, EC_ENOMEM, "out of memory opening ledger %s", path);
@@ -231,7 +306,9 @@ ec_ledger_t *ec_ledger_open(const char *path, ec_status_t *st)
         ec_status_set(st, EC_ENOMEM, "out of memory opening ledger %s", path);
         return NULL;
     }
-    s_options_make(l);
+    s_options_make(l, opts->env);
+    l->read_only = opts->read_only;
+    l->flush_on_close = !opts->read_only && !opts->env;
     l->ropts = rocksdb_readoptions_create();
     l->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(l->wopts, 1);
@@ -239,7 +316,13 @@ ec_ledger_t *ec_ledger_open(const char *path, ec_status_t *st)
     ec_sha256_init(&l->digest);
 
     char *err = NULL;
-    l->db = rocksdb_open_column_families(l->db_opts, path, EC_CF_COUNT, s_cf_names,
+    if (opts->read_only)
+        l->db = rocksdb_open_for_read_only_column_families(
+            l->db_opts, path, EC_CF_COUNT, s_cf_names, (const rocksdb_options_t *const *)l->cf_opts,
+            l->cf, 0, &err);
+    else
+        l->db =
+            rocksdb_open_column_families(l->db_opts, path, EC_CF_COUNT, s_cf_names,
                                          (const rocksdb_options_t *const *)l->cf_opts, l->cf, &err);
     if (err) {
         ec_status_set(st, EC_EIO, "cannot open ledger %s: %s", path, err);
@@ -262,6 +345,22 @@ void ec_ledger_destroy(ec_ledger_t **self_p)
     if (!l)
         return;
     if (l->db) {
+        /* A clean stop moves the memtables into table files, so the next start replays no
+         * write-ahead log and every committed block sits in checksummed tables that the
+         * store check reads. A failed flush loses nothing: the log still holds it all. */
+        if (l->flush_on_close) {
+            rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+            rocksdb_flushoptions_set_wait(fo, 1);
+            for (int cf = 0; cf < EC_CF_COUNT; cf++) {
+                char *err = NULL;
+                rocksdb_flush_cf(l->db, fo, l->cf[cf], &err);
+                if (err) {
+                    ec_warn("ledger: flush of %s at close failed: %s", s_cf_names[cf], err);
+                    rocksdb_free(err);
+                }
+            }
+            rocksdb_flushoptions_destroy(fo);
+        }
         for (int cf = 0; cf < EC_CF_COUNT; cf++)
             if (l->cf[cf])
                 rocksdb_column_family_handle_destroy(l->cf[cf]);
@@ -384,6 +483,35 @@ int ec_ledger_scan(ec_ledger_t *l, ec_cf_t cf, const void *prefix, size_t prefix
     rocksdb_iter_destroy(it);
     rocksdb_readoptions_destroy(ro);
     free(bound);
+    return rc;
+}
+
+int ec_ledger_verify_checksums(ec_ledger_t *l, uint64_t *keys, uint64_t *bytes, ec_status_t *st)
+{
+    assert(l && keys && bytes);
+    *keys = *bytes = 0;
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_verify_checksums(ro, 1);
+    rocksdb_readoptions_set_fill_cache(ro, 0);
+    int rc = 0;
+    for (int cf = 0; rc == 0 && cf < EC_CF_COUNT; cf++) {
+        rocksdb_iterator_t *it = rocksdb_create_iterator_cf(l->db, ro, l->cf[cf]);
+        for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+            size_t ks = 0, vs = 0;
+            (void)rocksdb_iter_key(it, &ks);
+            (void)rocksdb_iter_value(it, &vs);
+            (*keys)++;
+            *bytes += ks + vs;
+        }
+        char *err = NULL;
+        rocksdb_iter_get_error(it, &err);
+        if (err) {
+            rc = ec_status_set(st, EC_EIO, "column family %s: %s", s_cf_names[cf], err);
+            rocksdb_free(err);
+        }
+        rocksdb_iter_destroy(it);
+    }
+    rocksdb_readoptions_destroy(ro);
     return rc;
 }
 
@@ -709,7 +837,7 @@ static void s_batch_reset(ec_ledger_t *l)
 
 int ec_ledger_write(ec_ledger_t *l, uint64_t height)
 {
-    assert(l);
+    assert(l && !l->read_only);
     uint8_t tip[8];
     ec_be64_put(tip, height);
     s_journal_flush(l);

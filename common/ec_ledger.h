@@ -20,6 +20,7 @@
 #ifndef EC_LEDGER_H
 #define EC_LEDGER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,11 +41,36 @@ typedef enum {
 
 typedef struct ec_ledger ec_ledger_t;
 
+/* An environment whose files live in memory (rocksdb's MemEnv), for the simulator: a
+ * ledger opened, closed and opened again in it keeps its data, like one on disk. */
+typedef struct ec_ledger_env ec_ledger_env_t;
+ec_ledger_env_t *ec_ledger_mem_env_new(void);
+/* Frees the environment and every file in it; no ledger may be open in it. */
+void ec_ledger_mem_env_destroy(ec_ledger_env_t **self_p);
+
+typedef struct {
+    bool read_only;       /* open for reading only (the store check); never writes      */
+    ec_ledger_env_t *env; /* NULL for the disk, else an ec_ledger_mem_env_new() one      */
+} ec_ledger_options_t;
+
 /*
- * Opens (creating if missing) the database in directory `path`. Returns NULL and fills st
- * on failure (EC_EIO with RocksDB's message, e.g. a lock held by another process).
+ * Opens (creating if missing) the database in directory `path`. A missing folder is
+ * created with mode 0700; an existing one must not be accessible to group or others
+ * (it holds every payload): EC_ECONFIG naming the mode and the chmod that fixes it.
+ *
+ * Recovery: RocksDB replays its write-ahead log up to the first damaged record and no
+ * further (point-in-time recovery), with paranoid checks on, so the store it opens is
+ * always a consistent prefix of what was written. Whether that prefix still holds every
+ * committed block is for the caller to check against its guard record (ec_guard.h):
+ * RocksDB cannot know what it lost.
+ *
+ * Returns NULL and fills st on failure (EC_EIO with RocksDB's message, e.g. a lock held by
+ * another process or a damaged table file, EC_ECONFIG for the folder's mode).
  */
 ec_ledger_t *ec_ledger_open(const char *path, ec_status_t *st);
+/* The same with options (NULL: the defaults of ec_ledger_open). */
+ec_ledger_t *ec_ledger_open_with(const char *path, const ec_ledger_options_t *opts,
+                                 ec_status_t *st);
 /* Discards any pending batch, closes the database, sets *self_p to NULL. Idempotent. */
 void ec_ledger_destroy(ec_ledger_t **self_p);
 
@@ -66,6 +92,17 @@ typedef int (*ec_ledger_scan_fn)(void *ctx, const uint8_t *key, size_t key_size,
 EC_WUR int ec_ledger_scan(ec_ledger_t *l, ec_cf_t cf, const void *prefix, size_t prefix_size,
                           const void *start_key, size_t start_size, uint32_t limit,
                           ec_ledger_scan_fn fn, void *ctx);
+/*
+ * Reads every key and value of every column family with RocksDB's block checksums
+ * verified and without filling the cache, counting keys and bytes. O(size of the store).
+ * Returns 0, or EC_EIO with st naming the column family and RocksDB's message (a damaged
+ * table or block) on the first fault.
+ */
+EC_WUR int ec_ledger_verify_checksums(ec_ledger_t *l, uint64_t *keys, uint64_t *bytes,
+                                      ec_status_t *st);
+/* Name of a column family ("blocks", ...), for messages. */
+const char *ec_ledger_cf_name(ec_cf_t cf);
+
 /* Highest committed block height, 0 before the first block. */
 uint64_t ec_ledger_height(const ec_ledger_t *l);
 /* Encoded header and commit of a committed height (malloc'd). EC_ENOTFOUND past the tip. */
