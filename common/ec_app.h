@@ -56,6 +56,9 @@ typedef struct {
      * msgpack object written to out. Unknown paths are EC_EMETHOD.                          */
     int (*query)(void *self, ec_ledger_t *ledger, const char *path, const msgpack_object *args,
                  ec_writer_t *out, ec_status_t *st);
+    /* Optional, for the store check (ec_check.h): verifies the app's own committed logs
+     * against header `h` (read-only, any thread). 0, or EC_EIO with st naming the fault. */
+    int (*check_block)(void *self, ec_ledger_t *ledger, const ec_header_t *h, ec_status_t *st);
 } ec_app_t;
 
 #endif

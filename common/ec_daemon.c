@@ -11,10 +11,13 @@
 #include <assert.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ec_check.h"
 #include "ec_config.h"
 #include "ec_crypto.h"
 #include "ec_log.h"
@@ -29,15 +32,22 @@ enum { S_EXIT_OK = 0, S_EXIT_RUNTIME = 1, S_EXIT_CONFIG = 2 };
 static void s_usage(FILE *out, const char *program)
 {
     fprintf(out,
-            "Usage: %s --config FILE [--check]\n"
+            "Usage: %s --config FILE [--check | --check-config | --adopt-store]\n"
             "       %s --help | --version\n"
             "\n"
             "Runs one validator node of an ecert chain until SIGINT or SIGTERM.\n"
             "\n"
             "Options:\n"
             "  --config FILE   node configuration (YAML), required\n"
-            "  --check         load and validate the configuration, genesis and validator\n"
+            "  --check         check the store in data_dir end to end, read-only: every\n"
+            "                  RocksDB checksum, the guard record, the block hash chain,\n"
+            "                  every commit, the history and records logs, block times;\n"
+            "                  print what was checked and the first fault; exit 0 when\n"
+            "                  the store is sound, 1 on a fault (docs/OPERATIONS.md)\n"
+            "  --check-config  load and validate the configuration, genesis and validator\n"
             "                  key, print a summary and exit\n"
+            "  --adopt-store   start on a store that has blocks but no guard file (made by\n"
+            "                  an older version), taking it as complete; run --check first\n"
             "  --help          this text\n"
             "  --version       print the version\n"
             "\n"
@@ -60,28 +70,46 @@ static void s_usage(FILE *out, const char *program)
             program, program, EC_BLOCK_TXS_MAX);
 }
 
+/* What the command line asks for. */
+typedef enum { S_MODE_RUN, S_MODE_CHECK_STORE, S_MODE_CHECK_CONFIG } s_mode_t;
+
+typedef struct {
+    const char *config;
+    s_mode_t mode;
+    bool adopt_store;
+} s_args_t;
+
 /* Parses the command line. Returns -1 to go on, or an exit code to stop with. */
-static int s_options(int argc, char **argv, const char *program, const char **config, bool *check)
+static int s_options(int argc, char **argv, const char *program, s_args_t *args)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check", no_argument, NULL, 'k'},
+        {"check-config", no_argument, NULL, 'K'},
+        {"adopt-store", no_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    *config = NULL;
-    *check = false;
+    memset(args, 0, sizeof *args);
     optind = 1;
     opterr = 0;
-    int opt;
+    int opt, modes = 0;
     while ((opt = getopt_long(argc, argv, ":c:hV", longopts, NULL)) != -1) {
         switch (opt) {
             case 'c':
-                *config = optarg;
+                args->config = optarg;
                 break;
             case 'k':
-                *check = true;
+                args->mode = S_MODE_CHECK_STORE;
+                modes++;
+                break;
+            case 'K':
+                args->mode = S_MODE_CHECK_CONFIG;
+                modes++;
+                break;
+            case 'A':
+                args->adopt_store = true;
                 break;
             case 'h':
                 s_usage(stdout, program);
@@ -101,7 +129,12 @@ static int s_options(int argc, char **argv, const char *program, const char **co
         fprintf(stderr, "%s: unexpected argument '%s' (try --help)\n", program, argv[optind]);
         return S_EXIT_CONFIG;
     }
-    if (!*config) {
+    if (modes > 1 || (modes > 0 && args->adopt_store)) {
+        fprintf(stderr, "%s: --check, --check-config and --adopt-store exclude each other\n",
+                program);
+        return S_EXIT_CONFIG;
+    }
+    if (!args->config) {
         fprintf(stderr, "%s: --config FILE is required (try --help)\n", program);
         return S_EXIT_CONFIG;
     }
@@ -151,8 +184,10 @@ static int s_key_load(s_loaded_t *ld, const char *program)
     return S_EXIT_CONFIG;
 }
 
-/* Loads config, genesis and key. Returns -1 to go on, or an exit code. */
-static int s_load(s_loaded_t *ld, const char *config, const char *program, uint32_t chain_kind)
+/* Loads config and genesis, and the key unless `with_key` is false. Returns -1 to go on,
+ * or an exit code. */
+static int s_load(s_loaded_t *ld, const char *config, const char *program, uint32_t chain_kind,
+                  bool with_key)
 {
     ec_status_t st = {0};
     if (ec_node_file_load(&ld->file, config, &st) != 0) {
@@ -170,7 +205,7 @@ static int s_load(s_loaded_t *ld, const char *config, const char *program, uint3
                 s_kind_name(ld->genesis.kind));
         return S_EXIT_CONFIG;
     }
-    return s_key_load(ld, program);
+    return with_key ? s_key_load(ld, program) : -1;
 }
 
 static void s_summary(const s_loaded_t *ld)
@@ -195,9 +230,26 @@ static void s_summary(const s_loaded_t *ld)
            f->mempool_max);
 }
 
+/* Checks the store (--check). Returns the exit code. */
+static int s_check(s_loaded_t *ld, const char *program, ec_app_make_fn make_app,
+                   ec_app_free_fn free_app)
+{
+    ec_status_t st = {0};
+    ec_app_t *app = make_app(&ld->genesis, &st);
+    if (!app) {
+        fprintf(stderr, "%s: cannot make the application: %s\n", program, st.msg);
+        return S_EXIT_RUNTIME;
+    }
+    printf("checking %s (chain %s)\n", ld->file.data_dir, ld->genesis.chain_id);
+    int rc = ec_check_store(ld->file.data_dir, &ld->genesis, app, stdout, &st);
+    if (free_app)
+        free_app(app);
+    return rc == 0 ? S_EXIT_OK : S_EXIT_RUNTIME;
+}
+
 /* Makes the app and the node, and serves until stopped. Returns the exit code. */
 static int s_run(s_loaded_t *ld, const char *program, ec_app_make_fn make_app,
-                 ec_app_free_fn free_app)
+                 ec_app_free_fn free_app, bool adopt_store)
 {
     ec_status_t st = {0};
     ec_app_t *app = make_app(&ld->genesis, &st);
@@ -215,6 +267,7 @@ static int s_run(s_loaded_t *ld, const char *program, ec_app_make_fn make_app,
         .block_txs_max = ld->file.block_txs_max,
         .verify_threads = ld->file.verify_threads,
         .mempool_max = ld->file.mempool_max,
+        .adopt_store = adopt_store,
     };
     ec_info("starting chain_id=%s kind=%s%s%s rpc=%s pub=%s data_dir=%s validator=%s",
             ld->genesis.chain_id, s_kind_name(ld->genesis.kind),
@@ -252,21 +305,30 @@ int ec_daemon_main(int argc, char **argv, const char *program, uint32_t chain_ki
         fprintf(stderr, "%s: cannot initialise libsodium\n", program);
         return S_EXIT_RUNTIME;
     }
-    const char *config = NULL;
-    bool check = false;
-    int code = s_options(argc, argv, program, &config, &check);
+    /* SIGINT and SIGTERM stay pending until the node serves (ec_node_run unblocks them):
+     * a stop asked for while the daemon is still starting ends it cleanly, with exit 0,
+     * instead of killing it half-way through opening its store. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    s_args_t args;
+    int code = s_options(argc, argv, program, &args);
     if (code >= 0)
         return code;
 
     s_loaded_t ld;
     memset(&ld, 0, sizeof ld);
-    code = s_load(&ld, config, program, chain_kind);
+    code = s_load(&ld, args.config, program, chain_kind, args.mode != S_MODE_CHECK_STORE);
     if (code < 0) {
-        if (check) {
+        if (args.mode == S_MODE_CHECK_CONFIG) {
             s_summary(&ld);
             code = S_EXIT_OK;
+        } else if (args.mode == S_MODE_CHECK_STORE) {
+            code = s_check(&ld, program, make_app, free_app);
         } else {
-            code = s_run(&ld, program, make_app, free_app);
+            code = s_run(&ld, program, make_app, free_app, args.adopt_store);
         }
     }
     s_loaded_fini(&ld);

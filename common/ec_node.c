@@ -48,6 +48,7 @@
 #include <zmq.h>
 
 #include "ec_consensus.h"
+#include "ec_guard.h"
 #include "ec_log.h"
 #include "ec_mempool.h"
 #include "ec_merkle.h"
@@ -133,6 +134,7 @@ struct ec_node {
     size_t genesis_size;
     ec_app_t *app;
     ec_ledger_t *ledger;
+    ec_guard_t *guard; /* highest committed block, outside RocksDB (ec_guard.h)  */
     ec_consensus_t *consensus;
     ec_mempool_t *mempool; /* commit thread only (and the stopper after join) */
 
@@ -1272,6 +1274,17 @@ static void s_log_flush(ec_node_t *node, bool force)
     cm->log_build_ms = cm->log_write_ms = 0;
 }
 
+/* Records in the guard that the store holds block `height` (synced before anyone hears of
+ * it). Returns 0 or EC_EIO with st set. */
+static int s_guard_commit(ec_node_t *node, uint64_t height, const uint8_t hash[EC_HASH_BYTES],
+                          ec_status_t *st)
+{
+    ec_guard_state_t g = *ec_guard_state(node->guard);
+    g.committed_height = height;
+    memcpy(g.committed_hash, hash, EC_HASH_BYTES);
+    return ec_guard_save(node->guard, &g, st);
+}
+
 /* Builds, decides, stores and announces one block. Returns 0, or a fatal error. */
 static int s_block_build(ec_node_t *node)
 {
@@ -1309,11 +1322,18 @@ static int s_block_build(ec_node_t *node)
         s_block_abort(node, k, rc == EC_EIO ? EC_EIO : EC_EINTERNAL, "block not committed");
         return rc;
     }
+    /* The block is durable: its submitters hear so even if the guard cannot follow (the
+     * node then stops, and at the next start the guard catches up with the store). */
+    int guard_rc = s_guard_commit(node, h.height, hash, &st);
+    if (guard_rc != 0)
+        ec_error("block %llu committed, but %s", (unsigned long long)h.height, st.msg);
     double t2 = s_mono_ms_f();
     cm->height = h.height;
     memcpy(cm->tip_hash, hash, EC_HASH_BYTES);
     cm->tip_time_ms = h.time_ms;
     s_block_announce(node, k, h.height);
+    if (guard_rc != 0)
+        return guard_rc;
     cm->log_blocks++;
     cm->log_txs += k;
     cm->log_build_ms += t1 - t0;
@@ -1504,6 +1524,69 @@ static int s_load_tip(ec_node_t *node, ec_status_t *st)
     return s_check_tip(node, &h, st);
 }
 
+/*
+ * Opens the guard record and checks the store against it: the store must hold every block
+ * this node ever committed, with the same hash. A store that ends below the guard lost
+ * committed data (a damaged write-ahead log, a missing table file, an old copy) and is
+ * refused, whatever RocksDB made of it; RocksDB cannot know what it lost, the guard can.
+ * A store above the guard is the crash between the ledger's write and the guard's: the
+ * guard catches up. Returns 0 or an error with st set (the node must not start).
+ */
+static int s_guard_open(ec_node_t *node, ec_status_t *st)
+{
+    char path[EC_GUARD_PATH_MAX];
+    uint64_t tip = node->cm.height;
+    if (snprintf(path, sizeof path, "%s/%s", node->data_dir, EC_GUARD_FILE) >= (int)sizeof path)
+        return ec_status_set(st, EC_ECONFIG, "data_dir is too long");
+    bool created = false;
+    bool create = tip == 0 || node->cfg.adopt_store;
+    node->guard = ec_guard_open(path, create, &created, st);
+    if (!node->guard && st->code == EC_ENOTFOUND)
+        return ec_status_set(st, EC_EIO,
+                             "%s holds blocks up to height %llu but no guard file: nothing "
+                             "proves the store kept every block this node committed; if you "
+                             "know it is complete (made by a version without guard files), "
+                             "run --check and then start once with --adopt-store",
+                             node->data_dir, (unsigned long long)tip);
+    if (!node->guard)
+        return st->code;
+    const ec_guard_state_t *g = ec_guard_state(node->guard);
+    if (created && tip > 0)
+        ec_warn("adopting the store in %s at height %llu as complete (--adopt-store)",
+                node->data_dir, (unsigned long long)tip);
+    if (tip < g->committed_height) {
+        ec_error("the store in %s ends at height %llu but this node committed up to %llu: a "
+                 "damaged write-ahead log, a missing table file, or a copy older than the guard "
+                 "file beside it. The node will not serve from it. Restore the folder from a "
+                 "copy that reaches height %llu (docs/OPERATIONS.md, \"A store that lost "
+                 "data\").",
+                 node->data_dir, (unsigned long long)tip, (unsigned long long)g->committed_height,
+                 (unsigned long long)g->committed_height);
+        return ec_status_set(st, EC_EIO,
+                             "store lost committed blocks (ends at %llu, committed %llu): "
+                             "restore it from a copy reaching %llu",
+                             (unsigned long long)tip, (unsigned long long)g->committed_height,
+                             (unsigned long long)g->committed_height);
+    }
+    if (g->committed_height > 0) {
+        ec_header_t h;
+        uint8_t hash[EC_HASH_BYTES];
+        int rc = ec_ledger_header(node->ledger, g->committed_height, &h, NULL);
+        if (rc != 0)
+            return ec_status_set(st, EC_EIO, "store lost the header of committed block %llu",
+                                 (unsigned long long)g->committed_height);
+        ec_header_hash(hash, &h);
+        if (memcmp(hash, g->committed_hash, EC_HASH_BYTES) != 0)
+            return ec_status_set(st, EC_EIO,
+                                 "store holds another block %llu than the one this node "
+                                 "committed: it is not this node's store",
+                                 (unsigned long long)g->committed_height);
+    }
+    if (created || tip > g->committed_height)
+        return s_guard_commit(node, tip, node->cm.tip_hash, st);
+    return 0;
+}
+
 static void *s_socket(ec_node_t *node, int type, int linger, int sndhwm, int rcvhwm)
 {
     void *s = zmq_socket(node->zctx, type);
@@ -1651,7 +1734,8 @@ static int s_init(ec_node_t *node, const ec_node_config_t *cfg, ec_app_t *app, e
     node->ledger = ec_ledger_open(node->data_dir, st);
     if (!node->ledger)
         return st->code ? st->code : EC_EIO;
-    if ((rc = s_ledger_init(node, st)) != 0 || (rc = s_load_tip(node, st)) != 0)
+    if ((rc = s_ledger_init(node, st)) != 0 || (rc = s_load_tip(node, st)) != 0 ||
+        (rc = s_guard_open(node, st)) != 0)
         return rc;
     if (s_pipe(node->stop_pipe) || s_pipe(node->halt_pipe) || s_pipe(node->final_pipe))
         return ec_status_set(st, EC_EINTERNAL, "pipe: %s", strerror(errno));
@@ -1798,9 +1882,17 @@ int ec_node_run(ec_node_t *node)
     assert(node);
     if (!node->shut_down) {
         s_signal_register(node->stop_pipe[1], true);
+        /* The daemon keeps SIGINT and SIGTERM blocked while it starts; one that arrived
+         * meanwhile is delivered here, once the handler is in place. */
+        sigset_t stop, old;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        pthread_sigmask(SIG_UNBLOCK, &stop, &old);
         struct pollfd p = {node->stop_pipe[0], POLLIN, 0};
         while (poll(&p, 1, -1) < 0 && errno == EINTR)
             ;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         s_signal_register(node->stop_pipe[1], false);
         ec_info("stopping");
         s_shutdown(node);
@@ -1855,6 +1947,7 @@ void ec_node_destroy(ec_node_t **self_p)
     s_close_fds(node->halt_pipe);
     s_close_fds(node->final_pipe);
     ec_ledger_destroy(&node->ledger);
+    ec_guard_destroy(&node->guard);
     ec_mempool_destroy(&node->mempool);
     ec_consensus_destroy(&node->consensus);
     s_committer_t *cm = &node->cm;

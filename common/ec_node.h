@@ -49,6 +49,7 @@ typedef struct {
     uint32_t block_txs_max;        /* cap per block, <= EC_BLOCK_TXS_MAX                     */
     uint32_t verify_threads;       /* size of the verifier pool (>= 1)                       */
     uint32_t mempool_max;          /* verified txs waiting; more are refused with EC_EBUSY  */
+    bool adopt_store;              /* a store without guard file is taken as complete       */
 } ec_node_config_t;
 
 typedef struct ec_node ec_node_t;

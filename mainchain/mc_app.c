@@ -1611,6 +1611,41 @@ static int s_query(void *vself, ec_ledger_t *l, const char *path, const msgpack_
     return ec_status_set(st, EC_EMETHOD, "unknown main-chain query path '%.64s'", path);
 }
 
+/* ---- store check (ec_check.h) ------------------------------------------------------------ */
+
+/*
+ * The records log against header h: the snapshot in force at h (the latest at or below
+ * it) must give h's state_root, and the stored records log must have that root at that
+ * size. O(log^2 n) reads.
+ */
+static int s_check_block(void *vself, ec_ledger_t *l, const ec_header_t *h, ec_status_t *st)
+{
+    (void)vself;
+    uint8_t key[S_SNAP_PREFIX_LEN + 8], root[EC_HASH_BYTES];
+    size_t ks = s_snap_key(key, h->height);
+    s_snap_t snap = {0};
+    int rc = ec_ledger_scan(l, EC_CF_META, S_SNAP_PREFIX, S_SNAP_PREFIX_LEN, key, ks, 1, s_snap_fn,
+                            &snap);
+    if (rc < 0 || !snap.found)
+        return ec_status_set(st, EC_EIO, "no readable records snapshot at or below it");
+    ec_main_state_root(root, snap.root, snap.count, snap.digest);
+    if (memcmp(root, h->state_root, EC_HASH_BYTES) != 0)
+        return ec_status_set(st, EC_EIO, "its records snapshot does not give its state_root");
+    uint64_t size = 0;
+    if (ec_mlog_committed_size(l, EC_MLOG_RECORDS, &size) != 0 || size < snap.count)
+        return ec_status_set(st, EC_EIO, "the records log is shorter than its snapshot says");
+    if (snap.count == 0)
+        ec_merkle_root(root, NULL, 0);
+    else {
+        ec_mlog_reader_t reader = {.ledger = l, .log_id = EC_MLOG_RECORDS};
+        if (ec_mlog_oracle(&reader, 0, snap.count, root) != 0)
+            return ec_status_set(st, EC_EIO, "the records log is unreadable");
+    }
+    if (memcmp(root, snap.root, EC_HASH_BYTES) != 0)
+        return ec_status_set(st, EC_EIO, "the records log differs from its records_root");
+    return 0;
+}
+
 /* ---- life cycle ------------------------------------------------------------------------- */
 
 ec_app_t *mc_app_new(const ec_genesis_t *genesis, ec_status_t *st)
@@ -1636,6 +1671,7 @@ ec_app_t *mc_app_new(const ec_genesis_t *genesis, ec_status_t *st)
     self->app.deliver_tx = s_deliver_tx;
     self->app.end_block = s_end_block;
     self->app.query = s_query;
+    self->app.check_block = s_check_block;
     return &self->app;
 }
 
