@@ -118,7 +118,7 @@ struct ec_ledger {
     uint8_t *jarena;                /* [S_JOURNAL_BYTES_MAX] keys+values */
     uint32_t jbytes;                /* arena bytes used                  */
     bool read_only;                 /* opened by the store check         */
-    bool flush_on_close;            /* a disk ledger opened for writing  */
+    bool flush_on_close;            /* a disk ledger opened for writing, no write failed */
 };
 
 struct ec_ledger_env {
@@ -845,8 +845,10 @@ int ec_ledger_write(ec_ledger_t *l, uint64_t height)
                                  (const char *)tip, sizeof tip);
     char *err = NULL;
     rocksdb_write_writebatch_wi(l->db, l->wopts, l->batch, &err);
-    if (err)
+    if (err) {
+        l->flush_on_close = false; /* RocksDB is in an error state: leave it be */
         return s_fail(NULL, "synced write of the pending block", err);
+    }
     atomic_store(&l->height, height);
     s_batch_reset(l);
     return 0;

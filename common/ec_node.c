@@ -35,6 +35,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -47,6 +48,7 @@
 
 #include <zmq.h>
 
+#include "ec_clients.h"
 #include "ec_consensus.h"
 #include "ec_guard.h"
 #include "ec_log.h"
@@ -64,6 +66,14 @@
 #define S_BATCH 1024
 /* Replies larger than this are handed to ZeroMQ without a copy. */
 #define S_ZEROCOPY_BYTES (64u * 1024)
+/* When the node stops, requests still arriving are answered (EC_ESHUTDOWN for submissions)
+ * until none came for S_DRAIN_IDLE_MS, for at most S_DRAIN_MAX_MS. */
+#define S_DRAIN_IDLE_MS 100
+#define S_DRAIN_MAX_MS 1000
+/* Queued replies above S_TRIM_HIGH_BYTES make the rpc thread return freed memory to the
+ * system once they are back under S_TRIM_LOW_BYTES. */
+#define S_TRIM_HIGH_BYTES (32u << 20)
+#define S_TRIM_LOW_BYTES (1u << 20)
 /* How long the ROUTER may keep flushing the last replies when the node stops. */
 #define S_ROUTER_LINGER_MS 200
 /* Failed transactions per block: RocksDB's rollback rebuilds the batch index (O(pending
@@ -86,8 +96,11 @@ typedef struct {
     size_t payload_off; /* the payload, when has_payload                                  */
     size_t payload_size;
     bool has_payload;
-    bool decoded; /* tx holds a decode (ec_tx_fini needed)                          */
-    ec_tx_t tx;   /* decoded by a verifier                                          */
+    bool decoded;          /* tx holds a decode (ec_tx_fini needed)                          */
+    ec_tx_t tx;            /* decoded by a verifier                                          */
+    ec_clients_t *clients; /* the client table its bytes are charged to           */
+    ec_client_t *client;   /* the submitting client (its slot outlives the sub)   */
+    size_t charged;        /* bytes charged to it                                 */
 } s_sub_t;
 
 typedef struct {
@@ -111,6 +124,7 @@ typedef struct {
     ec_hash32_t anchor_leaves[EC_BLOCK_ANCHORS_MAX];
     ec_block_ctx_t ctx;
     ec_writer_t w_block, w_header, w_commit, w_value, w_entry, w_reply;
+    int fault;          /* a local fault hit while building (stops the node) */
     uint64_t log_at_ms; /* last "committed" line                           */
     uint32_t log_blocks, log_txs, log_refused;
     double log_build_ms, log_write_ms;
@@ -137,6 +151,9 @@ struct ec_node {
     ec_guard_t *guard; /* highest committed block, outside RocksDB (ec_guard.h)  */
     ec_consensus_t *consensus;
     ec_mempool_t *mempool; /* commit thread only (and the stopper after join) */
+    ec_clients_t *clients; /* per-client bounds (rpc thread; counters atomic)  */
+    uint64_t trim_at_ms;   /* last malloc_trim (rpc thread)                    */
+    bool trim_due;         /* queued replies were high: trim once they drain  */
 
     void *zctx;
     void *router, *verify_push, *reply_pull; /* rpc thread                           */
@@ -218,6 +235,8 @@ static void s_sub_free(s_sub_t *sub)
         return;
     if (sub->decoded)
         ec_tx_fini(&sub->tx);
+    if (sub->client)
+        ec_client_submit_done(sub->clients, sub->client, sub->charged);
     zmq_msg_close(&sub->route);
     zmq_msg_close(&sub->frame);
     free(sub);
@@ -251,6 +270,80 @@ static void s_send_reply(void *sock, zmq_msg_t *route, ec_writer_t *w, int flags
     }
     if (zmq_send(sock, ec_writer_data(w), size, flags) < 0)
         ec_debug("reply dropped: %s", zmq_strerror(errno));
+}
+
+/*
+ * Sends [route, data] to a client through the ROUTER (rpc thread), charging the bytes to
+ * `client` until ZeroMQ has written them out (ec_clients.h). A NULL client (the table is
+ * full) is sent uncharged: only short EC_EBUSY answers go to such clients. The route
+ * message is left to the caller.
+ */
+static void s_client_send_bytes(ec_node_t *node, ec_client_t *client, zmq_msg_t *route,
+                                const uint8_t *data, size_t size)
+{
+    zmq_msg_t head, body;
+    zmq_msg_init(&head);
+    if (zmq_msg_copy(&head, route) != 0) {
+        zmq_msg_close(&head);
+        return;
+    }
+    int rc;
+    if (client) {
+        uint8_t *copy = malloc(size ? size : 1);
+        rc = copy ? 0 : EC_ENOMEM;
+        if (copy) {
+            memcpy(copy, data, size);
+            rc = ec_client_reply_msg(node->clients, client, &body, copy, size);
+        }
+    } else {
+        rc = zmq_msg_init_size(&body, size) == 0 ? 0 : EC_ENOMEM;
+        if (rc == 0)
+            memcpy(zmq_msg_data(&body), data, size);
+    }
+    if (rc != 0) {
+        zmq_msg_close(&head);
+        return;
+    }
+    if (zmq_msg_send(&head, node->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&head);
+        zmq_msg_close(&body);
+        return;
+    }
+    if (zmq_msg_send(&body, node->router, ZMQ_DONTWAIT) < 0)
+        zmq_msg_close(&body);
+}
+
+/* s_client_send_bytes for a reply being built in w; takes w's buffer without a copy. */
+static void s_client_send(ec_node_t *node, ec_client_t *client, zmq_msg_t *route, ec_writer_t *w)
+{
+    if (!client) {
+        s_client_send_bytes(node, NULL, route, ec_writer_data(w), ec_writer_size(w));
+        return;
+    }
+    zmq_msg_t head, body;
+    zmq_msg_init(&head);
+    if (zmq_msg_copy(&head, route) != 0) {
+        zmq_msg_close(&head);
+        return;
+    }
+    size_t size = 0;
+    uint8_t *data = ec_writer_take(w, &size);
+    /* The writer's buffer grows by doubling from 8 KiB: give back what the reply does not
+     * use before it waits in a queue (a short error reply would otherwise hold 8 KiB). */
+    uint8_t *fit = data ? realloc(data, size) : NULL;
+    if (fit)
+        data = fit;
+    if (!data || ec_client_reply_msg(node->clients, client, &body, data, size) != 0) {
+        zmq_msg_close(&head);
+        return; /* ec_client_reply_msg freed data on failure */
+    }
+    if (zmq_msg_send(&head, node->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&head);
+        zmq_msg_close(&body);
+        return;
+    }
+    if (zmq_msg_send(&body, node->router, ZMQ_DONTWAIT) < 0)
+        zmq_msg_close(&body);
 }
 
 /* Answers a submission with an error (towards the rpc thread) and frees it. */
@@ -736,6 +829,9 @@ static int s_m_anchor_proof(ec_node_t *node, const msgpack_object *params, ec_wr
         ec_cur_bin(&c, &commit, &commit_size, EC_CODEC_MESSAGE_BYTES_MAX);
         ec_cur_enter_max(&c, &a, EC_BLOCK_ANCHORS_MAX);
         rc = ec_cur_finish(&c);
+        /* leaves[] below holds EC_BLOCK_ANCHORS_MAX: a longer list is a damaged store. */
+        if (rc == 0 && (a.err != 0 || a.count > EC_BLOCK_ANCHORS_MAX))
+            rc = EC_EIO;
     }
     if (rc != 0) {
         free(val);
@@ -833,7 +929,7 @@ static const struct {
 
 /* Checks the shape of a submit and hands it to the verifiers. Takes route and frame on
  * success; otherwise returns an error for the caller to reply. */
-static int s_submit(ec_node_t *node, zmq_msg_t *route, zmq_msg_t *frame,
+static int s_submit(ec_node_t *node, ec_client_t *client, zmq_msg_t *route, zmq_msg_t *frame,
                     const ec_rpc_request_t *req, ec_status_t *st)
 {
     const msgpack_object *p = req->params;
@@ -852,9 +948,18 @@ static int s_submit(ec_node_t *node, zmq_msg_t *route, zmq_msg_t *frame,
                              pl->via.bin.size, EC_PAYLOAD_BYTES_MAX);
     if (atomic_load(&node->intake_closed))
         return ec_status_set(st, EC_ESHUTDOWN, "node is stopping");
+    /* The frame, the sub and the decoded transaction stay in memory until the reply. */
+    size_t charge = zmq_msg_size(frame) + sizeof(s_sub_t);
+    if (ec_client_submit_begin(node->clients, client, charge, st) != 0)
+        return st->code;
     s_sub_t *sub = calloc(1, sizeof(*sub));
-    if (!sub)
+    if (!sub) {
+        ec_client_submit_done(node->clients, client, charge);
         return ec_status_set(st, EC_ENOMEM, "out of memory");
+    }
+    sub->clients = node->clients;
+    sub->client = client;
+    sub->charged = charge;
     const uint8_t *base = zmq_msg_data(frame);
     sub->req_id = req->req_id;
     sub->tx_off = (size_t)((const uint8_t *)tx->via.bin.ptr - base);
@@ -904,14 +1009,31 @@ static bool s_serve_one(ec_node_t *node)
     ec_status_t st = {0};
     ec_rpc_request_t req = {0};
     int rc;
+    ec_client_t *client =
+        ec_clients_get(node->clients, zmq_msg_data(&route), zmq_msg_size(&route), s_mono_ms());
+    ec_client_verdict_t verdict = client ? ec_client_verdict(node->clients, client) : 0;
+    if (client && verdict == EC_CLIENT_DROP) {
+        /* It does not read what it asked for: no answer would reach it either. */
+        zmq_msg_close(&route);
+        zmq_msg_close(&frame);
+        return true;
+    }
     if (extra)
         rc = ec_status_set(&st, EC_EINVAL, "a request is exactly one frame");
     else
         rc = ec_rpc_request_parse_st(&srv->req_dec, zmq_msg_data(&frame), zmq_msg_size(&frame),
                                      &req, &st);
     ec_writer_reset(&srv->out);
-    if (rc == 0 && strcmp(req.method, "submit") == 0) {
-        rc = s_submit(node, &route, &frame, &req, &st);
+    if (rc == 0 && !client) {
+        rc = ec_status_set(&st, EC_EBUSY, "the node serves %u connections, its most: retry later",
+                           ec_clients_count(node->clients));
+    } else if (rc == 0 && verdict == EC_CLIENT_REFUSE) {
+        rc = ec_status_set(&st, EC_EBUSY,
+                           "%zu bytes of replies to this connection are still unread: read them "
+                           "first",
+                           (size_t)atomic_load(&client->queued));
+    } else if (rc == 0 && strcmp(req.method, "submit") == 0) {
+        rc = s_submit(node, client, &route, &frame, &req, &st);
     } else if (rc == 0) {
         rc = ec_status_set(&st, EC_EMETHOD, "unknown method \"%s\"", req.method);
         for (size_t i = 0; i < sizeof(s_methods) / sizeof(s_methods[0]); i++)
@@ -920,7 +1042,7 @@ static bool s_serve_one(ec_node_t *node)
                 ec_rpc_reply_begin(&srv->out, req.req_id);
                 rc = s_methods[i].fn(node, req.params, &srv->out, &st);
                 if (rc == 0)
-                    s_send_reply(node->router, &route, &srv->out, ZMQ_DONTWAIT);
+                    s_client_send(node, client, &route, &srv->out);
                 break;
             }
     }
@@ -929,37 +1051,80 @@ static bool s_serve_one(ec_node_t *node)
                  (unsigned long long)req.req_id, st.msg);
         ec_writer_reset(&srv->out);
         ec_rpc_reply_error(&srv->out, req.req_id, rc, st.msg);
-        s_send_reply(node->router, &route, &srv->out, ZMQ_DONTWAIT);
+        s_client_send(node, client, &route, &srv->out);
     }
     zmq_msg_close(&route);
     zmq_msg_close(&frame);
     return true;
 }
 
-/* Forwards up to max replies [route, reply] from the workers to the ROUTER. */
+/* Forwards up to max replies [route, reply] from the workers to the ROUTER, each charged
+ * to its client (workers only ever send these two frames). */
 static void s_forward(ec_node_t *node, uint32_t max)
 {
     for (uint32_t i = 0; i < max; i++) {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, node->reply_pull, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&part);
+        zmq_msg_t route, reply;
+        zmq_msg_init(&route);
+        zmq_msg_init(&reply);
+        if (zmq_msg_recv(&route, node->reply_pull, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&route);
+            zmq_msg_close(&reply);
             return;
         }
-        bool more = zmq_msg_more(&part);
-        if (zmq_msg_send(&part, node->router, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
-            zmq_msg_close(&part);
-        while (more) {
-            zmq_msg_init(&part);
-            if (zmq_msg_recv(&part, node->reply_pull, 0) < 0) {
-                zmq_msg_close(&part);
-                break;
-            }
-            more = zmq_msg_more(&part);
-            if (zmq_msg_send(&part, node->router, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
-                zmq_msg_close(&part);
+        bool ok = zmq_msg_more(&route) && zmq_msg_recv(&reply, node->reply_pull, 0) >= 0;
+        if (ok) {
+            ec_client_t *client = ec_clients_get(node->clients, zmq_msg_data(&route),
+                                                 zmq_msg_size(&route), s_mono_ms());
+            s_client_send_bytes(node, client, &route, zmq_msg_data(&reply), zmq_msg_size(&reply));
         }
+        zmq_msg_close(&route);
+        zmq_msg_close(&reply);
     }
+}
+
+/*
+ * Last act of the rpc thread when the node stops: requests already on their way (in TCP
+ * buffers and ZeroMQ's queues: at 25,000 a second, some 600 in the last 25 ms) are still
+ * read and answered, submissions with EC_ESHUTDOWN, until none has arrived for
+ * S_DRAIN_IDLE_MS or S_DRAIN_MAX_MS have passed. Only what a client sends after that meets
+ * a closed socket.
+ */
+static void s_drain_router(ec_node_t *node)
+{
+    uint64_t start = s_mono_ms(), last = start;
+    for (;;) {
+        uint64_t now = s_mono_ms();
+        if (now - last >= S_DRAIN_IDLE_MS || now - start >= S_DRAIN_MAX_MS)
+            return;
+        zmq_pollitem_t item = {node->router, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, (long)S_DRAIN_IDLE_MS) < 0 && errno != EINTR)
+            return;
+        bool any = false;
+        for (int i = 0; i < S_BATCH && s_serve_one(node); i++)
+            any = true;
+        if (any)
+            last = s_mono_ms();
+    }
+}
+
+/*
+ * Gives memory back to the system once a burst of queued replies (a client that stopped
+ * reading, say) has drained: glibc keeps freed memory in its arenas otherwise, and the
+ * node's footprint would stay at its peak for good. At most once a second.
+ */
+static void s_trim(ec_node_t *node)
+{
+    size_t queued = ec_clients_queued_total(node->clients);
+    if (queued > S_TRIM_HIGH_BYTES)
+        node->trim_due = true;
+    if (!node->trim_due || queued > S_TRIM_LOW_BYTES)
+        return;
+    uint64_t now = s_mono_ms();
+    if (now - node->trim_at_ms < 1000)
+        return;
+    node->trim_at_ms = now;
+    node->trim_due = false;
+    malloc_trim(0);
 }
 
 static void *s_rpc_main(void *arg)
@@ -991,8 +1156,10 @@ static void *s_rpc_main(void *arg)
         if (items[0].revents & ZMQ_POLLIN)
             for (int i = 0; i < S_BATCH && s_serve_one(node); i++)
                 ;
+        s_trim(node);
         if (items[2].revents & ZMQ_POLLIN) {
             s_forward(node, UINT32_MAX);
+            s_drain_router(node);
             break;
         }
     }
@@ -1126,7 +1293,15 @@ static void s_block_abort(ec_node_t *node, uint32_t count, int code, const char 
     }
 }
 
-/* Applies waiting transactions to the pending batch; returns how many went in. */
+/* True for the codes a chain rule never returns: storage, memory and our own bugs. A
+ * transaction is refused only for breaking a rule; these stop the node. */
+static bool s_local_fault(int rc)
+{
+    return rc == EC_EIO || rc == EC_ENOMEM || rc == EC_EINTERNAL;
+}
+
+/* Applies waiting transactions to the pending batch; returns how many went in (on a local
+ * fault, cm->fault is set and the last one is the transaction that hit it). */
 static uint32_t s_block_fill(ec_node_t *node)
 {
     s_committer_t *cm = &node->cm;
@@ -1145,6 +1320,15 @@ static uint32_t s_block_fill(ec_node_t *node)
         ec_ledger_savepoint(node->ledger);
         int rc =
             node->app->deliver_tx(node->app->self, ctx, &sub->tx, payload, sub->payload_size, &st);
+        if (s_local_fault(rc)) {
+            /* Not a verdict on the transaction: this node could not read or allocate. It
+             * must not refuse what other nodes would accept, so it stops instead. */
+            ec_error("deliver_tx of tx (req %llu) hit a local fault: %s",
+                     (unsigned long long)sub->req_id, st.msg);
+            cm->subs[k] = sub;
+            cm->fault = rc;
+            return k + 1;
+        }
         if (rc != 0) {
             ec_ledger_rollback(node->ledger);
             ctx->anchor_count = anchors;
@@ -1297,8 +1481,13 @@ static int s_block_build(ec_node_t *node)
     uint64_t now = s_wall_ms();
     ctx->time_ms = now > cm->tip_time_ms ? now : cm->tip_time_ms;
     ctx->anchor_count = 0;
+    cm->fault = 0;
     uint32_t k = s_block_fill(node);
     s_publish_count(node);
+    if (cm->fault != 0) {
+        s_block_abort(node, k, EC_ESHUTDOWN, "node stopped on a local fault");
+        return cm->fault;
+    }
     if (k == 0) { /* every candidate failed: no empty blocks */
         ec_ledger_discard(node->ledger);
         return 0;
@@ -1607,7 +1796,9 @@ static int s_sockets(ec_node_t *node, ec_status_t *st)
     node->zctx = zmq_ctx_new();
     if (!node->zctx)
         return ec_status_set(st, EC_EINTERNAL, "zmq_ctx_new: %s", zmq_strerror(errno));
-    node->router = s_socket(node, ZMQ_ROUTER, S_ROUTER_LINGER_MS, q, 10000);
+    /* Per connection: replies are bounded in bytes by the client table (ec_clients.h); the
+     * incoming queue holds at most 1000 requests, which the rpc thread drains at once. */
+    node->router = s_socket(node, ZMQ_ROUTER, S_ROUTER_LINGER_MS, q, 1000);
     node->pub = s_socket(node, ZMQ_PUB, 0, 1000, 1000);
     node->verify_push = s_socket(node, ZMQ_PUSH, 0, q, q);
     node->commit_pull = s_socket(node, ZMQ_PULL, 0, q, q);
@@ -1731,6 +1922,18 @@ static int s_init(ec_node_t *node, const ec_node_config_t *cfg, ec_app_t *app, e
     int rc = s_buffers(node, st);
     if (rc != 0)
         return rc;
+    ec_clients_limits_t limits = {
+        .max = cfg->clients_max ? cfg->clients_max : EC_NODE_CLIENTS_MAX_DEFAULT,
+        .queued_max = cfg->client_reply_bytes_max ? cfg->client_reply_bytes_max
+                                                  : EC_NODE_CLIENT_REPLY_BYTES_DEFAULT,
+        .inflight_max = cfg->client_submit_bytes_max ? cfg->client_submit_bytes_max
+                                                     : EC_NODE_CLIENT_SUBMIT_BYTES_DEFAULT,
+        .total_inflight_max =
+            cfg->submit_bytes_max ? cfg->submit_bytes_max : EC_NODE_SUBMIT_BYTES_DEFAULT,
+    };
+    node->clients = ec_clients_new(&limits);
+    if (!node->clients)
+        return ec_status_set(st, EC_ENOMEM, "out of memory");
     node->ledger = ec_ledger_open(node->data_dir, st);
     if (!node->ledger)
         return st->code ? st->code : EC_EIO;
@@ -1943,6 +2146,7 @@ void ec_node_destroy(ec_node_t **self_p)
     s_close(&node->stop_reply);
     if (node->zctx)
         zmq_ctx_term(node->zctx);
+    ec_clients_destroy(&node->clients); /* after the context: its free functions use it */
     s_close_fds(node->stop_pipe);
     s_close_fds(node->halt_pipe);
     s_close_fds(node->final_pipe);

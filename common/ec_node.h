@@ -50,7 +50,17 @@ typedef struct {
     uint32_t verify_threads;       /* size of the verifier pool (>= 1)                       */
     uint32_t mempool_max;          /* verified txs waiting; more are refused with EC_EBUSY  */
     bool adopt_store;              /* a store without guard file is taken as complete       */
+    /* Bounds per client connection and for the node (0: the defaults below). */
+    uint32_t clients_max;           /* connections served at once                         */
+    size_t client_reply_bytes_max;  /* a connection's unread replies before it is refused */
+    size_t client_submit_bytes_max; /* a connection's submissions in the pipeline         */
+    size_t submit_bytes_max;        /* all submissions in the pipeline                    */
 } ec_node_config_t;
+
+#define EC_NODE_CLIENTS_MAX_DEFAULT 1024u
+#define EC_NODE_CLIENT_REPLY_BYTES_DEFAULT (8u << 20)
+#define EC_NODE_CLIENT_SUBMIT_BYTES_DEFAULT (64u << 20)
+#define EC_NODE_SUBMIT_BYTES_DEFAULT (512u << 20)
 
 typedef struct ec_node ec_node_t;
 

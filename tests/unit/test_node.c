@@ -86,6 +86,8 @@ static int kv_deliver(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, const 
     const char *k, *v;
     size_t kl, vl;
     assert_int_equal(kv_body(tx, &k, &kl, &v, &vl), 0);
+    if (kl == 8 && memcmp(k, "io-fault", 8) == 0)
+        return ec_status_set(st, EC_EIO, "simulated storage read error");
     /* Written before the check on purpose: a refused tx must leave no trace. */
     ec_state_put(ctx->ledger, "last", 4, k, kl);
     uint8_t *old = NULL;
@@ -377,6 +379,21 @@ static int s_group_setup(void **state)
 }
 
 static int s_group_teardown(void **state)
+{
+    s_fx_free(*state);
+    return 0;
+}
+
+/* A node of its own for a test that stops or damages it. */
+static int s_own_setup(void **state)
+{
+    fx_t *f = s_fx_new(20, 1000, 1000);
+    s_fx_start(f);
+    *state = f;
+    return 0;
+}
+
+static int s_own_teardown(void **state)
 {
     s_fx_free(*state);
     return 0;
@@ -957,6 +974,69 @@ static void test_anchor_proof(void **state)
     ec_writer_fini(&p);
 }
 
+/* A local fault inside deliver_tx (here a storage read error) is not a verdict on the
+ * transaction: the node stops with that error instead of refusing it, and the submitter
+ * hears ESHUTDOWN, never EIO as if the transaction had broken a rule. */
+static void test_local_fault_stops(void **state)
+{
+    fx_t *f = *state;
+    uint64_t h = 0;
+    assert_int_equal(s_put(f, "before", "1", NULL, &h, NULL), 0);
+    assert_int_equal(s_put(f, "io-fault", "x", NULL, NULL, NULL), EC_ESHUTDOWN);
+    pthread_join(f->thread, NULL);
+    assert_int_equal(f->run_rc, EC_EIO);
+    ec_node_destroy(&f->node);
+    /* Nothing of the faulty block was committed; the node starts again at the same tip. */
+    s_fx_start(f);
+    assert_int_equal(s_status_height(f), h);
+    uint64_t h2 = 0;
+    assert_int_equal(s_put(f, "after", "2", NULL, &h2, NULL), 0);
+    assert_int_equal(h2, h + 1);
+}
+
+/* A stored header record with more anchor entries than a block may hold (a damaged or
+ * hostile store) is answered EIO by anchor_proof, not read past the entries' array. */
+static void test_anchor_entries_overflow(void **state)
+{
+    fx_t *f = *state;
+    uint64_t h = 0;
+    assert_int_equal(s_put(f, "k", "v", NULL, &h, NULL), 0);
+    s_fx_stop(f);
+    ec_status_t st = {0};
+    ec_ledger_t *l = ec_ledger_open(f->data, &st);
+    assert_non_null(l);
+    uint8_t *hb = NULL, *cb = NULL;
+    size_t hs, cs;
+    assert_int_equal(ec_ledger_header_raw(l, h, &hb, &hs, &cb, &cs), 0);
+    ec_writer_t w, e;
+    ec_writer_init(&w);
+    ec_writer_init(&e);
+    ec_anchor_entry_t entry;
+    memset(&entry, 0, sizeof entry);
+    snprintf(entry.chain_id, sizeof entry.chain_id, "other");
+    ec_anchor_entry_encode(&e, &entry);
+    ec_write_array(&w, 3);
+    ec_write_bin(&w, hb, hs);
+    ec_write_bin(&w, cb, cs);
+    ec_write_array(&w, EC_BLOCK_ANCHORS_MAX + 1);
+    for (uint32_t i = 0; i <= EC_BLOCK_ANCHORS_MAX; i++)
+        ec_write_bin(&w, ec_writer_data(&e), ec_writer_size(&e));
+    uint8_t key[8];
+    ec_be64_put(key, h);
+    ec_ledger_put(l, EC_CF_HEADERS, key, sizeof key, ec_writer_data(&w), ec_writer_size(&w));
+    assert_int_equal(ec_ledger_write(l, h), 0);
+    ec_ledger_destroy(&l);
+    free(hb);
+    free(cb);
+    ec_writer_fini(&w);
+    ec_writer_fini(&e);
+    s_fx_start(f);
+    ec_rpc_reply_t r;
+    assert_int_equal(s_call_u(f, "anchor_proof", 2, h, 0, &r), EC_EIO);
+    ec_rpc_reply_fini(&r);
+    assert_int_equal(s_status_height(f), h); /* and it goes on serving */
+}
+
 static void test_pub_announcement(void **state)
 {
     fx_t *f = *state;
@@ -1339,9 +1419,14 @@ int main(void)
         cmocka_unit_test(test_anchor_proof),     cmocka_unit_test(test_pub_announcement),
     };
     const struct CMUnitTest own[] = {
-        cmocka_unit_test(test_mempool),     cmocka_unit_test(test_consensus_solo),
-        cmocka_unit_test(test_restart),     cmocka_unit_test(test_damaged_ledger),
-        cmocka_unit_test(test_bind_in_use), cmocka_unit_test(test_shutdown_pending),
+        cmocka_unit_test(test_mempool),
+        cmocka_unit_test(test_consensus_solo),
+        cmocka_unit_test(test_restart),
+        cmocka_unit_test(test_damaged_ledger),
+        cmocka_unit_test(test_bind_in_use),
+        cmocka_unit_test(test_shutdown_pending),
+        cmocka_unit_test_setup_teardown(test_local_fault_stops, s_own_setup, s_own_teardown),
+        cmocka_unit_test_setup_teardown(test_anchor_entries_overflow, s_own_setup, s_own_teardown),
     };
     int failed =
         cmocka_run_group_tests_name("shared node", shared, s_group_setup, s_group_teardown);
