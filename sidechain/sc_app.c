@@ -143,7 +143,8 @@ typedef struct {
     size_t text_len;
 } sc_body_t;
 
-/* A MAIN_ANCHOR body, parsed; `records` is positioned on the unread records array. */
+/* A MAIN_ANCHOR body, parsed; `records` is the unread records array (a fresh cursor is
+ * opened on it by s_anchor_records: a nested cursor must not outlive its parent). */
 typedef struct {
     ec_header_t header;
     ec_commit_t commit;
@@ -154,7 +155,8 @@ typedef struct {
     uint8_t records_root[EC_HASH_BYTES];
     uint64_t records_count;
     uint8_t state_digest[EC_HASH_BYTES];
-    ec_cur_t records;
+    const msgpack_object *records; /* [[record: bin, path]...], into the tx's parse tree */
+    uint32_t record_count;         /* its length, <= EC_ANCHOR_RECORDS_MAX              */
 } sc_anchor_t;
 
 static const char *s_status_name(uint8_t status)
@@ -560,10 +562,13 @@ static int s_parse_anchor(const ec_tx_t *tx, sc_anchor_t *a, ec_status_t *st)
     ec_cur_bin_fixed(&c, a->records_root, EC_HASH_BYTES);
     ec_cur_uint(&c, &a->records_count);
     ec_cur_bin_fixed(&c, a->state_digest, EC_HASH_BYTES);
-    ec_cur_enter_max(&c, &a->records, EC_ANCHOR_RECORDS_MAX);
+    a->records = ec_cur_object(&c); /* read by s_anchor_records; its length checked here */
+    ec_cur_t list;
+    ec_cur_open_max(&list, a->records, EC_ANCHOR_RECORDS_MAX);
+    if (list.err)
+        ec_cur_fail(&c, list.err);
+    a->record_count = list.count;
     int rc = ec_cur_finish(&c);
-    if (rc == 0)
-        rc = a->records.err; /* a nested cursor's errors are not folded by finish */
     if (rc)
         return ec_status_set(st, rc, "MAIN_ANCHOR body must be %s", s_shapes[EC_STX_MAIN_ANCHOR]);
     if (tx->has_payload)
@@ -593,8 +598,10 @@ static int s_parse_anchor(const ec_tx_t *tx, sc_anchor_t *a, ec_status_t *st)
 static int s_anchor_records(const sc_anchor_t *a, uint64_t next_seq, bool any_start,
                             ec_record_t *out, uint32_t *count, ec_status_t *st)
 {
-    ec_cur_t list = a->records; /* a copy: the parse stays reusable */
+    ec_cur_t list;
     ec_hash32_t path[EC_MERKLE_PROOF_MAX];
+    ec_cur_open_max(&list, a->records, EC_ANCHOR_RECORDS_MAX); /* checked by s_parse_anchor */
+    assert(list.err == 0 && list.count == a->record_count);
     *count = list.count;
     for (uint32_t i = 0; i < list.count; i++) {
         ec_cur_t item;
@@ -713,7 +720,7 @@ static int s_anchor_header(const sc_app_t *app, const sc_mirror_t *m, const sc_a
                                  "main header %llu is at or below the "
                                  "mirror (%llu)",
                                  height, (unsigned long long)m->light.height);
-        if (a->records.count == 0)
+        if (a->record_count == 0)
             return ec_status_set(st, EC_EDUPLICATE, "main header %llu already mirrored, no records",
                                  height);
         return 0;
