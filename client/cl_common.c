@@ -510,16 +510,30 @@ int cl_account_get(cl_ctx_t *ctx, const char *address, cl_account_t *out)
                        ch->chain_id);
     if (rc)
         return rc;
+    rc = cl_account_read(out, reply.result);
+    ec_rpc_reply_fini(&reply);
+    if (rc == EC_ETOOBIG)
+        return cl_fail(ctx, rc, "%s lists more than %d roles for %s, more than an account may hold",
+                       ch->chain_id, EC_ACCOUNT_ROLES_MAX, address);
+    if (rc)
+        return cl_garbled(ctx, ch, "query account");
+    return 0;
+}
+
+int cl_account_read(cl_account_t *out, const msgpack_object *result)
+{
     memset(out, 0, sizeof *out);
     ec_cur_t c, roles;
-    ec_cur_open(&c, reply.result, 6);
+    ec_cur_open(&c, result, 6);
     ec_cur_str_copy(&c, out->address, sizeof out->address);
     ec_cur_str_copy(&c, out->name, sizeof out->name);
     ec_cur_bin_fixed(&c, out->pk, sizeof out->pk);
     ec_cur_uint(&c, &out->height);
     ec_cur_bool(&c, &out->attested);
-    ec_cur_enter_max(&c, &roles, CL_ROLES_MAX);
+    /* The cursor's count is 0 once it fails, so i stays below the array's size. */
+    ec_cur_enter_max(&c, &roles, EC_ACCOUNT_ROLES_MAX);
     for (uint32_t i = 0; i < roles.count; i++) {
+        assert(i < EC_ACCOUNT_ROLES_MAX);
         ec_cur_t r;
         uint64_t role = 0;
         ec_cur_enter(&roles, &r, 3);
@@ -528,14 +542,13 @@ int cl_account_get(cl_ctx_t *ctx, const char *address, cl_account_t *out)
         ec_cur_str_copy(&r, out->roles[i].org_code, sizeof out->roles[i].org_code);
         ec_cur_fold(&roles, &r);
         out->roles[i].role = (uint32_t)role;
+        out->role_count = i + 1;
     }
-    out->role_count = roles.count;
     ec_cur_fold(&c, &roles);
-    rc = ec_cur_finish(&c);
-    ec_rpc_reply_fini(&reply);
+    int rc = ec_cur_finish(&c);
     if (rc)
-        return cl_garbled(ctx, ch, "query account");
-    return 0;
+        memset(out, 0, sizeof *out);
+    return rc;
 }
 
 /* ---- passphrases and keys --------------------------------------------------------------- */

@@ -198,9 +198,8 @@ int cl_garbled(cl_ctx_t *ctx, const cl_chain_t *ch, const char *what);
 
 /* ---- main-chain accounts ---------------------------------------------------------------- */
 
-#define CL_ROLES_MAX 64
-
-/* One account as `query account` returns it. */
+/* One account as `query account` returns it: up to EC_ACCOUNT_ROLES_MAX roles, the most the
+ * main chain lets an account hold (about 17 KB: keep it off small stacks). */
 typedef struct {
     char address[EC_ADDR_MAX];
     char name[EC_NAME_MAX];
@@ -212,8 +211,15 @@ typedef struct {
         uint32_t role; /* EC_ROLE_*                                       */
         char cert_type[EC_CERT_TYPE_MAX];
         char org_code[EC_ORG_CODE_MAX];
-    } roles[CL_ROLES_MAX];
+    } roles[EC_ACCOUNT_ROLES_MAX];
 } cl_account_t;
+
+/*
+ * Reads a `query account` result into out. Returns 0, EC_ETOOBIG (more roles than
+ * EC_ACCOUNT_ROLES_MAX: a reply the protocol does not allow) or EC_EINVAL (any other
+ * malformation). On error *out is zeroed; role_count never exceeds EC_ACCOUNT_ROLES_MAX.
+ */
+EC_WUR int cl_account_read(cl_account_t *out, const msgpack_object *result);
 
 /* Looks up an account on the main chain. 0, or 1 with the error recorded (an unknown
  * address reads "no account ec1... on the main chain"). */

@@ -1,8 +1,9 @@
 /*
- * test_client.c - unit tests for the ecert client's pure encodings (client/cl_fields.c):
- * the certificate payload, fields_root and the identity hash. Expected hashes are computed
- * here from hand-written msgpack bytes and libsodium's SHA-256, independently of ec_codec
- * and ec_merkle, so a change in either format makes these tests fail.
+ * test_client.c - unit tests for the ecert client: its pure encodings (client/cl_fields.c:
+ * the certificate payload, fields_root and the identity hash) and its reply readers
+ * (client/cl_common.c). Expected hashes are computed here from hand-written msgpack bytes
+ * and libsodium's SHA-256, independently of ec_codec and ec_merkle, so a change in either
+ * format makes these tests fail.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl_common.h"
 #include "cl_fields.h"
 #include "ec_crypto.h"
 #include "ec_merkle.h"
@@ -330,6 +332,92 @@ static void test_identity_hash(void **state)
     assert_int_equal(cl_identity_hash(got, salt, sizeof salt, empty, 1, &st), EC_EINVAL);
 }
 
+/* A `query account` result with n roles [2, "degree", "ORG-1"]. */
+static void s_account_reply(ec_writer_t *w, uint32_t n)
+{
+    uint8_t pk[EC_PK_BYTES];
+    char addr[EC_ADDR_MAX];
+    memset(pk, 0x42, sizeof pk);
+    ec_address_from_pk(addr, pk);
+    ec_writer_reset(w);
+    ec_write_array(w, 6);
+    ec_write_cstr(w, addr);
+    ec_write_cstr(w, "Zhang Wei");
+    ec_write_bin(w, pk, sizeof pk);
+    ec_write_uint(w, 7);
+    ec_write_bool(w, true);
+    ec_write_array(w, n);
+    for (uint32_t i = 0; i < n; i++) {
+        ec_write_array(w, 3);
+        ec_write_uint(w, EC_ROLE_ISSUER);
+        ec_write_cstr(w, "degree");
+        ec_write_cstr(w, "ORG-1");
+    }
+}
+
+/*
+ * Regression (issue 6): `ecert account pubkey` wrote past a 64-entry role array for an
+ * account with more roles (the main chain allows EC_ACCOUNT_ROLES_MAX). Every count the
+ * chain allows must read, and a reply above the limit is EC_ETOOBIG with nothing written
+ * past the array (the canary after it stays intact, and ASan watches the rest).
+ */
+static void test_account_read_roles(void **state)
+{
+    (void)state;
+    struct {
+        cl_account_t a;
+        uint8_t canary[4096];
+    } *box = malloc(sizeof *box);
+    assert_non_null(box);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_decoder_t d;
+    ec_decoder_init(&d);
+    const msgpack_object *root = NULL;
+    const uint32_t counts[] = {0, 1, 64, 65, EC_ACCOUNT_ROLES_MAX};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        s_account_reply(&w, counts[k]);
+        assert_int_equal(ec_decode(&d, ec_writer_data(&w), ec_writer_size(&w), &root), 0);
+        assert_int_equal(cl_account_read(&box->a, root), 0);
+        assert_int_equal(box->a.role_count, counts[k]);
+        assert_string_equal(box->a.name, "Zhang Wei");
+        assert_int_equal(box->a.height, 7);
+        if (counts[k]) {
+            size_t last = counts[k] - 1;
+            assert_int_equal(box->a.roles[last].role, EC_ROLE_ISSUER);
+            assert_string_equal(box->a.roles[last].cert_type, "degree");
+            assert_string_equal(box->a.roles[last].org_code, "ORG-1");
+        }
+    }
+    const uint32_t too_many[] = {EC_ACCOUNT_ROLES_MAX + 1, 1000};
+    for (size_t k = 0; k < 2; k++) {
+        memset(box->canary, 0xa5, sizeof box->canary);
+        s_account_reply(&w, too_many[k]);
+        assert_int_equal(ec_decode(&d, ec_writer_data(&w), ec_writer_size(&w), &root), 0);
+        assert_int_equal(cl_account_read(&box->a, root), EC_ETOOBIG);
+        assert_int_equal(box->a.role_count, 0);
+        for (size_t i = 0; i < sizeof box->canary; i++)
+            assert_int_equal(box->canary[i], 0xa5);
+    }
+    /* A malformed role (a str where the role number goes) is EC_EINVAL. */
+    ec_writer_reset(&w);
+    s_account_reply(&w, 1);
+    ec_writer_t bad;
+    ec_writer_init(&bad);
+    ec_write_raw(&bad, ec_writer_data(&w), ec_writer_size(&w) - 15);
+    ec_write_array(&bad, 3);
+    ec_write_cstr(&bad, "2");
+    ec_write_cstr(&bad, "degree");
+    ec_write_cstr(&bad, "ORG-1");
+    assert_int_equal(ec_decode(&d, ec_writer_data(&bad), ec_writer_size(&bad), &root), 0);
+    assert_int_equal(cl_account_read(&box->a, root), EC_EINVAL);
+    assert_int_equal(box->a.role_count, 0);
+    ec_writer_fini(&bad);
+    ec_decoder_fini(&d);
+    ec_writer_fini(&w);
+    free(box);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_payload_decode_rejects),
         cmocka_unit_test(test_fields_json),
         cmocka_unit_test(test_identity_hash),
+        cmocka_unit_test(test_account_read_roles),
     };
     return cmocka_run_group_tests_name("client", tests, s_setup, NULL);
 }
