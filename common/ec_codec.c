@@ -239,14 +239,12 @@ static bool s_classify(uint8_t b, size_t *extra, size_t *len_bytes, int64_t *fix
     }
 }
 
-/*
- * True when p[0..n) is well-formed UTF-8 as RFC 3629 section 4 defines it: no overlong
- * forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequence.
- * ASCII, which is nearly every string ecert carries (ids, addresses, codes), takes the
- * first branch only.
- */
-static bool s_utf8_valid(const uint8_t *p, size_t n)
+/* ASCII, which is nearly every string ecert carries (ids, addresses, codes), takes the first
+ * branch only. */
+bool ec_utf8_valid(const void *data, size_t n)
 {
+    const uint8_t *p = data;
+    assert(p || n == 0);
     size_t i = 0;
     while (i < n) {
         uint8_t b = p[i];
@@ -318,7 +316,7 @@ static int s_scan(const uint8_t *p, size_t size)
             left[++depth] = len;
         } else if (fix_len >= 0 || len_bytes > 0) {
             bool is_bin = head >= 0xc4 && head <= 0xc6;
-            if (!is_bin && !s_utf8_valid(p + pos, len))
+            if (!is_bin && !ec_utf8_valid(p + pos, len))
                 return EC_EINVAL; /* str is UTF-8 text (docs/PROTOCOL.md, Encoding) */
             pos += len;           /* str or bin body */
         }

@@ -66,6 +66,14 @@ void ec_write_cstr(ec_writer_t *w, const char *s);
 /* Appends bytes that already are one canonical msgpack object (e.g. an encoded header). */
 void ec_write_raw(ec_writer_t *w, const void *data, size_t size);
 
+/*
+ * True when data[0..n) is well-formed UTF-8 as RFC 3629 section 4 defines it: no overlong
+ * forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequence. The
+ * one validator of the code base: ec_decode applies it to every str, and applications that
+ * check text of their own (names shown to people) use it too. Pure; O(n).
+ */
+bool ec_utf8_valid(const void *data, size_t n);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Decoder                                                                                  */
 

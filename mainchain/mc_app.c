@@ -230,48 +230,21 @@ static bool s_is_operator(const mc_app_t *self, const uint8_t pk[EC_PK_BYTES])
 }
 
 /*
- * True when s[0..len) is UTF-8 (shortest forms, no surrogates, <= U+10FFFF) without C0 or
- * C1 control characters or DEL: names are shown to people and must not carry terminal
- * escapes.
+ * True when s[0..len) is UTF-8 (ec_utf8_valid) without C0 or C1 control characters or DEL:
+ * names are shown to people and must not carry terminal escapes. In valid UTF-8 the C1
+ * controls U+0080..U+009F are exactly the pairs 0xc2 0x80..0x9f (0xc2 is never a
+ * continuation byte), so a byte scan finds them.
  */
 static bool s_text_ok(const char *s, size_t len)
 {
     const uint8_t *p = (const uint8_t *)s;
-    size_t i = 0;
-    while (i < len) {
-        uint8_t b = p[i];
-        if (b < 0x80) {
-            if (b < 0x20 || b == 0x7f)
-                return false;
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp;
-        if ((b & 0xe0) == 0xc0) {
-            n = 2;
-            cp = b & 0x1f;
-        } else if ((b & 0xf0) == 0xe0) {
-            n = 3;
-            cp = b & 0x0f;
-        } else if ((b & 0xf8) == 0xf0) {
-            n = 4;
-            cp = b & 0x07;
-        } else {
+    if (!ec_utf8_valid(p, len))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f)
             return false;
-        }
-        if (len - i < n)
+        if (p[i] == 0xc2 && i + 1 < len && p[i + 1] <= 0x9f)
             return false;
-        for (size_t k = 1; k < n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000))
-            return false;
-        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f)
-            return false;
-        i += n;
     }
     return true;
 }

@@ -470,7 +470,18 @@ static void test_utf8(void **state)
         int rc = s_decode_hex(cases[i].hex);
         if (rc != cases[i].rc)
             fail_msg("%s (%s): got %d, want %d", cases[i].why, cases[i].hex, rc, cases[i].rc);
+        /* The exported validator (used by the apps) says the same of a fixstr's bytes. */
+        uint8_t buf[16];
+        size_t n = s_unhex(buf, cases[i].hex);
+        if ((buf[0] & 0xe0) == 0xa0 && ec_utf8_valid(buf + 1, n - 1) != (cases[i].rc == 0))
+            fail_msg("ec_utf8_valid disagrees on %s (%s)", cases[i].why, cases[i].hex);
     }
+    assert_true(ec_utf8_valid(NULL, 0));
+    assert_true(ec_utf8_valid("\x00\x7f", 2));      /* NUL and DEL are UTF-8 (callers may refuse) */
+    assert_false(ec_utf8_valid("\xc1\xbf", 2));     /* overlong U+007F */
+    assert_false(ec_utf8_valid("\xed\xbf\xbf", 3)); /* surrogate U+DFFF */
+    assert_true(ec_utf8_valid("\xee\x80\x80", 3));  /* U+E000, just above them */
+    assert_false(ec_utf8_valid("\xf0\x9f\x98", 3)); /* truncated 4-byte sequence */
 }
 
 static void test_depth_limit(void **state)
