@@ -100,12 +100,29 @@ enum { SC_ISSUED = 1, SC_ACKNOWLEDGED = 2, SC_REVOKED = 3 };
 
 /* ---- the app ---------------------------------------------------------------------------- */
 
+/* A MAIN_ANCHOR body, parsed; `records` is the unread records array (a fresh cursor is
+ * opened on it by s_anchor_records: a nested cursor must not outlive its parent). */
+typedef struct {
+    ec_header_t header;
+    ec_commit_t commit;
+    ec_hash32_t prev_path[EC_MERKLE_PROOF_MAX];
+    size_t prev_len;
+    ec_hash32_t consistency[EC_MERKLE_PROOF_MAX];
+    size_t consistency_len;
+    uint8_t records_root[EC_HASH_BYTES];
+    uint64_t records_count;
+    uint8_t state_digest[EC_HASH_BYTES];
+    const msgpack_object *records; /* [[record: bin, path]...], into the tx's parse tree */
+    uint32_t record_count;         /* its length, <= EC_ANCHOR_RECORDS_MAX              */
+} sc_anchor_t;
+
 typedef struct {
     ec_app_t app;         /* first, so sc_app_free can find the rest             */
     ec_genesis_t genesis; /* this chain's genesis (copy)                         */
     size_t cert_type_len; /* strlen(genesis.cert_type)                           */
     /* Decoded records of the MAIN_ANCHOR being delivered (commit thread only).            */
     ec_record_t records[EC_ANCHOR_RECORDS_MAX];
+    sc_anchor_t anchor; /* its parse (~7 KB), here so that deliver_tx allocates nothing */
 } sc_app_t;
 
 /* A certificate record, unpacked. */
@@ -142,22 +159,6 @@ typedef struct {
     const char *text; /* verdict or reason, into the tx buffer; not NUL-ended */
     size_t text_len;
 } sc_body_t;
-
-/* A MAIN_ANCHOR body, parsed; `records` is the unread records array (a fresh cursor is
- * opened on it by s_anchor_records: a nested cursor must not outlive its parent). */
-typedef struct {
-    ec_header_t header;
-    ec_commit_t commit;
-    ec_hash32_t prev_path[EC_MERKLE_PROOF_MAX];
-    size_t prev_len;
-    ec_hash32_t consistency[EC_MERKLE_PROOF_MAX];
-    size_t consistency_len;
-    uint8_t records_root[EC_HASH_BYTES];
-    uint64_t records_count;
-    uint8_t state_digest[EC_HASH_BYTES];
-    const msgpack_object *records; /* [[record: bin, path]...], into the tx's parse tree */
-    uint32_t record_count;         /* its length, <= EC_ANCHOR_RECORDS_MAX              */
-} sc_anchor_t;
 
 static const char *s_status_name(uint8_t status)
 {
@@ -402,26 +403,34 @@ static void s_mirror_store(ec_ledger_t *l, const sc_mirror_t *m)
     ec_state_put(l, &key, 1, val, sizeof val);
 }
 
-/* True when the key exists in the pending state; errors count as absent but are logged
- * (the transaction is then refused, which is the safe side). */
-static bool s_state_has(ec_ledger_t *l, const uint8_t *key, size_t key_size)
+/*
+ * Whether the key exists in the pending state: 1 or 0, or the ledger's error (EC_EIO,
+ * EC_ENOMEM) with st set. A failed read is a local fault, not an answer: it must stop the
+ * block, never turn into "absent" and so into a refusal (EC_EPERM) that other validators,
+ * whose disks work, would not give.
+ */
+static int s_state_has(ec_ledger_t *l, const uint8_t *key, size_t key_size, ec_status_t *st)
 {
     uint8_t *val = NULL;
     size_t size = 0;
     int rc = ec_state_get(l, key, key_size, &val, &size);
     free(val);
-    if (rc && rc != EC_ENOTFOUND)
-        ec_error("sidechain state read failed: %s", ec_strerror(rc));
-    return rc == 0;
+    if (rc == 0)
+        return 1;
+    if (rc == EC_ENOTFOUND)
+        return 0;
+    ec_error("sidechain: state read failed: %s", ec_strerror(rc));
+    return ec_status_set(st, rc, "reading state: %s", ec_strerror(rc));
 }
 
-/* True when pk holds `role` for this chain's certificate type and `org` (one point get). */
-static bool s_has_role(const sc_app_t *app, ec_ledger_t *l, const uint8_t pk[EC_PK_BYTES],
-                       uint32_t role, const char *org, size_t org_len)
+/* Whether pk holds `role` for this chain's certificate type and `org` (one point get):
+ * 1, 0, or a local fault as s_state_has says. */
+static int s_has_role(const sc_app_t *app, ec_ledger_t *l, const uint8_t pk[EC_PK_BYTES],
+                      uint32_t role, const char *org, size_t org_len, ec_status_t *st)
 {
     uint8_t key[SC_ROLE_KEY_MAX];
     size_t n = s_role_key(key, pk, role, app->genesis.cert_type, app->cert_type_len, org, org_len);
-    return s_state_has(l, key, n);
+    return s_state_has(l, key, n, st);
 }
 
 static int s_no_role(const sc_app_t *app, const uint8_t pk[EC_PK_BYTES], const char *what,
@@ -748,9 +757,7 @@ static int s_deliver_anchor(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
         return rc;
     if (m.light.frozen)
         return ec_status_set(st, EC_EFROZEN, "the main-chain mirror is frozen after a proven fork");
-    sc_anchor_t *a = malloc(sizeof *a); /* ~7 KB; anchors come about once a second */
-    if (a == NULL)
-        return ec_status_set(st, EC_ENOMEM, "out of memory");
+    sc_anchor_t *a = &app->anchor; /* deliver_tx runs on the commit thread alone */
     uint8_t hash[EC_HASH_BYTES];
     bool advance = false;
     uint32_t count = 0;
@@ -764,8 +771,7 @@ static int s_deliver_anchor(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
          * is recorded in this block. */
         m.light.frozen = true;
         s_mirror_store(ctx->ledger, &m);
-        rc = 0;
-        goto out;
+        return 0;
     }
     if (rc == 0)
         rc = s_anchor_records(a, m.records, false, app->records, &count, st);
@@ -782,14 +788,12 @@ static int s_deliver_anchor(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
             ec_light_advance(&m.light, &a->header);
     }
     if (rc)
-        goto out;
+        return rc;
     for (uint32_t i = 0; i < count; i++)
         s_apply_record(app, ctx->ledger, &app->records[i]);
     m.records += count;
     s_mirror_store(ctx->ledger, &m);
-out:
-    free(a);
-    return rc;
+    return 0;
 }
 
 /* ---- deliver_tx: certificates ----------------------------------------------------------- */
@@ -799,12 +803,18 @@ static int s_deliver_issue(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
                            const sc_body_t *b, ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
-    if (!s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, b->org, b->org_len))
+    int rc = s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, b->org, b->org_len, st);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
         return s_no_role(app, tx->sender, "issuing agency", b->org, st);
     uint8_t akey[1 + EC_ADDR_HASH_BYTES];
     akey[0] = SC_K_ADDR;
     memcpy(akey + 1, b->holder_hash, EC_ADDR_HASH_BYTES);
-    if (!s_state_has(l, akey, sizeof akey))
+    rc = s_state_has(l, akey, sizeof akey, st);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
         return ec_status_set(st, EC_EPERM, "holder %s is not an attested identity", b->holder);
     sc_cert_t c;
     memcpy(c.holder, b->holder_hash, EC_ADDR_HASH_BYTES);
@@ -833,10 +843,13 @@ static int s_deliver_inspect(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *
                              const sc_body_t *b, ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
-    if (!s_has_role(app, l, tx->sender, EC_ROLE_INSPECTOR, b->org, b->org_len))
+    int rc = s_has_role(app, l, tx->sender, EC_ROLE_INSPECTOR, b->org, b->org_len, st);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
         return s_no_role(app, tx->sender, "inspection agency", b->org, st);
     sc_cert_t c;
-    int rc = s_cert_load(l, true, b->cert_id, &c, st);
+    rc = s_cert_load(l, true, b->cert_id, &c, st);
     if (rc)
         return rc;
     if (memcmp(c.holder, b->holder_hash, EC_ADDR_HASH_BYTES) != 0)
@@ -881,8 +894,12 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
         ec_address_hash(hash, tx->sender);
         if (memcmp(hash, c.holder, EC_ADDR_HASH_BYTES) != 0)
             return ec_status_set(st, EC_EPERM, "only the holder may acknowledge a certificate");
-    } else if (!s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, c.org, c.org_len)) {
-        return s_no_role(app, tx->sender, "issuing agency", c.org, st);
+    } else {
+        rc = s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, c.org, c.org_len, st);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            return s_no_role(app, tx->sender, "issuing agency", c.org, st);
     }
     if (c.status == SC_REVOKED)
         return ec_status_set(st, EC_ESTATE, "%s refused: the certificate is revoked", name);
@@ -934,8 +951,11 @@ static int s_deliver_erase(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
         return rc;
     uint8_t hash[EC_ADDR_HASH_BYTES];
     ec_address_hash(hash, tx->sender);
-    if (memcmp(hash, c.holder, EC_ADDR_HASH_BYTES) != 0 &&
-        !s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, c.org, c.org_len))
+    bool holder = memcmp(hash, c.holder, EC_ADDR_HASH_BYTES) == 0;
+    rc = holder ? 1 : s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, c.org, c.org_len, st);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
         return ec_status_set(st, EC_EPERM,
                              "only the holder or an issuing agency of org %s for %s may erase "
                              "a certificate's content",
