@@ -63,6 +63,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ec_body.h"
 #include "ec_chain.h"
 #include "ec_crypto.h"
 #include "ec_ledger.h"
@@ -147,17 +148,14 @@ typedef struct {
     uint64_t records; /* mirrored records count = next expected seq          */
 } sc_mirror_t;
 
-/* Every body but MAIN_ANCHOR, parsed; which fields are set depends on the type. */
-typedef struct {
-    char holder[EC_ADDR_MAX];
-    uint8_t holder_hash[EC_ADDR_HASH_BYTES];
-    char org[EC_ORG_CODE_MAX];
-    size_t org_len;
-    uint8_t cert_id[EC_HASH_BYTES];
-    uint8_t fields_root[EC_HASH_BYTES];
-    uint64_t expires_ms;
-    const char *text; /* verdict or reason, into the tx buffer; not NUL-ended */
-    size_t text_len;
+/* Every body but MAIN_ANCHOR, read with ec_body.h; tx->type says which member is set. */
+typedef union {
+    ec_issue_body_t issue;
+    ec_inspect_body_t inspect;
+    ec_ack_body_t ack;
+    ec_renew_body_t renew;
+    ec_change_body_t change;
+    ec_revoke_body_t revoke; /* REVOKE and ERASE                                        */
 } sc_body_t;
 
 static const char *s_status_name(uint8_t status)
@@ -444,103 +442,46 @@ static int s_no_role(const sc_app_t *app, const uint8_t pk[EC_PK_BYTES], const c
 
 /* ---- body parsing (shared by check_tx and deliver_tx) ----------------------------------- */
 
-/* Reads an org code that must not be empty. */
-static void s_cur_org(ec_cur_t *c, sc_body_t *b)
-{
-    ec_cur_str_copy(c, b->org, sizeof b->org);
-    b->org_len = strlen(b->org);
-    if (b->org_len == 0)
-        ec_cur_fail(c, EC_EINVAL);
-}
-
-/* Reads a holder address and parses it. */
-static void s_cur_holder(ec_cur_t *c, sc_body_t *b)
-{
-    ec_cur_str_copy(c, b->holder, sizeof b->holder);
-    if (c->err == 0 && ec_address_parse(b->holder_hash, b->holder) != 0)
-        ec_cur_fail(c, EC_EINVAL);
-}
-
-/* Reads a text field of min..max bytes (verdict or reason). */
-static void s_cur_text(ec_cur_t *c, sc_body_t *b, size_t min, size_t max)
-{
-    ec_cur_str(c, &b->text, &b->text_len, max);
-    if (c->err == 0 && b->text_len < min)
-        ec_cur_fail(c, EC_EINVAL);
-}
-
-/* The shape of each body, for error messages; index = tx type. */
-static const char *const s_shapes[] = {
-    [EC_STX_ISSUE] = "[holder: address, org_code: str(1..31), fields_root: bin32, "
-                     "expires_ms: uint]",
-    [EC_STX_INSPECT] = "[holder: address, org_code: str(1..31), cert_id: bin32, "
-                       "verdict: str(1..255)]",
-    [EC_STX_ACK] = "[cert_id: bin32]",
-    [EC_STX_RENEW] = "[cert_id: bin32, expires_ms: uint]",
-    [EC_STX_CHANGE] = "[cert_id: bin32, fields_root: bin32]",
-    [EC_STX_REVOKE] = "[cert_id: bin32, reason: str(0..255)]",
-    [EC_STX_ERASE] = "[cert_id: bin32, reason: str(1..255)]",
-    [EC_STX_MAIN_ANCHOR] = "[header: bin, commit: bin, prev_path, consistency, "
-                           "records_root: bin32, records_count: uint, state_digest: bin32, "
-                           "records: [[record: bin, path]...]]",
-};
+static const char s_anchor_shape[] =
+    "[header: bin, commit: bin, prev_path, consistency, records_root: bin32, "
+    "records_count: uint, state_digest: bin32, records: [[record: bin, path]...]]";
 
 /*
- * Parses the body of a certificate transaction (every type but MAIN_ANCHOR) and checks
- * the payload_hash presence rule, which is deterministic. Returns 0 or an EC_E* code with
- * st set; EC_EINVAL for an unknown type.
+ * Reads the body of a certificate transaction (every type but MAIN_ANCHOR) with its
+ * ec_body.h reader and checks the payload_hash presence rule, which is deterministic.
+ * Returns 0 or an EC_E* code with st set; EC_EINVAL for an unknown type.
  */
 static int s_parse_body(const ec_tx_t *tx, sc_body_t *b, ec_status_t *st)
 {
-    ec_cur_t c;
-    memset(b, 0, sizeof *b);
+    int rc;
     switch (tx->type) {
         case EC_STX_ISSUE:
-            ec_cur_open(&c, tx->body, 4);
-            s_cur_holder(&c, b);
-            s_cur_org(&c, b);
-            ec_cur_bin_fixed(&c, b->fields_root, EC_HASH_BYTES);
-            ec_cur_uint(&c, &b->expires_ms);
+            rc = ec_issue_body_read(&b->issue, tx->body, st);
             break;
         case EC_STX_INSPECT:
-            ec_cur_open(&c, tx->body, 4);
-            s_cur_holder(&c, b);
-            s_cur_org(&c, b);
-            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
-            s_cur_text(&c, b, 1, EC_VERDICT_MAX - 1);
+            rc = ec_inspect_body_read(&b->inspect, tx->body, st);
             break;
         case EC_STX_ACK:
-            ec_cur_open(&c, tx->body, 1);
-            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
+            rc = ec_ack_body_read(&b->ack, tx->body, st);
             break;
         case EC_STX_RENEW:
-            ec_cur_open(&c, tx->body, 2);
-            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
-            ec_cur_uint(&c, &b->expires_ms);
+            rc = ec_renew_body_read(&b->renew, tx->body, st);
             break;
         case EC_STX_CHANGE:
-            ec_cur_open(&c, tx->body, 2);
-            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
-            ec_cur_bin_fixed(&c, b->fields_root, EC_HASH_BYTES);
+            rc = ec_change_body_read(&b->change, tx->body, st);
             break;
         case EC_STX_REVOKE:
-            ec_cur_open(&c, tx->body, 2);
-            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
-            s_cur_text(&c, b, 0, EC_REASON_MAX - 1);
+            rc = ec_revoke_body_read(&b->revoke, tx->body, st);
             break;
         case EC_STX_ERASE:
-            ec_cur_open(&c, tx->body, 2);
-            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
-            s_cur_text(&c, b, 1, EC_REASON_MAX - 1);
+            rc = ec_erase_body_read(&b->revoke, tx->body, st);
             break;
         default:
             return ec_status_set(st, EC_EINVAL, "unknown side-chain transaction type %llu",
                                  (unsigned long long)tx->type);
     }
-    int rc = ec_cur_finish(&c);
     if (rc)
-        return ec_status_set(st, rc, "%s body must be %s", ec_tx_type_name(EC_CHAIN_SIDE, tx->type),
-                             s_shapes[tx->type]);
+        return rc;
     bool needs = tx->type == EC_STX_ISSUE || tx->type == EC_STX_CHANGE;
     bool may = needs || tx->type == EC_STX_INSPECT;
     if (needs && !tx->has_payload)
@@ -579,7 +520,7 @@ static int s_parse_anchor(const ec_tx_t *tx, sc_anchor_t *a, ec_status_t *st)
     a->record_count = list.count;
     int rc = ec_cur_finish(&c);
     if (rc)
-        return ec_status_set(st, rc, "MAIN_ANCHOR body must be %s", s_shapes[EC_STX_MAIN_ANCHOR]);
+        return ec_status_set(st, rc, "MAIN_ANCHOR body must be %s", s_anchor_shape);
     if (tx->has_payload)
         return ec_status_set(st, EC_EINVAL, "MAIN_ANCHOR takes no payload");
     rc = ec_header_decode(&a->header, header, header_size);
@@ -800,14 +741,15 @@ static int s_deliver_anchor(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
 
 /* ISSUE: the hot path. Two point gets (role, attested holder) and two puts. */
 static int s_deliver_issue(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx,
-                           const sc_body_t *b, ec_status_t *st)
+                           const ec_issue_body_t *b, ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
-    int rc = s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, b->org, b->org_len, st);
+    size_t org_len = strlen(b->org_code);
+    int rc = s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, b->org_code, org_len, st);
     if (rc < 0)
         return rc;
     if (rc == 0)
-        return s_no_role(app, tx->sender, "issuing agency", b->org, st);
+        return s_no_role(app, tx->sender, "issuing agency", b->org_code, st);
     uint8_t akey[1 + EC_ADDR_HASH_BYTES];
     akey[0] = SC_K_ADDR;
     memcpy(akey + 1, b->holder_hash, EC_ADDR_HASH_BYTES);
@@ -827,8 +769,8 @@ static int s_deliver_issue(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
     memcpy(c.payload_tx, tx->id, EC_HASH_BYTES);
     c.inspections = 0;
     c.updated_height = ctx->height;
-    c.org_len = b->org_len;
-    memcpy(c.org, b->org, b->org_len + 1);
+    c.org_len = org_len;
+    memcpy(c.org, b->org_code, org_len + 1);
     s_cert_store(l, tx->id, &c);
     uint8_t hkey[SC_HOLDER_KEY_BYTES];
     hkey[0] = SC_K_HOLDER;
@@ -840,14 +782,15 @@ static int s_deliver_issue(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
 }
 
 static int s_deliver_inspect(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx,
-                             const sc_body_t *b, ec_status_t *st)
+                             const ec_inspect_body_t *b, ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
-    int rc = s_has_role(app, l, tx->sender, EC_ROLE_INSPECTOR, b->org, b->org_len, st);
+    size_t org_len = strlen(b->org_code);
+    int rc = s_has_role(app, l, tx->sender, EC_ROLE_INSPECTOR, b->org_code, org_len, st);
     if (rc < 0)
         return rc;
     if (rc == 0)
-        return s_no_role(app, tx->sender, "inspection agency", b->org, st);
+        return s_no_role(app, tx->sender, "inspection agency", b->org_code, st);
     sc_cert_t c;
     rc = s_cert_load(l, true, b->cert_id, &c, st);
     if (rc)
@@ -869,10 +812,10 @@ static int s_deliver_inspect(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *
     ec_be64_put(key + 1 + EC_HASH_BYTES, ctx->height);
     memcpy(key + 1 + EC_HASH_BYTES + 8, tx->id, EC_HASH_BYTES);
     memcpy(val, tx->sender, EC_PK_BYTES);
-    val[EC_PK_BYTES] = (uint8_t)b->org_len;
-    memcpy(val + EC_PK_BYTES + 1, b->org, b->org_len);
-    memcpy(val + EC_PK_BYTES + 1 + b->org_len, b->text, b->text_len);
-    ec_state_put(l, key, sizeof key, val, EC_PK_BYTES + 1 + b->org_len + b->text_len);
+    val[EC_PK_BYTES] = (uint8_t)org_len;
+    memcpy(val + EC_PK_BYTES + 1, b->org_code, org_len);
+    memcpy(val + EC_PK_BYTES + 1 + org_len, b->verdict, b->verdict_len);
+    ec_state_put(l, key, sizeof key, val, EC_PK_BYTES + 1 + org_len + b->verdict_len);
     c.inspections++;
     c.updated_height = ctx->height;
     s_cert_store(l, b->cert_id, &c);
@@ -885,8 +828,12 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
 {
     ec_ledger_t *l = ctx->ledger;
     const char *name = ec_tx_type_name(EC_CHAIN_SIDE, tx->type);
+    const uint8_t *cert_id = tx->type == EC_STX_ACK      ? b->ack.cert_id
+                             : tx->type == EC_STX_RENEW  ? b->renew.cert_id
+                             : tx->type == EC_STX_CHANGE ? b->change.cert_id
+                                                         : b->revoke.cert_id;
     sc_cert_t c;
-    int rc = s_cert_load(l, true, b->cert_id, &c, st);
+    int rc = s_cert_load(l, true, cert_id, &c, st);
     if (rc)
         return rc;
     if (tx->type == EC_STX_ACK) {
@@ -905,7 +852,7 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
         return ec_status_set(st, EC_ESTATE, "%s refused: the certificate is revoked", name);
     uint32_t payloads = 0;
     if (tx->type == EC_STX_CHANGE) {
-        rc = s_payload_admit(l, b->cert_id, &c, name, &payloads, st);
+        rc = s_payload_admit(l, cert_id, &c, name, &payloads, st);
         if (rc)
             return rc;
     }
@@ -916,12 +863,12 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
             c.status = SC_ACKNOWLEDGED;
             break;
         case EC_STX_RENEW:
-            c.expires_ms = b->expires_ms;
+            c.expires_ms = b->renew.expires_ms;
             break;
         case EC_STX_CHANGE:
-            memcpy(c.fields_root, b->fields_root, EC_HASH_BYTES);
+            memcpy(c.fields_root, b->change.fields_root, EC_HASH_BYTES);
             memcpy(c.payload_tx, tx->id, EC_HASH_BYTES);
-            s_payload_add(l, b->cert_id, payloads, tx->id);
+            s_payload_add(l, cert_id, payloads, tx->id);
             break;
         case EC_STX_REVOKE:
             c.status = SC_REVOKED;
@@ -930,7 +877,7 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
             assert(!"not an update type");
     }
     c.updated_height = ctx->height;
-    s_cert_store(l, b->cert_id, &c);
+    s_cert_store(l, cert_id, &c);
     return 0;
 }
 
@@ -942,7 +889,7 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
  * (for an agency), 1 + n index gets, and 2 + 2n deletes with n <= SC_PAYLOADS_MAX.
  */
 static int s_deliver_erase(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx,
-                           const sc_body_t *b, ec_status_t *st)
+                           const ec_erase_body_t *b, ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
     sc_cert_t c;
@@ -1007,11 +954,11 @@ static int s_deliver_tx(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, cons
         return rc;
     switch (tx->type) {
         case EC_STX_ISSUE:
-            return s_deliver_issue(app, ctx, tx, &b, st);
+            return s_deliver_issue(app, ctx, tx, &b.issue, st);
         case EC_STX_INSPECT:
-            return s_deliver_inspect(app, ctx, tx, &b, st);
+            return s_deliver_inspect(app, ctx, tx, &b.inspect, st);
         case EC_STX_ERASE:
-            return s_deliver_erase(app, ctx, tx, &b, st);
+            return s_deliver_erase(app, ctx, tx, &b.revoke, st);
         default:
             return s_deliver_update(app, ctx, tx, &b, st);
     }
