@@ -14,10 +14,11 @@
 static int s_register(cl_ctx_t *ctx, cl_chain_t *ch, const ec_key_t *key, const char *name,
                       cl_txres_t *res, char address[EC_ADDR_MAX])
 {
+    ec_register_body_t b;
+    snprintf(b.name, sizeof b.name, "%s", name); /* 1..EC_NAME_MAX-1 bytes: s_check_name */
     ec_writer_t body;
     ec_writer_init(&body);
-    ec_write_array(&body, 1);
-    ec_write_cstr(&body, name);
+    ec_register_body_encode(&body, &b);
     int rc = key ? cl_submit(ctx, ch, EC_MTX_REGISTER, key, &body, NULL, 0, res)
                  : cl_submit_signed(ctx, NULL, EC_MTX_REGISTER, &body, NULL, 0, res, address);
     ec_writer_fini(&body);

@@ -7,6 +7,7 @@
  * puts only fields_root in the transaction body. The certificate id is the ISSUE
  * transaction's id.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,15 +359,13 @@ int cmd_cert_issue(cl_ctx_t *ctx, int argc, char **argv)
     rc = s_seal_to(ctx, &a.fields, a.holder, &sealed, &sealed_size);
     cl_txres_t res;
     if (rc == 0) {
-        uint8_t root[EC_HASH_BYTES];
-        cl_fields_root(root, &a.fields);
+        ec_issue_body_t b = {.expires_ms = a.expires_ms};
+        snprintf(b.holder, sizeof b.holder, "%s", a.holder); /* checked by s_start */
+        snprintf(b.org_code, sizeof b.org_code, "%s", a.org);
+        cl_fields_root(b.fields_root, &a.fields);
         ec_writer_t body;
         ec_writer_init(&body);
-        ec_write_array(&body, 4);
-        ec_write_cstr(&body, a.holder);
-        ec_write_cstr(&body, a.org);
-        ec_write_bin(&body, root, sizeof root);
-        ec_write_uint(&body, a.expires_ms);
+        ec_issue_body_encode(&body, &b);
         rc = s_submit_side(ctx, side, EC_STX_ISSUE, &body, sealed, sealed_size, &res);
         ec_writer_fini(&body);
     }
@@ -414,13 +413,14 @@ int cmd_cert_inspect(cl_ctx_t *ctx, int argc, char **argv)
     rc = a.fields_given ? s_seal_to(ctx, &a.fields, a.holder, &sealed, &sealed_size) : 0;
     cl_txres_t res;
     if (rc == 0) {
+        ec_inspect_body_t b = {.verdict_len = strlen(a.verdict)}; /* checked by s_start */
+        snprintf(b.holder, sizeof b.holder, "%s", a.holder);
+        snprintf(b.org_code, sizeof b.org_code, "%s", a.org);
+        memcpy(b.cert_id, a.cert, sizeof a.cert);
+        memcpy(b.verdict, a.verdict, b.verdict_len + 1);
         ec_writer_t body;
         ec_writer_init(&body);
-        ec_write_array(&body, 4);
-        ec_write_cstr(&body, a.holder);
-        ec_write_cstr(&body, a.org);
-        ec_write_bin(&body, a.cert, sizeof a.cert);
-        ec_write_cstr(&body, a.verdict);
+        ec_inspect_body_encode(&body, &b);
         rc = s_submit_side(ctx, side, EC_STX_INSPECT, &body, sealed, sealed_size, &res);
         ec_writer_fini(&body);
     }
@@ -684,6 +684,36 @@ static const char s_help_erase[] =
     "\nExample:\n  ecert cert erase --key zhangwei.key --type degree --cert 3fa9...c2d1 "
     "--reason \"right to erasure\"\n" CL_GLOBAL_NOTE;
 
+/* Writes the body of a follow-up transaction (ACK, RENEW, CHANGE, REVOKE, ERASE) from the
+ * checked options into w. */
+static void s_followup_body(ec_writer_t *w, uint64_t stx, const s_args_t *a)
+{
+    if (stx == EC_STX_ACK) {
+        ec_ack_body_t b;
+        memcpy(b.cert_id, a->cert, sizeof b.cert_id);
+        ec_ack_body_encode(w, &b);
+    } else if (stx == EC_STX_RENEW) {
+        ec_renew_body_t b = {.expires_ms = a->expires_ms};
+        memcpy(b.cert_id, a->cert, sizeof b.cert_id);
+        ec_renew_body_encode(w, &b);
+    } else if (stx == EC_STX_CHANGE) {
+        ec_change_body_t b;
+        memcpy(b.cert_id, a->cert, sizeof b.cert_id);
+        cl_fields_root(b.fields_root, &a->fields);
+        ec_change_body_encode(w, &b);
+    } else {
+        /* REVOKE and ERASE: the reason was checked to be 1..EC_REASON_MAX-1 bytes. */
+        ec_revoke_body_t b = {.reason_len = strlen(a->reason)};
+        assert(b.reason_len < sizeof b.reason);
+        memcpy(b.cert_id, a->cert, sizeof b.cert_id);
+        memcpy(b.reason, a->reason, b.reason_len + 1);
+        if (stx == EC_STX_ERASE)
+            ec_erase_body_encode(w, &b);
+        else
+            ec_revoke_body_encode(w, &b);
+    }
+}
+
 /* The five follow-up transactions share their shape: [cert_id, one more value]. */
 static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
 {
@@ -729,17 +759,7 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
     }
     cl_txres_t res;
     if (rc == 0) {
-        ec_write_array(&body, stx == EC_STX_ACK ? 1 : 2);
-        ec_write_bin(&body, a.cert, sizeof a.cert);
-        if (stx == EC_STX_RENEW) {
-            ec_write_uint(&body, a.expires_ms);
-        } else if (stx == EC_STX_CHANGE) {
-            uint8_t root[EC_HASH_BYTES];
-            cl_fields_root(root, &a.fields);
-            ec_write_bin(&body, root, sizeof root);
-        } else if (reasoned) {
-            ec_write_cstr(&body, a.reason);
-        }
+        s_followup_body(&body, stx, &a);
         rc = s_submit_side(ctx, side, stx, &body, sealed, sealed_size, &res);
     }
     ec_writer_fini(&body);
