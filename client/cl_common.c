@@ -61,13 +61,49 @@ int cl_usage(cl_ctx_t *ctx, const char *fmt, ...)
     return 2;
 }
 
+/* Every block handed to jansson starts S_JSON_HEADER bytes into a malloc block whose first
+ * bytes hold the block's size, so s_json_free knows how much to wipe. */
+#define S_JSON_HEADER _Alignof(max_align_t)
+_Static_assert(S_JSON_HEADER >= sizeof(size_t), "the header holds a size_t");
+
+static void *s_json_malloc(size_t size)
+{
+    if (size > SIZE_MAX - S_JSON_HEADER)
+        return NULL;
+    unsigned char *p = malloc(S_JSON_HEADER + size);
+    if (!p)
+        return NULL;
+    memcpy(p, &size, sizeof size);
+    return p + S_JSON_HEADER;
+}
+
+static void s_json_free(void *ptr)
+{
+    if (!ptr)
+        return;
+    unsigned char *p = (unsigned char *)ptr - S_JSON_HEADER;
+    size_t size;
+    memcpy(&size, p, sizeof size);
+    sodium_memzero(ptr, size);
+    free(p);
+}
+
+void cl_json_wipe_on_free(void)
+{
+    json_set_alloc_funcs(s_json_malloc, s_json_free);
+}
+
 /* Prints obj (may be NULL: nothing) on one line to stdout. */
 static void s_print_json(const json_t *obj)
 {
     char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     if (text)
         printf("%s\n", text);
-    free(text);
+    /* json_dumps allocates with jansson's allocator, which may be s_json_malloc. */
+    json_free_t json_free = NULL;
+    json_get_alloc_funcs(NULL, &json_free);
+    if (text)
+        json_free(text);
 }
 
 void cl_report(const cl_ctx_t *ctx)

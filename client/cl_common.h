@@ -79,6 +79,14 @@ int cl_usage(cl_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 
 /* Prints the recorded error (stderr, and stdout with --json). */
 void cl_report(const cl_ctx_t *ctx);
 
+/*
+ * Makes jansson wipe (sodium_memzero) every block it frees: certificate fields pass through
+ * it (--data files, decrypted fields in --json output). Call once, first thing, before any
+ * other jansson call: blocks jansson allocated before cannot be freed after it. Not
+ * thread-safe (jansson's allocator is global).
+ */
+void cl_json_wipe_on_free(void);
+
 /* printf to stdout, only without --json. */
 void cl_out(const cl_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* With --json, prints obj on one line to stdout. Always takes (decrefs) obj. Returns 0. */

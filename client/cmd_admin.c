@@ -198,8 +198,8 @@ static int s_opt_attr(cl_ctx_t *ctx, const char *value, void *out)
 int cmd_identity_attest(cl_ctx_t *ctx, int argc, char **argv)
 {
     const char *address = NULL, *salt_file = NULL;
-    static s_attrs_t a;
-    a.count = 0;
+    s_attrs_t a; /* per call: no attribute of an earlier invocation survives */
+    memset(&a, 0, sizeof a);
     const cl_opt_t opts[] = {{"address", CL_ARG_STR, &address},
                              {"attr", CL_ARG_FN, &a, NULL, s_opt_attr},
                              {"salt-file", CL_ARG_STR, &salt_file},
@@ -272,7 +272,8 @@ int cmd_sidechain_register(cl_ctx_t *ctx, int argc, char **argv)
         return rc;
     if (!path)
         return cl_missing(ctx, "--genesis");
-    static ec_sidechain_body_t b;
+    ec_sidechain_body_t b;
+    memset(&b, 0, sizeof b);
     const ec_genesis_t *g = &b.genesis;
     ec_status_t st = {0};
     if (ec_genesis_load(&b.genesis, path, &st))
@@ -343,7 +344,7 @@ static int s_current_valset(cl_ctx_t *ctx, const char *chain_id, ec_valset_t *vs
     ec_writer_fini(&w);
     if (rc)
         return rc;
-    static ec_genesis_t g;
+    ec_genesis_t g;
     const uint8_t *genesis = NULL;
     size_t genesis_size = 0;
     uint8_t vs_hash[EC_HASH_BYTES], g_hash[EC_HASH_BYTES];
@@ -370,7 +371,7 @@ static int s_current_valset(cl_ctx_t *ctx, const char *chain_id, ec_valset_t *vs
 
 int cmd_sidechain_update(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static ec_valset_t vs;
+    ec_valset_t vs;
     memset(&vs, 0, sizeof vs);
     const char *chain_id = NULL;
     bool keep = false, unfreeze = false;
@@ -488,7 +489,7 @@ static const char s_help_gmain[] =
 
 int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static ec_genesis_t g;
+    ec_genesis_t g;
     memset(&g, 0, sizeof g);
     const char *chain_id = NULL, *out = NULL;
     uint64_t time_ms = cl_now_ms();
@@ -534,7 +535,7 @@ static const char s_help_gside[] =
 
 int cmd_genesis_side(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static ec_genesis_t g, main_g;
+    ec_genesis_t g, main_g;
     memset(&g, 0, sizeof g);
     const char *chain_id = NULL, *cert_type = NULL, *main_path = NULL, *out = NULL;
     uint64_t time_ms = cl_now_ms();

@@ -55,6 +55,7 @@ static int s_opt_file(cl_ctx_t *ctx, const char *path, s_args_t *a, bool attachm
         return 1;
     int rc = attachment ? cl_fields_set_attachment(&a->fields, data, size, &st)
                         : cl_fields_add_json(&a->fields, (const char *)data, size, &st);
+    sodium_memzero(data, size + 1); /* certificate contents (cl_read_file adds a NUL) */
     free(data);
     if (rc)
         return cl_fail(ctx, st.code, "%s: %s", path, st.msg);
@@ -154,6 +155,7 @@ static int s_seal(cl_ctx_t *ctx, const cl_fields_t *f, const uint8_t pk[EC_PK_BY
 {
     ec_writer_t w;
     ec_writer_init(&w);
+    ec_writer_reserve(&w, CL_PAYLOAD_PLAIN_BYTES_MAX); /* never moved, so wiped whole below */
     cl_fields_encode(&w, f);
     size_t plain = ec_writer_size(&w);
     int rc = 0;
@@ -170,8 +172,7 @@ static int s_seal(cl_ctx_t *ctx, const cl_fields_t *f, const uint8_t pk[EC_PK_BY
         *sealed_size = plain + EC_SEAL_OVERHEAD;
     }
     /* The plaintext is personal data: wipe the buffer before it goes back to the heap. */
-    sodium_memzero(w.sbuf.data, w.sbuf.size);
-    ec_writer_fini(&w);
+    cl_writer_wipe_fini(&w);
     return rc;
 }
 
@@ -179,10 +180,12 @@ static int s_seal(cl_ctx_t *ctx, const cl_fields_t *f, const uint8_t pk[EC_PK_BY
 static int s_seal_to(cl_ctx_t *ctx, const cl_fields_t *f, const char *holder, uint8_t **sealed,
                      size_t *sealed_size)
 {
-    static cl_account_t acct;
-    if (cl_account_get(ctx, holder, &acct))
-        return 1;
-    return s_seal(ctx, f, acct.pk, sealed, sealed_size);
+    cl_account_t *acct = malloc(sizeof *acct); /* ~17 KB */
+    if (!acct)
+        return cl_fail(ctx, EC_ENOMEM, "out of memory");
+    int rc = cl_account_get(ctx, holder, acct) ? 1 : s_seal(ctx, f, acct->pk, sealed, sealed_size);
+    free(acct);
+    return rc;
 }
 
 /* When *rc is 0: checks that --key is given (when `signing`) and finds the side chain of
@@ -293,6 +296,7 @@ int cl_cert_show_fields(cl_ctx_t *ctx, const ec_key_t *key, const uint8_t *seale
     cl_fields_init(&f);
     ec_status_t st = {0};
     if (rc) {
+        sodium_memzero(plain, plain_size ? plain_size : 1);
         free(plain);
         return cl_fail(ctx, EC_ECRYPTO,
                        "cannot decrypt the payload: it is not sealed to this "
@@ -348,7 +352,7 @@ static const char s_help_issue[] =
 
 int cmd_cert_issue(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static s_args_t a;
+    s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
     cl_chain_t *side = NULL;
     int rc = s_start(ctx, argc, argv, "type holder org expires-ms fields", "type holder org fields",
                      s_help_issue, &a, true, &side);
@@ -402,7 +406,7 @@ static const char s_help_inspect[] =
 
 int cmd_cert_inspect(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static s_args_t a;
+    s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
     cl_chain_t *side = NULL;
     int rc = s_start(ctx, argc, argv, "type holder org cert verdict fields",
                      "type holder org cert verdict", s_help_inspect, &a, true, &side);
@@ -456,7 +460,7 @@ static const char s_help_get[] =
 
 int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static s_args_t a;
+    s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
     cl_chain_t *side = NULL;
     int rc = s_start(ctx, argc, argv, "type holder height tx", "type holder height cert tx",
                      s_help_get, &a, false, &side);
@@ -558,7 +562,7 @@ static const char s_help_list[] =
 
 int cmd_cert_list(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static s_args_t a;
+    s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
     cl_chain_t *side = NULL;
     int rc = s_start(ctx, argc, argv, "type holder", "type holder", s_help_list, &a, false, &side);
     if (rc >= 0)
@@ -723,7 +727,7 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
                        : stx == EC_STX_ERASE  ? s_help_erase
                                               : s_help_revoke;
     bool reasoned = stx == EC_STX_REVOKE || stx == EC_STX_ERASE;
-    static s_args_t a;
+    s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
     const char *need = stx == EC_STX_RENEW    ? "type cert expires"
                        : stx == EC_STX_CHANGE ? "type cert fields"
                                               : "type cert";

@@ -318,14 +318,14 @@ int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
         return cl_missing(ctx, "--tx");
     if (!out && !qr)
         return cl_missing(ctx, "--out FILE or --qr FILE.png");
-    static ec_genesis_t g;
+    ec_genesis_t g;
     cl_chain_t *side = cl_side(ctx, type), *main = side ? cl_main(ctx) : NULL;
     if (!main || s_main_genesis(ctx, NULL, &g))
         return 1;
     if (strcmp(g.chain_id, main->chain_id) != 0)
         return cl_fail(ctx, EC_ECONFIG, "main.genesis is for %s but main.chain_id is %s",
                        g.chain_id, main->chain_id);
-    static s_proof_t p;
+    s_proof_t p;
     memset(&p, 0, sizeof p);
     rc = s_gather(ctx, side, main, id, wait_ms, &p);
     ec_writer_t w;
@@ -477,7 +477,7 @@ static int s_show_bundle(cl_ctx_t *ctx, const char *file, size_t size, const uin
     json_object_set_new(obj, "has_payload", json_boolean(info->has_payload));
 
     /* Re-read the verified bundle for the transaction body and the payload. */
-    static ec_bundle_t b;
+    ec_bundle_t b;
     int rc = ec_bundle_decode(&b, bundle, size);
     if (rc)
         return cl_fail(ctx, EC_EINTERNAL, "verified bundle could not be re-read (a bug)");
@@ -522,7 +522,7 @@ int cmd_verify(cl_ctx_t *ctx, int argc, char **argv)
         return cl_missing(ctx, "--bundle FILE or --qr FILE.png");
     if (bundle_path && qr_path)
         return cl_usage(ctx, "give either --bundle or --qr, not both");
-    static ec_genesis_t g;
+    ec_genesis_t g;
     if (s_main_genesis(ctx, genesis_path, &g))
         return 1;
     uint8_t *bundle = NULL;

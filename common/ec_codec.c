@@ -60,6 +60,19 @@ void ec_writer_reset(ec_writer_t *w)
     msgpack_sbuffer_clear(&w->sbuf);
 }
 
+void ec_writer_reserve(ec_writer_t *w, size_t cap)
+{
+    assert(w && w->sbuf.size == 0);
+    if (w->sbuf.alloc >= cap)
+        return;
+    char *p = malloc(cap);
+    if (!p)
+        abort();
+    free(w->sbuf.data); /* empty: nothing to carry over */
+    w->sbuf.data = p;
+    w->sbuf.alloc = cap;
+}
+
 const uint8_t *ec_writer_data(const ec_writer_t *w)
 {
     assert(w);

@@ -45,6 +45,12 @@ void ec_writer_init(ec_writer_t *w);
 void ec_writer_fini(ec_writer_t *w);
 /* Empties the writer but keeps its capacity, for reuse on hot paths. */
 void ec_writer_reset(ec_writer_t *w);
+/*
+ * Gives an empty writer room for cap bytes, so that writing up to cap bytes never moves
+ * the buffer. For secrets and personal data: a buffer that grows is copied and the old
+ * copy freed as it is, out of the caller's reach. Allocation failure aborts the process.
+ */
+void ec_writer_reserve(ec_writer_t *w, size_t cap);
 /* The bytes written so far, borrowed; valid until the next write, reset or fini. */
 const uint8_t *ec_writer_data(const ec_writer_t *w);
 size_t ec_writer_size(const ec_writer_t *w);

@@ -1,9 +1,17 @@
 /*
  * test_client.c - unit tests for the ecert client: its pure encodings (client/cl_fields.c:
- * the certificate payload, fields_root and the identity hash) and its reply readers
- * (client/cl_common.c). Expected hashes are computed here from hand-written msgpack bytes
- * and libsodium's SHA-256, independently of ec_codec and ec_merkle, so a change in either
- * format makes these tests fail.
+ * the certificate payload, fields_root and the identity hash), its reply readers
+ * (client/cl_common.c) and its commands, called in-process several times as a test does.
+ * Expected hashes are computed here from hand-written msgpack bytes and libsodium's
+ * SHA-256, independently of ec_codec and ec_merkle, so a change in either format makes
+ * these tests fail.
+ *
+ * Personal data must be wiped before it is freed. This program is linked with
+ * -Wl,--wrap=free (tests/unit/meson.build), so every free() called from the client and
+ * libecert code linked into it goes through __wrap_free below, which counts blocks that
+ * still hold S_MARKER when they are freed; jansson, a shared library, frees through the
+ * allocator cl_json_wipe_on_free installs, which calls free() from client code and so is
+ * watched too.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,14 +19,44 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cl_commands.h"
 #include "cl_common.h"
 #include "cl_fields.h"
 #include "ec_crypto.h"
 #include "ec_merkle.h"
+
+/* ---- watching free() -------------------------------------------------------------------- */
+
+#define S_MARKER "Personal-Data-7f3a91"
+
+void __real_free(void *p);
+void __wrap_free(void *p);
+
+static size_t s_frees;        /* frees seen since s_watch_reset                     */
+static size_t s_marked_frees; /* of those, blocks that still held S_MARKER           */
+
+void __wrap_free(void *p)
+{
+    if (p) {
+        s_frees++;
+        size_t n = malloc_usable_size(p);
+        if (memmem(p, n, S_MARKER, sizeof S_MARKER - 1))
+            s_marked_frees++;
+    }
+    __real_free(p);
+}
+
+static void s_watch_reset(void)
+{
+    s_frees = 0;
+    s_marked_frees = 0;
+}
 
 static const uint8_t s_zero_salt[CL_FIELD_SALT_BYTES] = {0};
 
@@ -51,6 +89,7 @@ static size_t s_field_bytes(uint8_t *out, char name, char value, uint8_t salt_by
 static int s_setup(void **state)
 {
     (void)state;
+    cl_json_wipe_on_free(); /* before any jansson call, as ecert's main() does */
     return ec_crypto_init();
 }
 
@@ -418,6 +457,174 @@ static void test_account_read_roles(void **state)
     free(box);
 }
 
+/* ---- personal data is wiped before it is freed ------------------------------------------ */
+
+/*
+ * Regression (issue 6): cl_fields_fini freed field values and the attachment without
+ * wiping them (only the sealed plaintext was wiped, in cmd_cert.c).
+ */
+static void test_fields_wiped_on_free(void **state)
+{
+    (void)state;
+    cl_fields_t f;
+    ec_status_t st = {0};
+    cl_fields_init(&f);
+    assert_int_equal(cl_fields_add(&f, "name", S_MARKER, NULL, &st), 0);
+    assert_int_equal(cl_fields_add_arg(&f, "id=" S_MARKER, &st), 0);
+    const char json[] = "{\"address\": \"" S_MARKER "\"}";
+    assert_int_equal(cl_fields_add_json(&f, json, sizeof json - 1, &st), 0);
+    assert_int_equal(cl_fields_set_attachment(&f, (const uint8_t *)S_MARKER, sizeof S_MARKER, &st),
+                     0);
+    /* Replacing the attachment frees the old one: wiped too. */
+    s_watch_reset();
+    assert_int_equal(
+        cl_fields_set_attachment(&f, (const uint8_t *)S_MARKER "2", sizeof S_MARKER + 1, &st), 0);
+    uint8_t root[EC_HASH_BYTES];
+    cl_fields_root(root, &f); /* the leaf encodings hold names and values */
+    cl_fields_fini(&f);
+    assert_true(s_frees > 0);
+    assert_int_equal(s_marked_frees, 0);
+
+    /* The identity hash encodes the attributes: wiped as well. */
+    uint8_t salt[16] = {1}, hash[EC_HASH_BYTES];
+    cl_attr_t attrs[1] = {{"name", S_MARKER}};
+    s_watch_reset();
+    assert_int_equal(cl_identity_hash(hash, salt, sizeof salt, attrs, 1, &st), 0);
+    assert_int_equal(s_marked_frees, 0);
+
+    /* jansson's blocks, through the wiping allocator. */
+    s_watch_reset();
+    json_t *js = json_pack("{s:s}", "k", S_MARKER);
+    char *text = json_dumps(js, 0);
+    json_decref(js);
+    json_free_t jfree = NULL;
+    json_get_alloc_funcs(NULL, &jfree);
+    jfree(text);
+    assert_true(s_frees > 0);
+    assert_int_equal(s_marked_frees, 0);
+}
+
+/* Decrypting a certificate (cert get, verify --key) leaves no copy of the fields behind. */
+static void test_show_fields_wiped(void **state)
+{
+    (void)state;
+    uint8_t seed[32];
+    memset(seed, 0x61, sizeof seed);
+    ec_key_t *key = ec_key_from_seed(seed);
+    assert_non_null(key);
+    cl_fields_t f;
+    ec_status_t st = {0};
+    cl_fields_init(&f);
+    assert_int_equal(cl_fields_add(&f, "degree", S_MARKER, NULL, &st), 0);
+    uint8_t root[EC_HASH_BYTES];
+    cl_fields_root(root, &f);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    cl_fields_encode(&w, &f);
+    size_t sealed_size = ec_writer_size(&w) + EC_SEAL_OVERHEAD;
+    uint8_t *sealed = malloc(sealed_size);
+    assert_non_null(sealed);
+    assert_int_equal(ec_seal(sealed, ec_writer_data(&w), ec_writer_size(&w), ec_key_pk(key)), 0);
+    cl_writer_wipe_fini(&w);
+    cl_fields_fini(&f);
+
+    cl_ctx_t ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.json = true; /* nothing printed */
+    json_t *obj = json_object();
+    s_watch_reset();
+    assert_int_equal(cl_cert_show_fields(&ctx, key, sealed, sealed_size, root, obj), 0);
+    json_t *fields = json_object_get(obj, "fields");
+    assert_string_equal(json_string_value(json_object_get(fields, "degree")), S_MARKER);
+    json_decref(obj);
+    assert_true(s_frees > 0);
+    assert_int_equal(s_marked_frees, 0);
+    free(sealed);
+    ec_key_destroy(&key);
+}
+
+/* ---- commands, called twice in one process ---------------------------------------------- */
+
+/* Runs fn over the NULL-terminated arguments (argv[0] is the command's name) with a fresh
+ * context; returns the exit status and leaves the context's message in msg. */
+static int s_run(cl_command_fn fn, const char *const *args, char *msg, size_t cap)
+{
+    char buf[16][256];
+    char *argv[17];
+    int argc = 0;
+    for (; args[argc]; argc++) {
+        assert_true(argc < 16 && strlen(args[argc]) < sizeof buf[0]);
+        snprintf(buf[argc], sizeof buf[argc], "%s", args[argc]);
+        argv[argc] = buf[argc];
+    }
+    argv[argc] = NULL;
+    cl_ctx_t *ctx = calloc(1, sizeof *ctx);
+    assert_non_null(ctx);
+    ctx->timeout_ms = 1000;
+    ctx->json = true;
+    int rc = fn(ctx, argc, argv);
+    snprintf(msg, cap, "%s", ctx->err_msg);
+    free(ctx);
+    return rc;
+}
+
+/*
+ * Regression (issue 6): the certificate commands kept their options in `static` structs
+ * that were never reset, so a second invocation in the same process saw the first one's
+ * --holder, --org, --cert and --verdict.
+ */
+static void test_cert_args_do_not_survive(void **state)
+{
+    (void)state;
+    uint8_t pk[EC_PK_BYTES];
+    memset(pk, 0x42, sizeof pk);
+    char holder[EC_ADDR_MAX], msg[512];
+    ec_address_from_pk(holder, pk);
+    const char cert[] = "3fa90000000000000000000000000000000000000000000000000000000000c2";
+    const char *first[] = {"inspect", "--type", "degree", "--holder",  holder,  "--org",
+                           "ORG-1",   "--cert", cert,     "--verdict", "valid", NULL};
+    /* Everything given but --key: refused at the key. */
+    assert_int_equal(s_run(cmd_cert_inspect, first, msg, sizeof msg), 2);
+    assert_non_null(strstr(msg, "missing --key"));
+    /* Only --type: the command must miss --holder, not remember it. */
+    const char *second[] = {"inspect", "--type", "degree", NULL};
+    assert_int_equal(s_run(cmd_cert_inspect, second, msg, sizeof msg), 2);
+    if (!strstr(msg, "missing --holder"))
+        fail_msg("second invocation: '%s' (arguments of the first survived)", msg);
+
+    const char *renew[] = {"renew", "--type", "degree", "--cert", cert, "--expires-ms", "5", NULL};
+    assert_int_equal(s_run(cmd_cert_renew, renew, msg, sizeof msg), 2);
+    assert_non_null(strstr(msg, "missing --key"));
+    const char *renew2[] = {"renew", "--type", "degree", NULL};
+    assert_int_equal(s_run(cmd_cert_renew, renew2, msg, sizeof msg), 2);
+    if (!strstr(msg, "missing --cert"))
+        fail_msg("second renew: '%s' (arguments of the first survived)", msg);
+}
+
+/* `cert issue --data FILE`: the file's contents and every copy of the fields are wiped. */
+static void test_cert_data_file_wiped(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ecert-test-client-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char json[] = "{\"degree\": \"" S_MARKER "\", \"major\": \"" S_MARKER "\"}";
+    assert_int_equal(write(fd, json, sizeof json - 1), (ssize_t)(sizeof json - 1));
+    close(fd);
+    uint8_t pk[EC_PK_BYTES];
+    memset(pk, 0x42, sizeof pk);
+    char holder[EC_ADDR_MAX], msg[512];
+    ec_address_from_pk(holder, pk);
+    const char *args[] = {"issue", "--type", "degree", "--holder", holder,
+                          "--org", "ORG-1",  "--data", path,       NULL};
+    s_watch_reset();
+    assert_int_equal(s_run(cmd_cert_issue, args, msg, sizeof msg), 2);
+    assert_non_null(strstr(msg, "missing --key"));
+    assert_true(s_frees > 0);
+    assert_int_equal(s_marked_frees, 0);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +637,10 @@ int main(void)
         cmocka_unit_test(test_fields_json),
         cmocka_unit_test(test_identity_hash),
         cmocka_unit_test(test_account_read_roles),
+        cmocka_unit_test(test_fields_wiped_on_free),
+        cmocka_unit_test(test_show_fields_wiped),
+        cmocka_unit_test(test_cert_args_do_not_survive),
+        cmocka_unit_test(test_cert_data_file_wiped),
     };
     return cmocka_run_group_tests_name("client", tests, s_setup, NULL);
 }

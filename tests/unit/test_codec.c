@@ -208,6 +208,27 @@ static void test_writer_take(void **state)
     ec_writer_fini(&w);
 }
 
+/* A reserved writer never moves its buffer while it stays within what was reserved (the
+ * client relies on it to wipe personal data: a moved buffer leaves a copy behind). */
+static void test_writer_reserve(void **state)
+{
+    (void)state;
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_writer_reserve(&w, 100000);
+    ec_write_nil(&w);
+    const uint8_t *at = ec_writer_data(&w);
+    static uint8_t big[60000];
+    ec_write_bin(&w, big, sizeof big);
+    ec_write_bin(&w, big, 30000);
+    assert_ptr_equal(ec_writer_data(&w), at);
+    assert_int_equal(ec_writer_size(&w), 1 + 3 + 60000 + 3 + 30000); /* bin16 headers */
+    ec_writer_reset(&w);
+    ec_writer_reserve(&w, 10); /* already room: kept as it is */
+    assert_ptr_equal(ec_writer_data(&w), at);
+    ec_writer_fini(&w);
+}
+
 /* Builds the message used by test_roundtrip_read; the caller frees *out. */
 static uint8_t *s_build_sample(size_t *size, ec_writer_t *inner)
 {
@@ -941,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_writer_minimal_int),
         cmocka_unit_test(test_writer_headers),
         cmocka_unit_test(test_writer_take),
+        cmocka_unit_test(test_writer_reserve),
         cmocka_unit_test(test_roundtrip_read),
         cmocka_unit_test(test_reject_types),
         cmocka_unit_test(test_reject_trailing_and_truncated),
