@@ -431,9 +431,17 @@ static int s_has_role(const sc_app_t *app, ec_ledger_t *l, const uint8_t pk[EC_P
     return s_state_has(l, key, n, st);
 }
 
-static int s_no_role(const sc_app_t *app, const uint8_t pk[EC_PK_BYTES], const char *what,
-                     const char *org, ec_status_t *st)
+/*
+ * Requires that pk holds `role` (what: "issuing agency", ...) for org: 0, a refusal
+ * (EC_EPERM) with st naming the sender, or a local fault from the read.
+ */
+static int s_need_role(const sc_app_t *app, ec_ledger_t *l, const uint8_t pk[EC_PK_BYTES],
+                       uint32_t role, const char *what, const char *org, size_t org_len,
+                       ec_status_t *st)
 {
+    int rc = s_has_role(app, l, pk, role, org, org_len, st);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
     char addr[EC_ADDR_MAX];
     ec_address_from_pk(addr, pk);
     return ec_status_set(st, EC_EPERM, "sender %s is not an %s of org %s for %s", addr, what, org,
@@ -745,11 +753,10 @@ static int s_deliver_issue(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
 {
     ec_ledger_t *l = ctx->ledger;
     size_t org_len = strlen(b->org_code);
-    int rc = s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, b->org_code, org_len, st);
-    if (rc < 0)
+    int rc =
+        s_need_role(app, l, tx->sender, EC_ROLE_ISSUER, "issuing agency", b->org_code, org_len, st);
+    if (rc)
         return rc;
-    if (rc == 0)
-        return s_no_role(app, tx->sender, "issuing agency", b->org_code, st);
     uint8_t akey[1 + EC_ADDR_HASH_BYTES];
     akey[0] = SC_K_ADDR;
     memcpy(akey + 1, b->holder_hash, EC_ADDR_HASH_BYTES);
@@ -786,11 +793,10 @@ static int s_deliver_inspect(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *
 {
     ec_ledger_t *l = ctx->ledger;
     size_t org_len = strlen(b->org_code);
-    int rc = s_has_role(app, l, tx->sender, EC_ROLE_INSPECTOR, b->org_code, org_len, st);
-    if (rc < 0)
+    int rc = s_need_role(app, l, tx->sender, EC_ROLE_INSPECTOR, "inspection agency", b->org_code,
+                         org_len, st);
+    if (rc)
         return rc;
-    if (rc == 0)
-        return s_no_role(app, tx->sender, "inspection agency", b->org_code, st);
     sc_cert_t c;
     rc = s_cert_load(l, true, b->cert_id, &c, st);
     if (rc)
@@ -841,12 +847,9 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
         ec_address_hash(hash, tx->sender);
         if (memcmp(hash, c.holder, EC_ADDR_HASH_BYTES) != 0)
             return ec_status_set(st, EC_EPERM, "only the holder may acknowledge a certificate");
-    } else {
-        rc = s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, c.org, c.org_len, st);
-        if (rc < 0)
-            return rc;
-        if (rc == 0)
-            return s_no_role(app, tx->sender, "issuing agency", c.org, st);
+    } else if ((rc = s_need_role(app, l, tx->sender, EC_ROLE_ISSUER, "issuing agency", c.org,
+                                 c.org_len, st)) != 0) {
+        return rc;
     }
     if (c.status == SC_REVOKED)
         return ec_status_set(st, EC_ESTATE, "%s refused: the certificate is revoked", name);
