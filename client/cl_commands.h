@@ -10,6 +10,7 @@
 
 #include "cl_common.h"
 #include "cl_fields.h"
+#include "ec_body.h"
 
 typedef int (*cl_command_fn)(cl_ctx_t *ctx, int argc, char **argv);
 

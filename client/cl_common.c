@@ -61,13 +61,49 @@ int cl_usage(cl_ctx_t *ctx, const char *fmt, ...)
     return 2;
 }
 
+/* Every block handed to jansson starts S_JSON_HEADER bytes into a malloc block whose first
+ * bytes hold the block's size, so s_json_free knows how much to wipe. */
+#define S_JSON_HEADER _Alignof(max_align_t)
+_Static_assert(S_JSON_HEADER >= sizeof(size_t), "the header holds a size_t");
+
+static void *s_json_malloc(size_t size)
+{
+    if (size > SIZE_MAX - S_JSON_HEADER)
+        return NULL;
+    unsigned char *p = malloc(S_JSON_HEADER + size);
+    if (!p)
+        return NULL;
+    memcpy(p, &size, sizeof size);
+    return p + S_JSON_HEADER;
+}
+
+static void s_json_free(void *ptr)
+{
+    if (!ptr)
+        return;
+    unsigned char *p = (unsigned char *)ptr - S_JSON_HEADER;
+    size_t size;
+    memcpy(&size, p, sizeof size);
+    sodium_memzero(ptr, size);
+    free(p);
+}
+
+void cl_json_wipe_on_free(void)
+{
+    json_set_alloc_funcs(s_json_malloc, s_json_free);
+}
+
 /* Prints obj (may be NULL: nothing) on one line to stdout. */
 static void s_print_json(const json_t *obj)
 {
     char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     if (text)
         printf("%s\n", text);
-    free(text);
+    /* json_dumps allocates with jansson's allocator, which may be s_json_malloc. */
+    json_free_t json_free = NULL;
+    json_get_alloc_funcs(NULL, &json_free);
+    if (text)
+        json_free(text);
 }
 
 void cl_report(const cl_ctx_t *ctx)
@@ -510,16 +546,30 @@ int cl_account_get(cl_ctx_t *ctx, const char *address, cl_account_t *out)
                        ch->chain_id);
     if (rc)
         return rc;
+    rc = cl_account_read(out, reply.result);
+    ec_rpc_reply_fini(&reply);
+    if (rc == EC_ETOOBIG)
+        return cl_fail(ctx, rc, "%s lists more than %d roles for %s, more than an account may hold",
+                       ch->chain_id, EC_ACCOUNT_ROLES_MAX, address);
+    if (rc)
+        return cl_garbled(ctx, ch, "query account");
+    return 0;
+}
+
+int cl_account_read(cl_account_t *out, const msgpack_object *result)
+{
     memset(out, 0, sizeof *out);
     ec_cur_t c, roles;
-    ec_cur_open(&c, reply.result, 6);
+    ec_cur_open(&c, result, 6);
     ec_cur_str_copy(&c, out->address, sizeof out->address);
     ec_cur_str_copy(&c, out->name, sizeof out->name);
     ec_cur_bin_fixed(&c, out->pk, sizeof out->pk);
     ec_cur_uint(&c, &out->height);
     ec_cur_bool(&c, &out->attested);
-    ec_cur_enter_max(&c, &roles, CL_ROLES_MAX);
+    /* The cursor's count is 0 once it fails, so i stays below the array's size. */
+    ec_cur_enter_max(&c, &roles, EC_ACCOUNT_ROLES_MAX);
     for (uint32_t i = 0; i < roles.count; i++) {
+        assert(i < EC_ACCOUNT_ROLES_MAX);
         ec_cur_t r;
         uint64_t role = 0;
         ec_cur_enter(&roles, &r, 3);
@@ -528,14 +578,13 @@ int cl_account_get(cl_ctx_t *ctx, const char *address, cl_account_t *out)
         ec_cur_str_copy(&r, out->roles[i].org_code, sizeof out->roles[i].org_code);
         ec_cur_fold(&roles, &r);
         out->roles[i].role = (uint32_t)role;
+        out->role_count = i + 1;
     }
-    out->role_count = roles.count;
     ec_cur_fold(&c, &roles);
-    rc = ec_cur_finish(&c);
-    ec_rpc_reply_fini(&reply);
+    int rc = ec_cur_finish(&c);
     if (rc)
-        return cl_garbled(ctx, ch, "query account");
-    return 0;
+        memset(out, 0, sizeof *out);
+    return rc;
 }
 
 /* ---- passphrases and keys --------------------------------------------------------------- */

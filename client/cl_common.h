@@ -79,6 +79,14 @@ int cl_usage(cl_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 
 /* Prints the recorded error (stderr, and stdout with --json). */
 void cl_report(const cl_ctx_t *ctx);
 
+/*
+ * Makes jansson wipe (sodium_memzero) every block it frees: certificate fields pass through
+ * it (--data files, decrypted fields in --json output). Call once, first thing, before any
+ * other jansson call: blocks jansson allocated before cannot be freed after it. Not
+ * thread-safe (jansson's allocator is global).
+ */
+void cl_json_wipe_on_free(void);
+
 /* printf to stdout, only without --json. */
 void cl_out(const cl_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* With --json, prints obj on one line to stdout. Always takes (decrefs) obj. Returns 0. */
@@ -198,9 +206,8 @@ int cl_garbled(cl_ctx_t *ctx, const cl_chain_t *ch, const char *what);
 
 /* ---- main-chain accounts ---------------------------------------------------------------- */
 
-#define CL_ROLES_MAX 64
-
-/* One account as `query account` returns it. */
+/* One account as `query account` returns it: up to EC_ACCOUNT_ROLES_MAX roles, the most the
+ * main chain lets an account hold (about 17 KB: keep it off small stacks). */
 typedef struct {
     char address[EC_ADDR_MAX];
     char name[EC_NAME_MAX];
@@ -212,8 +219,15 @@ typedef struct {
         uint32_t role; /* EC_ROLE_*                                       */
         char cert_type[EC_CERT_TYPE_MAX];
         char org_code[EC_ORG_CODE_MAX];
-    } roles[CL_ROLES_MAX];
+    } roles[EC_ACCOUNT_ROLES_MAX];
 } cl_account_t;
+
+/*
+ * Reads a `query account` result into out. Returns 0, EC_ETOOBIG (more roles than
+ * EC_ACCOUNT_ROLES_MAX: a reply the protocol does not allow) or EC_EINVAL (any other
+ * malformation). On error *out is zeroed; role_count never exceeds EC_ACCOUNT_ROLES_MAX.
+ */
+EC_WUR int cl_account_read(cl_account_t *out, const msgpack_object *result);
 
 /* Looks up an account on the main chain. 0, or 1 with the error recorded (an unknown
  * address reads "no account ec1... on the main chain"). */

@@ -2,6 +2,10 @@
  * cl_fields.c - certificate payload fields, fields_root and the identity hash (formats in
  * cl_fields.h and docs/PROTOCOL.md, "Certificate payload"). Everything here is a pure
  * function of its inputs except cl_fields_add with a NULL salt, which draws random bytes.
+ *
+ * Field names, values, salts, attachments and identity attributes are personal data: every
+ * buffer that held them (values, attachments, the encodings hashed for leaves and for the
+ * identity hash) is wiped with sodium_memzero before it goes back to the heap.
  */
 #include "cl_fields.h"
 
@@ -19,14 +23,21 @@ void cl_fields_init(cl_fields_t *f)
     memset(f, 0, sizeof *f);
 }
 
+/* Wipes size bytes at p and frees it (p may be NULL). */
+static void s_wipe_free(void *p, size_t size)
+{
+    if (!p)
+        return;
+    sodium_memzero(p, size);
+    free(p);
+}
+
 void cl_fields_fini(cl_fields_t *f)
 {
-    for (size_t i = 0; i < f->count; i++) {
-        free(f->items[i].value);
-        f->items[i].value = NULL;
-    }
-    free(f->attachment);
-    memset(f, 0, sizeof *f);
+    for (size_t i = 0; i < f->count; i++)
+        s_wipe_free(f->items[i].value, f->items[i].value_len + 1);
+    s_wipe_free(f->attachment, f->attachment_size ? f->attachment_size : 1);
+    sodium_memzero(f, sizeof *f); /* names and salts */
 }
 
 /* Appends a field given as (pointer, length) pairs, after checking every limit. */
@@ -137,10 +148,17 @@ int cl_fields_set_attachment(cl_fields_t *f, const uint8_t *data, size_t size, e
         return ec_status_set(st, EC_ENOMEM, "out of memory");
     if (size)
         memcpy(copy, data, size);
-    free(f->attachment);
+    s_wipe_free(f->attachment, f->attachment_size ? f->attachment_size : 1);
     f->attachment = copy;
     f->attachment_size = size;
     return 0;
+}
+
+void cl_writer_wipe_fini(ec_writer_t *w)
+{
+    if (w->sbuf.data)
+        sodium_memzero(w->sbuf.data, w->sbuf.alloc);
+    ec_writer_fini(w);
 }
 
 /* [name, value, salt]: the bytes a field leaf hashes, and the payload's element. */
@@ -240,9 +258,10 @@ void cl_field_leaf(uint8_t out[EC_HASH_BYTES], const cl_field_t *field)
 {
     ec_writer_t w;
     ec_writer_init(&w);
+    ec_writer_reserve(&w, CL_FIELD_NAME_MAX + CL_FIELD_VALUE_MAX + 32);
     s_field_encode(&w, field);
     ec_merkle_leaf(out, EC_LEAF_FIELD, ec_writer_data(&w), ec_writer_size(&w));
-    ec_writer_fini(&w);
+    cl_writer_wipe_fini(&w);
 }
 
 void cl_fields_root(uint8_t out[EC_HASH_BYTES], const cl_fields_t *f)
@@ -282,6 +301,7 @@ int cl_identity_hash(uint8_t out[EC_HASH_BYTES], const uint8_t *salt, size_t sal
     }
     ec_writer_t w;
     ec_writer_init(&w);
+    ec_writer_reserve(&w, 8 + count * (CL_FIELD_NAME_MAX + CL_FIELD_VALUE_MAX + 16));
     ec_write_array(&w, (uint32_t)count);
     for (size_t i = 0; i < count; i++) {
         ec_write_array(&w, 2);
@@ -294,6 +314,8 @@ int cl_identity_hash(uint8_t out[EC_HASH_BYTES], const uint8_t *salt, size_t sal
     ec_sha256_update(&h, salt, salt_size);
     ec_sha256_update(&h, ec_writer_data(&w), ec_writer_size(&w));
     ec_sha256_final(&h, out);
-    ec_writer_fini(&w);
+    sodium_memzero(&h, sizeof h);
+    sodium_memzero(sorted, sizeof sorted);
+    cl_writer_wipe_fini(&w);
     return 0;
 }

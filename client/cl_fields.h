@@ -40,6 +40,10 @@
 #define CL_ATTRS_MAX 32         /* attributes in one identity                         */
 #define CL_IDENTITY_SALT_MIN 16 /* shortest identity salt accepted, bytes             */
 #define CL_IDENTITY_TAG "ecert/identity"
+/* More than cl_fields_encode ever writes (per field: name, value, salt and headers; the
+ * attachment), so a writer reserved to it never moves personal data around. */
+#define CL_PAYLOAD_PLAIN_BYTES_MAX                                                                 \
+    (16 + CL_FIELDS_MAX * (CL_FIELD_NAME_MAX + CL_FIELD_VALUE_MAX + 32) + EC_PAYLOAD_BYTES_MAX)
 
 /* One certificate field. */
 typedef struct {
@@ -64,7 +68,8 @@ typedef struct {
 } cl_attr_t;
 
 void cl_fields_init(cl_fields_t *f);
-/* Frees values and attachment; leaves f empty and reusable. Safe to call twice. */
+/* Wipes (sodium_memzero) and frees values and attachment, wipes names and salts; leaves f
+ * empty and reusable. Safe to call twice. */
 void cl_fields_fini(cl_fields_t *f);
 
 /*
@@ -86,7 +91,8 @@ EC_WUR int cl_fields_add_json(cl_fields_t *f, const char *text, size_t size, ec_
 EC_WUR int cl_fields_set_attachment(cl_fields_t *f, const uint8_t *data, size_t size,
                                     ec_status_t *st);
 
-/* Writes the plaintext payload [1, fields, attachment|nil] into w (appends). */
+/* Writes the plaintext payload [1, fields, attachment|nil] into w (appends): personal data,
+ * so reserve w to CL_PAYLOAD_PLAIN_BYTES_MAX first and wipe it before ec_writer_fini. */
 void cl_fields_encode(ec_writer_t *w, const cl_fields_t *f);
 /*
  * Parses a plaintext payload into f (which must be empty): strict canonical msgpack, version
@@ -94,6 +100,10 @@ void cl_fields_encode(ec_writer_t *w, const cl_fields_t *f);
  * EC_ENOMEM; on error f is left empty.
  */
 EC_WUR int cl_fields_decode(cl_fields_t *f, const uint8_t *data, size_t size, ec_status_t *st);
+
+/* Wipes the whole buffer of w (its capacity, not only what was written) and finis it: for
+ * writers that held personal data. */
+void cl_writer_wipe_fini(ec_writer_t *w);
 
 /* Leaf hash of one field: ec_merkle_leaf(EC_LEAF_FIELD, msgpack [name, value, salt]). */
 void cl_field_leaf(uint8_t out[EC_HASH_BYTES], const cl_field_t *field);

@@ -4,6 +4,7 @@
  * main chain, and account lookups.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,10 +15,11 @@
 static int s_register(cl_ctx_t *ctx, cl_chain_t *ch, const ec_key_t *key, const char *name,
                       cl_txres_t *res, char address[EC_ADDR_MAX])
 {
+    ec_register_body_t b;
+    snprintf(b.name, sizeof b.name, "%s", name); /* 1..EC_NAME_MAX-1 bytes: s_check_name */
     ec_writer_t body;
     ec_writer_init(&body);
-    ec_write_array(&body, 1);
-    ec_write_cstr(&body, name);
+    ec_register_body_encode(&body, &b);
     int rc = key ? cl_submit(ctx, ch, EC_MTX_REGISTER, key, &body, NULL, 0, res)
                  : cl_submit_signed(ctx, NULL, EC_MTX_REGISTER, &body, NULL, 0, res, address);
     ec_writer_fini(&body);
@@ -163,6 +165,33 @@ int cmd_account_address(cl_ctx_t *ctx, int argc, char **argv)
     return cl_emit(ctx, json_pack("{s:s,s:s}", "address", address, "pk", pk_hex));
 }
 
+/* Prints an account (human or --json). Returns 0. */
+static int s_show_account(cl_ctx_t *ctx, const cl_account_t *acct)
+{
+    char pk_hex[2 * EC_PK_BYTES + 1];
+    ec_hex(pk_hex, acct->pk, sizeof acct->pk);
+    cl_out(ctx,
+           "address    %s\nname       %s\npublic key %s\nregistered at height %llu\n"
+           "identity   %s\n",
+           acct->address, acct->name, pk_hex, (unsigned long long)acct->height,
+           acct->attested ? "attested" : "not attested");
+    json_t *roles = json_array();
+    for (size_t i = 0; i < acct->role_count; i++) {
+        const char *rname = ec_role_name(acct->roles[i].role);
+        cl_out(ctx, "role       %s%s%s%s%s\n", rname ? rname : "?",
+               acct->roles[i].cert_type[0] ? " type=" : "", acct->roles[i].cert_type,
+               acct->roles[i].org_code[0] ? " org=" : "", acct->roles[i].org_code);
+        json_array_append_new(roles, json_pack("{s:s,s:s,s:s}", "role", rname ? rname : "?",
+                                               "cert_type", acct->roles[i].cert_type, "org_code",
+                                               acct->roles[i].org_code));
+    }
+    if (acct->role_count == 0)
+        cl_out(ctx, "roles      none\n");
+    return cl_emit(ctx, json_pack("{s:s,s:s,s:s,s:I,s:b,s:o}", "address", acct->address, "name",
+                                  acct->name, "pk", pk_hex, "height", (json_int_t)acct->height,
+                                  "attested", acct->attested, "roles", roles));
+}
+
 static const char s_help_pubkey[] =
     "usage: ecert account pubkey ADDRESS\n\n"
     "Looks an address up on the main chain: its public key, name, the height that\n"
@@ -182,29 +211,10 @@ int cmd_account_pubkey(cl_ctx_t *ctx, int argc, char **argv)
         return cl_missing(ctx, "ADDRESS");
     if ((rc = cl_check_address(ctx, "ADDRESS", address)))
         return rc;
-    static cl_account_t acct;
-    if (cl_account_get(ctx, address, &acct))
-        return 1;
-    char pk_hex[2 * EC_PK_BYTES + 1];
-    ec_hex(pk_hex, acct.pk, sizeof acct.pk);
-    cl_out(ctx,
-           "address    %s\nname       %s\npublic key %s\nregistered at height %llu\n"
-           "identity   %s\n",
-           acct.address, acct.name, pk_hex, (unsigned long long)acct.height,
-           acct.attested ? "attested" : "not attested");
-    json_t *roles = json_array();
-    for (size_t i = 0; i < acct.role_count; i++) {
-        const char *rname = ec_role_name(acct.roles[i].role);
-        cl_out(ctx, "role       %s%s%s%s%s\n", rname ? rname : "?",
-               acct.roles[i].cert_type[0] ? " type=" : "", acct.roles[i].cert_type,
-               acct.roles[i].org_code[0] ? " org=" : "", acct.roles[i].org_code);
-        json_array_append_new(roles, json_pack("{s:s,s:s,s:s}", "role", rname ? rname : "?",
-                                               "cert_type", acct.roles[i].cert_type, "org_code",
-                                               acct.roles[i].org_code));
-    }
-    if (acct.role_count == 0)
-        cl_out(ctx, "roles      none\n");
-    return cl_emit(ctx, json_pack("{s:s,s:s,s:s,s:I,s:b,s:o}", "address", acct.address, "name",
-                                  acct.name, "pk", pk_hex, "height", (json_int_t)acct.height,
-                                  "attested", acct.attested, "roles", roles));
+    cl_account_t *acct = malloc(sizeof *acct); /* ~17 KB: up to EC_ACCOUNT_ROLES_MAX roles */
+    if (!acct)
+        return cl_fail(ctx, EC_ENOMEM, "out of memory");
+    rc = cl_account_get(ctx, address, acct) ? 1 : s_show_account(ctx, acct);
+    free(acct);
+    return rc;
 }

@@ -58,11 +58,12 @@ int cmd_org_register(cl_ctx_t *ctx, int argc, char **argv)
     if ((rc = s_check_len(ctx, "--code", code, EC_ORG_CODE_MAX)) ||
         (rc = s_check_len(ctx, "--name", name, EC_NAME_MAX)))
         return rc;
+    ec_org_body_t b;
+    snprintf(b.org_code, sizeof b.org_code, "%s", code); /* lengths checked above */
+    snprintf(b.name, sizeof b.name, "%s", name);
     ec_writer_t body;
     ec_writer_init(&body);
-    ec_write_array(&body, 2);
-    ec_write_cstr(&body, code);
-    ec_write_cstr(&body, name);
+    ec_org_body_encode(&body, &b);
     cl_txres_t res;
     rc = s_submit_main(ctx, EC_MTX_ORG, &body, &res);
     ec_writer_fini(&body);
@@ -125,13 +126,13 @@ static int s_role(cl_ctx_t *ctx, int argc, char **argv, bool grant)
     if (strlen(type) >= EC_CERT_TYPE_MAX || strlen(org) >= EC_ORG_CODE_MAX)
         return cl_usage(ctx, "--type must be under %d bytes and --org under %d", EC_CERT_TYPE_MAX,
                         EC_ORG_CODE_MAX);
+    ec_role_body_t b = {.role = role};
+    snprintf(b.address, sizeof b.address, "%s", address); /* checked above, as type and org */
+    snprintf(b.cert_type, sizeof b.cert_type, "%s", type);
+    snprintf(b.org_code, sizeof b.org_code, "%s", org);
     ec_writer_t body;
     ec_writer_init(&body);
-    ec_write_array(&body, 4);
-    ec_write_cstr(&body, address);
-    ec_write_uint(&body, role);
-    ec_write_cstr(&body, type);
-    ec_write_cstr(&body, org);
+    ec_role_body_encode(&body, &b);
     cl_txres_t res;
     rc = s_submit_main(ctx, grant ? EC_MTX_ROLE_GRANT : EC_MTX_ROLE_REVOKE, &body, &res);
     ec_writer_fini(&body);
@@ -197,8 +198,8 @@ static int s_opt_attr(cl_ctx_t *ctx, const char *value, void *out)
 int cmd_identity_attest(cl_ctx_t *ctx, int argc, char **argv)
 {
     const char *address = NULL, *salt_file = NULL;
-    static s_attrs_t a;
-    a.count = 0;
+    s_attrs_t a; /* per call: no attribute of an earlier invocation survives */
+    memset(&a, 0, sizeof a);
     const cl_opt_t opts[] = {{"address", CL_ARG_STR, &address},
                              {"attr", CL_ARG_FN, &a, NULL, s_opt_attr},
                              {"salt-file", CL_ARG_STR, &salt_file},
@@ -232,11 +233,12 @@ int cmd_identity_attest(cl_ctx_t *ctx, int argc, char **argv)
     free(salt);
     if (rc)
         return cl_fail_st(ctx, &st, salt_size < CL_IDENTITY_SALT_MIN ? salt_file : NULL);
+    ec_attest_body_t b;
+    snprintf(b.address, sizeof b.address, "%s", address); /* checked above */
+    memcpy(b.identity_hash, identity_hash, sizeof identity_hash);
     ec_writer_t body;
     ec_writer_init(&body);
-    ec_write_array(&body, 2);
-    ec_write_cstr(&body, address);
-    ec_write_bin(&body, identity_hash, sizeof identity_hash);
+    ec_attest_body_encode(&body, &b);
     cl_txres_t res;
     rc = s_submit_main(ctx, EC_MTX_ATTEST, &body, &res);
     ec_writer_fini(&body);
@@ -270,30 +272,28 @@ int cmd_sidechain_register(cl_ctx_t *ctx, int argc, char **argv)
         return rc;
     if (!path)
         return cl_missing(ctx, "--genesis");
-    static ec_genesis_t g;
+    ec_sidechain_body_t b;
+    memset(&b, 0, sizeof b);
+    const ec_genesis_t *g = &b.genesis;
     ec_status_t st = {0};
-    if (ec_genesis_load(&g, path, &st))
+    if (ec_genesis_load(&b.genesis, path, &st))
         return cl_fail_st(ctx, &st, NULL);
-    if (g.kind != EC_CHAIN_SIDE)
+    if (g->kind != EC_CHAIN_SIDE)
         return cl_fail(ctx, EC_ECHAIN, "%s is not a side-chain genesis", path);
-    ec_writer_t enc, body;
-    ec_writer_init(&enc);
+    ec_writer_t body;
     ec_writer_init(&body);
-    ec_genesis_encode(&enc, &g);
-    ec_write_array(&body, 1);
-    ec_write_bin(&body, ec_writer_data(&enc), ec_writer_size(&enc));
+    ec_sidechain_body_encode(&body, &b);
     cl_txres_t res;
     rc = s_submit_main(ctx, EC_MTX_SIDECHAIN, &body, &res);
-    ec_writer_fini(&enc);
     ec_writer_fini(&body);
     if (rc)
         return rc;
     uint8_t hash[EC_HASH_BYTES];
     char hex[2 * EC_HASH_BYTES + 1];
-    ec_genesis_hash(hash, &g);
+    ec_genesis_hash(hash, g);
     ec_hex(hex, hash, sizeof hash);
-    cl_out(ctx, "side chain %s (%s) registered, genesis hash %s\n", g.chain_id, g.cert_type, hex);
-    json_t *obj = json_pack("{s:s,s:s,s:s}", "chain_id", g.chain_id, "cert_type", g.cert_type,
+    cl_out(ctx, "side chain %s (%s) registered, genesis hash %s\n", g->chain_id, g->cert_type, hex);
+    json_t *obj = json_pack("{s:s,s:s,s:s}", "chain_id", g->chain_id, "cert_type", g->cert_type,
                             "genesis_hash", hex);
     return cl_emit_txres(ctx, obj, &res);
 }
@@ -344,7 +344,7 @@ static int s_current_valset(cl_ctx_t *ctx, const char *chain_id, ec_valset_t *vs
     ec_writer_fini(&w);
     if (rc)
         return rc;
-    static ec_genesis_t g;
+    ec_genesis_t g;
     const uint8_t *genesis = NULL;
     size_t genesis_size = 0;
     uint8_t vs_hash[EC_HASH_BYTES], g_hash[EC_HASH_BYTES];
@@ -371,7 +371,7 @@ static int s_current_valset(cl_ctx_t *ctx, const char *chain_id, ec_valset_t *vs
 
 int cmd_sidechain_update(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static ec_valset_t vs;
+    ec_valset_t vs;
     memset(&vs, 0, sizeof vs);
     const char *chain_id = NULL;
     bool keep = false, unfreeze = false;
@@ -489,7 +489,7 @@ static const char s_help_gmain[] =
 
 int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static ec_genesis_t g;
+    ec_genesis_t g;
     memset(&g, 0, sizeof g);
     const char *chain_id = NULL, *out = NULL;
     uint64_t time_ms = cl_now_ms();
@@ -535,7 +535,7 @@ static const char s_help_gside[] =
 
 int cmd_genesis_side(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static ec_genesis_t g, main_g;
+    ec_genesis_t g, main_g;
     memset(&g, 0, sizeof g);
     const char *chain_id = NULL, *cert_type = NULL, *main_path = NULL, *out = NULL;
     uint64_t time_ms = cl_now_ms();

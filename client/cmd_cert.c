@@ -7,6 +7,7 @@
  * puts only fields_root in the transaction body. The certificate id is the ISSUE
  * transaction's id.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ static int s_opt_file(cl_ctx_t *ctx, const char *path, s_args_t *a, bool attachm
         return 1;
     int rc = attachment ? cl_fields_set_attachment(&a->fields, data, size, &st)
                         : cl_fields_add_json(&a->fields, (const char *)data, size, &st);
+    sodium_memzero(data, size + 1); /* certificate contents (cl_read_file adds a NUL) */
     free(data);
     if (rc)
         return cl_fail(ctx, st.code, "%s: %s", path, st.msg);
@@ -153,6 +155,7 @@ static int s_seal(cl_ctx_t *ctx, const cl_fields_t *f, const uint8_t pk[EC_PK_BY
 {
     ec_writer_t w;
     ec_writer_init(&w);
+    ec_writer_reserve(&w, CL_PAYLOAD_PLAIN_BYTES_MAX); /* never moved, so wiped whole below */
     cl_fields_encode(&w, f);
     size_t plain = ec_writer_size(&w);
     int rc = 0;
@@ -169,8 +172,7 @@ static int s_seal(cl_ctx_t *ctx, const cl_fields_t *f, const uint8_t pk[EC_PK_BY
         *sealed_size = plain + EC_SEAL_OVERHEAD;
     }
     /* The plaintext is personal data: wipe the buffer before it goes back to the heap. */
-    sodium_memzero(w.sbuf.data, w.sbuf.size);
-    ec_writer_fini(&w);
+    cl_writer_wipe_fini(&w);
     return rc;
 }
 
@@ -178,10 +180,12 @@ static int s_seal(cl_ctx_t *ctx, const cl_fields_t *f, const uint8_t pk[EC_PK_BY
 static int s_seal_to(cl_ctx_t *ctx, const cl_fields_t *f, const char *holder, uint8_t **sealed,
                      size_t *sealed_size)
 {
-    static cl_account_t acct;
-    if (cl_account_get(ctx, holder, &acct))
-        return 1;
-    return s_seal(ctx, f, acct.pk, sealed, sealed_size);
+    cl_account_t *acct = malloc(sizeof *acct); /* ~17 KB */
+    if (!acct)
+        return cl_fail(ctx, EC_ENOMEM, "out of memory");
+    int rc = cl_account_get(ctx, holder, acct) ? 1 : s_seal(ctx, f, acct->pk, sealed, sealed_size);
+    free(acct);
+    return rc;
 }
 
 /* When *rc is 0: checks that --key is given (when `signing`) and finds the side chain of
@@ -292,6 +296,7 @@ int cl_cert_show_fields(cl_ctx_t *ctx, const ec_key_t *key, const uint8_t *seale
     cl_fields_init(&f);
     ec_status_t st = {0};
     if (rc) {
+        sodium_memzero(plain, plain_size ? plain_size : 1);
         free(plain);
         return cl_fail(ctx, EC_ECRYPTO,
                        "cannot decrypt the payload: it is not sealed to this "
@@ -347,7 +352,7 @@ static const char s_help_issue[] =
 
 int cmd_cert_issue(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static s_args_t a;
+    s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
     cl_chain_t *side = NULL;
     int rc = s_start(ctx, argc, argv, "type holder org expires-ms fields", "type holder org fields",
                      s_help_issue, &a, true, &side);
@@ -358,15 +363,13 @@ int cmd_cert_issue(cl_ctx_t *ctx, int argc, char **argv)
     rc = s_seal_to(ctx, &a.fields, a.holder, &sealed, &sealed_size);
     cl_txres_t res;
     if (rc == 0) {
-        uint8_t root[EC_HASH_BYTES];
-        cl_fields_root(root, &a.fields);
+        ec_issue_body_t b = {.expires_ms = a.expires_ms};
+        snprintf(b.holder, sizeof b.holder, "%s", a.holder); /* checked by s_start */
+        snprintf(b.org_code, sizeof b.org_code, "%s", a.org);
+        cl_fields_root(b.fields_root, &a.fields);
         ec_writer_t body;
         ec_writer_init(&body);
-        ec_write_array(&body, 4);
-        ec_write_cstr(&body, a.holder);
-        ec_write_cstr(&body, a.org);
-        ec_write_bin(&body, root, sizeof root);
-        ec_write_uint(&body, a.expires_ms);
+        ec_issue_body_encode(&body, &b);
         rc = s_submit_side(ctx, side, EC_STX_ISSUE, &body, sealed, sealed_size, &res);
         ec_writer_fini(&body);
     }
@@ -403,7 +406,7 @@ static const char s_help_inspect[] =
 
 int cmd_cert_inspect(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static s_args_t a;
+    s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
     cl_chain_t *side = NULL;
     int rc = s_start(ctx, argc, argv, "type holder org cert verdict fields",
                      "type holder org cert verdict", s_help_inspect, &a, true, &side);
@@ -414,13 +417,14 @@ int cmd_cert_inspect(cl_ctx_t *ctx, int argc, char **argv)
     rc = a.fields_given ? s_seal_to(ctx, &a.fields, a.holder, &sealed, &sealed_size) : 0;
     cl_txres_t res;
     if (rc == 0) {
+        ec_inspect_body_t b = {.verdict_len = strlen(a.verdict)}; /* checked by s_start */
+        snprintf(b.holder, sizeof b.holder, "%s", a.holder);
+        snprintf(b.org_code, sizeof b.org_code, "%s", a.org);
+        memcpy(b.cert_id, a.cert, sizeof a.cert);
+        memcpy(b.verdict, a.verdict, b.verdict_len + 1);
         ec_writer_t body;
         ec_writer_init(&body);
-        ec_write_array(&body, 4);
-        ec_write_cstr(&body, a.holder);
-        ec_write_cstr(&body, a.org);
-        ec_write_bin(&body, a.cert, sizeof a.cert);
-        ec_write_cstr(&body, a.verdict);
+        ec_inspect_body_encode(&body, &b);
         rc = s_submit_side(ctx, side, EC_STX_INSPECT, &body, sealed, sealed_size, &res);
         ec_writer_fini(&body);
     }
@@ -456,7 +460,7 @@ static const char s_help_get[] =
 
 int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static s_args_t a;
+    s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
     cl_chain_t *side = NULL;
     int rc = s_start(ctx, argc, argv, "type holder height tx", "type holder height cert tx",
                      s_help_get, &a, false, &side);
@@ -558,7 +562,7 @@ static const char s_help_list[] =
 
 int cmd_cert_list(cl_ctx_t *ctx, int argc, char **argv)
 {
-    static s_args_t a;
+    s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
     cl_chain_t *side = NULL;
     int rc = s_start(ctx, argc, argv, "type holder", "type holder", s_help_list, &a, false, &side);
     if (rc >= 0)
@@ -684,6 +688,36 @@ static const char s_help_erase[] =
     "\nExample:\n  ecert cert erase --key zhangwei.key --type degree --cert 3fa9...c2d1 "
     "--reason \"right to erasure\"\n" CL_GLOBAL_NOTE;
 
+/* Writes the body of a follow-up transaction (ACK, RENEW, CHANGE, REVOKE, ERASE) from the
+ * checked options into w. */
+static void s_followup_body(ec_writer_t *w, uint64_t stx, const s_args_t *a)
+{
+    if (stx == EC_STX_ACK) {
+        ec_ack_body_t b;
+        memcpy(b.cert_id, a->cert, sizeof b.cert_id);
+        ec_ack_body_encode(w, &b);
+    } else if (stx == EC_STX_RENEW) {
+        ec_renew_body_t b = {.expires_ms = a->expires_ms};
+        memcpy(b.cert_id, a->cert, sizeof b.cert_id);
+        ec_renew_body_encode(w, &b);
+    } else if (stx == EC_STX_CHANGE) {
+        ec_change_body_t b;
+        memcpy(b.cert_id, a->cert, sizeof b.cert_id);
+        cl_fields_root(b.fields_root, &a->fields);
+        ec_change_body_encode(w, &b);
+    } else {
+        /* REVOKE and ERASE: the reason was checked to be 1..EC_REASON_MAX-1 bytes. */
+        ec_revoke_body_t b = {.reason_len = strlen(a->reason)};
+        assert(b.reason_len < sizeof b.reason);
+        memcpy(b.cert_id, a->cert, sizeof b.cert_id);
+        memcpy(b.reason, a->reason, b.reason_len + 1);
+        if (stx == EC_STX_ERASE)
+            ec_erase_body_encode(w, &b);
+        else
+            ec_revoke_body_encode(w, &b);
+    }
+}
+
 /* The five follow-up transactions share their shape: [cert_id, one more value]. */
 static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
 {
@@ -693,7 +727,7 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
                        : stx == EC_STX_ERASE  ? s_help_erase
                                               : s_help_revoke;
     bool reasoned = stx == EC_STX_REVOKE || stx == EC_STX_ERASE;
-    static s_args_t a;
+    s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
     const char *need = stx == EC_STX_RENEW    ? "type cert expires"
                        : stx == EC_STX_CHANGE ? "type cert fields"
                                               : "type cert";
@@ -729,17 +763,7 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
     }
     cl_txres_t res;
     if (rc == 0) {
-        ec_write_array(&body, stx == EC_STX_ACK ? 1 : 2);
-        ec_write_bin(&body, a.cert, sizeof a.cert);
-        if (stx == EC_STX_RENEW) {
-            ec_write_uint(&body, a.expires_ms);
-        } else if (stx == EC_STX_CHANGE) {
-            uint8_t root[EC_HASH_BYTES];
-            cl_fields_root(root, &a.fields);
-            ec_write_bin(&body, root, sizeof root);
-        } else if (reasoned) {
-            ec_write_cstr(&body, a.reason);
-        }
+        s_followup_body(&body, stx, &a);
         rc = s_submit_side(ctx, side, stx, &body, sealed, sealed_size, &res);
     }
     ec_writer_fini(&body);

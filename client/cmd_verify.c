@@ -318,14 +318,14 @@ int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
         return cl_missing(ctx, "--tx");
     if (!out && !qr)
         return cl_missing(ctx, "--out FILE or --qr FILE.png");
-    static ec_genesis_t g;
+    ec_genesis_t g;
     cl_chain_t *side = cl_side(ctx, type), *main = side ? cl_main(ctx) : NULL;
     if (!main || s_main_genesis(ctx, NULL, &g))
         return 1;
     if (strcmp(g.chain_id, main->chain_id) != 0)
         return cl_fail(ctx, EC_ECONFIG, "main.genesis is for %s but main.chain_id is %s",
                        g.chain_id, main->chain_id);
-    static s_proof_t p;
+    s_proof_t p;
     memset(&p, 0, sizeof p);
     rc = s_gather(ctx, side, main, id, wait_ms, &p);
     ec_writer_t w;
@@ -411,32 +411,40 @@ static const char s_help_verify[] =
     "main/genesis.yaml\n"
     "  ecert verify --qr degree.png --main-genesis main/genesis.yaml\n" CL_GLOBAL_NOTE;
 
-/* The fields_root an ISSUE or CHANGE body commits to, or NULL for other types. */
-static const uint8_t *s_fields_root(const ec_tx_t *tx)
+/* What the verified transaction's body says, for the display: an ISSUE's holder and
+ * organization, and the fields_root an ISSUE or CHANGE commits to. */
+typedef struct {
+    bool is_issue;
+    ec_issue_body_t issue;
+    bool has_root;
+    uint8_t fields_root[EC_HASH_BYTES];
+} s_body_facts_t;
+
+/* Reads the body of tx (ec_body.h) into f; other types, or a body that does not read, give
+ * nothing (a committed transaction's body always reads). */
+static void s_body_facts(const ec_tx_t *tx, s_body_facts_t *f)
 {
-    const msgpack_object *b = tx->body;
-    uint32_t at = tx->type == EC_STX_ISSUE ? 2 : tx->type == EC_STX_CHANGE ? 1 : UINT32_MAX;
-    if (!b || b->type != MSGPACK_OBJECT_ARRAY || at >= b->via.array.size)
-        return NULL;
-    const msgpack_object *o = &b->via.array.ptr[at];
-    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != EC_HASH_BYTES)
-        return NULL;
-    return (const uint8_t *)o->via.bin.ptr;
+    memset(f, 0, sizeof *f);
+    if (tx->type == EC_STX_ISSUE && ec_issue_body_read(&f->issue, tx->body, NULL) == 0) {
+        f->is_issue = f->has_root = true;
+        memcpy(f->fields_root, f->issue.fields_root, EC_HASH_BYTES);
+    } else if (tx->type == EC_STX_CHANGE) {
+        ec_change_body_t ch;
+        if (ec_change_body_read(&ch, tx->body, NULL) == 0) {
+            f->has_root = true;
+            memcpy(f->fields_root, ch.fields_root, EC_HASH_BYTES);
+        }
+    }
 }
 
 /* Prints the body details of an ISSUE (holder, organization) into the result. */
-static void s_show_issue(cl_ctx_t *ctx, const ec_tx_t *tx, json_t *obj)
+static void s_show_issue(cl_ctx_t *ctx, const s_body_facts_t *f, json_t *obj)
 {
-    const msgpack_object *b = tx->body;
-    if (tx->type != EC_STX_ISSUE || !b || b->type != MSGPACK_OBJECT_ARRAY || b->via.array.size != 4)
+    if (!f->is_issue)
         return;
-    const msgpack_object *holder = &b->via.array.ptr[0], *org = &b->via.array.ptr[1];
-    if (holder->type != MSGPACK_OBJECT_STR || org->type != MSGPACK_OBJECT_STR)
-        return;
-    cl_out(ctx, "holder        %.*s\norganization  %.*s\n", (int)holder->via.str.size,
-           holder->via.str.ptr, (int)org->via.str.size, org->via.str.ptr);
-    json_object_set_new(obj, "holder", json_stringn(holder->via.str.ptr, holder->via.str.size));
-    json_object_set_new(obj, "org_code", json_stringn(org->via.str.ptr, org->via.str.size));
+    cl_out(ctx, "holder        %s\norganization  %s\n", f->issue.holder, f->issue.org_code);
+    json_object_set_new(obj, "holder", json_string(f->issue.holder));
+    json_object_set_new(obj, "org_code", json_string(f->issue.org_code));
 }
 
 /* Prints a verified bundle's facts; with a key, decrypts the payload. 0 or 1. */
@@ -469,7 +477,7 @@ static int s_show_bundle(cl_ctx_t *ctx, const char *file, size_t size, const uin
     json_object_set_new(obj, "has_payload", json_boolean(info->has_payload));
 
     /* Re-read the verified bundle for the transaction body and the payload. */
-    static ec_bundle_t b;
+    ec_bundle_t b;
     int rc = ec_bundle_decode(&b, bundle, size);
     if (rc)
         return cl_fail(ctx, EC_EINTERNAL, "verified bundle could not be re-read (a bug)");
@@ -478,10 +486,13 @@ static int s_show_bundle(cl_ctx_t *ctx, const char *file, size_t size, const uin
     ec_tx_t tx;
     rc = ec_tx_decode(&tx, b.parts.tx, b.parts.tx_size);
     if (rc == 0) {
-        s_show_issue(ctx, &tx, obj);
+        s_body_facts_t facts;
+        s_body_facts(&tx, &facts);
+        s_show_issue(ctx, &facts, obj);
         if (ctx->key_path && payload && info->has_payload) {
             ec_key_t *key = cl_key_load(ctx, NULL);
-            rc = key ? cl_cert_show_fields(ctx, key, payload, payload_size, s_fields_root(&tx), obj)
+            rc = key ? cl_cert_show_fields(ctx, key, payload, payload_size,
+                                           facts.has_root ? facts.fields_root : NULL, obj)
                      : 1;
             ec_key_destroy(&key);
         } else if (ctx->key_path) {
@@ -511,7 +522,7 @@ int cmd_verify(cl_ctx_t *ctx, int argc, char **argv)
         return cl_missing(ctx, "--bundle FILE or --qr FILE.png");
     if (bundle_path && qr_path)
         return cl_usage(ctx, "give either --bundle or --qr, not both");
-    static ec_genesis_t g;
+    ec_genesis_t g;
     if (s_main_genesis(ctx, genesis_path, &g))
         return 1;
     uint8_t *bundle = NULL;

@@ -154,6 +154,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ecert: cannot initialise libsodium\n");
         return 1;
     }
+    cl_json_wipe_on_free(); /* before any jansson call */
     int rc = s_run(&ctx, argc, argv);
     if (rc != 0 && ctx.err_code == 0)
         cl_fail(&ctx, EC_EINTERNAL, "failed without saying why (a bug)");

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "bench.h"
+#include "ec_body.h"
 #include "ec_bundle.h"
 #include "ec_chain.h"
 #include "ec_config.h"
@@ -148,14 +149,6 @@ static void s_run_setup(const char *what, const char *endpoint, bench_tx_t *txs,
     s_free_txs(txs, n);
 }
 
-static void s_body_strs(ec_writer_t *w, uint32_t n, const char *const *strs)
-{
-    ec_writer_reset(w);
-    ec_write_array(w, n);
-    for (uint32_t i = 0; i < n; i++)
-        ec_write_cstr(w, strs[i]);
-}
-
 /* REGISTER an account for each key. */
 static void s_setup_register(s_bench_t *b, ec_key_t **keys, size_t n, const char *prefix)
 {
@@ -163,10 +156,10 @@ static void s_setup_register(s_bench_t *b, ec_key_t **keys, size_t n, const char
     ec_writer_t body;
     ec_writer_init(&body);
     for (size_t i = 0; i < n; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "%s-%zu", prefix, i);
-        const char *f[] = {name};
-        s_body_strs(&body, 1, f);
+        ec_register_body_t reg;
+        snprintf(reg.name, sizeof reg.name, "%s-%zu", prefix, i);
+        ec_writer_reset(&body);
+        ec_register_body_encode(&body, &reg);
         s_prepare(&txs[i], i, b->main_chain_id, EC_MTX_REGISTER, keys[i], &body, NULL, 0, NULL);
     }
     ec_writer_fini(&body);
@@ -180,14 +173,14 @@ static void s_setup_roles(s_bench_t *b, ec_key_t **keys, size_t n, uint32_t role
     ec_writer_t body;
     ec_writer_init(&body);
     for (size_t i = 0; i < n; i++) {
-        char addr[EC_ADDR_MAX];
-        ec_address_from_pk(addr, ec_key_pk(keys[i]));
+        ec_role_body_t rb = {.role = role};
+        ec_address_from_pk(rb.address, ec_key_pk(keys[i]));
+        if (role != EC_ROLE_CA) {
+            snprintf(rb.cert_type, sizeof rb.cert_type, "%s", b->type);
+            snprintf(rb.org_code, sizeof rb.org_code, "%s", b->org);
+        }
         ec_writer_reset(&body);
-        ec_write_array(&body, 4);
-        ec_write_cstr(&body, addr);
-        ec_write_uint(&body, role);
-        ec_write_cstr(&body, role == EC_ROLE_CA ? "" : b->type);
-        ec_write_cstr(&body, role == EC_ROLE_CA ? "" : b->org);
+        ec_role_body_encode(&body, &rb);
         s_prepare(&txs[i], i, b->main_chain_id, EC_MTX_ROLE_GRANT, b->operator_key, &body, NULL, 0,
                   NULL);
     }
@@ -201,14 +194,11 @@ static void s_setup_attest(s_bench_t *b)
     ec_writer_t body;
     ec_writer_init(&body);
     for (size_t i = 0; i < S_HOLDERS; i++) {
-        char addr[EC_ADDR_MAX];
-        uint8_t identity[EC_HASH_BYTES];
-        randombytes_buf(identity, sizeof identity); /* a distinct made-up person each */
-        ec_address_from_pk(addr, ec_key_pk(b->holder[i]));
+        ec_attest_body_t at;
+        randombytes_buf(at.identity_hash, sizeof at.identity_hash); /* a made-up person each */
+        ec_address_from_pk(at.address, ec_key_pk(b->holder[i]));
         ec_writer_reset(&body);
-        ec_write_array(&body, 2);
-        ec_write_cstr(&body, addr);
-        ec_write_bin(&body, identity, sizeof identity);
+        ec_attest_body_encode(&body, &at);
         s_prepare(&txs[i], i, b->main_chain_id, EC_MTX_ATTEST, b->ca, &body, NULL, 0, NULL);
     }
     ec_writer_fini(&body);
@@ -287,10 +277,11 @@ static void s_setup_actors(s_bench_t *b, bool inspectors)
     s_setup_register(b, b->holder, S_HOLDERS, "bench-holder");
 
     bench_tx_t *org = calloc(1, sizeof *org);
+    ec_org_body_t ob = {.name = "Benchmark agency"};
+    snprintf(ob.org_code, sizeof ob.org_code, "%s", b->org);
     ec_writer_t body;
     ec_writer_init(&body);
-    const char *f[] = {b->org, "Benchmark agency"};
-    s_body_strs(&body, 2, f);
+    ec_org_body_encode(&body, &ob);
     s_prepare(org, 0, b->main_chain_id, EC_MTX_ORG, b->operator_key, &body, NULL, 0, NULL);
     ec_writer_fini(&body);
     s_run_setup("register organization", b->main_rpc, org, 1);
@@ -317,21 +308,17 @@ static bench_tx_t *s_prepare_issue(s_bench_t *b, size_t n, uint8_t (*ids)[EC_HAS
     uint8_t *sealed = malloc(plain_size + EC_SEAL_OVERHEAD);
     ec_writer_t body;
     ec_writer_init(&body);
+    ec_issue_body_t is = {.expires_ms = 0};
+    snprintf(is.org_code, sizeof is.org_code, "%s", b->org);
     for (size_t i = 0; i < n; i++) {
         const ec_key_t *holder = b->holder[i % S_HOLDERS];
-        char addr[EC_ADDR_MAX];
-        uint8_t fields_root[EC_HASH_BYTES];
-        ec_address_from_pk(addr, ec_key_pk(holder));
+        ec_address_from_pk(is.holder, ec_key_pk(holder));
         randombytes_buf(plain, plain_size);
-        randombytes_buf(fields_root, sizeof fields_root);
+        randombytes_buf(is.fields_root, sizeof is.fields_root);
         if (ec_seal(sealed, plain, plain_size, ec_key_pk(holder)) != 0)
             s_die("sealing failed%s", "");
         ec_writer_reset(&body);
-        ec_write_array(&body, 4);
-        ec_write_cstr(&body, addr);
-        ec_write_cstr(&body, b->org);
-        ec_write_bin(&body, fields_root, sizeof fields_root);
-        ec_write_uint(&body, 0);
+        ec_issue_body_encode(&body, &is);
         s_prepare(&txs[i], i, b->side_chain_id, EC_STX_ISSUE, b->signer[i % b->signers], &body,
                   sealed, plain_size + EC_SEAL_OVERHEAD, ids ? ids[i] : NULL);
     }
@@ -348,16 +335,16 @@ static bench_tx_t *s_prepare_inspect(s_bench_t *b, size_t n, uint8_t (*certs)[EC
     bench_tx_t *txs = calloc(n, sizeof *txs);
     ec_writer_t body;
     ec_writer_init(&body);
+    static const char verdict[] = "checked at the counter: valid";
+    ec_inspect_body_t in = {.verdict_len = sizeof verdict - 1};
+    memcpy(in.verdict, verdict, sizeof verdict);
+    snprintf(in.org_code, sizeof in.org_code, "%s", b->org);
     for (size_t i = 0; i < n; i++) {
         size_t c = i % cert_count;
-        char addr[EC_ADDR_MAX];
-        ec_address_from_pk(addr, ec_key_pk(b->holder[c % S_HOLDERS]));
+        ec_address_from_pk(in.holder, ec_key_pk(b->holder[c % S_HOLDERS]));
+        memcpy(in.cert_id, certs[c], EC_HASH_BYTES);
         ec_writer_reset(&body);
-        ec_write_array(&body, 4);
-        ec_write_cstr(&body, addr);
-        ec_write_cstr(&body, b->org);
-        ec_write_bin(&body, certs[c], EC_HASH_BYTES);
-        ec_write_cstr(&body, "checked at the counter: valid");
+        ec_inspect_body_encode(&body, &in);
         s_prepare(&txs[i], i, b->side_chain_id, EC_STX_INSPECT, b->inspector[i % b->signers], &body,
                   NULL, 0, NULL);
     }
@@ -393,10 +380,10 @@ static bench_tx_t *s_prepare_register(s_bench_t *b, size_t n)
     ec_writer_t body;
     ec_writer_init(&body);
     for (size_t i = 0; i < n; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "citizen-%zu", i);
-        const char *f[] = {name};
-        s_body_strs(&body, 1, f);
+        ec_register_body_t reg;
+        snprintf(reg.name, sizeof reg.name, "citizen-%zu", i);
+        ec_writer_reset(&body);
+        ec_register_body_encode(&body, &reg);
         ec_key_t *k = ec_key_generate();
         s_prepare(&txs[i], i, b->main_chain_id, EC_MTX_REGISTER, k, &body, NULL, 0, NULL);
         ec_key_destroy(&k);

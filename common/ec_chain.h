@@ -54,6 +54,9 @@
 #define EC_VERDICT_MAX 256 /* inspection verdict text + NUL                              */
 #define EC_REASON_MAX 256
 #define EC_ANCHOR_RECORDS_MAX 256 /* records one MAIN_ANCHOR may carry                      */
+/* Roles one main-chain account may hold at once: the main chain refuses a grant beyond it
+ * (EC_ETOOBIG), so `query account` lists at most this many. */
+#define EC_ACCOUNT_ROLES_MAX 256
 
 enum {
     EC_MTX_REGISTER = 1,

@@ -60,6 +60,19 @@ void ec_writer_reset(ec_writer_t *w)
     msgpack_sbuffer_clear(&w->sbuf);
 }
 
+void ec_writer_reserve(ec_writer_t *w, size_t cap)
+{
+    assert(w && w->sbuf.size == 0);
+    if (w->sbuf.alloc >= cap)
+        return;
+    char *p = malloc(cap);
+    if (!p)
+        abort();
+    free(w->sbuf.data); /* empty: nothing to carry over */
+    w->sbuf.data = p;
+    w->sbuf.alloc = cap;
+}
+
 const uint8_t *ec_writer_data(const ec_writer_t *w)
 {
     assert(w);
@@ -239,14 +252,12 @@ static bool s_classify(uint8_t b, size_t *extra, size_t *len_bytes, int64_t *fix
     }
 }
 
-/*
- * True when p[0..n) is well-formed UTF-8 as RFC 3629 section 4 defines it: no overlong
- * forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequence.
- * ASCII, which is nearly every string ecert carries (ids, addresses, codes), takes the
- * first branch only.
- */
-static bool s_utf8_valid(const uint8_t *p, size_t n)
+/* ASCII, which is nearly every string ecert carries (ids, addresses, codes), takes the first
+ * branch only. */
+bool ec_utf8_valid(const void *data, size_t n)
 {
+    const uint8_t *p = data;
+    assert(p || n == 0);
     size_t i = 0;
     while (i < n) {
         uint8_t b = p[i];
@@ -318,7 +329,7 @@ static int s_scan(const uint8_t *p, size_t size)
             left[++depth] = len;
         } else if (fix_len >= 0 || len_bytes > 0) {
             bool is_bin = head >= 0xc4 && head <= 0xc6;
-            if (!is_bin && !s_utf8_valid(p + pos, len))
+            if (!is_bin && !ec_utf8_valid(p + pos, len))
                 return EC_EINVAL; /* str is UTF-8 text (docs/PROTOCOL.md, Encoding) */
             pos += len;           /* str or bin body */
         }
@@ -393,20 +404,37 @@ int ec_decode(ec_decoder_t *d, const uint8_t *data, size_t size, const msgpack_o
 /* ---------------------------------------------------------------------------------------- */
 /* Cursor                                                                                   */
 
+/*
+ * Fails c and every cursor it was entered from: each keeps the first error it saw, and
+ * drops its elements (count 0, items NULL) so that no loop bounded by count runs on.
+ */
+static void s_cur_set_err(ec_cur_t *c, int code)
+{
+    assert(code < 0);
+    for (; c; c = c->parent) {
+        if (c->err == 0)
+            c->err = code;
+        c->items = NULL;
+        c->count = 0;
+    }
+}
+
 void ec_cur_fail(ec_cur_t *c, int code)
 {
     assert(c);
     assert(code < 0);
     if (c->err == 0)
-        c->err = code;
+        s_cur_set_err(c, code);
 }
 
-/* Opens c over obj whatever its length; returns false (error set) if obj is no array. */
-static bool s_cur_open_any(ec_cur_t *c, const msgpack_object *obj)
+/* Opens c (child of parent, may be NULL) over obj whatever its length; returns false
+ * (error set in c and its parents) if obj is no array. */
+static bool s_cur_open_any(ec_cur_t *c, ec_cur_t *parent, const msgpack_object *obj)
 {
     memset(c, 0, sizeof *c);
+    c->parent = parent;
     if (!obj || obj->type != MSGPACK_OBJECT_ARRAY) {
-        c->err = EC_EINVAL;
+        s_cur_set_err(c, EC_EINVAL);
         return false;
     }
     c->items = obj->via.array.ptr;
@@ -417,15 +445,15 @@ static bool s_cur_open_any(ec_cur_t *c, const msgpack_object *obj)
 void ec_cur_open(ec_cur_t *c, const msgpack_object *obj, uint32_t count)
 {
     assert(c);
-    if (s_cur_open_any(c, obj) && c->count != count)
-        c->err = EC_EINVAL;
+    if (s_cur_open_any(c, NULL, obj) && c->count != count)
+        s_cur_set_err(c, EC_EINVAL);
 }
 
 void ec_cur_open_max(ec_cur_t *c, const msgpack_object *obj, uint32_t max)
 {
     assert(c);
-    if (s_cur_open_any(c, obj) && c->count > max)
-        c->err = EC_ETOOBIG;
+    if (s_cur_open_any(c, NULL, obj) && c->count > max)
+        s_cur_set_err(c, EC_ETOOBIG);
 }
 
 /* Takes the next element, or returns NULL with the sticky error set. */
@@ -435,7 +463,7 @@ static const msgpack_object *s_cur_next(ec_cur_t *c)
     if (c->err)
         return NULL;
     if (c->pos >= c->count) {
-        c->err = EC_EINVAL;
+        s_cur_set_err(c, EC_EINVAL);
         return NULL;
     }
     return &c->items[c->pos++];
@@ -446,7 +474,7 @@ static const msgpack_object *s_cur_next_type(ec_cur_t *c, msgpack_object_type ty
 {
     const msgpack_object *o = s_cur_next(c);
     if (o && o->type != type) {
-        c->err = EC_EINVAL;
+        s_cur_set_err(c, EC_EINVAL);
         return NULL;
     }
     return o;
@@ -465,7 +493,7 @@ void ec_cur_uint_max(ec_cur_t *c, uint64_t *v, uint64_t max)
     if (!o)
         return;
     if (o->via.u64 > max) {
-        c->err = EC_EINVAL;
+        s_cur_set_err(c, EC_EINVAL);
         return;
     }
     *v = o->via.u64;
@@ -483,7 +511,7 @@ void ec_cur_int(ec_cur_t *c, int64_t *v)
     } else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) {
         *v = (int64_t)o->via.u64;
     } else {
-        c->err = EC_EINVAL;
+        s_cur_set_err(c, EC_EINVAL);
     }
 }
 
@@ -514,7 +542,7 @@ static void s_cur_bytes(ec_cur_t *c, msgpack_object_type type, const char **ptr,
     /* msgpack-c gives bin and str the same {size, ptr} layout, but read each by name. */
     uint32_t n = type == MSGPACK_OBJECT_BIN ? o->via.bin.size : o->via.str.size;
     if (n > max) {
-        c->err = EC_ETOOBIG;
+        s_cur_set_err(c, EC_ETOOBIG);
         return;
     }
     *ptr = type == MSGPACK_OBJECT_BIN ? o->via.bin.ptr : o->via.str.ptr;
@@ -534,7 +562,7 @@ void ec_cur_bin_fixed(ec_cur_t *c, uint8_t *out, size_t size)
     assert(out || size == 0);
     const msgpack_object *o = s_cur_next_type(c, MSGPACK_OBJECT_BIN);
     if (o && o->via.bin.size != size)
-        c->err = EC_EINVAL;
+        s_cur_set_err(c, EC_EINVAL);
     if (o && !c->err) {
         if (size)
             memcpy(out, o->via.bin.ptr, size);
@@ -572,7 +600,7 @@ void ec_cur_str_copy(ec_cur_t *c, char *buf, size_t cap)
     if (c->err)
         return;
     if (len > 0 && memchr(s, '\0', len)) {
-        c->err = EC_EINVAL;
+        s_cur_set_err(c, EC_EINVAL);
         return;
     }
     if (len)
@@ -598,14 +626,15 @@ const msgpack_object *ec_cur_object(ec_cur_t *c)
 
 /*
  * Takes the next element for ec_cur_enter*: returns it, or NULL after leaving `sub` an
- * empty cursor that carries c's error (so reads from it fail too).
+ * empty cursor (child of c) that carries c's error, so reads from it fail too.
  */
 static const msgpack_object *s_cur_next_nested(ec_cur_t *c, ec_cur_t *sub)
 {
-    assert(sub);
+    assert(sub && sub != c);
     const msgpack_object *o = s_cur_next(c);
     if (!o) {
         memset(sub, 0, sizeof *sub);
+        sub->parent = c;
         sub->err = c->err;
     }
     return o;
@@ -614,15 +643,15 @@ static const msgpack_object *s_cur_next_nested(ec_cur_t *c, ec_cur_t *sub)
 void ec_cur_enter(ec_cur_t *c, ec_cur_t *sub, uint32_t count)
 {
     const msgpack_object *o = s_cur_next_nested(c, sub);
-    if (o)
-        ec_cur_open(sub, o, count);
+    if (o && s_cur_open_any(sub, c, o) && sub->count != count)
+        s_cur_set_err(sub, EC_EINVAL);
 }
 
 void ec_cur_enter_max(ec_cur_t *c, ec_cur_t *sub, uint32_t max)
 {
     const msgpack_object *o = s_cur_next_nested(c, sub);
-    if (o)
-        ec_cur_open_max(sub, o, max);
+    if (o && s_cur_open_any(sub, c, o) && sub->count > max)
+        s_cur_set_err(sub, EC_ETOOBIG);
 }
 
 int ec_cur_finish(const ec_cur_t *c)

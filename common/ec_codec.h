@@ -45,6 +45,12 @@ void ec_writer_init(ec_writer_t *w);
 void ec_writer_fini(ec_writer_t *w);
 /* Empties the writer but keeps its capacity, for reuse on hot paths. */
 void ec_writer_reset(ec_writer_t *w);
+/*
+ * Gives an empty writer room for cap bytes, so that writing up to cap bytes never moves
+ * the buffer. For secrets and personal data: a buffer that grows is copied and the old
+ * copy freed as it is, out of the caller's reach. Allocation failure aborts the process.
+ */
+void ec_writer_reserve(ec_writer_t *w, size_t cap);
 /* The bytes written so far, borrowed; valid until the next write, reset or fini. */
 const uint8_t *ec_writer_data(const ec_writer_t *w);
 size_t ec_writer_size(const ec_writer_t *w);
@@ -65,6 +71,14 @@ void ec_write_str(ec_writer_t *w, const char *s, size_t len);
 void ec_write_cstr(ec_writer_t *w, const char *s);
 /* Appends bytes that already are one canonical msgpack object (e.g. an encoded header). */
 void ec_write_raw(ec_writer_t *w, const void *data, size_t size);
+
+/*
+ * True when data[0..n) is well-formed UTF-8 as RFC 3629 section 4 defines it: no overlong
+ * forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequence. The
+ * one validator of the code base: ec_decode applies it to every str, and applications that
+ * check text of their own (names shown to people) use it too. Pure; O(n).
+ */
+bool ec_utf8_valid(const void *data, size_t n);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Decoder                                                                                  */
@@ -91,27 +105,40 @@ void ec_decoder_fini(ec_decoder_t *d);
 EC_WUR int ec_decode(ec_decoder_t *d, const uint8_t *data, size_t size,
                      const msgpack_object **root);
 
-/* A read position inside one msgpack array. Zero-initialise or use ec_cur_open(). */
-typedef struct {
-    const msgpack_object *items; /* the array's elements                                   */
-    uint32_t count;              /* number of elements                                      */
+/*
+ * A read position inside one msgpack array. Zero-initialise or use ec_cur_open().
+ *
+ * Safe by construction: the first error (sticky) also sets count to 0, so a loop
+ * `for (i = 0; i < c.count; i++)` over an array whose length was checked against a limit
+ * never runs past that limit, and every later read fails with zeroed outputs. A cursor made
+ * by ec_cur_enter or ec_cur_enter_max remembers its parent, and an error in it is set in the
+ * parent (and the parent's parent) at once, so the root's ec_cur_finish reports it even when
+ * nobody folds the nested cursor. A nested cursor must not outlive its parent: keep the
+ * msgpack_object (ec_cur_object) and open a fresh cursor on it when the array is read later.
+ */
+typedef struct ec_cur {
+    const msgpack_object *items; /* the array's elements (NULL after an error)              */
+    uint32_t count;              /* number of elements; 0 after an error                   */
     uint32_t pos;                /* next element to read                                    */
     int err;                     /* first error seen, 0 if none (sticky)                    */
+    struct ec_cur *parent;       /* the cursor this one was entered from, or NULL           */
 } ec_cur_t;
 
 /*
- * Opens a cursor over `obj`, which must be an array of exactly `count` elements.
- * On mismatch the cursor's sticky error is set to EC_EINVAL and every read fails.
+ * Opens a cursor (without parent) over `obj`, which must be an array of exactly `count`
+ * elements. Otherwise the cursor's error is EC_EINVAL, its count 0, and every read fails.
  */
 void ec_cur_open(ec_cur_t *c, const msgpack_object *obj, uint32_t count);
 /*
- * Opens a cursor over an array of 0..max elements; the actual count is c->count.
- * More than max elements sets EC_ETOOBIG.
+ * Opens a cursor over an array of 0..max elements; the actual count is c->count. More than
+ * max elements (EC_ETOOBIG) or no array (EC_EINVAL) leaves the cursor failed with count 0,
+ * so c->count never exceeds max.
  */
 void ec_cur_open_max(ec_cur_t *c, const msgpack_object *obj, uint32_t max);
 
 /* Each reader below consumes one element. On any error (wrong type, value above max,
- * wrong length, no element left) it sets the sticky error and zeroes its outputs. */
+ * wrong length, no element left), or when the cursor has failed before, it zeroes its
+ * outputs and the cursor (and its parents) hold the error. */
 void ec_cur_uint(ec_cur_t *c, uint64_t *v);
 /* A uint that must be <= max. */
 void ec_cur_uint_max(ec_cur_t *c, uint64_t *v, uint64_t max);
@@ -126,28 +153,33 @@ void ec_cur_bin_fixed_opt(ec_cur_t *c, uint8_t *out, size_t size, bool *present)
 /* str of 0..max bytes; NOT NUL-terminated; *s points into the input buffer. */
 void ec_cur_str(ec_cur_t *c, const char **s, size_t *len, size_t max);
 /* str copied into buf (capacity cap, including the NUL); longer than cap-1 is EC_ETOOBIG.
- * Strings containing a NUL byte are EC_EINVAL. */
+ * Strings containing a NUL byte are EC_EINVAL. buf is "" on any error. */
 void ec_cur_str_copy(ec_cur_t *c, char *buf, size_t cap);
 /* Consumes an element that must be nil. */
 void ec_cur_nil(ec_cur_t *c);
-/* True (without consuming) when the next element is nil. */
+/* True (without consuming) when the next element is nil; false on a failed cursor. */
 bool ec_cur_peek_nil(const ec_cur_t *c);
 /* Consumes any element and returns it (NULL on error), for nested structures. */
 const msgpack_object *ec_cur_object(ec_cur_t *c);
-/* Consumes a nested array of exactly `count` elements and opens `sub` over it. Errors in
- * `sub` are not propagated automatically: finish `sub` and fold its result yourself,
- * or use ec_cur_fold(). */
+/*
+ * Consumes a nested array of exactly `count` elements and opens `sub` over it, with c as
+ * its parent: any error in sub (a wrong count included) is set in c too. When c has failed
+ * already, sub starts failed with c's error. Unread elements of sub are not errors of c
+ * until ec_cur_fold(c, sub) or ec_cur_finish(sub) says so.
+ */
 void ec_cur_enter(ec_cur_t *c, ec_cur_t *sub, uint32_t count);
-/* Like ec_cur_enter for a nested array of 0..max elements. */
+/* Like ec_cur_enter for a nested array of 0..max elements (EC_ETOOBIG beyond, in both). */
 void ec_cur_enter_max(ec_cur_t *c, ec_cur_t *sub, uint32_t max);
-/* Sets c's sticky error from `code` if c has none yet (for errors found by the caller). */
+/* Sets c's sticky error (and its parents') from `code` < 0 if c has none yet (for errors
+ * found by the caller). */
 void ec_cur_fail(ec_cur_t *c, int code);
 /*
- * Returns the cursor's first error, or EC_EINVAL if elements were left unread, or 0.
- * Call once after the last read.
+ * Returns the cursor's first error (its own, or one of a cursor entered from it), or
+ * EC_EINVAL if elements were left unread, or 0. Call once after the last read.
  */
 EC_WUR int ec_cur_finish(const ec_cur_t *c);
-/* Finishes `sub` and copies its error into `c` if any. */
+/* Fails c with ec_cur_finish(sub) when that is not 0. Since errors reach the parent by
+ * themselves, what this adds is the check that sub was read to its end. */
 void ec_cur_fold(ec_cur_t *c, const ec_cur_t *sub);
 
 /* Reads one message into `out` from cursor c, whose one element is the message's root

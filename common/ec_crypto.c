@@ -52,42 +52,31 @@ void ec_sha256_final(ec_sha256_t *st, uint8_t out[EC_HASH_BYTES])
     (void)crypto_hash_sha256_final(st, out);
 }
 
+/* ---- hex: libsodium's constant-time codec ----------------------------------------------- */
+
 void ec_hex(char *out, const uint8_t *data, size_t size)
 {
-    static const char digits[] = "0123456789abcdef";
     assert(out && (data || size == 0));
-    for (size_t i = 0; i < size; i++) {
-        out[2 * i] = digits[data[i] >> 4];
-        out[2 * i + 1] = digits[data[i] & 15];
-    }
-    out[2 * size] = '\0';
-}
-
-static int s_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    assert(size <= (SIZE_MAX - 1) / 2);
+    (void)sodium_bin2hex(out, 2 * size + 1, data, size);
 }
 
 int ec_unhex(uint8_t *out, size_t size, const char *hex)
 {
     assert(out && hex);
-    for (size_t i = 0; i < size; i++) {
-        /* Checking the high digit first stops at the NUL of a short string. */
-        int hi = s_hex_digit(hex[2 * i]);
-        if (hi < 0)
-            return EC_EINVAL;
-        int lo = s_hex_digit(hex[2 * i + 1]);
-        if (lo < 0)
-            return EC_EINVAL;
-        out[i] = (uint8_t)(hi << 4 | lo);
+    assert(size <= (SIZE_MAX - 1) / 2);
+    /* strnlen: never read further than one character past what a valid string needs. */
+    size_t len = strnlen(hex, 2 * size + 1);
+    size_t got = 0;
+    /* No characters to ignore and no end pointer: sodium_hex2bin then fails on an odd
+     * count, on any non-hex character and on anything left over. */
+    if (len != 2 * size || sodium_hex2bin(out, size, hex, len, NULL, &got, NULL) != 0 ||
+        got != size) {
+        if (size)
+            memset(out, 0, size);
+        return EC_EINVAL;
     }
-    return hex[2 * size] == '\0' ? 0 : EC_EINVAL;
+    return 0;
 }
 
 /* ---- keys and signatures ---------------------------------------------------------------- */

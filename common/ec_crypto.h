@@ -71,9 +71,16 @@ void ec_sha256_init(ec_sha256_t *st);
 void ec_sha256_update(ec_sha256_t *st, const void *data, size_t size);
 void ec_sha256_final(ec_sha256_t *st, uint8_t out[EC_HASH_BYTES]);
 
-/* Lowercase hex of size bytes into out (capacity 2*size+1). */
+/* Lowercase hex of size bytes into out (capacity 2*size+1, NUL-terminated): libsodium's
+ * sodium_bin2hex, constant time. */
 void ec_hex(char *out, const uint8_t *data, size_t size);
-/* Parses exactly size bytes of hex (2*size chars, either case). 0 or EC_EINVAL. */
+/*
+ * Parses a NUL-terminated string of exactly 2*size hex digits into size bytes (libsodium's
+ * sodium_hex2bin, constant time). Upper and lower case are both accepted (ids are printed
+ * in lower case, but people copy them from anywhere); nothing else is: no "0x", no
+ * separators or whitespace, no odd digit, nothing after the last digit.
+ * Returns 0, or EC_EINVAL with out zeroed.
+ */
 EC_WUR int ec_unhex(uint8_t *out, size_t size, const char *hex);
 
 /* ---- keys and signatures ---------------------------------------------------------------- */

@@ -379,6 +379,10 @@ void ec_commit_read(ec_cur_t *cur, ec_commit_t *c)
         ec_cur_enter(&sigs, &s, 2);
         ec_cur_uint_max(&s, &index, EC_VALIDATORS_MAX - 1);
         ec_cur_bin_fixed(&s, c->sigs[i].sig, EC_SIG_BYTES);
+        /* Strictly increasing signer indexes: one encoding per set of signatures, so a
+         * bundle or anchor with two signatures swapped does not verify as the same commit. */
+        if (!s.err && i > 0 && index <= c->sigs[i - 1].index)
+            ec_cur_fail(&s, EC_EINVAL);
         ec_cur_fold(&sigs, &s);
         c->sigs[i].index = (uint32_t)index;
         c->sig_count = i + 1;
@@ -447,12 +451,11 @@ int ec_commit_verify(const ec_commit_t *c, const ec_header_t *h, const ec_valset
     unsigned __int128 total = 0, signed_power = 0;
     for (uint32_t i = 0; i < vs->count; i++)
         total += vs->v[i].power;
-    bool seen[EC_VALIDATORS_MAX] = {false};
     for (uint32_t i = 0; i < c->sig_count; i++) {
         uint32_t index = c->sigs[i].index;
-        if (index >= vs->count || seen[index])
+        /* In range and strictly increasing, which also rules out a signer counted twice. */
+        if (index >= vs->count || (i > 0 && index <= c->sigs[i - 1].index))
             return EC_EINVAL;
-        seen[index] = true;
         signed_power += vs->v[index].power;
     }
     if (c->height != h->height)

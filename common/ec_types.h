@@ -149,8 +149,14 @@ typedef struct {
     ec_commit_sig_t sigs[EC_VALIDATORS_MAX];
 } ec_commit_t;
 
-/* [version, height, round, block_hash, [[index, sig], ...]] */
+/* [version, height, round, block_hash, [[index, sig], ...]], the signatures in strictly
+ * increasing index order (ec_commit_sign keeps them so). */
 void ec_commit_encode(ec_writer_t *w, const ec_commit_t *c);
+/*
+ * Decodes a commit: 0, or EC_EINVAL (malformed, non-canonical, height 0, an index of
+ * EC_VALIDATORS_MAX or more, or indexes that do not strictly increase, so that a commit
+ * has exactly one encoding) or EC_ETOOBIG; c is zeroed on error.
+ */
 EC_WUR int ec_commit_decode(ec_commit_t *c, const uint8_t *data, size_t size);
 void ec_commit_read(ec_cur_t *cur, ec_commit_t *c);
 /* The bytes a validator signs for a vote: "ecert/vote" 0x00 ||
@@ -161,9 +167,11 @@ void ec_vote_sign_bytes(ec_writer_t *w, const char *chain_id, uint64_t height, u
  * c->sigs sorted by index. Adding an index twice is a bug (asserted). */
 void ec_commit_sign(ec_commit_t *c, const char *chain_id, uint32_t index, const ec_key_t *key);
 /*
- * Checks that c commits `h`: same height and block hash, distinct in-range signer indexes,
- * valid precommit signatures, and signed power p with 3p > 2 * total power.
- * Returns 0, EC_EINVAL (malformed: a duplicate or out-of-range index, an empty set) or
+ * Checks that c commits `h`: same height and block hash, in-range signer indexes in
+ * strictly increasing order, valid precommit signatures, and signed power p with
+ * 3p > 2 * total power.
+ * Returns 0, EC_EINVAL (malformed: an index out of range, repeated or out of order, an
+ * empty set) or
  * EC_ESIG (other height or hash, a bad signature, no quorum). Every signature is checked,
  * even past the quorum, so no byte of a commit is unchecked.
  */

@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ec_body.h"
 #include "ec_chain.h"
 #include "ec_log.h"
 #include "ec_mlog.h"
@@ -67,34 +68,7 @@ typedef struct {
     uint64_t roles[EC_ROLE_MAX + 1]; /* roles held, counted per role; [0] unused           */
 } s_account_t;
 
-/* Decoded transaction bodies (ec_chain.h). */
-typedef struct {
-    char name[EC_NAME_MAX];
-} s_register_t;
-
-typedef struct {
-    char org_code[EC_ORG_CODE_MAX];
-    char name[EC_NAME_MAX];
-} s_org_t;
-
-typedef struct {
-    uint8_t hash[EC_ADDR_HASH_BYTES]; /* target account                                    */
-    uint64_t role;
-    char cert_type[EC_CERT_TYPE_MAX];
-    char org_code[EC_ORG_CODE_MAX];
-} s_role_t;
-
-typedef struct {
-    uint8_t hash[EC_ADDR_HASH_BYTES];
-    uint8_t identity_hash[EC_HASH_BYTES];
-} s_attest_t;
-
-typedef struct {
-    ec_genesis_t genesis;
-    const uint8_t *bytes; /* borrowed from the transaction                      */
-    size_t size;
-} s_sidechain_t;
-
+/* Decoded bodies of ANCHOR and SIDECHAIN_UPDATE (the others are ec_body.h's). */
 typedef struct {
     char chain_id[EC_CHAIN_ID_MAX];
     ec_valset_t validators; /* the new set, 1..EC_VALIDATORS_MAX                  */
@@ -122,7 +96,7 @@ typedef struct {
     ec_writer_t w;     /* commit-thread scratch for values                   */
     ec_decoder_t dec;  /* commit-thread decoder for stored values            */
     s_anchor_t anchor; /* commit-thread scratch (too big to want on a stack) */
-    s_sidechain_t side;
+    ec_sidechain_body_t side;
     s_side_update_t update; /* commit-thread scratch                             */
     ec_valset_t valset;     /* commit-thread scratch: a chain's current set      */
 } mc_app_t;
@@ -227,77 +201,6 @@ static bool s_is_operator(const mc_app_t *self, const uint8_t pk[EC_PK_BYTES])
         if (memcmp(self->genesis.operators[i], pk, EC_PK_BYTES) == 0)
             return true;
     return false;
-}
-
-/*
- * True when s[0..len) is UTF-8 (shortest forms, no surrogates, <= U+10FFFF) without C0 or
- * C1 control characters or DEL: names are shown to people and must not carry terminal
- * escapes.
- */
-static bool s_text_ok(const char *s, size_t len)
-{
-    const uint8_t *p = (const uint8_t *)s;
-    size_t i = 0;
-    while (i < len) {
-        uint8_t b = p[i];
-        if (b < 0x80) {
-            if (b < 0x20 || b == 0x7f)
-                return false;
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp;
-        if ((b & 0xe0) == 0xc0) {
-            n = 2;
-            cp = b & 0x1f;
-        } else if ((b & 0xf0) == 0xe0) {
-            n = 3;
-            cp = b & 0x0f;
-        } else if ((b & 0xf8) == 0xf0) {
-            n = 4;
-            cp = b & 0x07;
-        } else {
-            return false;
-        }
-        if (len - i < n)
-            return false;
-        for (size_t k = 1; k < n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000))
-            return false;
-        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f)
-            return false;
-        i += n;
-    }
-    return true;
-}
-
-static int s_check_name(const char *name, const char *what, ec_status_t *st)
-{
-    size_t len = strlen(name);
-    if (len == 0)
-        return ec_status_set(st, EC_EINVAL, "%s is empty", what);
-    if (!s_text_ok(name, len))
-        return ec_status_set(st, EC_EINVAL, "%s must be UTF-8 without control characters", what);
-    return 0;
-}
-
-/* Organization codes: 1..31 characters of [A-Za-z0-9-] (a unified social credit code is
- * upper case). Certificate types follow ec_cert_type_valid (lower case, as in a genesis). */
-static bool s_org_code_ok(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char ch = s[n];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '-'))
-            return false;
-    }
-    return n >= 1 && n < EC_ORG_CODE_MAX;
 }
 
 /* "issuer (degree, ORG-1)" for messages. */
@@ -406,111 +309,17 @@ static int s_record_append(mc_app_t *self, ec_ledger_t *l, ec_record_t *r, ec_st
 
 /* ---- body parsers (stateless; shared by check_tx and deliver_tx) ------------------------ */
 
-static int s_parse_register(const ec_tx_t *tx, s_register_t *b, ec_status_t *st)
-{
-    ec_cur_t c;
-    ec_cur_open(&c, tx->body, 1);
-    ec_cur_str_copy(&c, b->name, sizeof b->name);
-    int rc = ec_cur_finish(&c);
-    if (rc != 0)
-        return ec_status_set(st, rc, "REGISTER body must be [name: str of 1..%d bytes]",
-                             EC_NAME_MAX - 1);
-    return s_check_name(b->name, "account name", st);
-}
-
-static int s_parse_org(const ec_tx_t *tx, s_org_t *b, ec_status_t *st)
-{
-    ec_cur_t c;
-    ec_cur_open(&c, tx->body, 2);
-    ec_cur_str_copy(&c, b->org_code, sizeof b->org_code);
-    ec_cur_str_copy(&c, b->name, sizeof b->name);
-    int rc = ec_cur_finish(&c);
-    if (rc != 0)
-        return ec_status_set(st, rc,
-                             "ORG body must be [org_code: str of 1..%d, name: str of 1..%d]",
-                             EC_ORG_CODE_MAX - 1, EC_NAME_MAX - 1);
-    if (!s_org_code_ok(b->org_code))
-        return ec_status_set(st, EC_EINVAL,
-                             "organization code must be 1..%d characters of A-Z a-z 0-9 -",
-                             EC_ORG_CODE_MAX - 1);
-    return s_check_name(b->name, "organization name", st);
-}
-
-/* Parses an address string into its hash. */
-static void s_cur_address(ec_cur_t *c, uint8_t hash[EC_ADDR_HASH_BYTES])
-{
-    char addr[EC_ADDR_MAX];
-    ec_cur_str_copy(c, addr, sizeof addr);
-    if (c->err == 0 && ec_address_parse(hash, addr) != 0)
-        ec_cur_fail(c, EC_EINVAL);
-}
-
-static int s_parse_role(const ec_tx_t *tx, s_role_t *b, ec_status_t *st)
-{
-    const char *what = tx->type == EC_MTX_ROLE_GRANT ? "ROLE_GRANT" : "ROLE_REVOKE";
-    ec_cur_t c;
-    ec_cur_open(&c, tx->body, 4);
-    s_cur_address(&c, b->hash);
-    ec_cur_uint_max(&c, &b->role, EC_ROLE_MAX);
-    ec_cur_str_copy(&c, b->cert_type, sizeof b->cert_type);
-    ec_cur_str_copy(&c, b->org_code, sizeof b->org_code);
-    int rc = ec_cur_finish(&c);
-    if (rc != 0)
-        return ec_status_set(st, rc,
-                             "%s body must be [address: ec1 address, role: 1..%d, "
-                             "cert_type: str of 0..%d, org_code: str of 0..%d]",
-                             what, EC_ROLE_MAX, EC_CERT_TYPE_MAX - 1, EC_ORG_CODE_MAX - 1);
-    if (b->role == 0)
-        return ec_status_set(st, EC_EINVAL, "role 0 is not a role (1..%d)", EC_ROLE_MAX);
-    const char *name = ec_role_name((uint32_t)b->role);
-    if (b->role == EC_ROLE_ISSUER || b->role == EC_ROLE_INSPECTOR) {
-        if (!b->cert_type[0] || !b->org_code[0])
-            return ec_status_set(st, EC_EINVAL,
-                                 "the %s role needs a certificate type and an organization code",
-                                 name);
-    } else if (b->cert_type[0]) {
-        return ec_status_set(st, EC_EINVAL, "the %s role takes no certificate type", name);
-    }
-    if (b->cert_type[0] && !ec_cert_type_valid(b->cert_type))
-        return ec_status_set(st, EC_EINVAL,
-                             "certificate type must be 1..%d characters of a-z 0-9 - _",
-                             EC_CERT_TYPE_MAX - 1);
-    if (b->org_code[0] && !s_org_code_ok(b->org_code))
-        return ec_status_set(st, EC_EINVAL,
-                             "organization code must be 1..%d characters of A-Z a-z 0-9 -",
-                             EC_ORG_CODE_MAX - 1);
-    return 0;
-}
-
-static int s_parse_attest(const ec_tx_t *tx, s_attest_t *b, ec_status_t *st)
-{
-    ec_cur_t c;
-    ec_cur_open(&c, tx->body, 2);
-    s_cur_address(&c, b->hash);
-    ec_cur_bin_fixed(&c, b->identity_hash, EC_HASH_BYTES);
-    int rc = ec_cur_finish(&c);
-    if (rc != 0)
-        return ec_status_set(st, rc,
-                             "ATTEST body must be [address: ec1 address, identity_hash: bin32]");
-    return 0;
-}
-
-static int s_parse_sidechain(const mc_app_t *self, const ec_tx_t *tx, s_sidechain_t *b,
+/*
+ * Reads a SIDECHAIN body (ec_sidechain_body_read: a side-chain genesis that decodes) and
+ * checks that it names this main chain: its id, and the hash of this genesis.
+ */
+static int s_parse_sidechain(const mc_app_t *self, const ec_tx_t *tx, ec_sidechain_body_t *b,
                              ec_status_t *st)
 {
-    ec_cur_t c;
-    ec_cur_open(&c, tx->body, 1);
-    ec_cur_bin(&c, &b->bytes, &b->size, EC_TX_BYTES_MAX);
-    int rc = ec_cur_finish(&c);
+    int rc = ec_sidechain_body_read(b, tx->body, st);
     if (rc != 0)
-        return ec_status_set(st, rc, "SIDECHAIN body must be [genesis: bin]");
+        return rc;
     const ec_genesis_t *g = &b->genesis;
-    rc = ec_genesis_decode(&b->genesis, b->bytes, b->size);
-    if (rc != 0)
-        return ec_status_set(st, rc, "SIDECHAIN genesis does not decode (%s)", ec_strerror(rc));
-    if (g->kind != EC_CHAIN_SIDE)
-        return ec_status_set(st, EC_ECHAIN, "genesis of %s is not a side-chain genesis",
-                             g->chain_id);
     if (strcmp(g->chain_id, self->genesis.chain_id) == 0)
         return ec_status_set(st, EC_ECHAIN, "side chain id %s is the main chain's id", g->chain_id);
     if (strcmp(g->main_chain_id, self->genesis.chain_id) != 0)
@@ -519,11 +328,6 @@ static int s_parse_sidechain(const mc_app_t *self, const ec_tx_t *tx, s_sidechai
     if (memcmp(g->main_genesis_hash, self->genesis_hash, EC_HASH_BYTES) != 0)
         return ec_status_set(st, EC_ECHAIN, "side chain %s names another genesis of main chain %s",
                              g->chain_id, self->genesis.chain_id);
-    if (!ec_chain_id_valid(g->chain_id) || !ec_cert_type_valid(g->cert_type))
-        return ec_status_set(st, EC_EINVAL,
-                             "side chain needs a valid chain id and certificate type");
-    if (g->validators.count == 0)
-        return ec_status_set(st, EC_EINVAL, "side chain %s has no validators", g->chain_id);
     return 0;
 }
 
@@ -605,24 +409,24 @@ static int s_check_tx(void *vself, const ec_tx_t *tx, const uint8_t *payload, si
         return rc;
     switch (tx->type) {
         case EC_MTX_REGISTER: {
-            s_register_t b;
-            return s_parse_register(tx, &b, st);
+            ec_register_body_t b;
+            return ec_register_body_read(&b, tx->body, st);
         }
         case EC_MTX_ORG: {
-            s_org_t b;
-            return s_parse_org(tx, &b, st);
+            ec_org_body_t b;
+            return ec_org_body_read(&b, tx->body, st);
         }
         case EC_MTX_ROLE_GRANT:
         case EC_MTX_ROLE_REVOKE: {
-            s_role_t b;
-            return s_parse_role(tx, &b, st);
+            ec_role_body_t b;
+            return ec_role_body_read(&b, tx->body, st);
         }
         case EC_MTX_ATTEST: {
-            s_attest_t b;
-            return s_parse_attest(tx, &b, st);
+            ec_attest_body_t b;
+            return ec_attest_body_read(&b, tx->body, st);
         }
         case EC_MTX_SIDECHAIN: {
-            s_sidechain_t *b = malloc(sizeof *b);
+            ec_sidechain_body_t *b = malloc(sizeof *b); /* ~3 KB, rare: off the stack */
             if (!b)
                 return ec_status_set(st, EC_ENOMEM, "out of memory");
             rc = s_parse_sidechain(self, tx, b, st);
@@ -658,8 +462,8 @@ static int s_check_tx(void *vself, const ec_tx_t *tx, const uint8_t *payload, si
 static int s_deliver_register(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx,
                               ec_status_t *st)
 {
-    s_register_t b;
-    int rc = s_parse_register(tx, &b, st);
+    ec_register_body_t b;
+    int rc = ec_register_body_read(&b, tx->body, st);
     if (rc != 0)
         return rc;
     uint8_t hash[EC_ADDR_HASH_BYTES], key[S_KEY_MAX];
@@ -692,8 +496,8 @@ static int s_not_operator(const ec_tx_t *tx, ec_status_t *st)
 
 static int s_deliver_org(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, ec_status_t *st)
 {
-    s_org_t b;
-    int rc = s_parse_org(tx, &b, st);
+    ec_org_body_t b;
+    int rc = ec_org_body_read(&b, tx->body, st);
     if (rc != 0)
         return rc;
     if (!s_is_operator(self, tx->sender))
@@ -717,8 +521,8 @@ static int s_deliver_role(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx
 {
     ec_ledger_t *l = ctx->ledger;
     bool grant = tx->type == EC_MTX_ROLE_GRANT;
-    s_role_t b;
-    int rc = s_parse_role(tx, &b, st);
+    ec_role_body_t b;
+    int rc = ec_role_body_read(&b, tx->body, st);
     if (rc != 0)
         return rc;
     if (!s_is_operator(self, tx->sender))
@@ -771,7 +575,7 @@ static int s_deliver_role(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx
     memset(&r, 0, sizeof r);
     r.kind = grant ? EC_REC_ROLE_GRANT : EC_REC_ROLE_REVOKE;
     memcpy(r.pk, a.pk, EC_PK_BYTES);
-    r.role = (uint32_t)b.role;
+    r.role = b.role;
     memcpy(r.cert_type, b.cert_type, sizeof r.cert_type);
     memcpy(r.org_code, b.org_code, sizeof r.org_code);
     return s_record_append(self, l, &r, st);
@@ -780,8 +584,8 @@ static int s_deliver_role(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx
 static int s_deliver_attest(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
-    s_attest_t b;
-    int rc = s_parse_attest(tx, &b, st);
+    ec_attest_body_t b;
+    int rc = ec_attest_body_read(&b, tx->body, st);
     if (rc != 0)
         return rc;
     s_account_t a;
@@ -841,7 +645,7 @@ static int s_deliver_sidechain(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_
                                ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
-    s_sidechain_t *b = &self->side;
+    ec_sidechain_body_t *b = &self->side;
     int rc = s_parse_sidechain(self, tx, b, st);
     if (rc != 0)
         return rc;
@@ -1239,9 +1043,10 @@ static int s_query_account(ec_ledger_t *l, const msgpack_object *args, ec_writer
                            ec_status_t *st)
 {
     uint8_t hash[EC_ADDR_HASH_BYTES];
+    char addr_arg[EC_ADDR_MAX];
     ec_cur_t c;
     ec_cur_open(&c, args, 1);
-    s_cur_address(&c, hash);
+    ec_cur_address(&c, addr_arg, hash);
     int rc = ec_cur_finish(&c);
     if (rc != 0)
         return s_bad_args(st, rc, "account", "[address: ec1 address]");

@@ -10,10 +10,12 @@
 #define MC_APP_H
 
 #include "ec_app.h"
+#include "ec_chain.h"
 #include "ec_types.h"
 
-/* Roles one account may hold at once (every grant is one state key and one record). */
-#define MC_ACCOUNT_ROLES_MAX 256
+/* Roles one account may hold at once (every grant is one state key and one record); the
+ * protocol's limit, which clients size their replies by. */
+#define MC_ACCOUNT_ROLES_MAX EC_ACCOUNT_ROLES_MAX
 /* Side chains the `sidechains` query lists at most. */
 #define MC_SIDECHAINS_MAX 4096
 

@@ -63,6 +63,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ec_body.h"
 #include "ec_chain.h"
 #include "ec_crypto.h"
 #include "ec_ledger.h"
@@ -100,12 +101,29 @@ enum { SC_ISSUED = 1, SC_ACKNOWLEDGED = 2, SC_REVOKED = 3 };
 
 /* ---- the app ---------------------------------------------------------------------------- */
 
+/* A MAIN_ANCHOR body, parsed; `records` is the unread records array (a fresh cursor is
+ * opened on it by s_anchor_records: a nested cursor must not outlive its parent). */
+typedef struct {
+    ec_header_t header;
+    ec_commit_t commit;
+    ec_hash32_t prev_path[EC_MERKLE_PROOF_MAX];
+    size_t prev_len;
+    ec_hash32_t consistency[EC_MERKLE_PROOF_MAX];
+    size_t consistency_len;
+    uint8_t records_root[EC_HASH_BYTES];
+    uint64_t records_count;
+    uint8_t state_digest[EC_HASH_BYTES];
+    const msgpack_object *records; /* [[record: bin, path]...], into the tx's parse tree */
+    uint32_t record_count;         /* its length, <= EC_ANCHOR_RECORDS_MAX              */
+} sc_anchor_t;
+
 typedef struct {
     ec_app_t app;         /* first, so sc_app_free can find the rest             */
     ec_genesis_t genesis; /* this chain's genesis (copy)                         */
     size_t cert_type_len; /* strlen(genesis.cert_type)                           */
     /* Decoded records of the MAIN_ANCHOR being delivered (commit thread only).            */
     ec_record_t records[EC_ANCHOR_RECORDS_MAX];
+    sc_anchor_t anchor; /* its parse (~7 KB), here so that deliver_tx allocates nothing */
 } sc_app_t;
 
 /* A certificate record, unpacked. */
@@ -130,32 +148,15 @@ typedef struct {
     uint64_t records; /* mirrored records count = next expected seq          */
 } sc_mirror_t;
 
-/* Every body but MAIN_ANCHOR, parsed; which fields are set depends on the type. */
-typedef struct {
-    char holder[EC_ADDR_MAX];
-    uint8_t holder_hash[EC_ADDR_HASH_BYTES];
-    char org[EC_ORG_CODE_MAX];
-    size_t org_len;
-    uint8_t cert_id[EC_HASH_BYTES];
-    uint8_t fields_root[EC_HASH_BYTES];
-    uint64_t expires_ms;
-    const char *text; /* verdict or reason, into the tx buffer; not NUL-ended */
-    size_t text_len;
+/* Every body but MAIN_ANCHOR, read with ec_body.h; tx->type says which member is set. */
+typedef union {
+    ec_issue_body_t issue;
+    ec_inspect_body_t inspect;
+    ec_ack_body_t ack;
+    ec_renew_body_t renew;
+    ec_change_body_t change;
+    ec_revoke_body_t revoke; /* REVOKE and ERASE                                        */
 } sc_body_t;
-
-/* A MAIN_ANCHOR body, parsed; `records` is positioned on the unread records array. */
-typedef struct {
-    ec_header_t header;
-    ec_commit_t commit;
-    ec_hash32_t prev_path[EC_MERKLE_PROOF_MAX];
-    size_t prev_len;
-    ec_hash32_t consistency[EC_MERKLE_PROOF_MAX];
-    size_t consistency_len;
-    uint8_t records_root[EC_HASH_BYTES];
-    uint64_t records_count;
-    uint8_t state_digest[EC_HASH_BYTES];
-    ec_cur_t records;
-} sc_anchor_t;
 
 static const char *s_status_name(uint8_t status)
 {
@@ -400,31 +401,47 @@ static void s_mirror_store(ec_ledger_t *l, const sc_mirror_t *m)
     ec_state_put(l, &key, 1, val, sizeof val);
 }
 
-/* True when the key exists in the pending state; errors count as absent but are logged
- * (the transaction is then refused, which is the safe side). */
-static bool s_state_has(ec_ledger_t *l, const uint8_t *key, size_t key_size)
+/*
+ * Whether the key exists in the pending state: 1 or 0, or the ledger's error (EC_EIO,
+ * EC_ENOMEM) with st set. A failed read is a local fault, not an answer: it must stop the
+ * block, never turn into "absent" and so into a refusal (EC_EPERM) that other validators,
+ * whose disks work, would not give.
+ */
+static int s_state_has(ec_ledger_t *l, const uint8_t *key, size_t key_size, ec_status_t *st)
 {
     uint8_t *val = NULL;
     size_t size = 0;
     int rc = ec_state_get(l, key, key_size, &val, &size);
     free(val);
-    if (rc && rc != EC_ENOTFOUND)
-        ec_error("sidechain state read failed: %s", ec_strerror(rc));
-    return rc == 0;
+    if (rc == 0)
+        return 1;
+    if (rc == EC_ENOTFOUND)
+        return 0;
+    ec_error("sidechain: state read failed: %s", ec_strerror(rc));
+    return ec_status_set(st, rc, "reading state: %s", ec_strerror(rc));
 }
 
-/* True when pk holds `role` for this chain's certificate type and `org` (one point get). */
-static bool s_has_role(const sc_app_t *app, ec_ledger_t *l, const uint8_t pk[EC_PK_BYTES],
-                       uint32_t role, const char *org, size_t org_len)
+/* Whether pk holds `role` for this chain's certificate type and `org` (one point get):
+ * 1, 0, or a local fault as s_state_has says. */
+static int s_has_role(const sc_app_t *app, ec_ledger_t *l, const uint8_t pk[EC_PK_BYTES],
+                      uint32_t role, const char *org, size_t org_len, ec_status_t *st)
 {
     uint8_t key[SC_ROLE_KEY_MAX];
     size_t n = s_role_key(key, pk, role, app->genesis.cert_type, app->cert_type_len, org, org_len);
-    return s_state_has(l, key, n);
+    return s_state_has(l, key, n, st);
 }
 
-static int s_no_role(const sc_app_t *app, const uint8_t pk[EC_PK_BYTES], const char *what,
-                     const char *org, ec_status_t *st)
+/*
+ * Requires that pk holds `role` (what: "issuing agency", ...) for org: 0, a refusal
+ * (EC_EPERM) with st naming the sender, or a local fault from the read.
+ */
+static int s_need_role(const sc_app_t *app, ec_ledger_t *l, const uint8_t pk[EC_PK_BYTES],
+                       uint32_t role, const char *what, const char *org, size_t org_len,
+                       ec_status_t *st)
 {
+    int rc = s_has_role(app, l, pk, role, org, org_len, st);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
     char addr[EC_ADDR_MAX];
     ec_address_from_pk(addr, pk);
     return ec_status_set(st, EC_EPERM, "sender %s is not an %s of org %s for %s", addr, what, org,
@@ -433,103 +450,46 @@ static int s_no_role(const sc_app_t *app, const uint8_t pk[EC_PK_BYTES], const c
 
 /* ---- body parsing (shared by check_tx and deliver_tx) ----------------------------------- */
 
-/* Reads an org code that must not be empty. */
-static void s_cur_org(ec_cur_t *c, sc_body_t *b)
-{
-    ec_cur_str_copy(c, b->org, sizeof b->org);
-    b->org_len = strlen(b->org);
-    if (b->org_len == 0)
-        ec_cur_fail(c, EC_EINVAL);
-}
-
-/* Reads a holder address and parses it. */
-static void s_cur_holder(ec_cur_t *c, sc_body_t *b)
-{
-    ec_cur_str_copy(c, b->holder, sizeof b->holder);
-    if (c->err == 0 && ec_address_parse(b->holder_hash, b->holder) != 0)
-        ec_cur_fail(c, EC_EINVAL);
-}
-
-/* Reads a text field of min..max bytes (verdict or reason). */
-static void s_cur_text(ec_cur_t *c, sc_body_t *b, size_t min, size_t max)
-{
-    ec_cur_str(c, &b->text, &b->text_len, max);
-    if (c->err == 0 && b->text_len < min)
-        ec_cur_fail(c, EC_EINVAL);
-}
-
-/* The shape of each body, for error messages; index = tx type. */
-static const char *const s_shapes[] = {
-    [EC_STX_ISSUE] = "[holder: address, org_code: str(1..31), fields_root: bin32, "
-                     "expires_ms: uint]",
-    [EC_STX_INSPECT] = "[holder: address, org_code: str(1..31), cert_id: bin32, "
-                       "verdict: str(1..255)]",
-    [EC_STX_ACK] = "[cert_id: bin32]",
-    [EC_STX_RENEW] = "[cert_id: bin32, expires_ms: uint]",
-    [EC_STX_CHANGE] = "[cert_id: bin32, fields_root: bin32]",
-    [EC_STX_REVOKE] = "[cert_id: bin32, reason: str(0..255)]",
-    [EC_STX_ERASE] = "[cert_id: bin32, reason: str(1..255)]",
-    [EC_STX_MAIN_ANCHOR] = "[header: bin, commit: bin, prev_path, consistency, "
-                           "records_root: bin32, records_count: uint, state_digest: bin32, "
-                           "records: [[record: bin, path]...]]",
-};
+static const char s_anchor_shape[] =
+    "[header: bin, commit: bin, prev_path, consistency, records_root: bin32, "
+    "records_count: uint, state_digest: bin32, records: [[record: bin, path]...]]";
 
 /*
- * Parses the body of a certificate transaction (every type but MAIN_ANCHOR) and checks
- * the payload_hash presence rule, which is deterministic. Returns 0 or an EC_E* code with
- * st set; EC_EINVAL for an unknown type.
+ * Reads the body of a certificate transaction (every type but MAIN_ANCHOR) with its
+ * ec_body.h reader and checks the payload_hash presence rule, which is deterministic.
+ * Returns 0 or an EC_E* code with st set; EC_EINVAL for an unknown type.
  */
 static int s_parse_body(const ec_tx_t *tx, sc_body_t *b, ec_status_t *st)
 {
-    ec_cur_t c;
-    memset(b, 0, sizeof *b);
+    int rc;
     switch (tx->type) {
         case EC_STX_ISSUE:
-            ec_cur_open(&c, tx->body, 4);
-            s_cur_holder(&c, b);
-            s_cur_org(&c, b);
-            ec_cur_bin_fixed(&c, b->fields_root, EC_HASH_BYTES);
-            ec_cur_uint(&c, &b->expires_ms);
+            rc = ec_issue_body_read(&b->issue, tx->body, st);
             break;
         case EC_STX_INSPECT:
-            ec_cur_open(&c, tx->body, 4);
-            s_cur_holder(&c, b);
-            s_cur_org(&c, b);
-            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
-            s_cur_text(&c, b, 1, EC_VERDICT_MAX - 1);
+            rc = ec_inspect_body_read(&b->inspect, tx->body, st);
             break;
         case EC_STX_ACK:
-            ec_cur_open(&c, tx->body, 1);
-            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
+            rc = ec_ack_body_read(&b->ack, tx->body, st);
             break;
         case EC_STX_RENEW:
-            ec_cur_open(&c, tx->body, 2);
-            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
-            ec_cur_uint(&c, &b->expires_ms);
+            rc = ec_renew_body_read(&b->renew, tx->body, st);
             break;
         case EC_STX_CHANGE:
-            ec_cur_open(&c, tx->body, 2);
-            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
-            ec_cur_bin_fixed(&c, b->fields_root, EC_HASH_BYTES);
+            rc = ec_change_body_read(&b->change, tx->body, st);
             break;
         case EC_STX_REVOKE:
-            ec_cur_open(&c, tx->body, 2);
-            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
-            s_cur_text(&c, b, 0, EC_REASON_MAX - 1);
+            rc = ec_revoke_body_read(&b->revoke, tx->body, st);
             break;
         case EC_STX_ERASE:
-            ec_cur_open(&c, tx->body, 2);
-            ec_cur_bin_fixed(&c, b->cert_id, EC_HASH_BYTES);
-            s_cur_text(&c, b, 1, EC_REASON_MAX - 1);
+            rc = ec_erase_body_read(&b->revoke, tx->body, st);
             break;
         default:
             return ec_status_set(st, EC_EINVAL, "unknown side-chain transaction type %llu",
                                  (unsigned long long)tx->type);
     }
-    int rc = ec_cur_finish(&c);
     if (rc)
-        return ec_status_set(st, rc, "%s body must be %s", ec_tx_type_name(EC_CHAIN_SIDE, tx->type),
-                             s_shapes[tx->type]);
+        return rc;
     bool needs = tx->type == EC_STX_ISSUE || tx->type == EC_STX_CHANGE;
     bool may = needs || tx->type == EC_STX_INSPECT;
     if (needs && !tx->has_payload)
@@ -560,12 +520,15 @@ static int s_parse_anchor(const ec_tx_t *tx, sc_anchor_t *a, ec_status_t *st)
     ec_cur_bin_fixed(&c, a->records_root, EC_HASH_BYTES);
     ec_cur_uint(&c, &a->records_count);
     ec_cur_bin_fixed(&c, a->state_digest, EC_HASH_BYTES);
-    ec_cur_enter_max(&c, &a->records, EC_ANCHOR_RECORDS_MAX);
+    a->records = ec_cur_object(&c); /* read by s_anchor_records; its length checked here */
+    ec_cur_t list;
+    ec_cur_open_max(&list, a->records, EC_ANCHOR_RECORDS_MAX);
+    if (list.err)
+        ec_cur_fail(&c, list.err);
+    a->record_count = list.count;
     int rc = ec_cur_finish(&c);
-    if (rc == 0)
-        rc = a->records.err; /* a nested cursor's errors are not folded by finish */
     if (rc)
-        return ec_status_set(st, rc, "MAIN_ANCHOR body must be %s", s_shapes[EC_STX_MAIN_ANCHOR]);
+        return ec_status_set(st, rc, "MAIN_ANCHOR body must be %s", s_anchor_shape);
     if (tx->has_payload)
         return ec_status_set(st, EC_EINVAL, "MAIN_ANCHOR takes no payload");
     rc = ec_header_decode(&a->header, header, header_size);
@@ -593,8 +556,10 @@ static int s_parse_anchor(const ec_tx_t *tx, sc_anchor_t *a, ec_status_t *st)
 static int s_anchor_records(const sc_anchor_t *a, uint64_t next_seq, bool any_start,
                             ec_record_t *out, uint32_t *count, ec_status_t *st)
 {
-    ec_cur_t list = a->records; /* a copy: the parse stays reusable */
+    ec_cur_t list;
     ec_hash32_t path[EC_MERKLE_PROOF_MAX];
+    ec_cur_open_max(&list, a->records, EC_ANCHOR_RECORDS_MAX); /* checked by s_parse_anchor */
+    assert(list.err == 0 && list.count == a->record_count);
     *count = list.count;
     for (uint32_t i = 0; i < list.count; i++) {
         ec_cur_t item;
@@ -713,7 +678,7 @@ static int s_anchor_header(const sc_app_t *app, const sc_mirror_t *m, const sc_a
                                  "main header %llu is at or below the "
                                  "mirror (%llu)",
                                  height, (unsigned long long)m->light.height);
-        if (a->records.count == 0)
+        if (a->record_count == 0)
             return ec_status_set(st, EC_EDUPLICATE, "main header %llu already mirrored, no records",
                                  height);
         return 0;
@@ -741,9 +706,7 @@ static int s_deliver_anchor(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
         return rc;
     if (m.light.frozen)
         return ec_status_set(st, EC_EFROZEN, "the main-chain mirror is frozen after a proven fork");
-    sc_anchor_t *a = malloc(sizeof *a); /* ~7 KB; anchors come about once a second */
-    if (a == NULL)
-        return ec_status_set(st, EC_ENOMEM, "out of memory");
+    sc_anchor_t *a = &app->anchor; /* deliver_tx runs on the commit thread alone */
     uint8_t hash[EC_HASH_BYTES];
     bool advance = false;
     uint32_t count = 0;
@@ -757,8 +720,7 @@ static int s_deliver_anchor(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
          * is recorded in this block. */
         m.light.frozen = true;
         s_mirror_store(ctx->ledger, &m);
-        rc = 0;
-        goto out;
+        return 0;
     }
     if (rc == 0)
         rc = s_anchor_records(a, m.records, false, app->records, &count, st);
@@ -775,29 +737,33 @@ static int s_deliver_anchor(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
             ec_light_advance(&m.light, &a->header);
     }
     if (rc)
-        goto out;
+        return rc;
     for (uint32_t i = 0; i < count; i++)
         s_apply_record(app, ctx->ledger, &app->records[i]);
     m.records += count;
     s_mirror_store(ctx->ledger, &m);
-out:
-    free(a);
-    return rc;
+    return 0;
 }
 
 /* ---- deliver_tx: certificates ----------------------------------------------------------- */
 
 /* ISSUE: the hot path. Two point gets (role, attested holder) and two puts. */
 static int s_deliver_issue(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx,
-                           const sc_body_t *b, ec_status_t *st)
+                           const ec_issue_body_t *b, ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
-    if (!s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, b->org, b->org_len))
-        return s_no_role(app, tx->sender, "issuing agency", b->org, st);
+    size_t org_len = strlen(b->org_code);
+    int rc =
+        s_need_role(app, l, tx->sender, EC_ROLE_ISSUER, "issuing agency", b->org_code, org_len, st);
+    if (rc)
+        return rc;
     uint8_t akey[1 + EC_ADDR_HASH_BYTES];
     akey[0] = SC_K_ADDR;
     memcpy(akey + 1, b->holder_hash, EC_ADDR_HASH_BYTES);
-    if (!s_state_has(l, akey, sizeof akey))
+    rc = s_state_has(l, akey, sizeof akey, st);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
         return ec_status_set(st, EC_EPERM, "holder %s is not an attested identity", b->holder);
     sc_cert_t c;
     memcpy(c.holder, b->holder_hash, EC_ADDR_HASH_BYTES);
@@ -810,8 +776,8 @@ static int s_deliver_issue(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
     memcpy(c.payload_tx, tx->id, EC_HASH_BYTES);
     c.inspections = 0;
     c.updated_height = ctx->height;
-    c.org_len = b->org_len;
-    memcpy(c.org, b->org, b->org_len + 1);
+    c.org_len = org_len;
+    memcpy(c.org, b->org_code, org_len + 1);
     s_cert_store(l, tx->id, &c);
     uint8_t hkey[SC_HOLDER_KEY_BYTES];
     hkey[0] = SC_K_HOLDER;
@@ -823,13 +789,16 @@ static int s_deliver_issue(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
 }
 
 static int s_deliver_inspect(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx,
-                             const sc_body_t *b, ec_status_t *st)
+                             const ec_inspect_body_t *b, ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
-    if (!s_has_role(app, l, tx->sender, EC_ROLE_INSPECTOR, b->org, b->org_len))
-        return s_no_role(app, tx->sender, "inspection agency", b->org, st);
+    size_t org_len = strlen(b->org_code);
+    int rc = s_need_role(app, l, tx->sender, EC_ROLE_INSPECTOR, "inspection agency", b->org_code,
+                         org_len, st);
+    if (rc)
+        return rc;
     sc_cert_t c;
-    int rc = s_cert_load(l, true, b->cert_id, &c, st);
+    rc = s_cert_load(l, true, b->cert_id, &c, st);
     if (rc)
         return rc;
     if (memcmp(c.holder, b->holder_hash, EC_ADDR_HASH_BYTES) != 0)
@@ -849,10 +818,10 @@ static int s_deliver_inspect(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *
     ec_be64_put(key + 1 + EC_HASH_BYTES, ctx->height);
     memcpy(key + 1 + EC_HASH_BYTES + 8, tx->id, EC_HASH_BYTES);
     memcpy(val, tx->sender, EC_PK_BYTES);
-    val[EC_PK_BYTES] = (uint8_t)b->org_len;
-    memcpy(val + EC_PK_BYTES + 1, b->org, b->org_len);
-    memcpy(val + EC_PK_BYTES + 1 + b->org_len, b->text, b->text_len);
-    ec_state_put(l, key, sizeof key, val, EC_PK_BYTES + 1 + b->org_len + b->text_len);
+    val[EC_PK_BYTES] = (uint8_t)org_len;
+    memcpy(val + EC_PK_BYTES + 1, b->org_code, org_len);
+    memcpy(val + EC_PK_BYTES + 1 + org_len, b->verdict, b->verdict_len);
+    ec_state_put(l, key, sizeof key, val, EC_PK_BYTES + 1 + org_len + b->verdict_len);
     c.inspections++;
     c.updated_height = ctx->height;
     s_cert_store(l, b->cert_id, &c);
@@ -865,8 +834,12 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
 {
     ec_ledger_t *l = ctx->ledger;
     const char *name = ec_tx_type_name(EC_CHAIN_SIDE, tx->type);
+    const uint8_t *cert_id = tx->type == EC_STX_ACK      ? b->ack.cert_id
+                             : tx->type == EC_STX_RENEW  ? b->renew.cert_id
+                             : tx->type == EC_STX_CHANGE ? b->change.cert_id
+                                                         : b->revoke.cert_id;
     sc_cert_t c;
-    int rc = s_cert_load(l, true, b->cert_id, &c, st);
+    int rc = s_cert_load(l, true, cert_id, &c, st);
     if (rc)
         return rc;
     if (tx->type == EC_STX_ACK) {
@@ -874,14 +847,15 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
         ec_address_hash(hash, tx->sender);
         if (memcmp(hash, c.holder, EC_ADDR_HASH_BYTES) != 0)
             return ec_status_set(st, EC_EPERM, "only the holder may acknowledge a certificate");
-    } else if (!s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, c.org, c.org_len)) {
-        return s_no_role(app, tx->sender, "issuing agency", c.org, st);
+    } else if ((rc = s_need_role(app, l, tx->sender, EC_ROLE_ISSUER, "issuing agency", c.org,
+                                 c.org_len, st)) != 0) {
+        return rc;
     }
     if (c.status == SC_REVOKED)
         return ec_status_set(st, EC_ESTATE, "%s refused: the certificate is revoked", name);
     uint32_t payloads = 0;
     if (tx->type == EC_STX_CHANGE) {
-        rc = s_payload_admit(l, b->cert_id, &c, name, &payloads, st);
+        rc = s_payload_admit(l, cert_id, &c, name, &payloads, st);
         if (rc)
             return rc;
     }
@@ -892,12 +866,12 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
             c.status = SC_ACKNOWLEDGED;
             break;
         case EC_STX_RENEW:
-            c.expires_ms = b->expires_ms;
+            c.expires_ms = b->renew.expires_ms;
             break;
         case EC_STX_CHANGE:
-            memcpy(c.fields_root, b->fields_root, EC_HASH_BYTES);
+            memcpy(c.fields_root, b->change.fields_root, EC_HASH_BYTES);
             memcpy(c.payload_tx, tx->id, EC_HASH_BYTES);
-            s_payload_add(l, b->cert_id, payloads, tx->id);
+            s_payload_add(l, cert_id, payloads, tx->id);
             break;
         case EC_STX_REVOKE:
             c.status = SC_REVOKED;
@@ -906,7 +880,7 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
             assert(!"not an update type");
     }
     c.updated_height = ctx->height;
-    s_cert_store(l, b->cert_id, &c);
+    s_cert_store(l, cert_id, &c);
     return 0;
 }
 
@@ -918,7 +892,7 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
  * (for an agency), 1 + n index gets, and 2 + 2n deletes with n <= SC_PAYLOADS_MAX.
  */
 static int s_deliver_erase(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx,
-                           const sc_body_t *b, ec_status_t *st)
+                           const ec_erase_body_t *b, ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
     sc_cert_t c;
@@ -927,8 +901,11 @@ static int s_deliver_erase(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
         return rc;
     uint8_t hash[EC_ADDR_HASH_BYTES];
     ec_address_hash(hash, tx->sender);
-    if (memcmp(hash, c.holder, EC_ADDR_HASH_BYTES) != 0 &&
-        !s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, c.org, c.org_len))
+    bool holder = memcmp(hash, c.holder, EC_ADDR_HASH_BYTES) == 0;
+    rc = holder ? 1 : s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, c.org, c.org_len, st);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
         return ec_status_set(st, EC_EPERM,
                              "only the holder or an issuing agency of org %s for %s may erase "
                              "a certificate's content",
@@ -980,11 +957,11 @@ static int s_deliver_tx(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, cons
         return rc;
     switch (tx->type) {
         case EC_STX_ISSUE:
-            return s_deliver_issue(app, ctx, tx, &b, st);
+            return s_deliver_issue(app, ctx, tx, &b.issue, st);
         case EC_STX_INSPECT:
-            return s_deliver_inspect(app, ctx, tx, &b, st);
+            return s_deliver_inspect(app, ctx, tx, &b.inspect, st);
         case EC_STX_ERASE:
-            return s_deliver_erase(app, ctx, tx, &b, st);
+            return s_deliver_erase(app, ctx, tx, &b.revoke, st);
         default:
             return s_deliver_update(app, ctx, tx, &b, st);
     }

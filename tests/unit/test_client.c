@@ -1,8 +1,17 @@
 /*
- * test_client.c - unit tests for the ecert client's pure encodings (client/cl_fields.c):
- * the certificate payload, fields_root and the identity hash. Expected hashes are computed
- * here from hand-written msgpack bytes and libsodium's SHA-256, independently of ec_codec
- * and ec_merkle, so a change in either format makes these tests fail.
+ * test_client.c - unit tests for the ecert client: its pure encodings (client/cl_fields.c:
+ * the certificate payload, fields_root and the identity hash), its reply readers
+ * (client/cl_common.c) and its commands, called in-process several times as a test does.
+ * Expected hashes are computed here from hand-written msgpack bytes and libsodium's
+ * SHA-256, independently of ec_codec and ec_merkle, so a change in either format makes
+ * these tests fail.
+ *
+ * Personal data must be wiped before it is freed. This program is linked with
+ * -Wl,--wrap=free (tests/unit/meson.build), so every free() called from the client and
+ * libecert code linked into it goes through __wrap_free below, which counts blocks that
+ * still hold S_MARKER when they are freed; jansson, a shared library, frees through the
+ * allocator cl_json_wipe_on_free installs, which calls free() from client code and so is
+ * watched too.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,13 +19,44 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cl_commands.h"
+#include "cl_common.h"
 #include "cl_fields.h"
 #include "ec_crypto.h"
 #include "ec_merkle.h"
+
+/* ---- watching free() -------------------------------------------------------------------- */
+
+#define S_MARKER "Personal-Data-7f3a91"
+
+void __real_free(void *p);
+void __wrap_free(void *p);
+
+static size_t s_frees;        /* frees seen since s_watch_reset                     */
+static size_t s_marked_frees; /* of those, blocks that still held S_MARKER           */
+
+void __wrap_free(void *p)
+{
+    if (p) {
+        s_frees++;
+        size_t n = malloc_usable_size(p);
+        if (memmem(p, n, S_MARKER, sizeof S_MARKER - 1))
+            s_marked_frees++;
+    }
+    __real_free(p);
+}
+
+static void s_watch_reset(void)
+{
+    s_frees = 0;
+    s_marked_frees = 0;
+}
 
 static const uint8_t s_zero_salt[CL_FIELD_SALT_BYTES] = {0};
 
@@ -49,6 +89,7 @@ static size_t s_field_bytes(uint8_t *out, char name, char value, uint8_t salt_by
 static int s_setup(void **state)
 {
     (void)state;
+    cl_json_wipe_on_free(); /* before any jansson call, as ecert's main() does */
     return ec_crypto_init();
 }
 
@@ -330,6 +371,260 @@ static void test_identity_hash(void **state)
     assert_int_equal(cl_identity_hash(got, salt, sizeof salt, empty, 1, &st), EC_EINVAL);
 }
 
+/* A `query account` result with n roles [2, "degree", "ORG-1"]. */
+static void s_account_reply(ec_writer_t *w, uint32_t n)
+{
+    uint8_t pk[EC_PK_BYTES];
+    char addr[EC_ADDR_MAX];
+    memset(pk, 0x42, sizeof pk);
+    ec_address_from_pk(addr, pk);
+    ec_writer_reset(w);
+    ec_write_array(w, 6);
+    ec_write_cstr(w, addr);
+    ec_write_cstr(w, "Zhang Wei");
+    ec_write_bin(w, pk, sizeof pk);
+    ec_write_uint(w, 7);
+    ec_write_bool(w, true);
+    ec_write_array(w, n);
+    for (uint32_t i = 0; i < n; i++) {
+        ec_write_array(w, 3);
+        ec_write_uint(w, EC_ROLE_ISSUER);
+        ec_write_cstr(w, "degree");
+        ec_write_cstr(w, "ORG-1");
+    }
+}
+
+/*
+ * Regression (issue 6): `ecert account pubkey` wrote past a 64-entry role array for an
+ * account with more roles (the main chain allows EC_ACCOUNT_ROLES_MAX). Every count the
+ * chain allows must read, and a reply above the limit is EC_ETOOBIG with nothing written
+ * past the array (the canary after it stays intact, and ASan watches the rest).
+ */
+static void test_account_read_roles(void **state)
+{
+    (void)state;
+    struct {
+        cl_account_t a;
+        uint8_t canary[4096];
+    } *box = malloc(sizeof *box);
+    assert_non_null(box);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_decoder_t d;
+    ec_decoder_init(&d);
+    const msgpack_object *root = NULL;
+    const uint32_t counts[] = {0, 1, 64, 65, EC_ACCOUNT_ROLES_MAX};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        s_account_reply(&w, counts[k]);
+        assert_int_equal(ec_decode(&d, ec_writer_data(&w), ec_writer_size(&w), &root), 0);
+        assert_int_equal(cl_account_read(&box->a, root), 0);
+        assert_int_equal(box->a.role_count, counts[k]);
+        assert_string_equal(box->a.name, "Zhang Wei");
+        assert_int_equal(box->a.height, 7);
+        if (counts[k]) {
+            size_t last = counts[k] - 1;
+            assert_int_equal(box->a.roles[last].role, EC_ROLE_ISSUER);
+            assert_string_equal(box->a.roles[last].cert_type, "degree");
+            assert_string_equal(box->a.roles[last].org_code, "ORG-1");
+        }
+    }
+    const uint32_t too_many[] = {EC_ACCOUNT_ROLES_MAX + 1, 1000};
+    for (size_t k = 0; k < 2; k++) {
+        memset(box->canary, 0xa5, sizeof box->canary);
+        s_account_reply(&w, too_many[k]);
+        assert_int_equal(ec_decode(&d, ec_writer_data(&w), ec_writer_size(&w), &root), 0);
+        assert_int_equal(cl_account_read(&box->a, root), EC_ETOOBIG);
+        assert_int_equal(box->a.role_count, 0);
+        for (size_t i = 0; i < sizeof box->canary; i++)
+            assert_int_equal(box->canary[i], 0xa5);
+    }
+    /* A malformed role (a str where the role number goes) is EC_EINVAL. */
+    ec_writer_reset(&w);
+    s_account_reply(&w, 1);
+    ec_writer_t bad;
+    ec_writer_init(&bad);
+    ec_write_raw(&bad, ec_writer_data(&w), ec_writer_size(&w) - 15);
+    ec_write_array(&bad, 3);
+    ec_write_cstr(&bad, "2");
+    ec_write_cstr(&bad, "degree");
+    ec_write_cstr(&bad, "ORG-1");
+    assert_int_equal(ec_decode(&d, ec_writer_data(&bad), ec_writer_size(&bad), &root), 0);
+    assert_int_equal(cl_account_read(&box->a, root), EC_EINVAL);
+    assert_int_equal(box->a.role_count, 0);
+    ec_writer_fini(&bad);
+    ec_decoder_fini(&d);
+    ec_writer_fini(&w);
+    free(box);
+}
+
+/* ---- personal data is wiped before it is freed ------------------------------------------ */
+
+/*
+ * Regression (issue 6): cl_fields_fini freed field values and the attachment without
+ * wiping them (only the sealed plaintext was wiped, in cmd_cert.c).
+ */
+static void test_fields_wiped_on_free(void **state)
+{
+    (void)state;
+    cl_fields_t f;
+    ec_status_t st = {0};
+    cl_fields_init(&f);
+    assert_int_equal(cl_fields_add(&f, "name", S_MARKER, NULL, &st), 0);
+    assert_int_equal(cl_fields_add_arg(&f, "id=" S_MARKER, &st), 0);
+    const char json[] = "{\"address\": \"" S_MARKER "\"}";
+    assert_int_equal(cl_fields_add_json(&f, json, sizeof json - 1, &st), 0);
+    assert_int_equal(cl_fields_set_attachment(&f, (const uint8_t *)S_MARKER, sizeof S_MARKER, &st),
+                     0);
+    /* Replacing the attachment frees the old one: wiped too. */
+    s_watch_reset();
+    assert_int_equal(
+        cl_fields_set_attachment(&f, (const uint8_t *)S_MARKER "2", sizeof S_MARKER + 1, &st), 0);
+    uint8_t root[EC_HASH_BYTES];
+    cl_fields_root(root, &f); /* the leaf encodings hold names and values */
+    cl_fields_fini(&f);
+    assert_true(s_frees > 0);
+    assert_int_equal(s_marked_frees, 0);
+
+    /* The identity hash encodes the attributes: wiped as well. */
+    uint8_t salt[16] = {1}, hash[EC_HASH_BYTES];
+    cl_attr_t attrs[1] = {{"name", S_MARKER}};
+    s_watch_reset();
+    assert_int_equal(cl_identity_hash(hash, salt, sizeof salt, attrs, 1, &st), 0);
+    assert_int_equal(s_marked_frees, 0);
+
+    /* jansson's blocks, through the wiping allocator. */
+    s_watch_reset();
+    json_t *js = json_pack("{s:s}", "k", S_MARKER);
+    char *text = json_dumps(js, 0);
+    json_decref(js);
+    json_free_t jfree = NULL;
+    json_get_alloc_funcs(NULL, &jfree);
+    jfree(text);
+    assert_true(s_frees > 0);
+    assert_int_equal(s_marked_frees, 0);
+}
+
+/* Decrypting a certificate (cert get, verify --key) leaves no copy of the fields behind. */
+static void test_show_fields_wiped(void **state)
+{
+    (void)state;
+    uint8_t seed[32];
+    memset(seed, 0x61, sizeof seed);
+    ec_key_t *key = ec_key_from_seed(seed);
+    assert_non_null(key);
+    cl_fields_t f;
+    ec_status_t st = {0};
+    cl_fields_init(&f);
+    assert_int_equal(cl_fields_add(&f, "degree", S_MARKER, NULL, &st), 0);
+    uint8_t root[EC_HASH_BYTES];
+    cl_fields_root(root, &f);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    cl_fields_encode(&w, &f);
+    size_t sealed_size = ec_writer_size(&w) + EC_SEAL_OVERHEAD;
+    uint8_t *sealed = malloc(sealed_size);
+    assert_non_null(sealed);
+    assert_int_equal(ec_seal(sealed, ec_writer_data(&w), ec_writer_size(&w), ec_key_pk(key)), 0);
+    cl_writer_wipe_fini(&w);
+    cl_fields_fini(&f);
+
+    cl_ctx_t ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.json = true; /* nothing printed */
+    json_t *obj = json_object();
+    s_watch_reset();
+    assert_int_equal(cl_cert_show_fields(&ctx, key, sealed, sealed_size, root, obj), 0);
+    json_t *fields = json_object_get(obj, "fields");
+    assert_string_equal(json_string_value(json_object_get(fields, "degree")), S_MARKER);
+    json_decref(obj);
+    assert_true(s_frees > 0);
+    assert_int_equal(s_marked_frees, 0);
+    free(sealed);
+    ec_key_destroy(&key);
+}
+
+/* ---- commands, called twice in one process ---------------------------------------------- */
+
+/* Runs fn over the NULL-terminated arguments (argv[0] is the command's name) with a fresh
+ * context; returns the exit status and leaves the context's message in msg. */
+static int s_run(cl_command_fn fn, const char *const *args, char *msg, size_t cap)
+{
+    char buf[16][256];
+    char *argv[17];
+    int argc = 0;
+    for (; args[argc]; argc++) {
+        assert_true(argc < 16 && strlen(args[argc]) < sizeof buf[0]);
+        snprintf(buf[argc], sizeof buf[argc], "%s", args[argc]);
+        argv[argc] = buf[argc];
+    }
+    argv[argc] = NULL;
+    cl_ctx_t *ctx = calloc(1, sizeof *ctx);
+    assert_non_null(ctx);
+    ctx->timeout_ms = 1000;
+    ctx->json = true;
+    int rc = fn(ctx, argc, argv);
+    snprintf(msg, cap, "%s", ctx->err_msg);
+    free(ctx);
+    return rc;
+}
+
+/*
+ * Regression (issue 6): the certificate commands kept their options in `static` structs
+ * that were never reset, so a second invocation in the same process saw the first one's
+ * --holder, --org, --cert and --verdict.
+ */
+static void test_cert_args_do_not_survive(void **state)
+{
+    (void)state;
+    uint8_t pk[EC_PK_BYTES];
+    memset(pk, 0x42, sizeof pk);
+    char holder[EC_ADDR_MAX], msg[512];
+    ec_address_from_pk(holder, pk);
+    const char cert[] = "3fa90000000000000000000000000000000000000000000000000000000000c2";
+    const char *first[] = {"inspect", "--type", "degree", "--holder",  holder,  "--org",
+                           "ORG-1",   "--cert", cert,     "--verdict", "valid", NULL};
+    /* Everything given but --key: refused at the key. */
+    assert_int_equal(s_run(cmd_cert_inspect, first, msg, sizeof msg), 2);
+    assert_non_null(strstr(msg, "missing --key"));
+    /* Only --type: the command must miss --holder, not remember it. */
+    const char *second[] = {"inspect", "--type", "degree", NULL};
+    assert_int_equal(s_run(cmd_cert_inspect, second, msg, sizeof msg), 2);
+    if (!strstr(msg, "missing --holder"))
+        fail_msg("second invocation: '%s' (arguments of the first survived)", msg);
+
+    const char *renew[] = {"renew", "--type", "degree", "--cert", cert, "--expires-ms", "5", NULL};
+    assert_int_equal(s_run(cmd_cert_renew, renew, msg, sizeof msg), 2);
+    assert_non_null(strstr(msg, "missing --key"));
+    const char *renew2[] = {"renew", "--type", "degree", NULL};
+    assert_int_equal(s_run(cmd_cert_renew, renew2, msg, sizeof msg), 2);
+    if (!strstr(msg, "missing --cert"))
+        fail_msg("second renew: '%s' (arguments of the first survived)", msg);
+}
+
+/* `cert issue --data FILE`: the file's contents and every copy of the fields are wiped. */
+static void test_cert_data_file_wiped(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ecert-test-client-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char json[] = "{\"degree\": \"" S_MARKER "\", \"major\": \"" S_MARKER "\"}";
+    assert_int_equal(write(fd, json, sizeof json - 1), (ssize_t)(sizeof json - 1));
+    close(fd);
+    uint8_t pk[EC_PK_BYTES];
+    memset(pk, 0x42, sizeof pk);
+    char holder[EC_ADDR_MAX], msg[512];
+    ec_address_from_pk(holder, pk);
+    const char *args[] = {"issue", "--type", "degree", "--holder", holder,
+                          "--org", "ORG-1",  "--data", path,       NULL};
+    s_watch_reset();
+    assert_int_equal(s_run(cmd_cert_issue, args, msg, sizeof msg), 2);
+    assert_non_null(strstr(msg, "missing --key"));
+    assert_true(s_frees > 0);
+    assert_int_equal(s_marked_frees, 0);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +636,11 @@ int main(void)
         cmocka_unit_test(test_payload_decode_rejects),
         cmocka_unit_test(test_fields_json),
         cmocka_unit_test(test_identity_hash),
+        cmocka_unit_test(test_account_read_roles),
+        cmocka_unit_test(test_fields_wiped_on_free),
+        cmocka_unit_test(test_show_fields_wiped),
+        cmocka_unit_test(test_cert_args_do_not_survive),
+        cmocka_unit_test(test_cert_data_file_wiped),
     };
     return cmocka_run_group_tests_name("client", tests, s_setup, NULL);
 }

@@ -208,6 +208,27 @@ static void test_writer_take(void **state)
     ec_writer_fini(&w);
 }
 
+/* A reserved writer never moves its buffer while it stays within what was reserved (the
+ * client relies on it to wipe personal data: a moved buffer leaves a copy behind). */
+static void test_writer_reserve(void **state)
+{
+    (void)state;
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_writer_reserve(&w, 100000);
+    ec_write_nil(&w);
+    const uint8_t *at = ec_writer_data(&w);
+    static uint8_t big[60000];
+    ec_write_bin(&w, big, sizeof big);
+    ec_write_bin(&w, big, 30000);
+    assert_ptr_equal(ec_writer_data(&w), at);
+    assert_int_equal(ec_writer_size(&w), 1 + 3 + 60000 + 3 + 30000); /* bin16 headers */
+    ec_writer_reset(&w);
+    ec_writer_reserve(&w, 10); /* already room: kept as it is */
+    assert_ptr_equal(ec_writer_data(&w), at);
+    ec_writer_fini(&w);
+}
+
 /* Builds the message used by test_roundtrip_read; the caller frees *out. */
 static uint8_t *s_build_sample(size_t *size, ec_writer_t *inner)
 {
@@ -470,7 +491,18 @@ static void test_utf8(void **state)
         int rc = s_decode_hex(cases[i].hex);
         if (rc != cases[i].rc)
             fail_msg("%s (%s): got %d, want %d", cases[i].why, cases[i].hex, rc, cases[i].rc);
+        /* The exported validator (used by the apps) says the same of a fixstr's bytes. */
+        uint8_t buf[16];
+        size_t n = s_unhex(buf, cases[i].hex);
+        if ((buf[0] & 0xe0) == 0xa0 && ec_utf8_valid(buf + 1, n - 1) != (cases[i].rc == 0))
+            fail_msg("ec_utf8_valid disagrees on %s (%s)", cases[i].why, cases[i].hex);
     }
+    assert_true(ec_utf8_valid(NULL, 0));
+    assert_true(ec_utf8_valid("\x00\x7f", 2));      /* NUL and DEL are UTF-8 (callers may refuse) */
+    assert_false(ec_utf8_valid("\xc1\xbf", 2));     /* overlong U+007F */
+    assert_false(ec_utf8_valid("\xed\xbf\xbf", 3)); /* surrogate U+DFFF */
+    assert_true(ec_utf8_valid("\xee\x80\x80", 3));  /* U+E000, just above them */
+    assert_false(ec_utf8_valid("\xf0\x9f\x98", 3)); /* truncated 4-byte sequence */
 }
 
 static void test_depth_limit(void **state)
@@ -754,10 +786,10 @@ static void test_cursor_types(void **state)
     assert_int_equal(c.err, EC_EINVAL);
 
     OPEN_AT(7);
-    ec_cur_enter(&c, &sub, 3); /* wrong count: sub fails, c does not (yet) */
+    ec_cur_enter(&c, &sub, 3); /* wrong count: sub fails, and c with it */
     assert_int_equal(sub.err, EC_EINVAL);
-    assert_int_equal(c.err, 0);
-    ec_cur_fold(&c, &sub);
+    assert_int_equal(c.err, EC_EINVAL);
+    ec_cur_fold(&c, &sub); /* still allowed, and harmless */
     assert_int_equal(c.err, EC_EINVAL);
     OPEN_AT(7);
     ec_cur_enter(&c, &sub, 2);
@@ -767,6 +799,8 @@ static void test_cursor_types(void **state)
     OPEN_AT(7);
     ec_cur_enter_max(&c, &sub, 1);
     assert_int_equal(sub.err, EC_ETOOBIG);
+    assert_int_equal(sub.count, 0);
+    assert_int_equal(c.err, EC_ETOOBIG);
     OPEN_AT(6);
     ec_cur_enter(&c, &sub, 0); /* bool is not an array */
     assert_int_equal(sub.err, EC_EINVAL);
@@ -785,6 +819,142 @@ static void test_cursor_types(void **state)
     ec_decoder_fini(&d);
 }
 
+/*
+ * Regression (issue 6): after EC_ETOOBIG a cursor's count stayed above the limit, so a loop
+ * `for (i < c.count)` filling an array sized by the limit ran past it. A failed cursor now
+ * has count 0 and hands out only zeroed values.
+ */
+static void test_cursor_count_bounded_after_error(void **state)
+{
+    (void)state;
+    ec_decoder_t d;
+    ec_decoder_init(&d);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 5);
+    for (uint64_t i = 1; i <= 5; i++)
+        ec_write_uint(&w, i);
+    const msgpack_object *root = s_parse(&d, &w);
+
+    ec_cur_t c;
+    ec_cur_open_max(&c, root, 2);
+    assert_int_equal(c.err, EC_ETOOBIG);
+    assert_int_equal(c.count, 0);
+    uint64_t out[2] = {7, 7};
+    for (uint32_t i = 0; i < c.count; i++)
+        ec_cur_uint(&c, &out[i]); /* never runs: out has room for max elements only */
+    assert_int_equal(out[0], 7);
+    assert_int_equal(ec_cur_finish(&c), EC_ETOOBIG);
+
+    /* A wrong exact count, a failed read: count drops to 0 as well. */
+    ec_cur_open(&c, root, 4);
+    assert_int_equal(c.count, 0);
+    ec_cur_open(&c, root, 5);
+    ec_cur_bool(&c, &(bool){false});
+    assert_int_equal(c.err, EC_EINVAL);
+    assert_int_equal(c.count, 0);
+    assert_false(ec_cur_peek_nil(&c));
+
+    /* Every read on a failed cursor zeroes its outputs. */
+    uint64_t u = 9;
+    int64_t i64 = 9;
+    bool b = true, present = true;
+    uint8_t fixed[4] = {9, 9, 9, 9}, zero4[4] = {0};
+    const uint8_t *bin = (const uint8_t *)"x";
+    const char *str = "x";
+    size_t size = 9, len = 9;
+    char buf[4] = "abc";
+    ec_cur_uint(&c, &u);
+    ec_cur_uint_max(&c, &u, 3);
+    ec_cur_int(&c, &i64);
+    ec_cur_bool(&c, &b);
+    ec_cur_bin(&c, &bin, &size, 10);
+    ec_cur_bin_fixed_opt(&c, fixed, sizeof fixed, &present);
+    ec_cur_str(&c, &str, &len, 10);
+    ec_cur_str_copy(&c, buf, sizeof buf);
+    assert_int_equal(u, 0);
+    assert_int_equal(i64, 0);
+    assert_false(b);
+    assert_null(bin);
+    assert_int_equal(size, 0);
+    assert_false(present);
+    assert_memory_equal(fixed, zero4, 4);
+    assert_null(str);
+    assert_int_equal(len, 0);
+    assert_string_equal(buf, "");
+    assert_null(ec_cur_object(&c));
+    assert_int_equal(c.err, EC_EINVAL); /* the first error is kept */
+
+    ec_writer_fini(&w);
+    ec_decoder_fini(&d);
+}
+
+/*
+ * Regression (issue 6): an error inside a nested cursor was lost unless the caller folded
+ * it; the parent's ec_cur_finish said 0. It now reaches every enclosing cursor at once.
+ */
+static void test_cursor_nested_error_reaches_parent(void **state)
+{
+    (void)state;
+    ec_decoder_t d;
+    ec_decoder_init(&d);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    /* [[1, "x"], [[2, 3, 4]]] */
+    ec_write_array(&w, 2);
+    ec_write_array(&w, 2);
+    ec_write_uint(&w, 1);
+    ec_write_cstr(&w, "x");
+    ec_write_array(&w, 1);
+    ec_write_array(&w, 3);
+    ec_write_uint(&w, 2);
+    ec_write_uint(&w, 3);
+    ec_write_uint(&w, 4);
+    const msgpack_object *root = s_parse(&d, &w);
+
+    /* A type error in a child, never folded. */
+    ec_cur_t c, sub, deep;
+    uint64_t u = 0;
+    ec_cur_open(&c, root, 2);
+    ec_cur_enter(&c, &sub, 2);
+    ec_cur_uint(&sub, &u);
+    assert_int_equal(u, 1);
+    ec_cur_uint(&sub, &u); /* "x" is no uint */
+    assert_int_equal(sub.err, EC_EINVAL);
+    (void)ec_cur_object(&c);
+    assert_int_equal(ec_cur_finish(&c), EC_EINVAL);
+    assert_int_equal(c.count, 0);
+
+    /* Two levels down, above a limit: the root sees EC_ETOOBIG. */
+    ec_cur_open(&c, root, 2);
+    (void)ec_cur_object(&c);
+    ec_cur_enter(&c, &sub, 1);
+    ec_cur_enter_max(&sub, &deep, 2);
+    assert_int_equal(deep.count, 0);
+    assert_int_equal(ec_cur_finish(&c), EC_ETOOBIG);
+    assert_int_equal(ec_cur_finish(&sub), EC_ETOOBIG);
+
+    /* Unread elements of a child are still the child's (and fold's) business. */
+    ec_cur_open(&c, root, 2);
+    (void)ec_cur_object(&c);
+    ec_cur_enter(&c, &sub, 1);
+    ec_cur_enter(&sub, &deep, 3);
+    ec_cur_uint(&deep, &u);
+    assert_int_equal(ec_cur_finish(&c), 0);
+    assert_int_equal(ec_cur_finish(&deep), EC_EINVAL);
+    ec_cur_fold(&sub, &deep);
+    assert_int_equal(ec_cur_finish(&c), EC_EINVAL);
+
+    /* An error the caller sets in a child (ec_cur_fail) goes up as well. */
+    ec_cur_open(&c, root, 2);
+    ec_cur_enter(&c, &sub, 2);
+    ec_cur_fail(&sub, EC_EPERM);
+    assert_int_equal(ec_cur_finish(&c), EC_EPERM);
+
+    ec_writer_fini(&w);
+    ec_decoder_fini(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -792,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_writer_minimal_int),
         cmocka_unit_test(test_writer_headers),
         cmocka_unit_test(test_writer_take),
+        cmocka_unit_test(test_writer_reserve),
         cmocka_unit_test(test_roundtrip_read),
         cmocka_unit_test(test_reject_types),
         cmocka_unit_test(test_reject_trailing_and_truncated),
@@ -802,6 +973,8 @@ int main(void)
         cmocka_unit_test(test_decoder_reuse),
         cmocka_unit_test(test_cursor_sticky),
         cmocka_unit_test(test_cursor_types),
+        cmocka_unit_test(test_cursor_count_bounded_after_error),
+        cmocka_unit_test(test_cursor_nested_error_reaches_parent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

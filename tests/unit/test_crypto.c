@@ -69,6 +69,54 @@ static void test_hex(void **state)
     assert_string_equal(out, "");
 }
 
+/*
+ * ec_unhex on libsodium (issue 6): the strict contract, edge by edge, and out zeroed on
+ * every refusal (the hand-written parser left the digits before a bad one in out).
+ */
+static void test_unhex_edges(void **state)
+{
+    (void)state;
+    const uint8_t want[4] = {0xde, 0xad, 0xbe, 0xef}, zero[4] = {0};
+    uint8_t back[4];
+    assert_int_equal(ec_unhex(back, 4, "deadbeef"), 0);
+    assert_memory_equal(back, want, 4);
+    assert_int_equal(ec_unhex(back, 4, "DEADBEEF"), 0); /* upper case: accepted */
+    assert_memory_equal(back, want, 4);
+    assert_int_equal(ec_unhex(back, 4, "DeAdBeEf"), 0);
+    assert_memory_equal(back, want, 4);
+    const char *bad[] = {
+        "deadbeefg",   /* trailing garbage          */
+        "deadbeef\n",  /* trailing newline          */
+        "deadbee",     /* odd count                 */
+        "deadbeefa",   /* odd count, too long       */
+        "0xdeadbe",    /* prefix                    */
+        " deadbeef",   /* leading space             */
+        "de:ad:be:ef", /* separators               */
+        "dead beef",   /* inner space               */
+        "deadbeeg",    /* not hex at the end        */
+        "gdeadbee",    /* not hex at the start      */
+        "",            /* empty                     */
+        "deadbeef00",  /* one byte too many         */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(back, 0x55, sizeof back);
+        if (ec_unhex(back, 4, bad[i]) != EC_EINVAL)
+            fail_msg("ec_unhex accepted '%s'", bad[i]);
+        assert_memory_equal(back, zero, 4);
+    }
+    /* Every byte value both ways. */
+    uint8_t all[256], again[256];
+    char text[513];
+    for (int i = 0; i < 256; i++)
+        all[i] = (uint8_t)i;
+    ec_hex(text, all, sizeof all);
+    assert_int_equal(strlen(text), 512);
+    for (size_t i = 0; i < 512; i++)
+        assert_true((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f'));
+    assert_int_equal(ec_unhex(again, sizeof again, text), 0);
+    assert_memory_equal(again, all, sizeof all);
+}
+
 /* ---- signatures ------------------------------------------------------------------------- */
 
 static void test_ed25519_rfc8032(void **state)
@@ -510,6 +558,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_unhex_edges),
         cmocka_unit_test(test_ed25519_rfc8032),
         cmocka_unit_test(test_sign_tamper),
         cmocka_unit_test(test_seal),

@@ -616,6 +616,60 @@ static void test_commit_rejects(void **state)
     ec_writer_fini(&w);
 }
 
+/*
+ * Regression (issue 6): a commit's signatures were accepted in any order, so swapping two
+ * of them in a bundle or an anchor gave different bytes that still verified. Signer
+ * indexes must now strictly increase, in the decoder and in ec_commit_verify.
+ */
+static void test_commit_signer_order(void **state)
+{
+    (void)state;
+    ec_header_t h = s_sample_header();
+    s_vals_t v;
+    s_vals_make(&v, 3, NULL);
+    ec_commit_t c;
+    s_commit_for(&c, &h, 0);
+    for (uint32_t k = 0; k < 3; k++)
+        ec_commit_sign(&c, h.chain_id, k, v.keys[k]);
+    assert_int_equal(ec_commit_verify(&c, &h, &v.vs), 0);
+
+    ec_commit_t swapped = c;
+    swapped.sigs[0] = c.sigs[1];
+    swapped.sigs[1] = c.sigs[0];
+    assert_int_equal(ec_commit_verify(&swapped, &h, &v.vs), EC_EINVAL);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_commit_encode(&w, &c);
+    ec_commit_t back;
+    assert_int_equal(ec_commit_decode(&back, ec_writer_data(&w), ec_writer_size(&w)), 0);
+    ec_writer_reset(&w);
+    ec_commit_encode(&w, &swapped); /* the encoder writes what it is given */
+    assert_int_equal(ec_commit_decode(&back, ec_writer_data(&w), ec_writer_size(&w)), EC_EINVAL);
+    back.sig_count = 7; /* zeroed on error */
+    assert_int_equal(ec_commit_decode(&back, ec_writer_data(&w), ec_writer_size(&w)), EC_EINVAL);
+    assert_int_equal(back.sig_count, 0);
+
+    /* The same signer twice, next to each other. */
+    ec_commit_t twice = c;
+    twice.sigs[1] = c.sigs[0];
+    assert_int_equal(ec_commit_verify(&twice, &h, &v.vs), EC_EINVAL);
+    ec_writer_reset(&w);
+    ec_commit_encode(&w, &twice);
+    assert_int_equal(ec_commit_decode(&back, ec_writer_data(&w), ec_writer_size(&w)), EC_EINVAL);
+
+    /* Increasing with gaps is fine: validators 0 and 2 of 3. */
+    ec_commit_t gaps;
+    s_commit_for(&gaps, &h, 0);
+    ec_commit_sign(&gaps, h.chain_id, 2, v.keys[2]);
+    ec_commit_sign(&gaps, h.chain_id, 0, v.keys[0]);
+    ec_writer_reset(&w);
+    ec_commit_encode(&w, &gaps);
+    assert_int_equal(ec_commit_decode(&back, ec_writer_data(&w), ec_writer_size(&w)), 0);
+    assert_int_equal(back.sigs[1].index, 2);
+    ec_writer_fini(&w);
+    s_vals_free(&v);
+}
+
 static void test_vote_sign_bytes(void **state)
 {
     (void)state;
@@ -836,6 +890,7 @@ int main(void)
         cmocka_unit_test(test_commit_quorum),
         cmocka_unit_test(test_commit_weighted),
         cmocka_unit_test(test_commit_rejects),
+        cmocka_unit_test(test_commit_signer_order),
         cmocka_unit_test(test_vote_sign_bytes),
         cmocka_unit_test(test_block_roundtrip),
         cmocka_unit_test(test_genesis),

@@ -1,0 +1,194 @@
+/*
+ * ec_body.h - the transaction bodies of both chain kinds, typed: for each body one struct,
+ * an encoder that writes exactly the array of docs/PROTOCOL.md ("Main-chain transactions",
+ * "Side-chain transactions"; also ec_chain.h), and a strict reader. Every program that
+ * builds or reads a body (the client, the benchmark, `ecert verify`, both chain apps) goes
+ * through here, so there is one definition of each body's bytes and of what a body may hold.
+ *
+ * Not here: ANCHOR and SIDECHAIN_UPDATE (main) and MAIN_ANCHOR (side), whose bodies are
+ * read by the apps themselves.
+ *
+ *   main chain                                    side chain
+ *   REGISTER    [name]                            ISSUE    [holder, org_code, fields_root,
+ *   ORG         [org_code, name]                            expires_ms]
+ *   ROLE_GRANT  [address, role, cert_type,        INSPECT  [holder, org_code, cert_id, verdict]
+ *   ROLE_REVOKE  org_code]  (the same body)       ACK      [cert_id]
+ *   ATTEST      [address, identity_hash]          RENEW    [cert_id, expires_ms]
+ *   SIDECHAIN   [genesis: bin]                    CHANGE   [cert_id, fields_root]
+ *                                                 REVOKE   [cert_id, reason]
+ *                                                 ERASE    [cert_id, reason]
+ *
+ * Readers check what a body says by itself, exactly as the apps always have: the field
+ * count and types (canonical form was checked when the transaction was decoded), string
+ * limits, UTF-8 names without control characters, address checksums, the organization
+ * code alphabet and role rules (main chain), a side-chain genesis that decodes. What needs
+ * chain state or the chain's own genesis (is the sender an operator, does the genesis name
+ * this main chain) stays in the apps.
+ *
+ * Reader contract, for every ec_<name>_body_read:
+ *   In:  body, a parsed msgpack object: a transaction's body (ec_tx_t.body) or the root of
+ *        ec_decode. st may be NULL.
+ *   Out: *b. Fixed-size fields are copied; `bytes` pointers borrow from the buffer the
+ *        object was parsed from (the codec does not copy bin data).
+ *   Returns 0, or EC_EINVAL (wrong count, type, value or form), EC_ETOOBIG (a string or
+ *        bin above its limit) or, for SIDECHAIN only, EC_EVERSION / EC_ECHAIN (a genesis of
+ *        another version or kind), with st saying what the body must be. On error *b is
+ *        zeroed.
+ * Encoders append one msgpack array to w and never fail; giving them a struct the reader
+ * would refuse is the caller's business (the node refuses the transaction).
+ */
+#ifndef EC_BODY_H
+#define EC_BODY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ec_chain.h"
+#include "ec_codec.h"
+#include "ec_crypto.h"
+#include "ec_err.h"
+#include "ec_types.h"
+
+/* ---- main chain ------------------------------------------------------------------------- */
+
+/* REGISTER [name: str]: 1..EC_NAME_MAX-1 bytes of UTF-8, no C0/C1 control characters or
+ * DEL (names are shown to people). */
+typedef struct {
+    char name[EC_NAME_MAX]; /* NUL-terminated                                          */
+} ec_register_body_t;
+
+void ec_register_body_encode(ec_writer_t *w, const ec_register_body_t *b);
+EC_WUR int ec_register_body_read(ec_register_body_t *b, const msgpack_object *body,
+                                 ec_status_t *st);
+
+/* ORG [org_code: str, name: str]: org_code 1..EC_ORG_CODE_MAX-1 of [A-Za-z0-9-]; name as
+ * REGISTER's. */
+typedef struct {
+    char org_code[EC_ORG_CODE_MAX];
+    char name[EC_NAME_MAX];
+} ec_org_body_t;
+
+void ec_org_body_encode(ec_writer_t *w, const ec_org_body_t *b);
+EC_WUR int ec_org_body_read(ec_org_body_t *b, const msgpack_object *body, ec_status_t *st);
+
+/*
+ * ROLE_GRANT and ROLE_REVOKE [address: str, role: uint, cert_type: str, org_code: str]:
+ * a valid address, role 1..EC_ROLE_MAX; issuer and inspector roles need a certificate type
+ * (ec_cert_type_valid) and an organization code, the others take no certificate type; an
+ * organization code, when given, as ORG's.
+ */
+typedef struct {
+    char address[EC_ADDR_MAX];
+    uint8_t hash[EC_ADDR_HASH_BYTES]; /* the address's key hash (reader output only)       */
+    uint32_t role;                    /* EC_ROLE_*                                          */
+    char cert_type[EC_CERT_TYPE_MAX]; /* "" for ca and supervisor                          */
+    char org_code[EC_ORG_CODE_MAX];   /* "" when none                                      */
+} ec_role_body_t;
+
+void ec_role_body_encode(ec_writer_t *w, const ec_role_body_t *b);
+EC_WUR int ec_role_body_read(ec_role_body_t *b, const msgpack_object *body, ec_status_t *st);
+
+/* ATTEST [address: str, identity_hash: bin32]. */
+typedef struct {
+    char address[EC_ADDR_MAX];
+    uint8_t hash[EC_ADDR_HASH_BYTES]; /* the address's key hash (reader output only)       */
+    uint8_t identity_hash[EC_HASH_BYTES];
+} ec_attest_body_t;
+
+void ec_attest_body_encode(ec_writer_t *w, const ec_attest_body_t *b);
+EC_WUR int ec_attest_body_read(ec_attest_body_t *b, const msgpack_object *body, ec_status_t *st);
+
+/*
+ * SIDECHAIN [genesis: bin]: an encoded side-chain genesis (ec_genesis_decode, at most
+ * EC_TX_BYTES_MAX bytes) of kind EC_CHAIN_SIDE. The encoder writes ec_genesis_encode of
+ * `genesis`; the reader also returns the bytes as they came, which are what is hashed.
+ */
+typedef struct {
+    ec_genesis_t genesis;
+    const uint8_t *bytes; /* reader output: the encoded genesis, borrowed              */
+    size_t size;
+} ec_sidechain_body_t;
+
+void ec_sidechain_body_encode(ec_writer_t *w, const ec_sidechain_body_t *b);
+EC_WUR int ec_sidechain_body_read(ec_sidechain_body_t *b, const msgpack_object *body,
+                                  ec_status_t *st);
+
+/* ---- side chain ------------------------------------------------------------------------- */
+
+/* ISSUE [holder: str, org_code: str, fields_root: bin32, expires_ms: uint]: a valid holder
+ * address and an organization code of 1..EC_ORG_CODE_MAX-1 bytes. */
+typedef struct {
+    char holder[EC_ADDR_MAX];
+    uint8_t holder_hash[EC_ADDR_HASH_BYTES]; /* reader output only                        */
+    char org_code[EC_ORG_CODE_MAX];
+    uint8_t fields_root[EC_HASH_BYTES];
+    uint64_t expires_ms; /* 0: never                                                 */
+} ec_issue_body_t;
+
+void ec_issue_body_encode(ec_writer_t *w, const ec_issue_body_t *b);
+EC_WUR int ec_issue_body_read(ec_issue_body_t *b, const msgpack_object *body, ec_status_t *st);
+
+/* INSPECT [holder: str, org_code: str, cert_id: bin32, verdict: str]: holder and org_code as
+ * ISSUE's, a verdict of 1..EC_VERDICT_MAX-1 bytes (public text). */
+typedef struct {
+    char holder[EC_ADDR_MAX];
+    uint8_t holder_hash[EC_ADDR_HASH_BYTES]; /* reader output only                        */
+    char org_code[EC_ORG_CODE_MAX];
+    uint8_t cert_id[EC_HASH_BYTES];
+    char verdict[EC_VERDICT_MAX]; /* verdict_len bytes (may hold NUL), then a NUL        */
+    size_t verdict_len;
+} ec_inspect_body_t;
+
+void ec_inspect_body_encode(ec_writer_t *w, const ec_inspect_body_t *b);
+EC_WUR int ec_inspect_body_read(ec_inspect_body_t *b, const msgpack_object *body, ec_status_t *st);
+
+/* ACK [cert_id: bin32]. */
+typedef struct {
+    uint8_t cert_id[EC_HASH_BYTES];
+} ec_ack_body_t;
+
+void ec_ack_body_encode(ec_writer_t *w, const ec_ack_body_t *b);
+EC_WUR int ec_ack_body_read(ec_ack_body_t *b, const msgpack_object *body, ec_status_t *st);
+
+/* RENEW [cert_id: bin32, expires_ms: uint]. */
+typedef struct {
+    uint8_t cert_id[EC_HASH_BYTES];
+    uint64_t expires_ms; /* 0: never                                                 */
+} ec_renew_body_t;
+
+void ec_renew_body_encode(ec_writer_t *w, const ec_renew_body_t *b);
+EC_WUR int ec_renew_body_read(ec_renew_body_t *b, const msgpack_object *body, ec_status_t *st);
+
+/* CHANGE [cert_id: bin32, fields_root: bin32]. */
+typedef struct {
+    uint8_t cert_id[EC_HASH_BYTES];
+    uint8_t fields_root[EC_HASH_BYTES];
+} ec_change_body_t;
+
+void ec_change_body_encode(ec_writer_t *w, const ec_change_body_t *b);
+EC_WUR int ec_change_body_read(ec_change_body_t *b, const msgpack_object *body, ec_status_t *st);
+
+/* REVOKE [cert_id: bin32, reason: str] with a reason of 0..EC_REASON_MAX-1 bytes, and
+ * ERASE, the same body with a reason of 1..EC_REASON_MAX-1 bytes. Reasons are public. */
+typedef struct {
+    uint8_t cert_id[EC_HASH_BYTES];
+    char reason[EC_REASON_MAX]; /* reason_len bytes (may hold NUL), then a NUL           */
+    size_t reason_len;
+} ec_revoke_body_t;
+typedef ec_revoke_body_t ec_erase_body_t;
+
+void ec_revoke_body_encode(ec_writer_t *w, const ec_revoke_body_t *b);
+EC_WUR int ec_revoke_body_read(ec_revoke_body_t *b, const msgpack_object *body, ec_status_t *st);
+void ec_erase_body_encode(ec_writer_t *w, const ec_erase_body_t *b);
+EC_WUR int ec_erase_body_read(ec_erase_body_t *b, const msgpack_object *body, ec_status_t *st);
+
+/* ---- pieces shared with query arguments ------------------------------------------------- */
+
+/* Reads an address string into addr and its key hash into hash; a bad checksum, prefix
+ * or length is EC_EINVAL in c's sticky error (both outputs zeroed then). */
+void ec_cur_address(ec_cur_t *c, char addr[EC_ADDR_MAX], uint8_t hash[EC_ADDR_HASH_BYTES]);
+/* True for an organization code: 1..EC_ORG_CODE_MAX-1 characters of [A-Za-z0-9-] (a unified
+ * social credit code is upper case). */
+bool ec_org_code_valid(const char *org_code);
+
+#endif
