@@ -1042,16 +1042,19 @@ int ec_genesis_save(const ec_genesis_t *g, const char *path, ec_status_t *st)
  * and the NUL. */
 #define S_PASSPHRASE_BUF (EC_PASSPHRASE_MAX + 4)
 
-/* Reads the passphrase file into p (S_PASSPHRASE_BUF bytes), NUL-terminated. */
+/* Reads the passphrase file into p (S_PASSPHRASE_BUF bytes), NUL-terminated; refuses a file
+ * that group or others may read or write. */
 static int s_passphrase_file(char *p, const char *file, ec_status_t *st)
 {
     int fd = open(file, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return ec_status_set(st, errno == ENOENT ? EC_ENOTFOUND : EC_EIO, "passphrase file %s: %s",
                              file, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) == 0 && (sb.st_mode & 077))
-        ec_warn("passphrase file %s is readable by group or others (chmod 600 it)", file);
+    int rc = ec_file_private_check(fd, file, "passphrase file", st);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
     size_t n = 0;
     while (n < S_PASSPHRASE_BUF - 1) {
         ssize_t r = read(fd, p + n, S_PASSPHRASE_BUF - 1 - n);

@@ -122,7 +122,9 @@ EC_WUR int ec_genesis_save(const ec_genesis_t *g, const char *path, ec_status_t 
 /*
  * Reads a passphrase: from `file` when not empty (first line, without the newline),
  * else from the environment variable ECERT_PASSPHRASE. The result is in sodium_malloc
- * memory (free with ec_passphrase_free). NULL with st set when neither is available.
+ * memory (free with ec_passphrase_free). NULL with st set when neither is available, and
+ * (EC_ECONFIG, naming the mode and the chmod that fixes it) when group or others may read
+ * or write the file.
  */
 char *ec_passphrase_read(const char *file, ec_status_t *st);
 void ec_passphrase_free(char **p);

@@ -458,7 +458,7 @@ static void test_passphrase(void **state)
     s_pass_ok("no newline", "no newline", 0600);
     s_pass_ok("windows\r\n", "windows", 0600);
     s_pass_ok("  spaces kept  \n", "  spaces kept  ", 0600);
-    s_pass_ok("readable\n", "readable", 0644); /* allowed, with a warning in the log */
+    s_pass_ok("owner only\n", "owner only", 0400);
     s_pass_bad("", EC_ECONFIG, "empty passphrase");
     s_pass_bad("\n", EC_ECONFIG, "empty passphrase");
     s_pass_bad("two\nlines\n", EC_ECONFIG, "one line");
@@ -473,6 +473,21 @@ static void test_passphrase(void **state)
     big[EC_PASSPHRASE_MAX] = '\n';
     s_pass_ok(big, want, 0600);
     free(want);
+
+    /* A file that group or others may read or write is refused, naming mode and fix. */
+    static const mode_t open_to_others[] = {0644, 0640, 0604, 0620, 0602, 0660};
+    for (size_t i = 0; i < sizeof open_to_others / sizeof open_to_others[0]; i++) {
+        const char *pass = s_write("pass", "readable\n");
+        assert_int_equal(chmod(pass, open_to_others[i]), 0);
+        ec_status_t bad = {0};
+        assert_null(ec_passphrase_read(pass, &bad));
+        assert_int_equal(bad.code, EC_ECONFIG);
+        char mode[16];
+        snprintf(mode, sizeof mode, "mode %04o", (unsigned)open_to_others[i]);
+        if (!strstr(bad.msg, mode) || !strstr(bad.msg, "chmod 600") || !strstr(bad.msg, pass))
+            fail_msg("message '%s' lacks the file, '%s' or the chmod fix", bad.msg, mode);
+        assert_null(strstr(bad.msg, "readable")); /* never echoes the secret */
+    }
 
     ec_status_t st = {0};
     char path[256];
