@@ -58,6 +58,7 @@ run_logged up2.log "devnet up after kill -9 failed" devnet up
 grep -q "started side-degree" "$T/up2.log" || fail "up did not restart side-degree"
 grep -q "started main" "$T/up2.log" || fail "up did not restart main"
 if grep -q "started side-marriage" "$T/up2.log"; then fail "up restarted a running daemon"; fi
+no_passphrase_in_daemon_env # this shell exported it (load_passphrase); the daemons must not
 
 say "every acknowledged transaction is still there"
 while read -r _ tx h; do
