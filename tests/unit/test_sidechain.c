@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ec_app.h"
@@ -1354,10 +1353,10 @@ static void test_failed_tx_leaves_no_trace(void **state)
     assert_memory_equal(d1, d2, EC_HASH_BYTES);
 }
 
-/* ISSUE is the platform's hot path: time deliver_tx alone over one big block (signing and
- * decoding are the verifier pool's work). Prints the rate; asserts only a loose floor so
- * a slow or sanitized build does not fail it. */
-static void test_issue_throughput(void **state)
+/* ISSUE is the platform's hot path: one full-size block of issuances, delivered as the
+ * engine does (decoded beforehand, one save point each), all succeed and are stored. How
+ * fast this runs is measured by ecert-bench (docs/PERFORMANCE.md), not here. */
+static void test_issue_big_block(void **state)
 {
     fx_t *fx = *state;
     enum { N = 5000 };
@@ -1378,22 +1377,22 @@ static void test_issue_throughput(void **state)
         env[i] = ec_writer_take(&fx->env, &env_size[i]);
         assert_int_equal(ec_tx_decode(&txs[i], env[i], env_size[i]), 0);
     }
-    struct timespec t0, t1;
     ec_status_t st;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < N; i++) {
         ec_ledger_savepoint(fx->ledger);
         assert_int_equal(
             fx->app->deliver_tx(fx->app->self, &fx->ctx, &txs[i], s_payload, sizeof s_payload, &st),
             0);
     }
-    uint8_t root[EC_HASH_BYTES];
-    assert_int_equal(fx->app->end_block(fx->app->self, &fx->ctx, root), 0);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    fprintf(stderr, "ISSUE deliver_tx: %d in %.3f s = %.0f/s\n", N, s, N / s);
-    assert_true(N / s > 2000);
-    assert_int_equal(ec_ledger_write(fx->ledger, fx->ctx.height), 0);
+    uint64_t h = fx->ctx.height;
+    side_commit(fx);
+    /* Every certificate of the block is stored, the first and the last included. */
+    const msgpack_object *r = NULL;
+    assert_int_equal(query_cert(fx, txs[0].id, &r), 0);
+    assert_int_equal(el(r, 4)->via.u64, h);
+    assert_int_equal(query_cert(fx, txs[N - 1].id, &r), 0);
+    assert_int_equal(el(r, 4)->via.u64, h);
+    assert_str(el(r, 7), "issued");
     for (int i = 0; i < N; i++) {
         ec_tx_fini(&txs[i]);
         free(env[i]);
@@ -1423,7 +1422,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_erase_state_root, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase_payload_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_tx_leaves_no_trace, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_issue_throughput, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_issue_big_block, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
