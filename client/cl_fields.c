@@ -254,6 +254,42 @@ done:
     return rc;
 }
 
+int cl_fields_open(cl_fields_t *f, const ec_key_t *key, const uint8_t *sealed, size_t sealed_size,
+                   const uint8_t *fields_root, ec_status_t *st)
+{
+    assert(f && key && (sealed || sealed_size == 0));
+    if (sealed_size < EC_SEAL_OVERHEAD)
+        return ec_status_set(st, EC_EINVAL, "the sealed payload is too short (%zu bytes)",
+                             sealed_size);
+    size_t plain_size = sealed_size - EC_SEAL_OVERHEAD;
+    uint8_t *plain = malloc(plain_size ? plain_size : 1);
+    if (!plain)
+        return ec_status_set(st, EC_ENOMEM, "out of memory");
+    if (ec_unseal(plain, sealed, sealed_size, key) != 0) {
+        sodium_memzero(plain, plain_size ? plain_size : 1);
+        free(plain);
+        return ec_status_set(st, EC_ECRYPTO,
+                             "cannot decrypt the payload: it is not sealed to this key, or it "
+                             "was altered");
+    }
+    ec_status_t dst = {0};
+    int rc = cl_fields_decode(f, plain, plain_size, &dst);
+    sodium_memzero(plain, plain_size);
+    free(plain);
+    if (rc)
+        return ec_status_set(st, rc, "decrypted payload: %s", dst.msg);
+    if (fields_root) {
+        uint8_t root[EC_HASH_BYTES];
+        cl_fields_root(root, f);
+        if (sodium_memcmp(root, fields_root, EC_HASH_BYTES) != 0) {
+            cl_fields_fini(f);
+            return ec_status_set(st, EC_EPROOF,
+                                 "the decrypted fields do not match the certificate's fields_root");
+        }
+    }
+    return 0;
+}
+
 void cl_field_leaf(uint8_t out[EC_HASH_BYTES], const cl_field_t *field)
 {
     ec_writer_t w;

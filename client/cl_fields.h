@@ -104,6 +104,17 @@ EC_WUR int cl_fields_decode(cl_fields_t *f, const uint8_t *data, size_t size, ec
 /* Wipes the whole buffer of w (its capacity, not only what was written) and finis it: for
  * writers that held personal data. */
 void cl_writer_wipe_fini(ec_writer_t *w);
+/*
+ * Opens a certificate payload sealed to `key` into f (which must be empty): unseals it,
+ * decodes it (cl_fields_decode) and, when fields_root is not NULL, checks that the fields
+ * hash to it. That check is the only link between what a holder reads and the chain, whose
+ * certificate commits to fields_root alone. Returns 0, EC_EINVAL (shorter than a sealed
+ * box), EC_ENOMEM, EC_ECRYPTO (not sealed to this key, or altered), a cl_fields_decode
+ * error, or EC_EPROOF (the fields are not the ones fields_root commits to), with st saying
+ * which; on error f is left empty. The plaintext is wiped before it is freed.
+ */
+EC_WUR int cl_fields_open(cl_fields_t *f, const ec_key_t *key, const uint8_t *sealed,
+                          size_t sealed_size, const uint8_t *fields_root, ec_status_t *st);
 
 /* Leaf hash of one field: ec_merkle_leaf(EC_LEAF_FIELD, msgpack [name, value, salt]). */
 void cl_field_leaf(uint8_t out[EC_HASH_BYTES], const cl_field_t *field);

@@ -285,36 +285,11 @@ static int s_cert_fetch(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HAS
 int cl_cert_show_fields(cl_ctx_t *ctx, const ec_key_t *key, const uint8_t *sealed,
                         size_t sealed_size, const uint8_t *fields_root, json_t *obj)
 {
-    if (sealed_size < EC_SEAL_OVERHEAD)
-        return cl_fail(ctx, EC_EINVAL, "the sealed payload is too short (%zu bytes)", sealed_size);
-    size_t plain_size = sealed_size - EC_SEAL_OVERHEAD;
-    uint8_t *plain = malloc(plain_size ? plain_size : 1);
-    if (!plain)
-        return cl_fail(ctx, EC_ENOMEM, "out of memory");
-    int rc = ec_unseal(plain, sealed, sealed_size, key);
     cl_fields_t f;
     cl_fields_init(&f);
     ec_status_t st = {0};
-    if (rc) {
-        sodium_memzero(plain, plain_size ? plain_size : 1);
-        free(plain);
-        return cl_fail(ctx, EC_ECRYPTO,
-                       "cannot decrypt the payload: it is not sealed to this "
-                       "key, or it was altered");
-    }
-    rc = cl_fields_decode(&f, plain, plain_size, &st);
-    sodium_memzero(plain, plain_size);
-    free(plain);
-    if (rc)
-        return cl_fail_st(ctx, &st, "decrypted payload");
-    uint8_t root[EC_HASH_BYTES];
-    cl_fields_root(root, &f);
-    bool root_ok = !fields_root || memcmp(root, fields_root, EC_HASH_BYTES) == 0;
-    if (!root_ok) {
-        cl_fields_fini(&f);
-        return cl_fail(ctx, EC_EPROOF,
-                       "the decrypted fields do not match the certificate's fields_root");
-    }
+    if (cl_fields_open(&f, key, sealed, sealed_size, fields_root, &st))
+        return cl_fail_st(ctx, &st, NULL);
     cl_out(ctx, "fields (decrypted%s):\n", fields_root ? ", fields_root verified" : "");
     json_t *fields = json_object();
     for (size_t i = 0; i < f.count; i++) {

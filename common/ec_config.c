@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -559,6 +560,67 @@ bool ec_config_endpoint_valid(const char *s, bool bind)
     return s_parse_u64(port, &v) == 0 && v >= 1 && v <= 65535;
 }
 
+/* True when host (an endpoint's host part, IPv6 without brackets) is a loopback address,
+ * localhost or the loopback interface. */
+static bool s_host_loopback(const char *host)
+{
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "lo") == 0)
+        return true;
+    struct in_addr v4;
+    if (inet_pton(AF_INET, host, &v4) == 1)
+        return ((const uint8_t *)&v4.s_addr)[0] == 127;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET6, host, &v6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+    return false;
+}
+
+ec_endpoint_scope_t ec_config_endpoint_scope(const char *endpoint)
+{
+    assert(endpoint);
+    if (strncmp(endpoint, "ipc://", 6) == 0)
+        return EC_ENDPOINT_IPC;
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return EC_ENDPOINT_OTHER;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr(host, ':');
+    size_t len = colon ? (size_t)(colon - host) : strlen(host);
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+        host++;
+        len -= 2;
+    }
+    char buf[EC_ENDPOINT_MAX];
+    if (len >= sizeof buf)
+        return EC_ENDPOINT_NETWORK;
+    memcpy(buf, host, len);
+    buf[len] = '\0';
+    return s_host_loopback(buf) ? EC_ENDPOINT_LOOPBACK : EC_ENDPOINT_NETWORK;
+}
+
+/*
+ * Warns when the node's ROUTER (`rpc`) listens where others can reach it: whoever reaches
+ * it can submit transactions and read every query, and ecert authenticates no RPC client.
+ */
+static void s_rpc_exposure_warn(const s_loader_t *ld, const char *rpc)
+{
+    switch (ec_config_endpoint_scope(rpc)) {
+        case EC_ENDPOINT_NETWORK:
+            ec_warn("%s: rpc %s listens beyond this machine: anyone who can reach it can submit "
+                    "transactions and read every query (bind 127.0.0.1 and put a firewall or "
+                    "proxy in front unless that is what you want)",
+                    ld->file, rpc);
+            break;
+        case EC_ENDPOINT_IPC:
+            ec_warn("%s: rpc %s is a socket file: every local user its permissions admit can "
+                    "submit transactions and read every query; its mode follows the daemon's "
+                    "umask, so keep it in a folder only trusted users can enter",
+                    ld->file, rpc);
+            break;
+        default:
+            break;
+    }
+}
+
 static int s_endpoint(const s_loader_t *ld, const ec_yaml_node_t *map, const char *key,
                       char out[EC_ENDPOINT_MAX])
 {
@@ -699,6 +761,7 @@ static int s_node_fields(const s_loader_t *ld, const ec_yaml_node_t *m, void *vo
     }
     if (strcmp(out->rpc, out->pub) == 0)
         return s_expected(ld, "pub", "an endpoint different from rpc");
+    s_rpc_exposure_warn(ld, out->rpc);
     return 0;
 }
 
@@ -1042,16 +1105,19 @@ int ec_genesis_save(const ec_genesis_t *g, const char *path, ec_status_t *st)
  * and the NUL. */
 #define S_PASSPHRASE_BUF (EC_PASSPHRASE_MAX + 4)
 
-/* Reads the passphrase file into p (S_PASSPHRASE_BUF bytes), NUL-terminated. */
+/* Reads the passphrase file into p (S_PASSPHRASE_BUF bytes), NUL-terminated; refuses a file
+ * that group or others may read or write. */
 static int s_passphrase_file(char *p, const char *file, ec_status_t *st)
 {
     int fd = open(file, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return ec_status_set(st, errno == ENOENT ? EC_ENOTFOUND : EC_EIO, "passphrase file %s: %s",
                              file, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) == 0 && (sb.st_mode & 077))
-        ec_warn("passphrase file %s is readable by group or others (chmod 600 it)", file);
+    int rc = ec_file_private_check(fd, file, "passphrase file", st);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
     size_t n = 0;
     while (n < S_PASSPHRASE_BUF - 1) {
         ssize_t r = read(fd, p + n, S_PASSPHRASE_BUF - 1 - n);

@@ -87,6 +87,21 @@ EC_WUR int ec_yaml_keys_check(const ec_yaml_node_t *map, const char *file, const
  * any port; one that connects may not), ipc://PATH and inproc://NAME.
  */
 bool ec_config_endpoint_valid(const char *endpoint, bool bind);
+/* Who can reach an endpoint a node listens on (ec_config_endpoint_scope). */
+typedef enum {
+    EC_ENDPOINT_OTHER = 0, /* neither tcp:// nor ipc:// (inproc://, or not an endpoint)   */
+    EC_ENDPOINT_LOOPBACK,  /* tcp:// on a loopback address: this machine only             */
+    EC_ENDPOINT_NETWORK,   /* tcp:// on any other address, a wildcard, a name             */
+    EC_ENDPOINT_IPC,       /* ipc://: a socket file, open to the local users its mode admits */
+} ec_endpoint_scope_t;
+/*
+ * Classifies a listening endpoint, without validating it. LOOPBACK is tcp:// on an IPv4
+ * address in 127.0.0.0/8, on [::1] or [::ffff:127.x.y.z], on "localhost" or on the
+ * interface "lo"; every other tcp:// host is NETWORK, including "*", 0.0.0.0, [::], host
+ * names and interface names such as eth0 (ZeroMQ binds those to the interface's
+ * addresses). A pure function: it resolves no name.
+ */
+ec_endpoint_scope_t ec_config_endpoint_scope(const char *endpoint);
 /*
  * Sets dir to the absolute folder of the file at `path`, the folder a config's relative
  * paths start from; the root folder is "" so that "dir/x" reads "/x". Returns 0, or EC_EIO
@@ -111,7 +126,13 @@ typedef struct {
     int log_level;
 } ec_node_file_t;
 
-/* Loads a node config file. Returns 0 or EC_ECONFIG / EC_EIO with st naming the problem. */
+/*
+ * Loads a node config file. Returns 0 or EC_ECONFIG / EC_EIO with st naming the problem.
+ * An `rpc` endpoint that other machines (NETWORK) or other local users (IPC) may reach is
+ * accepted with a warning in the log that says what is then exposed: whoever reaches the
+ * ROUTER can submit transactions and read every query. `pub` only announces committed
+ * headers, which are public, and draws no warning.
+ */
 EC_WUR int ec_node_file_load(ec_node_file_t *out, const char *path, ec_status_t *st);
 
 /* Loads a genesis YAML file. Returns 0 or EC_ECONFIG / EC_EIO with st set. */
@@ -122,7 +143,9 @@ EC_WUR int ec_genesis_save(const ec_genesis_t *g, const char *path, ec_status_t 
 /*
  * Reads a passphrase: from `file` when not empty (first line, without the newline),
  * else from the environment variable ECERT_PASSPHRASE. The result is in sodium_malloc
- * memory (free with ec_passphrase_free). NULL with st set when neither is available.
+ * memory (free with ec_passphrase_free). NULL with st set when neither is available, and
+ * (EC_ECONFIG, naming the mode and the chmod that fixes it) when group or others may read
+ * or write the file.
  */
 char *ec_passphrase_read(const char *file, ec_status_t *st);
 void ec_passphrase_free(char **p);

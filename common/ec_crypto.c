@@ -6,11 +6,13 @@
  * while the key is being built and wiped by sodium_free; the X25519 form of the secret key,
  * needed to open sealed boxes, is derived once when the key is made and lives in the same
  * guarded block, so ec_unseal allocates nothing. Key files are written atomically and never
- * overwritten, and the Argon2id cost read from a file is bounded before it is used.
+ * overwritten, only files their owner alone may read are loaded, and the Argon2id cost read
+ * from a file is bounded before it is used.
  */
 #include "ec_crypto.h"
 
 #include "ec_codec.h"
+#include "ec_log.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -370,14 +372,37 @@ typedef struct {
     uint8_t ct[S_CT_BYTES];
 } s_keyfile_t;
 
-/* Reads at most S_KEYFILE_BYTES_MAX bytes of path into buf. */
+int ec_file_private_check(int fd, const char *path, const char *what, ec_status_t *st)
+{
+    assert(fd >= 0 && path && what);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return ec_status_set(st, EC_EIO, "%s %s: %s", what, path, strerror(errno));
+    if ((sb.st_mode & 077) == 0)
+        return 0;
+    return ec_status_set(st, EC_ECONFIG,
+                         "%s %s has mode %04o: group or others may read or change it; run: "
+                         "chmod 600 %s",
+                         what, path, (unsigned)(sb.st_mode & 07777), path);
+}
+
+/*
+ * Reads at most S_KEYFILE_BYTES_MAX bytes of path into buf, after checking on the open file
+ * that only its owner may read or write it (the refusal is logged: see ec_key_load).
+ */
 static int s_read_small(const char *path, uint8_t *buf, size_t *size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? EC_ENOTFOUND : EC_EIO;
+    ec_status_t st = {0};
+    int rc = ec_file_private_check(fd, path, "key file", &st);
+    if (rc != 0) {
+        ec_error("%s", st.msg);
+        close(fd);
+        return rc;
+    }
     size_t got = 0;
-    int rc = 0;
     for (;;) {
         ssize_t n = read(fd, buf + got, S_KEYFILE_BYTES_MAX + 1 - got);
         if (n < 0 && errno == EINTR)

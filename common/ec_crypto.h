@@ -32,7 +32,9 @@
  * ec_key_save uses OPSLIMIT_INTERACTIVE (2) and MEMLIMIT_INTERACTIVE (64 MiB). The limits
  * read from a file are bounded before use, so a hostile file cannot make a loader spend
  * more than EC_KEYFILE_MEMLIMIT_MAX of memory. The plaintext pk must equal the public half
- * of the decrypted secret key (else EC_EINVAL). Files above 1024 bytes are rejected.
+ * of the decrypted secret key (else EC_EINVAL). Files above 1024 bytes are rejected, and so
+ * are files that group or others may read or write (EC_ECONFIG, as ssh refuses such
+ * private keys): a key file must have mode 0600 or 0400.
  */
 #ifndef EC_CRYPTO_H
 #define EC_CRYPTO_H
@@ -114,11 +116,23 @@ EC_WUR int ec_key_save_ex(const ec_key_t *key, const char *path, const char *pas
                           uint64_t opslimit, uint64_t memlimit);
 /*
  * Reads and decrypts a key file. Returns 0 and sets *out, EC_ENOTFOUND (no file), EC_EIO,
- * EC_EINVAL (not a key file), EC_EVERSION, or EC_ECRYPTO (wrong passphrase or tampered).
+ * EC_EINVAL (not a key file), EC_EVERSION, EC_ECRYPTO (wrong passphrase or tampered), or
+ * EC_ECONFIG (group or others may read or write the file; the reason, with the chmod that
+ * fixes it, is logged at ERROR level, because callers report only the code).
  */
 EC_WUR int ec_key_load(ec_key_t **out, const char *path, const char *passphrase);
-/* Reads only the public key from a key file, without the passphrase. Same errors. */
+/* Reads only the public key from a key file, without the passphrase. Same errors: the file
+ * holds the secret key too, so a key file open to others is refused here as well. */
 EC_WUR int ec_key_file_pk(uint8_t pk[EC_PK_BYTES], const char *path);
+
+/*
+ * Checks that the open file `fd`, read from `path`, is private to its owner: no permission
+ * bit for group or others, as ssh demands of private keys. `what` names the file in the
+ * message ("key file", "passphrase file"). Returns 0, EC_ECONFIG with st set to "WHAT PATH
+ * has mode 0644: group or others may read or change it; run: chmod 600 PATH", or EC_EIO
+ * (fstat failed) with st set. st may be NULL.
+ */
+EC_WUR int ec_file_private_check(int fd, const char *path, const char *what, ec_status_t *st);
 
 /* Ed25519 detached signature of msg. */
 void ec_sign(uint8_t sig[EC_SIG_BYTES], const void *msg, size_t size, const ec_key_t *key);

@@ -10,7 +10,10 @@
  *                                                             a str saying what was wrong
  *
  * Replies may arrive out of order (a submit is answered at commit time): match by req_id.
- * Requests larger than EC_RPC_MESSAGE_BYTES_MAX are refused by the server.
+ * Requests larger than EC_RPC_MESSAGE_BYTES_MAX are refused by the server. req_id 0 is
+ * reserved: the server answers a request whose req_id it cannot read (more than one frame,
+ * too big, not msgpack, not an array, req_id not a uint) with req_id 0, so a client never
+ * sends 0; the client below numbers its requests from 1.
  */
 #ifndef EC_RPC_H
 #define EC_RPC_H

@@ -131,7 +131,9 @@ EC_WUR int ec_header_decode(ec_header_t *h, const uint8_t *data, size_t size);
 void ec_header_read(ec_cur_t *c, ec_header_t *h); /* from a nested array */
 /* Block hash: SHA-256 of the header's encoding. */
 void ec_header_hash(uint8_t out[EC_HASH_BYTES], const ec_header_t *h);
-/* True when every transaction in the block was an anchor (such blocks are not anchored). */
+/* True when every transaction in the block was an anchor (tx_count == xanchor_count > 0).
+ * anchord does not anchor a chain for such blocks alone, so the two directions do not feed
+ * each other; that is relay policy, and the chains accept an anchor of any block. */
 bool ec_header_anchor_only(const ec_header_t *h);
 
 /* ---- commits ---------------------------------------------------------------------------- */

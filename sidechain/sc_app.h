@@ -1,6 +1,6 @@
 /*
  * sc_app.h - the side chain's rules: certificates of one type (the genesis names it) and a
- * mirror of the main-chain facts issuance depends on (DESIGN.md sections 6 and 7).
+ * mirror of the main-chain facts issuance depends on (docs/ARCHITECTURE.md section 9).
  *
  * The app never asks the main chain anything at run time. MAIN_ANCHOR transactions, which
  * anyone may submit, carry main headers with their commits and the main chain's records

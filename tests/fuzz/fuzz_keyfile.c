@@ -4,8 +4,10 @@
  * passphrase path is not fuzzed: it runs Argon2id, and its cost limits are checked before
  * (test_crypto covers hostile cost fields).
  */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -22,8 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         snprintf(s_path, sizeof s_path, "/tmp/ecert-fuzz-key-%d", (int)getpid());
     }
-    FILE *f = fopen(s_path, "wb");
-    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
+    /* Mode 0600, as key files are made: the reader refuses files others may read. */
+    int fd = open(s_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || fchmod(fd, 0600) != 0 || write(fd, data, size) != (ssize_t)size || close(fd) != 0)
         abort();
     uint8_t pk[EC_PK_BYTES];
     int rc = ec_key_file_pk(pk, s_path);

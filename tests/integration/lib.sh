@@ -123,10 +123,29 @@ demo() { "$ECERT_SOURCE/scripts/demo" --dir "$ECERT_DEVNET_DIR" "$@" 8>&- 9>&-; 
 ecert() { "$ECERT_BUILD/client/ecert" "$@"; }
 probe() { "$ECERT_PROBE" "$@"; }
 
-# The devnet passphrase, for the client's key files.
+# The devnet passphrase, for the client's key files (the test's shell only: daemons must
+# not get it, see no_passphrase_in_daemon_env).
 load_passphrase() {
     ECERT_PASSPHRASE=$(head -n 1 "$ECERT_DEVNET_DIR/passphrase")
     export ECERT_PASSPHRASE
+}
+
+# Fails the test when a running daemon of the devnet has ECERT_PASSPHRASE in its
+# environment: their configs name passphrase_file, and an environment is readable by every
+# process of the same user (/proc/PID/environ) and inherited by every child.
+no_passphrase_in_daemon_env() {
+    local f pid checked=0
+    for f in "$ECERT_DEVNET_DIR"/run/*.pid; do
+        [ -f "$f" ] || continue
+        pid=$(cat "$f")
+        alive "$pid" || continue
+        [ -r "/proc/$pid/environ" ] || fail "cannot read /proc/$pid/environ"
+        if tr '\0' '\n' <"/proc/$pid/environ" | grep -q '^ECERT_PASSPHRASE='; then
+            fail "$(basename "$f" .pid) (pid $pid) has ECERT_PASSPHRASE in its environment"
+        fi
+        checked=$((checked + 1))
+    done
+    [ "$checked" -gt 0 ] || fail "no running daemon to check for ECERT_PASSPHRASE"
 }
 
 # Endpoints of the devnet's chains (from the port base; see deploy/devnet/chains.yaml).

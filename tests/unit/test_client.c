@@ -1,6 +1,7 @@
 /*
  * test_client.c - unit tests for the ecert client: its pure encodings (client/cl_fields.c:
- * the certificate payload, fields_root and the identity hash), its reply readers
+ * the certificate payload, fields_root, the holder's check of a decrypted payload against
+ * the certificate's fields_root, and the identity hash), its reply readers
  * (client/cl_common.c) and its commands, called in-process several times as a test does.
  * Expected hashes are computed here from hand-written msgpack bytes and libsodium's
  * SHA-256, independently of ec_codec and ec_merkle, so a change in either format makes
@@ -262,6 +263,123 @@ static void test_payload_roundtrip(void **state)
     ec_writer_fini(&w);
     cl_fields_fini(&f);
     cl_fields_fini(&g);
+}
+
+/* Fills f with `n` fields name_i=value_i, each with the salt byte salt[i]. */
+static void s_fields_make(cl_fields_t *f, size_t n, const char *const *names,
+                          const char *const *values, const uint8_t *salt_bytes)
+{
+    ec_status_t st = {0};
+    cl_fields_init(f);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t salt[CL_FIELD_SALT_BYTES];
+        memset(salt, salt_bytes[i], sizeof salt);
+        assert_int_equal(cl_fields_add(f, names[i], values[i], salt, &st), 0);
+    }
+}
+
+/* Seals the payload of f to pk; the caller frees *box (*size bytes). */
+static void s_fields_seal(uint8_t **box, size_t *size, const cl_fields_t *f, const uint8_t *pk)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    cl_fields_encode(&w, f);
+    *size = ec_writer_size(&w) + EC_SEAL_OVERHEAD;
+    *box = malloc(*size);
+    assert_non_null(*box);
+    assert_int_equal(ec_seal(*box, ec_writer_data(&w), ec_writer_size(&w), pk), 0);
+    ec_writer_fini(&w);
+}
+
+/*
+ * The holder's check that what it decrypts is what the certificate commits to: a payload
+ * sealed for one field set, under the fields_root of another, is refused (EC_EPROOF), for
+ * every way the two sets can differ, and the fields are not handed out.
+ */
+static void test_fields_open_checks_root(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"degree", "name", "year"};
+    static const char *const values[] = {"BSc", "Li Hua", "2024"};
+    static const uint8_t salts[] = {1, 2, 3};
+    uint8_t seed[32] = {9};
+    ec_key_t *holder = ec_key_from_seed(seed);
+    assert_non_null(holder);
+    cl_fields_t sealed_set, f;
+    s_fields_make(&sealed_set, 3, names, values, salts);
+    uint8_t *box = NULL;
+    size_t box_size = 0;
+    s_fields_seal(&box, &box_size, &sealed_set, ec_key_pk(holder));
+    uint8_t root[EC_HASH_BYTES];
+    cl_fields_root(root, &sealed_set);
+    ec_status_t st = {0};
+
+    /* Under its own root it opens, field for field. */
+    cl_fields_init(&f);
+    assert_int_equal(cl_fields_open(&f, holder, box, box_size, root, &st), 0);
+    assert_int_equal(f.count, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(f.items[i].name, names[i]);
+        assert_string_equal(f.items[i].value, values[i]);
+    }
+    cl_fields_fini(&f);
+
+    /* Under the root of another field set it is refused, however little they differ. */
+    static const char *const other_value[] = {"PhD", "Li Hua", "2024"};
+    static const char *const other_name[] = {"level", "name", "year"};
+    static const char *const reordered_names[] = {"name", "degree", "year"};
+    static const char *const reordered_values[] = {"Li Hua", "BSc", "2024"};
+    static const char *const extra_names[] = {"degree", "name", "year", "honours"};
+    static const char *const extra_values[] = {"BSc", "Li Hua", "2024", "first"};
+    static const uint8_t other_salts[] = {1, 2, 4};
+    static const uint8_t reordered_salts[] = {2, 1, 3};
+    static const uint8_t extra_salts[] = {1, 2, 3, 4};
+    const struct {
+        const char *what;
+        size_t n;
+        const char *const *names, *const *values;
+        const uint8_t *salts;
+    } others[] = {
+        {"another value", 3, names, other_value, salts},
+        {"another name", 3, other_name, values, salts},
+        {"another salt", 3, names, values, other_salts},
+        {"another order", 3, reordered_names, reordered_values, reordered_salts},
+        {"one field fewer", 2, names, values, salts},
+        {"one field more", 4, extra_names, extra_values, extra_salts},
+        {"no fields", 0, names, values, salts},
+    };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        cl_fields_t other;
+        s_fields_make(&other, others[i].n, others[i].names, others[i].values, others[i].salts);
+        uint8_t other_root[EC_HASH_BYTES];
+        cl_fields_root(other_root, &other);
+        cl_fields_fini(&other);
+        assert_memory_not_equal(other_root, root, EC_HASH_BYTES);
+        cl_fields_init(&f);
+        ec_status_clear(&st);
+        if (cl_fields_open(&f, holder, box, box_size, other_root, &st) != EC_EPROOF)
+            fail_msg("%s: opened under another set's fields_root", others[i].what);
+        assert_int_equal(st.code, EC_EPROOF);
+        assert_non_null(strstr(st.msg, "fields_root"));
+        assert_int_equal(f.count, 0); /* nothing to show */
+    }
+
+    /* Without a root (nothing to check against) it opens; other keys and damage do not. */
+    cl_fields_init(&f);
+    assert_int_equal(cl_fields_open(&f, holder, box, box_size, NULL, &st), 0);
+    assert_int_equal(f.count, 3);
+    cl_fields_fini(&f);
+    ec_key_t *stranger = ec_key_generate();
+    assert_non_null(stranger);
+    assert_int_equal(cl_fields_open(&f, stranger, box, box_size, root, &st), EC_ECRYPTO);
+    ec_key_destroy(&stranger);
+    box[box_size / 2] ^= 1;
+    assert_int_equal(cl_fields_open(&f, holder, box, box_size, root, &st), EC_ECRYPTO);
+    assert_int_equal(cl_fields_open(&f, holder, box, EC_SEAL_OVERHEAD - 1, root, &st), EC_EINVAL);
+    assert_int_equal(f.count, 0);
+    free(box);
+    cl_fields_fini(&sealed_set);
+    ec_key_destroy(&holder);
 }
 
 static void test_payload_decode_rejects(void **state)
@@ -633,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_fields_root_known_answer),
         cmocka_unit_test(test_payload_encode_known_bytes),
         cmocka_unit_test(test_payload_roundtrip),
+        cmocka_unit_test(test_fields_open_checks_root),
         cmocka_unit_test(test_payload_decode_rejects),
         cmocka_unit_test(test_fields_json),
         cmocka_unit_test(test_identity_hash),

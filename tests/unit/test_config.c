@@ -271,6 +271,88 @@ static void test_node_config_errors(void **state)
     assert_non_null(strstr(st.msg, "/nonexistent"));
 }
 
+/* Where a listening endpoint can be reached from. */
+static void test_endpoint_scope(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *endpoint;
+        ec_endpoint_scope_t scope;
+    } cases[] = {
+        {"tcp://127.0.0.1:7100", EC_ENDPOINT_LOOPBACK},
+        {"tcp://127.8.9.10:7100", EC_ENDPOINT_LOOPBACK},
+        {"tcp://localhost:7100", EC_ENDPOINT_LOOPBACK},
+        {"tcp://lo:7100", EC_ENDPOINT_LOOPBACK},
+        {"tcp://[::1]:7100", EC_ENDPOINT_LOOPBACK},
+        {"tcp://[::ffff:127.0.0.1]:7100", EC_ENDPOINT_LOOPBACK},
+        {"tcp://127.0.0.1:*", EC_ENDPOINT_LOOPBACK},
+        {"tcp://0.0.0.0:7100", EC_ENDPOINT_NETWORK},
+        {"tcp://*:7100", EC_ENDPOINT_NETWORK},
+        {"tcp://[::]:7100", EC_ENDPOINT_NETWORK},
+        {"tcp://10.1.2.3:7100", EC_ENDPOINT_NETWORK},
+        {"tcp://128.0.0.1:7100", EC_ENDPOINT_NETWORK},
+        {"tcp://[::2]:7100", EC_ENDPOINT_NETWORK},
+        {"tcp://[::ffff:10.0.0.1]:7100", EC_ENDPOINT_NETWORK},
+        {"tcp://127.0.0.1.example.org:7100", EC_ENDPOINT_NETWORK},
+        {"tcp://eth0:7100", EC_ENDPOINT_NETWORK},
+        {"tcp://node1.example.org:7100", EC_ENDPOINT_NETWORK},
+        {"ipc:///run/ecert/rpc", EC_ENDPOINT_IPC},
+        {"ipc://@abstract", EC_ENDPOINT_IPC},
+        {"inproc://rpc", EC_ENDPOINT_OTHER},
+        {"udp://127.0.0.1:7100", EC_ENDPOINT_OTHER},
+        {"", EC_ENDPOINT_OTHER},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (ec_config_endpoint_scope(cases[i].endpoint) != cases[i].scope)
+            fail_msg("%s: scope %d, want %d", cases[i].endpoint,
+                     (int)ec_config_endpoint_scope(cases[i].endpoint), (int)cases[i].scope);
+}
+
+/* Loads a node config whose rpc is `rpc` with warnings on; returns what was logged. */
+static void s_node_rpc_log(const char *rpc, char *log, size_t cap)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "data_dir: d\ngenesis: g\nvalidator_key: k\nrpc: %s\n"
+             "pub: tcp://127.0.0.1:7101\n",
+             rpc);
+    const char *path = s_write("exposed.yaml", text);
+    ec_node_file_t nf;
+    ec_status_t st = {0};
+    ec_log_init("test_config", EC_LOG_WARN);
+    tu_stderr_t cap_err;
+    tu_stderr_begin(&cap_err);
+    int rc = ec_node_file_load(&nf, path, &st);
+    tu_stderr_end(&cap_err, log, cap);
+    ec_log_init("test_config", EC_LOG_ERROR);
+    if (rc != 0)
+        fail_msg("%s refused: %s", rpc, st.msg);
+    assert_string_equal(nf.rpc, rpc);
+}
+
+/* An rpc endpoint others can reach is accepted, with a warning that says what it exposes. */
+static void test_node_config_rpc_exposure(void **state)
+{
+    (void)state;
+    char log[2048];
+    s_node_rpc_log("tcp://0.0.0.0:7100", log, sizeof log);
+    if (!strstr(log, "WARN") ||
+        !strstr(log, "rpc tcp://0.0.0.0:7100 listens beyond this machine") ||
+        !strstr(log, "submit transactions and read every query") || !strstr(log, "exposed.yaml"))
+        fail_msg("no exposure warning for 0.0.0.0: '%s'", log);
+    s_node_rpc_log("tcp://*:7100", log, sizeof log);
+    assert_non_null(strstr(log, "listens beyond this machine"));
+    s_node_rpc_log("ipc:///tmp/ecert-test.rpc", log, sizeof log);
+    if (!strstr(log, "rpc ipc:///tmp/ecert-test.rpc is a socket file") ||
+        !strstr(log, "submit transactions and read every query") || !strstr(log, "umask"))
+        fail_msg("no exposure warning for ipc: '%s'", log);
+    /* Loopback is what the devnet uses: no warning at all. */
+    s_node_rpc_log("tcp://127.0.0.1:7100", log, sizeof log);
+    assert_string_equal(log, "");
+    s_node_rpc_log("tcp://[::1]:7100", log, sizeof log);
+    assert_string_equal(log, "");
+}
+
 /* ---- genesis ---------------------------------------------------------------------------- */
 
 static void s_genesis_main(ec_genesis_t *g)
@@ -458,7 +540,7 @@ static void test_passphrase(void **state)
     s_pass_ok("no newline", "no newline", 0600);
     s_pass_ok("windows\r\n", "windows", 0600);
     s_pass_ok("  spaces kept  \n", "  spaces kept  ", 0600);
-    s_pass_ok("readable\n", "readable", 0644); /* allowed, with a warning in the log */
+    s_pass_ok("owner only\n", "owner only", 0400);
     s_pass_bad("", EC_ECONFIG, "empty passphrase");
     s_pass_bad("\n", EC_ECONFIG, "empty passphrase");
     s_pass_bad("two\nlines\n", EC_ECONFIG, "one line");
@@ -473,6 +555,21 @@ static void test_passphrase(void **state)
     big[EC_PASSPHRASE_MAX] = '\n';
     s_pass_ok(big, want, 0600);
     free(want);
+
+    /* A file that group or others may read or write is refused, naming mode and fix. */
+    static const mode_t open_to_others[] = {0644, 0640, 0604, 0620, 0602, 0660};
+    for (size_t i = 0; i < sizeof open_to_others / sizeof open_to_others[0]; i++) {
+        const char *pass = s_write("pass", "readable\n");
+        assert_int_equal(chmod(pass, open_to_others[i]), 0);
+        ec_status_t bad = {0};
+        assert_null(ec_passphrase_read(pass, &bad));
+        assert_int_equal(bad.code, EC_ECONFIG);
+        char mode[16];
+        snprintf(mode, sizeof mode, "mode %04o", (unsigned)open_to_others[i]);
+        if (!strstr(bad.msg, mode) || !strstr(bad.msg, "chmod 600") || !strstr(bad.msg, pass))
+            fail_msg("message '%s' lacks the file, '%s' or the chmod fix", bad.msg, mode);
+        assert_null(strstr(bad.msg, "readable")); /* never echoes the secret */
+    }
 
     ec_status_t st = {0};
     char path[256];
@@ -501,10 +598,15 @@ int main(void)
     assert_int_equal(ec_crypto_init(), 0);
     ec_log_init("test_config", EC_LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_yaml_tree),          cmocka_unit_test(test_yaml_refusals),
-        cmocka_unit_test(test_node_config),        cmocka_unit_test(test_node_config_errors),
-        cmocka_unit_test(test_genesis_round_trip), cmocka_unit_test(test_genesis_errors),
+        cmocka_unit_test(test_yaml_tree),
+        cmocka_unit_test(test_yaml_refusals),
+        cmocka_unit_test(test_node_config),
+        cmocka_unit_test(test_node_config_errors),
+        cmocka_unit_test(test_genesis_round_trip),
+        cmocka_unit_test(test_genesis_errors),
         cmocka_unit_test(test_passphrase),
+        cmocka_unit_test(test_endpoint_scope),
+        cmocka_unit_test(test_node_config_rpc_exposure),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,12 +306,15 @@ static void test_keyfile_default_cost(void **state)
     ec_key_destroy(&key);
 }
 
+/* Writes a key-file-shaped file the way key files must be made: mode 0600 from the start,
+ * since the loader refuses a file that group or others may read. */
 static void s_write_file(const char *path, const uint8_t *data, size_t size)
 {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, size, f), size);
-    fclose(f);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(fchmod(fd, 0600), 0);
+    assert_int_equal(write(fd, data, size), (ssize_t)size);
+    assert_int_equal(close(fd), 0);
 }
 
 /* Writes a key-file-shaped message with chosen fields. */
@@ -408,6 +412,57 @@ static void test_keyfile_hostile(void **state)
     longpass[sizeof longpass - 1] = '\0';
     assert_int_equal(ec_key_save_ex(k2, t->path, longpass, FAST_OPS, FAST_MEM), EC_EINVAL);
     ec_key_destroy(&k2);
+}
+
+/* A key file that group or others may read or write is refused, as ssh refuses such
+ * private keys, by the loader and by the public-key reader, with the mode and the fix. */
+static void test_keyfile_mode(void **state)
+{
+    s_tmp_t *t = *state;
+    ec_key_t *key = ec_key_generate();
+    assert_int_equal(ec_key_save_ex(key, t->path, "pw", FAST_OPS, FAST_MEM), 0);
+    ec_key_t *back = NULL;
+    uint8_t pk[EC_PK_BYTES];
+    static const mode_t refused[] = {0644, 0640, 0604, 0660, 0620, 0602, 0610, 0601, 0666};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_int_equal(chmod(t->path, refused[i]), 0);
+        back = (ec_key_t *)1;
+        assert_int_equal(ec_key_load(&back, t->path, "pw"), EC_ECONFIG);
+        assert_null(back);
+        assert_int_equal(ec_key_file_pk(pk, t->path), EC_ECONFIG);
+    }
+    /* What the operator reads: the file, its mode and the command that fixes it. */
+    assert_int_equal(chmod(t->path, 0644), 0);
+    char log[1024];
+    tu_stderr_t cap;
+    tu_stderr_begin(&cap);
+    int rc = ec_key_load(&back, t->path, "pw");
+    tu_stderr_end(&cap, log, sizeof log);
+    assert_int_equal(rc, EC_ECONFIG);
+    assert_non_null(strstr(log, t->path));
+    assert_non_null(strstr(log, "mode 0644"));
+    assert_non_null(strstr(log, "chmod 600"));
+    int fd = open(t->path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    ec_status_t st = {0};
+    assert_int_equal(ec_file_private_check(fd, t->path, "key file", &st), EC_ECONFIG);
+    assert_int_equal(st.code, EC_ECONFIG);
+    assert_non_null(strstr(st.msg, "key file"));
+    assert_non_null(strstr(st.msg, "mode 0644"));
+    assert_non_null(strstr(st.msg, "chmod 600"));
+    assert_int_equal(fchmod(fd, 0600), 0);
+    assert_int_equal(ec_file_private_check(fd, t->path, "key file", &st), 0);
+    close(fd);
+    /* Owner-only modes load. */
+    static const mode_t accepted[] = {0600, 0400, 0700};
+    for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+        assert_int_equal(chmod(t->path, accepted[i]), 0);
+        assert_int_equal(ec_key_load(&back, t->path, "pw"), 0);
+        assert_memory_equal(ec_key_pk(back), ec_key_pk(key), EC_PK_BYTES);
+        ec_key_destroy(&back);
+        assert_int_equal(ec_key_file_pk(pk, t->path), 0);
+    }
+    ec_key_destroy(&key);
 }
 
 /* ---- bech32m and addresses -------------------------------------------------------------- */
@@ -565,6 +620,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keyfile_roundtrip, s_setup_tmp, s_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_keyfile_default_cost, s_setup_tmp, s_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_keyfile_hostile, s_setup_tmp, s_teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_keyfile_mode, s_setup_tmp, s_teardown_tmp),
         cmocka_unit_test(test_bech32m_bip350_valid),
         cmocka_unit_test(test_bech32m_bip350_invalid),
         cmocka_unit_test(test_address),

@@ -4,8 +4,9 @@
  * Three kinds of evidence: the RFC 6962 / Certificate Transparency known answers (roots of
  * the 8-leaf reference tree, one inclusion and one consistency proof); an exhaustive
  * comparison with a small recursive reference written straight from RFC 9162 section 2.1
- * (MTH, PATH, SUBPROOF) for every size 1..70, every index and every (old, new) pair; and
- * rejection of every single-element mutation, wrong lengths, indexes and sizes.
+ * (MTH, PATH, SUBPROOF) for every size 1..70, every index and every (old, new) pair;
+ * rejection of every single-element mutation, wrong lengths, indexes and sizes; and paths
+ * of the wrong length made of genuine hashes, which only the length check can refuse.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -299,6 +300,67 @@ static void test_inclusion_exhaustive(void **state)
         EC_EPROOF);
 }
 
+/*
+ * Paths one element too long or too short whose hashes are all genuine, so that they hash
+ * to the right root: only the length check can refuse them. The verifier takes a leaf hash
+ * as given, and cannot tell it from an interior node of the tree (typed leaves keep ecert's
+ * own leaves apart from nodes, but that is the caller's doing); the tree size fixes how
+ * many steps lead from a leaf to the root (RFC 9162 section 2.1.3.2), and a proof with
+ * another number of steps proves nothing about the leaf at `index`.
+ *
+ *            R                      R = node(N_AB, N_CD), a tree of 4 leaves A B C D
+ *        /       \                  whose leaf C is itself node(E, F)
+ *     N_AB       N_CD
+ *     /  \      /    \
+ *    A    B    C      D
+ *             / \
+ *            E   F
+ */
+static void test_inclusion_length_only(void **state)
+{
+    (void)state;
+    ec_hash32_t t[4];
+    uint8_t e[32], f[32], n_ab[32], n_cd[32], root[32];
+    memcpy(e, s_leaves[10], 32);
+    memcpy(f, s_leaves[11], 32);
+    memcpy(t[0], s_leaves[0], 32);
+    memcpy(t[1], s_leaves[1], 32);
+    r_node(t[2], e, f);
+    memcpy(t[3], s_leaves[3], 32);
+    r_node(n_ab, t[0], t[1]);
+    r_node(n_cd, t[2], t[3]);
+    r_mth(root, t, 4);
+    ec_hash32_t path[3];
+
+    /* The genuine proof of leaf C: [D, N_AB]. */
+    memcpy(path[0], t[3], 32);
+    memcpy(path[1], n_ab, 32);
+    assert_int_equal(ec_merkle_inclusion_verify(t[2], 2, 4, path, 2, root), 0);
+
+    /* One too long: E "at index 0" with [F, D, N_AB] hashes to node(E, F) = C, then to
+     * N_CD, then (the extra step) to node(N_AB, N_CD) = R. Size 4 allows two steps. */
+    memcpy(path[0], f, 32);
+    memcpy(path[1], t[3], 32);
+    memcpy(path[2], n_ab, 32);
+    assert_int_equal(ec_merkle_inclusion_verify(e, 0, 4, path, 3, root), EC_EPROOF);
+
+    /* One too short: N_AB "at index 0" with [N_CD], and N_CD "at index 1" with [N_AB],
+     * hash to R in one step where size 4 needs two. */
+    memcpy(path[0], n_cd, 32);
+    assert_int_equal(ec_merkle_inclusion_verify(n_ab, 0, 4, path, 1, root), EC_EPROOF);
+    memcpy(path[0], n_ab, 32);
+    assert_int_equal(ec_merkle_inclusion_verify(n_cd, 1, 4, path, 1, root), EC_EPROOF);
+
+    /* The shortest case, for every size and index: the root itself as the leaf, with an
+     * empty path, is the root; a tree of more than one leaf needs at least one step. */
+    for (size_t n = 2; n <= N_MAX; n++) {
+        uint8_t r[32];
+        r_mth(r, s_leaves, n);
+        for (size_t m = 0; m < n; m++)
+            assert_int_equal(ec_merkle_inclusion_verify(r, m, n, NULL, 0, r), EC_EPROOF);
+    }
+}
+
 static void test_consistency_exhaustive(void **state)
 {
     (void)state;
@@ -447,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_ct_vectors),
         cmocka_unit_test(test_roots),
         cmocka_unit_test(test_inclusion_exhaustive),
+        cmocka_unit_test(test_inclusion_length_only),
         cmocka_unit_test(test_consistency_exhaustive),
         cmocka_unit_test(test_consistency_edges),
         cmocka_unit_test(test_oracle_error),

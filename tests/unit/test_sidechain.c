@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ec_app.h"
@@ -41,6 +40,8 @@ enum {
     K_HOLDER,
     K_HOLDER2,
     K_STRANGER,
+    K_REVOKED,   /* test_authorization: issuer and inspector roles granted, then revoked */
+    K_WRONGROLE, /* test_authorization: an inspector of the issuers' org ORG1            */
     K_COUNT
 };
 
@@ -1341,6 +1342,136 @@ static void test_erase_payload_cap(void **state)
     assert_erased(fx, id, first, last);
 }
 
+/* ---- tests: who may do what ------------------------------------------------------------ */
+
+/*
+ * Commits the next main block with every record so far and, as a relay would, anchors it
+ * on the side chain from the previous main block with the records from rec_from on; then
+ * commits the side block.
+ */
+static void main_block_mirrored(fx_t *fx, uint64_t rec_from)
+{
+    main_block(fx);
+    anchor_opts_t o = {.height = fx->main_height,
+                       .from = fx->main_height - 1,
+                       .rec_from = rec_from,
+                       .rec_n = (uint32_t)(fx->rec_count - rec_from)};
+    assert_int_equal(anchor_tx(fx, &o), 0);
+    side_commit(fx);
+}
+
+/* A sender (key index) and the org its transaction names, where the body names one. */
+typedef struct {
+    int key;
+    const char *org;
+} who_t;
+
+static void expect_eperm(int rc, const char *what, const who_t *w)
+{
+    if (rc != EC_EPERM)
+        fail_msg("%s by key %d (org %s): %d, want EPERM", what, w->key, w->org ? w->org : "-", rc);
+}
+
+/*
+ * Every permission rule of the side chain against every kind of sender it must refuse, so
+ * that deleting or loosening any one check in sc_app.c fails here: ISSUE, RENEW, CHANGE and
+ * REVOKE need the issuer role for this type and the org (the body's for ISSUE, the
+ * certificate's after), INSPECT the inspector role for this type and the body's org, ACK
+ * the holder, ERASE the holder or an issuer of the certificate's org. Refused: the holder
+ * or another holder where an agency is needed, a stranger, the right role for another org,
+ * the right role and org for another certificate type, another role for the right org, a
+ * role that was revoked, and an agency where the holder is needed.
+ */
+static void test_authorization(void **state)
+{
+    fx_t *fx = *state;
+    /* main block 2: REVOKED becomes an issuer of degree/ORG1 and an inspector of
+     * degree/INSP1, WRONGROLE an inspector of degree/ORG1, OTHERTYPE also an inspector of
+     * marriage/INSP1 */
+    main_record(fx, EC_REC_ROLE_GRANT, K_REVOKED, EC_ROLE_ISSUER, "degree", "ORG1");
+    main_record(fx, EC_REC_ROLE_GRANT, K_REVOKED, EC_ROLE_INSPECTOR, "degree", "INSP1");
+    main_record(fx, EC_REC_ROLE_GRANT, K_WRONGROLE, EC_ROLE_INSPECTOR, "degree", "ORG1");
+    main_record(fx, EC_REC_ROLE_GRANT, K_OTHERTYPE, EC_ROLE_INSPECTOR, "marriage", "INSP1");
+    main_block_mirrored(fx, 6);
+
+    /* While REVOKED holds its roles it acts for ORG1: issues, inspects, and renews a
+     * certificate another issuer of ORG1 issued (the org's agency, not the person). */
+    uint8_t id[EC_HASH_BYTES], id2[EC_HASH_BYTES];
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", id), 0);
+    assert_int_equal(issue(fx, K_REVOKED, K_HOLDER2, "ORG1", id2), 0);
+    side_commit(fx);
+    assert_int_equal(inspect(fx, K_REVOKED, K_HOLDER, "INSP1", id, "fine"), 0);
+    assert_int_equal(update(fx, EC_STX_RENEW, K_REVOKED, id, NULL, 0, NULL), 0);
+    side_commit(fx);
+
+    /* main block 3 revokes both of REVOKED's roles */
+    main_record(fx, EC_REC_ROLE_REVOKE, K_REVOKED, EC_ROLE_ISSUER, "degree", "ORG1");
+    main_record(fx, EC_REC_ROLE_REVOKE, K_REVOKED, EC_ROLE_INSPECTOR, "degree", "INSP1");
+    main_block_mirrored(fx, 10);
+
+    /* Senders refused wherever an issuing agency of ORG1 for degree is needed. */
+    static const who_t not_issuer[] = {
+        {K_HOLDER, "ORG1"},     {K_HOLDER2, "ORG1"},   {K_STRANGER, "ORG1"},
+        {K_ISSUER2, "ORG1"},    {K_OTHERTYPE, "ORG1"}, {K_INSPECTOR, "ORG1"},
+        {K_INSPECTOR, "INSP1"}, {K_WRONGROLE, "ORG1"}, {K_REVOKED, "ORG1"},
+    };
+    uint8_t payload2[80];
+    memset(payload2, 0x42, sizeof payload2);
+    for (size_t i = 0; i < sizeof not_issuer / sizeof not_issuer[0]; i++) {
+        const who_t *w = &not_issuer[i];
+        expect_eperm(issue(fx, w->key, K_HOLDER, w->org, NULL), "ISSUE", w);
+        expect_eperm(update(fx, EC_STX_RENEW, w->key, id, NULL, 0, NULL), "RENEW", w);
+        expect_eperm(update(fx, EC_STX_CHANGE, w->key, id, payload2, sizeof payload2, NULL),
+                     "CHANGE", w);
+        expect_eperm(update(fx, EC_STX_REVOKE, w->key, id, NULL, 0, NULL), "REVOKE", w);
+        if (w->key != K_HOLDER) /* the holder may erase */
+            expect_eperm(erase(fx, w->key, id, "not yours"), "ERASE", w);
+    }
+    /* Senders refused for INSPECT with the org they name. */
+    static const who_t not_inspector[] = {
+        {K_ISSUER1, "ORG1"},   {K_HOLDER, "INSP1"},    {K_HOLDER2, "INSP1"}, {K_STRANGER, "INSP1"},
+        {K_INSPECTOR, "ORG1"}, {K_OTHERTYPE, "INSP1"}, {K_REVOKED, "INSP1"}, {K_WRONGROLE, "INSP1"},
+    };
+    for (size_t i = 0; i < sizeof not_inspector / sizeof not_inspector[0]; i++) {
+        const who_t *w = &not_inspector[i];
+        expect_eperm(inspect(fx, w->key, K_HOLDER, w->org, id, "x"), "INSPECT", w);
+    }
+    /* Senders refused for ACK: anyone but the holder, the issuing agency included. */
+    static const who_t not_holder[] = {
+        {K_HOLDER2, NULL},   {K_STRANGER, NULL}, {K_ISSUER1, NULL},
+        {K_INSPECTOR, NULL}, {K_REVOKED, NULL},
+    };
+    for (size_t i = 0; i < sizeof not_holder / sizeof not_holder[0]; i++)
+        expect_eperm(update(fx, EC_STX_ACK, not_holder[i].key, id, NULL, 0, NULL), "ACK",
+                     &not_holder[i]);
+    /* Nothing above left a trace. */
+    side_commit(fx);
+    const msgpack_object *r = NULL;
+    assert_int_equal(query_cert(fx, id, &r), 0);
+    assert_str(el(r, 7), "issued");
+    assert_int_equal(el(r, 9)->via.u64, 1);
+    assert_bin(el(r, 8), s_payload, sizeof s_payload);
+    assert_false(el(r, 11)->via.boolean);
+
+    /* The senders each rule admits. */
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", id, "compliant"), 0);
+    assert_int_equal(inspect(fx, K_WRONGROLE, K_HOLDER, "ORG1", id, "compliant"), 0);
+    assert_int_equal(update(fx, EC_STX_ACK, K_HOLDER, id, NULL, 0, NULL), 0);
+    assert_int_equal(update(fx, EC_STX_RENEW, K_ISSUER1, id, NULL, 0, NULL), 0);
+    assert_int_equal(update(fx, EC_STX_CHANGE, K_ISSUER1, id, payload2, sizeof payload2, NULL), 0);
+    assert_int_equal(erase(fx, K_ISSUER1, id, "court order"), 0);
+    assert_int_equal(update(fx, EC_STX_REVOKE, K_ISSUER1, id, NULL, 0, NULL), 0);
+    /* id2 was issued by REVOKED: its org's current agency, or its holder, act on it now */
+    expect_eperm(erase(fx, K_REVOKED, id2, "mine"), "ERASE", &(who_t){K_REVOKED, "ORG1"});
+    assert_int_equal(update(fx, EC_STX_RENEW, K_ISSUER1, id2, NULL, 0, NULL), 0);
+    assert_int_equal(erase(fx, K_HOLDER2, id2, "right to erasure"), 0);
+    side_commit(fx);
+    assert_int_equal(query_cert(fx, id, &r), 0);
+    assert_str(el(r, 7), "revoked");
+    assert_int_equal(el(r, 9)->via.u64, 3);
+    assert_true(el(r, 11)->via.boolean);
+}
+
 /* A failed transaction leaves no trace in the state root: the same successful
  * transactions give the same digest with or without failed ones between them. */
 static void test_failed_tx_leaves_no_trace(void **state)
@@ -1354,10 +1485,10 @@ static void test_failed_tx_leaves_no_trace(void **state)
     assert_memory_equal(d1, d2, EC_HASH_BYTES);
 }
 
-/* ISSUE is the platform's hot path: time deliver_tx alone over one big block (signing and
- * decoding are the verifier pool's work). Prints the rate; asserts only a loose floor so
- * a slow or sanitized build does not fail it. */
-static void test_issue_throughput(void **state)
+/* ISSUE is the platform's hot path: one full-size block of issuances, delivered as the
+ * engine does (decoded beforehand, one save point each), all succeed and are stored. How
+ * fast this runs is measured by ecert-bench (docs/PERFORMANCE.md), not here. */
+static void test_issue_big_block(void **state)
 {
     fx_t *fx = *state;
     enum { N = 5000 };
@@ -1378,22 +1509,22 @@ static void test_issue_throughput(void **state)
         env[i] = ec_writer_take(&fx->env, &env_size[i]);
         assert_int_equal(ec_tx_decode(&txs[i], env[i], env_size[i]), 0);
     }
-    struct timespec t0, t1;
     ec_status_t st;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < N; i++) {
         ec_ledger_savepoint(fx->ledger);
         assert_int_equal(
             fx->app->deliver_tx(fx->app->self, &fx->ctx, &txs[i], s_payload, sizeof s_payload, &st),
             0);
     }
-    uint8_t root[EC_HASH_BYTES];
-    assert_int_equal(fx->app->end_block(fx->app->self, &fx->ctx, root), 0);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    fprintf(stderr, "ISSUE deliver_tx: %d in %.3f s = %.0f/s\n", N, s, N / s);
-    assert_true(N / s > 2000);
-    assert_int_equal(ec_ledger_write(fx->ledger, fx->ctx.height), 0);
+    uint64_t h = fx->ctx.height;
+    side_commit(fx);
+    /* Every certificate of the block is stored, the first and the last included. */
+    const msgpack_object *r = NULL;
+    assert_int_equal(query_cert(fx, txs[0].id, &r), 0);
+    assert_int_equal(el(r, 4)->via.u64, h);
+    assert_int_equal(query_cert(fx, txs[N - 1].id, &r), 0);
+    assert_int_equal(el(r, 4)->via.u64, h);
+    assert_str(el(r, 7), "issued");
     for (int i = 0; i < N; i++) {
         ec_tx_fini(&txs[i]);
         free(env[i]);
@@ -1422,8 +1553,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_erase_by_agency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase_state_root, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase_payload_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_authorization, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_tx_leaves_no_trace, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_issue_throughput, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_issue_big_block, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

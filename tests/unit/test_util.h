@@ -1,7 +1,7 @@
 /*
  * test_util.h - helpers shared by the cmocka unit tests: deterministic keys from a seed
- * byte, temporary directories under /tmp that a test creates and removes again, and a
- * real ledger opened in one.
+ * byte, temporary directories under /tmp that a test creates and removes again, a
+ * real ledger opened in one, and stderr captured to check what was logged.
  * Header-only (static inline) so that every test program stays a single source file and
  * tests/unit/meson.build needs no change. Include it after <cmocka.h>: the helpers fail
  * the running test through cmocka's asserts instead of returning error codes, because a
@@ -12,7 +12,9 @@
 
 #include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ec_crypto.h"
 #include "ec_ledger.h"
@@ -73,6 +75,38 @@ static inline void tu_ledger_reopen(const char *dir, ec_ledger_t **l)
     *l = ec_ledger_open(dir, &st);
     if (!*l)
         fail_msg("ec_ledger_open(%s): %s", dir, st.msg);
+}
+
+/* Where stderr went while tu_stderr_begin captured it. */
+typedef struct {
+    int saved_fd; /* the real stderr                                   */
+    int file_fd;  /* an unlinked temporary file that receives it        */
+} tu_stderr_t;
+
+/* Sends stderr (where ec_log writes) to a temporary file until tu_stderr_end. */
+static inline void tu_stderr_begin(tu_stderr_t *c)
+{
+    char path[] = "/tmp/ec-test-stderr-XXXXXX";
+    c->file_fd = mkstemp(path);
+    assert_true(c->file_fd >= 0);
+    unlink(path);
+    fflush(stderr);
+    c->saved_fd = dup(2);
+    assert_true(c->saved_fd >= 0);
+    assert_true(dup2(c->file_fd, 2) >= 0);
+}
+
+/* Restores stderr and copies what was written to it (at most cap - 1 bytes) into out,
+ * NUL-terminated. */
+static inline void tu_stderr_end(tu_stderr_t *c, char *out, size_t cap)
+{
+    fflush(stderr);
+    assert_true(dup2(c->saved_fd, 2) >= 0);
+    close(c->saved_fd);
+    ssize_t n = pread(c->file_fd, out, cap - 1, 0);
+    assert_true(n >= 0);
+    out[n] = '\0';
+    close(c->file_fd);
 }
 
 #endif
