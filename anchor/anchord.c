@@ -1,6 +1,6 @@
 /*
- * anchord.c - the untrusted relay between the main chain and the side chains (DESIGN.md
- * section 6; the loop is in ar_relay.c, the config format in ar_config.h).
+ * anchord.c - the untrusted relay between the main chain and the side chains (docs/ARCHITECTURE.md
+ * section 9; the loop is in ar_relay.c, the config format in ar_config.h).
  *
  *   anchord --config FILE | --help | --version
  *

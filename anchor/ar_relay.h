@@ -1,5 +1,5 @@
 /*
- * ar_relay.h - the anchoring relay behind anchord (DESIGN.md section 6): ships side-chain
+ * ar_relay.h - the anchoring relay behind anchord (docs/ARCHITECTURE.md section 9): ships side-chain
  * headers to the main chain as ANCHOR transactions, and main-chain headers with the main
  * chain's records to each side chain as MAIN_ANCHOR transactions.
  *

@@ -1,7 +1,7 @@
 /*
  * bench_drive.c - the load loop of ecert-bench: prepared request frames go out over
  * several DEALER sockets with a bounded window and an optional offered rate; replies are
- * matched by req_id (the index of the request) and timed.
+ * matched by req_id (the index of the request plus one: 0 is reserved) and timed.
  *
  * Everything expensive (signing, sealing, encoding) happens before the clock starts, so
  * the loop measures the node, not the client. The loop is one thread polling all sockets,
@@ -196,9 +196,12 @@ int bench_drive(const char *endpoint, bench_tx_t *txs, size_t count, uint32_t co
                 int64_t code;
                 const char *msg;
                 size_t msg_len;
+                /* Request i went as req_id i + 1; a reply with req_id 0 answers a request
+                 * the node could not read and matches none. */
                 if (s_reply_parse(&dec, buf, (size_t)n, &id, &code, &msg, &msg_len) != 0 ||
-                    id >= count || txs[id].done_ns)
+                    id == 0 || id > count || txs[id - 1].done_ns)
                     continue;
+                id--;
                 txs[id].done_ns = bench_now_ns();
                 txs[id].code = (int)code;
                 inflight[i]--;

@@ -4,8 +4,10 @@
  * A chain that does not answer is shown as down and makes the command exit 1, after the
  * others have been shown.
  *
- * Anchor-only side blocks (every transaction a MAIN_ANCHOR relay, ec_header_anchor_only)
- * are never anchored on purpose, so the raw lag of an idle side chain grows forever. What
+ * The relay does not anchor a side block whose transactions are all MAIN_ANCHORs
+ * (ec_header_anchor_only) on its own: that is its policy, not a chain rule, and such blocks
+ * are covered by the next anchor of a later block. So the raw lag of an idle side chain
+ * grows until something else is committed there. What
  * matters is how many blocks above the anchored height hold anything else: those are
  * counted from their headers, looking at the newest S_LAG_SCAN_MAX at most.
  */

@@ -101,7 +101,9 @@ static void s_frame_submit(bench_tx_t *tx, uint64_t req_id, const uint8_t *env, 
         ec_write_bin(&params, payload, payload_size);
     else
         ec_write_nil(&params);
-    ec_rpc_request_encode(&req, req_id, "submit", ec_writer_data(&params), ec_writer_size(&params));
+    /* req_id 0 is reserved (docs/PROTOCOL.md): request i goes as i + 1. */
+    ec_rpc_request_encode(&req, req_id + 1, "submit", ec_writer_data(&params),
+                          ec_writer_size(&params));
     tx->frame = ec_writer_take(&req, &tx->frame_size);
     ec_writer_fini(&params);
     ec_writer_fini(&req);
@@ -365,7 +367,8 @@ static bench_tx_t *s_prepare_query(size_t n, uint8_t (*certs)[EC_HASH_BYTES], si
         ec_write_cstr(&params, "cert");
         ec_write_array(&params, 1);
         ec_write_bin(&params, certs[i % cert_count], EC_HASH_BYTES);
-        ec_rpc_request_encode(&req, i, "query", ec_writer_data(&params), ec_writer_size(&params));
+        ec_rpc_request_encode(&req, i + 1, "query", ec_writer_data(&params),
+                              ec_writer_size(&params));
         txs[i].frame = ec_writer_take(&req, &txs[i].frame_size);
     }
     ec_writer_fini(&params);

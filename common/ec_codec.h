@@ -1,6 +1,6 @@
 /*
  * ec_codec.h - canonical msgpack: the one encoding for everything hashed, signed, sent or
- * stored (DESIGN.md section 3, docs/PROTOCOL.md "Encoding").
+ * stored (docs/PROTOCOL.md "Encoding"; docs/ARCHITECTURE.md section 10).
  *
  * Canonical means: fixed-order arrays (never maps), minimal-length integer, string and
  * binary headers, `bin` for bytes, `str` for UTF-8 text, no floats, no ext types, and no

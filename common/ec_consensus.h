@@ -6,7 +6,7 @@
  *
  * Implementations sit behind a small table of functions so the solo one (a single
  * validator, or one holding more than 2/3 of the power, signs its own precommit) can be
- * replaced by Tendermint (DESIGN.md section 5) without touching the engine. A BFT
+ * replaced by Tendermint (docs/ARCHITECTURE.md section 6) without touching the engine. A BFT
  * implementation will add a path for blocks decided on another validator's proposal; the
  * engine then applies them through the same store-and-announce code.
  *

@@ -190,6 +190,8 @@ static int s_load(s_loaded_t *ld, const char *config, const char *program, uint3
                   bool with_key)
 {
     ec_status_t st = {0};
+    /* Warnings about the config (an rpc endpoint beyond loopback) name the daemon. */
+    ec_log_init(program, EC_LOG_INFO);
     if (ec_node_file_load(&ld->file, config, &st) != 0) {
         fprintf(stderr, "%s: %s\n", program, st.msg);
         return S_EXIT_CONFIG;

@@ -1,7 +1,7 @@
 /*
  * ec_ledger.h - a node's RocksDB database: blocks, headers with commits, the transaction
- * index, payloads, application state, Merkle log nodes and consensus records, one column
- * family each (DESIGN.md section 4; key layouts in docs/PROTOCOL.md, "Storage").
+ * index, payloads, application state and Merkle log nodes, one column family each (and
+ * one reserved; docs/ARCHITECTURE.md section 4; key layouts in docs/PROTOCOL.md, "Storage").
  *
  * Writing: exactly one thread (the commit thread) builds the pending block in a single
  * RocksDB WriteBatchWithIndex, reading its own writes through it, with save points so a
@@ -35,7 +35,7 @@ typedef enum {
     EC_CF_PAYLOADS,  /* tx id(32) -> payload bytes                                        */
     EC_CF_STATE,     /* application keys (each app documents its own layout)              */
     EC_CF_MERKLE,    /* log id(1) | level(1) | index(be64) -> node hash(32)               */
-    EC_CF_CONSENSUS, /* signer record, WAL                                                */
+    EC_CF_CONSENSUS, /* reserved, unused: the signer record is the guard file's (ec_guard.h) */
     EC_CF_COUNT
 } ec_cf_t;
 

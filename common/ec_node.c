@@ -1659,7 +1659,7 @@ static int s_ledger_init(ec_node_t *node, ec_status_t *st)
 }
 
 /*
- * Start-up check that the block store and the history agree (DESIGN.md section 4). Every
+ * Start-up check that the block store and the history agree (docs/ARCHITECTURE.md section 4). Every
  * block lands in one atomic batch, so a crash cannot split them; a damaged or hand-edited
  * data folder can, and a node must not serve from one. O(log^2 n) reads: the tip's hash is
  * the history's last leaf, the tip header's hist_root is the stored log's root over the

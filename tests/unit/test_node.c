@@ -1144,7 +1144,7 @@ static void test_restart(void **state)
 
 /*
  * A damaged data folder is refused at start, not served: a stray block above the tip, and
- * a history leaf that no longer matches the tip's hash (DESIGN.md section 4).
+ * a history leaf that no longer matches the tip's hash (docs/ARCHITECTURE.md section 4).
  */
 static void test_damaged_ledger(void **state)
 {
