@@ -73,9 +73,10 @@ typedef struct {
     ec_valset_t vs;
     uint64_t h;
     uint32_t me;
-    bool echo;       /* feed own votes and proposals back from inside the output     */
-    bool start_next; /* start h + 1 from inside out->decide                          */
-    int depth;       /* outputs in progress: more than one means the core recursed   */
+    bool echo;            /* feed own votes and proposals back from inside the output     */
+    bool start_next;      /* start h + 1 from inside out->decide                          */
+    const uint8_t *block; /* the hash of the new block it proposes (P unless set) */
+    int depth;            /* outputs in progress: more than one means the core recursed   */
     size_t n;
     rec_t log[64];
 } rig_t;
@@ -103,7 +104,7 @@ static void o_propose(void *ctx, uint64_t h, uint64_t r, int64_t vr, const uint8
     if (hash)
         memcpy(e->hash, hash, EC_HASH_BYTES);
     if (g->echo)
-        ec_tm_on_proposal(g->tm, h, r, vr, hash ? hash : P, true);
+        ec_tm_on_proposal(g->tm, h, r, vr, hash ? hash : g->block, true);
     g->depth--;
 }
 
@@ -180,6 +181,7 @@ static rig_t *rig_new(const uint64_t *powers, uint32_t n, uint32_t me, bool echo
     s_valset(&g->vs, powers, n);
     g->me = me;
     g->echo = echo;
+    g->block = P;
     ec_tm_out_t out = {g, o_propose, o_vote, o_schedule, o_decide, o_evidence, o_need};
     g->tm = ec_tm_new(&k_cfg, &out);
     assert_non_null(g->tm);
@@ -567,6 +569,33 @@ static void test_unlock_by_pol(void **state)
     rig_free(g);
 }
 
+static void test_old_pol_does_not_unlock(void **state)
+{
+    (void)state;
+    /* [29]: a POL older than the lock does not unlock it. Round 0: a prevote quorum for B
+     * forms, but the core never sees the proposal of B, so it does not lock. Round 1: it
+     * locks on A. Round 2: B again with vr 0: its POL is older than the lock: nil. */
+    rig_t *g = rig4(0, true);
+    rig_start(g, 1, 0, NULL);
+    timeout(g, EC_TM_TIMEOUT_PROPOSE, 0);
+    prevote(g, 1, 0, B);
+    prevote(g, 2, 0, B);
+    prevote(g, 3, 0, B);
+    timeout(g, EC_TM_TIMEOUT_PREVOTE, 0);
+    s_next_round(g, 0);
+    proposal(g, 1, -1, A, true);
+    prevote(g, 1, 1, A);
+    prevote(g, 2, 1, A);
+    ec_tm_lock_t l;
+    ec_tm_lock(g->tm, &l);
+    assert_int_equal(l.locked_round, 1);
+    s_next_round(g, 1);
+    rig_clear(g);
+    proposal(g, 2, 0, B, true);
+    expect_vote(g, EC_VOTE_PREVOTE, 2, NULL);
+    rig_free(g);
+}
+
 static void test_pol_at_prevote_quorum_in_round(void **state)
 {
     (void)state;
@@ -587,6 +616,76 @@ static void test_pol_at_prevote_quorum_in_round(void **state)
     assert_int_equal(l.locked_round, 1);
     assert_memory_equal(l.locked_hash, B, EC_HASH_BYTES);
     rig_free(g);
+}
+
+static void test_lock_safety_scripted(void **state)
+{
+    (void)state;
+    /* The reason for locks, on three honest cores and a Byzantine validator 3 whose
+     * messages are scripted (each core's own votes are fed back by its rig; the others'
+     * are routed here by hand). Height 1: validator 1 proposes P at round 0, validator 2
+     * proposes B at round 1. */
+    rig_t *g[3];
+    for (uint32_t i = 0; i < 3; i++) {
+        g[i] = rig4(i, true);
+        g[i]->block = i == 2 ? B : P;
+        rig_start(g[i], 1, 0, NULL);
+    }
+    /* Round 0: everyone prevotes P; 3 shows P to cores 0 and 1, nil to core 2. */
+    proposal(g[0], 0, -1, P, true);
+    proposal(g[2], 0, -1, P, true);
+    prevote(g[0], 1, 0, P);
+    prevote(g[0], 2, 0, P);
+    prevote(g[0], 3, 0, P);
+    prevote(g[1], 0, 0, P);
+    prevote(g[1], 3, 0, P);
+    prevote(g[2], 1, 0, P);
+    prevote(g[2], 3, 0, NULL);
+    timeout(g[2], EC_TM_TIMEOUT_PREVOTE, 0);
+    /* Cores 0 and 1 locked on P and precommitted it; core 2 precommitted nil. Core 0
+     * sees P's precommits from 1 and 3 and decides P. */
+    for (uint32_t i = 0; i < 3; i++)
+        expect_state(g[i], 0, EC_TM_PRECOMMIT);
+    precommit(g[0], 1, 0, P);
+    rig_clear(g[0]);
+    precommit(g[0], 3, 0, P);
+    assert_memory_equal(only(g[0], O_DECIDE)->hash, P, EC_HASH_BYTES);
+    /* Cores 1 and 2 see no quorum for P and move on to round 1. */
+    precommit(g[1], 2, 0, NULL);
+    precommit(g[1], 3, 0, NULL);
+    precommit(g[2], 1, 0, P);
+    precommit(g[2], 3, 0, NULL);
+    for (uint32_t i = 1; i < 3; i++) {
+        timeout(g[i], EC_TM_TIMEOUT_PRECOMMIT, 0);
+        expect_state(g[i], 1, i == 2 ? EC_TM_PREVOTE : EC_TM_PROPOSE);
+    }
+    /* Round 1: core 2 proposes B and prevotes it; 3 prevotes B to both. Core 1 is
+     * locked on P: it must prevote nil, or B would gather 1, 2 and 3 and be decided. */
+    rig_clear(g[1]);
+    proposal(g[1], 1, -1, B, true);
+    expect_vote(g[1], EC_VOTE_PREVOTE, 1, NULL);
+    prevote(g[1], 2, 1, B);
+    prevote(g[1], 3, 1, B);
+    prevote(g[2], 1, 1, NULL);
+    prevote(g[2], 3, 1, B);
+    for (uint32_t i = 1; i < 3; i++) {
+        timeout(g[i], EC_TM_TIMEOUT_PREVOTE, 1);
+        precommit(g[i], 3, 1, B);
+        precommit(g[i], 3 - i, 1, NULL);
+        assert_false(ec_tm_decided(g[i]->tm));
+    }
+    /* Core 0's commit reaches the others: they decide P too. */
+    const rec_t *commit = only(g[0], O_DECIDE);
+    for (uint32_t i = 1; i < 3; i++) {
+        rig_clear(g[i]);
+        for (uint32_t k = 0; k < commit->count; k++)
+            ec_tm_on_vote(g[i]->tm, &commit->votes[k]);
+        const rec_t *d = only(g[i], O_DECIDE);
+        assert_int_equal(d->r, 0);
+        assert_memory_equal(d->hash, P, EC_HASH_BYTES);
+    }
+    for (uint32_t i = 0; i < 3; i++)
+        rig_free(g[i]);
 }
 
 static void test_valid_value_reproposal(void **state)
@@ -1344,9 +1443,18 @@ static void test_proposer_scaled(void **state)
 #define SIM_EVENTS_MAX 8192 /* messages and timers in flight                             */
 #define SIM_PROPS_MAX 1024  /* every proposal ever made in one run                       */
 #define SIM_GOSSIP_MS 200
-#define SIM_ROUND_BOUND 12 /* liveness: every height decides by this round             */
+#define SIM_ROUND_BOUND 12      /* liveness: every height decides by this round             */
+#define SIM_PARTITIONS_MS 20000 /* the network may split until then                   */
 
-typedef enum { EV_PROPOSAL = 1, EV_VOTE, EV_TIMER, EV_GOSSIP, EV_CRASH, EV_RESTART } ev_kind_t;
+typedef enum {
+    EV_PROPOSAL = 1,
+    EV_VOTE,
+    EV_TIMER,
+    EV_GOSSIP,
+    EV_CRASH,
+    EV_RESTART,
+    EV_PARTITION,
+} ev_kind_t;
 
 typedef struct {
     uint64_t at_ms, seq; /* delivery order: time, then sending order                 */
@@ -1413,6 +1521,7 @@ struct sim {
     uint64_t seed, rng;
     uint64_t now_ms;
     uint32_t loss_pct, dup_pct, invalid_pct, delay_max_ms;
+    uint32_t side; /* while partitioned: bit i, node i is on one side                 */
     ec_valset_t vs;
     sim_node_t nodes[SIM_NODES_MAX];
     uint32_t heap_n;
@@ -1494,13 +1603,15 @@ static void sim_pop(sim_t *s, ev_t *out)
     s->heap[i] = last;
 }
 
-/* Sends e to node `to` through the lossy network: maybe lost, maybe twice, each copy
- * after its own random delay (so messages overtake each other). */
-static void sim_send(sim_t *s, uint32_t to, ev_t *e)
+/* Sends e from node `from` to node `to` through the lossy network: maybe lost (almost
+ * surely across a partition), maybe twice, each copy after its own random delay (so
+ * messages overtake each other). */
+static void sim_send(sim_t *s, uint32_t from, uint32_t to, ev_t *e)
 {
+    bool cut = ((s->side >> from) & 1) != ((s->side >> to) & 1);
     int copies = sim_chance(s, s->dup_pct) ? 2 : 1;
     for (int i = 0; i < copies; i++) {
-        if (sim_chance(s, s->loss_pct))
+        if (sim_chance(s, cut ? 95 : s->loss_pct))
             continue;
         e->to = to;
         e->at_ms = s->now_ms + 1 + sim_rand(s) % s->delay_max_ms;
@@ -1512,7 +1623,7 @@ static void sim_broadcast(sim_t *s, const sim_node_t *from, ev_t *e)
 {
     for (uint32_t j = 0; j < s->cfg->nodes; j++)
         if (j != from->id)
-            sim_send(s, j, e);
+            sim_send(s, from->id, j, e);
 }
 
 static const sim_prop_t *sim_prop_find(const sim_t *s, uint64_t h, uint64_t r, const uint8_t *hash)
@@ -1791,10 +1902,10 @@ static void sim_gossip(sim_t *s, sim_node_t *n)
             sim_prop_find(s, peer->height, n->dec[peer->height].r, n->dec[peer->height].hash);
         assert_non_null(p);
         ev_proposal(&e, p);
-        sim_send(s, j, &e);
+        sim_send(s, n->id, j, &e);
         for (uint32_t i = 0; i < n->dec[peer->height].count; i++) {
             ev_vote(&e, &n->dec[peer->height].commit[i]);
-            sim_send(s, j, &e);
+            sim_send(s, n->id, j, &e);
         }
     }
 }
@@ -1812,6 +1923,22 @@ static void sim_restart(sim_t *s, sim_node_t *n)
     ec_tm_start(n->tm, n->height, &s->vs, n->key, n->record_round, &n->lock);
     if (n->gen % 2 && n->has_last && n->last.round == n->record_round)
         ec_tm_on_vote(n->tm, &n->last);
+}
+
+/* Until SIM_PARTITIONS_MS, every 0.1 to 2 s: heal the network, or split it in two
+ * random sides (the split views in which a broken lock rule shows). Then it stays whole,
+ * so that liveness can be asked for. */
+static void sim_partition(sim_t *s, const ev_t *e)
+{
+    uint32_t all = (1u << s->cfg->nodes) - 1;
+    s->side = sim_chance(s, 50) ? 0 : (uint32_t)(sim_rand(s) % all);
+    if (s->now_ms >= SIM_PARTITIONS_MS) {
+        s->side = 0;
+        return;
+    }
+    ev_t next = *e;
+    next.at_ms = s->now_ms + 100 + sim_rand(s) % 1900;
+    sim_push(s, &next);
 }
 
 static void sim_deliver(sim_t *s, const ev_t *e)
@@ -1840,6 +1967,9 @@ static void sim_deliver(sim_t *s, const ev_t *e)
             for (uint32_t i = 0; i < s->cfg->nodes; i++)
                 if (!s->nodes[i].down)
                     sim_gossip(s, &s->nodes[i]);
+            break;
+        case EV_PARTITION:
+            sim_partition(s, e);
             break;
     }
 }
@@ -1921,6 +2051,10 @@ static void sim_run(const sim_cfg_t *cfg, uint64_t seed)
     sim_plan_faults(s);
     ev_t tick = {.kind = EV_GOSSIP, .at_ms = SIM_GOSSIP_MS};
     sim_push(s, &tick);
+    if (sim_chance(s, 50)) {
+        ev_t split = {.kind = EV_PARTITION, .at_ms = sim_rand(s) % 500};
+        sim_push(s, &split);
+    }
     for (uint32_t i = 0; i < cfg->nodes; i++)
         ec_tm_start(s->nodes[i].tm, 1, &s->vs, s->nodes[i].key, 0, NULL);
     const uint64_t limit_ms = 120000ull * cfg->heights;
@@ -2023,7 +2157,9 @@ int main(void)
         cmocka_unit_test(test_timeouts_grow),
         cmocka_unit_test(test_lock_refuses_other_value),
         cmocka_unit_test(test_unlock_by_pol),
+        cmocka_unit_test(test_old_pol_does_not_unlock),
         cmocka_unit_test(test_pol_at_prevote_quorum_in_round),
+        cmocka_unit_test(test_lock_safety_scripted),
         cmocka_unit_test(test_valid_value_reproposal),
         cmocka_unit_test(test_nil_quorum),
         cmocka_unit_test(test_round_skip),
