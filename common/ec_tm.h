@@ -84,8 +84,15 @@
  * older than itself). A vote for a round out of that window is ignored (its sender
  * repeats it).
  *
- * The driver must make sure the prevotes at a proposal's valid round reach the others:
- * [28] needs them, and peers re-sending only their current round's votes will not.
+ * Gossip: the paper's liveness assumes that a message received by one correct process
+ * is eventually received by every correct one; re-sending only one's own votes is not
+ * enough. The driver must (1) send, with a proposal whose valid round is vr, the prevotes
+ * it holds at vr ([28] needs that POL, and peers re-send only their current round); and
+ * (2) relay to a peer at a lower round of the same height (its STATUS) the votes it
+ * holds for that round and for its own (ec_tm_votes): a node that left a round on a
+ * precommit quorum that included a crashed validator's precommit, which only it
+ * received, otherwise strands the others there for good (the simulation in
+ * tests/unit/test_tm.c found that too).
  *
  * Evidence: two votes of one validator for one (height, round, type) with different
  * values (nil counts as a value) are reported once per (round, type, validator) through
