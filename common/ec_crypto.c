@@ -83,6 +83,11 @@ int ec_unhex(uint8_t *out, size_t size, const char *hex)
 
 /* ---- keys and signatures ---------------------------------------------------------------- */
 
+_Static_assert(EC_CURVE_KEY_BYTES == crypto_scalarmult_curve25519_BYTES &&
+                   EC_CURVE_KEY_BYTES == crypto_box_PUBLICKEYBYTES &&
+                   EC_CURVE_KEY_BYTES == crypto_box_SECRETKEYBYTES,
+               "ec_key_curve_pk/sk hand out the crypto_box halves as EC_CURVE_KEY_BYTES");
+
 /* Layout of the guarded secret block. */
 typedef struct {
     uint8_t sk[EC_SK_BYTES];                /* Ed25519 secret key (seed || pk)          */
@@ -91,7 +96,7 @@ typedef struct {
 
 struct ec_key {
     uint8_t pk[EC_PK_BYTES];                /* Ed25519 public key                         */
-    uint8_t xpk[crypto_box_PUBLICKEYBYTES]; /* the same key as X25519                     */
+    uint8_t xpk[crypto_box_PUBLICKEYBYTES]; /* the same key as X25519 (CurveZMQ, boxes)   */
     s_secret_t *secret;                     /* sodium_malloc, read-only once built        */
 };
 
@@ -182,13 +187,37 @@ bool ec_verify(const uint8_t sig[EC_SIG_BYTES], const void *msg, size_t size,
     return crypto_sign_verify_detached(sig, msg, size, pk) == 0;
 }
 
+/* ---- Curve25519 (X25519) forms of Ed25519 keys ------------------------------------------ */
+
+const uint8_t *ec_key_curve_pk(const ec_key_t *key)
+{
+    assert(key);
+    return key->xpk;
+}
+
+const uint8_t *ec_key_curve_sk(const ec_key_t *key)
+{
+    assert(key);
+    return key->secret->xsk;
+}
+
+int ec_curve_pk(uint8_t out[EC_CURVE_KEY_BYTES], const uint8_t pk[EC_PK_BYTES])
+{
+    assert(out && pk);
+    if (crypto_sign_ed25519_pk_to_curve25519(out, pk) != 0) {
+        memset(out, 0, EC_CURVE_KEY_BYTES);
+        return EC_EINVAL;
+    }
+    return 0;
+}
+
 /* ---- encryption to a holder ------------------------------------------------------------- */
 
 int ec_seal(uint8_t *out, const void *msg, size_t size, const uint8_t pk[EC_PK_BYTES])
 {
     assert(out && pk && (msg || size == 0));
-    uint8_t xpk[crypto_box_PUBLICKEYBYTES];
-    if (crypto_sign_ed25519_pk_to_curve25519(xpk, pk) != 0)
+    uint8_t xpk[EC_CURVE_KEY_BYTES];
+    if (ec_curve_pk(xpk, pk) != 0)
         return EC_EINVAL;
     if (crypto_box_seal(out, msg, size, xpk) != 0)
         return EC_EINTERNAL;

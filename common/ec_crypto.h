@@ -6,6 +6,8 @@
  *   domain-separated by the caller (see ec_types.h: "ecert/tx", "ecert/vote").
  * - Encryption to a holder: sealed boxes to the holder's Ed25519 key converted to X25519
  *   (crypto_sign_ed25519_pk_to_curve25519), so one key pair serves signing and receiving.
+ * - Curve25519 keys: the same conversion gives a validator its CurveZMQ key pair
+ *   (ec_key_curve_pk / ec_key_curve_sk) and the CurveZMQ key of any peer (ec_curve_pk).
  * - Key files: the 64-byte secret key encrypted with XSalsa20-Poly1305 (crypto_secretbox)
  *   under a key derived from a passphrase with Argon2id (crypto_pwhash). Format in
  *   docs/PROTOCOL.md, "Key files". Secret keys live only in sodium_malloc memory.
@@ -52,6 +54,7 @@
 #define EC_SK_BYTES 64
 #define EC_SIG_BYTES 64
 #define EC_SEAL_OVERHEAD 48   /* crypto_box_SEALBYTES                               */
+#define EC_CURVE_KEY_BYTES 32 /* crypto_scalarmult_curve25519_BYTES: an X25519 key  */
 #define EC_ADDR_HASH_BYTES 20 /* bytes of the key hash inside an address            */
 #define EC_ADDR_MAX 64        /* buffer size for an address string, with the NUL    */
 #define EC_ADDR_HRP "ec"      /* bech32m human-readable prefix                      */
@@ -139,6 +142,35 @@ void ec_sign(uint8_t sig[EC_SIG_BYTES], const void *msg, size_t size, const ec_k
 /* True only when sig is a valid signature of msg by pk (libsodium rejects malleable S). */
 bool ec_verify(const uint8_t sig[EC_SIG_BYTES], const void *msg, size_t size,
                const uint8_t pk[EC_PK_BYTES]);
+
+/* ---- Curve25519 (X25519) forms of Ed25519 keys ------------------------------------------ */
+
+/*
+ * The Curve25519 public key of a key pair: crypto_sign_ed25519_pk_to_curve25519 of its
+ * Ed25519 public key, computed once when the key was made.
+ * Returns: a borrowed pointer to EC_CURVE_KEY_BYTES bytes, valid while `key` lives.
+ * In:      key, a key pair.
+ */
+const uint8_t *ec_key_curve_pk(const ec_key_t *key);
+/*
+ * The Curve25519 secret key of a key pair: crypto_sign_ed25519_sk_to_curve25519 of its
+ * Ed25519 secret key, computed once when the key was made, into the same guarded
+ * sodium_malloc block as the Ed25519 secret (read-only, wiped by ec_key_destroy). No copy
+ * is made, so there is none to wipe; a caller that copies it (ZeroMQ's CURVE_SECRETKEY
+ * option does) owns that copy. Never log or print it.
+ * Returns: a borrowed pointer to EC_CURVE_KEY_BYTES bytes, valid while `key` lives.
+ * In:      key, a key pair.
+ */
+const uint8_t *ec_key_curve_sk(const ec_key_t *key);
+/*
+ * Converts anyone's Ed25519 public key to its Curve25519 public key
+ * (crypto_sign_ed25519_pk_to_curve25519), e.g. a peer validator's CurveZMQ server key.
+ * Returns: 0, or EC_EINVAL (out zeroed) when pk is not a usable Ed25519 point (small
+ *          order, or not on the curve): no secret key matches such a key.
+ * Out:     out, EC_CURVE_KEY_BYTES bytes.
+ * In:      pk, EC_PK_BYTES bytes.
+ */
+EC_WUR int ec_curve_pk(uint8_t out[EC_CURVE_KEY_BYTES], const uint8_t pk[EC_PK_BYTES]);
 
 /* ---- encryption to a holder ------------------------------------------------------------- */
 

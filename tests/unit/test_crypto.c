@@ -3,6 +3,7 @@
  * (common/ec_crypto.c).
  *
  * Known answers: SHA-256 from FIPS 180-2, Ed25519 from RFC 8032 section 7.1 (tests 1, 2),
+ * the Ed25519 to Curve25519 conversion from libsodium's test/default/ed25519_convert.exp,
  * bech32m strings from BIP-350, and ecert addresses computed by an independent Python
  * bech32m implementation. Key files are written under a mkdtemp directory that the test
  * removes.
@@ -221,6 +222,63 @@ static void test_seal(void **state)
     assert_int_equal(ec_seal(box, msg, sizeof msg, bad_pk), EC_EINVAL);
     ec_key_destroy(&holder);
     ec_key_destroy(&stranger);
+}
+
+/* ---- Curve25519 forms of Ed25519 keys --------------------------------------------------- */
+
+/* libsodium's test/default/ed25519_convert.c: a fixed seed and the X25519 halves it gives. */
+static void test_curve_known_answer(void **state)
+{
+    (void)state;
+    uint8_t seed[32], want_pk[32], want_sk[32], pk[32];
+    s_from_hex(seed, 32, "421151a459faeade3d247115f94aedae42318124095afabe4d1451a559faedee");
+    s_from_hex(want_pk, 32, "f1814f0e8ff1043d8a44d25babff3cedcae6c22c3edaa48f857ae70de2baae50");
+    s_from_hex(want_sk, 32, "8052030376d47112be7f73ed7a019293dd12ad910b654455798b4667d73de166");
+    ec_key_t *k = ec_key_from_seed(seed);
+    assert_non_null(k);
+    assert_memory_equal(ec_key_curve_pk(k), want_pk, 32);
+    assert_memory_equal(ec_key_curve_sk(k), want_sk, 32);
+    /* a peer's view of the same key: converted from the Ed25519 public key alone */
+    assert_int_equal(ec_curve_pk(pk, ec_key_pk(k)), 0);
+    assert_memory_equal(pk, want_pk, 32);
+    ec_key_destroy(&k);
+}
+
+/*
+ * Two converted key pairs talk with crypto_box (the primitive under CurveZMQ): each side
+ * uses its own secret and the peer's public key converted from the Ed25519 key alone, and
+ * the secret is the scalar of the public key. A third key cannot open the box.
+ */
+static void test_curve_box(void **state)
+{
+    (void)state;
+    ec_key_t *a = ec_key_generate(), *b = ec_key_generate(), *c = ec_key_generate();
+    assert_true(a && b && c);
+    uint8_t a_pk[32], b_pk[32], base[32];
+    assert_int_equal(ec_curve_pk(a_pk, ec_key_pk(a)), 0);
+    assert_int_equal(ec_curve_pk(b_pk, ec_key_pk(b)), 0);
+    assert_int_equal(crypto_scalarmult_base(base, ec_key_curve_sk(a)), 0);
+    assert_memory_equal(base, a_pk, 32);
+    const char msg[] = "prevote height=7 round=0";
+    uint8_t nonce[crypto_box_NONCEBYTES], box[sizeof msg + crypto_box_MACBYTES];
+    char out[sizeof msg];
+    randombytes_buf(nonce, sizeof nonce);
+    assert_int_equal(
+        crypto_box_easy(box, (const uint8_t *)msg, sizeof msg, nonce, b_pk, ec_key_curve_sk(a)), 0);
+    assert_int_equal(
+        crypto_box_open_easy((uint8_t *)out, box, sizeof box, nonce, a_pk, ec_key_curve_sk(b)), 0);
+    assert_memory_equal(out, msg, sizeof msg);
+    assert_int_not_equal(
+        crypto_box_open_easy((uint8_t *)out, box, sizeof box, nonce, a_pk, ec_key_curve_sk(c)), 0);
+    /* keys that are no usable point are refused, and out is zeroed */
+    uint8_t bad[32] = {0}, identity[32] = {1}, out_pk[32], zero[32] = {0};
+    memset(out_pk, 0xa5, sizeof out_pk);
+    assert_int_equal(ec_curve_pk(out_pk, bad), EC_EINVAL);
+    assert_memory_equal(out_pk, zero, 32);
+    assert_int_equal(ec_curve_pk(out_pk, identity), EC_EINVAL);
+    ec_key_destroy(&a);
+    ec_key_destroy(&b);
+    ec_key_destroy(&c);
 }
 
 /* ---- key files -------------------------------------------------------------------------- */
@@ -617,6 +675,8 @@ int main(void)
         cmocka_unit_test(test_ed25519_rfc8032),
         cmocka_unit_test(test_sign_tamper),
         cmocka_unit_test(test_seal),
+        cmocka_unit_test(test_curve_known_answer),
+        cmocka_unit_test(test_curve_box),
         cmocka_unit_test_setup_teardown(test_keyfile_roundtrip, s_setup_tmp, s_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_keyfile_default_cost, s_setup_tmp, s_teardown_tmp),
         cmocka_unit_test_setup_teardown(test_keyfile_hostile, s_setup_tmp, s_teardown_tmp),
