@@ -158,7 +158,7 @@ int main(int argc, char **argv)
         ec_error("%s", st.msg);
         return st.code == EC_ECONFIG ? S_EXIT_CONFIG : S_EXIT_RUNTIME;
     }
-    ec_info("relay %s started: main %s, %u side chain(s), every %u ms", addr, cfg.main.rpc,
+    ec_info("relay %s started: main %s, %u side chain(s), every %u ms", addr, cfg.main.rpc[0],
             cfg.side_count, cfg.interval_ms);
     rc = ar_relay_run(relay, &s_stop);
     ar_relay_destroy(&relay);

@@ -48,19 +48,41 @@ static int s_text(const s_ctx_t *c, const ec_yaml_node_t *map, const char *key, 
     return 0;
 }
 
-static int s_endpoint(const s_ctx_t *c, const ec_yaml_node_t *map, const char *key, bool required,
-                      char out[EC_ENDPOINT_MAX])
+/* One endpoint scalar n (the relay connects: a port is required, "*" is not one). */
+static int s_endpoint_one(const s_ctx_t *c, const ec_yaml_node_t *n, const char *key,
+                          char out[EC_ENDPOINT_MAX])
 {
-    static const char what[] = "an endpoint like tcp://127.0.0.1:7100";
-    const char *s = NULL;
-    out[0] = '\0';
-    int rc = s_text(c, map, key, required, what, &s);
-    if (rc || !s)
-        return rc;
-    /* The relay connects to its chains: a port is required, "*" is not one. */
-    if (strlen(s) >= EC_ENDPOINT_MAX || !ec_config_endpoint_valid(s, false))
-        return s_bad(c, ec_yaml_get(map, key), key, what);
+    static const char what[] = "an endpoint like tcp://127.0.0.1:7100, or a list of them";
+    const char *s = ec_yaml_scalar(n);
+    if (!s || !s[0] || strlen(s) >= EC_ENDPOINT_MAX || !ec_config_endpoint_valid(s, false))
+        return s_bad(c, n, key, what);
     memcpy(out, s, strlen(s) + 1);
+    return 0;
+}
+
+/* `key`: one endpoint or a list of 1..AR_ENDPOINTS_MAX; *count is 0 when absent. */
+static int s_endpoints(const s_ctx_t *c, const ec_yaml_node_t *map, const char *key, bool required,
+                       char out[][EC_ENDPOINT_MAX], uint32_t *count)
+{
+    const ec_yaml_node_t *n = ec_yaml_get(map, key);
+    *count = 0;
+    if (!n)
+        return required ? ec_status_set(c->st, EC_ECONFIG, "%s: missing key '%s' (%s)", c->name,
+                                        key, "an endpoint like tcp://127.0.0.1:7100")
+                        : 0;
+    if (!ec_yaml_is_seq(n)) {
+        int rc = s_endpoint_one(c, n, key, out[0]);
+        *count = rc == 0 ? 1 : 0;
+        return rc;
+    }
+    if (ec_yaml_count(n) < 1 || ec_yaml_count(n) > AR_ENDPOINTS_MAX)
+        return s_bad(c, n, key, "a list of 1 to 8 endpoints");
+    for (size_t i = 0; i < ec_yaml_count(n); i++) {
+        int rc = s_endpoint_one(c, ec_yaml_item(n, i), key, out[i]);
+        if (rc)
+            return rc;
+    }
+    *count = (uint32_t)ec_yaml_count(n);
     return 0;
 }
 
@@ -73,9 +95,9 @@ static int s_chain(const s_ctx_t *c, const ec_yaml_node_t *n, const char *where,
                              c->name, ec_yaml_line(n), where);
     int rc = s_keys(c, n, where, keys);
     if (rc == 0)
-        rc = s_endpoint(c, n, "rpc", true, ep->rpc);
+        rc = s_endpoints(c, n, "rpc", true, ep->rpc, &ep->rpc_count);
     if (rc == 0)
-        rc = s_endpoint(c, n, "pub", false, ep->pub);
+        rc = s_endpoints(c, n, "pub", false, ep->pub, &ep->pub_count);
     return rc;
 }
 

@@ -25,9 +25,16 @@
 #define AR_INTERVAL_MS_MIN 10
 #define AR_INTERVAL_MS_MAX 600000
 
+#define AR_ENDPOINTS_MAX 8 /* nodes of one chain the relay knows                      */
+
+/* Where one chain's nodes listen: `rpc` and `pub` are each one endpoint or a list (a
+ * chain of several validators). The relay talks to one rpc at a time and moves to the
+ * next when it does not answer; it subscribes to every pub. */
 typedef struct {
-    char rpc[EC_ENDPOINT_MAX]; /* ROUTER endpoint of one node of the chain                 */
-    char pub[EC_ENDPOINT_MAX]; /* its PUB endpoint, "" when not configured                 */
+    uint32_t rpc_count; /* 1..AR_ENDPOINTS_MAX                                          */
+    char rpc[AR_ENDPOINTS_MAX][EC_ENDPOINT_MAX];
+    uint32_t pub_count; /* 0 when not configured                                        */
+    char pub[AR_ENDPOINTS_MAX][EC_ENDPOINT_MAX];
 } ar_endpoint_t;
 
 typedef struct {

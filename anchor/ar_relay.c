@@ -40,6 +40,7 @@ enum {
     S_RECORDS_ASK = EC_ANCHOR_RECORDS_MAX,
     /* Room for the envelope around a body: tags, chain id, sender, nonce, signature. */
     S_BODY_BYTES_MAX = EC_TX_BYTES_MAX - 512,
+    S_TAIL_BYTES_MAX = 3 + EC_VALIDATORS_MAX * 48 + 35, /* next_valset and claimed        */
 };
 
 /* Logged states of a chain link, so each change is logged once. */
@@ -47,15 +48,17 @@ enum { S_LINK_UNKNOWN = 0, S_LINK_UP = 1, S_LINK_DOWN = 2 };
 
 typedef struct {
     const ar_endpoint_t *ep;
+    uint32_t at;      /* index of the rpc endpoint in use (ep->rpc)               */
     char label[40];   /* "main" or "side 2" until the chain id is known        */
     ec_rpc_t *rpc;    /* queries                                                */
     ec_rpc_t *submit; /* submits (answered at commit time)                      */
     void *sub;        /* SUB socket for header announcements, or NULL           */
     char chain_id[EC_CHAIN_ID_MAX];
-    uint32_t kind;   /* EC_CHAIN_MAIN or EC_CHAIN_SIDE, from status            */
-    uint64_t height; /* tip at the last status                                 */
-    int link;        /* S_LINK_*                                               */
-    bool usable;     /* answered status this round with the expected kind     */
+    uint32_t kind;        /* EC_CHAIN_MAIN or EC_CHAIN_SIDE, from status            */
+    uint64_t height;      /* tip at the last status                                 */
+    uint64_t tip_time_ms; /* its block time                                    */
+    int link;             /* S_LINK_*                                               */
+    bool usable;          /* answered status this round with the expected kind     */
 } s_chain_t;
 
 /* One direction of one side chain. */
@@ -99,23 +102,34 @@ static const char *s_name(const s_chain_t *ch)
 
 /* ---- chains: connection and calls ------------------------------------------------------ */
 
+/* The rpc endpoint of ch in use. */
+static const char *s_rpc(const s_chain_t *ch)
+{
+    return ch->ep->rpc[ch->at];
+}
+
 static int s_chain_open(ar_relay_t *r, s_chain_t *ch, const ar_endpoint_t *ep, ec_status_t *st)
 {
     ch->ep = ep;
-    ch->rpc = ec_rpc_connect(ep->rpc, AR_CALL_TIMEOUT_MS);
-    ch->submit = ec_rpc_connect(ep->rpc, AR_CALL_TIMEOUT_MS);
+    ch->at = 0;
+    ch->rpc = ec_rpc_connect(s_rpc(ch), AR_CALL_TIMEOUT_MS);
+    ch->submit = ec_rpc_connect(s_rpc(ch), AR_CALL_TIMEOUT_MS);
     if (!ch->rpc || !ch->submit)
-        return ec_status_set(st, EC_ECONFIG, "%s: cannot connect to %s", ch->label, ep->rpc);
-    if (!ep->pub[0])
+        return ec_status_set(st, EC_ECONFIG, "%s: cannot connect to %s", ch->label, s_rpc(ch));
+    if (ep->pub_count == 0)
         return 0;
+    /* One SUB connected to every node's PUB: any of them announcing wakes the relay. */
     ch->sub = zmq_socket(r->zctx, ZMQ_SUB);
     int linger = 0, hwm = 100;
     if (!ch->sub || zmq_setsockopt(ch->sub, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(ch->sub, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
-        zmq_setsockopt(ch->sub, ZMQ_SUBSCRIBE, "header", 6) != 0 ||
-        zmq_connect(ch->sub, ep->pub) != 0)
-        return ec_status_set(st, EC_ECONFIG, "%s: cannot subscribe to %s: %s", ch->label, ep->pub,
+        zmq_setsockopt(ch->sub, ZMQ_SUBSCRIBE, "header", 6) != 0)
+        return ec_status_set(st, EC_EINTERNAL, "%s: SUB socket: %s", ch->label,
                              zmq_strerror(errno));
+    for (uint32_t i = 0; i < ep->pub_count; i++)
+        if (zmq_connect(ch->sub, ep->pub[i]) != 0)
+            return ec_status_set(st, EC_ECONFIG, "%s: cannot subscribe to %s: %s", ch->label,
+                                 ep->pub[i], zmq_strerror(errno));
     return 0;
 }
 
@@ -143,15 +157,20 @@ static void s_forget_submits(ar_relay_t *r, const s_chain_t *ch)
 /* A transport failure: log once, drop queued requests by reconnecting, forget submits. */
 static void s_chain_down(ar_relay_t *r, s_chain_t *ch, const ec_status_t *st)
 {
-    if (ch->link != S_LINK_DOWN)
-        ec_warn("chain %s (%s) unreachable: %s; retrying every round", s_name(ch), ch->ep->rpc,
-                st->msg);
+    /* A chain of several nodes: the next one is asked from now on. */
+    uint32_t was = ch->at;
+    ch->at = (ch->at + 1) % ch->ep->rpc_count;
+    if (ch->link != S_LINK_DOWN || ch->at != was)
+        ec_warn("chain %s (%s) unreachable: %s; %s", s_name(ch), ch->ep->rpc[was], st->msg,
+                ch->at != was ? "trying its next node" : "retrying every round");
+    if (ch->at != was)
+        ec_info("chain %s: now talking to %s", s_name(ch), s_rpc(ch));
     ch->link = S_LINK_DOWN;
     ch->usable = false;
     ec_rpc_destroy(&ch->rpc);
-    ch->rpc = ec_rpc_connect(ch->ep->rpc, AR_CALL_TIMEOUT_MS);
+    ch->rpc = ec_rpc_connect(s_rpc(ch), AR_CALL_TIMEOUT_MS);
     ec_rpc_destroy(&ch->submit);
-    ch->submit = ec_rpc_connect(ch->ep->rpc, AR_CALL_TIMEOUT_MS);
+    ch->submit = ec_rpc_connect(s_rpc(ch), AR_CALL_TIMEOUT_MS);
     assert(ch->rpc && ch->submit); /* the endpoint connected before */
     s_forget_submits(r, ch);
 }
@@ -205,8 +224,8 @@ static void s_result_cursor(ec_cur_t *c, const ec_rpc_reply_t *rep)
 }
 
 /*
- * `status`: [chain_id, kind, cert_type, height, tip_hash|nil, genesis_hash, tip_time_ms,
- * mempool]. Sets ch->usable when the chain answers and is of kind `want_kind`.
+ * `status` (ec_rpc_status_read). Sets ch->usable when the chain answers and is of kind
+ * `want_kind`.
  */
 static void s_status(ar_relay_t *r, s_chain_t *ch, uint32_t want_kind)
 {
@@ -222,20 +241,11 @@ static void s_status(ar_relay_t *r, s_chain_t *ch, uint32_t want_kind)
         }
         return;
     }
-    ec_cur_t top, c;
-    char chain_id[EC_CHAIN_ID_MAX];
-    uint64_t kind = 0, height = 0;
-    s_result_cursor(&top, &rep);
-    ec_cur_enter(&top, &c, 8);
-    ec_cur_str_copy(&c, chain_id, sizeof chain_id);
-    ec_cur_uint(&c, &kind);
-    ec_cur_object(&c); /* cert_type */
-    ec_cur_uint(&c, &height);
-    for (int i = 0; i < 4; i++)
-        ec_cur_object(&c);
-    ec_cur_fold(&top, &c);
-    rc = ec_cur_finish(&top);
+    ec_rpc_status_t status;
+    rc = rep.code == 0 ? ec_rpc_status_read(&status, rep.result) : EC_EINVAL;
     ec_rpc_reply_fini(&rep);
+    const char *chain_id = status.chain_id;
+    uint64_t kind = status.kind, height = status.height;
     if (rc || !ec_chain_id_valid(chain_id)) {
         ec_status_set(&st, EC_EINVAL, "malformed status reply");
         s_chain_down(r, ch, &st);
@@ -244,20 +254,21 @@ static void s_status(ar_relay_t *r, s_chain_t *ch, uint32_t want_kind)
     if (kind != want_kind) {
         if (ch->link != S_LINK_DOWN)
             ec_error("chain %s at %s is a %s chain, configured as a %s chain: ignored", chain_id,
-                     ch->ep->rpc, kind == EC_CHAIN_MAIN ? "main" : "side",
+                     s_rpc(ch), kind == EC_CHAIN_MAIN ? "main" : "side",
                      want_kind == EC_CHAIN_MAIN ? "main" : "side");
         ch->link = S_LINK_DOWN;
         return;
     }
     if (ch->chain_id[0] && strcmp(ch->chain_id, chain_id) != 0)
-        ec_warn("chain at %s changed its id from %s to %s", ch->ep->rpc, ch->chain_id, chain_id);
+        ec_warn("chain at %s changed its id from %s to %s", s_rpc(ch), ch->chain_id, chain_id);
     if (ch->link != S_LINK_UP)
         ec_info("chain %s (%s) reachable at %s, height %llu", chain_id,
-                want_kind == EC_CHAIN_MAIN ? "main" : "side", ch->ep->rpc,
+                want_kind == EC_CHAIN_MAIN ? "main" : "side", s_rpc(ch),
                 (unsigned long long)height);
-    memcpy(ch->chain_id, chain_id, sizeof chain_id);
+    snprintf(ch->chain_id, sizeof ch->chain_id, "%s", chain_id);
     ch->kind = (uint32_t)kind;
     ch->height = height;
+    ch->tip_time_ms = status.tip_time_ms;
     ch->link = S_LINK_UP;
     ch->usable = true;
 }
@@ -336,6 +347,74 @@ static int s_needs_anchor(ar_relay_t *r, s_chain_t *ch, s_dir_t *d, uint64_t bas
             return 1;
         d->scan_done = h;
     }
+    return 0;
+}
+
+/*
+ * Validator-set changes: a light client only accepts headers committed by the set it knows,
+ * so the header that names a new set (the one before the change takes effect) must be
+ * anchored before any header after it. Returns the height to anchor at most (`tip`, or an
+ * earlier such header above `base`), 0 on a transport error (st set).
+ */
+static uint64_t s_target(ar_relay_t *r, s_chain_t *ch, uint64_t base, uint64_t tip, ec_status_t *st)
+{
+    ec_rpc_reply_t rep;
+    s_params_uints(r, 1, base + 2, 0);
+    int rc = s_call(r, ch, "valsets", &rep, st);
+    if (rc)
+        return 0;
+    ec_cur_t top, list, item;
+    uint64_t first = 0;
+    s_result_cursor(&top, &rep);
+    ec_cur_enter_max(&top, &list, 64);
+    if (!list.err && list.count > 0) {
+        ec_cur_enter(&list, &item, 2);
+        ec_cur_uint(&item, &first);
+        ec_cur_object(&item);
+        ec_cur_fold(&list, &item);
+    }
+    if (!list.err && list.count > 1)
+        list.pos = list.count; /* only the first change matters now */
+    ec_cur_fold(&top, &list);
+    rc = ec_cur_finish(&top);
+    ec_rpc_reply_fini(&rep);
+    if (rc) {
+        ec_status_set(st, rc, "chain %s: malformed valsets reply", s_name(ch));
+        return 0;
+    }
+    /* A change in force from `first` is named by header first - 1. */
+    if (first >= base + 2 && first - 1 < tip)
+        return first - 1;
+    return tip;
+}
+
+/*
+ * Appends the last two fields of an anchor body to r->body: the next validator set when
+ * header `hdr` names a change (fetched from ch as `valset [height + 1]`), else nil, and no
+ * fork claim. 0 or an error (st set).
+ */
+static int s_body_tail(ar_relay_t *r, s_chain_t *ch, const uint8_t *hb, size_t hs, ec_status_t *st)
+{
+    ec_header_t hdr;
+    if (ec_header_decode(&hdr, hb, hs) != 0)
+        return ec_status_set(st, EC_EINVAL, "chain %s: a header does not decode", s_name(ch));
+    if (memcmp(hdr.valset_hash, hdr.next_valset_hash, EC_HASH_BYTES) == 0) {
+        ec_write_nil(&r->body);
+    } else {
+        ec_rpc_reply_t rep;
+        s_params_uints(r, 1, hdr.height + 1, 0);
+        int rc = s_call(r, ch, "valset", &rep, st);
+        if (rc)
+            return rc;
+        const msgpack_object *o = rep.result;
+        if (o->type != MSGPACK_OBJECT_BIN) {
+            ec_rpc_reply_fini(&rep);
+            return ec_status_set(st, EC_EINVAL, "chain %s: malformed valset reply", s_name(ch));
+        }
+        ec_write_raw(&r->body, (const uint8_t *)o->via.bin.ptr, o->via.bin.size);
+        ec_rpc_reply_fini(&rep);
+    }
+    ec_write_nil(&r->body); /* claimed: an honest relay proves no fork */
     return 0;
 }
 
@@ -489,6 +568,11 @@ static void s_side_to_main(ar_relay_t *r, s_side_t *s)
             ec_debug("scan of %s: %s", side->chain_id, st.msg);
         return;
     }
+    tip = s_target(r, side, lc.height, tip, &st);
+    if (tip == 0) {
+        ec_debug("valsets of %s: %s", side->chain_id, st.msg);
+        return;
+    }
     ec_hash32_t prev[EC_MERKLE_PROOF_MAX], cons[EC_MERKLE_PROOF_MAX];
     size_t prev_len = 0, cons_len = 0;
     const uint8_t *hb, *cb;
@@ -503,13 +587,18 @@ static void s_side_to_main(ar_relay_t *r, s_side_t *s)
         return;
     }
     ec_writer_reset(&r->body);
-    ec_write_array(&r->body, 5);
+    ec_write_array(&r->body, 7);
     ec_write_cstr(&r->body, side->chain_id);
     ec_write_bin(&r->body, hb, hs);
     ec_write_bin(&r->body, cb, cs);
     ec_write_path(&r->body, prev, prev_len);
     ec_write_path(&r->body, cons, cons_len);
+    rc = s_body_tail(r, side, hb, hs, &st);
     ec_rpc_reply_fini(&rep);
+    if (rc) {
+        ec_debug("anchor of %s height %llu: %s", side->chain_id, (unsigned long long)tip, st.msg);
+        return;
+    }
     ec_debug("anchoring %s height %llu (main knows %llu)", side->chain_id, (unsigned long long)tip,
              (unsigned long long)lc.height);
     s_submit(r, main, &s->up, main->chain_id, EC_MTX_ANCHOR, tip);
@@ -563,7 +652,7 @@ static uint32_t s_mirror_body(ar_relay_t *r, const uint8_t *hb, size_t hs, const
                               const ec_hash32_t *cons, size_t cons_len, const s_records_t *rec)
 {
     ec_writer_reset(&r->body);
-    ec_write_array(&r->body, 8);
+    ec_write_array(&r->body, 10);
     ec_write_bin(&r->body, hb, hs);
     ec_write_bin(&r->body, cb, cs);
     ec_write_path(&r->body, prev, prev_len);
@@ -571,8 +660,9 @@ static uint32_t s_mirror_body(ar_relay_t *r, const uint8_t *hb, size_t hs, const
     ec_write_bin(&r->body, rec->root, EC_HASH_BYTES);
     ec_write_uint(&r->body, rec->count);
     ec_write_bin(&r->body, rec->digest, EC_HASH_BYTES);
-    /* Records are written to tmp first to learn how many fit; 3 bytes of array header. */
-    size_t room = S_BODY_BYTES_MAX - ec_writer_size(&r->body) - 3;
+    /* Records are written to tmp first to learn how many fit; 3 bytes of array header and
+     * room for the tail (a validator set of up to 32, and a claim). */
+    size_t room = S_BODY_BYTES_MAX - ec_writer_size(&r->body) - 3 - S_TAIL_BYTES_MAX;
     size_t ends[S_RECORDS_ASK];
     uint32_t n = 0;
     ec_writer_reset(&r->tmp);
@@ -589,8 +679,14 @@ static uint32_t s_mirror_body(ar_relay_t *r, const uint8_t *hb, size_t hs, const
     return n;
 }
 
-/* Reads S `query mirror []`: [main_light, records_count]. */
-static int s_mirror(ar_relay_t *r, s_side_t *s, ec_light_t *m, uint64_t *mirrored, ec_status_t *st)
+/* What a side chain's `query mirror []` says: [main_light, records_count, main_time_ms,
+ * main_freshness_ms]. */
+typedef struct {
+    ec_light_t light;
+    uint64_t records, main_time_ms, freshness_ms;
+} s_mirror_t;
+
+static int s_mirror(ar_relay_t *r, s_side_t *s, s_mirror_t *mirror, ec_status_t *st)
 {
     ec_rpc_reply_t rep;
     s_params_query(r, "mirror");
@@ -600,9 +696,11 @@ static int s_mirror(ar_relay_t *r, s_side_t *s, ec_light_t *m, uint64_t *mirrore
         return rc;
     ec_cur_t top, c;
     s_result_cursor(&top, &rep);
-    ec_cur_enter(&top, &c, 2);
-    ec_light_read(&c, m);
-    ec_cur_uint(&c, mirrored);
+    ec_cur_enter(&top, &c, 4);
+    ec_light_read(&c, &mirror->light);
+    ec_cur_uint(&c, &mirror->records);
+    ec_cur_uint(&c, &mirror->main_time_ms);
+    ec_cur_uint(&c, &mirror->freshness_ms);
     ec_cur_fold(&top, &c);
     rc = ec_cur_finish(&top);
     ec_rpc_reply_fini(&rep);
@@ -615,9 +713,11 @@ static void s_main_to_side(ar_relay_t *r, s_side_t *s)
 {
     s_chain_t *side = &s->c, *main = &r->main;
     ec_status_t st;
-    ec_light_t m;
-    uint64_t mirrored = 0, tip = main->height;
-    int rc = s_mirror(r, s, &m, &mirrored, &st);
+    s_mirror_t mirror;
+    uint64_t tip = main->height;
+    int rc = s_mirror(r, s, &mirror, &st);
+    const ec_light_t m = mirror.light;
+    uint64_t mirrored = mirror.records;
     if (rc) {
         ec_debug("mirror of %s: %s", side->chain_id, st.msg);
         return;
@@ -630,6 +730,13 @@ static void s_main_to_side(ar_relay_t *r, s_side_t *s)
     s_state(&s->down, 0, NULL, NULL, NULL);
     if (tip == 0 || tip < m.height)
         return;
+    if (tip > m.height) {
+        tip = s_target(r, main, m.height, tip, &st);
+        if (tip == 0) {
+            ec_debug("valsets of %s: %s", main->chain_id, st.msg);
+            return;
+        }
+    }
     /* At tip == m.height only records can be missing: a continuation of that header. */
     uint64_t height = tip;
     ec_rpc_reply_t rrep, hrep;
@@ -641,6 +748,11 @@ static void s_main_to_side(ar_relay_t *r, s_side_t *s)
     }
     bool more_records = rec.count > mirrored;
     int need = more_records;
+    /* Keep the side chain's view fresh even when the main chain only anchors: a quarter of
+     * its bound old, the newest main header goes down whatever it holds. */
+    if (!need && tip > m.height && main->tip_time_ms > mirror.main_time_ms &&
+        main->tip_time_ms - mirror.main_time_ms >= mirror.freshness_ms / 4)
+        need = 1;
     if (!need && tip > m.height)
         need = s_needs_anchor(r, main, &s->down, m.height, tip, &st);
     ec_hash32_t prev[EC_MERKLE_PROOF_MAX], cons[EC_MERKLE_PROOF_MAX];
@@ -663,8 +775,17 @@ static void s_main_to_side(ar_relay_t *r, s_side_t *s)
         return;
     }
     uint32_t n = s_mirror_body(r, hb, hs, cb, cs, prev, prev_len, cons, cons_len, &rec);
+    rc = tip > m.height ? s_body_tail(r, main, hb, hs, &st) : 0;
+    if (tip == m.height) { /* a records continuation: the header names nothing new here */
+        ec_write_nil(&r->body);
+        ec_write_nil(&r->body);
+    }
     ec_rpc_reply_fini(&hrep);
     ec_rpc_reply_fini(&rrep);
+    if (rc) {
+        ec_debug("main header %llu for %s: %s", (unsigned long long)height, side->chain_id, st.msg);
+        return;
+    }
     if (tip == m.height && n == 0)
         return;
     ec_debug("main header %llu to %s (mirror at %llu), records %llu..%llu of %llu",

@@ -47,6 +47,8 @@ int cmd_verify(cl_ctx_t *ctx, int argc, char **argv);
 
 /* cmd_chain.c */
 int cmd_chain_status(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_node_status(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_validator_set(cl_ctx_t *ctx, int argc, char **argv);
 
 /*
  * Decrypts a sealed certificate payload with the holder's key, checks it against

@@ -415,6 +415,87 @@ int cmd_sidechain_update(cl_ctx_t *ctx, int argc, char **argv)
     return cl_emit_txres(ctx, obj, &res);
 }
 
+/* ---- validator set ------------------------------------------------------------------------ */
+
+static const char s_help_validator[] =
+    "usage: ecert validator set --key OPERATOR (--validator-key FILE | --validator-pk HEX)\n"
+    "                           --power N [--type TYPE]\n\n"
+    "Governance over the validators that run a chain, one validator at a time, signed by an\n"
+    "operator of the main chain. Without --type it changes the main chain's own set\n"
+    "(VALIDATOR_UPDATE); with --type it changes that side chain's set (SIDECHAIN_VALIDATOR,\n"
+    "carried to the side chain as a record it applies when the relay next brings it main\n"
+    "headers). Power 0 removes the validator; a key not in the set joins with that power.\n"
+    "The change is in force two blocks after the block that makes it; the main chain, the\n"
+    "side chains and the relay follow it on their own (docs/OPERATIONS.md, \"Adding or\n"
+    "removing a validator\"). Start a joining validator's node before adding it.\n\n"
+    "Options:\n"
+    "  --validator-key FILE  the validator's key file (read without its passphrase)\n"
+    "  --validator-pk HEX    or its public key, 64 hex digits\n"
+    "  --power N             its voting power, 0 (remove) to 2^48\n"
+    "  --type TYPE           a side chain's certificate type (default: the main chain)\n"
+    "\nExamples:\n  ecert validator set --key operator.key --validator-key v5.key --power 1\n"
+    "  ecert validator set --key operator.key --type degree --validator-key dv4.key "
+    "--power 0\n" CL_GLOBAL_NOTE;
+
+int cmd_validator_set(cl_ctx_t *ctx, int argc, char **argv)
+{
+    ec_valset_t vs;
+    memset(&vs, 0, sizeof vs);
+    uint8_t pk[EC_PK_BYTES];
+    bool have_pk = false, have_power = false;
+    uint64_t power = 0;
+    const char *type = NULL;
+    const cl_opt_t opts[] = {{"validator-key", CL_ARG_FN, &vs, NULL, s_opt_validator},
+                             {"validator-pk", CL_ARG_HASH, pk, &have_pk},
+                             {"power", CL_ARG_U64, &power, &have_power},
+                             {"type", CL_ARG_STR, &type},
+                             {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_validator, NULL);
+    if (rc >= 0)
+        return rc;
+    if ((vs.count > 0) == have_pk || vs.count > 1)
+        return cl_usage(ctx, "give one validator: --validator-key FILE or --validator-pk HEX");
+    if (!have_power)
+        return cl_missing(ctx, "--power");
+    if (power > EC_VALIDATOR_POWER_MAX)
+        return cl_usage(ctx, "--power must be 0 to %llu",
+                        (unsigned long long)EC_VALIDATOR_POWER_MAX);
+    if (vs.count == 1)
+        memcpy(pk, vs.v[0].pk, EC_PK_BYTES);
+    const char *chain_id = NULL;
+    if (type) {
+        cl_chain_t *side = cl_side(ctx, type);
+        if (!side)
+            return 1;
+        chain_id = side->chain_id;
+    }
+    ec_writer_t body;
+    ec_writer_init(&body);
+    ec_write_array(&body, chain_id ? 3 : 2);
+    if (chain_id)
+        ec_write_cstr(&body, chain_id);
+    ec_write_bin(&body, pk, EC_PK_BYTES);
+    ec_write_uint(&body, power);
+    cl_txres_t res;
+    rc = s_submit_main(ctx, chain_id ? EC_MTX_SIDECHAIN_VALIDATOR : EC_MTX_VALIDATOR_UPDATE, &body,
+                       &res);
+    ec_writer_fini(&body);
+    if (rc)
+        return rc;
+    char hex[2 * EC_PK_BYTES + 1];
+    ec_hex(hex, pk, EC_PK_BYTES);
+    const char *chain = chain_id ? chain_id : cl_main(ctx)->chain_id;
+    cl_out(ctx,
+           "validator %s of %s: power %llu (%s), in force two blocks after main block "
+           "%llu%s\n",
+           hex, chain, (unsigned long long)power, power ? "set" : "removed",
+           (unsigned long long)res.height,
+           chain_id ? " of the side chain, once the relay brings it the record" : "");
+    json_t *obj =
+        json_pack("{s:s,s:s,s:I}", "chain_id", chain, "validator", hex, "power", (json_int_t)power);
+    return cl_emit_txres(ctx, obj, &res);
+}
+
 /* ---- genesis main / side ---------------------------------------------------------------- */
 
 /* cl_opt_t handler for --validator-key: adds the public key of a key file (read without a
@@ -518,7 +599,7 @@ int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv)
 static const char s_help_gside[] =
     "usage: ecert genesis side --chain-id ID --cert-type TYPE --validator-key FILE\n"
     "                          [--validator-key ...] --main-genesis FILE --out FILE\n"
-    "                          [--time-ms N]\n\n"
+    "                          [--time-ms N] [--main-freshness-ms N]\n\n"
     "Writes a side-chain genesis for one certificate type. It names the main chain it\n"
     "trusts: the main chain id, the main genesis hash and the main validators, all read\n"
     "from the main genesis file.\n\n"
@@ -529,6 +610,9 @@ static const char s_help_gside[] =
     "  --main-genesis FILE    the main chain's genesis file\n"
     "  --out FILE             the genesis YAML to write (must not exist)\n"
     "  --time-ms N            genesis time, ms since the epoch (default: now)\n"
+    "  --main-freshness-ms N  refuse role-dependent transactions once the newest main\n"
+    "                         header the side chain holds is older than this (default\n"
+    "                         30000; the main chain needs heartbeat_ms at most a third)\n"
     "\nExample:\n  ecert genesis side --chain-id ecert-degree-dev --cert-type degree "
     "--validator-key dv1.key --main-genesis main/genesis.yaml --out "
     "degree/genesis.yaml\n" CL_GLOBAL_NOTE;
@@ -538,9 +622,10 @@ int cmd_genesis_side(cl_ctx_t *ctx, int argc, char **argv)
     ec_genesis_t g, main_g;
     memset(&g, 0, sizeof g);
     const char *chain_id = NULL, *cert_type = NULL, *main_path = NULL, *out = NULL;
-    uint64_t time_ms = cl_now_ms();
+    uint64_t time_ms = cl_now_ms(), freshness_ms = EC_MAIN_FRESHNESS_MS_DEFAULT;
     const cl_opt_t opts[] = {{"chain-id", CL_ARG_STR, &chain_id},
                              {"cert-type", CL_ARG_STR, &cert_type},
+                             {"main-freshness-ms", CL_ARG_U64, &freshness_ms},
                              {"validator-key", CL_ARG_FN, &g.validators, NULL, s_opt_validator},
                              {"main-genesis", CL_ARG_STR, &main_path},
                              {"out", CL_ARG_STR, &out},
@@ -562,6 +647,8 @@ int cmd_genesis_side(cl_ctx_t *ctx, int argc, char **argv)
         return cl_usage(ctx, "--chain-id must be 1..63 of a-z, 0-9 and '-'");
     if (!ec_cert_type_valid(cert_type))
         return cl_usage(ctx, "--cert-type must be 1..31 of a-z, 0-9, '_' and '-'");
+    if (freshness_ms < EC_MAIN_FRESHNESS_MS_MIN || freshness_ms > 86400000u)
+        return cl_usage(ctx, "--main-freshness-ms must be 1000..86400000");
     ec_status_t st = {0};
     if (ec_genesis_load(&main_g, main_path, &st))
         return cl_fail_st(ctx, &st, NULL);
@@ -573,5 +660,6 @@ int cmd_genesis_side(cl_ctx_t *ctx, int argc, char **argv)
     snprintf(g.main_chain_id, sizeof g.main_chain_id, "%s", main_g.chain_id);
     ec_genesis_hash(g.main_genesis_hash, &main_g);
     g.main_validators = main_g.validators;
+    g.main_freshness_ms = freshness_ms;
     return s_genesis_write(ctx, &g, EC_CHAIN_SIDE, chain_id, time_ms, out);
 }

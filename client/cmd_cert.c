@@ -239,7 +239,8 @@ typedef struct {
     size_t payload_size;
     uint64_t inspections;
     uint64_t updated_height;
-    bool erased; /* ERASE removed its contents                   */
+    bool erased;          /* ERASE removed its contents                   */
+    uint64_t auth_height; /* main height whose roles authorized the issue  */
 } s_cert_t;
 
 /* `query cert [id]`; keeps *reply alive for c->payload (fini it on 0). 0 or 1. */
@@ -261,7 +262,7 @@ static int s_cert_fetch(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HAS
         return rc;
     memset(c, 0, sizeof *c);
     ec_cur_t cur;
-    ec_cur_open(&cur, reply->result, 12);
+    ec_cur_open(&cur, reply->result, 13);
     ec_cur_bin_fixed(&cur, c->id, sizeof c->id);
     ec_cur_str_copy(&cur, c->holder, sizeof c->holder);
     ec_cur_str_copy(&cur, c->org_code, sizeof c->org_code);
@@ -274,6 +275,7 @@ static int s_cert_fetch(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HAS
     ec_cur_uint(&cur, &c->inspections);
     ec_cur_uint(&cur, &c->updated_height);
     ec_cur_bool(&cur, &c->erased);
+    ec_cur_uint(&cur, &c->auth_height);
     rc = ec_cur_finish(&cur);
     if (rc || memcmp(c->id, id, EC_HASH_BYTES) != 0) {
         ec_rpc_reply_fini(reply);
@@ -492,12 +494,15 @@ int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
            (unsigned long long)c.inspections, root_hex);
     if (c.updated_height != c.height)
         cl_out(ctx, "updated at   height %llu\n", (unsigned long long)c.updated_height);
+    cl_out(ctx, "authorized   by the issuer's role as of main-chain height %llu\n",
+           (unsigned long long)c.auth_height);
     json_t *obj =
         json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:s}", "cert_id", id_hex, "type",
                   a.type, "chain_id", side->chain_id, "holder", c.holder, "org_code", c.org_code,
                   "issuer", issuer, "height", (json_int_t)c.height, "status", c.status,
                   "expires_ms", (json_int_t)c.expires_ms, "inspections", (json_int_t)c.inspections,
                   "updated_height", (json_int_t)c.updated_height, "fields_root", root_hex);
+    json_object_set_new(obj, "auth_main_height", json_integer((json_int_t)c.auth_height));
     rc = 0;
     if (c.erased || c.payload_size == 0) {
         /* An authorized erasure removed the personal data; the hashes remain. */

@@ -18,36 +18,13 @@
 
 #define S_LAG_SCAN_MAX 64 /* side headers fetched at most to count unanchored blocks  */
 
-/* The `status` reply. */
-typedef struct {
-    char chain_id[EC_CHAIN_ID_MAX];
-    uint64_t kind;
-    char cert_type[EC_CERT_TYPE_MAX];
-    uint64_t height;
-    bool has_tip;
-    uint8_t tip[EC_HASH_BYTES];
-    uint8_t genesis[EC_HASH_BYTES];
-    uint64_t tip_time_ms;
-    uint64_t mempool;
-} s_status_t;
-
-static int s_status(cl_ctx_t *ctx, cl_chain_t *ch, s_status_t *s)
+static int s_status(cl_ctx_t *ctx, cl_chain_t *ch, ec_rpc_status_t *s)
 {
     ec_rpc_reply_t r;
     int rc = cl_call(ctx, ch, "status", NULL, &r, 0);
     if (rc)
         return rc;
-    ec_cur_t c;
-    ec_cur_open(&c, r.result, 8);
-    ec_cur_str_copy(&c, s->chain_id, sizeof s->chain_id);
-    ec_cur_uint(&c, &s->kind);
-    ec_cur_str_copy(&c, s->cert_type, sizeof s->cert_type);
-    ec_cur_uint(&c, &s->height);
-    ec_cur_bin_fixed_opt(&c, s->tip, sizeof s->tip, &s->has_tip);
-    ec_cur_bin_fixed(&c, s->genesis, sizeof s->genesis);
-    ec_cur_uint(&c, &s->tip_time_ms);
-    ec_cur_uint(&c, &s->mempool);
-    rc = ec_cur_finish(&c);
+    rc = ec_rpc_status_read(s, r.result);
     ec_rpc_reply_fini(&r);
     if (rc)
         return cl_garbled(ctx, ch, "status");
@@ -162,7 +139,7 @@ static void s_show_anchoring(cl_ctx_t *ctx, cl_chain_t *ch, cl_chain_t *main, ui
 /* Shows one chain; returns 0 when it answered. */
 static int s_show(cl_ctx_t *ctx, cl_chain_t *ch, cl_chain_t *main, json_t *list)
 {
-    s_status_t s;
+    ec_rpc_status_t s;
     memset(&s, 0, sizeof s);
     json_t *o =
         json_pack("{s:s,s:s,s:s}", "type", ch->type, "chain_id", ch->chain_id, "rpc", ch->rpc);
@@ -175,14 +152,25 @@ static int s_show(cl_ctx_t *ctx, cl_chain_t *ch, cl_chain_t *main, json_t *list)
     }
     char tip[2 * EC_HASH_BYTES + 1] = "-";
     if (s.has_tip)
-        ec_hex(tip, s.tip, sizeof s.tip);
+        ec_hex(tip, s.tip_hash, sizeof s.tip_hash);
     cl_out(ctx, "%-10s %-22s height %-8llu tip %.12s  mempool %llu", ch->type, ch->chain_id,
            (unsigned long long)s.height, tip, (unsigned long long)s.mempool);
+    if (s.validators > 1)
+        cl_out(ctx, "  round %llu  validator %s%llu of %llu  peers %llu",
+               (unsigned long long)s.round, s.is_validator ? "" : "-",
+               (unsigned long long)(s.is_validator ? s.validator : 0),
+               (unsigned long long)s.validators, (unsigned long long)s.peers);
     json_object_set_new(o, "up", json_true());
     json_object_set_new(o, "height", json_integer((json_int_t)s.height));
     json_object_set_new(o, "tip", s.has_tip ? json_string(tip) : json_null());
     json_object_set_new(o, "tip_time_ms", json_integer((json_int_t)s.tip_time_ms));
     json_object_set_new(o, "mempool", json_integer((json_int_t)s.mempool));
+    json_object_set_new(o, "round", json_integer((json_int_t)s.round));
+    json_object_set_new(o, "step", json_integer((json_int_t)s.step));
+    json_object_set_new(o, "validator",
+                        s.is_validator ? json_integer((json_int_t)s.validator) : json_null());
+    json_object_set_new(o, "validators", json_integer((json_int_t)s.validators));
+    json_object_set_new(o, "peers", json_integer((json_int_t)s.peers));
     if (ch != main && main)
         s_show_anchoring(ctx, ch, main, s.height, o);
     cl_out(ctx, "\n");
@@ -251,4 +239,67 @@ int cmd_chain_status(cl_ctx_t *ctx, int argc, char **argv)
     }
     ctx->err_code = 0;
     return cl_emit(ctx, json_pack("{s:o}", "chains", list));
+}
+
+/* ---- ecert node status ---------------------------------------------------------------- */
+
+static const char s_help_node[] =
+    "usage: ecert node status --rpc ENDPOINT\n\n"
+    "Asks one node (any validator of any chain, named by its rpc endpoint) for its own\n"
+    "view: its chain, committed height and tip, the consensus round and step it is in,\n"
+    "its index in the validator set, the validators and how many of the other validators\n"
+    "it is connected to. Needs no client config. Exits 1 when the node does not answer.\n\n"
+    "Options:\n"
+    "  --rpc ENDPOINT   the node's rpc endpoint, e.g. tcp://127.0.0.1:8000\n"
+    "\nExample:\n  ecert node status --rpc tcp://127.0.0.1:8000\n" CL_GLOBAL_NOTE;
+
+int cmd_node_status(cl_ctx_t *ctx, int argc, char **argv)
+{
+    const char *rpc = NULL;
+    const cl_opt_t opts[] = {{"rpc", CL_ARG_STR, &rpc}, {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_node, NULL);
+    if (rc >= 0)
+        return rc;
+    if (!rpc)
+        return cl_missing(ctx, "--rpc");
+    cl_chain_t node;
+    memset(&node, 0, sizeof node);
+    snprintf(node.type, sizeof node.type, "node");
+    snprintf(node.chain_id, sizeof node.chain_id, "the node");
+    if (snprintf(node.rpc, sizeof node.rpc, "%s", rpc) >= (int)sizeof node.rpc)
+        return cl_usage(ctx, "--rpc: endpoint too long");
+    ec_rpc_reply_t r;
+    rc = cl_call(ctx, &node, "status", NULL, &r, 0);
+    if (rc) {
+        ec_rpc_destroy(&node.conn);
+        return rc;
+    }
+    ec_rpc_status_t s;
+    rc = ec_rpc_status_read(&s, r.result);
+    ec_rpc_reply_fini(&r);
+    ec_rpc_destroy(&node.conn);
+    if (rc)
+        return cl_garbled(ctx, &node, "status");
+    char tip[2 * EC_HASH_BYTES + 1] = "-";
+    if (s.has_tip)
+        ec_hex(tip, s.tip_hash, sizeof s.tip_hash);
+    static const char *const steps[] = {"idle", "propose", "prevote", "precommit"};
+    const char *step = s.step < 4 ? steps[s.step] : "?";
+    cl_out(ctx, "%s  height %llu  tip %.12s  round %llu %s  ", s.chain_id,
+           (unsigned long long)s.height, tip, (unsigned long long)s.round, step);
+    if (s.is_validator)
+        cl_out(ctx, "validator %llu of %llu", (unsigned long long)s.validator,
+               (unsigned long long)s.validators);
+    else
+        cl_out(ctx, "not a validator (%llu in the set)", (unsigned long long)s.validators);
+    cl_out(ctx, "  peers %llu  mempool %llu\n", (unsigned long long)s.peers,
+           (unsigned long long)s.mempool);
+    json_t *o = json_pack("{s:s,s:s,s:I,s:o,s:I,s:I,s:I,s:s,s:o,s:I,s:I}", "rpc", rpc, "chain_id",
+                          s.chain_id, "height", (json_int_t)s.height, "tip",
+                          s.has_tip ? json_string(tip) : json_null(), "tip_time_ms",
+                          (json_int_t)s.tip_time_ms, "mempool", (json_int_t)s.mempool, "round",
+                          (json_int_t)s.round, "step", step, "validator",
+                          s.is_validator ? json_integer((json_int_t)s.validator) : json_null(),
+                          "validators", (json_int_t)s.validators, "peers", (json_int_t)s.peers);
+    return cl_emit(ctx, o);
 }

@@ -53,6 +53,7 @@ static void s_sleep_ms(uint32_t ms)
 typedef struct {
     ec_rpc_reply_t r_txproof, r_hist, r_header, r_anchor, r_tx;
     uint64_t h, tx_index, tx_count;
+    ec_tx_result_t result;
     ec_hash32_t tx_path[EC_MERKLE_PROOF_MAX];
     size_t tx_path_len;
     const uint8_t *side_header;
@@ -68,6 +69,10 @@ typedef struct {
     size_t main_header_size, main_commit_size;
     const uint8_t *tx, *payload;
     size_t tx_size, payload_size;
+    /* The main chain's validator-set changes up to main_height (ec_bundle.h). */
+    ec_bundle_transition_t transitions[EC_BUNDLE_TRANSITIONS_MAX];
+    ec_rpc_reply_t r_transitions[EC_BUNDLE_TRANSITIONS_MAX];
+    size_t transition_count;
 } s_proof_t;
 
 static void s_proof_fini(s_proof_t *p)
@@ -77,6 +82,8 @@ static void s_proof_fini(s_proof_t *p)
     ec_rpc_reply_fini(&p->r_header);
     ec_rpc_reply_fini(&p->r_anchor);
     ec_rpc_reply_fini(&p->r_tx);
+    for (size_t i = 0; i < p->transition_count; i++)
+        ec_rpc_reply_fini(&p->r_transitions[i]);
 }
 
 /* One-element params [x] for a bin32 or a uint. */
@@ -98,14 +105,18 @@ static int s_fetch_tx_proof(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC
     if (rc)
         return rc;
     ec_cur_t c;
-    ec_cur_open(&c, p->r_txproof.result, 5);
+    int64_t code = 0;
+    ec_cur_open(&c, p->r_txproof.result, 7);
     ec_cur_uint(&c, &p->h);
     ec_cur_uint(&c, &p->tx_index);
     ec_cur_uint(&c, &p->tx_count);
     ec_cur_path(&c, p->tx_path, &p->tx_path_len);
     ec_cur_bin(&c, &p->side_header, &p->side_header_size, EC_TX_BYTES_MAX);
-    if (ec_cur_finish(&c))
+    ec_cur_int(&c, &code);
+    ec_cur_uint(&c, &p->result.ref);
+    if (ec_cur_finish(&c) || code > 0 || code < -64)
         return cl_garbled(ctx, side, "tx_proof");
+    p->result.code = (int32_t)code;
     return 0;
 }
 
@@ -227,7 +238,9 @@ static int s_fetch_tx(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_
         return rc;
     uint64_t height = 0, index = 0;
     ec_cur_t c;
-    ec_cur_open(&c, p->r_tx.result, 4);
+    int64_t code = 0;
+    uint64_t ref = 0;
+    ec_cur_open(&c, p->r_tx.result, 6);
     ec_cur_uint(&c, &height);
     ec_cur_uint(&c, &index);
     ec_cur_bin(&c, &p->tx, &p->tx_size, EC_TX_BYTES_MAX);
@@ -235,7 +248,9 @@ static int s_fetch_tx(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_
         ec_cur_nil(&c);
     else
         ec_cur_bin(&c, &p->payload, &p->payload_size, EC_PAYLOAD_BYTES_MAX);
-    if (ec_cur_finish(&c))
+    ec_cur_int(&c, &code);
+    ec_cur_uint(&c, &ref);
+    if (ec_cur_finish(&c) || code != p->result.code || ref != p->result.ref)
         return cl_garbled(ctx, side, "tx");
     if (height != p->h || index != p->tx_index)
         return cl_fail(ctx, EC_EINVAL,
@@ -285,13 +300,77 @@ static int s_write_bundle(cl_ctx_t *ctx, const char *out, const char *qr, const 
     return cl_fail_st(ctx, &st, NULL);
 }
 
+static void s_valset_read_fn(ec_cur_t *c, void *out)
+{
+    ec_valset_read(c, out);
+}
+
+/*
+ * Main `valsets [1]`: every change of the main chain's validators since its genesis that is
+ * in force at the bundle's main header or before, each with the header that named it and
+ * that header's commit, so a verifier holding only the genesis can follow them. 0 or 1.
+ */
+static int s_fetch_transitions(cl_ctx_t *ctx, cl_chain_t *main, s_proof_t *p)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 1);
+    ec_write_uint(&w, 1);
+    ec_rpc_reply_t r;
+    int rc = cl_call(ctx, main, "valsets", &w, &r, 0);
+    ec_writer_fini(&w);
+    if (rc)
+        return rc;
+    ec_cur_t c;
+    ec_cur_open_max(&c, r.result, EC_BUNDLE_TRANSITIONS_MAX);
+    for (uint32_t i = 0; !c.err && i < c.count; i++) {
+        ec_cur_t item;
+        uint64_t from = 0;
+        const uint8_t *set;
+        size_t set_size;
+        ec_cur_enter(&c, &item, 2);
+        ec_cur_uint(&item, &from);
+        ec_cur_bin(&item, &set, &set_size, EC_TX_BYTES_MAX);
+        ec_cur_fold(&c, &item);
+        if (c.err || from < 2 || from > p->main_height)
+            continue;
+        ec_bundle_transition_t *t = &p->transitions[p->transition_count];
+        if (ec_decode_read(&t->next, sizeof t->next, set, set_size, s_valset_read_fn) != 0) {
+            ec_cur_fail(&c, EC_EINVAL);
+            break;
+        }
+        ec_writer_init(&w);
+        ec_write_array(&w, 1);
+        ec_write_uint(&w, from - 1); /* the header that names the set */
+        ec_rpc_reply_t *hr = &p->r_transitions[p->transition_count];
+        rc = cl_call(ctx, main, "header", &w, hr, 0);
+        ec_writer_fini(&w);
+        if (rc) {
+            ec_rpc_reply_fini(&r);
+            return rc;
+        }
+        p->transition_count++;
+        ec_cur_t hc;
+        ec_cur_open(&hc, hr->result, 2);
+        ec_cur_bin(&hc, &t->header, &t->header_size, EC_TX_BYTES_MAX);
+        ec_cur_bin(&hc, &t->commit, &t->commit_size, EC_TX_BYTES_MAX);
+        if (ec_cur_finish(&hc) != 0) {
+            ec_rpc_reply_fini(&r);
+            return cl_garbled(ctx, main, "header");
+        }
+    }
+    rc = c.err;
+    ec_rpc_reply_fini(&r);
+    return rc ? cl_garbled(ctx, main, "valsets") : 0;
+}
+
 /* Gathers the parts, in the order the chain of evidence runs. 0 or 1. */
 static int s_gather(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main,
                     const uint8_t id[EC_HASH_BYTES], uint64_t wait_ms, s_proof_t *p)
 {
     if (s_fetch_tx_proof(ctx, side, id, p) || s_wait_anchor(ctx, main, side, wait_ms, p) ||
         s_fetch_history(ctx, side, p) || s_fetch_anchor_proof(ctx, main, p) ||
-        s_fetch_tx(ctx, side, id, p))
+        s_fetch_tx(ctx, side, id, p) || s_fetch_transitions(ctx, main, p))
         return 1;
     return 0;
 }
@@ -338,6 +417,7 @@ int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
             .payload = no_payload ? NULL : p.payload,
             .payload_size = no_payload ? 0 : p.payload_size,
             .tx_index = p.tx_index,
+            .result = p.result,
             .tx_path = p.tx_path,
             .tx_path_len = p.tx_path_len,
             .side_header = p.side_header,
@@ -353,6 +433,8 @@ int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
             .main_header_size = p.main_header_size,
             .main_commit = p.main_commit,
             .main_commit_size = p.main_commit_size,
+            .transitions = p.transitions,
+            .transition_count = p.transition_count,
         };
         ec_bundle_encode(&w, &parts);
         /* Never hand out a bundle that does not verify: check it as a verifier would. */
@@ -475,6 +557,16 @@ static int s_show_bundle(cl_ctx_t *ctx, const char *file, size_t size, const uin
     json_object_set_new(obj, "main_hash", json_string(main_hex));
     json_object_set_new(obj, "sender", json_string(sender));
     json_object_set_new(obj, "has_payload", json_boolean(info->has_payload));
+    json_object_set_new(obj, "applied", json_boolean(info->result_code == 0));
+    json_object_set_new(obj, "auth_main_height", json_integer((json_int_t)info->result_ref));
+    if (info->main_transitions)
+        cl_out(ctx,
+               "main validators followed through %llu validator-set change(s) since the "
+               "genesis\n",
+               (unsigned long long)info->main_transitions);
+    if (info->result_code == 0 && info->result_ref)
+        cl_out(ctx, "authorized    by the sender's role as of main-chain height %llu\n",
+               (unsigned long long)info->result_ref);
 
     /* Re-read the verified bundle for the transaction body and the payload. */
     ec_bundle_t b;
@@ -542,6 +634,16 @@ int cmd_verify(cl_ctx_t *ctx, int argc, char **argv)
         free(bundle);
         return cl_fail(ctx, rc, "bundle %s does NOT verify against %s: %s: %s", bundle_path,
                        g.chain_id, ec_errname(rc), st.msg[0] ? st.msg : ec_strerror(rc));
+    }
+    if (info.result_code != 0) {
+        /* A refused transaction is in its block too, and its proof checks: it proves the
+         * refusal, never a certificate. */
+        free(bundle);
+        return cl_fail(ctx, info.result_code,
+                       "bundle %s proves that the chain REFUSED this transaction (%s) at side "
+                       "block %llu: it is not a valid certificate",
+                       bundle_path, ec_errname(info.result_code),
+                       (unsigned long long)info.side_height);
     }
     json_t *obj = json_pack("{s:s,s:I}", "file", bundle_path, "bytes", (json_int_t)size);
     rc = s_show_bundle(ctx, bundle_path, size, bundle, &info, obj);

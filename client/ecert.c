@@ -32,6 +32,8 @@ static const s_command_t s_commands[] = {
     {"sidechain", "register", cmd_sidechain_register, "register a side chain (operator)"},
     {"sidechain", "update", cmd_sidechain_update,
      "change a side chain's validators or unfreeze it (operator)"},
+    {"validator", "set", cmd_validator_set,
+     "add, remove or re-weigh a validator of a chain (operator)"},
     {"genesis", "main", cmd_genesis_main, "write a main-chain genesis file"},
     {"genesis", "side", cmd_genesis_side, "write a side-chain genesis file"},
     {"cert", "issue", cmd_cert_issue, "issue a certificate sealed to its holder"},
@@ -46,6 +48,7 @@ static const s_command_t s_commands[] = {
     {"cert", "proof", cmd_cert_proof, "fetch an offline proof bundle for a transaction"},
     {"verify", NULL, cmd_verify, "check a proof bundle offline"},
     {"chain", "status", cmd_chain_status, "heights, tips and anchoring lag of the chains"},
+    {"node", "status", cmd_node_status, "one node's own view: height, round, peers"},
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

@@ -1,16 +1,22 @@
 /*
- * ec_app.h - the interface between the chain engine (ec_node) and a chain's rules, in the
- * manner of ABCI: the engine orders, stores and serves transactions and knows nothing of
- * identities or certificates; an app knows its rules and nothing of sockets or consensus.
+ * ec_app.h - the interface between the chain engine (ec_exec, driven by ec_engine) and a
+ * chain's rules, in the manner of ABCI: the engine orders, stores and serves transactions
+ * and knows nothing of identities or certificates; an app knows its rules and nothing of
+ * sockets or consensus.
  *
  * Threads: check_tx runs on the verifier pool, in parallel, and must only look at the
- * transaction itself. deliver_tx, end_block and committed run on the single commit thread,
- * in block order. query runs on the RPC thread and reads only committed data.
+ * transaction itself. deliver_tx and end_block run on the node's single core thread, in
+ * block order, for every block applied: the node's own proposals, other validators'
+ * proposals (a block may be applied and discarded several times before one is decided)
+ * and blocks fetched while catching up. query runs on the RPC thread and reads only
+ * committed data.
  *
- * deliver_tx must be deterministic (no clock, no randomness: use ctx->time_ms) and should
- * check everything before it writes; the engine sets a ledger save point before each
- * transaction and rolls back when deliver_tx fails, so a failed transaction is dropped
- * from the block without a trace. Every transaction in a committed block succeeded.
+ * deliver_tx must be deterministic (no clock, no randomness, no local setting: use
+ * ctx->time_ms) and should check everything before it writes. It returns 0, the EC_E*
+ * code of the rule the transaction breaks (the transaction stays in the block with that
+ * code, its writes undone through a ledger save point, and every validator records the
+ * same), or a local fault (EC_EIO, EC_ENOMEM, EC_EINTERNAL), which is never a verdict: the
+ * node stops instead of deciding otherwise than its peers.
  */
 #ifndef EC_APP_H
 #define EC_APP_H
@@ -32,6 +38,16 @@ typedef struct {
     uint64_t time_ms;            /* block time (deterministic input)                      */
     uint32_t anchor_count;       /* anchor entries accepted so far in this block          */
     ec_anchor_entry_t anchors[EC_BLOCK_ANCHORS_MAX];
+    /* Set by deliver_tx, committed with the transaction's result (0 before each one): on a
+     * side chain, the main-chain height whose roles authorized it. */
+    uint64_t ref;
+    /* The validator set of height + 1 (borrowed), and a change deliver_tx may make: one
+     * validator's power (0 removes it), in force from height + 2. At most one per block
+     * (the app refuses a second with EC_EBUSY) and it must leave a non-empty set of at
+     * most EC_VALIDATORS_MAX: the app checks before it sets it. */
+    const ec_valset_t *next_valset;
+    bool valset_changed;
+    ec_validator_t valset_change;
 } ec_block_ctx_t;
 
 /*

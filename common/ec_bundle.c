@@ -15,12 +15,12 @@
 
 #include "ec_chain.h"
 
-enum { S_BUNDLE_FIELDS = 13 };
+enum { S_BUNDLE_FIELDS = 15 };
 
 void ec_bundle_encode(ec_writer_t *w, const ec_bundle_parts_t *p)
 {
     ec_write_array(w, S_BUNDLE_FIELDS);
-    ec_write_uint(w, EC_VERSION);
+    ec_write_uint(w, EC_BUNDLE_VERSION);
     ec_write_cstr(w, p->side_chain_id);
     ec_write_bin(w, p->tx, p->tx_size);
     if (p->payload)
@@ -28,6 +28,9 @@ void ec_bundle_encode(ec_writer_t *w, const ec_bundle_parts_t *p)
     else
         ec_write_nil(w);
     ec_write_uint(w, p->tx_index);
+    ec_write_array(w, 2);
+    ec_write_int(w, p->result.code);
+    ec_write_uint(w, p->result.ref);
     ec_write_path(w, p->tx_path, p->tx_path_len);
     ec_write_bin(w, p->side_header, p->side_header_size);
     if (p->anchored_header)
@@ -39,6 +42,48 @@ void ec_bundle_encode(ec_writer_t *w, const ec_bundle_parts_t *p)
     ec_write_path(w, p->anchor_path, p->anchor_path_len);
     ec_write_bin(w, p->main_header, p->main_header_size);
     ec_write_bin(w, p->main_commit, p->main_commit_size);
+    ec_write_array(w, (uint32_t)p->transition_count);
+    for (size_t i = 0; i < p->transition_count; i++) {
+        const ec_bundle_transition_t *t = &p->transitions[i];
+        ec_write_array(w, 3);
+        ec_write_bin(w, t->header, t->header_size);
+        ec_write_bin(w, t->commit, t->commit_size);
+        ec_valset_encode(w, &t->next);
+    }
+}
+
+/* Reads the result [code, ref]: code 0 or an EC_E* code. Sticky. */
+static void s_cur_result(ec_cur_t *c, ec_tx_result_t *r)
+{
+    ec_cur_t f;
+    int64_t code = 0;
+    ec_cur_enter(c, &f, 2);
+    ec_cur_int(&f, &code);
+    ec_cur_uint(&f, &r->ref);
+    if (!f.err && (code > 0 || code < -64))
+        ec_cur_fail(&f, EC_EINVAL);
+    r->code = (int32_t)code;
+    ec_cur_fold(c, &f);
+}
+
+/* Reads the transitions list into b. Sticky. */
+static void s_cur_transitions(ec_cur_t *c, ec_bundle_t *b)
+{
+    ec_cur_t list;
+    ec_cur_enter_max(c, &list, EC_BUNDLE_TRANSITIONS_MAX);
+    for (uint32_t i = 0; !list.err && i < list.count; i++) {
+        ec_bundle_transition_t *t = &b->transitions[i];
+        ec_cur_t f;
+        ec_cur_enter(&list, &f, 3);
+        ec_cur_bin(&f, &t->header, &t->header_size, 1024);
+        ec_cur_bin(&f, &t->commit, &t->commit_size, 4096);
+        ec_valset_read(&f, &t->next);
+        if (!f.err && t->next.count == 0)
+            ec_cur_fail(&f, EC_EINVAL);
+        ec_cur_fold(&list, &f);
+    }
+    b->parts.transition_count = list.err ? 0 : list.count;
+    ec_cur_fold(c, &list);
 }
 
 /* Reads a bin that may be nil; NULL data for nil. */
@@ -59,7 +104,7 @@ static int s_bundle_read(ec_bundle_t *b, const msgpack_object *root)
     uint64_t version = 0;
     if (root->type == MSGPACK_OBJECT_ARRAY && root->via.array.size >= 1 &&
         root->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-        root->via.array.ptr[0].via.u64 != EC_VERSION)
+        root->via.array.ptr[0].via.u64 != EC_BUNDLE_VERSION)
         return EC_EVERSION;
     ec_cur_open(&c, root, S_BUNDLE_FIELDS);
     ec_cur_uint(&c, &version);
@@ -67,6 +112,7 @@ static int s_bundle_read(ec_bundle_t *b, const msgpack_object *root)
     ec_cur_bin(&c, &p->tx, &p->tx_size, EC_TX_BYTES_MAX);
     s_cur_bin_opt(&c, &p->payload, &p->payload_size, EC_PAYLOAD_BYTES_MAX);
     ec_cur_uint(&c, &p->tx_index);
+    s_cur_result(&c, &p->result);
     ec_cur_path(&c, b->tx_path, &p->tx_path_len);
     ec_cur_bin(&c, &p->side_header, &p->side_header_size, 1024);
     s_cur_bin_opt(&c, &p->anchored_header, &p->anchored_header_size, 1024);
@@ -75,6 +121,7 @@ static int s_bundle_read(ec_bundle_t *b, const msgpack_object *root)
     ec_cur_path(&c, b->anchor_path, &p->anchor_path_len);
     ec_cur_bin(&c, &p->main_header, &p->main_header_size, 1024);
     ec_cur_bin(&c, &p->main_commit, &p->main_commit_size, 4096);
+    s_cur_transitions(&c, b);
     int rc = ec_cur_finish(&c);
     if (rc == 0 && !ec_chain_id_valid(b->side_chain_id))
         rc = EC_EINVAL;
@@ -82,6 +129,7 @@ static int s_bundle_read(ec_bundle_t *b, const msgpack_object *root)
     p->tx_path = b->tx_path;
     p->hist_path = b->hist_path;
     p->anchor_path = b->anchor_path;
+    p->transitions = b->transitions;
     return rc;
 }
 
@@ -146,7 +194,7 @@ static int s_verify_side(const ec_bundle_parts_t *p, const ec_tx_t *tx, ec_heade
         return ec_status_set(st, EC_ECHAIN, "side header: chain %s, bundle says %s", side->chain_id,
                              p->side_chain_id);
     uint8_t leaf[EC_HASH_BYTES];
-    ec_merkle_leaf(leaf, EC_LEAF_TX, tx->id, EC_HASH_BYTES);
+    ec_tx_leaf(leaf, tx->id, &p->result);
     if (ec_merkle_inclusion_verify(leaf, p->tx_index, side->tx_count, p->tx_path, p->tx_path_len,
                                    side->tx_root) != 0)
         return ec_status_set(st, EC_EPROOF, "tx_path: tx %llu of %llu not in side block %llu",
@@ -224,6 +272,47 @@ static int s_verify_main(const ec_bundle_parts_t *p, const char *main_chain_id,
     return 0;
 }
 
+/*
+ * Carries the trusted set vs forward through the main chain's validator-set changes the
+ * bundle lists: each transition header must be committed by the set in force, come before
+ * the main header, and name the next set, which then takes over. 0 or EC_ESIG / EC_EINVAL.
+ */
+static int s_verify_transitions(const ec_bundle_parts_t *p, const ec_header_t *main,
+                                ec_valset_t *vs, ec_status_t *st)
+{
+    uint64_t last = 0;
+    for (size_t i = 0; i < p->transition_count; i++) {
+        const ec_bundle_transition_t *t = &p->transitions[i];
+        ec_header_t h;
+        ec_commit_t c;
+        uint8_t hash[EC_HASH_BYTES];
+        if (ec_header_decode(&h, t->header, t->header_size) != 0 ||
+            ec_commit_decode(&c, t->commit, t->commit_size) != 0)
+            return ec_status_set(st, EC_EINVAL, "main transition %zu: malformed", i);
+        if (strcmp(h.chain_id, main->chain_id) != 0 || h.height <= last || h.height >= main->height)
+            return ec_status_set(st, EC_EINVAL, "main transition %zu: out of order", i);
+        ec_valset_hash(hash, vs);
+        if (memcmp(hash, h.valset_hash, EC_HASH_BYTES) != 0)
+            return ec_status_set(st, EC_ESIG,
+                                 "main transition %zu: header %llu is not committed by the set "
+                                 "this bundle trusts at that height",
+                                 i, (unsigned long long)h.height);
+        int rc = ec_commit_verify(&c, &h, vs);
+        if (rc)
+            return ec_status_set(st, EC_ESIG, "main transition %zu: commit does not verify (%s)", i,
+                                 ec_errname(rc));
+        ec_valset_hash(hash, &t->next);
+        if (memcmp(hash, h.next_valset_hash, EC_HASH_BYTES) != 0)
+            return ec_status_set(st, EC_ESIG,
+                                 "main transition %zu: the set given is not the one header %llu "
+                                 "names",
+                                 i, (unsigned long long)h.height);
+        *vs = t->next;
+        last = h.height;
+    }
+    return 0;
+}
+
 /* Step 7: the main header is trusted, by its commit or by its hash. */
 static int s_verify_trust(const ec_bundle_parts_t *p, const ec_header_t *main,
                           const ec_valset_t *main_vs,
@@ -239,7 +328,11 @@ static int s_verify_trust(const ec_bundle_parts_t *p, const ec_header_t *main,
     if (commit.height != main->height || memcmp(commit.block_hash, main_hash, EC_HASH_BYTES))
         return ec_status_set(st, EC_ESIG, "main commit: not for this main header");
     if (main_vs) {
-        rc = ec_commit_verify(&commit, main, main_vs);
+        ec_valset_t vs = *main_vs;
+        rc = s_verify_transitions(p, main, &vs, st);
+        if (rc)
+            return rc;
+        rc = ec_commit_verify(&commit, main, &vs);
         if (rc)
             return ec_status_set(st, EC_ESIG, "main commit: does not verify (%s)", ec_errname(rc));
     }
@@ -286,6 +379,9 @@ int ec_bundle_verify(const uint8_t *bundle, size_t size, const char *main_chain_
         info->side_height = side.height;
         info->anchored_height = anchored_height;
         info->main_height = main.height;
+        info->result_code = p->result.code;
+        info->result_ref = p->result.ref;
+        info->main_transitions = p->transition_count;
     } else {
         memset(info, 0, sizeof *info);
     }

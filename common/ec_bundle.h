@@ -2,16 +2,27 @@
  * ec_bundle.h - the proof bundle: everything needed to check, offline, that a side-chain
  * transaction (a certificate, an inspection, ...) is final and anchored in the main chain.
  *
- *   tx --tx_root--> side header (height h) --hist_root--> anchored side header (height a)
- *      --xanchor_root--> main header --commit--> main validator set the verifier trusts
+ *   tx + result --tx_root--> side header (height h) --hist_root--> anchored side header
+ *      (height a) --xanchor_root--> main header --commit--> main validator set the
+ *      verifier trusts (the genesis set, carried forward through the main chain's
+ *      validator-set changes the bundle lists, each signed by the set before it)
  *
  * Encoding (canonical msgpack, docs/PROTOCOL.md "Proof bundle"):
- *   [ version=1, side_chain_id: str, tx: bin, payload: bin|nil,
- *     tx_index: uint, tx_path: [bin(32)...], side_header: bin,
+ *   [ version=2, side_chain_id: str, tx: bin, payload: bin|nil,
+ *     tx_index: uint, result: [code: int, ref: uint], tx_path: [bin(32)...], side_header: bin,
  *     anchored_header: bin|nil (nil when the tx's own block was anchored),
  *     hist_path: [bin(32)...] (block h as leaf h of the anchored header's hist_root),
- *     anchor_index: uint, anchor_path: [bin(32)...], main_header: bin, main_commit: bin ]
- * About 2 KB for a 256-byte payload. Any changed byte makes verification fail.
+ *     anchor_index: uint, anchor_path: [bin(32)...], main_header: bin, main_commit: bin,
+ *     main_transitions: [[header: bin, commit: bin, next_valset], ...] ]
+ * A transition is a main header whose next_valset_hash names a new validator set, its
+ * commit by the set in force, and that new set; they come in height order. About 2 KB for
+ * a 256-byte payload, plus about 1.5 KB per main-chain validator change since the genesis.
+ * Any changed byte makes verification fail.
+ *
+ * The result is the transaction's in its block (ec_tx_result_t): a transaction refused by
+ * the chain's rules is in the block too, with its code, and a bundle for it verifies as a
+ * proof of that refusal, never of an applied transaction: callers must look at
+ * info->result_code.
  */
 #ifndef EC_BUNDLE_H
 #define EC_BUNDLE_H
@@ -23,7 +34,20 @@
 #include "ec_merkle.h"
 #include "ec_types.h"
 
-#define EC_BUNDLE_BYTES_MAX (EC_TX_BYTES_MAX + EC_PAYLOAD_BYTES_MAX + 16u * 1024)
+#define EC_BUNDLE_VERSION 2
+#define EC_BUNDLE_TRANSITIONS_MAX 64 /* main validator-set changes a bundle carries      */
+#define EC_BUNDLE_BYTES_MAX                                                                        \
+    (EC_TX_BYTES_MAX + EC_PAYLOAD_BYTES_MAX + 16u * 1024 + EC_BUNDLE_TRANSITIONS_MAX * 8192u)
+
+/* One main-chain validator-set change: the header that names the next set, its commit (by
+ * the set in force) and the set it names (buffers borrowed). */
+typedef struct {
+    const uint8_t *header;
+    size_t header_size;
+    const uint8_t *commit;
+    size_t commit_size;
+    ec_valset_t next;
+} ec_bundle_transition_t;
 
 /* The parts of a bundle, as gathered by the client (buffers borrowed). */
 typedef struct {
@@ -33,6 +57,7 @@ typedef struct {
     const uint8_t *payload;
     size_t payload_size; /* payload may be NULL          */
     uint64_t tx_index;
+    ec_tx_result_t result; /* the transaction's result in its block           */
     const ec_hash32_t *tx_path;
     size_t tx_path_len;
     const uint8_t *side_header;
@@ -48,6 +73,8 @@ typedef struct {
     size_t main_header_size;
     const uint8_t *main_commit;
     size_t main_commit_size;
+    const ec_bundle_transition_t *transitions;
+    size_t transition_count;
 } ec_bundle_parts_t;
 
 void ec_bundle_encode(ec_writer_t *w, const ec_bundle_parts_t *parts);
@@ -60,6 +87,7 @@ typedef struct {
     ec_hash32_t tx_path[EC_MERKLE_PROOF_MAX];
     ec_hash32_t hist_path[EC_MERKLE_PROOF_MAX];
     ec_hash32_t anchor_path[EC_MERKLE_PROOF_MAX];
+    ec_bundle_transition_t transitions[EC_BUNDLE_TRANSITIONS_MAX];
 } ec_bundle_t;
 
 /*
@@ -81,12 +109,16 @@ typedef struct {
     char main_chain_id[EC_CHAIN_ID_MAX];
     uint64_t main_height; /* main block that accepted the anchor                 */
     uint8_t main_hash[EC_HASH_BYTES];
-    bool has_payload; /* payload included and matches payload_hash           */
+    bool has_payload;          /* payload included and matches payload_hash           */
+    int32_t result_code;       /* 0: applied; else the rule it broke (refused)        */
+    uint64_t result_ref;       /* side chains: the main height whose roles authorized it */
+    uint64_t main_transitions; /* main validator-set changes followed           */
 } ec_bundle_info_t;
 
 /*
- * Verifies a bundle against a trusted main chain: its chain id and either its validator
- * set (main_vs; the main header's commit must verify) or a trusted main header hash
+ * Verifies a bundle against a trusted main chain: its chain id and either its genesis
+ * validator set (main_vs; carried through the bundle's transitions, the main header's
+ * commit must verify against the set in force) or a trusted main header hash
  * (trusted_main_hash; the bundle's main header must hash to it). At least one of the two.
  * Returns 0 and fills info, or EC_EINVAL / EC_ETOOBIG (malformed), EC_ESIG (a signature or
  * commit), EC_EPROOF (a Merkle step), EC_ECHAIN (chain ids disagree), with st saying which.

@@ -16,10 +16,17 @@
 
 static const char *const s_roles[] = {NULL, "ca", "issuer", "inspector", "supervisor"};
 
-static const char *const s_main_types[] = {
-    NULL,     "REGISTER",  "ORG",    "ROLE_GRANT",       "ROLE_REVOKE",
-    "ATTEST", "SIDECHAIN", "ANCHOR", "SIDECHAIN_UPDATE",
-};
+static const char *const s_main_types[] = {NULL,
+                                           "REGISTER",
+                                           "ORG",
+                                           "ROLE_GRANT",
+                                           "ROLE_REVOKE",
+                                           "ATTEST",
+                                           "SIDECHAIN",
+                                           "ANCHOR",
+                                           "SIDECHAIN_UPDATE",
+                                           "VALIDATOR_UPDATE",
+                                           "SIDECHAIN_VALIDATOR"};
 
 static const char *const s_side_types[] = {
     NULL, "ISSUE", "INSPECT", "ACK", "RENEW", "CHANGE", "REVOKE", "MAIN_ANCHOR", "ERASE",
@@ -40,7 +47,7 @@ uint32_t ec_role_parse(const char *name)
 
 const char *ec_tx_type_name(uint32_t chain_kind, uint64_t type)
 {
-    if (chain_kind == EC_CHAIN_MAIN && type >= 1 && type <= EC_MTX_SIDECHAIN_UPDATE)
+    if (chain_kind == EC_CHAIN_MAIN && type >= 1 && type <= EC_MTX_SIDECHAIN_VALIDATOR)
         return s_main_types[type];
     if (chain_kind == EC_CHAIN_SIDE && type >= 1 && type <= EC_STX_ERASE)
         return s_side_types[type];
@@ -51,13 +58,18 @@ const char *ec_tx_type_name(uint32_t chain_kind, uint64_t type)
 
 void ec_record_encode(ec_writer_t *w, const ec_record_t *r)
 {
-    assert(r->kind >= EC_REC_ROLE_GRANT && r->kind <= EC_REC_ATTEST);
-    ec_write_array(w, r->kind == EC_REC_ATTEST ? 4 : 6);
+    assert(r->kind >= EC_REC_ROLE_GRANT && r->kind <= EC_REC_VALIDATOR);
+    ec_write_array(w, r->kind == EC_REC_ATTEST ? 4 : r->kind == EC_REC_VALIDATOR ? 5 : 6);
     ec_write_uint(w, r->seq);
     ec_write_uint(w, r->kind);
     ec_write_bin(w, r->pk, EC_PK_BYTES);
     if (r->kind == EC_REC_ATTEST) {
         ec_write_bin(w, r->identity_hash, EC_HASH_BYTES);
+        return;
+    }
+    if (r->kind == EC_REC_VALIDATOR) {
+        ec_write_uint(w, r->power);
+        ec_write_cstr(w, r->chain_id);
         return;
     }
     ec_write_uint(w, r->role);
@@ -71,6 +83,13 @@ static void s_record_read_rest(ec_cur_t *c, ec_record_t *r)
     ec_cur_bin_fixed(c, r->pk, EC_PK_BYTES);
     if (r->kind == EC_REC_ATTEST) {
         ec_cur_bin_fixed(c, r->identity_hash, EC_HASH_BYTES);
+        return;
+    }
+    if (r->kind == EC_REC_VALIDATOR) {
+        ec_cur_uint_max(c, &r->power, EC_VALIDATOR_POWER_MAX);
+        ec_cur_str_copy(c, r->chain_id, EC_CHAIN_ID_MAX);
+        if (!c->err && !ec_chain_id_valid(r->chain_id))
+            ec_cur_fail(c, EC_EINVAL);
         return;
     }
     uint64_t role = 0;
@@ -93,14 +112,15 @@ static void s_record_read(ec_cur_t *c, void *out)
     /* The kind (second field) decides the field count. */
     uint32_t count = 6;
     if (root->type == MSGPACK_OBJECT_ARRAY && root->via.array.size >= 2 &&
-        root->via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-        root->via.array.ptr[1].via.u64 == EC_REC_ATTEST)
-        count = 4;
+        root->via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        uint64_t k = root->via.array.ptr[1].via.u64;
+        count = k == EC_REC_ATTEST ? 4 : k == EC_REC_VALIDATOR ? 5 : 6;
+    }
     ec_cur_t f;
     uint64_t kind = 0;
     ec_cur_open(&f, root, count);
     ec_cur_uint(&f, &r->seq);
-    ec_cur_uint_max(&f, &kind, EC_REC_ATTEST);
+    ec_cur_uint_max(&f, &kind, EC_REC_VALIDATOR);
     if (!f.err && kind == 0)
         ec_cur_fail(&f, EC_EINVAL);
     r->kind = (uint32_t)kind;
@@ -287,24 +307,94 @@ static int s_light_history(const ec_light_t *lc, const ec_header_t *h, const ec_
     return 0;
 }
 
-int ec_light_check(const ec_light_t *lc, const char *chain_id, const ec_header_t *h,
-                   const ec_commit_t *c, const ec_valset_t *vs, const ec_hash32_t *prev_path,
-                   size_t prev_len, const ec_hash32_t *consistency, size_t consistency_len,
-                   ec_status_t *st)
+/* Verifies c as the commit of h by vs: 0 or EC_ESIG with st set. */
+static int s_light_commit(const char *chain_id, const ec_header_t *h, const ec_commit_t *c,
+                          const ec_valset_t *vs, ec_status_t *st)
 {
-    ec_status_clear(st);
-    if (lc->frozen)
-        return ec_status_set(st, EC_EFROZEN, "chain %s is frozen", chain_id);
-    if (h->height <= lc->height)
-        return ec_status_set(st, EC_EDUPLICATE, "height %llu already anchored (at %llu)",
-                             (unsigned long long)h->height, (unsigned long long)lc->height);
-    if (strcmp(h->chain_id, chain_id) != 0)
-        return ec_status_set(st, EC_ECHAIN, "header is for chain %s, not %s", h->chain_id,
-                             chain_id);
     int rc = ec_commit_verify(c, h, vs);
     if (rc)
         return ec_status_set(st, EC_ESIG, "commit for %s height %llu does not verify (%s)",
                              chain_id, (unsigned long long)h->height, ec_errname(rc));
+    return 0;
+}
+
+/* True when path proves `leaf_hash` (a block hash) as leaf `index` of `root` (size). */
+static bool s_light_leaf(const uint8_t leaf_hash[EC_HASH_BYTES], uint64_t index, uint64_t size,
+                         const ec_hash32_t *path, size_t len, const uint8_t root[EC_HASH_BYTES])
+{
+    uint8_t leaf[EC_HASH_BYTES];
+    ec_merkle_leaf(leaf, EC_LEAF_BLOCK, leaf_hash, EC_HASH_BYTES);
+    return ec_merkle_inclusion_verify(leaf, index, size, path, len, root) == 0;
+}
+
+/* A header at or below the anchored height: a duplicate, or a proven fork. */
+static int s_light_old(const ec_light_t *lc, const char *chain_id, const ec_header_t *h,
+                       const ec_commit_t *c, const ec_valset_t *vs, const ec_hash32_t *prev_path,
+                       size_t prev_len, const uint8_t *claimed, ec_status_t *st)
+{
+    uint8_t hash[EC_HASH_BYTES];
+    ec_header_hash(hash, h);
+    const uint8_t *ours = lc->hash; /* the block lc holds at h->height */
+    if (h->height < lc->height) {
+        if (!claimed)
+            return ec_status_set(st, EC_EDUPLICATE, "height %llu already anchored (at %llu)",
+                                 (unsigned long long)h->height, (unsigned long long)lc->height);
+        if (!s_light_leaf(claimed, h->height, lc->height, prev_path, prev_len, lc->hist_root))
+            return ec_status_set(st, EC_EPROOF,
+                                 "prev_path does not prove the claimed block %llu in the "
+                                 "anchored history",
+                                 (unsigned long long)h->height);
+        ours = claimed;
+    }
+    if (memcmp(hash, ours, EC_HASH_BYTES) == 0)
+        return ec_status_set(st, EC_EDUPLICATE, "height %llu already anchored (at %llu)",
+                             (unsigned long long)h->height, (unsigned long long)lc->height);
+    int rc = s_light_commit(chain_id, h, c, vs, st);
+    if (rc)
+        return rc;
+    return ec_status_set(st, EC_EFORK,
+                         "a validly committed header %llu differs from the block anchored at "
+                         "that height",
+                         (unsigned long long)h->height);
+}
+
+int ec_light_check(const ec_light_t *lc, const char *chain_id, const ec_header_t *h,
+                   const ec_commit_t *c, const ec_valset_t *vs, const ec_hash32_t *prev_path,
+                   size_t prev_len, const ec_hash32_t *consistency, size_t consistency_len,
+                   const uint8_t *claimed, ec_status_t *st)
+{
+    ec_status_clear(st);
+    if (lc->frozen)
+        return ec_status_set(st, EC_EFROZEN, "chain %s is frozen", chain_id);
+    if (strcmp(h->chain_id, chain_id) != 0)
+        return ec_status_set(st, EC_ECHAIN, "header is for chain %s, not %s", h->chain_id,
+                             chain_id);
+    if (h->height <= lc->height)
+        return s_light_old(lc, chain_id, h, c, vs, prev_path, prev_len, claimed, st);
+    uint8_t vs_hash[EC_HASH_BYTES];
+    ec_valset_hash(vs_hash, vs);
+    if (memcmp(vs_hash, h->valset_hash, EC_HASH_BYTES) != 0)
+        return ec_status_set(st, EC_ESIG,
+                             "header %llu of %s is committed by another validator set than "
+                             "the one known after height %llu: the chain changed validators, "
+                             "and the header that names the change must be anchored first",
+                             (unsigned long long)h->height, chain_id,
+                             (unsigned long long)lc->height);
+    int rc = s_light_commit(chain_id, h, c, vs, st);
+    if (rc)
+        return rc;
+    if (claimed) {
+        if (!s_light_leaf(claimed, lc->height, h->height, prev_path, prev_len, h->hist_root))
+            return ec_status_set(st, EC_EPROOF,
+                                 "prev_path does not prove the claimed block %llu in header "
+                                 "%llu's history",
+                                 (unsigned long long)lc->height, (unsigned long long)h->height);
+        if (memcmp(claimed, lc->hash, EC_HASH_BYTES) != 0)
+            return ec_status_set(st, EC_EFORK,
+                                 "header %llu holds another block at height %llu than the one "
+                                 "anchored",
+                                 (unsigned long long)h->height, (unsigned long long)lc->height);
+    }
     return s_light_history(lc, h, prev_path, prev_len, consistency, consistency_len, st);
 }
 

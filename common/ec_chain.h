@@ -13,10 +13,19 @@
  *   ATTEST      [address: str, identity_hash: bin(32)]       sender: certification authority
  *   SIDECHAIN   [genesis: bin]  (an encoded side-chain ec_genesis_t)       operator
  *   ANCHOR      [chain_id: str, header: bin, commit: bin, prev_path: [bin(32)...],
- *                consistency: [bin(32)...]]                  anyone (checked by the commit)
+ *                consistency: [bin(32)...], next_valset: valset | nil,
+ *                claimed: bin(32) | nil]                     anyone (checked by the commit);
+ *               next_valset is the set the header names as next when it names a change,
+ *               claimed a fork claim (ec_light_check)
  *   SIDECHAIN_UPDATE [chain_id: str, validators: valset (ec_valset_encode), unfreeze: bool]
  *               replaces the validator set that checks that side chain's anchors and, with
- *               unfreeze, clears a proven fork's freeze             sender: operator
+ *               unfreeze, clears a proven fork's freeze (recovery)   sender: operator
+ *   VALIDATOR_UPDATE [pk: bin(32), power: uint]  the main chain's own validator pk gets
+ *               `power` (0 removes it), in force two heights later; one change per
+ *               block                                               sender: operator
+ *   SIDECHAIN_VALIDATOR [chain_id: str, pk: bin(32), power: uint]  the same for a side
+ *               chain: appended to the records log as EC_REC_VALIDATOR, applied by the
+ *               side chain when it mirrors the record               sender: operator
  *
  * Side-chain transaction bodies:
  *   ISSUE       [holder: str, org_code: str, fields_root: bin(32), expires_ms: uint]
@@ -29,7 +38,8 @@
  *   REVOKE      [cert_id: bin(32), reason: str]               sender: issuing agency, same org
  *   MAIN_ANCHOR [header: bin, commit: bin, prev_path: [..], consistency: [..],
  *                records_root: bin(32), records_count: uint, state_digest: bin(32),
- *                records: [[record: bin, path: [bin(32)...]], ...]]        anyone
+ *                records: [[record: bin, path: [bin(32)...]], ...],
+ *                next_valset: valset | nil, claimed: bin(32) | nil]        anyone
  *   ERASE       [cert_id: bin(32), reason: str]  (no payload) deletes every payload of the
  *               certificate (ISSUE, CHANGEs, its inspections)   sender: the holder, or an
  *               issuing agency of the certificate's org
@@ -67,6 +77,8 @@ enum {
     EC_MTX_SIDECHAIN = 6,
     EC_MTX_ANCHOR = 7,
     EC_MTX_SIDECHAIN_UPDATE = 8,
+    EC_MTX_VALIDATOR_UPDATE = 9,
+    EC_MTX_SIDECHAIN_VALIDATOR = 10,
 };
 
 enum {
@@ -101,6 +113,8 @@ enum {
     EC_REC_ROLE_GRANT = 1,  /* [seq, 1, pk: bin(32), role, cert_type, org_code]           */
     EC_REC_ROLE_REVOKE = 2, /* [seq, 2, pk: bin(32), role, cert_type, org_code]           */
     EC_REC_ATTEST = 3,      /* [seq, 3, pk: bin(32), identity_hash: bin(32)]              */
+    EC_REC_VALIDATOR = 4,   /* [seq, 4, pk: bin(32), power, chain_id]: side chain chain_id's
+                               validator pk gets `power` (0 removes it)                    */
 };
 
 typedef struct {
@@ -111,6 +125,8 @@ typedef struct {
     char cert_type[EC_CERT_TYPE_MAX];     /* grant/revoke                                      */
     char org_code[EC_ORG_CODE_MAX];       /* grant/revoke                                      */
     uint8_t identity_hash[EC_HASH_BYTES]; /* attest                                          */
+    uint64_t power;                       /* validator                                       */
+    char chain_id[EC_CHAIN_ID_MAX];       /* validator: the side chain it is for             */
 } ec_record_t;
 
 void ec_record_encode(ec_writer_t *w, const ec_record_t *r);
@@ -154,27 +170,34 @@ EC_WUR int ec_light_decode(ec_light_t *lc, const uint8_t *data, size_t size);
 void ec_light_read(ec_cur_t *c, ec_light_t *lc);
 
 /*
- * Checks that `h` (with commit `c` under validator set `vs`) extends the history `lc`
- * knows, given prev_path (inclusion of lc->hash as leaf lc->height in h->hist_root of size
- * h->height) and consistency (lc's hist root of size lc->height is a prefix of
- * h->hist_root). Returns 0 (advance lc to h), EC_EDUPLICATE (h->height <= lc->height),
- * EC_ECHAIN (chain id), EC_ESIG (commit), EC_EFORK (a valid commit for a header that does
- * not extend the history: the caller must freeze), EC_EFROZEN.
+ * Checks a foreign header `h` with commit `c` against what the light client `lc` knows,
+ * `vs` being the validator set that commits the foreign chain's blocks after lc->height
+ * (the one lc's header named as next). Returns 0 (h extends the history: advance lc to h),
+ * EC_EDUPLICATE (nothing new), EC_ECHAIN (chain id), EC_ESIG (the commit does not verify,
+ * or h names another validator set than vs: the chain changed validators, and the header
+ * naming the change must be anchored first), EC_EPROOF (a proof does not check: refused,
+ * nothing learnt), EC_EFORK (proven: a validly committed header that is not the history lc
+ * knows; the caller must freeze), EC_EFROZEN.
  *
- * Checks run in this order: frozen, duplicate, chain id, commit, consistency, inclusion.
- * EC_EFORK needs proof, not just a proof that fails: an untrusted relay must not be able
- * to freeze a chain by sending a real header with a garbage path. So EC_EFORK is returned
- * only when `consistency` hashes up to h->hist_root but proves a different old root than
- * lc->hist_root (a different history for leaves 0..lc->height-1). Any other proof failure
- * is EC_EPROOF (the anchor is refused, nothing is frozen). RFC 9162 omits the old root
- * from proofs whose old size is a power of two, so a fork is provable only when
- * lc->height is not a power of two; a diverging header at other heights is refused with
- * EC_EPROOF instead, and can never advance the light client either.
+ * Forward (h->height > lc->height): prev_path proves lc->hash as leaf lc->height of
+ * h->hist_root (size h->height) and `consistency` proves lc->hist_root (size lc->height) a
+ * prefix of h->hist_root. EC_EFORK needs proof, not just a proof that fails (a relay must not
+ * freeze a chain by sending a real header with a garbage path): it is returned when
+ * `consistency` reaches h->hist_root from another old root, or, with `claimed` set, when
+ * prev_path proves `claimed` as leaf lc->height of h->hist_root and claimed differs from
+ * lc->hash. RFC 9162 leaves the old root out of a consistency proof whose old size is a
+ * power of two, so at those heights only the second form proves a fork: whoever holds the
+ * diverging history names the block it holds there.
+ *
+ * At lc->height: a validly committed header other than lc's is a fork by itself.
+ * Below lc->height: with `claimed` and prev_path proving it as leaf h->height of
+ * lc->hist_root (size lc->height), a validly committed h whose hash differs is a fork;
+ * without, EC_EDUPLICATE (cheaply, before any signature is checked).
  */
 EC_WUR int ec_light_check(const ec_light_t *lc, const char *chain_id, const ec_header_t *h,
                           const ec_commit_t *c, const ec_valset_t *vs, const ec_hash32_t *prev_path,
                           size_t prev_len, const ec_hash32_t *consistency, size_t consistency_len,
-                          ec_status_t *st);
+                          const uint8_t *claimed, ec_status_t *st);
 /* Moves lc to h (after ec_light_check returned 0). */
 void ec_light_advance(ec_light_t *lc, const ec_header_t *h);
 

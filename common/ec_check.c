@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ec_exec.h"
 #include "ec_guard.h"
 #include "ec_ledger.h"
 #include "ec_merkle.h"
@@ -98,7 +99,9 @@ static int s_check_txs(s_check_t *c, uint64_t h, const ec_block_t *b, ec_status_
         const msgpack_object *o = &b->txs[i];
         if (ec_tx_decode(&tx, (const uint8_t *)o->via.bin.ptr, o->via.bin.size) != 0)
             return s_fault(st, EC_EIO, h, "a transaction does not decode");
-        ec_merkle_leaf(c->leaves[i], EC_LEAF_TX, tx.id, EC_HASH_BYTES);
+        ec_tx_result_t res;
+        ec_block_result(b, i, &res);
+        ec_tx_leaf(c->leaves[i], tx.id, &res);
         int rc = ec_ledger_tx_location(c->ledger, tx.id, &at, &index);
         ec_tx_fini(&tx);
         if (rc != 0 || at != h || index != i) {
@@ -112,6 +115,38 @@ static int s_check_txs(s_check_t *c, uint64_t h, const ec_block_t *b, ec_status_
     if (memcmp(root, b->header.tx_root, EC_HASH_BYTES) != 0)
         return s_fault(st, EC_EIO, h, "its transactions do not match tx_root");
     c->txs += b->tx_count;
+    return 0;
+}
+
+/* The evidence of block h against evidence_root, and the validator sets the header names
+ * against the sets stored; *vs is the set of h, which must sign its commit. */
+static int s_check_sets(s_check_t *c, uint64_t h, const ec_block_t *b, ec_valset_t *vs,
+                        ec_status_t *st)
+{
+    ec_hash32_t leaves[EC_BLOCK_EVIDENCE_MAX];
+    if (b->evidence_count > EC_BLOCK_EVIDENCE_MAX)
+        return s_fault(st, EC_EIO, h, "it holds more evidence than any block may");
+    for (uint32_t i = 0; i < b->evidence_count; i++) {
+        const msgpack_object *o = &b->evidence[i];
+        ec_evidence_t ev;
+        if (ec_evidence_decode(&ev, (const uint8_t *)o->via.bin.ptr, o->via.bin.size) != 0)
+            return s_fault(st, EC_EIO, h, "an evidence entry does not decode");
+        ec_merkle_leaf(leaves[i], EC_LEAF_EVIDENCE, o->via.bin.ptr, o->via.bin.size);
+    }
+    uint8_t root[EC_HASH_BYTES], want[EC_HASH_BYTES];
+    ec_merkle_root(root, (const ec_hash32_t *)leaves, b->evidence_count);
+    if (memcmp(root, b->header.evidence_root, EC_HASH_BYTES) != 0)
+        return s_fault(st, EC_EIO, h, "its evidence does not match evidence_root");
+    ec_valset_t next;
+    if (ec_exec_valset_stored(c->ledger, c->genesis, h, vs) != 0 ||
+        ec_exec_valset_stored(c->ledger, c->genesis, h + 1, &next) != 0)
+        return s_fault(st, EC_EIO, h, "a stored validator set does not decode");
+    ec_valset_hash(want, vs);
+    if (memcmp(want, b->header.valset_hash, EC_HASH_BYTES) != 0)
+        return s_fault(st, EC_EIO, h, "its valset_hash is not the stored set of its height");
+    ec_valset_hash(want, &next);
+    if (memcmp(want, b->header.next_valset_hash, EC_HASH_BYTES) != 0)
+        return s_fault(st, EC_EIO, h, "its next_valset_hash is not the stored next set");
     return 0;
 }
 
@@ -154,9 +189,12 @@ static int s_check_block(s_check_t *c, uint64_t h, ec_status_t *st)
         rc = s_fault(st, EC_EIO, h, "its time is earlier than the block before");
     if (rc == 0)
         rc = s_check_txs(c, h, &b, st);
+    ec_valset_t vs;
+    if (rc == 0)
+        rc = s_check_sets(c, h, &b, &vs, st);
     if (rc == 0)
         rc = s_check_record(c, h, &b, &commit, st);
-    if (rc == 0 && ec_commit_verify(&commit, hd, &c->genesis->validators) != 0)
+    if (rc == 0 && ec_commit_verify(&commit, hd, &vs) != 0)
         rc = s_fault(st, EC_ESIG, h, "its commit does not verify against the validator set");
     if (rc == 0)
         rc = s_check_history(c, h, hd, hash, st);

@@ -718,9 +718,131 @@ static int s_load_file(void *out, size_t out_size, const char *path, s_fields_fn
 /* ---- node config ------------------------------------------------------------------------ */
 
 static const char *const s_node_keys[] = {
-    "data_dir",          "genesis",       "validator_key",  "passphrase_file", "rpc",       "pub",
-    "block_interval_ms", "block_txs_max", "verify_threads", "mempool_max",     "log_level", NULL,
+    "data_dir",
+    "genesis",
+    "validator_key",
+    "passphrase_file",
+    "rpc",
+    "pub",
+    "block_interval_ms",
+    "block_txs_max",
+    "verify_threads",
+    "mempool_max",
+    "log_level",
+    "p2p",
+    "peers",
+    "heartbeat_ms",
+    "gossip_ms",
+    "timeout_propose_ms",
+    "timeout_propose_delta_ms",
+    "timeout_prevote_ms",
+    "timeout_prevote_delta_ms",
+    "timeout_precommit_ms",
+    "timeout_precommit_delta_ms",
+    "clients_max",
+    "client_reply_bytes_max",
+    "client_submit_bytes_max",
+    "submit_bytes_max",
+    NULL,
 };
+static const char *const s_peer_keys[] = {"pk", "p2p", NULL};
+
+/*
+ * Item i of a list of keyed entries under `key` (a peer, a validator): a mapping with only
+ * the `allowed` keys whose "pk" is 64 hex digits, read into pk. `where` gets "key[i]" for
+ * the caller's own messages; `shape` says what an entry looks like.
+ */
+static int s_pk_item(const s_loader_t *ld, const ec_yaml_node_t *seq, size_t i, const char *key,
+                     const char *const *allowed, const char *shape, char where[64],
+                     uint8_t pk[EC_PK_BYTES])
+{
+    const ec_yaml_node_t *item = seq->items[i];
+    char sub[80];
+    snprintf(where, 64, "%s[%zu]", key, i);
+    if (!ec_yaml_is_map(item))
+        return s_expected(ld, where, shape);
+    int rc = s_keys_check(ld, item, where, allowed);
+    if (rc != 0)
+        return rc;
+    snprintf(sub, sizeof sub, "%s.pk", where);
+    const ec_yaml_node_t *n = ec_yaml_get(item, "pk");
+    if (!n)
+        return ec_status_set(ld->st, EC_ECONFIG, "%s: missing key '%s'", ld->file, sub);
+    return s_hex32(ld, n, sub, pk);
+}
+
+/* Reads `peers: [{pk: <64 hex>, p2p: <endpoint>}, ...]` (optional). */
+static int s_peers(const s_loader_t *ld, const ec_yaml_node_t *m, ec_node_file_t *out)
+{
+    const ec_yaml_node_t *seq = ec_yaml_get(m, "peers");
+    if (!seq)
+        return 0;
+    if (!ec_yaml_is_seq(seq) || seq->count > EC_NODE_PEERS_MAX)
+        return s_expected(ld, "peers",
+                          "a list of at most 32 entries {pk: <64 hex>, p2p: "
+                          "<endpoint>}");
+    for (size_t i = 0; i < seq->count; i++) {
+        const ec_yaml_node_t *item = seq->items[i];
+        char where[64], sub[80];
+        ec_node_peer_t *peer = &out->peers[i];
+        int rc = s_pk_item(ld, seq, i, "peers", s_peer_keys,
+                           "a mapping {pk: <64 hex>, p2p: <endpoint>}", where, peer->pk);
+        if (rc != 0)
+            return rc;
+        snprintf(sub, sizeof sub, "%s.pk", where);
+        for (size_t k = 0; k < i; k++)
+            if (memcmp(out->peers[k].pk, peer->pk, EC_PK_BYTES) == 0)
+                return ec_status_set(ld->st, EC_ECONFIG, "%s: %s names the key of peers[%zu]",
+                                     ld->file, sub, k);
+        snprintf(sub, sizeof sub, "%s.p2p", where);
+        const char *ep = ec_yaml_scalar(ec_yaml_get(item, "p2p"));
+        if (!ep || strlen(ep) >= sizeof peer->endpoint || !ec_config_endpoint_valid(ep, false))
+            return s_expected(ld, sub, "an endpoint like tcp://10.0.0.2:7102");
+        snprintf(peer->endpoint, sizeof peer->endpoint, "%s", ep);
+        out->peer_count++;
+    }
+    return 0;
+}
+
+/* The consensus and bound settings of a node config. */
+static int s_node_consensus(const s_loader_t *ld, const ec_yaml_node_t *m, ec_node_file_t *out)
+{
+    uint64_t v[15];
+    int rc = 0;
+    if (ec_yaml_get(m, "p2p"))
+        rc = s_endpoint(ld, m, "p2p", out->p2p);
+    rc = rc ? rc : s_peers(ld, m, out);
+    rc = rc ? rc : s_uint(ld, m, "heartbeat_ms", 0, 3600000, false, 0, &v[0]);
+    rc = rc ? rc : s_uint(ld, m, "gossip_ms", 20, 60000, false, 200, &v[1]);
+    rc = rc ? rc : s_uint(ld, m, "timeout_propose_ms", 10, 600000, false, 1000, &v[2]);
+    rc = rc ? rc : s_uint(ld, m, "timeout_propose_delta_ms", 0, 600000, false, 500, &v[3]);
+    rc = rc ? rc : s_uint(ld, m, "timeout_prevote_ms", 10, 600000, false, 500, &v[4]);
+    rc = rc ? rc : s_uint(ld, m, "timeout_prevote_delta_ms", 0, 600000, false, 250, &v[5]);
+    rc = rc ? rc : s_uint(ld, m, "timeout_precommit_ms", 10, 600000, false, 500, &v[6]);
+    rc = rc ? rc : s_uint(ld, m, "timeout_precommit_delta_ms", 0, 600000, false, 250, &v[7]);
+    rc = rc ? rc : s_uint(ld, m, "clients_max", 1, 1u << 20, false, 1024, &v[8]);
+    rc =
+        rc ? rc
+           : s_uint(ld, m, "client_reply_bytes_max", 64u << 10, 1ull << 34, false, 8u << 20, &v[9]);
+    rc = rc ? rc
+            : s_uint(ld, m, "client_submit_bytes_max", 1u << 20, 1ull << 36, false, 64u << 20,
+                     &v[10]);
+    rc = rc ? rc
+            : s_uint(ld, m, "submit_bytes_max", 1u << 20, 1ull << 38, false, 512u << 20, &v[11]);
+    if (rc != 0)
+        return rc;
+    if (out->peer_count > 0 && !out->p2p[0])
+        return s_expected(ld, "p2p", "this node's p2p endpoint, since peers are listed");
+    out->heartbeat_ms = (uint32_t)v[0];
+    out->gossip_ms = (uint32_t)v[1];
+    out->timeouts = (ec_tm_config_t){(uint32_t)v[2], (uint32_t)v[3], (uint32_t)v[4],
+                                     (uint32_t)v[5], (uint32_t)v[6], (uint32_t)v[7]};
+    out->clients_max = (uint32_t)v[8];
+    out->client_reply_bytes_max = v[9];
+    out->client_submit_bytes_max = v[10];
+    out->submit_bytes_max = v[11];
+    return 0;
+}
 
 static uint32_t s_online_cpus(void)
 {
@@ -747,6 +869,7 @@ static int s_node_fields(const s_loader_t *ld, const ec_yaml_node_t *m, void *vo
                      &v[2]);
     rc = rc ? rc : s_uint(ld, m, "mempool_max", 1, EC_NODE_MEMPOOL_MAX, false, 200000, &v[3]);
     rc = rc ? rc : s_text(ld, m, "log_level", "one of debug, info, warn, error", false, &level);
+    rc = rc ? rc : s_node_consensus(ld, m, out);
     if (rc != 0)
         return rc;
     out->block_interval_ms = (uint32_t)v[0];
@@ -761,6 +884,8 @@ static int s_node_fields(const s_loader_t *ld, const ec_yaml_node_t *m, void *vo
     }
     if (strcmp(out->rpc, out->pub) == 0)
         return s_expected(ld, "pub", "an endpoint different from rpc");
+    if (out->p2p[0] && (strcmp(out->p2p, out->rpc) == 0 || strcmp(out->p2p, out->pub) == 0))
+        return s_expected(ld, "p2p", "an endpoint different from rpc and pub");
     s_rpc_exposure_warn(ld, out->rpc);
     return 0;
 }
@@ -773,13 +898,15 @@ int ec_node_file_load(ec_node_file_t *out, const char *path, ec_status_t *st)
 
 /* ---- genesis ---------------------------------------------------------------------------- */
 
-static const char s_chain_id_chars[] =
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+/* The binary decoder's rule (ec_chain_id_valid): a YAML genesis must not name a chain id
+ * that its own encoding would refuse. */
+static const char s_chain_id_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789-";
 static const char s_cert_type_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789_-";
 
 static const char *const s_genesis_keys[] = {
     "chain_id",  "kind",          "cert_type",         "time_ms",         "validators",
-    "operators", "main_chain_id", "main_genesis_hash", "main_validators", NULL,
+    "operators", "main_chain_id", "main_genesis_hash", "main_validators", "main_freshness_ms",
+    NULL,
 };
 static const char *const s_validator_keys[] = {"pk", "power", NULL};
 
@@ -796,17 +923,9 @@ static int s_valset(const s_loader_t *ld, const ec_yaml_node_t *m, const char *k
     for (size_t i = 0; i < seq->count; i++) {
         const ec_yaml_node_t *item = seq->items[i];
         char where[64], sub[80];
-        snprintf(where, sizeof where, "%s[%zu]", key, i);
-        if (!ec_yaml_is_map(item))
-            return s_expected(ld, where, "a mapping {pk: <64 hex>, power: N}");
-        int rc = s_keys_check(ld, item, where, s_validator_keys);
-        if (rc != 0)
-            return rc;
+        int rc = s_pk_item(ld, seq, i, key, s_validator_keys, "a mapping {pk: <64 hex>, power: N}",
+                           where, vs->v[i].pk);
         snprintf(sub, sizeof sub, "%s.pk", where);
-        const ec_yaml_node_t *pk = ec_yaml_get(item, "pk");
-        if (!pk)
-            return ec_status_set(ld->st, EC_ECONFIG, "%s: missing key '%s'", ld->file, sub);
-        rc = s_hex32(ld, pk, sub, vs->v[i].pk);
         for (size_t j = 0; rc == 0 && j < i; j++)
             if (memcmp(vs->v[j].pk, vs->v[i].pk, EC_PK_BYTES) == 0)
                 rc = s_expected(ld, sub, "a key not listed twice");
@@ -859,12 +978,13 @@ static int s_genesis_fields(const s_loader_t *ld, const ec_yaml_node_t *m, void 
 {
     ec_genesis_t *g = out;
     static const char *const main_only[] = {"operators", NULL};
-    static const char *const side_only[] = {"cert_type", "main_chain_id", "main_genesis_hash",
-                                            "main_validators", NULL};
+    static const char *const side_only[] = {"cert_type",         "main_chain_id",
+                                            "main_genesis_hash", "main_validators",
+                                            "main_freshness_ms", NULL};
     const char *kind = NULL;
     int rc = s_keys_check(ld, m, "", s_genesis_keys);
     rc = rc ? rc
-            : s_name(ld, m, "chain_id", "a chain id of 1 to 63 characters [A-Za-z0-9._-]",
+            : s_name(ld, m, "chain_id", "a chain id of 1 to 63 characters [a-z0-9-]",
                      s_chain_id_chars, g->chain_id, sizeof g->chain_id);
     rc = rc ? rc : s_text(ld, m, "kind", "main or side", true, &kind);
     if (rc != 0)
@@ -890,7 +1010,7 @@ static int s_genesis_fields(const s_loader_t *ld, const ec_yaml_node_t *m, void 
             : s_name(ld, m, "cert_type", "a certificate type of 1 to 31 characters [a-z0-9_-]",
                      s_cert_type_chars, g->cert_type, sizeof g->cert_type);
     rc = rc ? rc
-            : s_name(ld, m, "main_chain_id", "a chain id of 1 to 63 characters [A-Za-z0-9._-]",
+            : s_name(ld, m, "main_chain_id", "a chain id of 1 to 63 characters [a-z0-9-]",
                      s_chain_id_chars, g->main_chain_id, sizeof g->main_chain_id);
     if (rc != 0)
         return rc;
@@ -898,7 +1018,10 @@ static int s_genesis_fields(const s_loader_t *ld, const ec_yaml_node_t *m, void 
     if (!h)
         return ec_status_set(ld->st, EC_ECONFIG, "%s: missing key 'main_genesis_hash'", ld->file);
     rc = s_hex32(ld, h, "main_genesis_hash", g->main_genesis_hash);
-    return rc ? rc : s_valset(ld, m, "main_validators", &g->main_validators);
+    rc = rc ? rc : s_valset(ld, m, "main_validators", &g->main_validators);
+    return rc ? rc
+              : s_uint(ld, m, "main_freshness_ms", EC_MAIN_FRESHNESS_MS_MIN, 86400000u, false,
+                       EC_MAIN_FRESHNESS_MS_DEFAULT, &g->main_freshness_ms);
 }
 
 int ec_genesis_load(ec_genesis_t *out, const char *path, ec_status_t *st)
@@ -1007,6 +1130,8 @@ static int s_emit_genesis(yaml_emitter_t *em, const ec_genesis_t *g)
         rc = rc ? rc : s_emit_scalar(em, "main_genesis_hash");
         rc = rc ? rc : s_emit_hex(em, g->main_genesis_hash);
         rc = rc ? rc : s_emit_valset(em, "main_validators", &g->main_validators);
+        rc = rc ? rc : s_emit_scalar(em, "main_freshness_ms");
+        rc = rc ? rc : s_emit_u64(em, g->main_freshness_ms);
     }
     rc = rc ? rc : s_emit_end(em, true);
     if (rc != 0)
@@ -1048,7 +1173,8 @@ static int s_genesis_check(const ec_genesis_t *g, const char *path, ec_status_t 
         (!g->cert_type[0] || strspn(g->cert_type, s_cert_type_chars) != strlen(g->cert_type) ||
          !g->main_chain_id[0] ||
          strspn(g->main_chain_id, s_chain_id_chars) != strlen(g->main_chain_id) ||
-         g->main_validators.count < 1 || g->main_validators.count > EC_VALIDATORS_MAX))
+         g->main_validators.count < 1 || g->main_validators.count > EC_VALIDATORS_MAX ||
+         g->main_freshness_ms < EC_MAIN_FRESHNESS_MS_MIN))
         return ec_status_set(st, EC_EINVAL, "%s: incomplete side-chain genesis", path);
     return 0;
 }

@@ -124,6 +124,19 @@ typedef struct {
     uint32_t verify_threads;
     uint32_t mempool_max;
     int log_level;
+    /* Consensus (docs/CONSENSUS.md): this validator's p2p endpoint ("" for a chain of one)
+     * and the other validators' keys and endpoints. */
+    char p2p[EC_ENDPOINT_MAX];
+    uint32_t peer_count;
+    ec_node_peer_t peers[EC_NODE_PEERS_MAX];
+    uint32_t heartbeat_ms;
+    uint32_t gossip_ms;
+    ec_tm_config_t timeouts;
+    /* Per-client and node bounds (docs/PROTOCOL.md, "Sizes and bounds"). */
+    uint32_t clients_max;
+    uint64_t client_reply_bytes_max;
+    uint64_t client_submit_bytes_max;
+    uint64_t submit_bytes_max;
 } ec_node_file_t;
 
 /*

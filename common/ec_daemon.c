@@ -62,6 +62,15 @@ static void s_usage(FILE *out, const char *program)
             "  block_txs_max      optional, default 10000 (at most %u)\n"
             "  verify_threads     optional, default: number of online CPUs (at most 64)\n"
             "  mempool_max        optional, default 200000 (at most 262144)\n"
+            "  p2p                this validator's CurveZMQ endpoint for the other validators\n"
+            "                     (with more than one validator), e.g. tcp://10.0.0.1:7102\n"
+            "  peers              the other validators: [{pk: <64 hex>, p2p: <endpoint>}, ...]\n"
+            "  heartbeat_ms       optional: a block at least this often, even empty (the\n"
+            "                     main chain: a third of the side chains' freshness bound)\n"
+            "  gossip_ms, timeout_propose_ms, timeout_prevote_ms, timeout_precommit_ms and\n"
+            "  their _delta_ms    optional consensus timing (docs/CONSENSUS.md)\n"
+            "  clients_max, client_reply_bytes_max, client_submit_bytes_max,\n"
+            "  submit_bytes_max   optional client bounds (docs/PROTOCOL.md)\n"
             "  log_level          optional: debug, info (default), warn, error\n"
             "\n"
             "Unknown keys are errors. See docs/OPERATIONS.md for examples.\n"
@@ -225,11 +234,13 @@ static void s_summary(const s_loaded_t *ld)
            "  block_interval  %u ms\n"
            "  block_txs_max   %u\n"
            "  verify_threads  %u\n"
-           "  mempool_max     %u\n",
+           "  mempool_max     %u\n"
+           "  p2p             %s (%u peers)\n"
+           "  heartbeat       %u ms\n",
            ld->genesis.chain_id, s_kind_name(ld->genesis.kind), ld->genesis.cert_type[0] ? " " : "",
            ld->genesis.cert_type, ld->genesis.validators.count, ld->address, f->rpc, f->pub,
            f->data_dir, f->genesis_path, f->block_interval_ms, f->block_txs_max, f->verify_threads,
-           f->mempool_max);
+           f->mempool_max, f->p2p[0] ? f->p2p : "none", f->peer_count, f->heartbeat_ms);
 }
 
 /* Checks the store (--check). Returns the exit code. */
@@ -270,6 +281,16 @@ static int s_run(s_loaded_t *ld, const char *program, ec_app_make_fn make_app,
         .verify_threads = ld->file.verify_threads,
         .mempool_max = ld->file.mempool_max,
         .adopt_store = adopt_store,
+        .clients_max = ld->file.clients_max,
+        .client_reply_bytes_max = (size_t)ld->file.client_reply_bytes_max,
+        .client_submit_bytes_max = (size_t)ld->file.client_submit_bytes_max,
+        .submit_bytes_max = (size_t)ld->file.submit_bytes_max,
+        .p2p_endpoint = ld->file.p2p,
+        .peers = ld->file.peers,
+        .peer_count = ld->file.peer_count,
+        .heartbeat_ms = ld->file.heartbeat_ms,
+        .gossip_ms = ld->file.gossip_ms,
+        .timeouts = ld->file.timeouts,
     };
     ec_info("starting chain_id=%s kind=%s%s%s rpc=%s pub=%s data_dir=%s validator=%s",
             ld->genesis.chain_id, s_kind_name(ld->genesis.kind),

@@ -38,6 +38,7 @@ static const s_entry_t s_table[] = {
     {EC_ECONFIG, "ECONFIG", "bad configuration"},
     {EC_EINTERNAL, "EINTERNAL", "internal error"},
     {EC_ESHUTDOWN, "ESHUTDOWN", "node is shutting down"},
+    {EC_ESTALE, "ESTALE", "the main-chain view is too old to trust its roles"},
 };
 
 static const s_entry_t *s_find(int code)

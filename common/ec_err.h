@@ -36,6 +36,7 @@ enum {
     EC_ECONFIG = -21,    /* bad configuration file                                    */
     EC_EINTERNAL = -22,  /* bug or unexpected library failure; see the log            */
     EC_ESHUTDOWN = -23,  /* the node is stopping                                      */
+    EC_ESTALE = -24,     /* a side chain's mirror of main-chain roles is too old       */
 };
 
 /*

@@ -20,7 +20,7 @@
 
 #include "ec_ledger.h" /* ec_be64_put / ec_be64_get */
 
-static const uint8_t s_magic[8] = {'e', 'c', 'g', 'u', 'a', 'r', 'd', 1};
+static const uint8_t s_magic[8] = {'e', 'c', 'g', 'u', 'a', 'r', 'd', 2};
 
 /* Offsets inside a slot (ec_guard.h has the table). */
 enum {
@@ -38,7 +38,13 @@ enum {
     S_OFF_LOCKED_HASH = 178,
     S_OFF_VALID_ROUND = 210,
     S_OFF_VALID_HASH = 218,
-    S_OFF_CHECKSUM = 288,
+    S_OFF_VOTED_ROUND = 250,
+    S_OFF_VOTED_TYPE = 258,
+    S_OFF_PREVOTE_ROUND = 288,
+    S_OFF_PREVOTE_FLAGS = 296,
+    S_OFF_PREVOTE_HASH = 297,
+    S_OFF_PREVOTE_SIG = 329,
+    S_OFF_CHECKSUM = 480,
 };
 
 struct ec_guard {
@@ -56,6 +62,8 @@ void ec_guard_state_init(ec_guard_state_t *s, const uint8_t genesis_hash[EC_HASH
         memcpy(s->committed_hash, genesis_hash, EC_HASH_BYTES);
     s->locked_round = -1;
     s->valid_round = -1;
+    s->voted_round = -1;
+    s->prevote_round = -1;
 }
 
 /* Round + 1 on disk so that "none" (-1) is 0. */
@@ -88,6 +96,12 @@ static void s_encode(uint8_t slot[EC_GUARD_SLOT_BYTES], uint64_t seq, const ec_g
     memcpy(slot + S_OFF_LOCKED_HASH, s->locked_hash, EC_HASH_BYTES);
     s_round_put(slot + S_OFF_VALID_ROUND, s->valid_round);
     memcpy(slot + S_OFF_VALID_HASH, s->valid_hash, EC_HASH_BYTES);
+    s_round_put(slot + S_OFF_VOTED_ROUND, s->voted_round);
+    slot[S_OFF_VOTED_TYPE] = s->voted_type;
+    s_round_put(slot + S_OFF_PREVOTE_ROUND, s->prevote_round);
+    slot[S_OFF_PREVOTE_FLAGS] = s->prevote_nil ? 1 : 0;
+    memcpy(slot + S_OFF_PREVOTE_HASH, s->prevote_hash, EC_HASH_BYTES);
+    memcpy(slot + S_OFF_PREVOTE_SIG, s->prevote_sig, EC_SIG_BYTES);
     ec_sha256(slot + S_OFF_CHECKSUM, slot, S_OFF_CHECKSUM);
 }
 
@@ -100,7 +114,8 @@ static bool s_decode(const uint8_t slot[EC_GUARD_SLOT_BYTES], uint64_t *seq, ec_
     ec_sha256(sum, slot, S_OFF_CHECKSUM);
     if (sodium_memcmp(sum, slot + S_OFF_CHECKSUM, EC_HASH_BYTES) != 0)
         return false;
-    if (slot[S_OFF_SIGNED_STEP] > EC_GUARD_STEP_PRECOMMIT || (slot[S_OFF_FLAGS] & ~1u) != 0)
+    if (slot[S_OFF_SIGNED_STEP] > EC_GUARD_STEP_PRECOMMIT || (slot[S_OFF_FLAGS] & ~1u) != 0 ||
+        slot[S_OFF_VOTED_TYPE] > 2 || (slot[S_OFF_PREVOTE_FLAGS] & ~1u) != 0)
         return false;
     *seq = ec_be64_get(slot + S_OFF_SEQ);
     s->committed_height = ec_be64_get(slot + S_OFF_COMMITTED_HEIGHT);
@@ -115,6 +130,12 @@ static bool s_decode(const uint8_t slot[EC_GUARD_SLOT_BYTES], uint64_t *seq, ec_
     memcpy(s->locked_hash, slot + S_OFF_LOCKED_HASH, EC_HASH_BYTES);
     s->valid_round = s_round_get(slot + S_OFF_VALID_ROUND);
     memcpy(s->valid_hash, slot + S_OFF_VALID_HASH, EC_HASH_BYTES);
+    s->voted_round = s_round_get(slot + S_OFF_VOTED_ROUND);
+    s->voted_type = slot[S_OFF_VOTED_TYPE];
+    s->prevote_round = s_round_get(slot + S_OFF_PREVOTE_ROUND);
+    s->prevote_nil = slot[S_OFF_PREVOTE_FLAGS] & 1;
+    memcpy(s->prevote_hash, slot + S_OFF_PREVOTE_HASH, EC_HASH_BYTES);
+    memcpy(s->prevote_sig, slot + S_OFF_PREVOTE_SIG, EC_SIG_BYTES);
     return *seq > 0;
 }
 
@@ -305,7 +326,8 @@ const ec_guard_state_t *ec_guard_state(const ec_guard_t *g)
 int ec_guard_save(ec_guard_t *g, const ec_guard_state_t *s, ec_status_t *st)
 {
     assert(g && s);
-    assert(s->locked_round >= -1 && s->valid_round >= -1);
+    assert(s->locked_round >= -1 && s->valid_round >= -1 && s->voted_round >= -1 &&
+           s->prevote_round >= -1);
     int rc = s_write_slot(g, g->seq + 1, s, st);
     if (rc != 0)
         return rc;

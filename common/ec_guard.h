@@ -21,7 +21,7 @@
  * previous record. On load the valid slot with the higher sequence number wins.
  *
  *   offset size  meaning (integers big-endian)
- *        0    8  magic "ecguard" followed by the format version (1)
+ *        0    8  magic "ecguard" followed by the format version (2)
  *        8    8  sequence number of this save (the file's first save is 1)
  *       16    8  committed height (0: nothing committed yet)
  *       24   32  committed block hash (the genesis hash at height 0)
@@ -35,8 +35,19 @@
  *      178   32  locked block hash
  *      210    8  valid round + 1 (0: none)
  *      218   32  valid block hash
- *      250   38  zero
- *      288   32  SHA-256 of bytes 0..287
+ *      250    8  round of the last vote signed at the signed height + 1 (0: none)
+ *      258    1  its type (EC_VOTE_PREVOTE, EC_VOTE_PRECOMMIT; 0 when none)
+ *      259   29  zero
+ *      288    8  round of the last prevote signed at the signed height + 1 (0: none)
+ *      296    1  flags: bit 0 = that prevote is for nil
+ *      297   32  its block hash (zero for nil)
+ *      329   64  its signature
+ *      393   87  zero
+ *      480   32  SHA-256 of bytes 0..479
+ *
+ * The last prevote is kept beside the last message because a validator that precommitted
+ * and then restarted must be able to send its prevote of that round again: without it,
+ * peers that never received it may lack the votes they need to leave the round.
  *
  * Threads: one owner (the node's core thread); no locking.
  */
@@ -51,7 +62,7 @@
 
 #define EC_GUARD_FILE "guard"     /* its name inside a data folder                     */
 #define EC_GUARD_PATH_MAX 4200    /* a data folder path plus "/guard"                  */
-#define EC_GUARD_SLOT_BYTES 320   /* one record                                        */
+#define EC_GUARD_SLOT_BYTES 512   /* one record                                        */
 #define EC_GUARD_SLOT_STRIDE 4096 /* the second slot's offset: another page            */
 
 enum {
@@ -74,6 +85,12 @@ typedef struct {
     uint8_t locked_hash[EC_HASH_BYTES];    /* the locked block                        */
     int64_t valid_round;                   /* -1 when there is no valid value         */
     uint8_t valid_hash[EC_HASH_BYTES];     /* the valid block                         */
+    int64_t voted_round;                   /* last vote signed at signed_height, -1   */
+    uint8_t voted_type;                    /* its EC_VOTE_* type, 0 when none         */
+    int64_t prevote_round;                 /* last prevote signed at signed_height, -1 */
+    bool prevote_nil;                      /* ... for nil                             */
+    uint8_t prevote_hash[EC_HASH_BYTES];   /* ... its block hash                      */
+    uint8_t prevote_sig[EC_SIG_BYTES];     /* ... its signature                       */
 } ec_guard_state_t;
 
 /* Storage for a guard that lives in memory instead of a file: the simulator keeps one per

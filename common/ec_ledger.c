@@ -835,6 +835,22 @@ static void s_batch_reset(ec_ledger_t *l)
     l->jbytes = 0;
 }
 
+int ec_ledger_put_synced(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size,
+                         const void *val, size_t val_size, ec_status_t *st)
+{
+    assert(l && !l->read_only && cf < EC_CF_COUNT && key);
+    char *err = NULL;
+    if (val)
+        rocksdb_put_cf(l->db, l->wopts, l->cf[cf], key, key_size, val, val_size, &err);
+    else
+        rocksdb_delete_cf(l->db, l->wopts, l->cf[cf], key, key_size, &err);
+    if (err) {
+        l->flush_on_close = false; /* RocksDB is in an error state: leave it be */
+        return s_fail(st, val ? "synced put" : "synced delete", err);
+    }
+    return 0;
+}
+
 int ec_ledger_write(ec_ledger_t *l, uint64_t height)
 {
     assert(l && !l->read_only);

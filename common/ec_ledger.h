@@ -35,7 +35,7 @@ typedef enum {
     EC_CF_PAYLOADS,  /* tx id(32) -> payload bytes                                        */
     EC_CF_STATE,     /* application keys (each app documents its own layout)              */
     EC_CF_MERKLE,    /* log id(1) | level(1) | index(be64) -> node hash(32)               */
-    EC_CF_CONSENSUS, /* reserved, unused: the signer record is the guard file's (ec_guard.h) */
+    EC_CF_CONSENSUS, /* the engine's proposals of the height in progress (ec_engine.c)  */
     EC_CF_COUNT
 } ec_cf_t;
 
@@ -73,6 +73,17 @@ ec_ledger_t *ec_ledger_open_with(const char *path, const ec_ledger_options_t *op
                                  ec_status_t *st);
 /* Discards any pending batch, closes the database, sets *self_p to NULL. Idempotent. */
 void ec_ledger_destroy(ec_ledger_t **self_p);
+
+/* ---- direct writes (the owner thread) ----------------------------------------------------- */
+
+/*
+ * Writes (or, with val NULL, deletes) one key at once, synced, apart from the pending
+ * batch (which it leaves as it is): for records that must be durable before a block is,
+ * such as the consensus column family's proposals (ec_engine.c). Returns 0 or EC_EIO
+ * with st set (the node must stop).
+ */
+EC_WUR int ec_ledger_put_synced(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size,
+                                const void *val, size_t val_size, ec_status_t *st);
 
 /* ---- committed reads (any thread) ------------------------------------------------------- */
 

@@ -22,11 +22,12 @@
 
 /* Leaf type tags: the byte after 0x00 in every leaf hash. */
 enum {
-    EC_LEAF_TX = 0x01,     /* data = transaction id (tx_root)                          */
-    EC_LEAF_BLOCK = 0x02,  /* data = block hash, or the genesis hash at index 0 (hist)   */
-    EC_LEAF_ANCHOR = 0x03, /* data = encoded anchor entry (xanchor_root)                 */
-    EC_LEAF_RECORD = 0x04, /* data = encoded main-chain record (records log)             */
-    EC_LEAF_FIELD = 0x05,  /* data = encoded certificate field [name, value, salt]       */
+    EC_LEAF_TX = 0x01,       /* data = tx id, result code, ref (tx_root; ec_tx_leaf)     */
+    EC_LEAF_BLOCK = 0x02,    /* data = block hash, or the genesis hash at index 0 (hist)   */
+    EC_LEAF_ANCHOR = 0x03,   /* data = encoded anchor entry (xanchor_root)                 */
+    EC_LEAF_RECORD = 0x04,   /* data = encoded main-chain record (records log)             */
+    EC_LEAF_FIELD = 0x05,    /* data = encoded certificate field [name, value, salt]       */
+    EC_LEAF_EVIDENCE = 0x06, /* data = encoded equivocation evidence (evidence_root)     */
 };
 
 /* Longest proof accepted: trees never exceed 2^63 leaves. */

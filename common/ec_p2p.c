@@ -428,7 +428,9 @@ static int s_peers_plan(ec_p2p_t *p, const ec_valset_t *vs,
     s_twins_disable(out, vs->count);
     for (uint32_t i = 0; i < vs->count; i++) {
         s_peer_t *q = &out[i];
-        if (me == UINT32_MAX || i == me || !q->z85[0] || !endpoints[i][0])
+        /* Outside the set a node still connects to every validator: they refuse it until
+         * they take it in, and it needs their blocks to learn that they did. */
+        if (i == me || !q->z85[0] || !endpoints[i][0])
             continue;
         memcpy(q->endpoint, endpoints[i], strlen(endpoints[i]) + 1);
         for (uint32_t j = 0; j < p->count && !q->dealer; j++) {

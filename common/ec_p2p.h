@@ -72,8 +72,10 @@ typedef struct {
      * when binding ("tcp://validator1:7001" fails), so a node that others reach by name
      * binds e.g. "tcp://0.0.0.0:7001" here. Required when me is UINT32_MAX. */
     const char *bind_endpoint;
-    /* This validator's index in vs, or UINT32_MAX if its key is not in vs: it then binds
-     * and accepts the validators of vs, but connects to none (ec_p2p_update may add it). */
+    /* This validator's index in vs, or UINT32_MAX if its key is not in vs: it then binds,
+     * accepts the validators of vs, and connects to each of them, who refuse it (ZAP
+     * status 300, retried every 2 s) until their own set holds its key: a validator being
+     * added starts outside the set and must fetch the blocks that add it. */
     uint32_t me;
     size_t message_bytes_max; /* larger incoming frames close the connection; >= 1 */
     uint32_t queue_max;       /* messages queued per peer, each way; 1..INT32_MAX         */
@@ -130,7 +132,8 @@ EC_WUR int ec_p2p_recv(ec_p2p_t *p, zmq_msg_t *msg, uint32_t *from);
  * joined (by key, not by index, since indexes shift) or whose endpoint changed, closes the
  * DEALERs of those that left, updates the allow-list and maps senders to the new indexes.
  * `me` may become UINT32_MAX (this node left the set: it keeps its ROUTER, for peers
- * still finishing a height, but stops connecting). The ROUTER stays where it was bound.
+ * still finishing a height, and its links, which the others refuse once they moved on).
+ * The ROUTER stays where it was bound.
  * A validator that left and was already connected here stays connected (ZeroMQ cannot
  * close one connection of a ROUTER), but its messages are dropped by ec_p2p_recv, and it
  * cannot connect again. Returns 0, or an error as ec_p2p_new (EC_ECONFIG, EC_EINTERNAL),

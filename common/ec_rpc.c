@@ -370,3 +370,33 @@ int ec_rpc_call(ec_rpc_t *rpc, const char *method, const uint8_t *params, size_t
         ec_status_clear(st);
     return 0;
 }
+
+/* ---- typed replies ----------------------------------------------------------------------- */
+
+int ec_rpc_status_read(ec_rpc_status_t *out, const msgpack_object *result)
+{
+    memset(out, 0, sizeof *out);
+    ec_cur_t c;
+    ec_cur_open(&c, result, 13);
+    ec_cur_str_copy(&c, out->chain_id, sizeof out->chain_id);
+    ec_cur_uint(&c, &out->kind);
+    ec_cur_str_copy(&c, out->cert_type, sizeof out->cert_type);
+    ec_cur_uint(&c, &out->height);
+    ec_cur_bin_fixed_opt(&c, out->tip_hash, sizeof out->tip_hash, &out->has_tip);
+    ec_cur_bin_fixed(&c, out->genesis_hash, sizeof out->genesis_hash);
+    ec_cur_uint(&c, &out->tip_time_ms);
+    ec_cur_uint(&c, &out->mempool);
+    ec_cur_uint(&c, &out->round);
+    ec_cur_uint_max(&c, &out->step, 3);
+    out->is_validator = !ec_cur_peek_nil(&c);
+    if (out->is_validator)
+        ec_cur_uint(&c, &out->validator);
+    else
+        ec_cur_nil(&c);
+    ec_cur_uint(&c, &out->validators);
+    ec_cur_uint(&c, &out->peers);
+    int rc = ec_cur_finish(&c);
+    if (rc != 0)
+        memset(out, 0, sizeof *out);
+    return rc;
+}

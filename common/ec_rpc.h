@@ -56,6 +56,30 @@ void ec_rpc_reply_error(ec_writer_t *w, uint64_t req_id, int code, const char *m
 
 /* ---- client ----------------------------------------------------------------------------- */
 
+/* A node's `status` reply (docs/PROTOCOL.md): [chain_id, kind, cert_type, height,
+ * tip_hash|nil, genesis_hash, tip_time_ms, mempool, round, step, validator|nil,
+ * validators, peers]. */
+typedef struct {
+    char chain_id[64];
+    uint64_t kind;
+    char cert_type[32];
+    uint64_t height;
+    bool has_tip;
+    uint8_t tip_hash[32];
+    uint8_t genesis_hash[32];
+    uint64_t tip_time_ms;
+    uint64_t mempool;
+    uint64_t round;
+    uint64_t step; /* 0 idle, 1 propose, 2 prevote, 3 precommit                 */
+    bool is_validator;
+    uint64_t validator;  /* this node's index in the set, when is_validator          */
+    uint64_t validators; /* in the set of the height in progress                     */
+    uint64_t peers;      /* validator links up                                        */
+} ec_rpc_status_t;
+
+/* Reads a status result strictly. Returns 0, or EC_EINVAL / EC_ETOOBIG (out zeroed). */
+EC_WUR int ec_rpc_status_read(ec_rpc_status_t *out, const msgpack_object *result);
+
 typedef struct ec_rpc ec_rpc_t;
 
 /* A reply as received: owns its frame. Zero-initialise; ec_rpc_reply_fini when done. */

@@ -799,6 +799,27 @@ void ec_tm_lock(const ec_tm_t *tm, ec_tm_lock_t *out)
     *out = tm->lock;
 }
 
+bool ec_tm_holds(const ec_tm_t *tm, const ec_tm_vote_t *v)
+{
+    assert(tm && v);
+    if (!tm->started || v->height != tm->height || v->validator >= tm->vs.count ||
+        (v->type != EC_VOTE_PREVOTE && v->type != EC_VOTE_PRECOMMIT))
+        return false;
+    const s_round_t *rd = s_round_find((ec_tm_t *)tm, v->round);
+    if (!rd)
+        return false;
+    const s_tally_t *t = &rd->tally[v->type == EC_VOTE_PREVOTE ? S_PREVOTE : S_PRECOMMIT];
+    uint32_t bit = 1u << v->validator;
+    const ec_tm_vote_t *held[2] = {(t->held & bit) ? &t->first[v->validator] : NULL,
+                                   (t->twice & bit) ? &t->second[v->validator] : NULL};
+    for (int i = 0; i < 2; i++)
+        if (held[i] && held[i]->nil == v->nil &&
+            (v->nil || memcmp(held[i]->hash, v->hash, EC_HASH_BYTES) == 0) &&
+            memcmp(held[i]->sig, v->sig, EC_SIG_BYTES) == 0)
+            return true;
+    return false;
+}
+
 uint32_t ec_tm_votes(const ec_tm_t *tm, uint64_t round, uint32_t type, ec_tm_vote_t *out,
                      uint32_t max)
 {

@@ -146,16 +146,9 @@ typedef enum {
 } ec_tm_timeout_t;
 
 /* A vote as the core sees it (signature verified by the driver, kept to build commits
- * and evidence). type is EC_VOTE_PREVOTE or EC_VOTE_PRECOMMIT (ec_types.h). */
-typedef struct {
-    uint64_t height;
-    uint64_t round;
-    uint32_t type;
-    uint32_t validator; /* index in the height's validator set                   */
-    bool nil;
-    uint8_t hash[EC_HASH_BYTES];
-    uint8_t sig[EC_SIG_BYTES];
-} ec_tm_vote_t;
+ * and evidence): the signed vote of ec_types.h. type is EC_VOTE_PREVOTE or
+ * EC_VOTE_PRECOMMIT. */
+typedef ec_vote_t ec_tm_vote_t;
 
 typedef struct {
     uint32_t propose_ms, propose_delta_ms;
@@ -245,6 +238,10 @@ void ec_tm_lock(const ec_tm_t *tm, ec_tm_lock_t *out);
  * max votes into out, in validator order, and returns how many. */
 uint32_t ec_tm_votes(const ec_tm_t *tm, uint64_t round, uint32_t type, ec_tm_vote_t *out,
                      uint32_t max);
+/* True when the core already holds exactly v (same height, round, type, validator, value
+ * and signature): the driver may then skip checking its signature again (relayed votes
+ * arrive many times). */
+bool ec_tm_holds(const ec_tm_t *tm, const ec_tm_vote_t *v);
 
 /*
  * The proposer of (h, r) in vs: slot s = h + r of a smooth weighted round robin (each

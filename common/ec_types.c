@@ -19,8 +19,19 @@
 /* The signing prefixes include the terminating NUL: "ecert/tx" 0x00. */
 #define S_TX_TAG_BYTES (sizeof EC_TAG_TX)
 #define S_VOTE_TAG_BYTES (sizeof EC_TAG_VOTE)
+#define S_PROPOSAL_TAG_BYTES (sizeof EC_TAG_PROPOSAL)
 
-enum { S_HEADER_FIELDS = 13, S_COMMIT_FIELDS = 5, S_TX_FIELDS = 7, S_GENESIS_FIELDS = 10 };
+enum {
+    S_HEADER_FIELDS = 15,
+    S_COMMIT_FIELDS = 5,
+    S_TX_FIELDS = 7,
+    S_GENESIS_FIELDS = 11,
+    S_BLOCK_FIELDS = 5,
+    S_VOTE_FIELDS = 6,
+    S_EVIDENCE_FIELDS = 3,
+};
+/* Result codes a block may record: 0, or one of the EC_E* codes (ec_err.h). */
+#define S_RESULT_CODE_MIN (-64)
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
@@ -57,10 +68,11 @@ static bool s_all_zero(const uint8_t *p, size_t n)
 
 /*
  * Opens sub over obj, an array of `count` fields whose first is the format version, and
- * consumes the version. A version other than EC_VERSION is EC_EVERSION, reported before
- * the field count is checked, so a newer format is named as such.
+ * consumes the version. A version other than `version` is EC_EVERSION, reported before
+ * the field count is checked, so a newer (or older) format is named as such.
  */
-static void s_open_versioned(ec_cur_t *sub, const msgpack_object *obj, uint32_t count)
+static void s_open_format(ec_cur_t *sub, const msgpack_object *obj, uint32_t count,
+                          uint64_t version)
 {
     memset(sub, 0, sizeof *sub);
     if (!obj) {
@@ -69,13 +81,19 @@ static void s_open_versioned(ec_cur_t *sub, const msgpack_object *obj, uint32_t 
     }
     if (obj->type == MSGPACK_OBJECT_ARRAY && obj->via.array.size >= 1 &&
         obj->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-        obj->via.array.ptr[0].via.u64 != EC_VERSION) {
+        obj->via.array.ptr[0].via.u64 != version) {
         sub->err = EC_EVERSION;
         return;
     }
     ec_cur_open(sub, obj, count);
-    uint64_t version = 0;
-    ec_cur_uint(sub, &version);
+    uint64_t got = 0;
+    ec_cur_uint(sub, &got);
+}
+
+/* s_open_format for the formats at EC_VERSION. */
+static void s_open_versioned(ec_cur_t *sub, const msgpack_object *obj, uint32_t count)
+{
+    s_open_format(sub, obj, count, EC_VERSION);
 }
 
 /* Reads a chain id into buf and checks its alphabet; sticky. */
@@ -141,6 +159,26 @@ static int s_tx_read_signed(ec_tx_t *tx, const msgpack_object *root)
     return ec_cur_finish(&c);
 }
 
+/* The id hashes the signing message without assembling it: tag, then signed bytes. */
+static void s_tx_id(uint8_t id[EC_HASH_BYTES], const uint8_t *signed_bytes, size_t signed_size)
+{
+    ec_sha256_t st;
+    ec_sha256_init(&st);
+    ec_sha256_update(&st, EC_TAG_TX, S_TX_TAG_BYTES);
+    ec_sha256_update(&st, signed_bytes, signed_size);
+    ec_sha256_final(&st, id);
+}
+
+int ec_tx_envelope_id(uint8_t id[EC_HASH_BYTES], const uint8_t *envelope, size_t size)
+{
+    const uint8_t *signed_bytes = NULL, *sig = NULL;
+    size_t signed_size = 0;
+    int rc = s_envelope_split(envelope, size, &signed_bytes, &signed_size, &sig);
+    if (rc == 0)
+        s_tx_id(id, signed_bytes, signed_size);
+    return rc;
+}
+
 int ec_tx_decode(ec_tx_t *tx, const uint8_t *envelope, size_t size)
 {
     memset(tx, 0, sizeof *tx);
@@ -159,12 +197,7 @@ int ec_tx_decode(ec_tx_t *tx, const uint8_t *envelope, size_t size)
         return rc;
     }
     memcpy(tx->sig, sig, EC_SIG_BYTES);
-    /* The id hashes the signing message without assembling it: tag, then signed bytes. */
-    ec_sha256_t st;
-    ec_sha256_init(&st);
-    ec_sha256_update(&st, EC_TAG_TX, S_TX_TAG_BYTES);
-    ec_sha256_update(&st, tx->signed_bytes, tx->signed_size);
-    ec_sha256_final(&st, tx->id);
+    s_tx_id(tx->id, tx->signed_bytes, tx->signed_size);
     return 0;
 }
 
@@ -276,7 +309,7 @@ void ec_valset_hash(uint8_t out[EC_HASH_BYTES], const ec_valset_t *vs)
 void ec_header_encode(ec_writer_t *w, const ec_header_t *h)
 {
     ec_write_array(w, S_HEADER_FIELDS);
-    ec_write_uint(w, EC_VERSION);
+    ec_write_uint(w, EC_HEADER_VERSION);
     ec_write_cstr(w, h->chain_id);
     ec_write_uint(w, h->height);
     ec_write_uint(w, h->time_ms);
@@ -289,6 +322,8 @@ void ec_header_encode(ec_writer_t *w, const ec_header_t *h)
     ec_write_uint(w, h->xanchor_count);
     ec_write_bin(w, h->valset_hash, EC_HASH_BYTES);
     ec_write_bin(w, h->next_valset_hash, EC_HASH_BYTES);
+    ec_write_bin(w, h->evidence_root, EC_HASH_BYTES);
+    ec_write_uint(w, h->evidence_count);
 }
 
 void ec_header_read(ec_cur_t *c, ec_header_t *h)
@@ -298,7 +333,7 @@ void ec_header_read(ec_cur_t *c, ec_header_t *h)
     if (!obj)
         return;
     ec_cur_t f;
-    s_open_versioned(&f, obj, S_HEADER_FIELDS);
+    s_open_format(&f, obj, S_HEADER_FIELDS, EC_HEADER_VERSION);
     s_cur_chain_id(&f, h->chain_id);
     ec_cur_uint(&f, &h->height);
     ec_cur_uint(&f, &h->time_ms);
@@ -311,6 +346,8 @@ void ec_header_read(ec_cur_t *c, ec_header_t *h)
     ec_cur_uint_max(&f, &h->xanchor_count, EC_BLOCK_TXS_MAX);
     ec_cur_bin_fixed(&f, h->valset_hash, EC_HASH_BYTES);
     ec_cur_bin_fixed(&f, h->next_valset_hash, EC_HASH_BYTES);
+    ec_cur_bin_fixed(&f, h->evidence_root, EC_HASH_BYTES);
+    ec_cur_uint_max(&f, &h->evidence_count, EC_BLOCK_EVIDENCE_MAX);
     if (!f.err && h->height == 0) /* heights start at 1; the genesis is not a header */
         ec_cur_fail(&f, EC_EINVAL);
     ec_cur_fold(c, &f);
@@ -407,7 +444,7 @@ int ec_commit_decode(ec_commit_t *c, const uint8_t *data, size_t size)
 }
 
 void ec_vote_sign_bytes(ec_writer_t *w, const char *chain_id, uint64_t height, uint64_t round,
-                        uint32_t vote_type, const uint8_t block_hash[EC_HASH_BYTES])
+                        uint32_t vote_type, const uint8_t *block_hash)
 {
     ec_writer_reset(w);
     int rc = msgpack_sbuffer_write(&w->sbuf, EC_TAG_VOTE, S_VOTE_TAG_BYTES);
@@ -418,7 +455,155 @@ void ec_vote_sign_bytes(ec_writer_t *w, const char *chain_id, uint64_t height, u
     ec_write_uint(w, height);
     ec_write_uint(w, round);
     ec_write_uint(w, vote_type);
+    if (block_hash)
+        ec_write_bin(w, block_hash, EC_HASH_BYTES);
+    else
+        ec_write_nil(w);
+}
+
+void ec_proposal_sign_bytes(ec_writer_t *w, const char *chain_id, uint64_t height, uint64_t round,
+                            int64_t valid_round, const uint8_t block_hash[EC_HASH_BYTES])
+{
+    assert(valid_round >= -1);
+    ec_writer_reset(w);
+    int rc = msgpack_sbuffer_write(&w->sbuf, EC_TAG_PROPOSAL, S_PROPOSAL_TAG_BYTES);
+    assert(rc == 0);
+    (void)rc;
+    ec_write_array(w, 5);
+    ec_write_cstr(w, chain_id);
+    ec_write_uint(w, height);
+    ec_write_uint(w, round);
+    ec_write_uint(w, (uint64_t)(valid_round + 1));
     ec_write_bin(w, block_hash, EC_HASH_BYTES);
+}
+
+/* ---- votes and evidence ----------------------------------------------------------------- */
+
+void ec_vote_encode(ec_writer_t *w, const ec_vote_t *v)
+{
+    ec_write_array(w, S_VOTE_FIELDS);
+    ec_write_uint(w, v->type);
+    ec_write_uint(w, v->height);
+    ec_write_uint(w, v->round);
+    ec_write_uint(w, v->validator);
+    if (v->nil)
+        ec_write_nil(w);
+    else
+        ec_write_bin(w, v->hash, EC_HASH_BYTES);
+    ec_write_bin(w, v->sig, EC_SIG_BYTES);
+}
+
+void ec_vote_read(ec_cur_t *c, ec_vote_t *v)
+{
+    memset(v, 0, sizeof *v);
+    ec_cur_t f;
+    uint64_t type = 0, validator = 0;
+    bool present = false;
+    ec_cur_enter(c, &f, S_VOTE_FIELDS);
+    ec_cur_uint_max(&f, &type, EC_VOTE_PRECOMMIT);
+    ec_cur_uint(&f, &v->height);
+    ec_cur_uint(&f, &v->round);
+    ec_cur_uint_max(&f, &validator, EC_VALIDATORS_MAX - 1);
+    ec_cur_bin_fixed_opt(&f, v->hash, EC_HASH_BYTES, &present);
+    ec_cur_bin_fixed(&f, v->sig, EC_SIG_BYTES);
+    if (!f.err && (type < EC_VOTE_PREVOTE || v->height == 0))
+        ec_cur_fail(&f, EC_EINVAL);
+    v->type = (uint32_t)type;
+    v->validator = (uint32_t)validator;
+    v->nil = !present;
+    ec_cur_fold(c, &f);
+    if (c->err)
+        memset(v, 0, sizeof *v);
+}
+
+bool ec_vote_verify_sig(const ec_vote_t *v, const char *chain_id, const uint8_t pk[EC_PK_BYTES])
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_vote_sign_bytes(&w, chain_id, v->height, v->round, v->type, v->nil ? NULL : v->hash);
+    bool ok = ec_verify(v->sig, ec_writer_data(&w), ec_writer_size(&w), pk);
+    ec_writer_fini(&w);
+    return ok;
+}
+
+/* Orders two votes by their encodings (memcmp, then length). */
+static int s_vote_cmp(const ec_vote_t *a, const ec_vote_t *b)
+{
+    ec_writer_t wa, wb;
+    ec_writer_init(&wa);
+    ec_writer_init(&wb);
+    ec_vote_encode(&wa, a);
+    ec_vote_encode(&wb, b);
+    size_t na = ec_writer_size(&wa), nb = ec_writer_size(&wb);
+    int c = memcmp(ec_writer_data(&wa), ec_writer_data(&wb), na < nb ? na : nb);
+    if (c == 0)
+        c = na < nb ? -1 : na > nb ? 1 : 0;
+    ec_writer_fini(&wa);
+    ec_writer_fini(&wb);
+    return c;
+}
+
+void ec_evidence_order(ec_evidence_t *e)
+{
+    if (s_vote_cmp(&e->a, &e->b) > 0) {
+        ec_vote_t t = e->a;
+        e->a = e->b;
+        e->b = t;
+    }
+}
+
+void ec_evidence_encode(ec_writer_t *w, const ec_evidence_t *e)
+{
+    ec_write_array(w, S_EVIDENCE_FIELDS);
+    ec_write_uint(w, EC_VERSION);
+    ec_vote_encode(w, &e->a);
+    ec_vote_encode(w, &e->b);
+}
+
+/* Reads [version, vote, vote] (an ec_read_fn for ec_evidence_decode); sticky. */
+static void s_evidence_read(ec_cur_t *c, void *out)
+{
+    ec_evidence_t *e = out;
+    ec_cur_t f;
+    s_open_versioned(&f, ec_cur_object(c), S_EVIDENCE_FIELDS);
+    ec_vote_read(&f, &e->a);
+    ec_vote_read(&f, &e->b);
+    ec_cur_fold(c, &f);
+}
+
+int ec_evidence_decode(ec_evidence_t *e, const uint8_t *data, size_t size)
+{
+    return ec_decode_read(e, sizeof *e, data, size, s_evidence_read);
+}
+
+int ec_evidence_check(const ec_evidence_t *e, const char *chain_id, const ec_valset_t *vs)
+{
+    const ec_vote_t *a = &e->a, *b = &e->b;
+    if (a->height != b->height || a->round != b->round || a->type != b->type ||
+        a->validator != b->validator || a->validator >= vs->count)
+        return EC_EINVAL;
+    if (a->nil == b->nil && memcmp(a->hash, b->hash, EC_HASH_BYTES) == 0)
+        return EC_EINVAL; /* the same vote twice is not equivocation */
+    if (s_vote_cmp(a, b) >= 0)
+        return EC_EINVAL; /* one encoding per pair */
+    const uint8_t *pk = vs->v[a->validator].pk;
+    if (!ec_vote_verify_sig(a, chain_id, pk) || !ec_vote_verify_sig(b, chain_id, pk))
+        return EC_ESIG;
+    return 0;
+}
+
+/* ---- transaction results ---------------------------------------------------------------- */
+
+void ec_tx_leaf(uint8_t out[EC_HASH_BYTES], const uint8_t tx_id[EC_HASH_BYTES],
+                const ec_tx_result_t *result)
+{
+    assert(result->code <= 0 && result->code >= S_RESULT_CODE_MIN);
+    uint8_t data[EC_HASH_BYTES + 1 + 8];
+    memcpy(data, tx_id, EC_HASH_BYTES);
+    data[EC_HASH_BYTES] = (uint8_t)(-result->code);
+    for (int i = 0; i < 8; i++)
+        data[EC_HASH_BYTES + 1 + i] = (uint8_t)(result->ref >> (56 - 8 * i));
+    ec_merkle_leaf(out, EC_LEAF_TX, data, sizeof data);
 }
 
 void ec_commit_sign(ec_commit_t *c, const char *chain_id, uint32_t index, const ec_key_t *key)
@@ -483,19 +668,81 @@ int ec_commit_verify(const ec_commit_t *c, const ec_header_t *h, const ec_valset
 /* ---- blocks ----------------------------------------------------------------------------- */
 
 void ec_block_encode(ec_writer_t *w, const ec_header_t *h, const uint8_t *const *txs,
-                     const size_t *tx_sizes, size_t tx_count)
+                     const size_t *tx_sizes, const ec_tx_result_t *results, size_t tx_count,
+                     const uint8_t *const *evidence, const size_t *evidence_sizes,
+                     size_t evidence_count)
 {
-    assert(tx_count <= EC_BLOCK_TXS_MAX);
+    assert(tx_count <= EC_BLOCK_TXS_MAX && evidence_count <= EC_BLOCK_EVIDENCE_MAX);
     ec_writer_t hw;
     ec_writer_init(&hw);
     ec_header_encode(&hw, h);
-    ec_write_array(w, 3);
-    ec_write_uint(w, EC_VERSION);
+    ec_write_array(w, S_BLOCK_FIELDS);
+    ec_write_uint(w, EC_BLOCK_VERSION);
     ec_write_bin(w, ec_writer_data(&hw), ec_writer_size(&hw));
     ec_writer_fini(&hw);
     ec_write_array(w, (uint32_t)tx_count);
     for (size_t i = 0; i < tx_count; i++)
         ec_write_bin(w, txs[i], tx_sizes[i]);
+    ec_write_array(w, (uint32_t)tx_count);
+    for (size_t i = 0; i < tx_count; i++) {
+        assert(results[i].code <= 0 && results[i].code >= S_RESULT_CODE_MIN);
+        ec_write_array(w, 2);
+        ec_write_int(w, results[i].code);
+        ec_write_uint(w, results[i].ref);
+    }
+    ec_write_array(w, (uint32_t)evidence_count);
+    for (size_t i = 0; i < evidence_count; i++)
+        ec_write_bin(w, evidence[i], evidence_sizes[i]);
+}
+
+/* Reads one result [code, ref]: code 0 or an EC_E* code. Sticky. */
+static void s_result_read(ec_cur_t *c, ec_tx_result_t *r)
+{
+    ec_cur_t f;
+    int64_t code = 0;
+    ec_cur_enter(c, &f, 2);
+    ec_cur_int(&f, &code);
+    ec_cur_uint(&f, &r->ref);
+    if (!f.err && (code > 0 || code < S_RESULT_CODE_MIN))
+        ec_cur_fail(&f, EC_EINVAL);
+    r->code = (int32_t)code;
+    ec_cur_fold(c, &f);
+}
+
+/* Reads the four lists of a block after its version; sticky. */
+static void s_block_lists(ec_cur_t *f, ec_block_t *b)
+{
+    ec_cur_t txs, results, evidence;
+    ec_cur_bin(f, &b->header_bytes, &b->header_size, 1024);
+    ec_cur_enter_max(f, &txs, EC_BLOCK_TXS_MAX);
+    for (uint32_t i = 0; !txs.err && i < txs.count; i++) {
+        const uint8_t *p;
+        size_t n;
+        ec_cur_bin(&txs, &p, &n, EC_TX_BYTES_MAX);
+    }
+    ec_cur_enter_max(f, &results, EC_BLOCK_TXS_MAX);
+    for (uint32_t i = 0; !results.err && i < results.count; i++) {
+        ec_tx_result_t r;
+        s_result_read(&results, &r);
+    }
+    ec_cur_enter_max(f, &evidence, EC_BLOCK_EVIDENCE_MAX);
+    for (uint32_t i = 0; !evidence.err && i < evidence.count; i++) {
+        const uint8_t *p;
+        size_t n;
+        ec_cur_bin(&evidence, &p, &n, 1024);
+    }
+    if (!f->err && txs.count != results.count)
+        ec_cur_fail(f, EC_EINVAL);
+    if (!f->err) {
+        b->txs = txs.items;
+        b->tx_count = txs.count;
+        b->results = results.items;
+        b->evidence = evidence.items;
+        b->evidence_count = evidence.count;
+    }
+    ec_cur_fold(f, &txs);
+    ec_cur_fold(f, &results);
+    ec_cur_fold(f, &evidence);
 }
 
 int ec_block_decode(ec_block_t *b, const uint8_t *data, size_t size)
@@ -505,31 +752,31 @@ int ec_block_decode(ec_block_t *b, const uint8_t *data, size_t size)
     const msgpack_object *root = NULL;
     int rc = ec_decode(&b->dec, data, size, &root);
     if (rc == 0) {
-        ec_cur_t f, txs;
-        s_open_versioned(&f, root, 3);
-        ec_cur_bin(&f, &b->header_bytes, &b->header_size, 1024);
-        ec_cur_enter_max(&f, &txs, EC_BLOCK_TXS_MAX);
-        for (uint32_t i = 0; !txs.err && i < txs.count; i++) {
-            const uint8_t *p;
-            size_t n;
-            ec_cur_bin(&txs, &p, &n, EC_TX_BYTES_MAX);
-        }
-        if (!txs.err) {
-            b->txs = txs.items;
-            b->tx_count = txs.count;
-        }
-        ec_cur_fold(&f, &txs);
+        ec_cur_t f;
+        s_open_format(&f, root, S_BLOCK_FIELDS, EC_BLOCK_VERSION);
+        s_block_lists(&f, b);
         rc = ec_cur_finish(&f);
     }
     if (rc == 0)
         rc = ec_header_decode(&b->header, b->header_bytes, b->header_size);
-    if (rc == 0 && b->header.tx_count != b->tx_count)
+    if (rc == 0 &&
+        (b->header.tx_count != b->tx_count || b->header.evidence_count != b->evidence_count))
         rc = EC_EINVAL;
     if (rc) {
         ec_decoder_fini(&b->dec);
         memset(b, 0, sizeof *b);
     }
     return rc;
+}
+
+void ec_block_result(const ec_block_t *b, uint32_t i, ec_tx_result_t *out)
+{
+    assert(i < b->tx_count);
+    const msgpack_object *r = &b->results[i];
+    /* Checked by ec_block_decode: [int, uint]. */
+    const msgpack_object *code = &r->via.array.ptr[0];
+    out->code = code->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? (int32_t)code->via.i64 : 0;
+    out->ref = r->via.array.ptr[1].via.u64;
 }
 
 void ec_block_fini(ec_block_t *b)
@@ -544,7 +791,7 @@ void ec_genesis_encode(ec_writer_t *w, const ec_genesis_t *g)
 {
     assert(g->operator_count <= EC_OPERATORS_MAX);
     ec_write_array(w, S_GENESIS_FIELDS);
-    ec_write_uint(w, EC_VERSION);
+    ec_write_uint(w, EC_GENESIS_VERSION);
     ec_write_cstr(w, g->chain_id);
     ec_write_uint(w, g->kind);
     ec_write_cstr(w, g->cert_type);
@@ -556,6 +803,7 @@ void ec_genesis_encode(ec_writer_t *w, const ec_genesis_t *g)
     ec_write_cstr(w, g->main_chain_id);
     ec_write_bin(w, g->main_genesis_hash, EC_HASH_BYTES);
     ec_valset_encode(w, &g->main_validators);
+    ec_write_uint(w, g->main_freshness_ms);
 }
 
 /* The rules that tie the fields to the kind; returns 0 or EC_EINVAL. */
@@ -570,14 +818,16 @@ static int s_genesis_check(const ec_genesis_t *g)
     if (g->kind == EC_CHAIN_MAIN) {
         /* A main chain trusts no other chain: its main_* fields are empty. */
         if (g->operator_count == 0 || g->cert_type[0] || g->main_chain_id[0] ||
-            !s_all_zero(g->main_genesis_hash, EC_HASH_BYTES) || g->main_validators.count)
+            !s_all_zero(g->main_genesis_hash, EC_HASH_BYTES) || g->main_validators.count ||
+            g->main_freshness_ms != 0)
             return EC_EINVAL;
         return 0;
     }
     if (g->kind == EC_CHAIN_SIDE) {
         if (!ec_cert_type_valid(g->cert_type) || !ec_chain_id_valid(g->main_chain_id) ||
             strcmp(g->main_chain_id, g->chain_id) == 0 || g->operator_count != 0 ||
-            s_all_zero(g->main_genesis_hash, EC_HASH_BYTES) || g->main_validators.count == 0)
+            s_all_zero(g->main_genesis_hash, EC_HASH_BYTES) || g->main_validators.count == 0 ||
+            g->main_freshness_ms < EC_MAIN_FRESHNESS_MS_MIN)
             return EC_EINVAL;
         return 0;
     }
@@ -590,7 +840,7 @@ static void s_genesis_read(ec_cur_t *c, void *out)
     ec_genesis_t *g = out;
     ec_cur_t f, ops;
     uint64_t kind = 0;
-    s_open_versioned(&f, ec_cur_object(c), S_GENESIS_FIELDS);
+    s_open_format(&f, ec_cur_object(c), S_GENESIS_FIELDS, EC_GENESIS_VERSION);
     ec_cur_str_copy(&f, g->chain_id, EC_CHAIN_ID_MAX);
     ec_cur_uint_max(&f, &kind, UINT32_MAX);
     ec_cur_str_copy(&f, g->cert_type, EC_CERT_TYPE_MAX);
@@ -605,6 +855,7 @@ static void s_genesis_read(ec_cur_t *c, void *out)
     ec_cur_str_copy(&f, g->main_chain_id, EC_CHAIN_ID_MAX);
     ec_cur_bin_fixed(&f, g->main_genesis_hash, EC_HASH_BYTES);
     ec_valset_read(&f, &g->main_validators);
+    ec_cur_uint(&f, &g->main_freshness_ms);
     g->kind = (uint32_t)kind;
     ec_cur_fold(c, &f);
 }

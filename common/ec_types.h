@@ -28,7 +28,13 @@
 #include "ec_crypto.h"
 #include "ec_err.h"
 
-#define EC_VERSION 1
+/* Format versions, the first field of each encoding. A decoder refuses any other
+ * (EC_EVERSION). Format 2 of headers and blocks added per-transaction results and evidence;
+ * format 2 of a genesis added the side chain's main-chain freshness bound. */
+#define EC_VERSION 1        /* transactions, commits, anchor entries, bundles            */
+#define EC_HEADER_VERSION 2 /* headers                                                  */
+#define EC_BLOCK_VERSION 2  /* blocks                                                   */
+#define EC_GENESIS_VERSION 2
 #define EC_CHAIN_ID_MAX 64           /* buffer size for a chain id, with the NUL              */
 #define EC_CERT_TYPE_MAX 32          /* buffer size for a certificate type name               */
 #define EC_VALIDATORS_MAX 32         /* validators per chain                                   */
@@ -40,6 +46,8 @@
 
 #define EC_TAG_TX "ecert/tx"
 #define EC_TAG_VOTE "ecert/vote"
+#define EC_TAG_PROPOSAL "ecert/proposal"
+#define EC_BLOCK_EVIDENCE_MAX 16 /* equivocation evidence one block may carry             */
 
 enum { EC_CHAIN_MAIN = 1, EC_CHAIN_SIDE = 2 };
 enum { EC_VOTE_PREVOTE = 1, EC_VOTE_PRECOMMIT = 2 };
@@ -76,6 +84,11 @@ typedef struct {
  * EC_ETOOBIG or EC_EVERSION; on error *tx needs no fini.
  */
 EC_WUR int ec_tx_decode(ec_tx_t *tx, const uint8_t *envelope, size_t size);
+/* The id of an envelope without decoding its fields: its outer shape is checked (two bins,
+ * the second of EC_SIG_BYTES), nothing inside. For finding a transaction in an index
+ * cheaply; ec_tx_decode gives the same id and checks everything. 0, EC_EINVAL or
+ * EC_ETOOBIG. */
+EC_WUR int ec_tx_envelope_id(uint8_t id[EC_HASH_BYTES], const uint8_t *envelope, size_t size);
 /* True when tx->sig is the sender's signature. ~37 us: keep it off the commit thread. */
 bool ec_tx_verify_sig(const ec_tx_t *tx);
 void ec_tx_fini(ec_tx_t *tx);
@@ -120,12 +133,16 @@ typedef struct {
     uint8_t hist_root[EC_HASH_BYTES];    /* root over genesis + blocks 1..height-1          */
     uint8_t xanchor_root[EC_HASH_BYTES]; /* root over EC_LEAF_ANCHOR entries accepted here  */
     uint64_t xanchor_count;
-    uint8_t valset_hash[EC_HASH_BYTES];
-    uint8_t next_valset_hash[EC_HASH_BYTES];
+    uint8_t valset_hash[EC_HASH_BYTES];      /* the set that commits this block            */
+    uint8_t next_valset_hash[EC_HASH_BYTES]; /* the set that commits the next one          */
+    uint8_t evidence_root[EC_HASH_BYTES];    /* root over EC_LEAF_EVIDENCE entries          */
+    uint64_t evidence_count;
 } ec_header_t;
 
-/* [version, chain_id, height, time_ms, prev_hash, tx_root, tx_count, state_root,
- *  hist_root, xanchor_root, xanchor_count, valset_hash, next_valset_hash] */
+/* [version=2, chain_id, height, time_ms, prev_hash, tx_root, tx_count, state_root,
+ *  hist_root, xanchor_root, xanchor_count, valset_hash, next_valset_hash, evidence_root,
+ *  evidence_count]. tx_root is over EC_LEAF_TX leaves of (tx id, result): see
+ * ec_tx_leaf. */
 void ec_header_encode(ec_writer_t *w, const ec_header_t *h);
 EC_WUR int ec_header_decode(ec_header_t *h, const uint8_t *data, size_t size);
 void ec_header_read(ec_cur_t *c, ec_header_t *h); /* from a nested array */
@@ -162,9 +179,66 @@ void ec_commit_encode(ec_writer_t *w, const ec_commit_t *c);
 EC_WUR int ec_commit_decode(ec_commit_t *c, const uint8_t *data, size_t size);
 void ec_commit_read(ec_cur_t *cur, ec_commit_t *c);
 /* The bytes a validator signs for a vote: "ecert/vote" 0x00 ||
- * msgpack [chain_id, height, round, vote_type, block_hash]. w is reset first. */
+ * msgpack [chain_id, height, round, vote_type, block_hash: bin32 | nil] (block_hash NULL
+ * for a vote for nil). w is reset first. */
 void ec_vote_sign_bytes(ec_writer_t *w, const char *chain_id, uint64_t height, uint64_t round,
-                        uint32_t vote_type, const uint8_t block_hash[EC_HASH_BYTES]);
+                        uint32_t vote_type, const uint8_t *block_hash);
+/* The bytes a proposer signs: "ecert/proposal" 0x00 || msgpack [chain_id, height, round,
+ * valid_round + 1, block_hash] (valid_round -1 for none). w is reset first. */
+void ec_proposal_sign_bytes(ec_writer_t *w, const char *chain_id, uint64_t height, uint64_t round,
+                            int64_t valid_round, const uint8_t block_hash[EC_HASH_BYTES]);
+
+/* ---- votes and evidence ----------------------------------------------------------------- */
+
+/* A signed prevote or precommit (the consensus messages' and evidence's vote). */
+typedef struct {
+    uint64_t height;
+    uint64_t round;
+    uint32_t type;      /* EC_VOTE_PREVOTE or EC_VOTE_PRECOMMIT                    */
+    uint32_t validator; /* index in the height's validator set                    */
+    bool nil;           /* a vote for nil (hash is zero)                          */
+    uint8_t hash[EC_HASH_BYTES];
+    uint8_t sig[EC_SIG_BYTES];
+} ec_vote_t;
+
+/* [type, height, round, validator, block_hash: bin32 | nil, sig: bin64] */
+void ec_vote_encode(ec_writer_t *w, const ec_vote_t *v);
+void ec_vote_read(ec_cur_t *c, ec_vote_t *v); /* sticky; v zeroed on error              */
+/* True when v->sig is validator pk's signature of v on chain_id. ~40 us. */
+bool ec_vote_verify_sig(const ec_vote_t *v, const char *chain_id, const uint8_t pk[EC_PK_BYTES]);
+
+/* Equivocation: two votes of one validator for one (height, round, type) with different
+ * values. [version, vote_a, vote_b] with a's encoding ordered before b's (one encoding per
+ * pair). Leaf tag EC_LEAF_EVIDENCE over this encoding. */
+typedef struct {
+    ec_vote_t a, b;
+} ec_evidence_t;
+
+void ec_evidence_encode(ec_writer_t *w, const ec_evidence_t *e);
+EC_WUR int ec_evidence_decode(ec_evidence_t *e, const uint8_t *data, size_t size);
+/* Puts a and b in canonical order (by encoding). */
+void ec_evidence_order(ec_evidence_t *e);
+/*
+ * Checks e against the validator set of its height on chain_id: same height, round, type
+ * and validator, different values, canonical order, both signatures valid. Returns 0,
+ * EC_EINVAL (not evidence) or EC_ESIG (a signature does not verify).
+ */
+EC_WUR int ec_evidence_check(const ec_evidence_t *e, const char *chain_id, const ec_valset_t *vs);
+
+/* ---- transaction results ---------------------------------------------------------------- */
+
+/* What became of a transaction in its block: 0 applied, or the EC_E* code of the rule it
+ * broke (it stays in the block, refused). `ref` is application data committed with it:
+ * on a side chain, the main-chain height whose roles authorized it (0 when none did). */
+typedef struct {
+    int32_t code;
+    uint64_t ref;
+} ec_tx_result_t;
+
+/* The leaf of a transaction in its block's tx_root:
+ * SHA-256(0x00 || EC_LEAF_TX || tx_id || uint8(-code) || be64(ref)). */
+void ec_tx_leaf(uint8_t out[EC_HASH_BYTES], const uint8_t tx_id[EC_HASH_BYTES],
+                const ec_tx_result_t *result);
 /* Adds this validator's precommit signature for (height, round, block_hash) to c, keeping
  * c->sigs sorted by index. Adding an index twice is a bug (asserted). */
 void ec_commit_sign(ec_commit_t *c, const char *chain_id, uint32_t index, const ec_key_t *key);
@@ -181,22 +255,34 @@ EC_WUR int ec_commit_verify(const ec_commit_t *c, const ec_header_t *h, const ec
 
 /* ---- blocks ----------------------------------------------------------------------------- */
 
-/* A block on disk and on the wire: [version, header: bin, txs: [bin, ...]]. Payloads are
- * stored and served separately, keyed by transaction id. */
+/* A block on disk and on the wire: [version=2, header: bin, txs: [bin, ...],
+ * results: [[code: int, ref: uint], ...], evidence: [bin, ...]] (one result per
+ * transaction; evidence entries are ec_evidence_encode bytes). Payloads are stored and
+ * served separately, keyed by transaction id. */
 void ec_block_encode(ec_writer_t *w, const ec_header_t *h, const uint8_t *const *txs,
-                     const size_t *tx_sizes, size_t tx_count);
+                     const size_t *tx_sizes, const ec_tx_result_t *results, size_t tx_count,
+                     const uint8_t *const *evidence, const size_t *evidence_sizes,
+                     size_t evidence_count);
 
-/* A decoded block; header and tx pointers borrow from the input buffer. */
+/* A decoded block; header, tx and evidence pointers borrow from the input buffer. */
 typedef struct {
     ec_decoder_t dec;
     ec_header_t header;
     const uint8_t *header_bytes; /* the encoded header inside the block              */
     size_t header_size;
     uint32_t tx_count;
-    const msgpack_object *txs; /* tx_count bin objects: txs[i].via.bin             */
+    const msgpack_object *txs;     /* tx_count bin objects: txs[i].via.bin         */
+    const msgpack_object *results; /* tx_count [code, ref] arrays (ec_block_result) */
+    uint32_t evidence_count;
+    const msgpack_object *evidence; /* evidence_count bin objects                  */
 } ec_block_t;
 
-/* Decodes a block: strict; header.tx_count must equal the number of transactions.
+/* The result of transaction i of a decoded block. */
+void ec_block_result(const ec_block_t *b, uint32_t i, ec_tx_result_t *out);
+
+/* Decodes a block: strict; header.tx_count must equal the number of transactions and of
+ * results, header.evidence_count the number of evidence entries; result codes are 0 or
+ * an EC_E* code.
  * Returns 0, EC_EINVAL, EC_ETOOBIG or EC_EVERSION; on error *b needs no fini. */
 EC_WUR int ec_block_decode(ec_block_t *b, const uint8_t *data, size_t size);
 void ec_block_fini(ec_block_t *b);
@@ -214,10 +300,16 @@ typedef struct {
     char main_chain_id[EC_CHAIN_ID_MAX]; /* side chains: the main chain they trust         */
     uint8_t main_genesis_hash[EC_HASH_BYTES];
     ec_valset_t main_validators;
+    /* Side chains: past this age (block time minus the newest mirrored main header's
+     * time) role-dependent transactions are refused, EC_ESTALE. 0 on a main chain. */
+    uint64_t main_freshness_ms;
 } ec_genesis_t;
 
-/* [version, chain_id, kind, cert_type, time_ms, validators, operators: [bin...],
- *  main_chain_id, main_genesis_hash: bin(32), main_validators] */
+#define EC_MAIN_FRESHNESS_MS_DEFAULT 30000u /* side genesis default                      */
+#define EC_MAIN_FRESHNESS_MS_MIN 1000u
+
+/* [version=2, chain_id, kind, cert_type, time_ms, validators, operators: [bin...],
+ *  main_chain_id, main_genesis_hash: bin(32), main_validators, main_freshness_ms] */
 void ec_genesis_encode(ec_writer_t *w, const ec_genesis_t *g);
 EC_WUR int ec_genesis_decode(ec_genesis_t *g, const uint8_t *data, size_t size);
 void ec_genesis_hash(uint8_t out[EC_HASH_BYTES], const ec_genesis_t *g);

@@ -87,6 +87,10 @@ typedef struct {
     size_t prev_len;
     ec_hash32_t consistency[EC_MERKLE_PROOF_MAX];
     size_t consistency_len;
+    bool has_next; /* the header names a new set, and this is it             */
+    ec_valset_t next_valset;
+    bool has_claimed; /* a fork claim: the block the relay holds at the height  */
+    uint8_t claimed[EC_HASH_BYTES];
 } s_anchor_t;
 
 typedef struct {
@@ -334,17 +338,30 @@ static int s_parse_sidechain(const mc_app_t *self, const ec_tx_t *tx, ec_sidecha
 static int s_parse_anchor(const ec_tx_t *tx, s_anchor_t *b, ec_status_t *st)
 {
     ec_cur_t c;
-    ec_cur_open(&c, tx->body, 5);
+    ec_cur_open(&c, tx->body, 7);
     ec_cur_str_copy(&c, b->chain_id, sizeof b->chain_id);
     ec_cur_bin(&c, &b->header_bytes, &b->header_size, S_HEADER_BYTES_MAX);
     ec_cur_bin(&c, &b->commit_bytes, &b->commit_size, S_COMMIT_BYTES_MAX);
     ec_cur_path(&c, b->prev_path, &b->prev_len);
     ec_cur_path(&c, b->consistency, &b->consistency_len);
+    b->has_next = !ec_cur_peek_nil(&c);
+    if (b->has_next)
+        ec_valset_read(&c, &b->next_valset);
+    else
+        ec_cur_nil(&c);
+    b->has_claimed = !ec_cur_peek_nil(&c);
+    if (b->has_claimed)
+        ec_cur_bin_fixed(&c, b->claimed, EC_HASH_BYTES);
+    else
+        ec_cur_nil(&c);
     int rc = ec_cur_finish(&c);
     if (rc != 0)
         return ec_status_set(st, rc,
                              "ANCHOR body must be [chain_id: str, header: bin, commit: bin, "
-                             "prev_path: [bin32...], consistency: [bin32...]]");
+                             "prev_path: [bin32...], consistency: [bin32...], next_valset: "
+                             "[[pk: bin32, power]...] | nil, claimed: bin32 | nil]");
+    if (b->has_next && b->next_valset.count == 0)
+        return ec_status_set(st, EC_EINVAL, "ANCHOR next_valset is empty");
     if (!ec_chain_id_valid(b->chain_id))
         return ec_status_set(st, EC_EINVAL, "ANCHOR chain id must be 1..%d of a-z 0-9 -",
                              EC_CHAIN_ID_MAX - 1);
@@ -383,6 +400,36 @@ static int s_parse_side_update(const ec_tx_t *tx, s_side_update_t *b, ec_status_
                              EC_CHAIN_ID_MAX - 1);
     if (b->validators.count == 0)
         return ec_status_set(st, EC_EINVAL, "SIDECHAIN_UPDATE needs at least one validator");
+    return 0;
+}
+
+/* A validator change: [pk: bin32, power: uint], after the chain id for SIDECHAIN_VALIDATOR. */
+typedef struct {
+    char chain_id[EC_CHAIN_ID_MAX]; /* SIDECHAIN_VALIDATOR; "" for VALIDATOR_UPDATE        */
+    ec_validator_t v;
+} s_validator_body_t;
+
+static int s_parse_validator(const ec_tx_t *tx, s_validator_body_t *b, ec_status_t *st)
+{
+    bool side = tx->type == EC_MTX_SIDECHAIN_VALIDATOR;
+    ec_cur_t c;
+    memset(b, 0, sizeof *b);
+    ec_cur_open(&c, tx->body, side ? 3 : 2);
+    if (side)
+        ec_cur_str_copy(&c, b->chain_id, sizeof b->chain_id);
+    ec_cur_bin_fixed(&c, b->v.pk, EC_PK_BYTES);
+    ec_cur_uint_max(&c, &b->v.power, EC_VALIDATOR_POWER_MAX);
+    int rc = ec_cur_finish(&c);
+    if (rc != 0)
+        return ec_status_set(st, rc, "%s body must be [%spk: bin32, power: 0..%llu]",
+                             side ? "SIDECHAIN_VALIDATOR" : "VALIDATOR_UPDATE",
+                             side ? "chain_id: str, " : "",
+                             (unsigned long long)EC_VALIDATOR_POWER_MAX);
+    if (side && !ec_chain_id_valid(b->chain_id))
+        return ec_status_set(st, EC_EINVAL,
+                             "SIDECHAIN_VALIDATOR chain id must be 1..%d of "
+                             "a-z 0-9 -",
+                             EC_CHAIN_ID_MAX - 1);
     return 0;
 }
 
@@ -440,6 +487,11 @@ static int s_check_tx(void *vself, const ec_tx_t *tx, const uint8_t *payload, si
             rc = s_parse_side_update(tx, b, st);
             free(b);
             return rc;
+        }
+        case EC_MTX_VALIDATOR_UPDATE:
+        case EC_MTX_SIDECHAIN_VALIDATOR: {
+            s_validator_body_t b;
+            return s_parse_validator(tx, &b, st);
         }
         case EC_MTX_ANCHOR: {
             /* ~7 KB: off the worker's stack. Anchors are about one a second per chain. */
@@ -776,6 +828,39 @@ static void s_anchor_freeze(mc_app_t *self, ec_block_ctx_t *ctx, const s_anchor_
             b->chain_id, b->header.height, lc->height, ctx->height);
 }
 
+/*
+ * The side chain's set after an anchored header: when the header names a new one (its
+ * next_valset_hash differs from its valset_hash) the anchor must carry exactly that set,
+ * which replaces "v/" chain_id; otherwise it must carry none. Checks, then writes.
+ */
+static int s_anchor_next_set(mc_app_t *self, ec_ledger_t *l, const s_anchor_t *b, ec_status_t *st)
+{
+    const ec_header_t *h = &b->header;
+    bool changes = memcmp(h->next_valset_hash, h->valset_hash, EC_HASH_BYTES) != 0;
+    if (!changes && b->has_next)
+        return ec_status_set(
+            st, EC_EINVAL, "ANCHOR carries a validator set, but header %" PRIu64 " names no change",
+            h->height);
+    if (!changes)
+        return 0;
+    uint8_t hash[EC_HASH_BYTES];
+    if (b->has_next)
+        ec_valset_hash(hash, &b->next_valset);
+    if (!b->has_next || memcmp(hash, h->next_valset_hash, EC_HASH_BYTES) != 0)
+        return ec_status_set(st, EC_EINVAL,
+                             "header %" PRIu64 " of %s names a new validator set: the anchor "
+                             "must carry that set as next_valset",
+                             h->height, b->chain_id);
+    uint8_t key[S_KEY_MAX];
+    size_t ks = s_key_str(key, 'v', b->chain_id);
+    ec_writer_reset(&self->w);
+    ec_valset_encode(&self->w, &b->next_valset);
+    ec_state_put(l, key, ks, ec_writer_data(&self->w), ec_writer_size(&self->w));
+    ec_info("mainchain: side chain %s moves to %u validator%s after its height %" PRIu64,
+            b->chain_id, b->next_valset.count, b->next_valset.count == 1 ? "" : "s", h->height);
+    return 0;
+}
+
 static int s_deliver_anchor(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
@@ -794,7 +879,7 @@ static int s_deliver_anchor(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *
         return ec_status_set(st, EC_EFROZEN, "side chain %s is frozen until governance acts",
                              b->chain_id);
     /* The cheap refusal first: no genesis decode, no signature check. */
-    if (b->header.height <= lc.height)
+    if (b->header.height < lc.height && !b->has_claimed)
         return ec_status_set(st, EC_EDUPLICATE,
                              "side chain %s is already anchored at height %" PRIu64, b->chain_id,
                              lc.height);
@@ -803,7 +888,7 @@ static int s_deliver_anchor(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *
     if (rc != 0)
         return rc;
     rc = ec_light_check(&lc, b->chain_id, &b->header, &b->commit, vs, b->prev_path, b->prev_len,
-                        b->consistency, b->consistency_len, st);
+                        b->consistency, b->consistency_len, b->has_claimed ? b->claimed : NULL, st);
     if (rc == EC_EFORK) {
         s_anchor_freeze(self, ctx, b, &lc);
         s_light_store(self, l, b->chain_id, &lc);
@@ -815,6 +900,9 @@ static int s_deliver_anchor(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *
             ec_status_set(st, rc, "anchor of %s refused: %s", b->chain_id, ec_strerror(rc));
         return rc;
     }
+    rc = s_anchor_next_set(self, l, b, st);
+    if (rc != 0)
+        return rc;
     ec_light_advance(&lc, &b->header);
     s_light_store(self, l, b->chain_id, &lc);
 
@@ -894,6 +982,77 @@ static int s_deliver_side_update(mc_app_t *self, ec_block_ctx_t *ctx, const ec_t
     return 0;
 }
 
+/*
+ * VALIDATOR_UPDATE: the main chain's own validator set, one validator per block, in force
+ * two heights later (ec_exec.h). Refused (nothing changes) when it would change nothing,
+ * remove a validator that is not there or the last one, or add one to a full set.
+ */
+static int s_deliver_validator(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx,
+                               ec_status_t *st)
+{
+    s_validator_body_t b;
+    int rc = s_parse_validator(tx, &b, st);
+    if (rc != 0)
+        return rc;
+    if (!s_is_operator(self, tx->sender))
+        return s_not_operator(tx, st);
+    if (ctx->valset_changed)
+        return ec_status_set(st, EC_EBUSY,
+                             "this block already changes a validator: one per "
+                             "block, send it again");
+    const ec_valset_t *vs = ctx->next_valset;
+    uint32_t i = 0;
+    while (i < vs->count && memcmp(vs->v[i].pk, b.v.pk, EC_PK_BYTES) != 0)
+        i++;
+    char hex[2 * EC_PK_BYTES + 1];
+    ec_hex(hex, b.v.pk, EC_PK_BYTES);
+    if (b.v.power == 0 && i == vs->count)
+        return ec_status_set(st, EC_ENOTFOUND, "%.16s... is not a validator", hex);
+    if (b.v.power == 0 && vs->count == 1)
+        return ec_status_set(st, EC_EINVAL, "cannot remove the last validator");
+    if (i == vs->count && vs->count == EC_VALIDATORS_MAX)
+        return ec_status_set(st, EC_ETOOBIG, "the validator set is full (%d)", EC_VALIDATORS_MAX);
+    if (i < vs->count && vs->v[i].power == b.v.power)
+        return ec_status_set(st, EC_EINVAL, "nothing to change: %.16s... already has power %llu",
+                             hex, (unsigned long long)b.v.power);
+    ctx->valset_changed = true;
+    ctx->valset_change = b.v;
+    ec_info("mainchain: validator %.16s... %s power %llu from height %" PRIu64, hex,
+            i == vs->count ? "joins with"
+            : b.v.power    ? "changes to"
+                           : "leaves, was",
+            (unsigned long long)(b.v.power ? b.v.power : vs->v[i].power), ctx->height + 2);
+    return 0;
+}
+
+/*
+ * SIDECHAIN_VALIDATOR: a registered side chain's validator change, decided here and carried
+ * to the side chain as a record (EC_REC_VALIDATOR) that it applies when it mirrors it.
+ */
+static int s_deliver_side_validator(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx,
+                                    ec_status_t *st)
+{
+    s_validator_body_t b;
+    int rc = s_parse_validator(tx, &b, st);
+    if (rc != 0)
+        return rc;
+    if (!s_is_operator(self, tx->sender))
+        return s_not_operator(tx, st);
+    uint8_t key[S_KEY_MAX];
+    rc = s_exists(ctx->ledger, true, key, s_key_str(key, 's', b.chain_id), st);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return ec_status_set(st, EC_ENOTFOUND, "side chain %s is not registered", b.chain_id);
+    ec_record_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = EC_REC_VALIDATOR;
+    memcpy(r.pk, b.v.pk, EC_PK_BYTES);
+    r.power = b.v.power;
+    memcpy(r.chain_id, b.chain_id, sizeof r.chain_id);
+    return s_record_append(self, ctx->ledger, &r, st);
+}
+
 static int s_deliver_tx(void *vself, ec_block_ctx_t *ctx, const ec_tx_t *tx, const uint8_t *payload,
                         size_t payload_size, ec_status_t *st)
 {
@@ -918,6 +1077,10 @@ static int s_deliver_tx(void *vself, ec_block_ctx_t *ctx, const ec_tx_t *tx, con
             return s_deliver_anchor(self, ctx, tx, st);
         case EC_MTX_SIDECHAIN_UPDATE:
             return s_deliver_side_update(self, ctx, tx, st);
+        case EC_MTX_VALIDATOR_UPDATE:
+            return s_deliver_validator(self, ctx, tx, st);
+        case EC_MTX_SIDECHAIN_VALIDATOR:
+            return s_deliver_side_validator(self, ctx, tx, st);
         default:
             return ec_status_set(st, EC_EINVAL, "unknown main-chain transaction type %" PRIu64,
                                  tx->type);

@@ -25,6 +25,9 @@
  *   'I' cert_id(32) be64(height) tx_id(32)            pk(32) org_len(1) org_code verdict
  *   'P' cert_id(32)                                   be32(n): payloads besides the ISSUE's
  *   'P' cert_id(32) be32(i)                           tx_id(32) of payload i (0 <= i < n)
+ *   'V'                                               the main chain's validator set after
+ *                                                     the mirrored header (ec_valset_encode);
+ *                                                     absent: genesis.main_validators
  *
  * The 'P' keys list the payload-carrying CHANGE and INSPECT transactions of a certificate
  * (the ISSUE's payload is keyed by the cert id itself), so ERASE finds every payload with
@@ -40,11 +43,19 @@
  *       41   32  its hist_root (SHA-256("") at height 0)
  *       73    1  frozen (1 after a proven main-chain fork)
  *       74    8  be64 mirrored records count (the next expected seq)
+ *       82    8  be64 time_ms of the last accepted main header (0: none yet)
  * A missing 'M' key means the initial mirror built from the genesis.
  *
- * Certificate value (151 + org_len bytes):
+ * Freshness: a transaction that needs a main-chain role (ISSUE, INSPECT, RENEW, CHANGE,
+ * REVOKE, ERASE by an agency) is refused with EC_ESTALE when the block's time is more than
+ * genesis.main_freshness_ms after the mirror's main header time: a side chain whose relay
+ * stopped must not go on trusting roles the main chain may have revoked since. The main
+ * height whose roles authorized such a transaction is its result's `ref`, and an ISSUE
+ * keeps it in the certificate.
+ *
+ * Certificate value (159 + org_len bytes):
  *   offset size  meaning
- *        0    1  format version (1)
+ *        0    1  format version (2)
  *        1   20  holder address hash
  *       21   32  issuer public key
  *       53    8  be64 issue height
@@ -54,8 +65,9 @@
  *      102   32  id of the transaction whose payload is current (ISSUE or last CHANGE)
  *      134    8  be64 inspections count
  *      142    8  be64 height of the last change (issue, inspect, ack, renew, change, revoke)
- *      150    1  org_len (1..EC_ORG_CODE_MAX-1)
- *      151    n  org_code
+ *      150    8  be64 main-chain height whose roles authorized the ISSUE
+ *      158    1  org_len (1..EC_ORG_CODE_MAX-1)
+ *      159    n  org_code
  */
 #include "sc_app.h"
 
@@ -79,14 +91,15 @@ enum {
     SC_K_HOLDER = 'H',
     SC_K_INSPECT = 'I',
     SC_K_PAYLOADS = 'P',
+    SC_K_MAIN_VALSET = 'V',
 };
 
 enum { SC_ISSUED = 1, SC_ACKNOWLEDGED = 2, SC_REVOKED = 3 };
 #define SC_ERASED_BIT 0x80 /* in the stored status byte: the payloads were erased        */
 
-#define SC_FORMAT 1
-#define SC_MIRROR_BYTES 82
-#define SC_CERT_FIXED_BYTES 151
+#define SC_FORMAT 2 /* of the mirror and certificate values                          */
+#define SC_MIRROR_BYTES 90
+#define SC_CERT_FIXED_BYTES 159
 #define SC_CERT_BYTES_MAX (SC_CERT_FIXED_BYTES + EC_ORG_CODE_MAX)
 #define SC_ROLE_KEY_MAX (1 + EC_PK_BYTES + 2 + EC_CERT_TYPE_MAX + EC_ORG_CODE_MAX)
 #define SC_HOLDER_KEY_BYTES (1 + EC_ADDR_HASH_BYTES + 8 + EC_HASH_BYTES)
@@ -115,6 +128,10 @@ typedef struct {
     uint8_t state_digest[EC_HASH_BYTES];
     const msgpack_object *records; /* [[record: bin, path]...], into the tx's parse tree */
     uint32_t record_count;         /* its length, <= EC_ANCHOR_RECORDS_MAX              */
+    bool has_next;                 /* the header names a new main set, and this is it  */
+    ec_valset_t next_valset;
+    bool has_claimed; /* a fork claim (ec_light_check)                          */
+    uint8_t claimed[EC_HASH_BYTES];
 } sc_anchor_t;
 
 typedef struct {
@@ -138,6 +155,7 @@ typedef struct {
     uint8_t payload_tx[EC_HASH_BYTES];
     uint64_t inspections;
     uint64_t updated_height;
+    uint64_t auth_height; /* main height whose roles authorized the ISSUE          */
     size_t org_len;
     char org[EC_ORG_CODE_MAX]; /* NUL-terminated                                      */
 } sc_cert_t;
@@ -145,7 +163,8 @@ typedef struct {
 /* The mirror of the main chain. */
 typedef struct {
     ec_light_t light;
-    uint64_t records; /* mirrored records count = next expected seq          */
+    uint64_t records;      /* mirrored records count = next expected seq          */
+    uint64_t main_time_ms; /* time of the last accepted main header (0: none)     */
 } sc_mirror_t;
 
 /* Every body but MAIN_ANCHOR, read with ec_body.h; tx->type says which member is set. */
@@ -211,7 +230,8 @@ static size_t s_cert_pack(uint8_t *buf, const sc_cert_t *c)
     memcpy(buf + 102, c->payload_tx, EC_HASH_BYTES);
     ec_be64_put(buf + 134, c->inspections);
     ec_be64_put(buf + 142, c->updated_height);
-    buf[150] = (uint8_t)c->org_len;
+    ec_be64_put(buf + 150, c->auth_height);
+    buf[158] = (uint8_t)c->org_len;
     memcpy(buf + SC_CERT_FIXED_BYTES, c->org, c->org_len);
     return SC_CERT_FIXED_BYTES + c->org_len;
 }
@@ -219,8 +239,8 @@ static size_t s_cert_pack(uint8_t *buf, const sc_cert_t *c)
 /* Unpacks a stored certificate. Returns 0, or EC_EINTERNAL for a corrupt value. */
 static int s_cert_unpack(sc_cert_t *c, const uint8_t *buf, size_t size)
 {
-    if (size < SC_CERT_FIXED_BYTES || buf[0] != SC_FORMAT || buf[150] == 0 ||
-        buf[150] >= EC_ORG_CODE_MAX || size != SC_CERT_FIXED_BYTES + (size_t)buf[150])
+    if (size < SC_CERT_FIXED_BYTES || buf[0] != SC_FORMAT || buf[158] == 0 ||
+        buf[158] >= EC_ORG_CODE_MAX || size != SC_CERT_FIXED_BYTES + (size_t)buf[158])
         return EC_EINTERNAL;
     memcpy(c->holder, buf + 1, EC_ADDR_HASH_BYTES);
     memcpy(c->issuer, buf + 21, EC_PK_BYTES);
@@ -232,7 +252,8 @@ static int s_cert_unpack(sc_cert_t *c, const uint8_t *buf, size_t size)
     memcpy(c->payload_tx, buf + 102, EC_HASH_BYTES);
     c->inspections = ec_be64_get(buf + 134);
     c->updated_height = ec_be64_get(buf + 142);
-    c->org_len = buf[150];
+    c->auth_height = ec_be64_get(buf + 150);
+    c->org_len = buf[158];
     memcpy(c->org, buf + SC_CERT_FIXED_BYTES, c->org_len);
     c->org[c->org_len] = '\0';
     return 0;
@@ -384,6 +405,7 @@ static int s_mirror_load(const sc_app_t *app, ec_ledger_t *l, bool pending, sc_m
     memcpy(m->light.hist_root, val + 41, EC_HASH_BYTES);
     m->light.frozen = val[73] == 1;
     m->records = ec_be64_get(val + 74);
+    m->main_time_ms = ec_be64_get(val + 82);
     free(val);
     return 0;
 }
@@ -398,6 +420,7 @@ static void s_mirror_store(ec_ledger_t *l, const sc_mirror_t *m)
     memcpy(val + 41, m->light.hist_root, EC_HASH_BYTES);
     val[73] = m->light.frozen ? 1 : 0;
     ec_be64_put(val + 74, m->records);
+    ec_be64_put(val + 82, m->main_time_ms);
     ec_state_put(l, &key, 1, val, sizeof val);
 }
 
@@ -432,27 +455,63 @@ static int s_has_role(const sc_app_t *app, ec_ledger_t *l, const uint8_t pk[EC_P
 }
 
 /*
- * Requires that pk holds `role` (what: "issuing agency", ...) for org: 0, a refusal
- * (EC_EPERM) with st naming the sender, or a local fault from the read.
+ * The mirror, if it is fresh enough to trust its roles at this block's time: 0 with *m
+ * set, EC_ESTALE (a refusal) when its newest main header is older than the genesis
+ * bound, or a local fault.
  */
-static int s_need_role(const sc_app_t *app, ec_ledger_t *l, const uint8_t pk[EC_PK_BYTES],
+static int s_fresh_mirror(const sc_app_t *app, const ec_block_ctx_t *ctx, sc_mirror_t *m,
+                          ec_status_t *st)
+{
+    int rc = s_mirror_load(app, ctx->ledger, true, m, st);
+    if (rc != 0)
+        return rc;
+    uint64_t bound = app->genesis.main_freshness_ms;
+    if (m->main_time_ms == 0 || ctx->time_ms > m->main_time_ms + bound)
+        return ec_status_set(
+            st, EC_ESTALE,
+            "the side chain's view of main-chain roles is stale (its newest "
+            "main header, height %llu, is %llu ms older than this block; the "
+            "bound is %llu ms): is a relay running?",
+            (unsigned long long)m->light.height,
+            (unsigned long long)(m->main_time_ms ? ctx->time_ms - m->main_time_ms : ctx->time_ms),
+            (unsigned long long)bound);
+    return 0;
+}
+
+/*
+ * Requires that pk holds `role` (what: "issuing agency", ...) for org, as a mirror fresh
+ * enough to trust says: 0 (ctx->ref is then the main height whose roles authorized it), a
+ * refusal (EC_EPERM without the role, EC_ESTALE when the mirror is too old to believe
+ * that it still holds it) with st saying why, or a local fault from the reads.
+ */
+static int s_need_role(const sc_app_t *app, ec_block_ctx_t *ctx, const uint8_t pk[EC_PK_BYTES],
                        uint32_t role, const char *what, const char *org, size_t org_len,
                        ec_status_t *st)
 {
-    int rc = s_has_role(app, l, pk, role, org, org_len, st);
-    if (rc != 0)
-        return rc < 0 ? rc : 0;
-    char addr[EC_ADDR_MAX];
-    ec_address_from_pk(addr, pk);
-    return ec_status_set(st, EC_EPERM, "sender %s is not an %s of org %s for %s", addr, what, org,
-                         app->genesis.cert_type);
+    int rc = s_has_role(app, ctx->ledger, pk, role, org, org_len, st);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        char addr[EC_ADDR_MAX];
+        ec_address_from_pk(addr, pk);
+        return ec_status_set(st, EC_EPERM, "sender %s is not an %s of org %s for %s", addr, what,
+                             org, app->genesis.cert_type);
+    }
+    /* The mirror says the sender holds the role: only a fresh mirror is believed (the
+     * role may have been revoked on the main chain since). */
+    sc_mirror_t m;
+    rc = s_fresh_mirror(app, ctx, &m, st);
+    if (rc == 0)
+        ctx->ref = m.light.height;
+    return rc;
 }
 
 /* ---- body parsing (shared by check_tx and deliver_tx) ----------------------------------- */
 
 static const char s_anchor_shape[] =
     "[header: bin, commit: bin, prev_path, consistency, records_root: bin32, "
-    "records_count: uint, state_digest: bin32, records: [[record: bin, path]...]]";
+    "records_count: uint, state_digest: bin32, records: [[record: bin, path]...], "
+    "next_valset: [[pk: bin32, power]...] | nil, claimed: bin32 | nil]";
 
 /*
  * Reads the body of a certificate transaction (every type but MAIN_ANCHOR) with its
@@ -512,7 +571,7 @@ static int s_parse_anchor(const ec_tx_t *tx, sc_anchor_t *a, ec_status_t *st)
     const uint8_t *header = NULL, *commit = NULL;
     size_t header_size = 0, commit_size = 0;
     memset(a, 0, sizeof *a);
-    ec_cur_open(&c, tx->body, 8);
+    ec_cur_open(&c, tx->body, 10);
     ec_cur_bin(&c, &header, &header_size, SC_HEADER_BYTES_MAX);
     ec_cur_bin(&c, &commit, &commit_size, SC_COMMIT_BYTES_MAX);
     ec_cur_path(&c, a->prev_path, &a->prev_len);
@@ -526,6 +585,16 @@ static int s_parse_anchor(const ec_tx_t *tx, sc_anchor_t *a, ec_status_t *st)
     if (list.err)
         ec_cur_fail(&c, list.err);
     a->record_count = list.count;
+    a->has_next = !ec_cur_peek_nil(&c);
+    if (a->has_next)
+        ec_valset_read(&c, &a->next_valset);
+    else
+        ec_cur_nil(&c);
+    a->has_claimed = !ec_cur_peek_nil(&c);
+    if (a->has_claimed)
+        ec_cur_bin_fixed(&c, a->claimed, EC_HASH_BYTES);
+    else
+        ec_cur_nil(&c);
     int rc = ec_cur_finish(&c);
     if (rc)
         return ec_status_set(st, rc, "MAIN_ANCHOR body must be %s", s_anchor_shape);
@@ -630,11 +699,75 @@ static int s_check_tx(void *self, const ec_tx_t *tx, const uint8_t *payload, siz
 
 /* ---- deliver_tx: MAIN_ANCHOR ------------------------------------------------------------ */
 
-/* Applies one proven record to the mirror. */
-static void s_apply_record(const sc_app_t *app, ec_ledger_t *l, const ec_record_t *r)
+/* The main chain's validator set after the mirrored header ('V', else the genesis's).
+ * Returns 0, or a local fault / EC_EINTERNAL (corrupt) with st set. */
+static void s_valset_read_fn(ec_cur_t *c, void *out)
 {
+    ec_valset_read(c, out);
+}
+
+static int s_main_valset_load(const sc_app_t *app, ec_ledger_t *l, ec_valset_t *vs, ec_status_t *st)
+{
+    const uint8_t key = SC_K_MAIN_VALSET;
+    uint8_t *val = NULL;
+    size_t size = 0;
+    int rc = ec_state_get(l, &key, 1, &val, &size);
+    if (rc == EC_ENOTFOUND) {
+        *vs = app->genesis.main_validators;
+        return 0;
+    }
+    if (rc)
+        return ec_status_set(st, rc, "reading the main validator set: %s", ec_strerror(rc));
+    rc = ec_decode_read(vs, sizeof *vs, val, size, s_valset_read_fn);
+    free(val);
+    if (rc || vs->count == 0)
+        return ec_status_set(st, EC_EINTERNAL, "corrupt main validator set");
+    return 0;
+}
+
+/*
+ * A validator change the main chain decided for this side chain (EC_REC_VALIDATOR): sets
+ * ctx's change. Returns false when this block already changes one (the record waits for
+ * the next MAIN_ANCHOR). A change that cannot apply to the set (it would remove a
+ * validator that is not there or the last one, or add one to a full set) is skipped, with
+ * a warning: it is applied as nothing, the same on every node.
+ */
+static bool s_apply_validator(ec_block_ctx_t *ctx, const ec_record_t *r)
+{
+    if (ctx->valset_changed)
+        return false;
+    const ec_valset_t *vs = ctx->next_valset;
+    uint32_t i = 0;
+    while (i < vs->count && memcmp(vs->v[i].pk, r->pk, EC_PK_BYTES) != 0)
+        i++;
+    char hex[2 * EC_PK_BYTES + 1];
+    ec_hex(hex, r->pk, EC_PK_BYTES);
+    if ((r->power == 0 && (i == vs->count || vs->count == 1)) ||
+        (i == vs->count && vs->count == EC_VALIDATORS_MAX) ||
+        (i < vs->count && vs->v[i].power == r->power)) {
+        ec_warn("sidechain: record %llu (validator %.16s... power %llu) changes nothing here: "
+                "skipped",
+                (unsigned long long)r->seq, hex, (unsigned long long)r->power);
+        return true;
+    }
+    ctx->valset_changed = true;
+    memcpy(ctx->valset_change.pk, r->pk, EC_PK_BYTES);
+    ctx->valset_change.power = r->power;
+    ec_info("sidechain: validator %.16s... gets power %llu from height %llu (main record %llu)",
+            hex, (unsigned long long)r->power, (unsigned long long)(ctx->height + 2),
+            (unsigned long long)r->seq);
+    return true;
+}
+
+/* Applies one proven record to the mirror. Returns false when it must wait for the next
+ * block (a second validator change in one block). */
+static bool s_apply_record(const sc_app_t *app, ec_block_ctx_t *ctx, const ec_record_t *r)
+{
+    ec_ledger_t *l = ctx->ledger;
     uint8_t key[SC_ROLE_KEY_MAX];
     uint8_t seq[8];
+    if (r->kind == EC_REC_VALIDATOR)
+        return strcmp(r->chain_id, app->genesis.chain_id) != 0 || s_apply_validator(ctx, r);
     if (r->kind == EC_REC_ATTEST) {
         uint8_t akey[1 + EC_ADDR_HASH_BYTES];
         key[0] = SC_K_ATTEST;
@@ -643,15 +776,15 @@ static void s_apply_record(const sc_app_t *app, ec_ledger_t *l, const ec_record_
         akey[0] = SC_K_ADDR;
         ec_address_hash(akey + 1, r->pk);
         ec_state_put(l, akey, sizeof akey, r->pk, EC_PK_BYTES);
-        return;
+        return true;
     }
     if (r->kind != EC_REC_ROLE_GRANT && r->kind != EC_REC_ROLE_REVOKE)
-        return;
+        return true;
     /* Roles for other certificate types govern other side chains. */
     if (r->cert_type[0] != '\0' && strcmp(r->cert_type, app->genesis.cert_type) != 0)
-        return;
+        return true;
     if (r->role == 0 || r->role > 255)
-        return;
+        return true;
     size_t n = s_role_key(key, r->pk, r->role, r->cert_type, strlen(r->cert_type), r->org_code,
                           strlen(r->org_code));
     if (r->kind == EC_REC_ROLE_GRANT) {
@@ -660,6 +793,7 @@ static void s_apply_record(const sc_app_t *app, ec_ledger_t *l, const ec_record_
     } else {
         ec_state_del(l, key, n);
     }
+    return true;
 }
 
 /*
@@ -668,25 +802,22 @@ static void s_apply_record(const sc_app_t *app, ec_ledger_t *l, const ec_record_
  * it holds, 1 for a proven fork (the caller freezes), or an error with st set.
  */
 static int s_anchor_header(const sc_app_t *app, const sc_mirror_t *m, const sc_anchor_t *a,
-                           const uint8_t hash[EC_HASH_BYTES], bool *advance, ec_status_t *st)
+                           const uint8_t hash[EC_HASH_BYTES], const ec_valset_t *vs, bool *advance,
+                           ec_status_t *st)
 {
     unsigned long long height = a->header.height;
     *advance = a->header.height > m->light.height;
-    if (!*advance) {
-        if (a->header.height != m->light.height || memcmp(hash, m->light.hash, EC_HASH_BYTES) != 0)
-            return ec_status_set(st, EC_EDUPLICATE,
-                                 "main header %llu is at or below the "
-                                 "mirror (%llu)",
-                                 height, (unsigned long long)m->light.height);
+    if (!*advance && !a->has_claimed && a->header.height == m->light.height &&
+        memcmp(hash, m->light.hash, EC_HASH_BYTES) == 0) {
         if (a->record_count == 0)
             return ec_status_set(st, EC_EDUPLICATE, "main header %llu already mirrored, no records",
                                  height);
         return 0;
     }
-    int rc =
-        ec_light_check(&m->light, app->genesis.main_chain_id, &a->header, &a->commit,
-                       &app->genesis.main_validators, (const ec_hash32_t *)a->prev_path,
-                       a->prev_len, (const ec_hash32_t *)a->consistency, a->consistency_len, st);
+    int rc = ec_light_check(&m->light, app->genesis.main_chain_id, &a->header, &a->commit, vs,
+                            (const ec_hash32_t *)a->prev_path, a->prev_len,
+                            (const ec_hash32_t *)a->consistency, a->consistency_len,
+                            a->has_claimed ? a->claimed : NULL, st);
     if (rc == EC_EFORK) {
         ec_warn("main chain %s forked (proven by header %llu): mirror frozen",
                 app->genesis.main_chain_id, height);
@@ -696,6 +827,38 @@ static int s_anchor_header(const sc_app_t *app, const sc_mirror_t *m, const sc_a
     if (rc && st != NULL && st->code == 0)
         ec_status_set(st, rc, "main header %llu rejected: %s", height, ec_strerror(rc));
     return rc;
+}
+
+/*
+ * The main chain's set after an accepted header: when the header names a new one the
+ * anchor must carry exactly that set, which replaces 'V'; otherwise none. 0 or EC_EINVAL.
+ */
+static int s_anchor_next_set(ec_ledger_t *l, const sc_anchor_t *a, ec_status_t *st)
+{
+    const ec_header_t *h = &a->header;
+    bool changes = memcmp(h->next_valset_hash, h->valset_hash, EC_HASH_BYTES) != 0;
+    uint8_t hash[EC_HASH_BYTES];
+    if (a->has_next)
+        ec_valset_hash(hash, &a->next_valset);
+    if (!changes && a->has_next)
+        return ec_status_set(st, EC_EINVAL,
+                             "MAIN_ANCHOR carries a validator set, but main "
+                             "header %llu names no change",
+                             (unsigned long long)h->height);
+    if (changes && (!a->has_next || memcmp(hash, h->next_valset_hash, EC_HASH_BYTES) != 0))
+        return ec_status_set(st, EC_EINVAL,
+                             "main header %llu names a new validator set: the MAIN_ANCHOR "
+                             "must carry that set as next_valset",
+                             (unsigned long long)h->height);
+    if (changes) {
+        const uint8_t key = SC_K_MAIN_VALSET;
+        ec_writer_t w;
+        ec_writer_init(&w);
+        ec_valset_encode(&w, &a->next_valset);
+        ec_state_put(l, &key, 1, ec_writer_data(&w), ec_writer_size(&w));
+        ec_writer_fini(&w);
+    }
+    return 0;
 }
 
 static int s_deliver_anchor(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx, ec_status_t *st)
@@ -710,10 +873,13 @@ static int s_deliver_anchor(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
     uint8_t hash[EC_HASH_BYTES];
     bool advance = false;
     uint32_t count = 0;
+    ec_valset_t vs;
     rc = s_parse_anchor(tx, a, st);
+    if (rc == 0)
+        rc = s_main_valset_load(app, ctx->ledger, &vs, st);
     if (rc == 0) {
         ec_header_hash(hash, &a->header);
-        rc = s_anchor_header(app, &m, a, hash, &advance, st);
+        rc = s_anchor_header(app, &m, a, hash, &vs, &advance, st);
     }
     if (rc == 1) {
         /* A valid commit on another history: the transaction succeeds so that the freeze
@@ -724,6 +890,8 @@ static int s_deliver_anchor(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
     }
     if (rc == 0)
         rc = s_anchor_records(a, m.records, false, app->records, &count, st);
+    if (rc == 0 && advance)
+        rc = s_anchor_next_set(ctx->ledger, a, st);
     if (rc == 0 && advance) {
         ec_anchor_entry_t e;
         memset(&e, 0, sizeof e);
@@ -733,14 +901,19 @@ static int s_deliver_anchor(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
         rc = ec_block_ctx_add_anchor(ctx, &e);
         if (rc)
             rc = ec_status_set(st, rc, "this block holds all the anchors it may");
-        else
+        else {
             ec_light_advance(&m.light, &a->header);
+            m.main_time_ms = a->header.time_ms;
+        }
     }
     if (rc)
         return rc;
-    for (uint32_t i = 0; i < count; i++)
-        s_apply_record(app, ctx->ledger, &app->records[i]);
-    m.records += count;
+    /* Records in order; a second validator change in one block stops here, and the next
+     * MAIN_ANCHOR brings the rest. */
+    uint32_t applied = 0;
+    while (applied < count && s_apply_record(app, ctx, &app->records[applied]))
+        applied++;
+    m.records += applied;
     s_mirror_store(ctx->ledger, &m);
     return 0;
 }
@@ -753,8 +926,8 @@ static int s_deliver_issue(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
 {
     ec_ledger_t *l = ctx->ledger;
     size_t org_len = strlen(b->org_code);
-    int rc =
-        s_need_role(app, l, tx->sender, EC_ROLE_ISSUER, "issuing agency", b->org_code, org_len, st);
+    int rc = s_need_role(app, ctx, tx->sender, EC_ROLE_ISSUER, "issuing agency", b->org_code,
+                         org_len, st);
     if (rc)
         return rc;
     uint8_t akey[1 + EC_ADDR_HASH_BYTES];
@@ -776,6 +949,7 @@ static int s_deliver_issue(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
     memcpy(c.payload_tx, tx->id, EC_HASH_BYTES);
     c.inspections = 0;
     c.updated_height = ctx->height;
+    c.auth_height = ctx->ref;
     c.org_len = org_len;
     memcpy(c.org, b->org_code, org_len + 1);
     s_cert_store(l, tx->id, &c);
@@ -793,7 +967,7 @@ static int s_deliver_inspect(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *
 {
     ec_ledger_t *l = ctx->ledger;
     size_t org_len = strlen(b->org_code);
-    int rc = s_need_role(app, l, tx->sender, EC_ROLE_INSPECTOR, "inspection agency", b->org_code,
+    int rc = s_need_role(app, ctx, tx->sender, EC_ROLE_INSPECTOR, "inspection agency", b->org_code,
                          org_len, st);
     if (rc)
         return rc;
@@ -847,7 +1021,7 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
         ec_address_hash(hash, tx->sender);
         if (memcmp(hash, c.holder, EC_ADDR_HASH_BYTES) != 0)
             return ec_status_set(st, EC_EPERM, "only the holder may acknowledge a certificate");
-    } else if ((rc = s_need_role(app, l, tx->sender, EC_ROLE_ISSUER, "issuing agency", c.org,
+    } else if ((rc = s_need_role(app, ctx, tx->sender, EC_ROLE_ISSUER, "issuing agency", c.org,
                                  c.org_len, st)) != 0) {
         return rc;
     }
@@ -902,14 +1076,14 @@ static int s_deliver_erase(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
     uint8_t hash[EC_ADDR_HASH_BYTES];
     ec_address_hash(hash, tx->sender);
     bool holder = memcmp(hash, c.holder, EC_ADDR_HASH_BYTES) == 0;
-    rc = holder ? 1 : s_has_role(app, l, tx->sender, EC_ROLE_ISSUER, c.org, c.org_len, st);
-    if (rc < 0)
-        return rc;
-    if (rc == 0)
-        return ec_status_set(st, EC_EPERM,
-                             "only the holder or an issuing agency of org %s for %s may erase "
-                             "a certificate's content",
-                             c.org, app->genesis.cert_type);
+    /* The holder's right needs no main-chain role, and so no fresh mirror. */
+    if (!holder && (rc = s_need_role(app, ctx, tx->sender, EC_ROLE_ISSUER, "issuing agency", c.org,
+                                     c.org_len, st)) != 0)
+        return rc == EC_EPERM ? ec_status_set(st, EC_EPERM,
+                                              "only the holder or an issuing agency of org %s "
+                                              "for %s may erase a certificate's content",
+                                              c.org, app->genesis.cert_type)
+                              : rc;
     if (c.erased)
         return ec_status_set(st, EC_ESTATE, "the certificate's content is already erased");
     uint32_t count = 0;
@@ -1023,7 +1197,7 @@ static int s_query_cert(sc_app_t *app, ec_ledger_t *l, const msgpack_object *arg
         return ec_status_set(st, rc, "reading the payload: %s", ec_strerror(rc));
     char holder[EC_ADDR_MAX];
     ec_address_from_hash(holder, cert.holder);
-    ec_write_array(out, 12);
+    ec_write_array(out, 13);
     ec_write_bin(out, id, EC_HASH_BYTES);
     ec_write_cstr(out, holder);
     ec_write_str(out, cert.org, cert.org_len);
@@ -1036,6 +1210,7 @@ static int s_query_cert(sc_app_t *app, ec_ledger_t *l, const msgpack_object *arg
     ec_write_uint(out, cert.inspections);
     ec_write_uint(out, cert.updated_height);
     ec_write_bool(out, cert.erased);
+    ec_write_uint(out, cert.auth_height);
     free(payload);
     return 0;
 }
@@ -1198,13 +1373,15 @@ static int s_query_mirror(sc_app_t *app, ec_ledger_t *l, const msgpack_object *a
     rc = s_mirror_load(app, l, false, &m, st);
     if (rc)
         return rc;
-    ec_write_array(out, 2);
+    ec_write_array(out, 4);
     ec_write_array(out, 4);
     ec_write_uint(out, m.light.height);
     ec_write_bin(out, m.light.hash, EC_HASH_BYTES);
     ec_write_bin(out, m.light.hist_root, EC_HASH_BYTES);
     ec_write_bool(out, m.light.frozen);
     ec_write_uint(out, m.records);
+    ec_write_uint(out, m.main_time_ms);
+    ec_write_uint(out, app->genesis.main_freshness_ms);
     return 0;
 }
 

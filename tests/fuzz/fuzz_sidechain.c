@@ -19,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         strcpy(s_genesis.main_chain_id, "fuzz-main");
         s_genesis.main_validators.count = 1;
         s_genesis.main_validators.v[0].power = 1;
+        s_genesis.main_freshness_ms = EC_MAIN_FRESHNESS_MS_DEFAULT;
         s_fuzz_setup(sc_app_new);
     }
     return s_fuzz_one(data, size);

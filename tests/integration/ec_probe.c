@@ -7,6 +7,7 @@
  *   ec_probe sidechains ENDPOINT                   main chain: one line per side chain
  *   ec_probe anchor-of ENDPOINT CHAIN_ID HEIGHT    main chain: the anchor covering HEIGHT
  *   ec_probe tx ENDPOINT TX_HEX                    where a committed transaction is
+ *   ec_probe header ENDPOINT HEIGHT                the block hash at HEIGHT (hash=HEX)
  *   ec_probe attack ENDPOINT [--holder ADDRESS]    the bad-input battery (below)
  *
  * The battery sends malformed msgpack, non-canonical encodings, wrong types and counts, an
@@ -367,7 +368,7 @@ static int s_status(s_status_t *st)
     memset(st, 0, sizeof *st);
     int rc = s_call_raw("status", NULL, &r);
     if (rc != 0 || r.code != 0 || r.result.type != MSGPACK_OBJECT_ARRAY ||
-        r.result.via.array.size != 8) {
+        r.result.via.array.size != 13) {
         fprintf(stderr, "ec_probe: status failed (%s%s%s)\n",
                 rc == P_NO_REPLY ? "no reply" : (rc != 0 ? "bad reply" : s_code_name(r.code)),
                 *r.message ? ": " : "", r.message);
@@ -753,7 +754,7 @@ static int s_cmd_tx(const char *hex)
         s_reply_fini(&r);
         return 3;
     }
-    if (r.code != 0 || r.result.type != MSGPACK_OBJECT_ARRAY || r.result.via.array.size != 4) {
+    if (r.code != 0 || r.result.type != MSGPACK_OBJECT_ARRAY || r.result.via.array.size != 6) {
         fprintf(stderr, "ec_probe: tx: %s %s\n", s_code_name(r.code), r.message);
         s_reply_fini(&r);
         return 1;
@@ -764,11 +765,48 @@ static int s_cmd_tx(const char *hex)
     return 0;
 }
 
+/* `header [height]`: the block hash is SHA-256 of the header bytes (PROTOCOL.md). */
+static int s_cmd_header(uint64_t height)
+{
+    msgpack_sbuffer params;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&params);
+    msgpack_packer_init(&pk, &params, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_uint64(&pk, height);
+    s_reply_t r;
+    int rc = s_call_raw("header", &params, &r);
+    msgpack_sbuffer_destroy(&params);
+    if (rc != 0) {
+        fprintf(stderr, "ec_probe: header: no proper reply\n");
+        return 1;
+    }
+    if (r.code == P_ENOTFOUND) {
+        s_reply_fini(&r);
+        return 3;
+    }
+    if (r.code != 0 || r.result.type != MSGPACK_OBJECT_ARRAY || r.result.via.array.size != 2 ||
+        r.result.via.array.ptr[0].type != MSGPACK_OBJECT_BIN) {
+        fprintf(stderr, "ec_probe: header: %s %s\n", s_code_name(r.code), r.message);
+        s_reply_fini(&r);
+        return 1;
+    }
+    const msgpack_object_bin *h = &r.result.via.array.ptr[0].via.bin;
+    uint8_t hash[32];
+    char hex[65];
+    crypto_hash_sha256(hash, (const uint8_t *)h->ptr, h->size);
+    sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+    printf("hash=%s\n", hex);
+    s_reply_fini(&r);
+    return 0;
+}
+
 static int s_usage(void)
 {
     fprintf(stderr, "usage: ec_probe status|sidechains ENDPOINT\n"
                     "       ec_probe anchor-of ENDPOINT CHAIN_ID SIDE_HEIGHT\n"
                     "       ec_probe tx ENDPOINT TX_HEX\n"
+                    "       ec_probe header ENDPOINT HEIGHT\n"
                     "       ec_probe attack ENDPOINT [--holder ADDRESS]\n");
     return 2;
 }
@@ -797,6 +835,8 @@ int main(int argc, char **argv)
         rc = s_cmd_anchor_of(argv[3], strtoull(argv[4], NULL, 10));
     } else if (strcmp(cmd, "tx") == 0 && argc == 4) {
         rc = s_cmd_tx(argv[3]);
+    } else if (strcmp(cmd, "header") == 0 && argc == 4) {
+        rc = s_cmd_header(strtoull(argv[3], NULL, 10));
     } else if (strcmp(cmd, "attack") == 0 && (argc == 3 || argc == 5)) {
         const char *holder = NULL;
         if (argc == 5) {

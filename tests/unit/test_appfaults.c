@@ -102,6 +102,7 @@ static int s_setup(fx_t **out, bool side)
         snprintf(g->main_chain_id, sizeof g->main_chain_id, "%s", MAIN_ID);
         memset(g->main_genesis_hash, 0x33, EC_HASH_BYTES);
         g->main_validators = g->validators;
+        g->main_freshness_ms = EC_MAIN_FRESHNESS_MS_DEFAULT;
         fx->app = sc_app_new(g, &st);
     } else {
         snprintf(g->chain_id, sizeof g->chain_id, "%s", MAIN_ID);
@@ -202,6 +203,13 @@ static void s_side_grant_issuer(fx_t *fx)
     n += 5;
     assert_int_equal(n, sizeof key);
     ec_state_put(fx->ledger, key, sizeof key, seq, sizeof seq);
+    /* And a mirror fresh enough to believe it: main height 1, read at this block's time
+     * ('M' -> format 2, height, hash, hist_root, frozen, records, main_time_ms). */
+    uint8_t mirror[90] = {2}, mkey = 'M';
+    ec_be64_put(mirror + 1, 1);
+    ec_be64_put(mirror + 74, 1);
+    ec_be64_put(mirror + 82, fx->ctx.time_ms);
+    ec_state_put(fx->ledger, &mkey, 1, mirror, sizeof mirror);
     assert_int_equal(ec_ledger_write(fx->ledger, 1), 0);
     fx->ctx.height = 2;
 }

@@ -126,6 +126,7 @@ static void s_side_genesis(ec_genesis_t *g)
     snprintf(g->main_chain_id, sizeof g->main_chain_id, "main-dev");
     memset(g->main_genesis_hash, 0x22, EC_HASH_BYTES);
     g->main_validators = g->validators;
+    g->main_freshness_ms = EC_MAIN_FRESHNESS_MS_DEFAULT;
 }
 
 /* ---- round trips -------------------------------------------------------------------------- */
@@ -743,7 +744,7 @@ static void test_refuse_sidechain(void **state)
     /* Not a genesis at all. */
     s_case_t c = {"sidechain: garbage", r_sidechain, sizeof(ec_sidechain_body_t), EC_EINVAL};
     ec_write_array(&w, 1);
-    ec_write_bin(&w, "\x93\x01\x02\x03", 4);
+    ec_write_bin(&w, "\x93\x02\x02\x03", 4);
     s_check(&c, &w);
     /* A main-chain genesis. */
     ec_genesis_t main_g;

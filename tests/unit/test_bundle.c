@@ -28,6 +28,7 @@
 #define S_ANCHORED 4
 #define S_ANCHOR_INDEX 2
 #define S_ANCHORS 3
+#define S_TX_REF 3 /* the main height whose roles authorized the transaction */
 
 typedef struct {
     ec_key_t *main_keys[4];
@@ -40,6 +41,8 @@ typedef struct {
     size_t side_size[S_SIDE_BLOCKS + 1];
     /* the transaction and its block's tx tree */
     ec_writer_t tx[S_TX_IN_BLOCK];
+    uint8_t tx_ids[S_TX_IN_BLOCK][32];
+    ec_tx_result_t results[S_TX_IN_BLOCK];
     ec_hash32_t tx_leaves[S_TX_IN_BLOCK];
     uint8_t payload[256];
     /* main chain */
@@ -50,6 +53,12 @@ typedef struct {
     ec_commit_t commit;
     uint8_t commit_bytes[4096];
     size_t commit_size;
+    /* a validator-set change of the main chain (test_bundle_transitions) */
+    ec_key_t *next_keys[4];
+    ec_valset_t next_vs;
+    uint8_t trans_bytes[512], trans_commit[4096];
+    size_t trans_size, trans_commit_size;
+    ec_bundle_transition_t transition;
     ec_hash32_t anchor_leaves[S_ANCHORS];
     /* proofs */
     ec_hash32_t tx_path[EC_MERKLE_PROOF_MAX], hist_path[EC_MERKLE_PROOF_MAX],
@@ -100,6 +109,39 @@ static void s_build_side(s_fix_t *f, uint64_t tx_block)
     }
 }
 
+/* Encodes header h (named by `vs` as its set, and the next one) and signs it with 3 of the
+ * 4 keys; the header and commit bytes go to out/out_commit. */
+static void s_sign_header(ec_header_t *h, ec_key_t *const keys[4], const ec_valset_t *vs,
+                          const ec_valset_t *next, uint8_t *out, size_t *size, uint8_t hash[32],
+                          ec_commit_t *c, uint8_t *out_commit, size_t *commit_size)
+{
+    ec_valset_hash(h->valset_hash, vs);
+    ec_valset_hash(h->next_valset_hash, next);
+    ec_merkle_root(h->evidence_root, NULL, 0);
+    *size = s_encode_header(out, 512, h);
+    ec_sha256(hash, out, *size);
+    memset(c, 0, sizeof *c);
+    c->height = h->height;
+    c->round = 1;
+    memcpy(c->block_hash, hash, 32);
+    for (uint32_t i = 1; i < 4; i++) /* 3 of 4 */
+        ec_commit_sign(c, S_MAIN, i, keys[i]);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_commit_encode(&w, c);
+    *commit_size = ec_writer_size(&w);
+    assert_true(*commit_size <= 4096);
+    memcpy(out_commit, ec_writer_data(&w), *commit_size);
+    ec_writer_fini(&w);
+}
+
+/* (Re)signs the main header with keys of set vs. */
+static void s_sign_main(s_fix_t *f, ec_key_t *const keys[4], const ec_valset_t *vs)
+{
+    s_sign_header(&f->main, keys, vs, vs, f->main_bytes, &f->main_size, f->main_hash, &f->commit,
+                  f->commit_bytes, &f->commit_size);
+}
+
 static void s_build_main(s_fix_t *f, uint64_t anchored)
 {
     ec_anchor_entry_t e;
@@ -125,23 +167,7 @@ static void s_build_main(s_fix_t *f, uint64_t anchored)
     memset(m->hist_root, 0x7a, 32);
     ec_merkle_root(m->xanchor_root, (const ec_hash32_t *)f->anchor_leaves, S_ANCHORS);
     m->xanchor_count = S_ANCHORS;
-    ec_valset_hash(m->valset_hash, &f->main_vs);
-    ec_valset_hash(m->next_valset_hash, &f->main_vs);
-    f->main_size = s_encode_header(f->main_bytes, sizeof f->main_bytes, m);
-    ec_sha256(f->main_hash, f->main_bytes, f->main_size);
-
-    memset(&f->commit, 0, sizeof f->commit);
-    f->commit.height = m->height;
-    f->commit.round = 1;
-    memcpy(f->commit.block_hash, f->main_hash, 32);
-    for (uint32_t i = 1; i < 4; i++) /* 3 of 4 */
-        ec_commit_sign(&f->commit, S_MAIN, i, f->main_keys[i]);
-    ec_writer_t w;
-    ec_writer_init(&w);
-    ec_commit_encode(&w, &f->commit);
-    f->commit_size = ec_writer_size(&w);
-    memcpy(f->commit_bytes, ec_writer_data(&w), f->commit_size);
-    ec_writer_fini(&w);
+    s_sign_main(f, f->main_keys, &f->main_vs);
 }
 
 /* The whole fixture: tx in block `tx_block`, anchored at `anchored` (== tx_block: nil). */
@@ -172,10 +198,10 @@ static s_fix_t *s_fix_new(uint64_t tx_block, uint64_t anchored)
         ec_write_bin(&body, fields_root, 32);
         ec_write_uint(&body, 1900000000000ull);
         ec_writer_init(&f->tx[i]);
-        uint8_t id[32];
-        ec_tx_build(&f->tx[i], id, S_SIDE, EC_STX_ISSUE, f->issuer, 1000 + i,
+        ec_tx_build(&f->tx[i], f->tx_ids[i], S_SIDE, EC_STX_ISSUE, f->issuer, 1000 + i,
                     i == S_TX_INDEX ? ph : NULL, ec_writer_data(&body), ec_writer_size(&body));
-        ec_merkle_leaf(f->tx_leaves[i], EC_LEAF_TX, id, 32);
+        f->results[i] = (ec_tx_result_t){0, S_TX_REF};
+        ec_tx_leaf(f->tx_leaves[i], f->tx_ids[i], &f->results[i]);
         ec_writer_fini(&body);
     }
     s_build_side(f, tx_block);
@@ -206,6 +232,7 @@ static s_fix_t *s_fix_new(uint64_t tx_block, uint64_t anchored)
     p->payload = f->payload;
     p->payload_size = sizeof f->payload;
     p->tx_index = S_TX_INDEX;
+    p->result = f->results[S_TX_INDEX];
     p->tx_path = f->tx_path;
     p->tx_path_len = f->tx_path_len;
     p->side_header = f->side_bytes[tx_block];
@@ -231,6 +258,8 @@ static void s_fix_free(s_fix_t *f)
     for (uint32_t i = 0; i < 4; i++)
         ec_key_destroy(&f->main_keys[i]);
     ec_key_destroy(&f->issuer);
+    for (uint32_t i = 0; i < 4; i++)
+        ec_key_destroy(&f->next_keys[i]);
     for (uint32_t i = 0; i < S_TX_IN_BLOCK; i++)
         ec_writer_fini(&f->tx[i]);
     free(f);
@@ -271,6 +300,9 @@ static void test_bundle_valid(void **state)
     assert_int_equal(info.main_height, 7);
     assert_memory_equal(info.main_hash, f->main_hash, 32);
     assert_true(info.has_payload);
+    assert_int_equal(info.result_code, 0);
+    assert_int_equal(info.result_ref, S_TX_REF);
+    assert_int_equal(info.main_transitions, 0);
     ec_tx_t tx;
     assert_int_equal(ec_tx_decode(&tx, f->parts.tx, f->parts.tx_size), 0);
     assert_memory_equal(info.tx_id, tx.id, 32);
@@ -466,8 +498,11 @@ static void test_bundle_steps(void **state)
     assert_int_equal(s_verify(f, &info, &st), EC_ESIG);
     ec_writer_fini(&w);
     /* Version and size limits. */
-    uint8_t v2[] = {0x9d, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    assert_int_equal(ec_bundle_verify(v2, sizeof v2, S_MAIN, &f->main_vs, NULL, &info, &st),
+    uint8_t v3[] = {0x9f, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(ec_bundle_verify(v3, sizeof v3, S_MAIN, &f->main_vs, NULL, &info, &st),
+                     EC_EVERSION);
+    uint8_t v1[] = {0x9d, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}; /* before results */
+    assert_int_equal(ec_bundle_verify(v1, sizeof v1, S_MAIN, &f->main_vs, NULL, &info, &st),
                      EC_EVERSION);
     uint8_t *big = calloc(1, EC_BUNDLE_BYTES_MAX + 1);
     assert_int_equal(
@@ -477,15 +512,144 @@ static void test_bundle_steps(void **state)
     s_fix_free(f);
 }
 
+/* Rebuilds the side chain and main header for new results of the block's transactions. */
+static void s_set_result(s_fix_t *f, uint32_t i, ec_tx_result_t r)
+{
+    f->results[i] = r;
+    for (uint32_t k = 0; k < S_TX_IN_BLOCK; k++)
+        ec_tx_leaf(f->tx_leaves[k], f->tx_ids[k], &f->results[k]);
+    s_build_side(f, S_TX_BLOCK);
+    s_build_main(f, S_ANCHORED);
+    ec_merkle_mem_t mem = {.leaves = (const ec_hash32_t *)f->hist_leaves, .count = S_ANCHORED};
+    assert_int_equal(ec_merkle_inclusion_proof(f->hist_path, &f->hist_path_len,
+                                               ec_merkle_mem_oracle, &mem, S_TX_BLOCK, S_ANCHORED),
+                     0);
+    f->parts.result = f->results[S_TX_INDEX];
+}
+
+/*
+ * A transaction refused by the chain's rules is in its block with its code: a bundle of it
+ * verifies, as a proof of the refusal (info.result_code), and claiming it was applied
+ * breaks the tx_root proof.
+ */
+static void test_bundle_refused(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix_new(S_TX_BLOCK, S_ANCHORED);
+    s_set_result(f, S_TX_INDEX, (ec_tx_result_t){EC_ESTALE, 0});
+    ec_bundle_info_t info;
+    ec_status_t st;
+    assert_int_equal(s_verify(f, &info, &st), 0);
+    assert_int_equal(info.result_code, EC_ESTALE);
+    assert_int_equal(info.result_ref, 0);
+    f->parts.result = (ec_tx_result_t){0, 0};
+    assert_int_equal(s_verify(f, &info, &st), EC_EPROOF);
+    assert_non_null(strstr(st.msg, "tx_path"));
+    f->parts.result = (ec_tx_result_t){EC_EPERM, 0};
+    assert_int_equal(s_verify(f, &info, &st), EC_EPROOF);
+    /* The ref is bound too: an applied transaction's authorizing main height. */
+    s_set_result(f, S_TX_INDEX, (ec_tx_result_t){0, 9});
+    assert_int_equal(s_verify(f, &info, &st), 0);
+    assert_int_equal(info.result_ref, 9);
+    f->parts.result.ref = 8;
+    assert_int_equal(s_verify(f, &info, &st), EC_EPROOF);
+    s_fix_free(f);
+}
+
+/*
+ * The main chain changed its validators after the genesis the verifier trusts: the bundle
+ * carries the header that named the new set, committed by the old one, and the new set,
+ * which then verifies the main header.
+ */
+static void test_bundle_transitions(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix_new(S_TX_BLOCK, S_ANCHORED);
+    f->next_vs.count = 4;
+    for (uint32_t i = 0; i < 4; i++) {
+        f->next_keys[i] = tu_key((uint8_t)(0xa0 + i));
+        memcpy(f->next_vs.v[i].pk, ec_key_pk(f->next_keys[i]), 32);
+        f->next_vs.v[i].power = 1 + i;
+    }
+    /* Main header 7 is signed by the new set; header 5 named it, committed by the old. */
+    s_sign_main(f, f->next_keys, &f->next_vs);
+    f->parts.main_header = f->main_bytes;
+    f->parts.main_header_size = f->main_size;
+    f->parts.main_commit = f->commit_bytes;
+    f->parts.main_commit_size = f->commit_size;
+    ec_header_t t;
+    memset(&t, 0, sizeof t);
+    strcpy(t.chain_id, S_MAIN);
+    t.height = 5;
+    t.time_ms = 1763700000500ull;
+    uint8_t th[32];
+    ec_commit_t tc;
+    s_sign_header(&t, f->main_keys, &f->main_vs, &f->next_vs, f->trans_bytes, &f->trans_size, th,
+                  &tc, f->trans_commit, &f->trans_commit_size);
+    f->transition = (ec_bundle_transition_t){f->trans_bytes, f->trans_size, f->trans_commit,
+                                             f->trans_commit_size, f->next_vs};
+    ec_bundle_info_t info;
+    ec_status_t st;
+    /* Without the transition the genesis set does not sign header 7. */
+    assert_int_equal(s_verify(f, &info, &st), EC_ESIG);
+    f->parts.transitions = &f->transition;
+    f->parts.transition_count = 1;
+    int rc = s_verify(f, &info, &st);
+    if (rc)
+        print_error("%s\n", st.msg);
+    assert_int_equal(rc, 0);
+    assert_int_equal(info.main_transitions, 1);
+    /* Encoded and decoded, the bundle is byte for byte the same. */
+    ec_writer_t w, w2;
+    ec_writer_init(&w);
+    ec_writer_init(&w2);
+    ec_bundle_encode(&w, &f->parts);
+    ec_bundle_t *b = malloc(sizeof *b);
+    assert_int_equal(ec_bundle_decode(b, ec_writer_data(&w), ec_writer_size(&w)), 0);
+    ec_bundle_encode(&w2, &b->parts);
+    assert_int_equal(ec_writer_size(&w2), ec_writer_size(&w));
+    assert_memory_equal(ec_writer_data(&w2), ec_writer_data(&w), ec_writer_size(&w));
+    ec_bundle_fini(b);
+    free(b);
+    ec_writer_fini(&w2);
+    /* A set other than the one the transition header names. */
+    f->transition.next.v[3].power = 1;
+    assert_int_equal(s_verify(f, &info, &st), EC_ESIG);
+    assert_non_null(strstr(st.msg, "transition 0"));
+    f->transition.next = f->next_vs;
+    /* A transition not signed by the set in force (the new set signs its own naming). */
+    ec_commit_t bad;
+    uint8_t bad_bytes[512], bad_commit[4096], bh[32];
+    size_t bad_size, bad_commit_size;
+    s_sign_header(&t, f->next_keys, &f->main_vs, &f->next_vs, bad_bytes, &bad_size, bh, &bad,
+                  bad_commit, &bad_commit_size);
+    f->transition.commit = bad_commit;
+    f->transition.commit_size = bad_commit_size;
+    assert_int_equal(s_verify(f, &info, &st), EC_ESIG);
+    f->transition.commit = f->trans_commit;
+    f->transition.commit_size = f->trans_commit_size;
+    /* Out of order: a transition at or after the main header's height. */
+    t.height = 7;
+    s_sign_header(&t, f->main_keys, &f->main_vs, &f->next_vs, bad_bytes, &bad_size, bh, &bad,
+                  bad_commit, &bad_commit_size);
+    f->transition.header = bad_bytes;
+    f->transition.header_size = bad_size;
+    f->transition.commit = bad_commit;
+    f->transition.commit_size = bad_commit_size;
+    assert_int_equal(s_verify(f, &info, &st), EC_EINVAL);
+    assert_non_null(strstr(st.msg, "out of order"));
+    ec_writer_fini(&w);
+    s_fix_free(f);
+}
+
 int main(void)
 {
     if (ec_crypto_init() != 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bundle_valid),
-        cmocka_unit_test(test_bundle_every_byte),
-        cmocka_unit_test(test_bundle_anchored_self),
-        cmocka_unit_test(test_bundle_steps),
+        cmocka_unit_test(test_bundle_valid),         cmocka_unit_test(test_bundle_every_byte),
+        cmocka_unit_test(test_bundle_anchored_self), cmocka_unit_test(test_bundle_steps),
+        cmocka_unit_test(test_bundle_refused),       cmocka_unit_test(test_bundle_transitions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,7 +41,11 @@ static void test_names(void **state)
     assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, 0), "UNKNOWN");
     assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, EC_MTX_SIDECHAIN_UPDATE),
                         "SIDECHAIN_UPDATE");
-    assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, 9), "UNKNOWN");
+    assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, EC_MTX_VALIDATOR_UPDATE),
+                        "VALIDATOR_UPDATE");
+    assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, EC_MTX_SIDECHAIN_VALIDATOR),
+                        "SIDECHAIN_VALIDATOR");
+    assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, 11), "UNKNOWN");
     assert_string_equal(ec_tx_type_name(3, 1), "UNKNOWN");
 }
 
@@ -101,6 +105,28 @@ static void test_records(void **state)
     memset(r.pk, 1, 32);
     memset(r.identity_hash, 2, 32);
     assert_int_equal(s_record_rt(&r), 0);
+    /* A side chain's validator change: [seq, 4, pk, power, chain_id]. */
+    memset(&r, 0, sizeof r);
+    r.seq = 3;
+    r.kind = EC_REC_VALIDATOR;
+    memset(r.pk, 9, 32);
+    r.power = 5;
+    strcpy(r.chain_id, "ecert-degree");
+    assert_int_equal(s_record_rt(&r), 0);
+    ec_writer_reset(&w);
+    ec_record_encode(&w, &r);
+    ec_hex(hex, ec_writer_data(&w), ec_writer_size(&w));
+    assert_string_equal(hex,
+                        "950304c420090909090909090909090909090909090909090909090909090909090909"
+                        "0909"
+                        "05ac65636572742d646567726565");
+    r.power = 0; /* removes it */
+    assert_int_equal(s_record_rt(&r), 0);
+    r.power = EC_VALIDATOR_POWER_MAX + 1;
+    assert_int_equal(s_record_rt(&r), EC_EINVAL);
+    r.power = 1;
+    strcpy(r.chain_id, "Bad Id");
+    assert_int_equal(s_record_rt(&r), EC_EINVAL);
 
     /* Rejections: bad role, bad cert_type, wrong shapes. */
     memset(&r, 0, sizeof r);
@@ -115,8 +141,8 @@ static void test_records(void **state)
 
     uint8_t pk[32] = {0};
     ec_record_t out;
-    /* kind 0 and kind 4 */
-    for (uint64_t kind = 0; kind <= 4; kind += 4) {
+    /* kind 0 and kind 5 */
+    for (uint64_t kind = 0; kind <= 5; kind += 5) {
         ec_writer_reset(&w);
         ec_write_array(&w, 6);
         ec_write_uint(&w, 1);
@@ -305,6 +331,8 @@ static void s_chain_build(s_chain_t *ch, const char *id, uint64_t n, uint64_t fo
         h->time_ms = 1000 * k + (k >= fork_at ? salt : 0);
         memcpy(h->prev_hash, prev, 32);
         h->tx_count = k % 3;
+        ec_valset_hash(h->valset_hash, &v->vs);
+        memcpy(h->next_valset_hash, h->valset_hash, 32);
         ec_merkle_root(h->hist_root, (const ec_hash32_t *)ch->leaves, k);
         ec_header_hash(prev, h);
         ec_merkle_leaf(ch->leaves[k], EC_LEAF_BLOCK, prev, 32);
@@ -337,7 +365,7 @@ static int s_check(const ec_light_t *lc, const s_chain_t *ch, uint64_t H, const 
     size_t prev_len, cons_len;
     s_proofs(ch, lc->height, H, prev, &prev_len, cons, &cons_len);
     return ec_light_check(lc, ch->h[H].chain_id, &ch->h[H], &ch->c[H], &v->vs, prev, prev_len, cons,
-                          cons_len, st);
+                          cons_len, NULL, st);
 }
 
 static void test_light_codec(void **state)
@@ -424,7 +452,7 @@ static void test_light_advance(void **state)
         const uint64_t dups[] = {H, 1};
         for (size_t k = 0; k < 2; k++)
             assert_int_equal(ec_light_check(&f.lc, "side-a", &a->h[dups[k]], &a->c[dups[k]],
-                                            &f.v.vs, NULL, 0, NULL, 0, &f.st),
+                                            &f.v.vs, NULL, 0, NULL, 0, NULL, &f.st),
                              EC_EDUPLICATE);
     }
     s_light_fx_close(&f);
@@ -483,7 +511,7 @@ static void test_light_rejects(void **state)
         const s_light_case_t *t = &cases[i];
         memset(&f.st, 0, sizeof f.st);
         int rc = ec_light_check(&f.lc, t->chain_id, t->h, t->c, &f.v.vs, t->prev, t->prev_len,
-                                t->cons, t->cons_len, &f.st);
+                                t->cons, t->cons_len, NULL, &f.st);
         if (rc != t->want)
             print_error("case %zu (%s): got %d, want %d\n", i, t->what, rc, t->want);
         assert_int_equal(rc, t->want);
@@ -494,16 +522,25 @@ static void test_light_rejects(void **state)
     ec_light_t lc0;
     ec_light_init(&lc0, a->genesis);
     s_proofs(a, 0, 4, prev, &prev_len, cons, &cons_len);
-    assert_int_equal(
-        ec_light_check(&lc0, "side-a", &a->h[4], &a->c[4], &f.v.vs, prev, prev_len, prev, 1, &f.st),
-        EC_EPROOF);
+    assert_int_equal(ec_light_check(&lc0, "side-a", &a->h[4], &a->c[4], &f.v.vs, prev, prev_len,
+                                    prev, 1, NULL, &f.st),
+                     EC_EPROOF);
     /* Another genesis: the first anchor does not prove leaf 0. */
     uint8_t g2[32];
     memset(g2, 0x11, 32);
     ec_light_init(&lc0, g2);
-    assert_int_equal(
-        ec_light_check(&lc0, "side-a", &a->h[4], &a->c[4], &f.v.vs, prev, prev_len, NULL, 0, &f.st),
-        EC_EPROOF);
+    assert_int_equal(ec_light_check(&lc0, "side-a", &a->h[4], &a->c[4], &f.v.vs, prev, prev_len,
+                                    NULL, 0, NULL, &f.st),
+                     EC_EPROOF);
+    /* A header committed by another validator set than the one known: the change must be
+     * anchored first (ESIG before any signature is checked). */
+    ec_header_t other_set = a->h[9];
+    other_set.valset_hash[0] ^= 1;
+    s_proofs(a, 5, 9, prev, &prev_len, cons, &cons_len);
+    assert_int_equal(ec_light_check(&f.lc, "side-a", &other_set, &a->c[9], &f.v.vs, prev, prev_len,
+                                    cons, cons_len, NULL, &f.st),
+                     EC_ESIG);
+    assert_non_null(strstr(f.st.msg, "changed validators"));
     /* Frozen. */
     f.lc.frozen = true;
     assert_int_equal(s_check(&f.lc, a, 9, &f.v, &f.st), EC_EFROZEN);
@@ -531,16 +568,70 @@ static void test_light_fork(void **state)
     /* B's block 6 at old size 5: also proven. */
     assert_int_equal(s_check(lc, b, 6, v, st), EC_EFORK);
 
-    /* A fork exactly at the last anchored block: leaves 0..4 agree, leaf 5 does not.
-     * Not provable with these proofs: refused as EC_EPROOF, never advanced. */
+    /* A fork exactly at the last anchored block: leaves 0..4 agree, leaf 5 does not. The
+     * consistency proof cannot show it; the claim can: B's header 9 holds B's block 5 as
+     * leaf 5, proven by an inclusion path in B's history. */
     s_chain_build(b, "side-a", 12, 5, 7, v);
-    assert_int_equal(s_check(lc, b, 9, v, st), EC_EPROOF);
-    /* Old size a power of two (4): the RFC proof omits the old root, so no fork proof. */
+    assert_int_equal(s_check(lc, b, 9, v, st), EC_EPROOF); /* without a claim: refused only */
+    ec_hash32_t prev[EC_MERKLE_PROOF_MAX], cons[EC_MERKLE_PROOF_MAX];
+    size_t prev_len, cons_len;
+    uint8_t b5[32], a5[32];
+    ec_header_hash(b5, &b->h[5]);
+    ec_header_hash(a5, &a->h[5]);
+    s_proofs(b, 5, 9, prev, &prev_len, cons, &cons_len);
+    assert_int_equal(ec_light_check(lc, "side-a", &b->h[9], &b->c[9], &v->vs, prev, prev_len, cons,
+                                    cons_len, b5, st),
+                     EC_EFORK);
+    /* A claim that is not proven, or that is the anchored block itself, is no fork. */
+    b5[0] ^= 1;
+    assert_int_equal(ec_light_check(lc, "side-a", &b->h[9], &b->c[9], &v->vs, prev, prev_len, cons,
+                                    cons_len, b5, st),
+                     EC_EPROOF);
+    s_proofs(a, 5, 9, prev, &prev_len, cons, &cons_len);
+    assert_int_equal(ec_light_check(lc, "side-a", &a->h[9], &a->c[9], &v->vs, prev, prev_len, cons,
+                                    cons_len, a5, st),
+                     0);
+    /* The same height as the anchored block: a validly committed other header is a fork;
+     * the anchored one again is a duplicate. */
+    assert_int_equal(
+        ec_light_check(lc, "side-a", &b->h[5], &b->c[5], &v->vs, NULL, 0, NULL, 0, NULL, st),
+        EC_EFORK);
+    assert_int_equal(
+        ec_light_check(lc, "side-a", &a->h[5], &a->c[5], &v->vs, NULL, 0, NULL, 0, NULL, st),
+        EC_EDUPLICATE);
+    ec_commit_t few = b->c[5];
+    few.sig_count = 2; /* not committed: not a fork */
+    assert_int_equal(
+        ec_light_check(lc, "side-a", &b->h[5], &few, &v->vs, NULL, 0, NULL, 0, NULL, st), EC_ESIG);
+    /* Below the anchored height: B's block 4 (B = A until 5, so equal) and a chain that
+     * forked at 3, whose block 4 is proven against our history's leaf 4. */
+    uint8_t a4[32];
+    ec_header_hash(a4, &a->h[4]);
+    ec_merkle_mem_t mem = {.leaves = (const ec_hash32_t *)a->leaves, .count = 5};
+    assert_int_equal(ec_merkle_inclusion_proof(prev, &prev_len, ec_merkle_mem_oracle, &mem, 4, 5),
+                     0);
+    assert_int_equal(
+        ec_light_check(lc, "side-a", &b->h[4], &b->c[4], &v->vs, prev, prev_len, NULL, 0, a4, st),
+        EC_EDUPLICATE);
+    s_chain_build(b, "side-a", 12, 3, 7, v);
+    assert_int_equal(
+        ec_light_check(lc, "side-a", &b->h[4], &b->c[4], &v->vs, prev, prev_len, NULL, 0, a4, st),
+        EC_EFORK);
+    assert_int_equal(
+        ec_light_check(lc, "side-a", &b->h[4], &b->c[4], &v->vs, NULL, 0, NULL, 0, NULL, st),
+        EC_EDUPLICATE);
+    /* Old size a power of two (4): the RFC proof omits the old root; the claim proves it. */
     ec_light_init(lc, a->genesis);
     assert_int_equal(s_check(lc, a, 4, v, st), 0);
     ec_light_advance(lc, &a->h[4]);
     s_chain_build(b, "side-a", 12, 2, 7, v);
     assert_int_equal(s_check(lc, b, 9, v, st), EC_EPROOF);
+    uint8_t b4[32];
+    ec_header_hash(b4, &b->h[4]);
+    s_proofs(b, 4, 9, prev, &prev_len, cons, &cons_len);
+    assert_int_equal(ec_light_check(lc, "side-a", &b->h[9], &b->c[9], &v->vs, prev, prev_len, cons,
+                                    cons_len, b4, st),
+                     EC_EFORK);
     /* The honest chain still advances. */
     assert_int_equal(s_check(lc, a, 9, v, st), 0);
     free(b);

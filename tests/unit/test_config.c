@@ -163,6 +163,9 @@ static void test_yaml_refusals(void **state)
 
 /* ---- node config ------------------------------------------------------------------------ */
 
+#define S_HEX_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define S_HEX_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
 static void test_node_config(void **state)
 {
     (void)state;
@@ -207,6 +210,49 @@ static void test_node_config(void **state)
     assert_int_equal(nf.mempool_max, 200000);
     assert_int_equal(nf.log_level, EC_LOG_INFO);
     assert_string_equal(nf.rpc, "ipc:///tmp/ecert.rpc");
+    /* a chain of one: no p2p, no peers, no heartbeat; Tendermint's default timeouts */
+    assert_string_equal(nf.p2p, "");
+    assert_int_equal(nf.peer_count, 0);
+    assert_int_equal(nf.heartbeat_ms, 0);
+    assert_int_equal(nf.gossip_ms, 200);
+    assert_int_equal(nf.timeouts.propose_ms, 1000);
+    assert_int_equal(nf.timeouts.precommit_delta_ms, 250);
+    assert_int_equal(nf.clients_max, 1024);
+    assert_int_equal(nf.submit_bytes_max, 512u << 20);
+
+    /* A validator of four: its p2p endpoint, its peers, its timings. */
+    path = s_write("val.yaml", "data_dir: d\ngenesis: g\nvalidator_key: k\n"
+                               "rpc: tcp://127.0.0.1:7100\npub: tcp://127.0.0.1:7101\n"
+                               "p2p: tcp://127.0.0.1:7102\n"
+                               "peers:\n"
+                               "  - {pk: " S_HEX_A ", p2p: 'tcp://127.0.0.1:7112'}\n"
+                               "  - pk: " S_HEX_B "\n"
+                               "    p2p: ipc:///run/ecert/v3.p2p\n"
+                               "heartbeat_ms: 5000\ngossip_ms: 100\n"
+                               "timeout_propose_ms: 3000\ntimeout_propose_delta_ms: 0\n"
+                               "timeout_prevote_ms: 700\ntimeout_prevote_delta_ms: 70\n"
+                               "timeout_precommit_ms: 800\ntimeout_precommit_delta_ms: 80\n"
+                               "clients_max: 10\nclient_reply_bytes_max: 1048576\n"
+                               "client_submit_bytes_max: 2097152\nsubmit_bytes_max: 4194304\n");
+    assert_int_equal(ec_node_file_load(&nf, path, &st), 0);
+    assert_string_equal(nf.p2p, "tcp://127.0.0.1:7102");
+    assert_int_equal(nf.peer_count, 2);
+    assert_int_equal(nf.peers[0].pk[0], 0xaa);
+    assert_int_equal(nf.peers[1].pk[31], 0xbb);
+    assert_string_equal(nf.peers[0].endpoint, "tcp://127.0.0.1:7112");
+    assert_string_equal(nf.peers[1].endpoint, "ipc:///run/ecert/v3.p2p");
+    assert_int_equal(nf.heartbeat_ms, 5000);
+    assert_int_equal(nf.gossip_ms, 100);
+    assert_int_equal(nf.timeouts.propose_ms, 3000);
+    assert_int_equal(nf.timeouts.propose_delta_ms, 0);
+    assert_int_equal(nf.timeouts.prevote_ms, 700);
+    assert_int_equal(nf.timeouts.prevote_delta_ms, 70);
+    assert_int_equal(nf.timeouts.precommit_ms, 800);
+    assert_int_equal(nf.timeouts.precommit_delta_ms, 80);
+    assert_int_equal(nf.clients_max, 10);
+    assert_int_equal(nf.client_reply_bytes_max, 1048576);
+    assert_int_equal(nf.client_submit_bytes_max, 2097152);
+    assert_int_equal(nf.submit_bytes_max, 4194304);
 }
 
 /* Loads a node config made of the valid base with `line` replaced or appended, and checks
@@ -260,6 +306,29 @@ static void test_node_config_errors(void **state)
     s_node_bad(NULL, "verify_threads: 65\n", EC_ECONFIG, "key 'verify_threads'");
     s_node_bad(NULL, "log_level: loud\n", EC_ECONFIG, "key 'log_level'");
     s_node_bad(NULL, "genesis: again.yaml\n", EC_ECONFIG, "duplicate key 'genesis'");
+    /* consensus settings */
+    s_node_bad(NULL, "peers:\n  - {pk: " S_HEX_A ", p2p: 'tcp://127.0.0.1:7112'}\n", EC_ECONFIG,
+               "key 'p2p': expected this node's p2p endpoint, since peers are listed");
+    s_node_bad(NULL, "p2p: tcp://127.0.0.1:7102\npeers: {pk: x}\n", EC_ECONFIG,
+               "key 'peers': expected a list");
+    s_node_bad(NULL, "p2p: tcp://127.0.0.1:7102\npeers:\n  - {pk: abc, p2p: 'tcp://h:1'}\n",
+               EC_ECONFIG, "peers[0].pk");
+    s_node_bad(NULL, "p2p: tcp://127.0.0.1:7102\npeers:\n  - {p2p: 'tcp://h:1'}\n", EC_ECONFIG,
+               "missing key 'peers[0].pk'");
+    s_node_bad(NULL, "p2p: tcp://127.0.0.1:7102\npeers:\n  - {pk: " S_HEX_A ", p2p: 'http://h'}\n",
+               EC_ECONFIG, "key 'peers[0].p2p'");
+    s_node_bad(NULL,
+               "p2p: tcp://127.0.0.1:7102\npeers:\n  - {pk: " S_HEX_A ", p2p: 'tcp://h:1', x: 1}\n",
+               EC_ECONFIG, "unknown key");
+    s_node_bad(NULL,
+               "p2p: tcp://127.0.0.1:7102\npeers:\n  - {pk: " S_HEX_A ", p2p: 'tcp://h:1'}\n"
+               "  - {pk: " S_HEX_A ", p2p: 'tcp://h:2'}\n",
+               EC_ECONFIG, "peers[1].pk names the key of peers[0]");
+    s_node_bad(NULL, "p2p: tcp://127.0.0.1:7100\n", EC_ECONFIG, "key 'p2p'"); /* == rpc */
+    s_node_bad(NULL, "gossip_ms: 5\n", EC_ECONFIG, "key 'gossip_ms'");
+    s_node_bad(NULL, "timeout_propose_ms: 0\n", EC_ECONFIG, "key 'timeout_propose_ms'");
+    s_node_bad(NULL, "heartbeat_ms: 3600001\n", EC_ECONFIG, "key 'heartbeat_ms'");
+    s_node_bad(NULL, "clients_max: 0\n", EC_ECONFIG, "key 'clients_max'");
 
     ec_node_file_t nf;
     ec_status_t st = {0};
@@ -387,6 +456,7 @@ static void s_genesis_side(ec_genesis_t *g)
     g->main_validators.count = 1;
     memset(g->main_validators.v[0].pk, 0xab, 32);
     g->main_validators.v[0].power = 1;
+    g->main_freshness_ms = 45000;
 }
 
 static void test_genesis_round_trip(void **state)

@@ -55,6 +55,12 @@ static void s_sample(ec_guard_state_t *s, uint64_t n)
     memset(s->locked_hash, 0x44, EC_HASH_BYTES);
     s->valid_round = (int64_t)n;
     memset(s->valid_hash, 0x55, EC_HASH_BYTES);
+    s->voted_round = 3;
+    s->voted_type = 2;
+    s->prevote_round = 3;
+    s->prevote_nil = (n % 3) == 1;
+    memset(s->prevote_hash, 0x66, EC_HASH_BYTES);
+    memset(s->prevote_sig, (int)(0x70 + n), EC_SIG_BYTES);
 }
 
 static void s_assert_same(const ec_guard_state_t *a, const ec_guard_state_t *b)
@@ -71,6 +77,12 @@ static void s_assert_same(const ec_guard_state_t *a, const ec_guard_state_t *b)
     assert_memory_equal(a->locked_hash, b->locked_hash, EC_HASH_BYTES);
     assert_int_equal(a->valid_round, b->valid_round);
     assert_memory_equal(a->valid_hash, b->valid_hash, EC_HASH_BYTES);
+    assert_int_equal(a->voted_round, b->voted_round);
+    assert_int_equal(a->voted_type, b->voted_type);
+    assert_int_equal(a->prevote_round, b->prevote_round);
+    assert_int_equal(a->prevote_nil, b->prevote_nil);
+    assert_memory_equal(a->prevote_hash, b->prevote_hash, EC_HASH_BYTES);
+    assert_memory_equal(a->prevote_sig, b->prevote_sig, EC_SIG_BYTES);
 }
 
 static ec_guard_t *s_open(const char *path, bool create, bool *created)

@@ -39,6 +39,7 @@ typedef struct {
     uint8_t roots[HEIGHTS_MAX][EC_HASH_BYTES]; /* state root returned for each height     */
     ec_status_t st;                            /* status of the last transaction          */
     uint8_t vs_hash[EC_HASH_BYTES];            /* set by s_sidechain_light                */
+    ec_valset_t next_valset;                   /* ctx.next_valset points here             */
 } fx_t;
 
 /* A side chain built in memory: headers 1..SIDE_BLOCKS, hashes[0] = its genesis hash. */
@@ -88,6 +89,8 @@ static int s_setup(void **state)
     fx->ctx.ledger = fx->l;
     fx->ctx.height = 1;
     fx->ctx.time_ms = fx->g.time_ms + 1000;
+    fx->next_valset = fx->g.validators;
+    fx->ctx.next_valset = &fx->next_valset;
     *state = fx;
     return 0;
 }
@@ -171,6 +174,7 @@ static void s_commit(fx_t *fx)
     fx->ctx.height = h + 1;
     fx->ctx.time_ms += 1000;
     fx->ctx.anchor_count = 0;
+    fx->ctx.valset_changed = false; /* the engine applies the change to its sets */
 }
 
 /* ---- bodies ------------------------------------------------------------------------------ */
@@ -701,6 +705,7 @@ static void s_side_genesis(fx_t *fx, ec_genesis_t *g, const char *chain_id, cons
     strcpy(g->main_chain_id, MAIN_ID);
     memcpy(g->main_genesis_hash, fx->ghash, EC_HASH_BYTES);
     g->main_validators = fx->g.validators;
+    g->main_freshness_ms = EC_MAIN_FRESHNESS_MS_DEFAULT;
 }
 
 /* Builds headers 1..SIDE_BLOCKS with correct prev hashes and hist roots. */
@@ -732,6 +737,28 @@ static void s_side_build(fx_t *fx, side_t *s, const char *chain_id, const char *
     }
 }
 
+/*
+ * The side chain changes validators: header from-1 names `vs` as the next set and headers
+ * from.. are committed by it. Rehashes the chain from from-1 on (hist roots included).
+ */
+static void s_side_change_set(side_t *s, uint64_t from, const ec_valset_t *vs)
+{
+    uint8_t hash[EC_HASH_BYTES];
+    ec_valset_hash(hash, vs);
+    memcpy(s->h[from - 1].next_valset_hash, hash, EC_HASH_BYTES);
+    for (uint64_t k = from; k <= SIDE_BLOCKS; k++) {
+        memcpy(s->h[k].valset_hash, hash, EC_HASH_BYTES);
+        memcpy(s->h[k].next_valset_hash, hash, EC_HASH_BYTES);
+    }
+    for (uint64_t k = from - 1; k <= SIDE_BLOCKS; k++) {
+        ec_header_t *h = &s->h[k];
+        memcpy(h->prev_hash, s->hashes[k - 1], EC_HASH_BYTES);
+        ec_merkle_root(h->hist_root, (const ec_hash32_t *)s->leaves, k);
+        ec_header_hash(s->hashes[k], h);
+        ec_merkle_leaf(s->leaves[k], EC_LEAF_BLOCK, s->hashes[k], EC_HASH_BYTES);
+    }
+}
+
 static void s_side_free(side_t *s)
 {
     free(s->genesis);
@@ -741,8 +768,9 @@ static void s_side_free(side_t *s)
  * Submits an ANCHOR of header `h` (hashed into `leaves`, the history it claims, of
  * h->height leaves) for a light client at height `from`, signed by `signer`.
  */
-static int s_anchor_of_header(fx_t *fx, const char *chain_id, const ec_header_t *h,
-                              const ec_hash32_t *leaves, uint64_t from, const ec_key_t *signer)
+static int s_anchor_full(fx_t *fx, const char *chain_id, const ec_header_t *h,
+                         const ec_hash32_t *leaves, uint64_t from, const ec_key_t *signer,
+                         const ec_valset_t *next, const uint8_t *claimed)
 {
     uint8_t hash[EC_HASH_BYTES];
     ec_header_hash(hash, h);
@@ -762,7 +790,7 @@ static int s_anchor_of_header(fx_t *fx, const char *chain_id, const ec_header_t 
                          0);
     ec_writer_t w;
     ec_writer_init(&w);
-    ec_write_array(&w, 5);
+    ec_write_array(&w, 7);
     ec_write_cstr(&w, chain_id);
     ec_writer_t hw, cw;
     ec_writer_init(&hw);
@@ -773,11 +801,25 @@ static int s_anchor_of_header(fx_t *fx, const char *chain_id, const ec_header_t 
     ec_write_bin(&w, ec_writer_data(&cw), ec_writer_size(&cw));
     ec_write_path(&w, prev, prev_len);
     ec_write_path(&w, cons, cons_len);
+    if (next)
+        ec_valset_encode(&w, next);
+    else
+        ec_write_nil(&w);
+    if (claimed)
+        ec_write_bin(&w, claimed, EC_HASH_BYTES);
+    else
+        ec_write_nil(&w);
     int rc = s_tx(fx, fx->stranger, EC_MTX_ANCHOR, &w);
     ec_writer_fini(&hw);
     ec_writer_fini(&cw);
     ec_writer_fini(&w);
     return rc;
+}
+
+static int s_anchor_of_header(fx_t *fx, const char *chain_id, const ec_header_t *h,
+                              const ec_hash32_t *leaves, uint64_t from, const ec_key_t *signer)
+{
+    return s_anchor_full(fx, chain_id, h, leaves, from, signer, NULL, NULL);
 }
 
 static int s_anchor(fx_t *fx, side_t *s, uint64_t from, uint64_t to)
@@ -829,7 +871,7 @@ static void test_sidechain(void **state)
     bad = g;
     bad.main_genesis_hash[0] ^= 1;
     assert_int_equal(s_sidechain(fx, fx->op, &bad), EC_ECHAIN);
-    assert_int_equal(s_sidechain_raw(fx, fx->op, (const uint8_t *)"\x93\x01\x02\x03", 4),
+    assert_int_equal(s_sidechain_raw(fx, fx->op, (const uint8_t *)"\x93\x02\x02\x03", 4),
                      EC_EINVAL);
 
     assert_int_equal(s_sidechain(fx, fx->op, &g), 0);
@@ -1093,7 +1135,9 @@ static void test_sidechain_update(void **state)
     assert_int_equal(lc.height, 2);
     assert_int_equal(s_side_update(fx, fx->op, SIDE_ID, &carol, false), EC_EINVAL);
 
-    /* The old validator's commit no longer counts; the new validator's does. */
+    /* The old validator's commit no longer counts; the new validator's does, for headers
+     * that name it (the side chain moved to carol after its height 3). */
+    s_side_change_set(s, 4, &carol);
     assert_int_equal(s_anchor_of_header(fx, SIDE_ID, &s->h[4], s->leaves, 2, fx->side_val),
                      EC_ESIG);
     assert_int_equal(s_anchor_of_header(fx, SIDE_ID, &s->h[4], s->leaves, 2, fx->carol), 0);
@@ -1102,17 +1146,178 @@ static void test_sidechain_update(void **state)
     assert_int_equal(s_anchor_of(fx, SIDE_ID, 3, r), 0);
     assert_int_equal(r[0], 4);
 
-    /* Back to the genesis set, changed in the same block as an anchor that uses it. */
+    /* Governance overrides: back to the genesis set, and no header of carol's checks. */
     assert_int_equal(s_side_update(fx, fx->op, SIDE_ID, &s->g.validators, false), 0);
     assert_int_equal(s_anchor_of_header(fx, SIDE_ID, &s->h[5], s->leaves, 4, fx->carol), EC_ESIG);
-    assert_int_equal(s_anchor_of_header(fx, SIDE_ID, &s->h[5], s->leaves, 4, fx->side_val), 0);
+    assert_int_equal(s_anchor_of_header(fx, SIDE_ID, &s->h[5], s->leaves, 4, fx->side_val),
+                     EC_ESIG);
     s_commit(fx);
     assert_int_equal(s_sidechain_light(fx, SIDE_ID, &lc, NULL, NULL), 0);
     ec_valset_hash(want, &s->g.validators);
     assert_memory_equal(fx->vs_hash, want, EC_HASH_BYTES);
-    assert_int_equal(lc.height, 5);
+    assert_int_equal(lc.height, 4);
+    assert_int_equal(s_side_update(fx, fx->op, SIDE_ID, &carol, false), 0);
+    assert_int_equal(s_anchor_of_header(fx, SIDE_ID, &s->h[5], s->leaves, 4, fx->carol), 0);
     s_side_free(s);
     free(s);
+}
+
+/*
+ * The main chain follows a side chain's own validator change through its anchors: the
+ * header that names the new set must be anchored with that set, which then checks the
+ * anchors after it; a header of the new set cannot be anchored before the change.
+ */
+static void test_anchor_follows_valset(void **state)
+{
+    fx_t *fx = *state;
+    side_t *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    s_side_build(fx, s, SIDE_ID, "degree");
+    ec_valset_t carol = {0};
+    carol.count = 2;
+    memcpy(carol.v[0].pk, ec_key_pk(fx->carol), EC_PK_BYTES);
+    carol.v[0].power = 5;
+    memcpy(carol.v[1].pk, ec_key_pk(fx->side_val), EC_PK_BYTES);
+    carol.v[1].power = 1;
+    s_side_change_set(s, 4, &carol); /* header 3 names carol's set; 4.. are committed by it */
+    assert_int_equal(s_sidechain(fx, fx->op, &s->g), 0);
+    s_commit(fx);
+    assert_int_equal(s_anchor(fx, s, 0, 2), 0);
+    s_commit(fx);
+    /* Past the change without the header that names it: not the set known. */
+    assert_int_equal(s_anchor_of_header(fx, SIDE_ID, &s->h[5], s->leaves, 2, fx->carol), EC_ESIG);
+    assert_non_null(strstr(fx->st.msg, "changed validators"));
+    /* Header 3 without the set it names, with another set, and with the right one. */
+    assert_int_equal(s_anchor_full(fx, SIDE_ID, &s->h[3], s->leaves, 2, fx->side_val, NULL, NULL),
+                     EC_EINVAL);
+    assert_non_null(strstr(fx->st.msg, "next_valset"));
+    assert_int_equal(
+        s_anchor_full(fx, SIDE_ID, &s->h[3], s->leaves, 2, fx->side_val, &s->g.validators, NULL),
+        EC_EINVAL);
+    assert_int_equal(s_anchor_full(fx, SIDE_ID, &s->h[3], s->leaves, 2, fx->side_val, &carol, NULL),
+                     0);
+    s_commit(fx);
+    ec_light_t lc;
+    uint8_t want[EC_HASH_BYTES];
+    assert_int_equal(s_sidechain_light(fx, SIDE_ID, &lc, NULL, NULL), 0);
+    ec_valset_hash(want, &carol);
+    assert_memory_equal(fx->vs_hash, want, EC_HASH_BYTES);
+    /* A set carried when the header names no change is refused too. */
+    assert_int_equal(s_anchor_full(fx, SIDE_ID, &s->h[5], s->leaves, 3, fx->carol, &carol, NULL),
+                     EC_EINVAL);
+    /* The new set now checks: carol's power 5 of 6 commits; the old validator alone not. */
+    assert_int_equal(s_anchor_of_header(fx, SIDE_ID, &s->h[5], s->leaves, 3, fx->side_val),
+                     EC_ESIG);
+    assert_int_equal(s_anchor_of_header(fx, SIDE_ID, &s->h[5], s->leaves, 3, fx->carol), 0);
+    s_side_free(s);
+    free(s);
+}
+
+/*
+ * A fork at the anchored height is provable by the header alone; below it, or at a
+ * power-of-two height, by a claim with its inclusion path: each freezes the chain.
+ */
+static void test_anchor_fork_claims(void **state)
+{
+    fx_t *fx = *state;
+    side_t *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    assert_non_null(a);
+    assert_non_null(b);
+    s_side_build(fx, a, SIDE_ID, "degree");
+    s_side_build(fx, b, SIDE_ID, "degree");
+    /* b differs from height 4 on (another time there). */
+    b->h[4].time_ms += 7;
+    for (uint64_t k = 4; k <= SIDE_BLOCKS; k++) {
+        ec_header_t *h = &b->h[k];
+        memcpy(h->prev_hash, b->hashes[k - 1], EC_HASH_BYTES);
+        ec_merkle_root(h->hist_root, (const ec_hash32_t *)b->leaves, k);
+        ec_header_hash(b->hashes[k], h);
+        ec_merkle_leaf(b->leaves[k], EC_LEAF_BLOCK, b->hashes[k], EC_HASH_BYTES);
+    }
+    assert_int_equal(s_sidechain(fx, fx->op, &a->g), 0);
+    s_commit(fx);
+    assert_int_equal(s_anchor(fx, a, 0, 4), 0); /* light client at 4, a power of two */
+    s_commit(fx);
+    /* b's header 6 without a claim: not provable at old size 4, refused only. */
+    assert_int_equal(s_anchor(fx, b, 4, 6), EC_EPROOF);
+    /* b's header 4 at the anchored height: validly committed, another block: a fork. */
+    assert_int_equal(s_anchor(fx, b, 0, 4), 0);
+    s_commit(fx);
+    ec_light_t lc;
+    assert_int_equal(s_sidechain_light(fx, SIDE_ID, &lc, NULL, NULL), 0);
+    assert_true(lc.frozen);
+    assert_int_equal(s_anchor(fx, a, 4, 6), EC_EFROZEN);
+    s_side_free(a);
+    s_side_free(b);
+    free(a);
+    free(b);
+}
+
+/* VALIDATOR_UPDATE [pk, power] (main) or SIDECHAIN_VALIDATOR [chain_id, pk, power]. */
+static int s_validator(fx_t *fx, const ec_key_t *sender, const char *chain_id, const ec_key_t *k,
+                       uint64_t power)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, chain_id ? 3 : 2);
+    if (chain_id)
+        ec_write_cstr(&w, chain_id);
+    ec_write_bin(&w, ec_key_pk(k), EC_PK_BYTES);
+    ec_write_uint(&w, power);
+    int rc = s_tx(fx, sender, chain_id ? EC_MTX_SIDECHAIN_VALIDATOR : EC_MTX_VALIDATOR_UPDATE, &w);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+/*
+ * Validator governance: the main chain's own set changes by VALIDATOR_UPDATE (one per
+ * block, through the block context), a side chain's by SIDECHAIN_VALIDATOR, which becomes
+ * a record the side chain applies.
+ */
+static void test_validator_governance(void **state)
+{
+    fx_t *fx = *state;
+    /* Operators only; one change per block; changes that change nothing are refused. */
+    assert_int_equal(s_validator(fx, fx->alice, NULL, fx->bob, 1), EC_EPERM);
+    assert_int_equal(s_validator(fx, fx->op, NULL, fx->bob, 0), EC_ENOTFOUND);
+    assert_int_equal(s_validator(fx, fx->op, NULL, fx->val, 0), EC_EINVAL); /* the last one */
+    assert_int_equal(s_validator(fx, fx->op, NULL, fx->val, 1), EC_EINVAL); /* same power */
+    assert_int_equal(s_validator(fx, fx->op, NULL, fx->bob, EC_VALIDATOR_POWER_MAX + 1), EC_EINVAL);
+    assert_false(fx->ctx.valset_changed);
+    assert_int_equal(s_validator(fx, fx->op2, NULL, fx->bob, 3), 0);
+    assert_true(fx->ctx.valset_changed);
+    assert_memory_equal(fx->ctx.valset_change.pk, ec_key_pk(fx->bob), EC_PK_BYTES);
+    assert_int_equal(fx->ctx.valset_change.power, 3);
+    assert_int_equal(s_validator(fx, fx->op, NULL, fx->carol, 1), EC_EBUSY);
+    assert_non_null(strstr(fx->st.msg, "one per block"));
+    s_commit(fx);
+    /* The next block may change another (the engine moved the set on: here by hand). */
+    fx->next_valset.v[fx->next_valset.count++] = fx->ctx.valset_change;
+    assert_int_equal(s_validator(fx, fx->op, NULL, fx->val, 0), 0);
+    assert_int_equal(fx->ctx.valset_change.power, 0);
+    s_commit(fx);
+
+    /* A side chain's change is a record, for registered chains only. */
+    ec_genesis_t g;
+    s_side_genesis(fx, &g, SIDE_ID, "degree");
+    assert_int_equal(s_validator(fx, fx->op, SIDE_ID, fx->carol, 2), EC_ENOTFOUND);
+    assert_int_equal(s_sidechain(fx, fx->op, &g), 0);
+    assert_int_equal(s_validator(fx, fx->bob, SIDE_ID, fx->carol, 2), EC_EPERM);
+    assert_int_equal(s_validator(fx, fx->op, "Bad_Id", fx->carol, 2), EC_EINVAL);
+    assert_int_equal(s_validator(fx, fx->op, SIDE_ID, fx->carol, 2), 0);
+    assert_int_equal(s_validator(fx, fx->op, SIDE_ID, fx->side_val, 0), 0); /* several: fine */
+    assert_false(fx->ctx.valset_changed); /* the main set is not touched */
+    s_commit(fx);
+    ec_record_t recs[4];
+    uint64_t total = 0;
+    int n = s_records(fx, fx->ctx.height - 1, 0, 4, recs, 4, &total);
+    assert_int_equal(n, 2);
+    assert_int_equal(total, 2);
+    assert_int_equal(recs[0].kind, EC_REC_VALIDATOR);
+    assert_string_equal(recs[0].chain_id, SIDE_ID);
+    assert_memory_equal(recs[0].pk, ec_key_pk(fx->carol), EC_PK_BYTES);
+    assert_int_equal(recs[0].power, 2);
+    assert_int_equal(recs[1].power, 0);
 }
 
 /* ---- tests: who may do what --------------------------------------------------------------- */
@@ -1422,6 +1627,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sidechain, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_anchor, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_sidechain_update, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_anchor_follows_valset, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_anchor_fork_claims, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_validator_governance, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_authorization, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_records, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_determinism, s_setup, s_teardown),

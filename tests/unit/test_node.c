@@ -22,7 +22,6 @@
 
 #include <zmq.h>
 
-#include "ec_consensus.h"
 #include "ec_log.h"
 #include "ec_mempool.h"
 #include "ec_merkle.h"
@@ -185,8 +184,17 @@ static fx_t *s_fx_new(uint32_t interval_ms, uint32_t txs_max, uint32_t mempool_m
     f->user = ec_key_from_seed(seed);
     s_genesis(&f->genesis, CHAIN, f->vkey);
     f->app = (ec_app_t){"kv", NULL, kv_check, kv_deliver, kv_end, kv_query};
-    f->cfg = (ec_node_config_t){f->data,     f->rpc_ep, f->pub_ep, &f->genesis, f->vkey,
-                                interval_ms, txs_max,   2,         mempool_max};
+    f->cfg = (ec_node_config_t){
+        .data_dir = f->data,
+        .rpc_endpoint = f->rpc_ep,
+        .pub_endpoint = f->pub_ep,
+        .genesis = &f->genesis,
+        .validator_key = f->vkey,
+        .block_interval_ms = interval_ms,
+        .block_txs_max = txs_max,
+        .verify_threads = 2,
+        .mempool_max = mempool_max,
+    };
     f->nonce = 1000;
     return f;
 }
@@ -360,7 +368,7 @@ static uint64_t s_status_height(fx_t *f)
     ec_rpc_reply_t r;
     assert_int_equal(s_call(f, "status", NULL, &r), 0);
     assert_int_equal(r.result->type, MSGPACK_OBJECT_ARRAY);
-    assert_int_equal(r.result->via.array.size, 8);
+    assert_int_equal(r.result->via.array.size, 13);
     uint64_t h = r.result->via.array.ptr[3].via.u64;
     ec_rpc_reply_fini(&r);
     return h;
@@ -404,25 +412,35 @@ static void test_status_genesis(void **state)
     fx_t *f = *state;
     ec_rpc_reply_t r;
     assert_int_equal(s_call(f, "status", NULL, &r), 0);
-    ec_cur_t c;
-    char chain[EC_CHAIN_ID_MAX], type[EC_CERT_TYPE_MAX];
-    uint64_t kind, height, tip_time, mempool;
-    uint8_t gh[EC_HASH_BYTES], expect[EC_HASH_BYTES];
-    ec_cur_open(&c, r.result, 8);
-    ec_cur_str_copy(&c, chain, sizeof(chain));
-    ec_cur_uint(&c, &kind);
-    ec_cur_str_copy(&c, type, sizeof(type));
-    ec_cur_uint(&c, &height);
-    (void)ec_cur_object(&c);
-    ec_cur_bin_fixed(&c, gh, EC_HASH_BYTES);
-    ec_cur_uint(&c, &tip_time);
-    ec_cur_uint(&c, &mempool);
-    if (ec_cur_finish(&c) != 0)
-        fail_msg("status: err %d at %u", c.err, c.pos);
-    assert_string_equal(chain, CHAIN);
-    assert_int_equal(kind, EC_CHAIN_MAIN);
+    ec_rpc_status_t s;
+    uint8_t expect[EC_HASH_BYTES];
+    assert_int_equal(ec_rpc_status_read(&s, r.result), 0);
+    assert_string_equal(s.chain_id, CHAIN);
+    assert_int_equal(s.kind, EC_CHAIN_MAIN);
     ec_genesis_hash(expect, &f->genesis);
-    assert_memory_equal(gh, expect, EC_HASH_BYTES);
+    assert_memory_equal(s.genesis_hash, expect, EC_HASH_BYTES);
+    /* a chain of one validator: this node is validator 0 of 1, with no peers */
+    assert_true(s.is_validator);
+    assert_int_equal(s.validator, 0);
+    assert_int_equal(s.validators, 1);
+    assert_int_equal(s.peers, 0);
+    ec_rpc_reply_fini(&r);
+
+    /* The validator set of the next block, and the changes since the genesis (none). */
+    assert_int_equal(s_call_u(f, "valset", 1, 0, 0, &r), 0);
+    assert_int_equal(r.result->type, MSGPACK_OBJECT_BIN);
+    ec_writer_t vw;
+    ec_writer_init(&vw);
+    ec_valset_encode(&vw, &f->genesis.validators);
+    assert_int_equal(r.result->via.bin.size, ec_writer_size(&vw));
+    assert_memory_equal(r.result->via.bin.ptr, ec_writer_data(&vw), ec_writer_size(&vw));
+    ec_writer_fini(&vw);
+    ec_rpc_reply_fini(&r);
+    assert_int_equal(s_call_u(f, "valset", 1, 1000000, 0, &r), EC_ENOTFOUND);
+    ec_rpc_reply_fini(&r);
+    assert_int_equal(s_call_u(f, "valsets", 1, 1, 0, &r), 0);
+    assert_int_equal(r.result->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal(r.result->via.array.size, 0);
     ec_rpc_reply_fini(&r);
 
     assert_int_equal(s_call(f, "genesis", NULL, &r), 0);
@@ -453,12 +471,18 @@ static void test_submit_and_read(void **state)
     uint64_t th, ti;
     const uint8_t *tb;
     size_t ts;
-    ec_cur_open(&c, r.result, 4);
+    int64_t code = -1;
+    uint64_t ref = 1;
+    ec_cur_open(&c, r.result, 6);
     ec_cur_uint(&c, &th);
     ec_cur_uint(&c, &ti);
     ec_cur_bin(&c, &tb, &ts, EC_TX_BYTES_MAX);
     ec_cur_nil(&c);
+    ec_cur_int(&c, &code);
+    ec_cur_uint(&c, &ref);
     assert_int_equal(ec_cur_finish(&c), 0);
+    assert_int_equal(code, 0);
+    assert_int_equal(ref, 0);
     assert_int_equal(th, h);
     assert_int_equal(ti, idx);
     assert_int_equal(ts, ec_writer_size(&tx));
@@ -494,13 +518,16 @@ static void test_submit_and_read(void **state)
     assert_int_equal(s_call_id(f, "tx_proof", id, &r), 0);
     uint64_t ph, pi, pn;
     const msgpack_object *path;
-    ec_cur_open(&c, r.result, 5);
+    ec_cur_open(&c, r.result, 7);
     ec_cur_uint(&c, &ph);
     ec_cur_uint(&c, &pi);
     ec_cur_uint(&c, &pn);
     path = ec_cur_object(&c);
     ec_cur_bin(&c, &tb, &ts, 1 << 16);
+    ec_cur_int(&c, &code);
+    ec_cur_uint(&c, &ref);
     assert_int_equal(ec_cur_finish(&c), 0);
+    assert_int_equal(code, 0);
     assert_int_equal(ph, h);
     assert_int_equal(pi, idx);
     assert_int_equal(pn, hd.tx_count);
@@ -514,7 +541,8 @@ static void test_submit_and_read(void **state)
         ec_cur_bin_fixed(&pc, hashes[len++], EC_HASH_BYTES);
     assert_int_equal(ec_cur_finish(&pc), 0);
     uint8_t leaf[EC_HASH_BYTES];
-    ec_merkle_leaf(leaf, EC_LEAF_TX, id, EC_HASH_BYTES);
+    ec_tx_result_t applied = {0, 0};
+    ec_tx_leaf(leaf, id, &applied);
     assert_int_equal(
         ec_merkle_inclusion_verify(leaf, pi, pn, (const ec_hash32_t *)hashes, len, ph_hd.tx_root),
         0);
@@ -765,7 +793,8 @@ static void test_failed_deliver(void **state)
             ec_rpc_send(f->rpc, &req[i], "submit", ec_writer_data(&p), ec_writer_size(&p)), 0);
     }
     int ok = 0, exist = 0;
-    uint64_t best_h = 0, best_i = 0, last_req = 0;
+    uint64_t best_h = 0, best_i = 0, last_req = 0, refused_req = 0;
+    char refused_msg[200] = "";
     for (int n = 0; n < 3; n++) {
         ec_rpc_reply_t r;
         assert_int_equal(ec_rpc_recv(f->rpc, &r, 10000), 0);
@@ -780,6 +809,8 @@ static void test_failed_deliver(void **state)
             }
         } else {
             assert_int_equal(r.code, EC_EEXIST);
+            refused_req = r.req_id;
+            snprintf(refused_msg, sizeof refused_msg, "%s", r.message);
             exist++;
         }
         ec_rpc_reply_fini(&r);
@@ -798,6 +829,24 @@ static void test_failed_deliver(void **state)
     assert_int_equal(r.result->via.str.size, strlen(expect));
     assert_memory_equal(r.result->via.str.ptr, expect, strlen(expect));
     ec_rpc_reply_fini(&r);
+    /* The refused transaction stays in its block with its code: the reply says where and
+     * why, `tx` shows it with code EEXIST, and its id is spent. */
+    unsigned long long rh = 0, ri = 0;
+    if (sscanf(refused_msg, "refused at height %llu, index %llu:", &rh, &ri) != 2)
+        fail_msg("refusal message \"%s\" does not say where", refused_msg);
+    assert_non_null(strstr(refused_msg, "exists"));
+    int refused_at = refused_req == req[0] ? 0 : refused_req == req[1] ? 1 : 2;
+    uint8_t rid[EC_HASH_BYTES];
+    f->nonce -= 3 - refused_at; /* rebuild the same transaction: same nonce, same id */
+    s_tx(f, &tx, rid, CHAIN, keys[refused_at], refused_at == 1 ? "second" : "first", NULL);
+    f->nonce += 3 - refused_at - 1;
+    assert_int_equal(s_call_id(f, "tx", rid, &r), 0);
+    assert_int_equal(r.result->via.array.ptr[0].via.u64, rh);
+    assert_int_equal(r.result->via.array.ptr[1].via.u64, ri);
+    assert_int_equal(r.result->via.array.ptr[4].via.i64, EC_EEXIST);
+    ec_rpc_reply_fini(&r);
+    char msg[200];
+    assert_int_equal(s_submit(f, &tx, NULL, 0, NULL, NULL, NULL, msg), EC_EREPLAY);
     ec_writer_fini(&tx);
     ec_writer_fini(&p);
 }
@@ -1132,9 +1181,10 @@ static void test_restart(void **state)
     uint64_t h2;
     assert_int_equal(s_put(f, "persist", "again", NULL, NULL, NULL), EC_EEXIST);
     assert_int_equal(s_put(f, "after", "restart", NULL, &h2, NULL), 0);
-    assert_int_equal(h2, tip + 1);
+    /* the refused "persist" is in block tip + 1 (with its code), "after" in tip + 2 */
+    assert_int_equal(h2, tip + 2);
     ec_header_t after;
-    s_header(f, h2, &after, NULL);
+    s_header(f, tip + 1, &after, NULL);
     uint8_t ph[EC_HASH_BYTES];
     ec_header_hash(ph, &before);
     assert_memory_equal(after.prev_hash, ph, EC_HASH_BYTES);
@@ -1295,118 +1345,98 @@ static void s_id(uint8_t id[EC_HASH_BYTES], uint32_t n)
 static void test_mempool(void **state)
 {
     (void)state;
-    enum { MAX = 300, INFLIGHT = 100, IDS = 2000 };
-    ec_mempool_t *mp = ec_mempool_new(MAX, INFLIGHT);
+    enum { MAX = 300, IDS = 2000 };
+    ec_mempool_t *mp = ec_mempool_new(MAX, 1000);
     assert_non_null(mp);
-    assert_null(ec_mempool_peek(mp));
-    assert_null(ec_mempool_pop(mp));
+    uint32_t cursor = 0;
+    assert_null(ec_mempool_next(mp, &cursor));
     assert_int_equal(ec_mempool_oldest_ms(mp), 0);
-    /* FIFO order, arrival times, replay and capacity */
+    /* Arrival order, arrival times, replay, count and byte bounds. */
     uint8_t id[EC_HASH_BYTES];
     int items[MAX + 1];
     for (uint32_t i = 0; i < MAX; i++) {
         s_id(id, i);
-        assert_int_equal(ec_mempool_add(mp, id, &items[i], 100 + i), 0);
+        assert_int_equal(ec_mempool_add(mp, id, &items[i], 3, 100 + i), 0);
     }
+    assert_int_equal(ec_mempool_bytes(mp), 3 * MAX);
     s_id(id, 5);
-    assert_int_equal(ec_mempool_add(mp, id, &items[MAX], 1), EC_EREPLAY);
+    assert_int_equal(ec_mempool_add(mp, id, &items[MAX], 1, 1), EC_EREPLAY);
     s_id(id, MAX);
-    assert_int_equal(ec_mempool_add(mp, id, &items[MAX], 1), EC_EBUSY);
+    assert_int_equal(ec_mempool_add(mp, id, &items[MAX], 1, 1), EC_EBUSY);
     assert_int_equal(ec_mempool_count(mp), MAX);
     assert_int_equal(ec_mempool_oldest_ms(mp), 100);
-    for (uint32_t i = 0; i < 50; i++)
-        assert_ptr_equal(ec_mempool_pop(mp), &items[i]);
-    assert_int_equal(ec_mempool_oldest_ms(mp), 150);
-    /* popped ids stay in flight until forgotten */
-    s_id(id, 7);
-    assert_true(ec_mempool_has(mp, id));
-    assert_int_equal(ec_mempool_add(mp, id, &items[0], 1), EC_EREPLAY);
-    ec_mempool_forget(mp, id);
-    assert_false(ec_mempool_has(mp, id));
-    ec_mempool_forget(mp, id); /* twice is harmless */
-    while (ec_mempool_pop(mp))
-        ;
-    for (uint32_t i = 0; i < MAX; i++) {
+    /* Removal by id, from the front and the middle; iteration skips the holes. */
+    for (uint32_t i = 0; i < 50; i++) {
         s_id(id, i);
-        ec_mempool_forget(mp, id);
+        assert_ptr_equal(ec_mempool_remove(mp, id), &items[i]);
     }
+    s_id(id, 60);
+    assert_ptr_equal(ec_mempool_get(mp, id), &items[60]);
+    assert_ptr_equal(ec_mempool_remove(mp, id), &items[60]);
+    assert_null(ec_mempool_remove(mp, id)); /* twice is harmless */
+    assert_null(ec_mempool_get(mp, id));
+    assert_int_equal(ec_mempool_oldest_ms(mp), 150);
+    assert_int_equal(ec_mempool_count(mp), MAX - 51);
+    assert_int_equal(ec_mempool_bytes(mp), 3 * (MAX - 51));
+    cursor = 0;
+    uint32_t seen = 0;
+    for (int *it; (it = ec_mempool_next(mp, &cursor)); seen++) {
+        uint32_t want = 50 + seen + (seen >= 10); /* 60 is gone */
+        assert_ptr_equal(it, &items[want]);
+    }
+    assert_int_equal(seen, MAX - 51);
+    /* The byte bound: 1000 bytes in all. */
+    s_id(id, 60);
+    assert_int_equal(ec_mempool_add(mp, id, &items[60], 1000, 5), EC_EBUSY);
+    assert_int_equal(ec_mempool_add(mp, id, &items[60], 1000 - 3 * (MAX - 51), 5), 0);
     ec_mempool_destroy(&mp);
     assert_null(mp);
     ec_mempool_destroy(&mp);
 
-    /* The id set against a plain array under random adds and forgets (deletion shifts
-     * entries back; a lookup must never stop early at a hole). */
-    mp = ec_mempool_new(IDS, 0);
-    bool *in = calloc(IDS, sizeof(*in));
+    /* Against a plain array under random adds and removes (the ring's holes, compaction
+     * and the index's backward-shift deletion: a lookup must never stop early at a hole,
+     * and iteration must give exactly the waiting items in arrival order). */
+    mp = ec_mempool_new(IDS / 2, SIZE_MAX);
+    uint64_t *at = calloc(IDS, sizeof(*at)); /* 0: not in; else arrival step + 1 */
     uint32_t rnd = 12345, count = 0;
+    static int item[IDS];
     for (int step = 0; step < 200000; step++) {
         rnd = rnd * 1103515245u + 12345u;
         uint32_t n = (rnd >> 8) % IDS;
         s_id(id, n);
         if ((rnd >> 4) & 1) {
-            int rc = ec_mempool_add(mp, id, &items[0], 0);
-            assert_int_equal(rc, in[n] ? EC_EREPLAY : 0);
-            if (!in[n]) {
+            int rc = ec_mempool_add(mp, id, &item[n], 1, (uint64_t)step + 1);
+            int want = at[n] ? EC_EREPLAY : count == IDS / 2 ? EC_EBUSY : 0;
+            assert_int_equal(rc, want);
+            if (rc == 0) {
+                at[n] = (uint64_t)step + 1;
                 count++;
-                /* keep the queue drained so only the set is exercised */
-                assert_non_null(ec_mempool_pop(mp));
             }
-            in[n] = true;
         } else {
-            ec_mempool_forget(mp, id);
-            count -= in[n];
-            in[n] = false;
+            void *got = ec_mempool_remove(mp, id);
+            assert_ptr_equal(got, at[n] ? &item[n] : NULL);
+            count -= at[n] != 0;
+            at[n] = 0;
         }
-        if (step % 1000 == 0)
+        assert_int_equal(ec_mempool_count(mp), count);
+        if (step % 1000 == 0) {
             for (uint32_t k = 0; k < IDS; k++) {
                 s_id(id, k);
-                assert_int_equal(ec_mempool_has(mp, id), in[k]);
+                assert_ptr_equal(ec_mempool_get(mp, id), at[k] ? &item[k] : NULL);
             }
+            uint64_t last = 0;
+            uint32_t n_iter = 0;
+            cursor = 0;
+            for (int *it; (it = ec_mempool_next(mp, &cursor)); n_iter++) {
+                uint64_t a_ = at[it - item];
+                assert_true(a_ > last);
+                last = a_;
+            }
+            assert_int_equal(n_iter, count);
+        }
     }
-    (void)count;
-    free(in);
+    free(at);
     ec_mempool_destroy(&mp);
-}
-
-static void test_consensus_solo(void **state)
-{
-    (void)state;
-    uint8_t seed[32] = {7};
-    ec_key_t *a = ec_key_from_seed(seed);
-    seed[0] = 8;
-    ec_key_t *b = ec_key_from_seed(seed);
-    ec_genesis_t g;
-    s_genesis(&g, CHAIN, a);
-    ec_status_t st = {0};
-    /* two validators: a with 2 of 3 power is not more than 2/3 */
-    g.validators.count = 2;
-    g.validators.v[0].power = 2;
-    memcpy(g.validators.v[1].pk, ec_key_pk(b), EC_PK_BYTES);
-    g.validators.v[1].power = 1;
-    assert_null(ec_consensus_solo_new(&g, a, &st));
-    assert_int_equal(st.code, EC_ECONFIG);
-    /* with 3 of 4 it is: its commit verifies against the whole set */
-    g.validators.v[0].power = 3;
-    ec_consensus_t *c = ec_consensus_solo_new(&g, a, &st);
-    assert_non_null(c);
-    assert_string_equal(ec_consensus_name(c), "solo");
-    ec_header_t h;
-    memset(&h, 0, sizeof(h));
-    strcpy(h.chain_id, CHAIN);
-    h.height = 3;
-    ec_commit_t commit;
-    assert_int_equal(ec_consensus_decide(c, &h, &commit, &st), 0);
-    assert_int_equal(commit.height, 3);
-    assert_int_equal(commit.sig_count, 1);
-    assert_int_equal(ec_commit_verify(&commit, &h, &g.validators), 0);
-    h.height = 4; /* a commit for another header does not verify */
-    assert_int_not_equal(ec_commit_verify(&commit, &h, &g.validators), 0);
-    ec_consensus_destroy(&c);
-    assert_null(c);
-    /* b is in the set but holds 1 of 4 */
-    assert_null(ec_consensus_solo_new(&g, b, &st));
-    ec_key_destroy(&a);
-    ec_key_destroy(&b);
 }
 
 int main(void)
@@ -1420,7 +1450,6 @@ int main(void)
     };
     const struct CMUnitTest own[] = {
         cmocka_unit_test(test_mempool),
-        cmocka_unit_test(test_consensus_solo),
         cmocka_unit_test(test_restart),
         cmocka_unit_test(test_damaged_ledger),
         cmocka_unit_test(test_bind_in_use),

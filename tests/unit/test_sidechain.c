@@ -66,6 +66,7 @@ typedef struct {
     ec_hash32_t rec_leaves[RECORDS_MAX];
     /* The side block being built. */
     ec_block_ctx_t ctx;
+    ec_valset_t next_valset; /* ctx.next_valset points here */
     uint64_t nonce;
     ec_writer_t env;
     ec_decoder_t qdec;
@@ -94,6 +95,26 @@ static void main_record(fx_t *fx, uint32_t kind, int k, uint32_t role, const cha
     snprintf(r.org_code, sizeof r.org_code, "%s", org ? org : "");
     if (kind == EC_REC_ATTEST)
         ec_sha256(r.identity_hash, &k, sizeof k);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_record_encode(&w, &r);
+    uint64_t i = fx->rec_count++;
+    fx->rec_data[i] = ec_writer_take(&w, &fx->rec_size[i]);
+    ec_record_leaf(fx->rec_leaves[i], fx->rec_data[i], fx->rec_size[i]);
+    ec_writer_fini(&w);
+}
+
+/* Appends a main-chain record of side chain chain_id's validator k getting `power`. */
+static void main_validator_record(fx_t *fx, const char *chain_id, int k, uint64_t power)
+{
+    assert_true(fx->rec_count < RECORDS_MAX);
+    ec_record_t r;
+    memset(&r, 0, sizeof r);
+    r.seq = fx->rec_count;
+    r.kind = EC_REC_VALIDATOR;
+    memcpy(r.pk, ec_key_pk(fx->keys[k]), EC_PK_BYTES);
+    r.power = power;
+    snprintf(r.chain_id, sizeof r.chain_id, "%s", chain_id);
     ec_writer_t w;
     ec_writer_init(&w);
     ec_record_encode(&w, &r);
@@ -156,6 +177,9 @@ typedef struct {
     bool bad_commit;           /* flip one signature byte                                  */
     bool bad_record_path;      /* flip one byte of the first record's path                 */
     bool bad_prev_path;        /* flip one byte of prev_path                               */
+    const ec_valset_t *next;   /* next_valset to carry (NULL: nil)                         */
+    const uint8_t *claimed;    /* fork claim (NULL: nil)                                   */
+    const ec_key_t *signer;    /* commit signer (default K_MAINVAL)                        */
 } anchor_opts_t;
 
 static void anchor_body(fx_t *fx, ec_writer_t *w, const anchor_opts_t *o)
@@ -171,7 +195,7 @@ static void anchor_body(fx_t *fx, ec_writer_t *w, const anchor_opts_t *o)
     memset(&c, 0, sizeof c);
     c.height = h->height;
     ec_header_hash(c.block_hash, h);
-    ec_commit_sign(&c, MAIN_ID, 0, fx->keys[K_MAINVAL]);
+    ec_commit_sign(&c, MAIN_ID, 0, o->signer ? o->signer : fx->keys[K_MAINVAL]);
     if (o->bad_commit)
         c.sigs[0].sig[5] ^= 1;
     ec_commit_encode(&cw, &c);
@@ -179,7 +203,7 @@ static void anchor_body(fx_t *fx, ec_writer_t *w, const anchor_opts_t *o)
     ec_hash32_t path[EC_MERKLE_PROOF_MAX];
     size_t len = 0;
     ec_merkle_mem_t mem = {hist, h->height};
-    ec_write_array(w, 8);
+    ec_write_array(w, 10);
     ec_write_bin(w, ec_writer_data(&hw), ec_writer_size(&hw));
     ec_write_bin(w, ec_writer_data(&cw), ec_writer_size(&cw));
     assert_int_equal(
@@ -216,6 +240,14 @@ static void anchor_body(fx_t *fx, ec_writer_t *w, const anchor_opts_t *o)
             path[0][3] ^= 1;
         ec_write_path(w, (const ec_hash32_t *)path, len);
     }
+    if (o->next)
+        ec_valset_encode(w, o->next);
+    else
+        ec_write_nil(w);
+    if (o->claimed)
+        ec_write_bin(w, o->claimed, EC_HASH_BYTES);
+    else
+        ec_write_nil(w);
     ec_writer_fini(&hw);
     ec_writer_fini(&cw);
 }
@@ -246,6 +278,7 @@ static int side_tx_ex(fx_t *fx, bool check, uint64_t type, int k, const ec_write
         rc = fx->app->check_tx(fx->app->self, &tx, payload, payload_size, st);
     if (rc == 0) {
         ec_ledger_savepoint(fx->ledger);
+        fx->ctx.ref = 0; /* as ec_exec does before each transaction */
         rc = fx->app->deliver_tx(fx->app->self, &fx->ctx, &tx, payload, payload_size, st);
         if (rc)
             ec_ledger_rollback(fx->ledger);
@@ -305,6 +338,7 @@ static void side_commit(fx_t *fx)
     fx->ctx.height++;
     fx->ctx.time_ms += 1000;
     fx->ctx.anchor_count = 0;
+    fx->ctx.valset_changed = false; /* the engine takes the change into its sets */
 }
 
 /* Runs a query; args is one encoded array. Returns the code; *res is the decoded result. */
@@ -500,11 +534,14 @@ static int setup(void **state)
     snprintf(sg->main_chain_id, sizeof sg->main_chain_id, "%s", MAIN_ID);
     memcpy(sg->main_genesis_hash, fx->block_hash[0], EC_HASH_BYTES);
     sg->main_validators = mg->validators;
+    sg->main_freshness_ms = EC_MAIN_FRESHNESS_MS_DEFAULT;
     fx->app = sc_app_new(sg, &st);
     assert_non_null(fx->app);
 
     fx->ctx.genesis = sg;
     fx->ctx.ledger = fx->ledger;
+    fx->next_valset = sg->validators;
+    fx->ctx.next_valset = &fx->next_valset;
     fx->ctx.height = 1;
     fx->ctx.time_ms = 5000;
 
@@ -556,6 +593,18 @@ static void test_new_refuses_bad_genesis(void **state)
     assert_null(sc_app_new(&g, &st));
     assert_int_equal(st.code, EC_EINVAL);
     sc_app_free(NULL);
+}
+
+/* The main-chain height of the side chain's mirror (the `mirror` query). */
+static uint64_t mirror_height(fx_t *fx)
+{
+    const msgpack_object *r = NULL;
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 0);
+    assert_int_equal(query(fx, "mirror", &a, &r), 0);
+    ec_writer_fini(&a);
+    return el(el(r, 0), 0)->via.u64;
 }
 
 /* ---- tests: the mirror ------------------------------------------------------------------ */
@@ -736,6 +785,100 @@ static void test_anchor_wrong_chain_and_check_tx(void **state)
     assert_int_equal(fx->ctx.anchor_count, 0);
 }
 
+/* The mirror's records count (the `mirror` query). */
+static uint64_t mirror_records(fx_t *fx)
+{
+    const msgpack_object *r = NULL;
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 0);
+    assert_int_equal(query(fx, "mirror", &a, &r), 0);
+    ec_writer_fini(&a);
+    return el(r, 1)->via.u64;
+}
+
+/*
+ * Validator changes the main chain decided for this side chain reach it as records: the
+ * first in a block becomes the block's change; a second in the same MAIN_ANCHOR waits (the
+ * mirror stops before it) for the next block; another chain's are skipped; one that cannot
+ * apply is skipped as nothing.
+ */
+static void test_validator_records(void **state)
+{
+    fx_t *fx = *state;
+    main_validator_record(fx, SIDE_ID, K_ISSUER1, 2);       /* 6: joins            */
+    main_validator_record(fx, "ecert-other", K_ISSUER2, 2); /* 7: another chain    */
+    main_validator_record(fx, SIDE_ID, K_STRANGER, 3);      /* 8: waits a block    */
+    main_validator_record(fx, SIDE_ID, K_ISSUER2, 0);       /* 9: not a validator  */
+    main_block(fx);                                         /* height 2 */
+    anchor_opts_t o = {.height = 2, .from = 1, .rec_from = 6, .rec_n = 4};
+    assert_int_equal(anchor_tx(fx, &o), 0);
+    assert_true(fx->ctx.valset_changed);
+    assert_memory_equal(fx->ctx.valset_change.pk, ec_key_pk(fx->keys[K_ISSUER1]), EC_PK_BYTES);
+    assert_int_equal(fx->ctx.valset_change.power, 2);
+    side_commit(fx);
+    assert_int_equal(mirror_records(fx), 8); /* 6 and 7 applied; 8 waits */
+    fx->next_valset.v[fx->next_valset.count++] = (ec_validator_t){{0}, 2};
+    memcpy(fx->next_valset.v[fx->next_valset.count - 1].pk, ec_key_pk(fx->keys[K_ISSUER1]),
+           EC_PK_BYTES);
+    /* The same header again brings the rest: 8 changes the stranger's power. */
+    anchor_opts_t rest = {.height = 2, .from = 1, .rec_from = 8, .rec_n = 2};
+    assert_int_equal(anchor_tx(fx, &rest), 0);
+    assert_true(fx->ctx.valset_changed);
+    assert_memory_equal(fx->ctx.valset_change.pk, ec_key_pk(fx->keys[K_STRANGER]), EC_PK_BYTES);
+    assert_int_equal(fx->ctx.valset_change.power, 3);
+    side_commit(fx);
+    /* 9 waits too: a change pending in the block may be the one it undoes. */
+    assert_int_equal(mirror_records(fx), 9);
+    anchor_opts_t last = {.height = 2, .from = 1, .rec_from = 9, .rec_n = 1};
+    assert_int_equal(anchor_tx(fx, &last), 0);
+    assert_false(fx->ctx.valset_changed); /* removes a key that is no validator: nothing */
+    side_commit(fx);
+    assert_int_equal(mirror_records(fx), 10);
+}
+
+/*
+ * The mirror follows the main chain's own validator change: the main header that names
+ * the new set is accepted only with that set, which then checks the headers after it.
+ */
+static void test_main_valset_change(void **state)
+{
+    fx_t *fx = *state;
+    ec_valset_t next;
+    next.count = 1;
+    memcpy(next.v[0].pk, ec_key_pk(fx->keys[K_INSPECTOR]), EC_PK_BYTES);
+    next.v[0].power = 4;
+    uint8_t next_hash[EC_HASH_BYTES];
+    ec_valset_hash(next_hash, &next);
+    /* Main header 2 names the new set; headers 3.. are committed by it. */
+    main_block(fx);
+    memcpy(fx->headers[2].next_valset_hash, next_hash, EC_HASH_BYTES);
+    ec_header_hash(fx->block_hash[2], &fx->headers[2]);
+    ec_merkle_leaf(fx->hist_leaves[2], EC_LEAF_BLOCK, fx->block_hash[2], EC_HASH_BYTES);
+    main_block(fx);
+    memcpy(fx->headers[3].valset_hash, next_hash, EC_HASH_BYTES);
+    memcpy(fx->headers[3].next_valset_hash, next_hash, EC_HASH_BYTES);
+    ec_header_hash(fx->block_hash[3], &fx->headers[3]);
+    ec_merkle_leaf(fx->hist_leaves[3], EC_LEAF_BLOCK, fx->block_hash[3], EC_HASH_BYTES);
+    /* Header 3 first: not the set the mirror knows. */
+    anchor_opts_t o3 = {.height = 3, .from = 1, .signer = fx->keys[K_INSPECTOR]};
+    assert_int_equal(anchor_tx(fx, &o3), EC_ESIG);
+    /* Header 2 without the set, and with it. */
+    anchor_opts_t o2 = {.height = 2, .from = 1};
+    assert_int_equal(anchor_tx(fx, &o2), EC_EINVAL);
+    o2.next = &next;
+    assert_int_equal(anchor_tx(fx, &o2), 0);
+    side_commit(fx);
+    /* Now header 3 by the new set; the old validator's commit no longer counts. */
+    o3.from = 2;
+    o3.signer = fx->keys[K_MAINVAL];
+    assert_int_equal(anchor_tx(fx, &o3), EC_ESIG);
+    o3.signer = fx->keys[K_INSPECTOR];
+    assert_int_equal(anchor_tx(fx, &o3), 0);
+    side_commit(fx);
+    assert_int_equal(mirror_height(fx), 3);
+}
+
 static void test_fork_freezes(void **state)
 {
     fx_t *fx = *state;
@@ -801,8 +944,12 @@ static void test_issue_and_query(void **state)
     uint64_t h = fx->ctx.height;
     side_commit(fx);
     const msgpack_object *r = NULL;
+    /* authorized by the roles of the newest main header the side chain holds */
+    uint64_t main_h = mirror_height(fx);
+    assert_true(main_h > 0);
     assert_int_equal(query_cert(fx, id, &r), 0);
-    assert_int_equal(r->via.array.size, 12);
+    assert_int_equal(r->via.array.size, 13);
+    assert_int_equal(el(r, 12)->via.u64, main_h);
     char addr[EC_ADDR_MAX];
     assert_bin(el(r, 0), id, EC_HASH_BYTES);
     assert_str(el(r, 1), pk_addr(fx, K_HOLDER, addr));
@@ -832,6 +979,45 @@ static void test_issue_and_query(void **state)
     side_commit(fx);
     assert_int_equal(query_cert(fx, id, &r), 0);
     assert_bin(el(r, 8), NULL, 0);
+}
+
+/*
+ * A side chain believes main-chain roles only while its mirror is fresh: a block more than
+ * main_freshness_ms after the newest main header it holds refuses role-based transactions
+ * with ESTALE (a revoked issuer must not go on issuing because no relay runs), while a
+ * sender without the role still hears EPERM, and the holder's own transactions go on.
+ */
+static void test_issue_stale(void **state)
+{
+    fx_t *fx = *state;
+    const msgpack_object *r = NULL;
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 0);
+    assert_int_equal(query(fx, "mirror", &a, &r), 0);
+    assert_int_equal(r->via.array.size, 4);
+    uint64_t main_time = el(r, 2)->via.u64, bound = el(r, 3)->via.u64;
+    assert_int_equal(bound, EC_MAIN_FRESHNESS_MS_DEFAULT);
+    assert_true(main_time > 0);
+    ec_writer_fini(&a);
+    /* At the bound: still fresh. */
+    uint8_t id[EC_HASH_BYTES];
+    fx->ctx.time_ms = main_time + bound;
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", id), 0);
+    /* One millisecond past it: stale, and the message says what to do. */
+    fx->ctx.time_ms = main_time + bound + 1;
+    ec_status_t st;
+    ec_writer_t w;
+    ec_writer_init(&w);
+    issue_body(fx, &w, K_HOLDER, "ORG1");
+    assert_int_equal(side_tx_ex(fx, true, EC_STX_ISSUE, K_ISSUER1, &w, s_payload, sizeof s_payload,
+                                true, NULL, &st),
+                     EC_ESTALE);
+    assert_non_null(strstr(st.msg, "stale"));
+    assert_non_null(strstr(st.msg, "relay"));
+    /* No role at all: EPERM, whatever the mirror's age. */
+    assert_int_equal(issue(fx, K_STRANGER, K_HOLDER, "ORG1", NULL), EC_EPERM);
+    ec_writer_fini(&w);
 }
 
 static void test_issue_refused(void **state)
@@ -1228,7 +1414,7 @@ static void test_erase_by_holder(void **state)
 
     const msgpack_object *r = NULL;
     assert_int_equal(query_cert(fx, id, &r), 0);
-    assert_int_equal(r->via.array.size, 12);
+    assert_int_equal(r->via.array.size, 13);
     assert_bin(el(r, 8), NULL, 0);
     assert_true(el(r, 11)->via.boolean);
     assert_str(el(r, 7), "issued");
@@ -1543,8 +1729,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_anchor_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_anchor_wrong_chain_and_check_tx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_freezes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validator_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_main_valset_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_and_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_issue_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inspect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renew_change_revoke, setup, teardown),

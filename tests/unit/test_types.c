@@ -61,6 +61,8 @@ static ec_header_t s_sample_header(void)
     h.xanchor_count = 1;
     s_fill(h.valset_hash, 32, 0xa0);
     s_fill(h.next_valset_hash, 32, 0xc0);
+    s_fill(h.evidence_root, 32, 0xe0);
+    h.evidence_count = 0;
     return h;
 }
 
@@ -350,8 +352,8 @@ static void test_tx_noncanonical_signed(void **state)
 /* ---- headers ---------------------------------------------------------------------------- */
 
 static const char *s_header_hex =
-    "9d"
-    "01"
+    "9f"
+    "02"
     "aa65636572742d6d61696e"
     "05"
     "cf0000019aa4b64500"
@@ -363,7 +365,9 @@ static const char *s_header_hex =
     "c420808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
     "01"
     "c420a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-    "c420c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf";
+    "c420c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "c420e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+    "00";
 
 static void test_header_known_answer(void **state)
 {
@@ -404,18 +408,22 @@ static void test_header_rejects(void **state)
     const uint8_t v2[] = {0x02}, h0[] = {0x00}, bigc[] = {0xcd, 0x4e, 0x21}; /* 20001 */
     const uint8_t bad_id[] = {0xa3, 'A', 'B', 'C'}, short_hash[] = {0xc4, 0x01, 0x00};
     const uint8_t str_hash[] = {0xa1, 'x'}, neg[] = {0xff};
-    assert_int_equal(s_header_variant(-1, NULL, 0, 13), 0);
-    assert_int_equal(s_header_variant(0, v2, 1, 13), EC_EVERSION);
-    assert_int_equal(s_header_variant(0, v2, 1, 14), EC_EVERSION);
-    assert_int_equal(s_header_variant(-1, NULL, 0, 12), EC_EINVAL);
+    const uint8_t v1[] = {0x01};
+    assert_int_equal(s_header_variant(-1, NULL, 0, 15), 0);
+    assert_int_equal(s_header_variant(0, v1, 1, 15), EC_EVERSION);
+    assert_int_equal(s_header_variant(0, v1, 1, 13), EC_EVERSION);
     assert_int_equal(s_header_variant(-1, NULL, 0, 14), EC_EINVAL);
-    assert_int_equal(s_header_variant(1, bad_id, sizeof bad_id, 13), EC_EINVAL);
-    assert_int_equal(s_header_variant(2, h0, 1, 13), EC_EINVAL);
-    assert_int_equal(s_header_variant(2, neg, 1, 13), EC_EINVAL);
-    assert_int_equal(s_header_variant(4, short_hash, sizeof short_hash, 13), EC_EINVAL);
-    assert_int_equal(s_header_variant(5, str_hash, sizeof str_hash, 13), EC_EINVAL);
-    assert_int_equal(s_header_variant(6, bigc, sizeof bigc, 13), EC_EINVAL);
-    assert_int_equal(s_header_variant(10, bigc, sizeof bigc, 13), EC_EINVAL);
+    assert_int_equal(s_header_variant(-1, NULL, 0, 16), EC_EINVAL);
+    assert_int_equal(s_header_variant(1, bad_id, sizeof bad_id, 15), EC_EINVAL);
+    assert_int_equal(s_header_variant(2, h0, 1, 15), EC_EINVAL);
+    assert_int_equal(s_header_variant(2, neg, 1, 15), EC_EINVAL);
+    assert_int_equal(s_header_variant(4, short_hash, sizeof short_hash, 15), EC_EINVAL);
+    assert_int_equal(s_header_variant(5, str_hash, sizeof str_hash, 15), EC_EINVAL);
+    assert_int_equal(s_header_variant(6, bigc, sizeof bigc, 15), EC_EINVAL);
+    assert_int_equal(s_header_variant(10, bigc, sizeof bigc, 15), EC_EINVAL);
+    assert_int_equal(s_header_variant(13, str_hash, sizeof str_hash, 15), EC_EINVAL);
+    assert_int_equal(s_header_variant(14, bigc, sizeof bigc, 15), EC_EINVAL);
+    (void)v2;
 
     uint8_t buf[512];
     size_t n = s_unhex(buf, sizeof buf, s_header_hex);
@@ -688,6 +696,171 @@ static void test_vote_sign_bytes(void **state)
 
 /* ---- blocks ----------------------------------------------------------------------------- */
 
+/* A signed vote of validator `index` of v. */
+static ec_vote_t s_vote(const s_vals_t *v, uint32_t index, uint32_t type, uint64_t round,
+                        const uint8_t *hash)
+{
+    ec_vote_t vote;
+    memset(&vote, 0, sizeof vote);
+    vote.height = 5;
+    vote.round = round;
+    vote.type = type;
+    vote.validator = index;
+    vote.nil = hash == NULL;
+    if (hash)
+        memcpy(vote.hash, hash, 32);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_vote_sign_bytes(&w, "ecert-main", 5, round, type, hash);
+    ec_sign(vote.sig, ec_writer_data(&w), ec_writer_size(&w), v->keys[index]);
+    ec_writer_fini(&w);
+    return vote;
+}
+
+static void s_vote_read_fn(ec_cur_t *c, void *out)
+{
+    ec_vote_read(c, out);
+}
+
+static void test_vote_roundtrip(void **state)
+{
+    (void)state;
+    s_vals_t v;
+    s_vals_make(&v, 2, NULL);
+    uint8_t hash[32];
+    s_fill(hash, 32, 0x33);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    for (int nil = 0; nil < 2; nil++) {
+        ec_vote_t a = s_vote(&v, 1, EC_VOTE_PRECOMMIT, 2, nil ? NULL : hash), back;
+        ec_writer_reset(&w);
+        ec_vote_encode(&w, &a);
+        assert_int_equal(ec_decode_read(&back, sizeof back, ec_writer_data(&w), ec_writer_size(&w),
+                                        s_vote_read_fn),
+                         0);
+        assert_memory_equal(&back, &a, sizeof a);
+        assert_true(ec_vote_verify_sig(&back, "ecert-main", v.vs.v[1].pk));
+        assert_false(ec_vote_verify_sig(&back, "ecert-main", v.vs.v[0].pk));
+        assert_false(ec_vote_verify_sig(&back, "ecert-side", v.vs.v[1].pk));
+        back.round++;
+        assert_false(ec_vote_verify_sig(&back, "ecert-main", v.vs.v[1].pk));
+    }
+    /* A vote for nil signs nil, not a zero hash. */
+    ec_vote_t nilv = s_vote(&v, 0, EC_VOTE_PREVOTE, 0, NULL);
+    nilv.nil = false;
+    assert_false(ec_vote_verify_sig(&nilv, "ecert-main", v.vs.v[0].pk));
+    ec_writer_fini(&w);
+    s_vals_free(&v);
+}
+
+static void test_evidence(void **state)
+{
+    (void)state;
+    s_vals_t v;
+    s_vals_make(&v, 3, NULL);
+    uint8_t h1[32], h2[32];
+    s_fill(h1, 32, 1);
+    s_fill(h2, 32, 2);
+    ec_evidence_t e = {s_vote(&v, 2, EC_VOTE_PREVOTE, 1, h2),
+                       s_vote(&v, 2, EC_VOTE_PREVOTE, 1, h1)};
+    ec_evidence_order(&e);
+    assert_int_equal(ec_evidence_check(&e, "ecert-main", &v.vs), 0);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_evidence_encode(&w, &e);
+    ec_evidence_t back;
+    assert_int_equal(ec_evidence_decode(&back, ec_writer_data(&w), ec_writer_size(&w)), 0);
+    assert_memory_equal(&back, &e, sizeof e);
+    /* One encoding per pair: the other order is not evidence. */
+    ec_evidence_t swapped = {e.b, e.a};
+    assert_int_equal(ec_evidence_check(&swapped, "ecert-main", &v.vs), EC_EINVAL);
+    /* A block vote against a nil vote is equivocation too. */
+    ec_evidence_t with_nil = {s_vote(&v, 0, EC_VOTE_PRECOMMIT, 0, h1),
+                              s_vote(&v, 0, EC_VOTE_PRECOMMIT, 0, NULL)};
+    ec_evidence_order(&with_nil);
+    assert_int_equal(ec_evidence_check(&with_nil, "ecert-main", &v.vs), 0);
+    /* Not equivocation: the same vote twice, other rounds, types, validators. */
+    ec_evidence_t same = {e.a, e.a};
+    assert_int_equal(ec_evidence_check(&same, "ecert-main", &v.vs), EC_EINVAL);
+    ec_evidence_t rounds = {s_vote(&v, 2, EC_VOTE_PREVOTE, 1, h1),
+                            s_vote(&v, 2, EC_VOTE_PREVOTE, 2, h2)};
+    ec_evidence_order(&rounds);
+    assert_int_equal(ec_evidence_check(&rounds, "ecert-main", &v.vs), EC_EINVAL);
+    ec_evidence_t types = {s_vote(&v, 2, EC_VOTE_PREVOTE, 1, h1),
+                           s_vote(&v, 2, EC_VOTE_PRECOMMIT, 1, h2)};
+    ec_evidence_order(&types);
+    assert_int_equal(ec_evidence_check(&types, "ecert-main", &v.vs), EC_EINVAL);
+    ec_evidence_t two = {s_vote(&v, 1, EC_VOTE_PREVOTE, 1, h1),
+                         s_vote(&v, 2, EC_VOTE_PREVOTE, 1, h2)};
+    ec_evidence_order(&two);
+    assert_int_equal(ec_evidence_check(&two, "ecert-main", &v.vs), EC_EINVAL);
+    /* A validator outside the set, a forged signature, another chain. */
+    v.vs.count = 2;
+    assert_int_equal(ec_evidence_check(&e, "ecert-main", &v.vs), EC_EINVAL);
+    v.vs.count = 3;
+    ec_evidence_t forged = e;
+    forged.b.sig[5] ^= 1;
+    assert_int_equal(ec_evidence_check(&forged, "ecert-main", &v.vs), EC_ESIG);
+    assert_int_equal(ec_evidence_check(&e, "ecert-other", &v.vs), EC_ESIG);
+    /* Wrong version, trailing bytes. */
+    uint8_t buf[512];
+    size_t n = ec_writer_size(&w);
+    memcpy(buf, ec_writer_data(&w), n);
+    buf[1] = 0x02;
+    assert_int_equal(ec_evidence_decode(&back, buf, n), EC_EVERSION);
+    buf[1] = 0x01;
+    buf[n] = 0;
+    assert_int_equal(ec_evidence_decode(&back, buf, n + 1), EC_EINVAL);
+    ec_writer_fini(&w);
+    s_vals_free(&v);
+}
+
+static void test_proposal_sign_bytes(void **state)
+{
+    (void)state;
+    uint8_t hash[32];
+    s_fill(hash, 32, 0);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_proposal_sign_bytes(&w, "c", 2, 1, -1, hash);
+    s_assert_hex(ec_writer_data(&w), ec_writer_size(&w),
+                 "65636572742f70726f706f73616c00"
+                 "95a163020100"
+                 "c420000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+    ec_vote_sign_bytes(&w, "c", 2, 0, EC_VOTE_PRECOMMIT, NULL);
+    s_assert_hex(ec_writer_data(&w), ec_writer_size(&w),
+                 "65636572742f766f746500"
+                 "95a163020002c0");
+    ec_writer_fini(&w);
+}
+
+/* ---- transaction results ---------------------------------------------------------------- */
+
+static void test_tx_leaf(void **state)
+{
+    (void)state;
+    uint8_t id[32], leaf[32], want[32], msg[2 + 32 + 1 + 8];
+    s_fill(id, 32, 0x10);
+    ec_tx_result_t r = {EC_EPERM, 0x0102030405060708ull};
+    ec_tx_leaf(leaf, id, &r);
+    msg[0] = 0x00;
+    msg[1] = EC_LEAF_TX;
+    memcpy(msg + 2, id, 32);
+    msg[34] = (uint8_t)(-EC_EPERM);
+    for (int i = 0; i < 8; i++)
+        msg[35 + i] = (uint8_t)(i + 1);
+    ec_sha256(want, msg, sizeof msg);
+    assert_memory_equal(leaf, want, 32);
+    /* The result is bound: applied and refused leaves differ, and so do refs. */
+    ec_tx_result_t ok = {0, r.ref}, other = {EC_EPERM, 7};
+    ec_tx_leaf(want, id, &ok);
+    assert_memory_not_equal(leaf, want, 32);
+    ec_tx_leaf(want, id, &other);
+    assert_memory_not_equal(leaf, want, 32);
+}
+
+/* ---- blocks ----------------------------------------------------------------------------- */
+
 static void test_block_roundtrip(void **state)
 {
     (void)state;
@@ -696,21 +869,65 @@ static void test_block_roundtrip(void **state)
     const uint8_t t1[] = {1, 2, 3}, t2[] = {4};
     const uint8_t *txs[] = {t1, t2};
     const size_t sizes[] = {3, 1};
+    const ec_tx_result_t results[] = {{0, 0}, {EC_ESTALE, 42}};
+    s_vals_t v;
+    s_vals_make(&v, 2, NULL);
+    uint8_t h1[32], h2[32];
+    s_fill(h1, 32, 1);
+    s_fill(h2, 32, 2);
+    ec_evidence_t e = {s_vote(&v, 1, EC_VOTE_PREVOTE, 0, h1),
+                       s_vote(&v, 1, EC_VOTE_PREVOTE, 0, h2)};
+    ec_evidence_order(&e);
+    ec_writer_t ew;
+    ec_writer_init(&ew);
+    ec_evidence_encode(&ew, &e);
+    const uint8_t *ev[] = {ec_writer_data(&ew)};
+    const size_t ev_sizes[] = {ec_writer_size(&ew)};
+    h.evidence_count = 1;
+
     ec_writer_t w;
     ec_writer_init(&w);
-    ec_block_encode(&w, &h, txs, sizes, 2);
+    ec_block_encode(&w, &h, txs, sizes, results, 2, ev, ev_sizes, 1);
     ec_block_t b;
     assert_int_equal(ec_block_decode(&b, ec_writer_data(&w), ec_writer_size(&w)), 0);
     assert_memory_equal(&b.header, &h, sizeof h);
     assert_int_equal(b.tx_count, 2);
     assert_int_equal(b.txs[0].via.bin.size, 3);
     assert_memory_equal(b.txs[1].via.bin.ptr, t2, 1);
+    ec_tx_result_t got;
+    ec_block_result(&b, 1, &got);
+    assert_int_equal(got.code, EC_ESTALE);
+    assert_int_equal(got.ref, 42);
+    ec_block_result(&b, 0, &got);
+    assert_int_equal(got.code, 0);
+    assert_int_equal(b.evidence_count, 1);
+    assert_memory_equal(b.evidence[0].via.bin.ptr, ev[0], ev_sizes[0]);
     ec_block_fini(&b);
-    /* tx_count disagrees with the list. */
+    /* tx_count or evidence_count disagrees with the lists. */
     ec_writer_reset(&w);
-    ec_block_encode(&w, &h, txs, sizes, 1);
+    ec_block_encode(&w, &h, txs, sizes, results, 1, ev, ev_sizes, 1);
     assert_int_equal(ec_block_decode(&b, ec_writer_data(&w), ec_writer_size(&w)), EC_EINVAL);
+    ec_writer_reset(&w);
+    ec_block_encode(&w, &h, txs, sizes, results, 2, ev, ev_sizes, 0);
+    assert_int_equal(ec_block_decode(&b, ec_writer_data(&w), ec_writer_size(&w)), EC_EINVAL);
+    /* A result code that is no EC_E* code. */
+    ec_writer_reset(&w);
+    ec_block_encode(&w, &h, txs, sizes, results, 2, ev, ev_sizes, 1);
+    uint8_t raw[4096];
+    size_t n = ec_writer_size(&w), at = 0;
+    memcpy(raw, ec_writer_data(&w), n);
+    for (size_t i = 0; i + 2 < n && !at; i++)
+        if (raw[i] == 0x92 && raw[i + 1] == 0xe8 && raw[i + 2] == 42) /* [-24, 42] */
+            at = i + 1;
+    assert_true(at > 0);
+    raw[at] = 0x01;
+    assert_int_equal(ec_block_decode(&b, raw, n), EC_EINVAL);
+    raw[at] = 0xe8;
+    assert_int_equal(ec_block_decode(&b, raw, n), 0);
+    ec_block_fini(&b);
     ec_writer_fini(&w);
+    ec_writer_fini(&ew);
+    s_vals_free(&v);
 }
 
 /* ---- genesis ---------------------------------------------------------------------------- */
@@ -745,6 +962,7 @@ static ec_genesis_t s_side_genesis(void)
     g.main_validators.count = 1;
     s_fill(g.main_validators.v[0].pk, 32, 9);
     g.main_validators.v[0].power = 1;
+    g.main_freshness_ms = EC_MAIN_FRESHNESS_MS_DEFAULT;
     return g;
 }
 
@@ -832,12 +1050,22 @@ static void test_genesis(void **state)
     g = s_side_genesis();
     strcpy(g.main_chain_id, g.chain_id);
     assert_int_equal(s_genesis_rt(&g), EC_EINVAL);
+    g = s_side_genesis();
+    g.main_freshness_ms = 999; /* below a second: no relay could keep up */
+    assert_int_equal(s_genesis_rt(&g), EC_EINVAL);
+    g.main_freshness_ms = 1000;
+    assert_int_equal(s_genesis_rt(&g), 0);
+    g = s_main_genesis();
+    g.main_freshness_ms = 1000; /* the main chain has no main chain to be fresh about */
+    assert_int_equal(s_genesis_rt(&g), EC_EINVAL);
 
     /* Version and shape. */
-    uint8_t bad[] = {0x9a, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    uint8_t bad[] = {0x9b, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ec_genesis_t out;
     assert_int_equal(ec_genesis_decode(&out, bad, sizeof bad), EC_EVERSION);
-    uint8_t short_arr[] = {0x91, 0x01};
+    bad[1] = 0x01; /* version 1 had no main_freshness_ms: refused, not misread */
+    assert_int_equal(ec_genesis_decode(&out, bad, sizeof bad), EC_EVERSION);
+    uint8_t short_arr[] = {0x91, 0x02};
     assert_int_equal(ec_genesis_decode(&out, short_arr, 2), EC_EINVAL);
 }
 
@@ -892,6 +1120,10 @@ int main(void)
         cmocka_unit_test(test_commit_rejects),
         cmocka_unit_test(test_commit_signer_order),
         cmocka_unit_test(test_vote_sign_bytes),
+        cmocka_unit_test(test_vote_roundtrip),
+        cmocka_unit_test(test_evidence),
+        cmocka_unit_test(test_proposal_sign_bytes),
+        cmocka_unit_test(test_tx_leaf),
         cmocka_unit_test(test_block_roundtrip),
         cmocka_unit_test(test_genesis),
         cmocka_unit_test(test_anchor_entry),
