@@ -49,7 +49,8 @@ typedef struct {
 uint64_t bench_now_ns(void);
 
 /*
- * Sends every prepared request over `connections` DEALER sockets to endpoint, keeping up
+ * Sends every prepared request over `connections` DEALER sockets to endpoint (or, given a
+ * comma-separated list, connection i to endpoint i modulo their number), keeping up
  * to `window` outstanding per socket, at `rate` requests per second (0 = as fast as
  * possible), and waits for every reply (or timeout_ms of silence). Fills res. Shows a
  * progress line on stderr when progress is true. Returns 0 or EC_ETIMEOUT.

@@ -9,6 +9,8 @@
  */
 #include "bench.h"
 
+#include "ec_config.h" /* EC_ENDPOINT_MAX */
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,13 +151,24 @@ int bench_drive(const char *endpoint, bench_tx_t *txs, size_t count, uint32_t co
     void *socks[S_CONNECTIONS_MAX];
     uint32_t inflight[S_CONNECTIONS_MAX] = {0};
     zmq_pollitem_t items[S_CONNECTIONS_MAX];
+    /* Connection i goes to endpoint i modulo their number (several validators share
+     * the clients, as a deployment's load balancer would). */
+    char eps[S_CONNECTIONS_MAX][EC_ENDPOINT_MAX];
+    uint32_t ep_count = 0;
+    for (const char *p = endpoint; *p && ep_count < S_CONNECTIONS_MAX;) {
+        size_t n = strcspn(p, ",");
+        snprintf(eps[ep_count++], EC_ENDPOINT_MAX, "%.*s", (int)n, p);
+        p += n + (p[n] == ',');
+    }
+    if (ep_count == 0)
+        return EC_EINVAL;
     for (uint32_t i = 0; i < connections; i++) {
         socks[i] = zmq_socket(ctx, ZMQ_DEALER);
         int zero = 0, hwm = 0;
         zmq_setsockopt(socks[i], ZMQ_LINGER, &zero, sizeof zero);
         zmq_setsockopt(socks[i], ZMQ_SNDHWM, &hwm, sizeof hwm);
         zmq_setsockopt(socks[i], ZMQ_RCVHWM, &hwm, sizeof hwm);
-        zmq_connect(socks[i], endpoint);
+        zmq_connect(socks[i], eps[i % ep_count]);
         items[i] = (zmq_pollitem_t){.socket = socks[i], .events = ZMQ_POLLIN};
     }
 

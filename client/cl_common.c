@@ -316,6 +316,30 @@ static int s_cfg_string(cl_ctx_t *ctx, const ec_yaml_node_t *n, const char *key,
     return 0;
 }
 
+/* Reads `rpc`: one endpoint, or a list of 1..CL_RPCS_MAX (the chain's validators). */
+static int s_cfg_rpcs(cl_ctx_t *ctx, const ec_yaml_node_t *v, const char *key, cl_chain_t *ch)
+{
+    if (ec_yaml_is_seq(v)) {
+        if (ec_yaml_count(v) < 1 || ec_yaml_count(v) > CL_RPCS_MAX)
+            return cl_fail(ctx, EC_ECONFIG, "%s: '%s' must list 1 to %d endpoints", ctx->cfg.path,
+                           key, CL_RPCS_MAX);
+        for (size_t i = 0; i < ec_yaml_count(v); i++) {
+            int rc = s_cfg_string(ctx, ec_yaml_item(v, i), key, ch->rpcs[i], sizeof ch->rpcs[i], "",
+                                  false);
+            if (rc)
+                return rc;
+        }
+        ch->rpc_count = (uint32_t)ec_yaml_count(v);
+    } else {
+        int rc = s_cfg_string(ctx, v, key, ch->rpcs[0], sizeof ch->rpcs[0], "", false);
+        if (rc)
+            return rc;
+        ch->rpc_count = 1;
+    }
+    memcpy(ch->rpc, ch->rpcs[0], sizeof ch->rpc);
+    return 0;
+}
+
 /* Reads one chain entry {chain_id, rpc, genesis?, pub?}. */
 static int s_cfg_chain(cl_ctx_t *ctx, const ec_yaml_node_t *n, const char *where, cl_chain_t *ch,
                        const char *dir)
@@ -331,7 +355,7 @@ static int s_cfg_chain(cl_ctx_t *ctx, const ec_yaml_node_t *n, const char *where
         if (!strcmp(k, "chain_id"))
             rc = s_cfg_string(ctx, v, full, ch->chain_id, sizeof ch->chain_id, dir, false);
         else if (!strcmp(k, "rpc"))
-            rc = s_cfg_string(ctx, v, full, ch->rpc, sizeof ch->rpc, dir, false);
+            rc = s_cfg_rpcs(ctx, v, full, ch);
         else if (!strcmp(k, "genesis"))
             rc = s_cfg_string(ctx, v, full, ch->genesis, sizeof ch->genesis, dir, true);
         else if (strcmp(k, "pub") != 0) /* the PUB endpoint is known but unused here */
@@ -476,18 +500,45 @@ void cl_disconnect_all(cl_ctx_t *ctx)
         ec_rpc_destroy(&ctx->cfg.sides[i].conn);
 }
 
+/* Moves ch to its next endpoint (after one that did not answer). False when there is no
+ * other. */
+static bool s_fail_over(cl_ctx_t *ctx, cl_chain_t *ch)
+{
+    if (ch->rpc_count < 2)
+        return false;
+    ec_rpc_destroy(&ch->conn);
+    char was[EC_ENDPOINT_MAX];
+    memcpy(was, ch->rpc, sizeof was);
+    ch->rpc_at = (ch->rpc_at + 1) % ch->rpc_count;
+    memcpy(ch->rpc, ch->rpcs[ch->rpc_at], sizeof ch->rpc);
+    ch->failed_over = true;
+    if (!ctx->json)
+        fprintf(stderr, "ecert: no answer from %s at %s; trying %s\n", ch->chain_id, was, ch->rpc);
+    return true;
+}
+
 int cl_call(cl_ctx_t *ctx, cl_chain_t *ch, const char *method, const ec_writer_t *params,
             ec_rpc_reply_t *reply, int quiet_code)
 {
-    if (cl_connect(ctx, ch))
-        return 1;
-    memset(reply, 0, sizeof *reply);
+    int rc = EC_ETIMEOUT;
     ec_status_t st = {0};
-    int rc = ec_rpc_call(ch->conn, method, params ? ec_writer_data(params) : NULL,
+    /* A chain of several validators: an endpoint that does not answer is given up for the
+     * next, each tried once. */
+    uint32_t tries = ch->rpc_count > 1 ? ch->rpc_count : 1;
+    for (uint32_t t = 0; t < tries; t++) {
+        if (t > 0 && !s_fail_over(ctx, ch))
+            break;
+        if (cl_connect(ctx, ch))
+            return 1;
+        memset(reply, 0, sizeof *reply);
+        rc = ec_rpc_call(ch->conn, method, params ? ec_writer_data(params) : NULL,
                          params ? ec_writer_size(params) : 0, reply, &st);
+        if (rc != EC_ETIMEOUT)
+            break;
+    }
     if (rc == EC_ETIMEOUT)
         return cl_fail(ctx, EC_ETIMEOUT, "no answer from %s at %s within %u ms", ch->chain_id,
-                       ch->rpc, ctx->timeout_ms);
+                       ch->rpc_count > 1 ? "any of its endpoints" : ch->rpc, ctx->timeout_ms);
     if (rc)
         return cl_fail(ctx, rc, "bad reply from %s at %s to '%s' (%s)", ch->chain_id, ch->rpc,
                        method, ec_errname(rc));
@@ -765,6 +816,68 @@ ec_key_t *cl_key_load(cl_ctx_t *ctx, const char *path)
 
 /* ---- transactions ----------------------------------------------------------------------- */
 
+/*
+ * A submit answered EREPLAY by a chain of several validators: the transaction is already
+ * there, most likely because an endpoint that did not answer in time took it before the
+ * client moved on (a random nonce makes any other reason unlikely). Its outcome is read
+ * with `tx`, waiting for it to be committed. 0 with res filled, or 1 (recorded).
+ */
+static int s_submit_outcome(cl_ctx_t *ctx, cl_chain_t *ch, cl_txres_t *res)
+{
+    ec_writer_t args;
+    ec_writer_init(&args);
+    ec_write_array(&args, 1);
+    ec_write_bin(&args, res->id, EC_HASH_BYTES);
+    int rc = 1;
+    for (uint32_t waited = 0;; waited += 100) {
+        ec_rpc_reply_t r;
+        rc = cl_call(ctx, ch, "tx", &args, &r, EC_ENOTFOUND);
+        if (rc == EC_ENOTFOUND && waited < ctx->timeout_ms) {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (rc == EC_ENOTFOUND)
+            rc = cl_fail(ctx, EC_ETIMEOUT,
+                         "the transaction is known to %s but was not "
+                         "committed within %u ms",
+                         ch->chain_id, ctx->timeout_ms);
+        if (rc)
+            break;
+        ec_cur_t c;
+        const uint8_t *tx, *payload;
+        size_t tx_size, payload_size;
+        int64_t code = 0;
+        uint64_t ref = 0;
+        ec_cur_open(&c, r.result, 6);
+        ec_cur_uint(&c, &res->height);
+        ec_cur_uint(&c, &res->index);
+        ec_cur_bin(&c, &tx, &tx_size, EC_TX_BYTES_MAX);
+        if (ec_cur_peek_nil(&c))
+            ec_cur_nil(&c);
+        else
+            ec_cur_bin(&c, &payload, &payload_size, EC_PAYLOAD_BYTES_MAX);
+        ec_cur_int(&c, &code);
+        ec_cur_uint(&c, &ref);
+        rc = ec_cur_finish(&c);
+        ec_rpc_reply_fini(&r);
+        if (rc)
+            rc = cl_garbled(ctx, ch, "tx");
+        else if (code != 0)
+            rc = cl_fail(ctx, (int)code, "%s: refused at height %llu, index %llu",
+                         ec_errname((int)code), (unsigned long long)res->height,
+                         (unsigned long long)res->index);
+        break;
+    }
+    ec_writer_fini(&args);
+    if (rc == 0) {
+        char hex[2 * EC_HASH_BYTES + 1];
+        ec_hex(hex, res->id, EC_HASH_BYTES);
+        cl_out(ctx, "tx %s committed at height %llu\n", hex, (unsigned long long)res->height);
+    }
+    return rc;
+}
+
 int cl_submit(cl_ctx_t *ctx, cl_chain_t *ch, uint64_t type, const ec_key_t *key,
               const ec_writer_t *body, const uint8_t *payload, size_t payload_size, cl_txres_t *res)
 {
@@ -788,9 +901,12 @@ int cl_submit(cl_ctx_t *ctx, cl_chain_t *ch, uint64_t type, const ec_key_t *key,
     else
         ec_write_nil(&params);
     ec_rpc_reply_t reply;
-    int rc = cl_call(ctx, ch, "submit", &params, &reply, 0);
+    ch->failed_over = false;
+    int rc = cl_call(ctx, ch, "submit", &params, &reply, ch->rpc_count > 1 ? EC_EREPLAY : 0);
     ec_writer_fini(&tx);
     ec_writer_fini(&params);
+    if (rc == EC_EREPLAY)
+        return s_submit_outcome(ctx, ch, res);
     if (rc)
         return rc;
     ec_cur_t c;

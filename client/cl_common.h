@@ -31,11 +31,19 @@
 #define CL_TIMEOUT_MS_DEFAULT 10000
 #define CL_DEFAULT_CONFIG "./.devnet/client.yaml"
 
+#define CL_RPCS_MAX 16 /* rpc endpoints of one chain (its validators)             */
+
 /* One chain the client can talk to (main or a side chain), from the client config. */
 typedef struct {
     char type[EC_CERT_TYPE_MAX]; /* "main", or the side chain's certificate type    */
     char chain_id[EC_CHAIN_ID_MAX];
-    char rpc[EC_ENDPOINT_MAX]; /* endpoint, e.g. tcp://127.0.0.1:7000             */
+    char rpc[EC_ENDPOINT_MAX]; /* the endpoint in use, e.g. tcp://127.0.0.1:7000    */
+    /* Every endpoint of the chain (`rpc:` as a string or a list), in the order they are
+     * tried: a call that gets no answer moves on to the next (cl_call). */
+    char rpcs[CL_RPCS_MAX][EC_ENDPOINT_MAX];
+    uint32_t rpc_count;        /* 0 means rpc alone                                        */
+    uint32_t rpc_at;           /* index of rpc in rpcs                                     */
+    bool failed_over;          /* a call moved to another endpoint                         */
     char genesis[EC_PATH_MAX]; /* absolute path, "" when not configured          */
     ec_rpc_t *conn;            /* NULL until first used                          */
 } cl_chain_t;

@@ -38,7 +38,8 @@
 
 #define S_HOLDERS 64
 #define S_SIGNERS_MAX 256
-#define S_PROCS_MAX 16
+#define S_PROCS_MAX 64
+#define S_RPCS_BYTES 1024 /* a chain's rpc endpoints, comma-separated                   */
 
 typedef struct {
     /* options */
@@ -55,9 +56,11 @@ typedef struct {
     bool progress;
     const char *plot;
     /* network, from the devnet's client.yaml */
-    char main_rpc[EC_ENDPOINT_MAX];
+    /* rpc endpoints: the chain's validators, comma-separated (bench_drive spreads its
+     * connections over them; single calls use the first) */
+    char main_rpc[S_RPCS_BYTES];
     char main_chain_id[EC_CHAIN_ID_MAX];
-    char side_rpc[EC_ENDPOINT_MAX];
+    char side_rpc[S_RPCS_BYTES];
     char side_chain_id[EC_CHAIN_ID_MAX];
     char main_genesis[EC_PATH_MAX];
     /* keys made for this run (never written anywhere) */
@@ -68,6 +71,17 @@ typedef struct {
     ec_key_t *holder[S_HOLDERS];
     char org[EC_ORG_CODE_MAX];
 } s_bench_t;
+
+/* The first endpoint of a comma-separated list (for single calls). */
+static const char *s_first(const char *list, char out[EC_ENDPOINT_MAX])
+{
+    size_t n = strcspn(list, ",");
+    if (n >= EC_ENDPOINT_MAX)
+        n = EC_ENDPOINT_MAX - 1;
+    memcpy(out, list, n);
+    out[n] = '\0';
+    return out;
+}
 
 /* A daemon of the devnet, found through its pid file, sampled from /proc. */
 typedef struct {
@@ -210,7 +224,8 @@ static void s_setup_attest(s_bench_t *b)
 /* Polls the side chain's `role` query until pk shows `role` (or, role 0, is attested). */
 static void s_wait_mirror(s_bench_t *b, const uint8_t pk[EC_PK_BYTES], uint32_t role)
 {
-    ec_rpc_t *rpc = ec_rpc_connect(b->side_rpc, 5000);
+    char first[EC_ENDPOINT_MAX];
+    ec_rpc_t *rpc = ec_rpc_connect(s_first(b->side_rpc, first), 5000);
     uint64_t deadline = bench_now_ns() + 60ull * 1000000000u;
     while (bench_now_ns() < deadline) {
         ec_writer_t p;
@@ -452,8 +467,9 @@ static bool s_anchored(ec_rpc_t *main_rpc, const char *chain_id, uint64_t height
 static void *s_lag_thread(void *arg)
 {
     s_lag_t *lag = arg;
-    ec_rpc_t *side = ec_rpc_connect(lag->b->side_rpc, 2000);
-    ec_rpc_t *main_rpc = ec_rpc_connect(lag->b->main_rpc, 2000);
+    char first[2][EC_ENDPOINT_MAX];
+    ec_rpc_t *side = ec_rpc_connect(s_first(lag->b->side_rpc, first[0]), 2000);
+    ec_rpc_t *main_rpc = ec_rpc_connect(s_first(lag->b->main_rpc, first[1]), 2000);
     uint64_t last = s_tip(side);
     while (!lag->stop && lag->n < S_LAG_SAMPLES_MAX) {
         uint64_t h = s_tip(side);
@@ -589,6 +605,23 @@ static uint64_t s_du(const char *path)
 
 /* ---- configuration ------------------------------------------------------------------------- */
 
+/* `key` of map: one endpoint, or a list of them joined with commas. */
+static void s_copy_endpoints(char *out, size_t cap, const ec_yaml_node_t *map, const char *key,
+                             const char *where)
+{
+    const ec_yaml_node_t *n = ec_yaml_get(map, key);
+    size_t count = ec_yaml_is_seq(n) ? ec_yaml_count(n) : 1, off = 0;
+    for (size_t i = 0; i < count; i++) {
+        const char *v = ec_yaml_scalar(ec_yaml_is_seq(n) ? ec_yaml_item(n, i) : n);
+        int w = v ? snprintf(out + off, cap - off, "%s%s", i ? "," : "", v) : -1;
+        if (w < 0 || (size_t)w >= cap - off) {
+            fprintf(stderr, "ecert-bench: client config: missing or bad '%s' in %s\n", key, where);
+            exit(2);
+        }
+        off += (size_t)w;
+    }
+}
+
 static void s_copy_scalar(char *out, size_t cap, const ec_yaml_node_t *map, const char *key,
                           const char *where)
 {
@@ -617,10 +650,10 @@ static void s_load_network(s_bench_t *b)
         fprintf(stderr, "ecert-bench: %s has no 'main' or no side chain '%s'\n", path, b->type);
         exit(2);
     }
-    s_copy_scalar(b->main_rpc, sizeof b->main_rpc, main_node, "rpc", "main");
+    s_copy_endpoints(b->main_rpc, sizeof b->main_rpc, main_node, "rpc", "main");
     s_copy_scalar(b->main_chain_id, sizeof b->main_chain_id, main_node, "chain_id", "main");
     s_copy_scalar(b->main_genesis, sizeof b->main_genesis, main_node, "genesis", "main");
-    s_copy_scalar(b->side_rpc, sizeof b->side_rpc, side, "rpc", b->type);
+    s_copy_endpoints(b->side_rpc, sizeof b->side_rpc, side, "rpc", b->type);
     s_copy_scalar(b->side_chain_id, sizeof b->side_chain_id, side, "chain_id", b->type);
     ec_yaml_destroy(&doc);
 
@@ -685,7 +718,10 @@ static void s_run_issue(s_bench_t *b, s_report_t *rep)
     bench_tx_t *txs = s_prepare_issue(b, b->count, NULL);
 
     char data_dir[EC_PATH_MAX + 64];
+    /* One validator's store: with several, the first's (v1/); each holds the same. */
     snprintf(data_dir, sizeof data_dir, "%s/sides/%s/data", b->devnet, b->type);
+    if (access(data_dir, F_OK) != 0)
+        snprintf(data_dir, sizeof data_dir, "%s/sides/%s/v1/data", b->devnet, b->type);
     uint64_t disk_before = s_du(data_dir);
 
     s_lag_t *lag = calloc(1, sizeof *lag);
@@ -881,12 +917,16 @@ static bool s_port_free(uint32_t port)
  * base+100 and base+101. Bases are drawn from 20000-32000, below Linux's ephemeral range
  * (32768-60999), so an outgoing connection never holds one; each is tested by binding.
  */
-static uint32_t s_port_base(void)
+static uint32_t s_port_base(uint32_t validators)
 {
     for (int attempt = 0; attempt < 32; attempt++) {
         uint32_t base = 20000 + randombytes_uniform(48) * 250;
-        if (s_port_free(base) && s_port_free(base + 1) && s_port_free(base + 100) &&
-            s_port_free(base + 101))
+        bool ok = true;
+        /* validator v of a chain adds 1000 * (v - 1); p2p is pub + 1 */
+        for (uint32_t v = 0; ok && v < validators; v++)
+            for (uint32_t p = 0; ok && p < 3; p++)
+                ok = s_port_free(base + 1000 * v + p) && s_port_free(base + 1000 * v + 100 + p);
+        if (ok)
             return base;
     }
     s_die("no free port range in 20000-32000 for a private network%s", "");
@@ -900,7 +940,7 @@ static uint32_t s_port_base(void)
  * is retried (three times, each in a fresh folder). Writes the folder into devnet. Exits
  * on failure, keeping the last folder for a post-mortem.
  */
-static void s_private_up(const char *type, char *devnet, size_t cap)
+static void s_private_up(const char *type, uint32_t validators, char *devnet, size_t cap)
 {
     char exe[PATH_MAX], build[PATH_MAX], source[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -932,11 +972,11 @@ static void s_private_up(const char *type, char *devnet, size_t cap)
         if (!f || fprintf(f, "sides:\n  - {type: %s, rpc: 7100, pub: 7101}\n", type) < 0 ||
             fclose(f) != 0)
             s_die("cannot write %s", chains);
-        S_FMT(ports, "%u", s_port_base());
+        S_FMT(ports, "%u", s_port_base(validators));
         setenv("ECERT_DEVNET_CHAINS", chains, 1);
         setenv("ECERT_PORT_BASE", ports, 1);
-        S_FMT(cmd, "'%s' up --dir '%s/devnet' >'%s/up.log' 2>&1", s_private_script, s_private_dir,
-              s_private_dir);
+        S_FMT(cmd, "'%s' up --validators %u --dir '%s/devnet' >'%s/up.log' 2>&1", s_private_script,
+              validators, s_private_dir, s_private_dir);
         fprintf(stderr, "ecert-bench: starting a private network in %s (ports from %s)\n",
                 s_private_dir, ports);
         if (system(cmd) == 0)
@@ -1099,6 +1139,8 @@ static void s_usage(FILE *out)
             "  --devnet DIR        the network's folder (default $ECERT_DEVNET_DIR or ./.devnet)\n"
             "  --private           start a private network (main chain, the --type side chain,\n"
             "                      relay) in a temporary folder for this run, then remove it\n"
+            "  --validators N      with --private: validators per chain, 1 to 7 (default 1);\n"
+            "                      the load is spread over the side chain's validators\n"
             "  --workload W        register | issue | inspect | query | verify (default issue)\n"
             "  --type TYPE         side chain to drive (default degree)\n"
             "  --count N           requests in the measured phase (default 20000)\n"
@@ -1144,8 +1186,10 @@ int main(int argc, char **argv)
     snprintf(b.devnet, sizeof b.devnet, "%s", env_dir ? env_dir : ".devnet");
     snprintf(b.type, sizeof b.type, "degree");
     bool private_net = false;
+    uint32_t validators = 1;
     static const struct option opts[] = {{"devnet", required_argument, 0, 'd'},
                                          {"private", no_argument, 0, 'x'},
+                                         {"validators", required_argument, 0, 'V'},
                                          {"workload", required_argument, 0, 'w'},
                                          {"type", required_argument, 0, 't'},
                                          {"count", required_argument, 0, 'n'},
@@ -1167,6 +1211,9 @@ int main(int argc, char **argv)
                 break;
             case 'x':
                 private_net = true;
+                break;
+            case 'V':
+                validators = (uint32_t)s_number(optarg, "--validators", 1, 7);
                 break;
             case 'w':
                 b.workload = optarg;
@@ -1230,7 +1277,7 @@ int main(int argc, char **argv)
     if (!b.json && !isatty(STDERR_FILENO))
         b.progress = false;
     if (private_net)
-        s_private_up(b.type, b.devnet, sizeof b.devnet);
+        s_private_up(b.type, validators, b.devnet, sizeof b.devnet);
     s_devnet_dir = b.devnet;
     s_load_network(&b);
 

@@ -150,9 +150,9 @@ no_passphrase_in_daemon_env() {
 
 # Endpoints of the devnet's chains (from the port base; see deploy/devnet/chains.yaml).
 main_rpc() { echo "tcp://127.0.0.1:$ECERT_PORT_BASE"; }
-side_rpc() { # side chain type -> endpoint, from the client config
+side_rpc() { # side chain type -> its (first) endpoint, from the client config
     awk -v t="  $1:" '$0 == t { found = 1; next } found && /rpc:/ { print $2; exit }' \
-        "$ECERT_CONFIG"
+        "$ECERT_CONFIG" | tr -d '"[],'
 }
 pid_of() { cat "$ECERT_DEVNET_DIR/run/$1.pid"; }
 # True when process $1 runs (a zombie does not count: PID 1 may not reap orphans).
