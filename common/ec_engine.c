@@ -124,6 +124,9 @@ struct ec_engine {
     ec_exec_t *exec;
     ec_tm_t *tm;
     ec_mempool_t *mempool;
+    /* Ids of the transactions in this height's proposals (the items are not used): gossip
+     * of one of them is not verified again. Cleared when a height begins. */
+    ec_mempool_t *prop_ids;
 
     /* The height in progress. */
     uint64_t height;
@@ -134,6 +137,7 @@ struct ec_engine {
     bool abstain;         /* a new guard: do not sign at this height                  */
     bool fresh_guard;     /* the guard was made at this start                         */
     uint32_t wal_entries; /* consensus WAL entries that may exist (0: none)            */
+    uint64_t checked;     /* transactions from peers sent to the verifiers (status)     */
     uint64_t last_commit_ms;
     s_prop_t props[S_PROPS_MAX];
     uint64_t asked_ms, asked_round;
@@ -1018,6 +1022,8 @@ static void s_height_begin(ec_engine_t *e)
     e->decision.due = false;
     for (int i = 0; i < S_PROPS_MAX; i++)
         s_prop_free(&e->props[i]);
+    if (e->prop_ids)
+        ec_mempool_clear(e->prop_ids);
     memset(e->timers, 0, sizeof e->timers);
     e->asked_round = UINT64_MAX;
     e->need = false;
@@ -1274,7 +1280,7 @@ static void s_job_free(s_job_t *j)
 /* True when id is committed or waiting already. */
 static bool s_known(ec_engine_t *e, const uint8_t id[EC_HASH_BYTES])
 {
-    if (ec_mempool_get(e->mempool, id))
+    if (ec_mempool_get(e->mempool, id) || ec_mempool_get(e->prop_ids, id))
         return true;
     uint64_t h = 0;
     uint32_t i = 0;
@@ -1335,10 +1341,12 @@ static void s_msg_txs(ec_engine_t *e, const ec_p2pmsg_t *m)
             break;
         j->job.in[j->job.count++] = p;
     }
-    if (j->job.count == 0)
+    if (j->job.count == 0) {
         s_job_free(j);
-    else
-        e->env.verify(e->env.ctx, &j->job);
+        return;
+    }
+    e->checked += j->job.count;
+    e->env.verify(e->env.ctx, &j->job);
 }
 
 /*
@@ -1365,6 +1373,11 @@ static int s_prop_resolve(ec_engine_t *e, s_prop_t *p)
             known->refs++;
             continue;
         }
+        /* Checked here now: its gossip need not be checked again (ids repeat across the
+         * rounds' proposals; the first entry stands). */
+        if (ec_mempool_add(e->prop_ids, id, e, 0, 0) != 0) {
+            /* full, or already there: the gossip may then be checked twice, no harm */
+        }
         if (!j && !(j = s_job_new(e, S_JOB_PROPOSAL, n)))
             return 0; /* cannot check it now: the proposal stays unjudged (a timeout follows) */
         ec_p2pmsg_payload(p->payloads, i, &payload, &payload_size);
@@ -1389,6 +1402,7 @@ static int s_prop_resolve(ec_engine_t *e, s_prop_t *p)
         j->round = p->round;
         for (uint32_t i = 0; i < j->job.count; i++)
             j->job.in[i]->refs++; /* the job holds them too */
+        e->checked += j->job.count;
         e->env.verify(e->env.ctx, &j->job);
         return 0;
     }
@@ -2024,8 +2038,10 @@ ec_engine_t *ec_engine_new(const ec_engine_config_t *cfg, const ec_engine_env_t 
     e->results = calloc(EC_BLOCK_TXS_MAX, sizeof *e->results);
     e->picked = calloc(EC_BLOCK_TXS_MAX, sizeof *e->picked);
     e->mempool = ec_mempool_new(cfg->mempool_max, cfg->mempool_bytes_max);
+    e->prop_ids = ec_mempool_new(S_PROPS_MAX * cfg->block_txs_max, SIZE_MAX);
     e->tm = ec_tm_new(&cfg->timeouts, &out);
-    if (!e->actions || !e->body || !e->results || !e->picked || !e->mempool || !e->tm) {
+    if (!e->actions || !e->body || !e->results || !e->picked || !e->mempool || !e->prop_ids ||
+        !e->tm) {
         ec_status_set(st, EC_ENOMEM, "out of memory");
         ec_engine_destroy(&e);
         return NULL;
@@ -2075,6 +2091,7 @@ void ec_engine_destroy(ec_engine_t **self_p)
     ec_exec_destroy(&e->exec);
     ec_tm_destroy(&e->tm);
     ec_mempool_destroy(&e->mempool);
+    ec_mempool_destroy(&e->prop_ids);
     free(e->sync_txs);
     free(e->actions);
     free(e->body);
@@ -2103,6 +2120,7 @@ void ec_engine_status(const ec_engine_t *e, ec_engine_status_t *out)
     out->catching_up = out->peers_ahead > out->height;
     out->evidence_pending = e->evpool_count;
     out->decided = e->decision.due;
+    out->checked = e->checked;
     out->abstain = e->abstain;
 }
 

@@ -174,8 +174,10 @@ typedef struct {
     uint64_t peers_ahead; /* highest tip a peer reported                               */
     bool catching_up;
     uint64_t evidence_pending;
-    bool decided; /* the height is decided; its block is awaited from the proposer      */
-    bool abstain; /* a fresh signer record: this validator sits this height out         */
+    bool decided;     /* the height is decided; its block is awaited from the proposer      */
+    bool abstain;     /* a fresh signer record: this validator sits this height out         */
+    uint64_t checked; /* transactions from other validators sent to the verifiers, ever:
+                         with the clients' own, each transaction should be checked once */
 } ec_engine_status_t;
 
 void ec_engine_status(const ec_engine_t *e, ec_engine_status_t *out);

@@ -227,6 +227,12 @@ static void s_options_make(ec_ledger_t *l, const ec_ledger_env_t *env)
         rocksdb_options_set_compression(o, rocksdb_lz4_compression);
         rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
         rocksdb_options_set_block_based_table_factory(o, l->table[s_cf_bloom(cf) ? 1 : 0]);
+        if (s_cf_bloom(cf)) {
+            /* Point lookups that mostly miss (an id never seen, a key not set yet) answer
+             * from a Bloom filter over the memtable instead of walking its skip list. */
+            rocksdb_options_set_memtable_prefix_bloom_size_ratio(o, 0.1);
+            rocksdb_options_set_memtable_whole_key_filtering(o, 1);
+        }
         l->cf_opts[cf] = o;
     }
 }

@@ -201,6 +201,16 @@ void *ec_mempool_remove(ec_mempool_t *mp, const uint8_t id[EC_HASH_BYTES])
     return item;
 }
 
+void ec_mempool_clear(ec_mempool_t *mp)
+{
+    assert(mp);
+    if (mp->count == 0 && mp->used == 0)
+        return;
+    memset(mp->index, 0, mp->buckets * sizeof *mp->index);
+    mp->head = mp->used = mp->count = 0;
+    mp->bytes = 0;
+}
+
 uint32_t ec_mempool_count(const ec_mempool_t *mp)
 {
     return mp->count;

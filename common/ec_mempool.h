@@ -42,6 +42,9 @@ void *ec_mempool_get(const ec_mempool_t *mp, const uint8_t id[EC_HASH_BYTES]);
 /* Removes and returns the item under id, or NULL when none waits. */
 void *ec_mempool_remove(ec_mempool_t *mp, const uint8_t id[EC_HASH_BYTES]);
 
+/* Forgets every entry (the items are the caller's). O(buckets). */
+void ec_mempool_clear(ec_mempool_t *mp);
+
 uint32_t ec_mempool_count(const ec_mempool_t *mp);
 size_t ec_mempool_bytes(const ec_mempool_t *mp);
 /* Arrival time of the oldest entry; 0 when empty. */

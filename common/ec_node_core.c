@@ -194,9 +194,11 @@ static void s_log_flush(ec_node_t *node, bool force)
     uint64_t now = ec_node_mono_ms();
     if (node->log_blocks == 0 || (!force && now - node->log_at_ms < S_LOG_INTERVAL_MS))
         return;
-    ec_info("committed height=%llu blocks=%u txs=%u mempool=%u",
+    ec_engine_status_t es;
+    ec_engine_status(node->engine, &es);
+    ec_info("committed height=%llu blocks=%u txs=%u mempool=%u peer_txs_checked=%llu",
             (unsigned long long)ec_ledger_height(node->ledger), node->log_blocks, node->log_txs,
-            atomic_load(&node->stats.mempool));
+            atomic_load(&node->stats.mempool), (unsigned long long)es.checked);
     node->log_at_ms = now;
     node->log_blocks = node->log_txs = 0;
 }
