@@ -559,6 +559,7 @@ static int s_show_bundle(cl_ctx_t *ctx, const char *file, size_t size, const uin
     json_object_set_new(obj, "has_payload", json_boolean(info->has_payload));
     json_object_set_new(obj, "applied", json_boolean(info->result_code == 0));
     json_object_set_new(obj, "auth_main_height", json_integer((json_int_t)info->result_ref));
+    json_object_set_new(obj, "main_transitions", json_integer((json_int_t)info->main_transitions));
     if (info->main_transitions)
         cl_out(ctx,
                "main validators followed through %llu validator-set change(s) since the "
