@@ -10,18 +10,7 @@
 # the four validators and every acknowledged transaction is looked up on each of them.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-cat >"$T/chains.yaml" <<'EOF'
-sides:
-  - {type: degree, rpc: 7100, pub: 7101}
-EOF
-export ECERT_DEVNET_CHAINS=$T/chains.yaml
-
-say "devnet up --validators 4 + demo"
-run_logged up.log "devnet up --validators 4 failed" devnet up --validators 4
-run_logged demo.log "the demo failed on 4 validators" demo --out "$T/demo"
-# shellcheck source=/dev/null
-. "$T/demo/demo.env"
-load_passphrase
+four_validator_devnet_with_demo
 
 rpc_of() { echo "tcp://127.0.0.1:$((ECERT_PORT_BASE + 100 + 1000 * ($1 - 1)))"; }
 status_of() { ecert --json --timeout-ms 1000 node status --rpc "$(rpc_of "$1")" 2>/dev/null; }

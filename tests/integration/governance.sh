@@ -9,18 +9,7 @@
 # takes part again.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-cat >"$T/chains.yaml" <<'EOF'
-sides:
-  - {type: degree, rpc: 7100, pub: 7101}
-EOF
-export ECERT_DEVNET_CHAINS=$T/chains.yaml
-
-say "devnet up --validators 4 + demo"
-run_logged up.log "devnet up --validators 4 failed" devnet up --validators 4
-run_logged demo.log "the demo failed" demo --out "$T/demo"
-# shellcheck source=/dev/null
-. "$T/demo/demo.env"
-load_passphrase
+four_validator_devnet_with_demo
 keys=$ECERT_DEVNET_DIR/keys
 op=$keys/operator.key
 
@@ -58,7 +47,7 @@ done
 devnet kill side-degree-4 >/dev/null
 
 say "the chain goes on with three, and the main chain keeps anchoring it"
-read -r tx1 h1 < <(issue after-removal) || fail "issuance with three validators failed"
+read -r tx1 _ < <(issue after-removal) || fail "issuance with three validators failed"
 ecert cert proof --type degree --tx "$tx1" --out "$T/after-removal.bundle" --wait-ms 60000 \
     >/dev/null || fail "no anchored proof after the removal (the main chain did not follow)"
 ecert verify --bundle "$T/after-removal.bundle" \

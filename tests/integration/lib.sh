@@ -115,6 +115,22 @@ EOF
     export ECERT_DEVNET_CHAINS=$T/chains.yaml
 }
 
+# The main chain and the degree side chain, each run by 4 validators, with the demo run on
+# them (what it made is loaded from $T/demo/demo.env) and the passphrase loaded.
+four_validator_devnet_with_demo() {
+    cat >"$T/chains.yaml" <<'EOF2'
+sides:
+  - {type: degree, rpc: 7100, pub: 7101}
+EOF2
+    export ECERT_DEVNET_CHAINS=$T/chains.yaml
+    say "devnet up --validators 4 + demo"
+    run_logged up.log "devnet up --validators 4 failed" devnet up --validators 4
+    run_logged demo.log "the demo failed on 4 validators" demo --out "$T/demo"
+    # shellcheck source=/dev/null
+    . "$T/demo/demo.env"
+    load_passphrase
+}
+
 # ---- helpers ---------------------------------------------------------------------------
 
 # Daemons must not inherit the saved descriptors 8 and 9 (meson's output pipes).
