@@ -1292,6 +1292,22 @@ static void s_admit(ec_engine_t *e, ec_pending_t *p, bool from_peer)
 {
     uint64_t h = 0;
     uint32_t index = 0;
+    /* A node outside the validator set (a follower, a removed validator, or one added by
+     * blocks it has not fetched yet) never proposes, and the validators' links admit only
+     * each other, so it could neither commit nor pass on a client's transaction: the
+     * client hears so at once instead of waiting for an answer that never comes. */
+    if (!from_peer && e->me == UINT32_MAX) {
+        if (p->client) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "this node is not a validator at height %llu: submit to a validator",
+                     (unsigned long long)e->height);
+            e->env.done(e->env.ctx, p, EC_ESTATE, 0, 0, msg);
+            p->client = NULL;
+        }
+        p->release(p);
+        return;
+    }
     int rc = ec_ledger_tx_location(e->ledger, p->tx.id, &h, &index);
     if (rc == 0)
         rc = EC_EREPLAY;
@@ -1412,11 +1428,14 @@ static int s_prop_resolve(ec_engine_t *e, s_prop_t *p)
     return rc;
 }
 
-static int s_msg_proposal(ec_engine_t *e, uint32_t from, const ec_p2pmsg_t *m, const uint8_t *msg,
-                          size_t size)
+static int s_msg_proposal(ec_engine_t *e, const ec_p2pmsg_t *m, const uint8_t *msg, size_t size)
 {
-    if (m->height != e->height || from != ec_tm_proposer(&e->vs, m->height, m->round) ||
-        s_prop_find(e, m->round) || m->round > ec_tm_round(e->tm) + EC_TM_ROUNDS_AHEAD)
+    /* Any validator may pass a proposal on (GET_PROPOSAL is asked of the proposer and of
+     * another validator): the proposer's signature, not the link it came by, says whose
+     * it is. */
+    uint32_t proposer = ec_tm_proposer(&e->vs, m->height, m->round);
+    if (m->height != e->height || s_prop_find(e, m->round) ||
+        m->round > ec_tm_round(e->tm) + EC_TM_ROUNDS_AHEAD)
         return 0;
     s_prop_t *p = s_prop_slot(e);
     if (!p)
@@ -1436,7 +1455,8 @@ static int s_msg_proposal(ec_engine_t *e, uint32_t from, const ec_p2pmsg_t *m, c
         ec_writer_reset(&e->w2);
         ec_proposal_sign_bytes(&e->w2, e->genesis.chain_id, m->height, m->round, m->valid_round,
                                p->hash);
-        ok = ec_verify(m->sig, ec_writer_data(&e->w2), ec_writer_size(&e->w2), e->vs.v[from].pk);
+        ok =
+            ec_verify(m->sig, ec_writer_data(&e->w2), ec_writer_size(&e->w2), e->vs.v[proposer].pk);
     }
     if (!ok) { /* not the proposer's, or not now: as if it never came */
         s_prop_free(p);
@@ -1563,7 +1583,9 @@ static int s_msg_get_blocks(ec_engine_t *e, uint32_t from, const ec_p2pmsg_t *m)
             rc = ec_ledger_header_raw(e->ledger, m->height + k, &header, &header_size, &commit,
                                       &commit_size);
         ec_block_t b;
-        if (rc == 0 && ec_block_decode(&b, block, block_size) != 0)
+        bool decoded = false;
+        uint32_t got = 0; /* payload slots filled (owned[] to free) */
+        if (rc == 0 && !(decoded = ec_block_decode(&b, block, block_size) == 0))
             rc = EC_EIO;
         for (uint32_t i = 0; rc == 0 && i < b.tx_count; i++) {
             const msgpack_object *o = &b.txs[i];
@@ -1571,6 +1593,7 @@ static int s_msg_get_blocks(ec_engine_t *e, uint32_t from, const ec_p2pmsg_t *m)
             ptrs[i] = NULL;
             sizes[i] = 0;
             owned[i] = NULL;
+            got = i + 1;
             if (ec_tx_envelope_id(id, (const uint8_t *)o->via.bin.ptr, o->via.bin.size) != 0) {
                 rc = EC_EIO;
                 break;
@@ -1586,9 +1609,9 @@ static int s_msg_get_blocks(ec_engine_t *e, uint32_t from, const ec_p2pmsg_t *m)
                                  b.tx_count);
             done++;
         }
-        for (uint32_t i = 0; rc == 0 && i < b.tx_count; i++)
+        for (uint32_t i = 0; i < got; i++)
             free(owned[i]);
-        if (rc == 0 || rc == EC_EIO)
+        if (decoded)
             ec_block_fini(&b);
         free(block);
         free(header);
@@ -1790,7 +1813,7 @@ int ec_engine_message(ec_engine_t *e, uint32_t from, const uint8_t *msg, size_t 
     int rc = 0;
     switch (m.type) {
         case EC_P2P_PROPOSAL:
-            rc = s_msg_proposal(e, from, &m, msg, size);
+            rc = s_msg_proposal(e, &m, msg, size);
             break;
         case EC_P2P_VOTE:
             s_msg_vote(e, from, &m);

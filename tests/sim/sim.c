@@ -19,6 +19,11 @@
  *               honest node commits new blocks within a bound and all reach one tip;
  *   determinism with --twice, a seed run twice gives the same trace.
  *
+ * --relay runs a fixed scenario instead of random faults: the proposals of validators 0
+ * and 1 never reach validators 2 and 3 directly (as if those links lost them), so 2 and 3
+ * must get each one relayed by the other validator that holds it (GET_PROPOSAL); every
+ * height must then commit in round 0, since without the relay two of four prevote nil.
+ *
  * The app is a small key-value store: PUT [key, value] (a key that exists is refused with
  * EC_EEXIST, so refused transactions are part of the blocks) and VALSET [pk, power] (one
  * validator's power; 0 removes it).
@@ -41,6 +46,7 @@
 #include "ec_guard.h"
 #include "ec_ledger.h"
 #include "ec_log.h"
+#include "ec_p2pmsg.h"
 #include "ec_types.h"
 
 #define SIM_CHAIN "sim-chain"
@@ -239,6 +245,7 @@ struct sim {
     uint64_t fault_end_ms, clients_end_ms;
     uint32_t drop_pm, dup_pm, delay_max_ms;
     int8_t side[SIM_NODES_MAX]; /* partition: nodes talk only within one side */
+    bool relay;                 /* the --relay scenario (see the top of this file) */
     bool split;
     /* what was committed: block hash per height, first seen */
     uint8_t (*hashes)[EC_HASH_BYTES];
@@ -355,7 +362,11 @@ static void sim_deliver(sim_t *s, uint32_t from, uint32_t to, const uint8_t *msg
 {
     bool faults = s->now < s->fault_end_ms;
     s->stats->msgs++;
-    if (!sim_linked(s, from, to) || (faults && rng_chance(&s->rng, s->drop_pm))) {
+    /* --relay: a proposal sent by its own proposer (the message's `from`, byte 2 of its
+     * encoding) from node 0 or 1 to node 2 or 3 is lost; one passed on is not. */
+    bool lost =
+        s->relay && from < 2 && to >= 2 && size > 2 && msg[1] == EC_P2P_PROPOSAL && msg[2] == from;
+    if (lost || !sim_linked(s, from, to) || (faults && rng_chance(&s->rng, s->drop_pm))) {
         s->stats->dropped++;
         return;
     }
@@ -414,7 +425,7 @@ static void env_done(void *ctx, ec_pending_t *p, int code, uint64_t height, uint
     t->index = index;
     if (code == 0)
         n->sim->stats->txs_acked++;
-    else if (code != EC_ESHUTDOWN && code != EC_EBUSY && code != EC_EREPLAY)
+    else if (code != EC_ESHUTDOWN && code != EC_EBUSY && code != EC_EREPLAY && code != EC_ESTATE)
         n->sim->stats->txs_refused++;
 }
 
@@ -450,6 +461,11 @@ static void env_committed(void *ctx, uint64_t height, const uint8_t *header, siz
     if (!checked && (ec_exec_valset_stored(n->ledger, &s->genesis, height, &vs) != 0 ||
                      ec_commit_verify(&c, &h, &vs) != 0))
         sim_fail(s, "node %u: the commit of block %" PRIu64 " does not verify", n->id, height);
+    if (s->relay && c.round != 0)
+        sim_fail(s,
+                 "NO RELAY: block %" PRIu64 " was committed in round %" PRIu64 ": the validators "
+                 "that missed its proposal did not get it from another validator",
+                 height, c.round);
     if (height >= s->hash_cap) {
         uint64_t cap = s->hash_cap ? s->hash_cap * 2 : 256;
         while (cap <= height)
@@ -617,7 +633,11 @@ static void sim_schedule_faults(sim_t *s)
         uint64_t heal = at + rng_range(&s->rng, 100, 5000);
         ev_push(s, (ev_t){.kind = EV_HEAL, .at = heal < s->fault_end_ms ? heal : s->fault_end_ms});
     }
-    /* Client transactions, through the faults and a little after. */
+}
+
+/* Client transactions, through the faults and a little after. */
+static void sim_schedule_clients(sim_t *s)
+{
     uint32_t txs = (uint32_t)rng_range(&s->rng, 50, 150);
     for (uint32_t i = 0; i < txs; i++)
         ev_push(s, (ev_t){.kind = EV_CLIENT, .at = rng_range(&s->rng, 10, s->clients_end_ms)});
@@ -793,13 +813,15 @@ static void sim_spread(const sim_t *s, uint64_t *lo, uint64_t *hi, uint32_t *una
 }
 
 /* Runs one seed; returns true when every invariant held. trace gets the run's trace hash. */
-static bool sim_seed(uint64_t seed, bool verbose, stats_t *stats, uint8_t trace[EC_HASH_BYTES])
+static bool sim_seed(uint64_t seed, bool verbose, bool relay, stats_t *stats,
+                     uint8_t trace[EC_HASH_BYTES])
 {
     sim_t *s = calloc(1, sizeof *s);
     if (!s)
         abort();
     s->seed = seed;
     s->verbose = verbose;
+    s->relay = relay;
     s->rng.s = seed * 0x2545f4914f6cdd1dull + 1;
     s->stats = stats;
     for (uint32_t k = 0; k < SIM_KEYS; k++) {
@@ -815,7 +837,7 @@ static bool sim_seed(uint64_t seed, bool verbose, stats_t *stats, uint8_t trace[
     g->validators.count = 4;
     for (uint32_t k = 0; k < 4; k++) {
         memcpy(g->validators.v[k].pk, ec_key_pk(s->keys[k]), EC_PK_BYTES);
-        g->validators.v[k].power = 1 + (rng_chance(&s->rng, 300) ? k % 2 : 0);
+        g->validators.v[k].power = 1 + (rng_chance(&s->rng, 300) && !relay ? k % 2 : 0);
     }
     g->operator_count = 1;
     memcpy(g->operators[0], ec_key_pk(s->keys[0]), EC_PK_BYTES);
@@ -823,9 +845,9 @@ static bool sim_seed(uint64_t seed, bool verbose, stats_t *stats, uint8_t trace[
     /* Nodes: one per genesis key, often a fifth that joins the set, sometimes a twin of
      * key 3 (the equivocator: two nodes sign with one key, each with its own record). */
     s->node_count = 4;
-    if (rng_chance(&s->rng, 500))
+    if (rng_chance(&s->rng, 500) && !relay)
         s->nodes[s->node_count++].key = 4;
-    bool twin = rng_chance(&s->rng, 250);
+    bool twin = rng_chance(&s->rng, 250) && !relay;
     if (twin) {
         s->nodes[s->node_count].key = 3;
         s->nodes[s->node_count++].honest = false;
@@ -850,9 +872,17 @@ static bool sim_seed(uint64_t seed, bool verbose, stats_t *stats, uint8_t trace[
     s->drop_pm = (uint32_t)(rng_chance(&s->rng, 500) ? rng_range(&s->rng, 0, 200) : 0);
     s->dup_pm = (uint32_t)rng_range(&s->rng, 0, 50);
     s->delay_max_ms = (uint32_t)rng_range(&s->rng, 5, 400);
+    if (relay) { /* no random faults: only the lost proposals (sim_deliver) */
+        s->fault_end_ms = 1;
+        s->clients_end_ms = 8000;
+        for (uint32_t i = 0; i < s->node_count; i++)
+            s->nodes[i].skew_ms = 0;
+    }
     for (uint32_t i = 0; i < s->node_count && !s->failed; i++)
         node_start(s, &s->nodes[i]);
-    sim_schedule_faults(s);
+    if (!relay)
+        sim_schedule_faults(s);
+    sim_schedule_clients(s);
 
     sim_run_until(s, s->fault_end_ms);
     /* Faults end: everyone up, the network whole. */
@@ -927,6 +957,9 @@ static void usage(FILE *out)
                  "  --from N     first seed (default 1)\n"
                  "  --count M    number of seeds (default 100)\n"
                  "  --twice      run every seed twice and compare the traces\n"
+                 "  --relay      instead of random faults: validators 0 and 1's proposals never\n"
+                 "               reach 2 and 3 directly; every height must still commit in\n"
+                 "               round 0, the proposal passed on by another validator\n"
                  "  --verbose    narrate the run on stderr\n"
                  "  -h, --help   this text\n");
 }
@@ -934,15 +967,12 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     uint64_t from = 1, count = 100;
-    bool twice = false, verbose = false;
+    bool twice = false, verbose = false, relay = false;
     static const struct option opts[] = {
-        {"seed", required_argument, NULL, 's'},
-        {"from", required_argument, NULL, 'f'},
-        {"count", required_argument, NULL, 'c'},
-        {"twice", no_argument, NULL, 't'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"seed", required_argument, NULL, 's'},  {"from", required_argument, NULL, 'f'},
+        {"count", required_argument, NULL, 'c'}, {"twice", no_argument, NULL, 't'},
+        {"verbose", no_argument, NULL, 'v'},     {"relay", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -963,6 +993,9 @@ int main(int argc, char **argv)
                 break;
             case 'v':
                 verbose = true;
+                break;
+            case 'r':
+                relay = true;
                 break;
             case 'h':
                 usage(stdout);
@@ -988,11 +1021,11 @@ int main(int argc, char **argv)
     uint64_t failed = 0;
     for (uint64_t seed = from; seed < from + count; seed++) {
         uint8_t t1[EC_HASH_BYTES], t2[EC_HASH_BYTES];
-        bool ok = sim_seed(seed, verbose, &st, t1);
+        bool ok = sim_seed(seed, verbose, relay, &st, t1);
         st.seeds++;
         if (ok && twice) {
             stats_t again = {0};
-            ok = sim_seed(seed, false, &again, t2) && memcmp(t1, t2, EC_HASH_BYTES) == 0;
+            ok = sim_seed(seed, false, relay, &again, t2) && memcmp(t1, t2, EC_HASH_BYTES) == 0;
             if (!ok)
                 fprintf(stderr, "SEED %" PRIu64 " FAILED: a second run gave another trace\n", seed);
         }
