@@ -3,31 +3,26 @@
  * docs/PROTOCOL.md, "Storage", for the key layouts).
  *
  * One RocksDB instance with one column family per ec_cf_t. Committed reads go straight to
- * the database and are safe from any thread. The commit thread builds the pending block in
- * one WriteBatchWithIndex (overwrite_key = 1, so a key written twice is indexed once and
- * reads through the batch see the latest value) and stores it with a synced write together
- * with the META "tip" key, so the tip height and the data it covers change atomically.
+ * the database and are safe from any thread. The commit thread records the pending block's
+ * writes in an overlay (ec_overlay.h: a hash table of the newest write per key), which is
+ * what ec_ledger_get_pending reads before the database. ec_ledger_write turns it into one
+ * WriteBatch, the newest write of each key in key order, and stores that with a synced
+ * write together with the META "tip" key, so the tip height and the data it covers change
+ * atomically. RocksDB's readable batch (WriteBatchWithIndex) did this before, but keeping
+ * its ordered index, and inserting unsorted keys into the memtable, cost about half of a
+ * block's execution time (docs/PERFORMANCE.md); nothing here reads the pending block in
+ * key order.
  *
- * Save points and the journal. RocksDB's WriteBatchWithIndex rolls back by rebuilding its
- * whole index (O(pending writes)), which at one save point per transaction would make a
- * block with a few failed transactions quadratic (measured: 1.4 s for 10,000 transactions
- * with 1% failing). So writes made since the innermost save point are first kept in a
- * small journal of our own (at most S_JOURNAL_OPS_MAX entries in a fixed 1 MiB arena, read
- * before the batch by ec_ledger_get_pending) and only move into the batch when the next
- * save point is set, the journal fills up, or the block is written. Rolling back the
- * innermost save point then just empties the journal: O(1). Only rolling back a save point
- * whose writes already reached the batch ("spilled": an outer save point, or a
- * transaction that wrote more than the journal holds) uses RocksDB's rollback.
+ * Save points: each one remembers the overlay's mark and the state digest. Rolling back
+ * the innermost undoes the overlay writes since its mark: O(writes undone).
  *
  * Invariants:
  * - `height` equals the META "tip" value on disk (it is loaded on open and updated only
  *   after a successful synced write).
- * - The pending block = the batch followed by the journal. The journal is empty when no
- *   save point is open.
- * - sp[i] (i < sp_depth) holds the state digest when save point i was set, the ordinal of
- *   the batch save point set with it, and whether any of its writes reached the batch.
- *   Batch save points above sp[top].ordinal are stale (their save point was rolled back
- *   through the journal) and are popped only on the slow path.
+ * - `batch` is empty except inside ec_ledger_write (and after a failed write).
+ * - `fault` is sticky until the pending block is discarded: once a write could not be
+ *   recorded (memory), reads through the pending block and its write fail, so a partly
+ *   recorded block is never read or stored.
  *
  * Tuning (a ledger sees bursts of ~10^4 small writes per block, reads by exact key):
  * 32 MiB write buffers, a shared 64 MiB LRU block cache, 10-bit Bloom filters on the column
@@ -54,6 +49,7 @@
 #include "ec_codec.h"
 #include "ec_crypto.h"
 #include "ec_log.h"
+#include "ec_overlay.h"
 
 /* Open save points per block: one per transaction plus some nesting inside apps. */
 #define S_SAVEPOINTS_MAX (EC_BLOCK_TXS_MAX + 256u)
@@ -66,23 +62,11 @@
 #define S_DB_WRITE_BUFFER_BYTES (64u * 1024 * 1024)
 #define S_BLOCK_CACHE_BYTES (32u * 1024 * 1024)
 #define S_BLOOM_BITS_PER_KEY 10.0
-#define S_JOURNAL_OPS_MAX 256u
-#define S_JOURNAL_BYTES_MAX (1u << 20)
-
-/* One journaled write; key and value live in the journal arena. */
-typedef struct {
-    uint8_t cf;       /* ec_cf_t                                  */
-    bool del;         /* a delete (no value)                      */
-    uint32_t key_off; /* offset of the key in the arena           */
-    uint32_t key_len;
-    uint32_t val_len; /* the value follows the key in the arena   */
-} s_op_t;
 
 /* One open save point. */
 typedef struct {
-    ec_sha256_t digest; /* state digest when it was set                    */
-    uint32_t ordinal;   /* 1-based index of the batch save point set with it */
-    bool spilled;       /* some of its writes already reached the batch   */
+    ec_sha256_t digest;     /* state digest when it was set                      */
+    ec_overlay_mark_t mark; /* the overlay then                                  */
 } s_savepoint_t;
 
 static const char s_tip_key[] = "tip";
@@ -105,20 +89,17 @@ struct ec_ledger {
     rocksdb_block_based_table_options_t *table[2]; /* [0] plain, [1] with Bloom filter  */
     rocksdb_cache_t *cache;                        /* shared LRU block cache            */
     rocksdb_column_family_handle_t *cf[EC_CF_COUNT];
-    rocksdb_readoptions_t *ropts;   /* shared, read-only after open      */
-    rocksdb_writeoptions_t *wopts;  /* sync = 1                          */
-    rocksdb_writebatch_wi_t *batch; /* the pending block                 */
-    _Atomic uint64_t height;        /* committed tip (mirror of META tip)*/
-    ec_sha256_t digest;             /* state writes of the pending block */
-    uint32_t sp_depth;              /* open save points                  */
-    uint32_t batch_sp;              /* save points set in the batch      */
-    s_savepoint_t *sp;              /* [S_SAVEPOINTS_MAX]                */
-    s_op_t *jops;                   /* [S_JOURNAL_OPS_MAX] journal       */
-    uint32_t jcount;                /* journaled writes                  */
-    uint8_t *jarena;                /* [S_JOURNAL_BYTES_MAX] keys+values */
-    uint32_t jbytes;                /* arena bytes used                  */
-    bool read_only;                 /* opened by the store check         */
-    bool flush_on_close;            /* a disk ledger opened for writing, no write failed */
+    rocksdb_readoptions_t *ropts;  /* shared, read-only after open      */
+    rocksdb_writeoptions_t *wopts; /* sync = 1                          */
+    rocksdb_writebatch_t *batch;   /* the block being written           */
+    ec_overlay_t *overlay;         /* its newest write per key          */
+    int fault;                     /* 0, or EC_ENOMEM: see invariants   */
+    _Atomic uint64_t height;       /* committed tip (mirror of META tip)*/
+    ec_sha256_t digest;            /* state writes of the pending block */
+    uint32_t sp_depth;             /* open save points                  */
+    s_savepoint_t *sp;             /* [S_SAVEPOINTS_MAX]                */
+    bool read_only;                /* opened by the store check         */
+    bool flush_on_close;           /* a disk ledger opened for writing, no write failed */
 };
 
 struct ec_ledger_env {
@@ -302,12 +283,10 @@ ec_ledger_t *ec_ledger_open_with(const char *path, const ec_ledger_options_t *op
         return NULL;
     }
     l->sp = malloc(S_SAVEPOINTS_MAX * sizeof *l->sp);
-    l->jops = malloc(S_JOURNAL_OPS_MAX * sizeof *l->jops);
-    l->jarena = malloc(S_JOURNAL_BYTES_MAX);
-    if (!l->sp || !l->jops || !l->jarena) {
+    l->overlay = ec_overlay_new();
+    if (!l->sp || !l->overlay) {
         free(l->sp);
-        free(l->jops);
-        free(l->jarena);
+        ec_overlay_destroy(&l->overlay);
         free(l);
         ec_status_set(st, EC_ENOMEM, "out of memory opening ledger %s", path);
         return NULL;
@@ -318,7 +297,7 @@ ec_ledger_t *ec_ledger_open_with(const char *path, const ec_ledger_options_t *op
     l->ropts = rocksdb_readoptions_create();
     l->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(l->wopts, 1);
-    l->batch = rocksdb_writebatch_wi_create(1u << 20, 1);
+    l->batch = rocksdb_writebatch_create();
     ec_sha256_init(&l->digest);
 
     char *err = NULL;
@@ -372,7 +351,8 @@ void ec_ledger_destroy(ec_ledger_t **self_p)
                 rocksdb_column_family_handle_destroy(l->cf[cf]);
         rocksdb_close(l->db);
     }
-    rocksdb_writebatch_wi_destroy(l->batch);
+    rocksdb_writebatch_destroy(l->batch);
+    ec_overlay_destroy(&l->overlay);
     rocksdb_readoptions_destroy(l->ropts);
     rocksdb_writeoptions_destroy(l->wopts);
     for (int cf = 0; cf < EC_CF_COUNT; cf++)
@@ -382,8 +362,6 @@ void ec_ledger_destroy(ec_ledger_t **self_p)
         rocksdb_block_based_options_destroy(l->table[i]);
     rocksdb_cache_destroy(l->cache);
     free(l->sp);
-    free(l->jops);
-    free(l->jarena);
     free(l);
     *self_p = NULL;
 }
@@ -671,55 +649,17 @@ static void s_digest_write(ec_ledger_t *l, const void *key, size_t key_size, con
         ec_sha256_update(&l->digest, val, val_size);
 }
 
-/* Moves the journal into the batch, in order. The innermost save point then has writes in
- * the batch (spilled). */
-static void s_journal_flush(ec_ledger_t *l)
-{
-    for (uint32_t i = 0; i < l->jcount; i++) {
-        const s_op_t *op = &l->jops[i];
-        const char *key = (const char *)l->jarena + op->key_off;
-        if (op->del)
-            rocksdb_writebatch_wi_delete_cf(l->batch, l->cf[op->cf], key, op->key_len);
-        else
-            rocksdb_writebatch_wi_put_cf(l->batch, l->cf[op->cf], key, op->key_len,
-                                         key + op->key_len, op->val_len);
-    }
-    if (l->jcount > 0 && l->sp_depth > 0)
-        l->sp[l->sp_depth - 1].spilled = true;
-    l->jcount = 0;
-    l->jbytes = 0;
-}
-
-/* Records a write: straight into the batch when no save point is open (nothing can undo
- * it), else into the journal, making room by flushing when it is full. */
+/* Records a write in the overlay. A write it cannot hold (memory) makes the pending block
+ * faulty (see the invariants). */
 static void s_write(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size, const void *val,
                     size_t val_size, bool del)
 {
-    size_t need = key_size + val_size;
-    if (l->sp_depth > 0 && need <= S_JOURNAL_BYTES_MAX) {
-        if (l->jcount == S_JOURNAL_OPS_MAX || l->jbytes + need > S_JOURNAL_BYTES_MAX)
-            s_journal_flush(l);
-        s_op_t *op = &l->jops[l->jcount++];
-        op->cf = (uint8_t)cf;
-        op->del = del;
-        op->key_off = l->jbytes;
-        op->key_len = (uint32_t)key_size;
-        op->val_len = (uint32_t)val_size;
-        if (key_size)
-            memcpy(l->jarena + l->jbytes, key, key_size);
-        if (val_size)
-            memcpy(l->jarena + l->jbytes + key_size, val, val_size);
-        l->jbytes += (uint32_t)need;
+    if (l->fault)
         return;
+    if (ec_overlay_write(l->overlay, (uint8_t)cf, key, key_size, val, val_size, del) != 0) {
+        ec_error("ledger: out of memory recording a write of the pending block");
+        l->fault = EC_ENOMEM;
     }
-    if (l->sp_depth > 0) { /* bigger than the whole journal: keep the order, then spill */
-        s_journal_flush(l);
-        l->sp[l->sp_depth - 1].spilled = true;
-    }
-    if (del)
-        rocksdb_writebatch_wi_delete_cf(l->batch, l->cf[cf], key, key_size);
-    else
-        rocksdb_writebatch_wi_put_cf(l->batch, l->cf[cf], key, key_size, val, val_size);
 }
 
 void ec_ledger_put(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size, const void *val,
@@ -739,48 +679,30 @@ void ec_ledger_del(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size)
         s_digest_write(l, key, key_size, NULL, 0, true);
 }
 
-/* The newest journaled write of key in cf, or NULL. O(journal entries), at most 256. */
-static const s_op_t *s_journal_find(const ec_ledger_t *l, ec_cf_t cf, const void *key,
-                                    size_t key_size)
-{
-    for (uint32_t i = l->jcount; i-- > 0;) {
-        const s_op_t *op = &l->jops[i];
-        if (op->cf == cf && op->key_len == key_size &&
-            (key_size == 0 || memcmp(l->jarena + op->key_off, key, key_size) == 0))
-            return op;
-    }
-    return NULL;
-}
-
 int ec_ledger_get_pending(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size,
                           uint8_t **val, size_t *val_size)
 {
     assert(l && cf < EC_CF_COUNT && (key || key_size == 0) && val && val_size);
     *val = NULL;
     *val_size = 0;
-    const s_op_t *op = s_journal_find(l, cf, key, key_size);
-    if (op) {
-        if (op->del)
+    if (l->fault)
+        return l->fault;
+    const uint8_t *v;
+    size_t size;
+    bool del;
+    if (ec_overlay_find(l->overlay, (uint8_t)cf, key, key_size, &v, &size, &del)) {
+        if (del)
             return EC_ENOTFOUND;
-        uint8_t *copy = malloc(op->val_len ? op->val_len : 1);
+        uint8_t *copy = malloc(size ? size : 1);
         if (!copy)
             return EC_ENOMEM;
-        memcpy(copy, l->jarena + op->key_off + op->key_len, op->val_len);
+        if (size)
+            memcpy(copy, v, size);
         *val = copy;
-        *val_size = op->val_len;
+        *val_size = size;
         return 0;
     }
-    char *err = NULL;
-    size_t size = 0;
-    char *v = rocksdb_writebatch_wi_get_from_batch_and_db_cf(l->batch, l->db, l->ropts, l->cf[cf],
-                                                             key, key_size, &size, &err);
-    if (err)
-        return s_fail(NULL, "get (pending)", err);
-    if (!v)
-        return EC_ENOTFOUND;
-    *val = (uint8_t *)v;
-    *val_size = size;
-    return 0;
+    return ec_ledger_get(l, cf, key, key_size, val, val_size);
 }
 
 void ec_ledger_savepoint(ec_ledger_t *l)
@@ -789,15 +711,9 @@ void ec_ledger_savepoint(ec_ledger_t *l)
     /* More open save points than transactions in a block means the caller never pairs
      * them with a write, discard or rollback: a bug. */
     assert(l->sp_depth < S_SAVEPOINTS_MAX);
-    /* The enclosing save point's journaled writes move into the batch, and a batch save
-     * point marks where this one starts (used only if it spills). */
-    s_journal_flush(l);
-    rocksdb_writebatch_wi_set_save_point(l->batch);
-    l->batch_sp++;
     s_savepoint_t *sp = &l->sp[l->sp_depth++];
     sp->digest = l->digest;
-    sp->ordinal = l->batch_sp;
-    sp->spilled = false;
+    sp->mark = ec_overlay_mark(l->overlay);
 }
 
 void ec_ledger_rollback(ec_ledger_t *l)
@@ -805,21 +721,7 @@ void ec_ledger_rollback(ec_ledger_t *l)
     assert(l);
     assert(l->sp_depth > 0); /* rollback without a save point is a caller bug */
     const s_savepoint_t *sp = &l->sp[--l->sp_depth];
-    l->jcount = 0;
-    l->jbytes = 0;
-    /* Slow path: undo writes that reached the batch, popping stale batch save points on
-     * the way. Each RocksDB rollback rebuilds the batch index (O(pending writes)). */
-    while (sp->spilled && l->batch_sp >= sp->ordinal) {
-        char *err = NULL;
-        rocksdb_writebatch_wi_rollback_to_save_point(l->batch, &err);
-        if (err) {
-            /* Only possible when RocksDB has no save point, which batch_sp rules out. */
-            ec_error("ledger: rollback failed: %s", err);
-            rocksdb_free(err);
-            abort();
-        }
-        l->batch_sp--;
-    }
+    ec_overlay_rollback(l->overlay, &sp->mark);
     l->digest = sp->digest;
 }
 
@@ -833,12 +735,11 @@ void ec_ledger_state_digest(const ec_ledger_t *l, uint8_t out[EC_HASH_BYTES])
 /* Starts an empty pending block. */
 static void s_batch_reset(ec_ledger_t *l)
 {
-    rocksdb_writebatch_wi_clear(l->batch); /* also drops RocksDB's save points */
+    rocksdb_writebatch_clear(l->batch);
+    ec_overlay_clear(l->overlay);
     ec_sha256_init(&l->digest);
     l->sp_depth = 0;
-    l->batch_sp = 0;
-    l->jcount = 0;
-    l->jbytes = 0;
+    l->fault = 0;
 }
 
 int ec_ledger_put_synced(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size,
@@ -857,16 +758,34 @@ int ec_ledger_put_synced(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key
     return 0;
 }
 
+/* Adds one key's newest write to the batch being written (ec_overlay_each_sorted). */
+static int s_batch_add(void *ctx, uint8_t cf, const uint8_t *key, size_t key_size,
+                       const uint8_t *val, size_t val_size, bool del)
+{
+    ec_ledger_t *l = ctx;
+    if (del)
+        rocksdb_writebatch_delete_cf(l->batch, l->cf[cf], (const char *)key, key_size);
+    else
+        rocksdb_writebatch_put_cf(l->batch, l->cf[cf], (const char *)key, key_size,
+                                  (const char *)val, val_size);
+    return 0;
+}
+
 int ec_ledger_write(ec_ledger_t *l, uint64_t height)
 {
     assert(l && !l->read_only);
     uint8_t tip[8];
     ec_be64_put(tip, height);
-    s_journal_flush(l);
-    rocksdb_writebatch_wi_put_cf(l->batch, l->cf[EC_CF_META], s_tip_key, sizeof s_tip_key - 1,
-                                 (const char *)tip, sizeof tip);
+    if (l->fault)
+        return l->fault;
+    rocksdb_writebatch_clear(l->batch); /* what a failed write left */
+    int rc = ec_overlay_each_sorted(l->overlay, s_batch_add, l);
+    if (rc != 0)
+        return rc;
+    rocksdb_writebatch_put_cf(l->batch, l->cf[EC_CF_META], s_tip_key, sizeof s_tip_key - 1,
+                              (const char *)tip, sizeof tip);
     char *err = NULL;
-    rocksdb_write_writebatch_wi(l->db, l->wopts, l->batch, &err);
+    rocksdb_write(l->db, l->wopts, l->batch, &err);
     if (err) {
         l->flush_on_close = false; /* RocksDB is in an error state: leave it be */
         return s_fail(NULL, "synced write of the pending block", err);

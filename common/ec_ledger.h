@@ -130,20 +130,21 @@ EC_WUR int ec_ledger_tx_location(ec_ledger_t *l, const uint8_t id[EC_HASH_BYTES]
 void ec_ledger_put(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size, const void *val,
                    size_t val_size);
 void ec_ledger_del(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size);
-/* Reads through the pending batch, then the database. Same returns as ec_ledger_get. */
+/* Reads through the pending batch (a hash lookup), then the database. Same returns as
+ * ec_ledger_get, and EC_ENOMEM once a pending write could not be recorded. */
 EC_WUR int ec_ledger_get_pending(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size,
                                  uint8_t **val, size_t *val_size);
 /* Marks a point to roll back to (one per transaction); save points nest. */
 void ec_ledger_savepoint(ec_ledger_t *l);
-/* Undoes every write since the last save point, and the state digest with it. Cost: O(1)
- * for the innermost save point while its writes fit the ledger's journal (256 writes,
- * 1 MiB); O(pending writes) otherwise (RocksDB rebuilds its batch index). */
+/* Undoes every write since the last save point (and pops it), and the state digest with
+ * it. O(writes undone). */
 void ec_ledger_rollback(ec_ledger_t *l);
 /* SHA-256 of the pending block's state writes so far (see the file comment). */
 void ec_ledger_state_digest(const ec_ledger_t *l, uint8_t out[EC_HASH_BYTES]);
 /*
  * Durably writes the pending batch (sync) and starts an empty one. `height` becomes the
- * committed tip. Returns 0 or EC_EIO (the batch is then kept; the node should stop).
+ * committed tip. Returns 0, EC_EIO (the batch is then kept; the node should stop) or
+ * EC_ENOMEM (a write of the batch could not be recorded: nothing is written).
  */
 EC_WUR int ec_ledger_write(ec_ledger_t *l, uint64_t height);
 /* Drops the pending batch. */
