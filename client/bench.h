@@ -32,10 +32,11 @@ typedef struct {
 /* Results of one load phase. */
 typedef struct {
     const char *workload;
-    uint64_t offered; /* requests sent                                             */
-    uint64_t ok;      /* acknowledged with code 0                                  */
-    uint64_t failed;  /* refused or timed out                                      */
-    int first_error;  /* first refusal code, for the report                       */
+    uint64_t offered;    /* requests sent                                             */
+    uint64_t ok;         /* acknowledged with code 0                                  */
+    uint64_t failed;     /* refused or timed out                                      */
+    uint64_t unanswered; /* of those, no reply before the deadline                 */
+    int first_error;     /* first refusal code, for the report                       */
     char first_error_msg[200];
     double seconds;    /* first send to last reply                                  */
     double per_second; /* ok / seconds                                              */

@@ -248,7 +248,8 @@ int bench_drive(const char *endpoint, bench_tx_t *txs, size_t count, uint32_t co
     if (progress)
         fprintf(stderr, "\r%100s\r", "");
     res->offered = next;
-    res->failed += next - done;
+    res->unanswered = next - done;
+    res->failed += res->unanswered;
     s_summarise(txs, count, t0, res);
 
     free(buf);

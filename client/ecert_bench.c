@@ -55,6 +55,7 @@ typedef struct {
     bool json;
     bool progress;
     const char *plot;
+    bool resync; /* after the load: wipe one validator and time its catch-up            */
     /* network, from the devnet's client.yaml */
     /* rpc endpoints: the chain's validators, comma-separated (bench_drive spreads its
      * connections over them; single calls use the first) */
@@ -157,9 +158,11 @@ static void s_run_setup(const char *what, const char *endpoint, bench_tx_t *txs,
     bench_result_t res = {.workload = what};
     int rc = bench_drive(endpoint, txs, n, 2, 1000, 0, 30000, false, &res);
     if (rc != 0 || (res.failed > 0 && res.first_error != EC_EEXIST)) {
-        fprintf(stderr, "ecert-bench: setup step '%s' failed: %llu of %zu refused (%s: %s)\n", what,
-                (unsigned long long)res.failed, n, ec_errname(res.first_error),
-                res.first_error_msg);
+        fprintf(stderr,
+                "ecert-bench: setup step '%s' failed: %llu of %zu refused, %llu unanswered%s%s%s\n",
+                what, (unsigned long long)(res.failed - res.unanswered), n,
+                (unsigned long long)res.unanswered, res.first_error ? " (first refusal: " : "",
+                res.first_error ? res.first_error_msg : "", res.first_error ? ")" : "");
         exit(1);
     }
     s_free_txs(txs, n);
@@ -686,6 +689,10 @@ typedef struct {
     double verify_trusted_per_s; /* offline bundle checks against a trusted main header  */
     double verify_valset_per_s;  /* ... against the main validator set (commit check)    */
     size_t bundle_bytes;
+    bool has_resync;        /* --resync ran                                          */
+    uint64_t resync_blocks; /* the wiped validator fetched, applied and stored these */
+    uint64_t resync_txs;    /* transactions in those blocks                          */
+    double resync_s;        /* from its start to the others' tip, process start included */
 } s_report_t;
 
 /*
@@ -998,6 +1005,83 @@ static void s_private_up(const char *type, uint32_t validators, char *devnet, si
         s_die("path too long: %s", s_private_dir);
 }
 
+/* ---- resync: a wiped validator catches up ---------------------------------------------------- */
+
+/* Transactions in blocks 1..tip of the chain behind rpc (a `header` call per block). */
+static uint64_t s_chain_txs(ec_rpc_t *rpc, uint64_t tip)
+{
+    uint64_t txs = 0;
+    for (uint64_t h = 1; h <= tip; h++) {
+        ec_writer_t p;
+        ec_writer_init(&p);
+        ec_write_array(&p, 1);
+        ec_write_uint(&p, h);
+        ec_rpc_reply_t r = {0};
+        ec_status_t st;
+        int rc = ec_rpc_call(rpc, "header", ec_writer_data(&p), ec_writer_size(&p), &r, &st);
+        ec_writer_fini(&p);
+        ec_header_t hd;
+        if (rc != 0 || r.code != 0 || r.result->type != MSGPACK_OBJECT_ARRAY ||
+            r.result->via.array.size != 2 ||
+            r.result->via.array.ptr[0].type != MSGPACK_OBJECT_BIN ||
+            ec_header_decode(&hd, (const uint8_t *)r.result->via.array.ptr[0].via.bin.ptr,
+                             r.result->via.array.ptr[0].via.bin.size) != 0)
+            s_die("could not read the side chain's headers%s", "");
+        txs += hd.tx_count;
+        ec_rpc_reply_fini(&r);
+    }
+    return txs;
+}
+
+/*
+ * After the load, the side chain's last validator is killed, its data folder (store and
+ * guard) removed, and it is started again: it must fetch every block from its peers,
+ * check each commit, apply and store it. Measures the time from its start until it holds
+ * the tip the others had when it was killed. Exits on failure.
+ */
+static void s_run_resync(const s_bench_t *b, s_report_t *rep)
+{
+    uint32_t n = 1;
+    for (const char *c = b->side_rpc; *c; c++)
+        n += *c == ',';
+    if (n < 2)
+        s_die("--resync needs a side chain of several validators (--validators N, N >= 2)%s", "");
+    const char *last = strrchr(b->side_rpc, ',') + 1;
+    char first[EC_ENDPOINT_MAX], name[96], data[EC_PATH_MAX + 64], cmd[4 * PATH_MAX];
+    ec_rpc_t *peer = ec_rpc_connect(s_first(b->side_rpc, first), 5000);
+    if (!peer)
+        s_die("cannot connect to %s", first);
+    S_FMT(name, "side-%s-%u", b->type, n);
+    S_FMT(data, "%s/sides/%s/v%u/data", b->devnet, b->type, n);
+    S_FMT(cmd, "'%s' kill %s --dir '%s' >/dev/null && rm -rf '%s'", s_private_script, name,
+          b->devnet, data);
+    if (system(cmd) != 0)
+        s_die("could not kill and wipe %s", name);
+    uint64_t tip = s_tip(peer);
+    rep->resync_blocks = tip;
+    rep->resync_txs = s_chain_txs(peer, tip);
+    ec_rpc_destroy(&peer);
+    if (b->progress)
+        fprintf(stderr, "ecert-bench: %s wiped; resyncing %llu blocks, %llu transactions\n", name,
+                (unsigned long long)tip, (unsigned long long)rep->resync_txs);
+    uint64_t start = bench_now_ns();
+    S_FMT(cmd, "'%s' start %s --dir '%s' >/dev/null", s_private_script, name, b->devnet);
+    if (system(cmd) != 0)
+        s_die("could not start %s again", name);
+    ec_rpc_t *wiped = ec_rpc_connect(last, 1000);
+    if (!wiped)
+        s_die("cannot connect to %s", last);
+    uint64_t deadline = start + 600ull * 1000000000u;
+    while (s_tip(wiped) < tip) {
+        if (bench_now_ns() > deadline)
+            s_die("%s did not catch up within 10 minutes", name);
+        usleep(5000);
+    }
+    rep->resync_s = (double)(bench_now_ns() - start) / 1e9;
+    rep->has_resync = true;
+    ec_rpc_destroy(&wiped);
+}
+
 /* ---- measuring the daemons ----------------------------------------------------------------- */
 
 static s_proc_t s_procs[S_PROCS_MAX];
@@ -1028,8 +1112,10 @@ static void s_report_human(const s_bench_t *b, const s_report_t *r, double ed_ra
     }
     printf("  %-22s %llu sent, %llu ok, %llu failed", "requests", (unsigned long long)l->offered,
            (unsigned long long)l->ok, (unsigned long long)l->failed);
-    if (l->failed)
-        printf(" (first: %s %s)", ec_errname(l->first_error), l->first_error_msg);
+    if (l->unanswered)
+        printf(" (%llu unanswered)", (unsigned long long)l->unanswered);
+    if (l->first_error)
+        printf(" (first refusal: %s %s)", ec_errname(l->first_error), l->first_error_msg);
     printf("\n");
     printf("  %-22s %.0f /s over %.2f s  (%.2f x Ed25519 rate)\n",
            strcmp(b->workload, "query") == 0 ? "answered" : "committed", l->per_second, l->seconds,
@@ -1044,6 +1130,12 @@ static void s_report_human(const s_bench_t *b, const s_report_t *r, double ed_ra
     if (r->disk_bytes_per_tx > 0)
         printf("  %-22s %.0f bytes per certificate (payload %.0f)\n", "disk growth",
                r->disk_bytes_per_tx, r->payload_bytes);
+    if (r->has_resync)
+        printf("  %-22s %llu blocks, %llu transactions in %.2f s: %.0f tx/s  (%.2f x Ed25519 "
+               "rate)\n",
+               "resync of a wiped node", (unsigned long long)r->resync_blocks,
+               (unsigned long long)r->resync_txs, r->resync_s, (double)r->resync_txs / r->resync_s,
+               (double)r->resync_txs / r->resync_s / ed_rate);
     for (size_t i = 0; i < s_nprocs; i++)
         printf("  %-22s cpu %5.1f%%  peak rss %.1f MB\n", s_procs[i].name,
                l->seconds > 0 ? 100.0 * s_procs[i].cpu_s / l->seconds : 0, s_procs[i].peak_rss_mb);
@@ -1064,6 +1156,7 @@ static void s_report_json(const s_bench_t *b, const s_report_t *r, double ed_rat
         (json_int_t)l->ok, "failed", (json_int_t)l->failed, "seconds", l->seconds, "per_second",
         l->per_second, "ratio_to_ed25519", l->per_second / ed_rate, "latency_ms", "p50", l->p50_ms,
         "p90", l->p90_ms, "p99", l->p99_ms, "max", l->max_ms, "daemons", daemons);
+    json_object_set_new(o, "unanswered", json_integer((json_int_t)l->unanswered));
     if (b->rate > 0)
         json_object_set_new(o, "offered_rate", json_real(b->rate));
     if (r->has_lag)
@@ -1073,6 +1166,12 @@ static void s_report_json(const s_bench_t *b, const s_report_t *r, double ed_rat
                                       (json_int_t)r->lag_samples));
     if (r->disk_bytes_per_tx > 0)
         json_object_set_new(o, "disk_bytes_per_tx", json_real(r->disk_bytes_per_tx));
+    if (r->has_resync)
+        json_object_set_new(o, "resync",
+                            json_pack("{s:I, s:I, s:f, s:f}", "blocks",
+                                      (json_int_t)r->resync_blocks, "txs",
+                                      (json_int_t)r->resync_txs, "seconds", r->resync_s,
+                                      "txs_per_s", (double)r->resync_txs / r->resync_s));
     if (strcmp(b->workload, "verify") == 0)
         json_object_set_new(o, "verify",
                             json_pack("{s:f, s:f, s:I}", "trusted_header_per_s",
@@ -1149,6 +1248,9 @@ static void s_usage(FILE *out)
             "  --connections N     client connections (default 4)\n"
             "  --window N          outstanding requests per connection (default 4000)\n"
             "  --payload-bytes N   sealed payload size (default 256)\n"
+            "  --resync            with --private --validators N (N >= 2): after the load, wipe\n"
+            "                      the side chain's last validator, start it again and time\n"
+            "                      how fast it fetches and applies every block from its peers\n"
             "  --plot FILE.png     chart of throughput and p99 latency over time (gnuplot)\n"
             "  --json              one JSON object instead of the table\n"
             "  --quiet             no progress line\n"
@@ -1199,6 +1301,7 @@ int main(int argc, char **argv)
                                          {"window", required_argument, 0, 'W'},
                                          {"payload-bytes", required_argument, 0, 'p'},
                                          {"plot", required_argument, 0, 'P'},
+                                         {"resync", no_argument, 0, 'R'},
                                          {"json", no_argument, 0, 'j'},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
@@ -1243,6 +1346,9 @@ int main(int argc, char **argv)
             case 'P':
                 b.plot = optarg;
                 break;
+            case 'R':
+                b.resync = true;
+                break;
             case 'j':
                 b.json = true;
                 break;
@@ -1272,6 +1378,17 @@ int main(int argc, char **argv)
                 b.workload);
         return 2;
     }
+    if (validators > 1 && !private_net) {
+        fprintf(stderr, "ecert-bench: --validators N starts a private network: it needs "
+                        "--private (a running devnet has the validators it was started with)\n");
+        return 2;
+    }
+    if (b.resync && (!private_net || validators < 2 || strcmp(b.workload, "verify") == 0 ||
+                     strcmp(b.workload, "register") == 0)) {
+        fprintf(stderr, "ecert-bench: --resync needs --private --validators N (N >= 2) and a "
+                        "side-chain workload (issue, inspect, query)\n");
+        return 2;
+    }
     if (ec_crypto_init() != 0)
         s_die("libsodium failed to initialise%s", "");
     if (!b.json && !isatty(STDERR_FILENO))
@@ -1294,6 +1411,8 @@ int main(int argc, char **argv)
     else
         s_run_verify(&b, &rep);
     s_procs_sample(s_procs, s_nprocs);
+    if (b.resync)
+        s_run_resync(&b, &rep);
 
     if (b.json)
         s_report_json(&b, &rep, ed_rate);
