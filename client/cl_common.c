@@ -511,7 +511,6 @@ static bool s_fail_over(cl_ctx_t *ctx, cl_chain_t *ch)
     memcpy(was, ch->rpc, sizeof was);
     ch->rpc_at = (ch->rpc_at + 1) % ch->rpc_count;
     memcpy(ch->rpc, ch->rpcs[ch->rpc_at], sizeof ch->rpc);
-    ch->failed_over = true;
     if (!ctx->json)
         fprintf(stderr, "ecert: no answer from %s at %s; trying %s\n", ch->chain_id, was, ch->rpc);
     return true;
@@ -777,6 +776,14 @@ char *cl_passphrase(cl_ctx_t *ctx, const char *key_path, bool confirm)
     return out;
 }
 
+int cl_key_file_pk(cl_ctx_t *ctx, const char *path, uint8_t pk[EC_PK_BYTES])
+{
+    ec_status_t st = {0};
+    if (ec_key_file_pk_st(pk, path, &st) != 0)
+        return cl_fail_st(ctx, &st, NULL);
+    return 0;
+}
+
 ec_key_t *cl_key_load(cl_ctx_t *ctx, const char *path)
 {
     if (!path)
@@ -785,33 +792,21 @@ ec_key_t *cl_key_load(cl_ctx_t *ctx, const char *path)
         cl_usage(ctx, "missing --key FILE");
         return NULL;
     }
-    if (access(path, F_OK) != 0) {
-        cl_fail(ctx, EC_ENOTFOUND, "key file %s not found", path);
+    /* A file that is missing, open to others or no key file is refused before a
+     * passphrase is asked for: reading the public key needs none. */
+    uint8_t pk[EC_PK_BYTES];
+    if (cl_key_file_pk(ctx, path, pk) != 0)
         return NULL;
-    }
     char *pass = cl_passphrase(ctx, path, false);
     if (!pass)
         return NULL;
     ec_key_t *key = NULL;
-    int rc = ec_key_load(&key, path, pass);
+    ec_status_t st = {0};
+    int rc = ec_key_load_st(&key, path, pass, &st);
     cl_passphrase_free(&pass);
-    switch (rc) {
-        case 0:
-            return key;
-        case EC_ECRYPTO:
-            cl_fail(ctx, rc, "wrong passphrase for key file %s (or the file was altered)", path);
-            break;
-        case EC_ENOTFOUND:
-            cl_fail(ctx, rc, "key file %s not found", path);
-            break;
-        case EC_EINVAL:
-        case EC_EVERSION:
-            cl_fail(ctx, rc, "%s is not an ecert key file (%s)", path, ec_errname(rc));
-            break;
-        default:
-            cl_fail(ctx, rc, "cannot read key file %s: %s", path, ec_strerror(rc));
-    }
-    return NULL;
+    if (rc != 0)
+        cl_fail_st(ctx, &st, NULL);
+    return key;
 }
 
 /* ---- transactions ----------------------------------------------------------------------- */
@@ -901,7 +896,6 @@ int cl_submit(cl_ctx_t *ctx, cl_chain_t *ch, uint64_t type, const ec_key_t *key,
     else
         ec_write_nil(&params);
     ec_rpc_reply_t reply;
-    ch->failed_over = false;
     int rc = cl_call(ctx, ch, "submit", &params, &reply, ch->rpc_count > 1 ? EC_EREPLAY : 0);
     ec_writer_fini(&tx);
     ec_writer_fini(&params);

@@ -43,7 +43,6 @@ typedef struct {
     char rpcs[CL_RPCS_MAX][EC_ENDPOINT_MAX];
     uint32_t rpc_count;        /* 0 means rpc alone                                        */
     uint32_t rpc_at;           /* index of rpc in rpcs                                     */
-    bool failed_over;          /* a call moved to another endpoint                         */
     char genesis[EC_PATH_MAX]; /* absolute path, "" when not configured          */
     ec_rpc_t *conn;            /* NULL until first used                          */
 } cl_chain_t;
@@ -250,8 +249,13 @@ int cl_account_get(cl_ctx_t *ctx, const char *address, cl_account_t *out);
  */
 char *cl_passphrase(cl_ctx_t *ctx, const char *key_path, bool confirm);
 void cl_passphrase_free(char **p);
-/* Loads and decrypts the key file `path` (NULL: --key). NULL with the error recorded. */
+/* Loads and decrypts the key file `path` (NULL: --key). NULL with the error recorded: the
+ * message says what is wrong with the file (missing, mode open to others with the chmod that
+ * fixes it, not a key file, wrong passphrase). */
 ec_key_t *cl_key_load(cl_ctx_t *ctx, const char *path);
+/* Reads the public key of key file `path` into pk, without a passphrase. 0, or 1 with the
+ * error recorded as cl_key_load records it. */
+int cl_key_file_pk(cl_ctx_t *ctx, const char *path, uint8_t pk[EC_PK_BYTES]);
 
 /* ---- transactions ----------------------------------------------------------------------- */
 

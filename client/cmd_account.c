@@ -153,11 +153,8 @@ int cmd_account_address(cl_ctx_t *ctx, int argc, char **argv)
     if (!ctx->key_path)
         return cl_missing(ctx, "--key");
     uint8_t pk[EC_PK_BYTES];
-    rc = ec_key_file_pk(pk, ctx->key_path);
-    if (rc == EC_ENOTFOUND)
-        return cl_fail(ctx, rc, "key file %s not found", ctx->key_path);
-    if (rc)
-        return cl_fail(ctx, rc, "cannot read key file %s: %s", ctx->key_path, ec_strerror(rc));
+    if (cl_key_file_pk(ctx, ctx->key_path, pk) != 0)
+        return 1;
     char address[EC_ADDR_MAX], pk_hex[2 * EC_PK_BYTES + 1];
     ec_address_from_pk(address, pk);
     ec_hex(pk_hex, pk, sizeof pk);

@@ -369,7 +369,8 @@ int cmd_cert_issue(cl_ctx_t *ctx, int argc, char **argv)
 
 static const char s_help_inspect[] =
     "usage: ecert cert inspect --key INSPECTOR --type TYPE --holder ADDR --org CODE\n"
-    "                          --cert TXHASH --verdict TEXT [--field NAME=VALUE ...]\n\n"
+    "                          --cert TXHASH --verdict TEXT\n"
+    "                          [--field NAME=VALUE ...] [--data FILE] [--attachment FILE]\n\n"
     "Records an inspection of a certificate (INSPECT, signed by an inspection agency of\n"
     "TYPE and CODE). The verdict is public; optional fields are sealed to the holder.\n\n"
     "Options:\n"
@@ -467,15 +468,13 @@ int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
          * needed to read a key file's public key). */
         uint8_t pk[EC_PK_BYTES];
         char key_addr[EC_ADDR_MAX];
-        int krc = ec_key_file_pk(pk, ctx->key_path);
+        int krc = cl_key_file_pk(ctx, ctx->key_path, pk);
         if (krc == 0)
             ec_address_from_pk(key_addr, pk);
         if (krc == 0 && strcmp(key_addr, c.holder) != 0)
             krc = cl_fail(ctx, EC_ECRYPTO,
                           "key %s belongs to %s, not to the holder %s: it cannot decrypt",
                           ctx->key_path, key_addr, c.holder);
-        else if (krc)
-            krc = cl_fail(ctx, krc, "cannot read key file %s: %s", ctx->key_path, ec_strerror(krc));
         if (krc) {
             ec_rpc_reply_fini(&reply);
             return 1;

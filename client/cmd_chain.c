@@ -136,6 +136,14 @@ static void s_show_anchoring(cl_ctx_t *ctx, cl_chain_t *ch, cl_chain_t *main, ui
     json_object_set_new(o, "frozen", json_boolean(frozen));
 }
 
+/* The name of a consensus step as the status reply gives it (ec_engine_status_t.step: 0
+ * when idle, else an ec_tm_step_t), for `chain status` and `node status` alike. */
+static const char *s_step_name(uint64_t step)
+{
+    static const char *const names[] = {"idle", "propose", "prevote", "precommit"};
+    return step < sizeof names / sizeof names[0] ? names[step] : "?";
+}
+
 /* Shows one chain; returns 0 when it answered. */
 static int s_show(cl_ctx_t *ctx, cl_chain_t *ch, cl_chain_t *main, json_t *list)
 {
@@ -155,18 +163,21 @@ static int s_show(cl_ctx_t *ctx, cl_chain_t *ch, cl_chain_t *main, json_t *list)
         ec_hex(tip, s.tip_hash, sizeof s.tip_hash);
     cl_out(ctx, "%-10s %-22s height %-8llu tip %.12s  mempool %llu", ch->type, ch->chain_id,
            (unsigned long long)s.height, tip, (unsigned long long)s.mempool);
-    if (s.validators > 1)
-        cl_out(ctx, "  round %llu  validator %s%llu of %llu  peers %llu",
-               (unsigned long long)s.round, s.is_validator ? "" : "-",
-               (unsigned long long)(s.is_validator ? s.validator : 0),
-               (unsigned long long)s.validators, (unsigned long long)s.peers);
+    if (s.validators > 1 && s.is_validator)
+        cl_out(ctx, "  round %llu  validator %llu of %llu  peers %llu", (unsigned long long)s.round,
+               (unsigned long long)s.validator, (unsigned long long)s.validators,
+               (unsigned long long)s.peers);
+    else if (s.validators > 1)
+        cl_out(ctx, "  round %llu  not a validator (%llu in the set)  peers %llu",
+               (unsigned long long)s.round, (unsigned long long)s.validators,
+               (unsigned long long)s.peers);
     json_object_set_new(o, "up", json_true());
     json_object_set_new(o, "height", json_integer((json_int_t)s.height));
     json_object_set_new(o, "tip", s.has_tip ? json_string(tip) : json_null());
     json_object_set_new(o, "tip_time_ms", json_integer((json_int_t)s.tip_time_ms));
     json_object_set_new(o, "mempool", json_integer((json_int_t)s.mempool));
     json_object_set_new(o, "round", json_integer((json_int_t)s.round));
-    json_object_set_new(o, "step", json_integer((json_int_t)s.step));
+    json_object_set_new(o, "step", json_string(s_step_name(s.step)));
     json_object_set_new(o, "validator",
                         s.is_validator ? json_integer((json_int_t)s.validator) : json_null());
     json_object_set_new(o, "validators", json_integer((json_int_t)s.validators));
@@ -283,8 +294,7 @@ int cmd_node_status(cl_ctx_t *ctx, int argc, char **argv)
     char tip[2 * EC_HASH_BYTES + 1] = "-";
     if (s.has_tip)
         ec_hex(tip, s.tip_hash, sizeof s.tip_hash);
-    static const char *const steps[] = {"idle", "propose", "prevote", "precommit"};
-    const char *step = s.step < 4 ? steps[s.step] : "?";
+    const char *step = s_step_name(s.step);
     cl_out(ctx, "%s  height %llu  tip %.12s  round %llu %s  ", s.chain_id,
            (unsigned long long)s.height, tip, (unsigned long long)s.round, step);
     if (s.is_validator)

@@ -63,8 +63,12 @@ static const char s_global_help[] =
     "  --timeout-ms N          how long to wait for a node (default 10000)\n"
     "  --help                  help for any command or subcommand\n";
 
+/* Prints the list of commands, or with `only` the subcommands of that command. Its example
+ * is a subcommand's --help (the first listed), never the page being printed itself. */
 static void s_print_overview(const char *only)
 {
+    const char *example = "cert issue";
+    char group_example[64];
     if (only)
         printf("usage: ecert [global options] %s <subcommand> [options]\n\nSubcommands:\n", only);
     else
@@ -78,8 +82,12 @@ static void s_print_overview(const char *only)
         char name[40];
         snprintf(name, sizeof name, "%s%s%s", c->command, c->sub ? " " : "", c->sub ? c->sub : "");
         printf("  %-20s %s\n", name, c->summary);
+        if (only && example != group_example) {
+            snprintf(group_example, sizeof group_example, "%s", name);
+            example = group_example;
+        }
     }
-    printf("\n%s\nExample:\n  ecert %s --help\n", s_global_help, only ? only : "cert issue");
+    printf("\n%s\nExample:\n  ecert %s --help\n", s_global_help, example);
     if (!only)
         printf("\nBenchmarks: ecert-bench --help (docs/PERFORMANCE.md).\n");
 }

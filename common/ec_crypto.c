@@ -417,17 +417,18 @@ int ec_file_private_check(int fd, const char *path, const char *what, ec_status_
 
 /*
  * Reads at most S_KEYFILE_BYTES_MAX bytes of path into buf, after checking on the open file
- * that only its owner may read or write it (the refusal is logged: see ec_key_load).
+ * that only its owner may read or write it. On error the reason is in st (when not NULL).
  */
-static int s_read_small(const char *path, uint8_t *buf, size_t *size)
+static int s_read_small(const char *path, uint8_t *buf, size_t *size, ec_status_t *st)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? EC_ENOTFOUND : EC_EIO;
-    ec_status_t st = {0};
-    int rc = ec_file_private_check(fd, path, "key file", &st);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return ec_status_set(st, EC_ENOTFOUND, "key file %s not found", path);
+        return ec_status_set(st, EC_EIO, "cannot open key file %s: %s", path, strerror(errno));
+    }
+    int rc = ec_file_private_check(fd, path, "key file", st);
     if (rc != 0) {
-        ec_error("%s", st.msg);
         close(fd);
         return rc;
     }
@@ -437,14 +438,15 @@ static int s_read_small(const char *path, uint8_t *buf, size_t *size)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = EC_EIO;
+            rc = ec_status_set(st, EC_EIO, "cannot read key file %s: %s", path, strerror(errno));
             break;
         }
         if (n == 0)
             break;
         got += (size_t)n;
         if (got > S_KEYFILE_BYTES_MAX) {
-            rc = EC_EINVAL;
+            rc = ec_status_set(st, EC_EINVAL, "%s is not an ecert key file (larger than %d bytes)",
+                               path, S_KEYFILE_BYTES_MAX);
             break;
         }
     }
@@ -453,12 +455,12 @@ static int s_read_small(const char *path, uint8_t *buf, size_t *size)
     return rc;
 }
 
-/* Reads and parses a key file, bounding the KDF cost. */
-static int s_keyfile_read(s_keyfile_t *kf, const char *path)
+/* Reads and parses a key file, bounding the KDF cost. On error the reason is in st. */
+static int s_keyfile_read(s_keyfile_t *kf, const char *path, ec_status_t *st)
 {
     uint8_t buf[S_KEYFILE_BYTES_MAX + 1];
     size_t size = 0;
-    int rc = s_read_small(path, buf, &size);
+    int rc = s_read_small(path, buf, &size, st);
     if (rc != 0)
         return rc;
     ec_decoder_t d;
@@ -492,27 +494,43 @@ static int s_keyfile_read(s_keyfile_t *kf, const char *path)
         }
     }
     ec_decoder_fini(&d);
-    if (rc == EC_ETOOBIG)
-        rc = EC_EINVAL;
-    return rc;
+    if (rc == EC_EVERSION)
+        return ec_status_set(st, rc,
+                             "key file %s has a version or cipher suite this ecert does not "
+                             "read (it reads version %d, %s)",
+                             path, S_KEYFILE_VERSION, S_KEYFILE_SUITE);
+    if (rc == EC_ENOMEM)
+        return ec_status_set(st, rc, "out of memory reading key file %s", path);
+    if (rc != 0)
+        return ec_status_set(st, EC_EINVAL, "%s is not an ecert key file", path);
+    return 0;
 }
 
-int ec_key_file_pk(uint8_t pk[EC_PK_BYTES], const char *path)
+int ec_key_file_pk_st(uint8_t pk[EC_PK_BYTES], const char *path, ec_status_t *st)
 {
     assert(pk && path);
     s_keyfile_t kf;
-    int rc = s_keyfile_read(&kf, path);
+    int rc = s_keyfile_read(&kf, path, st);
     if (rc == 0)
         memcpy(pk, kf.pk, EC_PK_BYTES);
     return rc;
 }
 
-int ec_key_load(ec_key_t **out, const char *path, const char *passphrase)
+int ec_key_file_pk(uint8_t pk[EC_PK_BYTES], const char *path)
+{
+    ec_status_t st = {0};
+    int rc = ec_key_file_pk_st(pk, path, &st);
+    if (rc == EC_ECONFIG)
+        ec_error("%s", st.msg);
+    return rc;
+}
+
+int ec_key_load_st(ec_key_t **out, const char *path, const char *passphrase, ec_status_t *st)
 {
     assert(out && path && passphrase);
     *out = NULL;
     s_keyfile_t kf;
-    int rc = s_keyfile_read(&kf, path);
+    int rc = s_keyfile_read(&kf, path, st);
     if (rc != 0)
         return rc;
     ec_key_t *key = s_key_new();
@@ -520,29 +538,49 @@ int ec_key_load(ec_key_t **out, const char *path, const char *passphrase)
     if (!key || !kdf) {
         sodium_free(kdf);
         ec_key_destroy(&key);
-        return EC_ENOMEM;
+        return ec_status_set(st, EC_ENOMEM, "out of memory loading key file %s", path);
     }
     rc = s_kdf(kdf, passphrase, kf.salt, kf.opslimit, kf.memlimit);
+    if (rc == EC_EINVAL)
+        ec_status_set(st, rc, "the passphrase for key file %s is longer than %d bytes", path,
+                      EC_PASSPHRASE_MAX);
+    else if (rc != 0)
+        ec_status_set(st, rc, "out of memory deriving the key of key file %s", path);
     if (rc == 0 &&
         crypto_secretbox_open_easy(key->secret->sk, kf.ct, sizeof kf.ct, kf.nonce, kdf->k) != 0)
-        rc = EC_ECRYPTO;
+        rc = ec_status_set(st, EC_ECRYPTO,
+                           "wrong passphrase for key file %s (or the file was altered)", path);
     sodium_free(kdf);
     if (rc == 0) {
         /* The plaintext pk field is not authenticated: it must match the decrypted key. */
         uint8_t pk[EC_PK_BYTES];
         (void)crypto_sign_ed25519_sk_to_pk(pk, key->secret->sk);
         if (sodium_memcmp(pk, kf.pk, EC_PK_BYTES) != 0)
-            rc = EC_EINVAL;
+            rc = ec_status_set(st, EC_EINVAL,
+                               "key file %s is damaged: its public key is not that of its "
+                               "secret key",
+                               path);
         memcpy(key->pk, kf.pk, EC_PK_BYTES);
     }
-    if (rc == 0)
-        rc = s_key_finish(key);
+    if (rc == 0 && s_key_finish(key) != 0)
+        rc = ec_status_set(st, EC_EINVAL,
+                           "key file %s holds a key whose public half is no usable curve point",
+                           path);
     if (rc != 0) {
         ec_key_destroy(&key);
         return rc;
     }
     *out = key;
     return 0;
+}
+
+int ec_key_load(ec_key_t **out, const char *path, const char *passphrase)
+{
+    ec_status_t st = {0};
+    int rc = ec_key_load_st(out, path, passphrase, &st);
+    if (rc == EC_ECONFIG)
+        ec_error("%s", st.msg);
+    return rc;
 }
 
 /* ---- addresses (bech32m, BIP-350) ------------------------------------------------------- */

@@ -118,14 +118,26 @@ EC_WUR int ec_key_save(const ec_key_t *key, const char *path, const char *passph
 EC_WUR int ec_key_save_ex(const ec_key_t *key, const char *path, const char *passphrase,
                           uint64_t opslimit, uint64_t memlimit);
 /*
- * Reads and decrypts a key file. Returns 0 and sets *out, EC_ENOTFOUND (no file), EC_EIO,
- * EC_EINVAL (not a key file), EC_EVERSION, EC_ECRYPTO (wrong passphrase or tampered), or
- * EC_ECONFIG (group or others may read or write the file; the reason, with the chmod that
- * fixes it, is logged at ERROR level, because callers report only the code).
+ * Reads and decrypts a key file.
+ * Returns: 0 and sets *out; EC_ENOTFOUND (no file), EC_EIO, EC_EINVAL (not a key file, or
+ *          a passphrase longer than EC_PASSPHRASE_MAX), EC_EVERSION, EC_ECRYPTO (wrong
+ *          passphrase or tampered), EC_ENOMEM, or EC_ECONFIG (group or others may read or
+ *          write the file).
+ * Out:     *out, NULL on failure; st (may be NULL), on failure, the code and a message that
+ *          names the file and says what is wrong, e.g. "key file k.key has mode 0644: group
+ *          or others may read or change it; run: chmod 600 k.key". Nothing is logged: the
+ *          caller reports st.
  */
+EC_WUR int ec_key_load_st(ec_key_t **out, const char *path, const char *passphrase,
+                          ec_status_t *st);
+/* As ec_key_load_st, for callers that report only the code: the EC_ECONFIG reason (the
+ * mode, with the chmod that fixes it) is logged at ERROR level. */
 EC_WUR int ec_key_load(ec_key_t **out, const char *path, const char *passphrase);
-/* Reads only the public key from a key file, without the passphrase. Same errors: the file
- * holds the secret key too, so a key file open to others is refused here as well. */
+/* Reads only the public key from a key file, without the passphrase. Same errors and st as
+ * ec_key_load_st (but no EC_ECRYPTO): the file holds the secret key too, so a key file open
+ * to others is refused here as well. */
+EC_WUR int ec_key_file_pk_st(uint8_t pk[EC_PK_BYTES], const char *path, ec_status_t *st);
+/* As ec_key_file_pk_st, logging the EC_ECONFIG reason as ec_key_load does. */
 EC_WUR int ec_key_file_pk(uint8_t pk[EC_PK_BYTES], const char *path);
 
 /*

@@ -16,9 +16,11 @@
  *
  * Validator sets: the application may change one validator per block (ec_block_ctx_t
  * valset_change); a change applied at height h is in force from h + 2. exec keeps the sets
- * of the next two heights and stores each change (EC_CF_META "vs/" be64(height) -> encoded
- * set). Header h carries valset_hash = hash(set of h) and next_valset_hash = hash(set of
- * h + 1), so a light client following headers learns of a change one header ahead.
+ * of the next two heights and stores each change (EC_CF_META "vs/" be64(~height) -> encoded
+ * set: the height it is in force from, inverted so that a forward seek finds the latest
+ * change at or below a height). Header h carries valset_hash = hash(set of h) and
+ * next_valset_hash = hash(set of h + 1), so a light client following headers learns of a
+ * change one header ahead.
  *
  * Storage per block, in one synced batch with the state changes (ec_ledger.h):
  *   EC_CF_BLOCKS   be64(h)  -> ec_block_encode (transactions, results, evidence)
@@ -27,7 +29,7 @@
  *   EC_CF_PAYLOADS id       -> payload (applied transactions that carried one)
  *   EC_CF_META     "ev/" be64(h) be32(i) -> evidence i of block h
  *                  "evh/" SHA-256(evidence) -> be64(h)   (each evidence once)
- *                  "vs/" be64(h + 2) -> the set in force from h + 2 (a change at h)
+ *                  "vs/" be64(~(h + 2)) -> the set in force from h + 2 (a change at h)
  *   EC_MLOG_HIST   leaf h = ec_merkle_leaf(EC_LEAF_BLOCK, block hash)
  *
  * Threads: one owner (the node's core thread). Committed reads by others go straight to

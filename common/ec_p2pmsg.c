@@ -55,13 +55,18 @@ static void s_read_txs(ec_cur_t *c, ec_p2pmsg_t *m)
         const uint8_t *b;
         size_t n;
         ec_cur_enter(&list, &item, 2);
+        /* Each length is checked right after its own field is read: one check after both
+         * would see only the payload's (an empty transaction passed when it had one). */
         ec_cur_bin(&item, &b, &n, EC_TX_BYTES_MAX);
-        if (ec_cur_peek_nil(&item))
-            ec_cur_nil(&item);
-        else
-            ec_cur_bin(&item, &b, &n, EC_PAYLOAD_BYTES_MAX);
         if (!item.err && n == 0)
-            ec_cur_fail(&item, EC_EINVAL); /* no payload is nil, never an empty bin */
+            ec_cur_fail(&item, EC_EINVAL); /* a transaction is never empty */
+        if (ec_cur_peek_nil(&item)) {
+            ec_cur_nil(&item);
+        } else {
+            ec_cur_bin(&item, &b, &n, EC_PAYLOAD_BYTES_MAX);
+            if (!item.err && n == 0)
+                ec_cur_fail(&item, EC_EINVAL); /* no payload is nil, never an empty bin */
+        }
         ec_cur_fold(&list, &item);
     }
     if (!list.err) {

@@ -3,8 +3,9 @@
  * section 3): their encoders and one strict decoder.
  *
  * Every message is one canonical msgpack array [type, from, ...]: `from` is the sender's
- * validator index, which the receiver checks against the key its connection authenticated
- * (ec_p2p). Bytes (blocks, transactions, payloads, commits) are `bin` and are read in
+ * validator index as the sender states it. Receivers never trust it: the engine is given
+ * the index of the key the connection authenticated (ec_p2p) and uses that; a vote or a
+ * proposal is checked against its signer's key whatever link brought it. Bytes (blocks, transactions, payloads, commits) are `bin` and are read in
  * place: pointers returned by the decoder point into the message buffer.
  *
  *   1 PROPOSAL     [1, from, height, round, valid_round + 1, block: bin,
@@ -46,7 +47,7 @@ enum {
 /* A decoded message; pointers borrow from the message bytes and the decoder. */
 typedef struct {
     uint32_t type;
-    uint32_t from;
+    uint32_t from;        /* as the sender states it: informational, never trusted    */
     uint64_t height;      /* PROPOSAL, STATUS, GET_PROPOSAL; GET_BLOCKS: from_height */
     uint64_t round;       /* PROPOSAL, STATUS, GET_PROPOSAL                          */
     int64_t valid_round;  /* PROPOSAL (-1: none)                                    */

@@ -810,22 +810,33 @@ static int s_side_valset_load(ec_ledger_t *l, bool pending, const char *chain_id
     return 0;
 }
 
-/* The fork branch of ANCHOR: keep the evidence, freeze the chain, and succeed. */
-static void s_anchor_freeze(mc_app_t *self, ec_block_ctx_t *ctx, const s_anchor_t *b,
-                            ec_light_t *lc)
+/*
+ * The fork branch of ANCHOR: keep the evidence, freeze the chain, and succeed. Only the
+ * first fork's evidence is kept: once governance unfreezes the chain (SIDECHAIN_UPDATE) a
+ * later fork freezes it again but leaves "f/" as it was, so the record of what happened
+ * first cannot be replaced by whoever forks next. 0, or a storage error (st set).
+ */
+static int s_anchor_freeze(mc_app_t *self, ec_block_ctx_t *ctx, const s_anchor_t *b, ec_light_t *lc,
+                           ec_status_t *st)
 {
     uint8_t key[S_KEY_MAX];
     size_t ks = s_key_str(key, 'f', b->chain_id);
+    int had = s_exists(ctx->ledger, true, key, ks, st);
+    if (had < 0)
+        return had;
+    lc->frozen = true;
+    ec_warn("mainchain: side chain %s is FROZEN: a valid commit for height %" PRIu64
+            " does not extend the anchored history at height %" PRIu64 " (main height %" PRIu64 ")",
+            b->chain_id, b->header.height, lc->height, ctx->height);
+    if (had)
+        return 0;
     ec_writer_reset(&self->w);
     ec_write_array(&self->w, 3);
     ec_write_uint(&self->w, ctx->height);
     ec_write_bin(&self->w, b->header_bytes, b->header_size);
     ec_write_bin(&self->w, b->commit_bytes, b->commit_size);
     ec_state_put(ctx->ledger, key, ks, ec_writer_data(&self->w), ec_writer_size(&self->w));
-    lc->frozen = true;
-    ec_warn("mainchain: side chain %s is FROZEN: a valid commit for height %" PRIu64
-            " does not extend the anchored history at height %" PRIu64 " (main height %" PRIu64 ")",
-            b->chain_id, b->header.height, lc->height, ctx->height);
+    return 0;
 }
 
 /*
@@ -890,7 +901,10 @@ static int s_deliver_anchor(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *
     rc = ec_light_check(&lc, b->chain_id, &b->header, &b->commit, vs, b->prev_path, b->prev_len,
                         b->consistency, b->consistency_len, b->has_claimed ? b->claimed : NULL, st);
     if (rc == EC_EFORK) {
-        s_anchor_freeze(self, ctx, b, &lc);
+        ec_status_clear(st);
+        rc = s_anchor_freeze(self, ctx, b, &lc, st);
+        if (rc != 0)
+            return rc;
         s_light_store(self, l, b->chain_id, &lc);
         ec_status_clear(st);
         return 0;

@@ -35,9 +35,9 @@
  * which bounds an ERASE to SC_PAYLOADS_MAX + 1 payload deletes. ERASE deletes the 'P' keys
  * with the payloads. A missing count key means n = 0.
  *
- * Mirror value (82 bytes):
+ * Mirror value (SC_MIRROR_BYTES, 90 bytes):
  *   offset size  meaning
- *        0    1  format version (1)
+ *        0    1  format version (SC_FORMAT, 2)
  *        1    8  be64 height of the last accepted main header (0: none yet)
  *        9   32  its block hash (main genesis hash at height 0)
  *       41   32  its hist_root (SHA-256("") at height 0)

@@ -55,4 +55,18 @@ expect_rc 1 "issue without the issuer role" ecert cert issue \
     --org NOPE --field a=b
 ECERT_PASSPHRASE=wrong expect_rc 1 "wrong passphrase" ecert org register \
     --key "$ECERT_DEVNET_DIR/keys/operator.key" --code X --name Y
+
+# A key file others may read is refused, and the error itself (human and --json: a log
+# line apart from it was lost under --json) says the mode and the chmod that fixes it.
+cp "$ECERT_DEVNET_DIR/keys/operator.key" "$T/open.key"
+chmod 644 "$T/open.key"
+want="key file $T/open.key has mode 0644: group or others may read or change it; run: chmod 600 $T/open.key"
+for cmd in "account address" "org register --code X --name Y"; do
+    # shellcheck disable=SC2086 # $cmd is a command and its options, split on purpose
+    err=$(ecert $cmd --key "$T/open.key" 2>&1 >/dev/null) && fail "$cmd: open key file accepted"
+    [ "$err" = "ecert: $want" ] || fail "$cmd: error '$err', want 'ecert: $want'"
+    # shellcheck disable=SC2086
+    out=$(ecert $cmd --key "$T/open.key" --json 2>/dev/null) && fail "$cmd --json: accepted"
+    [ "$(json_field message "$out")" = "$want" ] || fail "$cmd --json: error $out"
+done
 pass

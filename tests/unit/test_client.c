@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cl_commands.h"
@@ -743,6 +744,49 @@ static void test_cert_data_file_wiped(void **state)
     unlink(path);
 }
 
+/*
+ * Regression: a key file open to group or others was refused with "cannot read key file X:
+ * bad configuration"; the mode and the chmod that fixes it were only in a log line, which
+ * --json output loses. The recorded error (printed as is, and as the --json message) must
+ * carry them, and cl_key_load must refuse the file before it asks for a passphrase.
+ */
+static void test_key_file_mode_in_message(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ecert-test-client-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[sizeof dir + 16];
+    snprintf(path, sizeof path, "%s/k.key", dir);
+    ec_key_t *key = ec_key_generate();
+    assert_non_null(key);
+    assert_int_equal(
+        ec_key_save_ex(key, path, "pw", crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN), 0);
+    ec_key_destroy(&key);
+    assert_int_equal(chmod(path, 0644), 0);
+    char msg[512], mode[64], fix[sizeof path + 16];
+    snprintf(mode, sizeof mode, "has mode 0644");
+    snprintf(fix, sizeof fix, "chmod 600 %s", path);
+
+    const char *address[] = {"address", "--key", path, NULL};
+    assert_int_equal(s_run(cmd_account_address, address, msg, sizeof msg), 1);
+    if (!strstr(msg, mode) || !strstr(msg, fix))
+        fail_msg("account address: '%s' does not say the mode and the fix", msg);
+
+    /* The passphrase file does not exist: asking for a passphrase first would fail on it. */
+    cl_ctx_t *ctx = calloc(1, sizeof *ctx);
+    assert_non_null(ctx);
+    ctx->json = true;
+    ctx->passphrase_file = "/nonexistent/ecert-passphrase";
+    assert_null(cl_key_load(ctx, path));
+    assert_int_equal(ctx->err_code, EC_ECONFIG);
+    if (!strstr(ctx->err_msg, mode) || !strstr(ctx->err_msg, fix))
+        fail_msg("cl_key_load: '%s' does not say the mode and the fix", ctx->err_msg);
+    free(ctx);
+
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -760,6 +804,7 @@ int main(void)
         cmocka_unit_test(test_show_fields_wiped),
         cmocka_unit_test(test_cert_args_do_not_survive),
         cmocka_unit_test(test_cert_data_file_wiped),
+        cmocka_unit_test(test_key_file_mode_in_message),
     };
     return cmocka_run_group_tests_name("client", tests, s_setup, NULL);
 }

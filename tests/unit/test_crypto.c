@@ -403,8 +403,11 @@ static void test_keyfile_hostile(void **state)
     ec_key_t *key = NULL;
     uint8_t got[32];
 
+    ec_status_t st = {0};
     assert_int_equal(ec_key_load(&key, t->path, "x"), EC_ENOTFOUND);
     assert_int_equal(ec_key_file_pk(got, t->path), EC_ENOTFOUND);
+    assert_int_equal(ec_key_file_pk_st(got, t->path, &st), EC_ENOTFOUND);
+    assert_non_null(strstr(st.msg, "not found"));
 
     /* a well-formed file with a wrong MAC: decryption fails */
     s_write_keyfile(t->path, 1, suite, pk, FAST_OPS, FAST_MEM, 80);
@@ -424,6 +427,8 @@ static void test_keyfile_hostile(void **state)
     /* version and suite */
     s_write_keyfile(t->path, 2, suite, pk, FAST_OPS, FAST_MEM, 80);
     assert_int_equal(ec_key_load(&key, t->path, "x"), EC_EVERSION);
+    assert_int_equal(ec_key_load_st(&key, t->path, "x", &st), EC_EVERSION);
+    assert_non_null(strstr(st.msg, "version"));
     unlink(t->path);
     s_write_keyfile(t->path, 1, "ed25519/scrypt/aes", pk, FAST_OPS, FAST_MEM, 80);
     assert_int_equal(ec_key_load(&key, t->path, "x"), EC_EVERSION);
@@ -436,6 +441,8 @@ static void test_keyfile_hostile(void **state)
     s_write_file(t->path, (const uint8_t *)"hello", 5);
     assert_int_equal(ec_key_load(&key, t->path, "x"), EC_EINVAL);
     assert_int_equal(ec_key_file_pk(got, t->path), EC_EINVAL);
+    assert_int_equal(ec_key_file_pk_st(got, t->path, &st), EC_EINVAL);
+    assert_non_null(strstr(st.msg, "is not an ecert key file"));
     unlink(t->path);
     static uint8_t big[5000];
     s_write_file(t->path, big, sizeof big);
@@ -511,6 +518,31 @@ static void test_keyfile_mode(void **state)
     assert_int_equal(fchmod(fd, 0600), 0);
     assert_int_equal(ec_file_private_check(fd, t->path, "key file", &st), 0);
     close(fd);
+    /*
+     * Regression: the _st loaders hand the same reason to the caller, so a client can put
+     * it in its one error message (under --json a separate log line was lost), and log
+     * nothing themselves.
+     */
+    assert_int_equal(chmod(t->path, 0640), 0);
+    const char *what[] = {"load", "pk"};
+    for (size_t i = 0; i < 2; i++) {
+        ec_status_clear(&st);
+        tu_stderr_begin(&cap);
+        rc = i == 0 ? ec_key_load_st(&back, t->path, "pw", &st)
+                    : ec_key_file_pk_st(pk, t->path, &st);
+        tu_stderr_end(&cap, log, sizeof log);
+        assert_int_equal(rc, EC_ECONFIG);
+        assert_int_equal(st.code, EC_ECONFIG);
+        if (!strstr(st.msg, t->path) || !strstr(st.msg, "mode 0640") ||
+            !strstr(st.msg, "chmod 600"))
+            fail_msg("%s: '%s' does not say the mode and the fix", what[i], st.msg);
+        assert_string_equal(log, "");
+    }
+    assert_int_equal(chmod(t->path, 0600), 0);
+    ec_status_clear(&st);
+    assert_int_equal(ec_key_load_st(&back, t->path, "wrong", &st), EC_ECRYPTO);
+    assert_non_null(strstr(st.msg, "wrong passphrase"));
+    assert_non_null(strstr(st.msg, t->path));
     /* Owner-only modes load. */
     static const mode_t accepted[] = {0600, 0400, 0700};
     for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {

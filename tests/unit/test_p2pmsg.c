@@ -161,6 +161,25 @@ static void test_txs(void **state)
     ec_write_nil(&w);
     ec_write_nil(&w);
     assert_int_equal(s_decode(&d, &w, &m), EC_EINVAL);
+    /*
+     * Regression: an empty transaction is refused whatever follows it. The emptiness check
+     * read the length of the field read last, so an empty transaction passed when it came
+     * with a (non-empty) payload and was refused only with nil.
+     */
+    ec_writer_reset(&w);
+    ec_p2pmsg_txs_begin(&w, 1, 1);
+    ec_p2pmsg_txs_add(&w, t1, 0, p2, sizeof p2);
+    assert_int_equal(s_decode(&d, &w, &m), EC_EINVAL);
+    ec_writer_reset(&w);
+    ec_p2pmsg_txs_begin(&w, 1, 1);
+    ec_p2pmsg_txs_add(&w, t1, 0, NULL, 0);
+    assert_int_equal(s_decode(&d, &w, &m), EC_EINVAL);
+    /* An empty payload after a good transaction, second in the list, is refused too. */
+    ec_writer_reset(&w);
+    ec_p2pmsg_txs_begin(&w, 1, 2);
+    ec_p2pmsg_txs_add(&w, t2, sizeof t2, p2, sizeof p2);
+    ec_p2pmsg_txs_add(&w, t1, sizeof t1, p2, 0);
+    assert_int_equal(s_decode(&d, &w, &m), EC_EINVAL);
     /* Over the count and size limits. */
     ec_writer_reset(&w);
     ec_p2pmsg_txs_begin(&w, 1, 0);
