@@ -485,12 +485,20 @@ int cmd_validator_set(cl_ctx_t *ctx, int argc, char **argv)
     char hex[2 * EC_PK_BYTES + 1];
     ec_hex(hex, pk, EC_PK_BYTES);
     const char *chain = chain_id ? chain_id : cl_main(ctx)->chain_id;
-    cl_out(ctx,
-           "validator %s of %s: power %llu (%s), in force two blocks after main block "
-           "%llu%s\n",
-           hex, chain, (unsigned long long)power, power ? "set" : "removed",
-           (unsigned long long)res.height,
-           chain_id ? " of the side chain, once the relay brings it the record" : "");
+    /* A side chain's change crosses chains: main block N only records it; the side chain
+     * applies it in one of its own blocks, and the two-block delay counts from there. */
+    if (chain_id)
+        cl_out(ctx,
+               "validator %s of %s: power %llu (%s), recorded in main block %llu; the side "
+               "chain applies it when the relay brings it the record, in force two side-chain "
+               "blocks after the block that applies it\n",
+               hex, chain, (unsigned long long)power, power ? "set" : "removed",
+               (unsigned long long)res.height);
+    else
+        cl_out(ctx,
+               "validator %s of %s: power %llu (%s), in force two blocks after main block %llu\n",
+               hex, chain, (unsigned long long)power, power ? "set" : "removed",
+               (unsigned long long)res.height);
     json_t *obj =
         json_pack("{s:s,s:s,s:I}", "chain_id", chain, "validator", hex, "power", (json_int_t)power);
     return cl_emit_txres(ctx, obj, &res);
@@ -498,23 +506,54 @@ int cmd_validator_set(cl_ctx_t *ctx, int argc, char **argv)
 
 /* ---- genesis main / side ---------------------------------------------------------------- */
 
+/* Adds pk (named `what` in errors) to the validator set vs with power 1: 0 or a usage error. */
+static int s_add_validator(cl_ctx_t *ctx, ec_valset_t *vs, const uint8_t pk[EC_PK_BYTES],
+                           const char *what)
+{
+    if (vs->count == EC_VALIDATORS_MAX)
+        return cl_usage(ctx, "more than %d validators", EC_VALIDATORS_MAX);
+    for (uint32_t i = 0; i < vs->count; i++)
+        if (!memcmp(vs->v[i].pk, pk, EC_PK_BYTES))
+            return cl_usage(ctx, "validator %s given twice", what);
+    memcpy(vs->v[vs->count].pk, pk, EC_PK_BYTES);
+    vs->v[vs->count].power = 1;
+    vs->count++;
+    return 0;
+}
+
 /* cl_opt_t handler for --validator-key: adds the public key of a key file (read without a
  * passphrase) to the validator set `out`. */
 static int s_opt_validator(cl_ctx_t *ctx, const char *path, void *out)
 {
-    ec_valset_t *vs = out;
-    if (vs->count == EC_VALIDATORS_MAX)
-        return cl_usage(ctx, "more than %d validators", EC_VALIDATORS_MAX);
-    ec_validator_t *v = &vs->v[vs->count];
-    int rc = ec_key_file_pk(v->pk, path);
+    uint8_t pk[EC_PK_BYTES];
+    if (cl_key_file_pk(ctx, path, pk) != 0)
+        return 1;
+    return s_add_validator(ctx, out, pk, path);
+}
+
+/*
+ * Reads a public key given on the command line as 64 hex digits into pk, refusing one that
+ * is no usable Ed25519 point (ec_curve_pk: a typo is caught here rather than as a validator
+ * no peer can ever connect to). 0, or a usage error (2) naming opt.
+ */
+static int s_opt_pk(cl_ctx_t *ctx, const char *opt, const char *hex, uint8_t pk[EC_PK_BYTES])
+{
+    uint8_t curve[EC_CURVE_KEY_BYTES];
+    int rc = cl_parse_hash(ctx, opt, hex, pk);
     if (rc)
-        return cl_fail(ctx, rc, "cannot read key file %s: %s", path, ec_strerror(rc));
-    for (uint32_t i = 0; i < vs->count; i++)
-        if (!memcmp(vs->v[i].pk, v->pk, EC_PK_BYTES))
-            return cl_usage(ctx, "validator key %s given twice", path);
-    v->power = 1;
-    vs->count++;
+        return rc;
+    if (ec_curve_pk(curve, pk) != 0)
+        return cl_usage(ctx, "%s: '%s' is not a usable Ed25519 public key", opt, hex);
     return 0;
+}
+
+/* cl_opt_t handler for --validator-pk: as --validator-key, with the public key itself (64
+ * hex digits), so a genesis can be written from keys that never left their hosts. */
+static int s_opt_validator_pk(cl_ctx_t *ctx, const char *hex, void *out)
+{
+    uint8_t pk[EC_PK_BYTES];
+    int rc = s_opt_pk(ctx, "--validator-pk", hex, pk);
+    return rc ? rc : s_add_validator(ctx, out, pk, hex);
 }
 
 /* cl_opt_t handler for --operator-key: adds a key file's public key to genesis `out`. */
@@ -523,9 +562,21 @@ static int s_opt_operator(cl_ctx_t *ctx, const char *path, void *out)
     ec_genesis_t *g = out;
     if (g->operator_count == EC_OPERATORS_MAX)
         return cl_usage(ctx, "more than %d operators", EC_OPERATORS_MAX);
-    int rc = ec_key_file_pk(g->operators[g->operator_count], path);
+    if (cl_key_file_pk(ctx, path, g->operators[g->operator_count]) != 0)
+        return 1;
+    g->operator_count++;
+    return 0;
+}
+
+/* cl_opt_t handler for --operator-pk: as --operator-key, with the public key itself. */
+static int s_opt_operator_pk(cl_ctx_t *ctx, const char *hex, void *out)
+{
+    ec_genesis_t *g = out;
+    if (g->operator_count == EC_OPERATORS_MAX)
+        return cl_usage(ctx, "more than %d operators", EC_OPERATORS_MAX);
+    int rc = s_opt_pk(ctx, "--operator-pk", hex, g->operators[g->operator_count]);
     if (rc)
-        return cl_fail(ctx, rc, "cannot read key file %s: %s", path, ec_strerror(rc));
+        return rc;
     g->operator_count++;
     return 0;
 }
@@ -554,15 +605,19 @@ static int s_genesis_write(cl_ctx_t *ctx, ec_genesis_t *g, uint32_t kind, const 
 }
 
 static const char s_help_gmain[] =
-    "usage: ecert genesis main --chain-id ID --validator-key FILE [--validator-key ...]\n"
-    "                          --operator-key FILE [--operator-key ...] --out FILE\n"
+    "usage: ecert genesis main --chain-id ID (--validator-key FILE | --validator-pk HEX)...\n"
+    "                          (--operator-key FILE | --operator-pk HEX)... --out FILE\n"
     "                          [--time-ms N]\n\n"
     "Writes a main-chain genesis: validators (power 1 each) and operators (governance\n"
-    "keys) come from the public halves of key files, so no passphrase is needed.\n\n"
+    "keys) come from the public halves of key files, so no passphrase is needed, or from\n"
+    "public keys given as hex (keys made on other machines: deploy/gen).\n\n"
     "Options:\n"
     "  --chain-id ID          the new chain's id (1..63 bytes)\n"
     "  --validator-key FILE   a validator's key file (repeatable, up to 32)\n"
+    "  --validator-pk HEX     or a validator's public key, 64 hex digits (repeatable; the\n"
+    "                         set is in the order both options are given)\n"
     "  --operator-key FILE    an operator's key file (repeatable, up to 8)\n"
+    "  --operator-pk HEX      or an operator's public key, 64 hex digits (repeatable)\n"
     "  --out FILE             the genesis YAML to write (must not exist)\n"
     "  --time-ms N            genesis time, ms since the epoch (default: now)\n"
     "\nExample:\n  ecert genesis main --chain-id ecert-main-dev --validator-key v1.key "
@@ -576,7 +631,9 @@ int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv)
     uint64_t time_ms = cl_now_ms();
     const cl_opt_t opts[] = {{"chain-id", CL_ARG_STR, &chain_id},
                              {"validator-key", CL_ARG_FN, &g.validators, NULL, s_opt_validator},
+                             {"validator-pk", CL_ARG_FN, &g.validators, NULL, s_opt_validator_pk},
                              {"operator-key", CL_ARG_FN, &g, NULL, s_opt_operator},
+                             {"operator-pk", CL_ARG_FN, &g, NULL, s_opt_operator_pk},
                              {"out", CL_ARG_STR, &out},
                              {"time-ms", CL_ARG_U64, &time_ms},
                              {NULL}};
@@ -586,9 +643,9 @@ int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv)
     if ((rc = s_check_len(ctx, "--chain-id", chain_id, EC_CHAIN_ID_MAX)))
         return rc;
     if (g.validators.count == 0)
-        return cl_missing(ctx, "--validator-key");
+        return cl_missing(ctx, "--validator-key or --validator-pk");
     if (g.operator_count == 0)
-        return cl_missing(ctx, "--operator-key");
+        return cl_missing(ctx, "--operator-key or --operator-pk");
     if (!out)
         return cl_missing(ctx, "--out");
     if (!ec_chain_id_valid(chain_id))
@@ -597,9 +654,10 @@ int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv)
 }
 
 static const char s_help_gside[] =
-    "usage: ecert genesis side --chain-id ID --cert-type TYPE --validator-key FILE\n"
-    "                          [--validator-key ...] --main-genesis FILE --out FILE\n"
-    "                          [--time-ms N] [--main-freshness-ms N]\n\n"
+    "usage: ecert genesis side --chain-id ID --cert-type TYPE\n"
+    "                          (--validator-key FILE | --validator-pk HEX)...\n"
+    "                          --main-genesis FILE --out FILE [--time-ms N]\n"
+    "                          [--main-freshness-ms N]\n\n"
     "Writes a side-chain genesis for one certificate type. It names the main chain it\n"
     "trusts: the main chain id, the main genesis hash and the main validators, all read\n"
     "from the main genesis file.\n\n"
@@ -607,6 +665,8 @@ static const char s_help_gside[] =
     "  --chain-id ID          the side chain's id (1..63 bytes)\n"
     "  --cert-type TYPE       certificate type served (degree, marriage, ...; 1..31 bytes)\n"
     "  --validator-key FILE   a validator's key file (repeatable, up to 32)\n"
+    "  --validator-pk HEX     or a validator's public key, 64 hex digits (repeatable; the\n"
+    "                         set is in the order both options are given)\n"
     "  --main-genesis FILE    the main chain's genesis file\n"
     "  --out FILE             the genesis YAML to write (must not exist)\n"
     "  --time-ms N            genesis time, ms since the epoch (default: now)\n"
@@ -627,6 +687,7 @@ int cmd_genesis_side(cl_ctx_t *ctx, int argc, char **argv)
                              {"cert-type", CL_ARG_STR, &cert_type},
                              {"main-freshness-ms", CL_ARG_U64, &freshness_ms},
                              {"validator-key", CL_ARG_FN, &g.validators, NULL, s_opt_validator},
+                             {"validator-pk", CL_ARG_FN, &g.validators, NULL, s_opt_validator_pk},
                              {"main-genesis", CL_ARG_STR, &main_path},
                              {"out", CL_ARG_STR, &out},
                              {"time-ms", CL_ARG_U64, &time_ms},
@@ -638,7 +699,7 @@ int cmd_genesis_side(cl_ctx_t *ctx, int argc, char **argv)
         (rc = s_check_len(ctx, "--cert-type", cert_type, EC_CERT_TYPE_MAX)))
         return rc;
     if (g.validators.count == 0)
-        return cl_missing(ctx, "--validator-key");
+        return cl_missing(ctx, "--validator-key or --validator-pk");
     if (!main_path)
         return cl_missing(ctx, "--main-genesis");
     if (!out)
