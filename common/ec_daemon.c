@@ -187,9 +187,14 @@ static int s_key_load(s_loaded_t *ld, const char *program)
     for (uint32_t i = 0; i < ld->genesis.validators.count; i++)
         if (memcmp(ld->genesis.validators.v[i].pk, ec_key_pk(ld->key), EC_PK_BYTES) == 0)
             return -1;
-    fprintf(stderr, "%s: validator key %s (%s) is not in the validator set of %s\n", program,
-            ld->file.validator_key_path, ld->address, ld->file.genesis_path);
-    return S_EXIT_CONFIG;
+    /* A validator that joins after the genesis (docs/OPERATIONS.md, "Adding or removing a
+     * validator") starts outside the set: it connects to the validators, who admit it once
+     * governance has added it, and it votes from the height its blocks say it joined. */
+    ec_warn("%s: validator key %s (%s) is not in the genesis validator set of %s: this node "
+            "votes only once governance adds it (until then `ecert node status` says \"not a "
+            "validator\")",
+            program, ld->file.validator_key_path, ld->address, ld->file.genesis_path);
+    return -1;
 }
 
 /* Loads config and genesis, and the key unless `with_key` is false. Returns -1 to go on,

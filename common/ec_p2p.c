@@ -11,7 +11,8 @@
  *   the ZAP thread reads it and ec_p2p_update writes it, both under its mutex. It is the
  *   only state the two threads share.
  * - peers[i] describes validator i of the current set; peers[i].dealer is open exactly
- *   when i is not me, me is in the set, i has an endpoint and its key converts.
+ *   when i is not me, i has an endpoint and its key converts (a node outside the set
+ *   connects too: the validators refuse it until their set takes it in).
  * - Nothing read from the network is trusted: ZAP requests are parsed strictly, received
  *   messages are bounded by ZMQ_MAXMSGSIZE and ZMQ_RCVHWM, and a bad one is dropped, never
  *   asserted on.
