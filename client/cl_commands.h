@@ -47,6 +47,7 @@ int cmd_verify(cl_ctx_t *ctx, int argc, char **argv);
 
 /* cmd_chain.c */
 int cmd_chain_status(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_chain_evidence(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_node_status(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_validator_set(cl_ctx_t *ctx, int argc, char **argv);
 

@@ -252,6 +252,134 @@ int cmd_chain_status(cl_ctx_t *ctx, int argc, char **argv)
     return cl_emit(ctx, json_pack("{s:o}", "chains", list));
 }
 
+/* ---- ecert chain evidence ------------------------------------------------------------- */
+
+/* Entries listed at most: the chain's record of equivocation is small, but the reply is the
+ * network's and is bounded here too. */
+#define S_EVIDENCE_LIST_MAX 4096
+
+static const char s_help_evidence[] =
+    "usage: ecert chain evidence [--type TYPE | --type main] [--from HEIGHT]\n\n"
+    "Lists the equivocation evidence a chain has committed: each entry is two conflicting\n"
+    "votes signed by one validator for the same height, round and step, recorded in the\n"
+    "block shown (docs/CONSENSUS.md). Nothing listed means no validator of this chain was\n"
+    "caught signing twice. The node checked both signatures before the block was committed.\n\n"
+    "Options:\n"
+    "  --type TYPE     that side chain; main (the default) for the main chain\n"
+    "  --from HEIGHT   only evidence recorded in block HEIGHT or later (default 1)\n"
+    "\nExample:\n  ecert chain evidence --type degree\n" CL_GLOBAL_NOTE;
+
+static const char *s_vote_name(uint32_t type)
+{
+    return type == EC_VOTE_PREVOTE ? "prevote" : type == EC_VOTE_PRECOMMIT ? "precommit" : "?";
+}
+
+/* The value a vote is for: its block hash in hex, or "nil". */
+static void s_vote_value(char out[2 * EC_HASH_BYTES + 1], const ec_vote_t *v)
+{
+    if (v->nil)
+        snprintf(out, 2 * EC_HASH_BYTES + 1, "nil");
+    else
+        ec_hex(out, v->hash, EC_HASH_BYTES);
+}
+
+/* Where a page of `evidence` left off: the last entry listed. */
+typedef struct {
+    uint64_t height;
+    uint64_t index;
+    bool any;
+} s_evidence_at_t;
+
+/*
+ * Reads one `evidence` reply from block `at->height` on into list, skipping the entries
+ * already listed (at or before *at), and moves *at to the last entry. Sets *count to the
+ * number of entries in the reply. 0, or 1 with the error recorded.
+ */
+static int s_evidence_page(cl_ctx_t *ctx, cl_chain_t *ch, s_evidence_at_t *at, json_t *list,
+                           uint32_t *count)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 1);
+    ec_write_uint(&w, at->height);
+    ec_rpc_reply_t r;
+    int rc = cl_call(ctx, ch, "evidence", &w, &r, 0);
+    ec_writer_fini(&w);
+    if (rc)
+        return rc;
+    ec_cur_t c;
+    ec_cur_open_max(&c, r.result, 256);
+    *count = c.count;
+    for (uint32_t i = 0; !c.err && i < c.count; i++) {
+        ec_cur_t item;
+        uint64_t height = 0, index = 0;
+        const uint8_t *bytes;
+        size_t size;
+        ec_evidence_t e;
+        ec_cur_enter(&c, &item, 3);
+        ec_cur_uint(&item, &height);
+        ec_cur_uint(&item, &index);
+        ec_cur_bin(&item, &bytes, &size, EC_TX_BYTES_MAX);
+        ec_cur_fold(&c, &item);
+        if (c.err || ec_evidence_decode(&e, bytes, size) != 0 || height < at->height) {
+            ec_cur_fail(&c, EC_EINVAL);
+            break;
+        }
+        if (at->any && height == at->height && index <= at->index)
+            continue; /* listed from the previous page */
+        at->height = height;
+        at->index = index;
+        at->any = true;
+        char a[2 * EC_HASH_BYTES + 1], b[2 * EC_HASH_BYTES + 1];
+        s_vote_value(a, &e.a);
+        s_vote_value(b, &e.b);
+        cl_out(ctx,
+               "block %llu #%llu: validator %u signed two %ss at height %llu round %llu:\n"
+               "  %s\n  %s\n",
+               (unsigned long long)height, (unsigned long long)index, e.a.validator,
+               s_vote_name(e.a.type), (unsigned long long)e.a.height, (unsigned long long)e.a.round,
+               a, b);
+        json_array_append_new(
+            list, json_pack("{s:I,s:I,s:I,s:I,s:s,s:I,s:s,s:s}", "block", (json_int_t)height,
+                            "index", (json_int_t)index, "height", (json_int_t)e.a.height, "round",
+                            (json_int_t)e.a.round, "step", s_vote_name(e.a.type), "validator",
+                            (json_int_t)e.a.validator, "a", a, "b", b));
+    }
+    rc = c.err;
+    ec_rpc_reply_fini(&r);
+    return rc ? cl_garbled(ctx, ch, "evidence") : 0;
+}
+
+int cmd_chain_evidence(cl_ctx_t *ctx, int argc, char **argv)
+{
+    const char *type = "main";
+    uint64_t from = 1;
+    const cl_opt_t opts[] = {{"type", CL_ARG_STR, &type}, {"from", CL_ARG_U64, &from}, {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_evidence, NULL);
+    if (rc >= 0)
+        return rc;
+    cl_chain_t *ch = strcmp(type, "main") == 0 ? cl_main(ctx) : cl_side(ctx, type);
+    if (!ch)
+        return 1;
+    json_t *list = json_array();
+    /* A full page (64) may stop inside a block: the next one starts at that block again and
+     * skips what was listed (a block holds at most 16, so every page moves on). */
+    s_evidence_at_t at = {from, 0, false};
+    for (uint32_t n = 64; n == 64 && json_array_size(list) < S_EVIDENCE_LIST_MAX;) {
+        size_t before = json_array_size(list);
+        if (s_evidence_page(ctx, ch, &at, list, &n) != 0) {
+            json_decref(list);
+            return 1;
+        }
+        if (json_array_size(list) == before)
+            break;
+    }
+    if (json_array_size(list) == 0)
+        cl_out(ctx, "%s: no evidence committed from block %llu on\n", ch->chain_id,
+               (unsigned long long)from);
+    return cl_emit(ctx, json_pack("{s:s,s:o}", "chain_id", ch->chain_id, "evidence", list));
+}
+
 /* ---- ecert node status ---------------------------------------------------------------- */
 
 static const char s_help_node[] =

@@ -48,6 +48,7 @@ static const s_command_t s_commands[] = {
     {"cert", "proof", cmd_cert_proof, "fetch an offline proof bundle for a transaction"},
     {"verify", NULL, cmd_verify, "check a proof bundle offline"},
     {"chain", "status", cmd_chain_status, "heights, tips and anchoring lag of the chains"},
+    {"chain", "evidence", cmd_chain_evidence, "validators caught signing twice (evidence)"},
     {"node", "status", cmd_node_status, "one node's own view: height, round, peers"},
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])

@@ -23,6 +23,8 @@
 #define S_BLOCK_BYTES_MAX (32u * 1024 * 1024)
 #define S_VS_PREFIX "vs/"
 #define S_VS_PREFIX_LEN 3
+#define S_EV_PREFIX "ev/" /* META "ev/" be64(height) be32(index) -> evidence */
+#define S_EV_PREFIX_LEN 3
 
 static const char s_k_genesis[] = "genesis", s_k_genesis_hash[] = "genesis_hash";
 
@@ -179,6 +181,37 @@ int ec_exec_valset_changes(ec_ledger_t *ledger, uint64_t from, uint32_t max, uin
         sets[n - 1 - i] = tv;
     }
     return (int)n;
+}
+
+typedef struct {
+    ec_exec_evidence_fn fn;
+    void *ctx;
+    int seen;
+} s_evlist_t;
+
+static int s_evlist_fn(void *vctx, const uint8_t *key, size_t key_size, const uint8_t *val,
+                       size_t val_size)
+{
+    s_evlist_t *c = vctx;
+    if (key_size != S_EV_PREFIX_LEN + 12)
+        return 0; /* not an "ev/" be64(h) be32(i) key */
+    const uint8_t *k = key + S_EV_PREFIX_LEN;
+    uint32_t index = (uint32_t)k[8] << 24 | (uint32_t)k[9] << 16 | (uint32_t)k[10] << 8 | k[11];
+    c->seen++;
+    return c->fn(c->ctx, ec_be64_get(k), index, val, val_size);
+}
+
+int ec_exec_evidence_list(ec_ledger_t *ledger, uint64_t from, uint32_t max, ec_exec_evidence_fn fn,
+                          void *ctx)
+{
+    assert(ledger && fn && max > 0);
+    uint8_t start[S_EV_PREFIX_LEN + 8];
+    memcpy(start, S_EV_PREFIX, S_EV_PREFIX_LEN);
+    ec_be64_put(start + S_EV_PREFIX_LEN, from);
+    s_evlist_t c = {fn, ctx, 0};
+    int rc = ec_ledger_scan(ledger, EC_CF_META, S_EV_PREFIX, S_EV_PREFIX_LEN, start, sizeof start,
+                            max, s_evlist_fn, &c);
+    return rc < 0 ? rc : c.seen;
 }
 
 static int s_valset_stored(ec_exec_t *x, uint64_t h, ec_valset_t *out)
@@ -423,7 +456,7 @@ static int s_apply_evidence(ec_exec_t *x, const ec_exec_body_t *b, ec_hash32_t *
         uint8_t height[8];
         ec_be64_put(height, b->height);
         ec_ledger_put(x->ledger, EC_CF_META, key, sizeof key, height, sizeof height);
-        memcpy(hk, "ev/", 3);
+        memcpy(hk, S_EV_PREFIX, S_EV_PREFIX_LEN);
         ec_be64_put(hk + 3, b->height);
         hk[11] = (uint8_t)(i >> 24), hk[12] = (uint8_t)(i >> 16), hk[13] = (uint8_t)(i >> 8);
         hk[14] = (uint8_t)i;

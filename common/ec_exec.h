@@ -101,6 +101,16 @@ EC_WUR int ec_exec_valset_stored(ec_ledger_t *ledger, const ec_genesis_t *genesi
  */
 EC_WUR int ec_exec_valset_changes(ec_ledger_t *ledger, uint64_t from, uint32_t max,
                                   uint64_t *heights, ec_valset_t *sets);
+/*
+ * The equivocation evidence committed in `ledger`, in (height, index) order, from block
+ * `from` on: fn(ctx, height, index, evidence, size) for each (the encoding of
+ * ec_evidence_encode, borrowed for the call) until fn returns non-zero or `max` were seen.
+ * Returns how many fn saw, or a local fault (< 0).
+ */
+typedef int (*ec_exec_evidence_fn)(void *ctx, uint64_t height, uint32_t index,
+                                   const uint8_t *evidence, size_t size);
+EC_WUR int ec_exec_evidence_list(ec_ledger_t *ledger, uint64_t from, uint32_t max,
+                                 ec_exec_evidence_fn fn, void *ctx);
 /* The set that commits the next block (tip + 1); borrowed, valid until the next store. */
 const ec_valset_t *ec_exec_next_valset(const ec_exec_t *x);
 

@@ -594,12 +594,51 @@ static int s_m_valsets(ec_node_t *node, const msgpack_object *params, ec_writer_
     return n < 0 ? s_io(st, n, "validator sets") : 0;
 }
 
+/* Evidence entries per `evidence` reply (each two votes, about 250 bytes). */
+#define S_EVIDENCE_MAX 64
+
+typedef struct {
+    ec_writer_t w; /* the entries, counted in n */
+    uint32_t n;
+} s_evidence_out_t;
+
+static int s_evidence_add(void *ctx, uint64_t height, uint32_t index, const uint8_t *evidence,
+                          size_t size)
+{
+    s_evidence_out_t *o = ctx;
+    ec_write_array(&o->w, 3);
+    ec_write_uint(&o->w, height);
+    ec_write_uint(&o->w, index);
+    ec_write_bin(&o->w, evidence, size);
+    o->n++;
+    return 0;
+}
+
+static int s_m_evidence(ec_node_t *node, const msgpack_object *params, ec_writer_t *out,
+                        ec_status_t *st)
+{
+    uint64_t from = 0;
+    if (s_params(params, 1, "evidence", "[from_height]", st) ||
+        s_param_uint(params, 0, "from_height", &from, st))
+        return st->code;
+    s_evidence_out_t o = {.n = 0};
+    ec_writer_init(&o.w);
+    int n = ec_exec_evidence_list(node->ledger, from, S_EVIDENCE_MAX, s_evidence_add, &o);
+    if (n >= 0) {
+        ec_write_array(out, o.n);
+        ec_write_raw(out, ec_writer_data(&o.w), ec_writer_size(&o.w));
+    }
+    ec_writer_fini(&o.w);
+    return n < 0 ? s_io(st, n, "evidence") : 0;
+}
+
 static const struct {
     const char *name;
     s_method_fn fn;
 } s_methods[] = {
     {"valset", s_m_valset},
     {"valsets", s_m_valsets},
+    {"evidence", s_m_evidence},
     {"status", s_m_status},
     {"tx", s_m_tx},
     {"header", s_m_header},

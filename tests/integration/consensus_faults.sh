@@ -5,8 +5,10 @@
 # resumed; killed as the proposer of the next height, three times in a row; wiped (its whole
 # data folder, guard record included) and resynced from its peers; and cut off from the
 # network in a network namespace of its own (skipped, saying so, where the machine does not
-# allow one). After each fault the validator must be back in consensus within 20 s: at the
-# others' height, with its 3 peers connected. At the end every height is compared across
+# allow one); finally its key signs two prevotes for one height, as a validator run twice
+# would, which must be committed as evidence (`ecert chain evidence`). After each fault
+# the validator must be back in consensus within 20 s: at the others' height, with its 3
+# peers connected. At the end every height is compared across
 # the four validators and every acknowledged transaction is looked up on each of them.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -141,6 +143,31 @@ else
         "needs CAP_SYS_ADMIN or unprivileged user namespaces)"
 fi
 stop_load
+
+say "fault 6: side-degree-4's key signs two prevotes for one height (a twin): evidence"
+devnet kill side-degree-4 >/dev/null
+twin_out=$T/twin.out
+for try in 1 2 3; do # the height may move on between the twin's status and its votes
+    load_passphrase
+    "$ECERT_TWIN" "$ECERT_DEVNET_DIR/sides/degree/v4/node.yaml" "$(rpc_of 1)" >"$twin_out" \
+        2>"$T/twin.err" 8>&- 9>&- || fail "ec_twin failed: $(cat "$T/twin.err")"
+    unset ECERT_PASSPHRASE
+    has_evidence() {
+        ev=$(ecert --json --timeout-ms 2000 chain evidence --type degree 2>/dev/null) &&
+            [ "$(jq '.evidence | length' <<<"$ev")" -ge 1 ]
+    }
+    wait_for 15 has_evidence && break
+    [ "$try" -lt 3 ] || fail "no evidence recorded after 3 twins: $(cat "$twin_out")"
+done
+twin_h=$(sed -n 's/^height=\([0-9]*\) .*/\1/p' "$twin_out")
+jq -e --argjson h "$twin_h" '.evidence[0] | .validator == 3 and .step == "prevote" and
+    .height == $h and .round == 0 and .a != .b and .block >= $h' <<<"$ev" >/dev/null ||
+    fail "the evidence does not show validator 3's two prevotes at height $twin_h: $ev"
+say "evidence of validator 3 at height $twin_h committed in block $(jq .evidence[0].block <<<"$ev")"
+devnet start side-degree-4 >/dev/null
+back_within_20s 4 "twin"
+faults=$((faults + 1))
+
 n=$(wc -l <"$acked")
 [ "$n" -ge 30 ] || fail "only $n certificates were acknowledged during the faults"
 
