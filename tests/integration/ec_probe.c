@@ -7,7 +7,7 @@
  *   ec_probe sidechains ENDPOINT                   main chain: one line per side chain
  *   ec_probe anchor-of ENDPOINT CHAIN_ID HEIGHT    main chain: the anchor covering HEIGHT
  *   ec_probe tx ENDPOINT TX_HEX                    where a committed transaction is
- *   ec_probe header ENDPOINT HEIGHT                the block hash at HEIGHT (hash=HEX)
+ *   ec_probe header ENDPOINT HEIGHT                block HEIGHT: hash=HEX time_ms=N
  *   ec_probe attack ENDPOINT [--holder ADDRESS]    the bad-input battery (below)
  *
  * The battery sends malformed msgpack, non-canonical encodings, wrong types and counts, an
@@ -796,8 +796,22 @@ static int s_cmd_header(uint64_t height)
     char hex[65];
     crypto_hash_sha256(hash, (const uint8_t *)h->ptr, h->size);
     sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
-    printf("hash=%s\n", hex);
+    /* The header is itself msgpack: field 3 is time_ms (PROTOCOL.md, "Header"). */
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    uint64_t time_ms = 0;
+    bool ok = msgpack_unpack_next(&u, h->ptr, h->size, NULL) == MSGPACK_UNPACK_SUCCESS &&
+              u.data.type == MSGPACK_OBJECT_ARRAY && u.data.via.array.size > 3 &&
+              u.data.via.array.ptr[3].type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+    if (ok)
+        time_ms = u.data.via.array.ptr[3].via.u64;
+    msgpack_unpacked_destroy(&u);
     s_reply_fini(&r);
+    if (!ok) {
+        fprintf(stderr, "ec_probe: header: not a header with a time_ms\n");
+        return 1;
+    }
+    printf("hash=%s time_ms=%" PRIu64 "\n", hex, time_ms);
     return 0;
 }
 
