@@ -459,9 +459,17 @@ static bool s_rule_proposal(ec_tm_t *tm, const s_round_t *rd)
             return false; /* no rule takes it: timeout_propose prevotes nil */
         /* [28]: wait for the POL prevotes. */
         const s_round_t *pol = s_round_find(tm, (uint64_t)p->valid_round);
-        if (!pol || !s_quorum_for(&pol->tally[S_PREVOTE], p->hash))
-            return false;
-        ok = l->locked_round <= p->valid_round || locked_on_v; /* [29] */
+        if (pol && s_quorum_for(&pol->tally[S_PREVOTE], p->hash)) {
+            ok = l->locked_round <= p->valid_round || locked_on_v; /* [29] */
+        } else {
+            /* [23] for v all the same, when it lets v through: the POL only serves to
+             * unlock, which this validator does not need unlocked or locked on v, and the
+             * same block with no valid round would be judged so. Without it a POL lost
+             * to restarts (votes live in memory) could hold the height forever. */
+            if (!p->valid || !(l->locked_round < 0 || locked_on_v))
+                return false;
+            ok = true;
+        }
     }
     tm->step = EC_TM_PREVOTE;
     s_vote(tm, EC_VOTE_PREVOTE, ok && p->valid ? p->hash : NULL);

@@ -58,8 +58,12 @@
  *     or locked on v), else nil; step = prevote.
  *   [28-33] proposal (h, r, v, vr >= 0) with a prevote quorum for v at round vr < r, step
  *     propose: prevote v if valid and (locked_round <= vr or locked on v), else nil.
- *     Until that quorum is known nothing happens; a proposal with vr >= r is never
- *     prevoted for (timeout_propose prevotes nil).
+ *     Until that quorum is known, a valid v is prevoted for at once when not locked or
+ *     locked on v ([23] for v: the same block with vr = -1, which any proposer may send,
+ *     would be, so this is as safe; the POL only serves to unlock, and one lost to
+ *     restarts, whose votes live in memory, must not hold the height forever); otherwise
+ *     nothing happens. A proposal with vr >= r is never prevoted for (timeout_propose
+ *     prevotes nil).
  *   [34-35] a prevote quorum for anything at r, step prevote, first time:
  *     schedule timeout_prevote(r).
  *   [36-43] proposal (h, r, v) valid with a prevote quorum for v at r, step >= prevote,

@@ -550,6 +550,53 @@ static void test_lock_refuses_other_value(void **state)
     rig_free(g);
 }
 
+/*
+ * Regression (found by ecert-sim once wiped validators abstained): the prevotes of a valid
+ * round live in memory, so after restarts nobody may hold the POL that a re-proposal names.
+ * A validator locked on that very block, or not locked, must still prevote it, or the
+ * height waits forever; one locked on another block still waits for the POL.
+ */
+static void test_pol_lost(void **state)
+{
+    (void)state;
+    rig_t *g = rig4(0, true);
+    s_lock_on_a(g);
+    s_next_round(g, 0);
+    rig_clear(g);
+    proposal(g, 1, 0, A, true); /* A with vr 0; the POL at 0 is held here: [28] */
+    expect_vote(g, EC_VOTE_PREVOTE, 1, A);
+    rig_free(g);
+
+    /* The same with no vote of round 0 held (a restart): locked on A, A prevoted at once. */
+    g = rig4(1, false);
+    ec_tm_lock_t lock = {0, {0}, 0, {0}, -1, 0};
+    memcpy(lock.locked_hash, A, EC_HASH_BYTES);
+    memcpy(lock.valid_hash, A, EC_HASH_BYTES);
+    rig_start(g, 1, 1, &lock);
+    rig_clear(g);
+    proposal(g, 1, 0, A, true);
+    expect_vote(g, EC_VOTE_PREVOTE, 1, A);
+    rig_free(g);
+
+    /* Locked on A, B names a POL at round 0 that is not held: wait, then nil. */
+    g = rig4(1, false);
+    rig_start(g, 1, 1, &lock);
+    rig_clear(g);
+    proposal(g, 1, 0, B, true);
+    expect_nothing(g);
+    timeout(g, EC_TM_TIMEOUT_PROPOSE, 1);
+    expect_vote(g, EC_VOTE_PREVOTE, 1, NULL);
+    rig_free(g);
+
+    /* An invalid block is never prevoted for, POL or not. */
+    g = rig4(1, false);
+    rig_start(g, 1, 1, NULL);
+    rig_clear(g);
+    proposal(g, 1, 0, B, false);
+    expect_nothing(g);
+    rig_free(g);
+}
+
 static void test_unlock_by_pol(void **state)
 {
     (void)state;
@@ -977,12 +1024,16 @@ static void test_equivocation(void **state)
     prevote(g, 1, 1, NULL);
     prevote(g, 3, 1, NULL);
     expect_state(g, 1, EC_TM_PROPOSE);
+    rig_clear(g);
     proposal(g, 1, 0, C, true);
+    /* Not locked: C is prevoted at once, its POL not needed ([23] for v). */
+    expect_vote(g, EC_VOTE_PREVOTE, 1, C);
     prevote(g, 1, 0, C);
     prevote(g, 3, 0, C);
-    rig_clear(g);
-    prevote(g, 2, 0, C); /* completes the POL at round 0: [28] */
-    expect_vote(g, EC_VOTE_PREVOTE, 1, C);
+    prevote(g, 2, 0, C); /* completes the POL at round 0 */
+    assert_int_equal(ec_tm_votes(g->tm, 0, EC_VOTE_PREVOTE, held, EC_TM_VOTES_MAX), 4);
+    assert_int_equal(held[2].validator, 2);
+    assert_memory_equal(held[2].hash, C, EC_HASH_BYTES); /* its second, replaced by C */
     rig_free(g);
 }
 
@@ -2158,6 +2209,7 @@ int main(void)
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_timeouts_grow),
         cmocka_unit_test(test_lock_refuses_other_value),
+        cmocka_unit_test(test_pol_lost),
         cmocka_unit_test(test_unlock_by_pol),
         cmocka_unit_test(test_old_pol_does_not_unlock),
         cmocka_unit_test(test_pol_at_prevote_quorum_in_round),
