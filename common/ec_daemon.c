@@ -32,7 +32,7 @@ enum { S_EXIT_OK = 0, S_EXIT_RUNTIME = 1, S_EXIT_CONFIG = 2 };
 static void s_usage(FILE *out, const char *program)
 {
     fprintf(out,
-            "Usage: %s --config FILE [--check | --check-config | --adopt-store]\n"
+            "Usage: %s --config FILE [--check | --check-config | --adopt-store] [--sign-at-once]\n"
             "       %s --help | --version\n"
             "\n"
             "Runs one validator node of an ecert chain until SIGINT or SIGTERM.\n"
@@ -48,6 +48,11 @@ static void s_usage(FILE *out, const char *program)
             "                  key, print a summary and exit\n"
             "  --adopt-store   start on a store that has blocks but no guard file (made by\n"
             "                  an older version), taking it as complete; run --check first\n"
+            "  --sign-at-once  with a new signer record (a validator that lost its data\n"
+            "                  folder), take part at once instead of abstaining up to two\n"
+            "                  heights past its peers' tips: only to restart a chain stopped\n"
+            "                  because such a validator holds a third of the power or more,\n"
+            "                  once sure it signed nothing there (docs/CONSENSUS.md, 4)\n"
             "  --help          this text\n"
             "  --version       print the version\n"
             "\n"
@@ -86,19 +91,17 @@ typedef struct {
     const char *config;
     s_mode_t mode;
     bool adopt_store;
+    bool sign_at_once;
 } s_args_t;
 
 /* Parses the command line. Returns -1 to go on, or an exit code to stop with. */
 static int s_options(int argc, char **argv, const char *program, s_args_t *args)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"check", no_argument, NULL, 'k'},
-        {"check-config", no_argument, NULL, 'K'},
-        {"adopt-store", no_argument, NULL, 'A'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
+        {"check-config", no_argument, NULL, 'K'}, {"adopt-store", no_argument, NULL, 'A'},
+        {"sign-at-once", no_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
     };
     memset(args, 0, sizeof *args);
     optind = 1;
@@ -119,6 +122,9 @@ static int s_options(int argc, char **argv, const char *program, s_args_t *args)
                 break;
             case 'A':
                 args->adopt_store = true;
+                break;
+            case 'S':
+                args->sign_at_once = true;
                 break;
             case 'h':
                 s_usage(stdout, program);
@@ -266,7 +272,7 @@ static int s_check(s_loaded_t *ld, const char *program, ec_app_make_fn make_app,
 
 /* Makes the app and the node, and serves until stopped. Returns the exit code. */
 static int s_run(s_loaded_t *ld, const char *program, ec_app_make_fn make_app,
-                 ec_app_free_fn free_app, bool adopt_store)
+                 ec_app_free_fn free_app, const s_args_t *args)
 {
     ec_status_t st = {0};
     ec_app_t *app = make_app(&ld->genesis, &st);
@@ -284,7 +290,8 @@ static int s_run(s_loaded_t *ld, const char *program, ec_app_make_fn make_app,
         .block_txs_max = ld->file.block_txs_max,
         .verify_threads = ld->file.verify_threads,
         .mempool_max = ld->file.mempool_max,
-        .adopt_store = adopt_store,
+        .adopt_store = args->adopt_store,
+        .sign_at_once = args->sign_at_once,
         .clients_max = ld->file.clients_max,
         .client_reply_bytes_max = (size_t)ld->file.client_reply_bytes_max,
         .client_submit_bytes_max = (size_t)ld->file.client_submit_bytes_max,
@@ -355,7 +362,7 @@ int ec_daemon_main(int argc, char **argv, const char *program, uint32_t chain_ki
         } else if (args.mode == S_MODE_CHECK_STORE) {
             code = s_check(&ld, program, make_app, free_app);
         } else {
-            code = s_run(&ld, program, make_app, free_app, args.adopt_store);
+            code = s_run(&ld, program, make_app, free_app, &args);
         }
     }
     s_loaded_fini(&ld);

@@ -93,6 +93,7 @@ typedef struct {
     uint64_t height, round, tip, seen_ms;
     uint32_t step;
     uint64_t relayed_ms; /* last time it was sent the votes of its round           */
+    bool heard;          /* a STATUS came from it since this engine started         */
 } s_peer_t;
 
 typedef struct {
@@ -131,13 +132,14 @@ struct ec_engine {
     /* The height in progress. */
     uint64_t height;
     bool started;
-    bool seen_msg;        /* a peer spoke of this height: start it                   */
-    ec_valset_t vs;       /* its validator set                                       */
-    uint32_t me;          /* this node's index in vs, or UINT32_MAX                   */
-    bool abstain;         /* a new guard: do not sign at this height                  */
-    bool fresh_guard;     /* the guard was made at this start                         */
-    uint32_t wal_entries; /* consensus WAL entries that may exist (0: none)            */
-    uint64_t checked;     /* transactions from peers sent to the verifiers (status)     */
+    bool seen_msg;          /* a peer spoke of this height: start it                   */
+    ec_valset_t vs;         /* its validator set                                       */
+    uint32_t me;            /* this node's index in vs, or UINT32_MAX                   */
+    bool abstain;           /* do not sign at this height (height <= abstain_until)     */
+    bool fresh_guard;       /* the guard was made at this start, its bound not yet known */
+    uint64_t abstain_until; /* a new guard's bound: see s_fresh_bound                 */
+    uint32_t wal_entries;   /* consensus WAL entries that may exist (0: none)            */
+    uint64_t checked;       /* transactions from peers sent to the verifiers (status)     */
     uint64_t last_commit_ms;
     s_prop_t props[S_PROPS_MAX];
     uint64_t asked_ms, asked_round;
@@ -605,6 +607,13 @@ static s_prop_t *s_prop_slot(ec_engine_t *e)
             p->round == round ||
             (lock.valid_round >= 0 && memcmp(p->hash, lock.valid_hash, EC_HASH_BYTES) == 0) ||
             (lock.locked_round >= 0 && memcmp(p->hash, lock.locked_hash, EC_HASH_BYTES) == 0);
+        /* The locked or valid block is kept once: its proposals of other rounds (it is
+         * proposed again round after round) would otherwise fill every slot, and no new
+         * proposal could ever be taken. The newest copy stays. */
+        for (int k = 0; keep && p->round != round && k < S_PROPS_MAX; k++)
+            if (k != i && e->props[k].state != S_PROP_EMPTY && e->props[k].round > p->round &&
+                memcmp(e->props[k].hash, p->hash, EC_HASH_BYTES) == 0)
+                keep = false;
         if (!keep && (!victim || p->round < victim->round))
             victim = p;
     }
@@ -805,6 +814,16 @@ static void s_propose_new(ec_engine_t *e, uint64_t h, uint64_t r)
         s_fault(e, rc, st.msg);
         return;
     }
+    if (rc != 0 && body.evidence_count > 0) {
+        /* Transactions are refused one by one inside a block; only the evidence can make
+         * the whole body unusable (already recorded, or not for this chain's sets). Left
+         * in the pool it would stop this validator from ever proposing. */
+        ec_warn("cannot propose at height %llu with the pending evidence (%s): dropping it",
+                (unsigned long long)h, st.msg);
+        e->evpool_count = 0;
+        s_propose_new(e, h, r);
+        return;
+    }
     if (rc != 0) {
         ec_warn("cannot propose at height %llu: %s", (unsigned long long)h, st.msg);
         return;
@@ -847,10 +866,13 @@ static void s_propose_again(ec_engine_t *e, uint64_t h, uint64_t r, int64_t vr,
     }
     if (!s_alone(e))
         e->env.broadcast(e->env.ctx, ec_writer_data(&e->w), ec_writer_size(&e->w));
-    /* Keep the old slot's pendings alive while the new slot takes its refs. */
+    /* Keep the old slot's pendings alive while the new slot takes its refs: the new slot
+     * may be the old one's (s_prop_slot keeps one copy of a block), so their list moves to
+     * e->picked first. */
     ec_writer_t msg = e->w; /* s_send_votes reuses e->w: move the proposal aside */
     ec_writer_init(&e->w);
-    ec_pending_t **txs = old->txs;
+    ec_pending_t **txs = e->picked;
+    memcpy(txs, old->txs, n * sizeof *txs);
     for (uint32_t i = 0; i < n; i++)
         txs[i]->refs++;
     /* Peers need the proof of lock with it (rule 28): the prevotes held at vr. */
@@ -1033,18 +1055,100 @@ static void s_height_begin(ec_engine_t *e)
     e->me = e->key ? s_index_of(vs, e->my_pk) : UINT32_MAX;
     if (changed && e->env.valset)
         e->env.valset(e->env.ctx, &e->vs, e->me);
-    /* A new guard does not know what this validator signed before: it stays silent at the
-     * first height it takes part in, unless that is the chain's first (docs/CONSENSUS.md,
-     * section 4). */
-    e->abstain = e->fresh_guard && e->height > 1 && e->me != UINT32_MAX && !s_alone(e);
+    /* A new guard does not know what this validator signed before: it stays silent up to
+     * the bound s_fresh_bound set (docs/CONSENSUS.md, section 4). */
+    e->abstain =
+        (e->fresh_guard || e->height <= e->abstain_until) && e->me != UINT32_MAX && !s_alone(e);
 }
 
 /* Whether the height in progress should start now. */
+/*
+ * A new guard knows nothing of what this validator signed before it (a first start, or a
+ * restart with the data folder lost). The node starts no height until validators holding
+ * more than two thirds of the power (itself included) have told their tips (STATUS); with
+ * T the highest of those tips, it then abstains at every height up to T + 2 (none when
+ * T = 0: a new chain, whose validators all start so).
+ *
+ * Why T + 2: had this validator signed at height S before, it had committed S - 1, so more
+ * than two thirds had precommitted S - 1 and were at least at S - 1, having stored S - 2;
+ * those and the validators heard share more than a third of the power, so at least one
+ * correct validator heard has a tip of at least S - 2: S <= T + 2. Blocks fetched while
+ * catching up change nothing: the bound is about the past. Called on every STATUS while
+ * the guard is new; moves the engine only forward.
+ */
+/* Records in the guard that the new record's bound is `until`, synced, before anything is
+ * signed under it. 0 or a local fault (st set). */
+static int s_fresh_save(ec_engine_t *e, uint64_t until, ec_status_t *st)
+{
+    ec_guard_state_t g = *ec_guard_state(e->guard);
+    g.fresh = false;
+    g.abstain_until = until;
+    int rc = ec_guard_save(e->guard, &g, st);
+    if (rc != 0)
+        return rc;
+    e->fresh_guard = false;
+    e->abstain_until = until;
+    return 0;
+}
+
+/* Takes the new-record state from the guard at start (it survives restarts: a node
+ * stopped again before it learnt its bound is still new). 0 or a local fault. */
+static int s_fresh_load(ec_engine_t *e, ec_status_t *st)
+{
+    const ec_guard_state_t *g = ec_guard_state(e->guard);
+    e->fresh_guard = g->fresh;
+    e->abstain_until = g->abstain_until;
+    if (!e->fresh_guard || !e->cfg.sign_at_once)
+        return 0;
+    ec_warn("a new signer record, and --sign-at-once: this validator signs at once, without "
+            "abstaining first");
+    return s_fresh_save(e, 0, st);
+}
+
+static void s_fresh_bound(ec_engine_t *e)
+{
+    if (!e->fresh_guard || s_alone(e))
+        return;
+    uint64_t heard = e->me != UINT32_MAX ? e->vs.v[e->me].power : 0, total = 0, top = 0;
+    for (uint32_t i = 0; i < e->vs.count; i++) {
+        total += e->vs.v[i].power;
+        if (i == e->me || !e->peers[i].heard)
+            continue;
+        heard += e->vs.v[i].power;
+        if (e->peers[i].tip > top)
+            top = e->peers[i].tip;
+    }
+    if (3 * heard <= 2 * total)
+        return;
+    ec_status_t st = {0};
+    int rc = s_fresh_save(e, top == 0 ? 0 : top + 2, &st);
+    if (rc != 0) {
+        ec_error("the guard cannot record the abstain bound: %s", st.msg);
+        e->fault = rc;
+        return;
+    }
+    e->abstain = e->height <= e->abstain_until && e->me != UINT32_MAX;
+    if (e->abstain_until > 0)
+        ec_info("a new signer record: this validator abstains up to height %llu (the highest "
+                "tip its peers told is %llu)",
+                (unsigned long long)e->abstain_until, (unsigned long long)top);
+}
+
+/* Whether the node must not start a height whatever waits: it is catching up to what it
+ * committed before, or a new guard waits for its bound (s_fresh_bound). Messages and
+ * gossip move it on. */
+static bool s_held(const ec_engine_t *e)
+{
+    if (ec_exec_height(e->exec) < ec_guard_state(e->guard)->committed_height)
+        return true;
+    return e->fresh_guard && !s_alone(e) && e->me != UINT32_MAX;
+}
+
 static bool s_ready(const ec_engine_t *e, uint64_t now)
 {
     const ec_guard_state_t *g = ec_guard_state(e->guard);
-    if (ec_exec_height(e->exec) < g->committed_height)
-        return false; /* catching up to what this node committed before */
+    if (s_held(e))
+        return false;
     if (e->seen_msg || g->signed_height == e->height)
         return true;
     uint32_t n = ec_mempool_count(e->mempool);
@@ -1149,10 +1253,6 @@ static int s_after_store(ec_engine_t *e, const ec_exec_body_t *body)
                  st.msg);
         return rc;
     }
-    /* A validator's record is complete once it took part in a height: by abstaining, or at
-     * the chain's first height, which had no past to forget. */
-    if (e->me != UINT32_MAX)
-        e->fresh_guard = false;
     e->last_commit_ms = s_now(e);
     s_height_begin(e);
     return 0;
@@ -1394,8 +1494,11 @@ static int s_prop_resolve(ec_engine_t *e, s_prop_t *p)
         if (ec_mempool_add(e->prop_ids, id, e, 0, 0) != 0) {
             /* full, or already there: the gossip may then be checked twice, no harm */
         }
-        if (!j && !(j = s_job_new(e, S_JOB_PROPOSAL, n)))
+        if (!j && !(j = s_job_new(e, S_JOB_PROPOSAL, n))) {
+            ec_debug("height %llu round %llu: no verification slot for the proposal",
+                     (unsigned long long)e->height, (unsigned long long)p->round);
             return 0; /* cannot check it now: the proposal stays unjudged (a timeout follows) */
+        }
         ec_p2pmsg_payload(p->payloads, i, &payload, &payload_size);
         ec_pending_t *copy = ec_pending_copy(tx, o->via.bin.size, payload, payload_size);
         if (!copy)
@@ -1434,12 +1537,20 @@ static int s_msg_proposal(ec_engine_t *e, const ec_p2pmsg_t *m, const uint8_t *m
      * another validator): the proposer's signature, not the link it came by, says whose
      * it is. */
     uint32_t proposer = ec_tm_proposer(&e->vs, m->height, m->round);
-    if (m->height != e->height || s_prop_find(e, m->round) ||
-        m->round > ec_tm_round(e->tm) + EC_TM_ROUNDS_AHEAD)
+    if (m->height != e->height || m->round > ec_tm_round(e->tm) + EC_TM_ROUNDS_AHEAD)
         return 0;
+    const s_prop_t *held = s_prop_find(e, m->round);
+    if (held) {
+        ec_debug("height %llu round %llu: a proposal of that round is held already (state %d)",
+                 (unsigned long long)m->height, (unsigned long long)m->round, (int)held->state);
+        return 0;
+    }
     s_prop_t *p = s_prop_slot(e);
-    if (!p)
+    if (!p) {
+        ec_debug("height %llu round %llu: no room for the proposal", (unsigned long long)m->height,
+                 (unsigned long long)m->round);
         return 0;
+    }
     int rc = s_prop_load(p, msg, size);
     if (rc != 0)
         return rc == EC_ENOMEM ? rc : 0;
@@ -1459,6 +1570,8 @@ static int s_msg_proposal(ec_engine_t *e, const ec_p2pmsg_t *m, const uint8_t *m
             ec_verify(m->sig, ec_writer_data(&e->w2), ec_writer_size(&e->w2), e->vs.v[proposer].pk);
     }
     if (!ok) { /* not the proposer's, or not now: as if it never came */
+        ec_debug("height %llu round %llu: proposal dropped (not signed by the proposer, %u)",
+                 (unsigned long long)m->height, (unsigned long long)m->round, proposer);
         s_prop_free(p);
         return 0;
     }
@@ -1533,6 +1646,8 @@ static void s_msg_status(ec_engine_t *e, uint32_t from, const ec_p2pmsg_t *m)
     p->step = m->step;
     p->tip = m->tip;
     p->seen_ms = s_now(e);
+    p->heard = true;
+    s_fresh_bound(e);
     /* A peer of this height: send it what it may lack to move on, its round's votes and
      * this node's round's, at most once a gossip interval. */
     if (e->started && m->height == e->height && p->seen_ms - p->relayed_ms >= e->cfg.gossip_ms) {
@@ -1641,6 +1756,17 @@ static void s_sync_request(ec_engine_t *e)
     if (s_alone(e))
         return;
     uint64_t tip = ec_exec_height(e->exec), now = s_now(e), best = tip;
+    uint64_t next = tip + 1;
+    for (int k = 0; k < S_SYNC_INFLIGHT; k++) {
+        s_sync_req_t *r = &e->sync[k];
+        if (r->used && r->from + r->count > next && now - r->sent_ms > S_SYNC_TIMEOUT_MS &&
+            r->peer < e->vs.count && e->peers[r->peer].tip > tip)
+            /* Unanswered: lost, or a peer that claims blocks it does not give. The others
+             * are asked until its next STATUS claims them again. */
+            e->peers[r->peer].tip = tip;
+        if (r->used && (r->from + r->count <= next || now - r->sent_ms > S_SYNC_TIMEOUT_MS))
+            r->used = false; /* answered past, or lost */
+    }
     uint32_t peer = UINT32_MAX;
     for (uint32_t i = 0; i < e->vs.count; i++)
         if (i != e->me && e->peers[i].tip > best) {
@@ -1649,12 +1775,6 @@ static void s_sync_request(ec_engine_t *e)
         }
     if (peer == UINT32_MAX)
         return;
-    uint64_t next = tip + 1;
-    for (int k = 0; k < S_SYNC_INFLIGHT; k++) {
-        s_sync_req_t *r = &e->sync[k];
-        if (r->used && (r->from + r->count <= next || now - r->sent_ms > S_SYNC_TIMEOUT_MS))
-            r->used = false; /* answered past, or lost */
-    }
     /* Requests out for the blocks right after the tip, one after another, cover those;
      * the first block nobody was asked for is where the next request starts. */
     for (bool moved = true; moved;) {
@@ -1952,7 +2072,7 @@ uint64_t ec_engine_deadline(const ec_engine_t *e)
         S_MIN(e->gossip_at_ms);
     if (e->outbox_count > 0)
         S_MIN(e->outbox_since_ms + S_OUTBOX_DELAY_MS);
-    if (!e->started) {
+    if (!e->started && !s_held(e)) { /* held: no deadline of its own, or it would spin */
         if (ec_mempool_count(e->mempool) > 0)
             S_MIN(ec_mempool_oldest_ms(e->mempool) + e->cfg.block_interval_ms);
         if (e->cfg.heartbeat_ms > 0)
@@ -1966,6 +2086,7 @@ uint64_t ec_engine_deadline(const ec_engine_t *e)
 
 void ec_engine_config_defaults(ec_engine_config_t *cfg)
 {
+    memset(cfg, 0, sizeof *cfg);
     cfg->timeouts = (ec_tm_config_t){1000, 500, 500, 250, 500, 250};
     cfg->block_interval_ms = 20;
     cfg->block_txs_max = 10000;
@@ -2046,7 +2167,6 @@ ec_engine_t *ec_engine_new(const ec_engine_config_t *cfg, const ec_engine_env_t 
     e->ledger = cfg->ledger;
     e->guard = cfg->guard;
     e->key = cfg->key;
-    e->fresh_guard = cfg->guard_created;
     e->wal_entries = 1; /* stale entries of an earlier run go with the next block */
     if (e->key)
         memcpy(e->my_pk, ec_key_pk(e->key), EC_PK_BYTES);
@@ -2070,7 +2190,7 @@ ec_engine_t *ec_engine_new(const ec_engine_config_t *cfg, const ec_engine_env_t 
         return NULL;
     }
     e->exec = ec_exec_new(cfg->ledger, cfg->app, &e->genesis, st);
-    if (!e->exec || s_guard_check(e, st) != 0) {
+    if (!e->exec || s_guard_check(e, st) != 0 || s_fresh_load(e, st) != 0) {
         ec_engine_destroy(&e);
         return NULL;
     }

@@ -111,8 +111,11 @@ typedef struct {
     const ec_genesis_t *genesis; /* copied                                               */
     ec_app_t *app;               /* borrowed                                             */
     ec_ledger_t *ledger;         /* borrowed, opened                                     */
-    ec_guard_t *guard;           /* borrowed, opened; *guard_created if it is new        */
-    bool guard_created;
+    ec_guard_t *guard;           /* borrowed, opened                                     */
+    /* A new signer record (ec_guard_state_t.fresh) signs at once instead of abstaining:
+     * the operator vouches that this validator signed nothing at the heights in progress
+     * (daemons' --sign-at-once). */
+    bool sign_at_once;
     const ec_key_t *key; /* this node's validator key (borrowed), or NULL        */
     ec_tm_config_t timeouts;
     uint32_t block_interval_ms; /* oldest waiting transaction starts a height           */
@@ -129,7 +132,8 @@ typedef struct {
 #define EC_BLOCK_TIME_DRIFT_MS 10000u /* a proposal's time may be this far ahead      */
 #define EC_ENGINE_MEMPOOL_BYTES_DEFAULT (256u * 1024 * 1024)
 
-/* Fills timeouts and intervals with their defaults (docs/CONSENSUS.md, section 8). */
+/* Zeroes cfg and fills timeouts and intervals with their defaults (docs/CONSENSUS.md,
+ * section 8). */
 void ec_engine_config_defaults(ec_engine_config_t *cfg);
 
 typedef struct ec_engine ec_engine_t;

@@ -44,6 +44,8 @@ enum {
     S_OFF_PREVOTE_FLAGS = 296,
     S_OFF_PREVOTE_HASH = 297,
     S_OFF_PREVOTE_SIG = 329,
+    S_OFF_NEW_FLAGS = 393,
+    S_OFF_ABSTAIN_UNTIL = 394,
     S_OFF_CHECKSUM = 480,
 };
 
@@ -102,6 +104,8 @@ static void s_encode(uint8_t slot[EC_GUARD_SLOT_BYTES], uint64_t seq, const ec_g
     slot[S_OFF_PREVOTE_FLAGS] = s->prevote_nil ? 1 : 0;
     memcpy(slot + S_OFF_PREVOTE_HASH, s->prevote_hash, EC_HASH_BYTES);
     memcpy(slot + S_OFF_PREVOTE_SIG, s->prevote_sig, EC_SIG_BYTES);
+    slot[S_OFF_NEW_FLAGS] = s->fresh ? 1 : 0;
+    ec_be64_put(slot + S_OFF_ABSTAIN_UNTIL, s->abstain_until);
     ec_sha256(slot + S_OFF_CHECKSUM, slot, S_OFF_CHECKSUM);
 }
 
@@ -115,7 +119,8 @@ static bool s_decode(const uint8_t slot[EC_GUARD_SLOT_BYTES], uint64_t *seq, ec_
     if (sodium_memcmp(sum, slot + S_OFF_CHECKSUM, EC_HASH_BYTES) != 0)
         return false;
     if (slot[S_OFF_SIGNED_STEP] > EC_GUARD_STEP_PRECOMMIT || (slot[S_OFF_FLAGS] & ~1u) != 0 ||
-        slot[S_OFF_VOTED_TYPE] > 2 || (slot[S_OFF_PREVOTE_FLAGS] & ~1u) != 0)
+        slot[S_OFF_VOTED_TYPE] > 2 || (slot[S_OFF_PREVOTE_FLAGS] & ~1u) != 0 ||
+        (slot[S_OFF_NEW_FLAGS] & ~1u) != 0)
         return false;
     *seq = ec_be64_get(slot + S_OFF_SEQ);
     s->committed_height = ec_be64_get(slot + S_OFF_COMMITTED_HEIGHT);
@@ -136,6 +141,8 @@ static bool s_decode(const uint8_t slot[EC_GUARD_SLOT_BYTES], uint64_t *seq, ec_
     s->prevote_nil = slot[S_OFF_PREVOTE_FLAGS] & 1;
     memcpy(s->prevote_hash, slot + S_OFF_PREVOTE_HASH, EC_HASH_BYTES);
     memcpy(s->prevote_sig, slot + S_OFF_PREVOTE_SIG, EC_SIG_BYTES);
+    s->fresh = slot[S_OFF_NEW_FLAGS] & 1;
+    s->abstain_until = ec_be64_get(slot + S_OFF_ABSTAIN_UNTIL);
     return *seq > 0;
 }
 
@@ -229,6 +236,7 @@ static ec_guard_t *s_create(const char *path, ec_status_t *st)
         return NULL;
     }
     ec_guard_state_init(&g->state, NULL);
+    g->state.fresh = true;
     int err = 0;
     if (s_write_slot(g, 1, &g->state, st) != 0 || (err = s_sync_dir(path)) != 0) {
         if (err)
@@ -295,6 +303,7 @@ ec_guard_t *ec_guard_open_mem(ec_guard_mem_t *mem, bool *created)
         *created = !mem->exists;
     if (!mem->exists) {
         ec_guard_state_init(&g->state, NULL);
+        g->state.fresh = true;
         (void)s_write_slot(g, 1, &g->state, NULL);
         g->seq = 1;
         return g;

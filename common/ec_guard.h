@@ -12,6 +12,11 @@
  *     restarted validator resumes the height it was in and never signs two different
  *     things at one height, round and step.
  *
+ * A record made new (a first start, or a data folder lost) is marked "new": the validator
+ * cannot know what it signed before, so the engine has it abstain up to a height it
+ * learns from its peers and records here (abstain_until) before it signs anything; the
+ * mark and the bound survive restarts (docs/CONSENSUS.md section 4).
+ *
  * Keeping it apart from the ledger is the point: whatever damages RocksDB's files leaves
  * this file alone (and the reverse), so each checks the other.
  *
@@ -24,7 +29,7 @@
  *        0    8  magic "ecguard" followed by the format version (2)
  *        8    8  sequence number of this save (the file's first save is 1)
  *       16    8  committed height (0: nothing committed yet)
- *       24   32  committed block hash (the genesis hash at height 0)
+ *       24   32  committed block hash (zero at height 0)
  *       56    8  signed height (0: nothing signed yet)
  *       64    8  signed round
  *       72    1  signed step (EC_GUARD_STEP_*)
@@ -42,7 +47,9 @@
  *      296    1  flags: bit 0 = that prevote is for nil
  *      297   32  its block hash (zero for nil)
  *      329   64  its signature
- *      393   87  zero
+ *      393    1  flags: bit 0 = a new record whose abstain bound is not known yet
+ *      394    8  abstain until this height (0: nowhere)
+ *      402   78  zero
  *      480   32  SHA-256 of bytes 0..479
  *
  * The last prevote is kept beside the last message because a validator that precommitted
@@ -91,6 +98,8 @@ typedef struct {
     bool prevote_nil;                      /* ... for nil                             */
     uint8_t prevote_hash[EC_HASH_BYTES];   /* ... its block hash                      */
     uint8_t prevote_sig[EC_SIG_BYTES];     /* ... its signature                       */
+    bool fresh;                            /* a new record, abstain bound not known   */
+    uint64_t abstain_until;                /* sign nothing at heights <= this          */
 } ec_guard_state_t;
 
 /* Storage for a guard that lives in memory instead of a file: the simulator keeps one per
@@ -105,7 +114,7 @@ typedef struct ec_guard ec_guard_t;
 /*
  * Opens the guard file at `path`. When the file does not exist and `create` is true it is
  * created (mode 0600, synced, its folder synced too) holding an all-zero state with
- * locked_round = valid_round = -1, and *created is set. Returns NULL with st set on
+ * locked_round = valid_round = -1 and fresh set, and *created is set. Returns NULL with st set on
  * failure: EC_ENOTFOUND (missing and !create), EC_EIO (cannot read or write), or EC_EIO
  * naming the damage when neither slot holds a valid record (the file is never
  * "repaired": a damaged guard means the node cannot prove what it did).

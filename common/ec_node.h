@@ -63,6 +63,7 @@ typedef struct {
     uint32_t verify_threads;       /* size of the verifier pool (>= 1)                       */
     uint32_t mempool_max;          /* verified txs waiting; more are refused with EC_EBUSY  */
     bool adopt_store;              /* a store without guard file is taken as complete       */
+    bool sign_at_once; /* a new guard signs at once instead of abstaining (ec_engine)   */
     /* Bounds per client connection and for the node (0: the defaults below). */
     uint32_t clients_max;           /* connections served at once                         */
     size_t client_reply_bytes_max;  /* a connection's unread replies before it is refused */

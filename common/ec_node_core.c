@@ -370,7 +370,7 @@ int ec_node_core_init(ec_node_t *node, ec_status_t *st)
     ec.app = node->app;
     ec.ledger = node->ledger;
     ec.guard = node->guard;
-    ec.guard_created = node->guard_created;
+    ec.sign_at_once = node->cfg.sign_at_once;
     ec.key = node->cfg.validator_key;
     ec.block_interval_ms = node->cfg.block_interval_ms;
     ec.block_txs_max = node->cfg.block_txs_max;

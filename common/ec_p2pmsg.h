@@ -5,8 +5,9 @@
  * Every message is one canonical msgpack array [type, from, ...]: `from` is the sender's
  * validator index as the sender states it. Receivers never trust it: the engine is given
  * the index of the key the connection authenticated (ec_p2p) and uses that; a vote or a
- * proposal is checked against its signer's key whatever link brought it. Bytes (blocks, transactions, payloads, commits) are `bin` and are read in
- * place: pointers returned by the decoder point into the message buffer.
+ * proposal is checked against its signer's key whatever link brought it. Bytes (blocks,
+ * transactions, payloads, commits) are `bin` and are read in place: pointers returned by
+ * the decoder point into the message buffer.
  *
  *   1 PROPOSAL     [1, from, height, round, valid_round + 1, block: bin,
  *                   payloads: [bin | nil, ...], sig: bin(64)]

@@ -5,8 +5,9 @@
  *
  * One seed is one run: the seed draws the network's delays, losses, duplicates and
  * reorderings, partitions that heal, crashes and restarts of nodes at any moment, clock
- * skews, client transactions, a validator-set change, and in some runs an equivocating
- * validator (one key in two nodes, each with its own signer record). Every choice comes from
+ * skews, client transactions, a validator-set change, a restart with the data folder
+ * wiped, and in some runs an equivocating validator (one key in two nodes, each with its
+ * own signer record). Every choice comes from
  * the seed, time is simulated, and events run one at a time in (time, sequence) order, so a
  * seed replays exactly: `ecert-sim --seed N --verbose`.
  *
@@ -17,6 +18,9 @@
  *               index it was acknowledged with, in every node that reached that height;
  *   liveness    once the faults stop (every node up, the network whole and lossless), every
  *               honest node commits new blocks within a bound and all reach one tip;
+ *   signing     an honest node never signs two different votes for one height, round
+ *               and step, across restarts and across a restart with its store and signer
+ *               record wiped (some crashes come back wiped);
  *   determinism with --twice, a seed run twice gives the same trace.
  *
  * --relay runs a fixed scenario instead of random faults: the proposals of validators 0
@@ -205,6 +209,16 @@ typedef struct {
 
 enum { EV_MSG, EV_VERIFIED, EV_CLIENT, EV_CRASH, EV_RESTART, EV_SPLIT, EV_HEAL };
 
+/* A vote an honest node signed, as it left the node: one per (key, height, round, type). */
+typedef struct {
+    uint64_t height, round;
+    uint32_t key;
+    uint32_t type; /* 0: a free slot */
+    bool nil;
+    uint8_t hash[EC_HASH_BYTES];
+} signed_t;
+#define SIM_SIGNED_MAX (1u << 15) /* slots; a seed signs a few thousand votes */
+
 typedef struct {
     uint64_t at, seq;
     int kind;
@@ -226,7 +240,7 @@ typedef struct {
 
 typedef struct {
     uint64_t seeds, heights, blocks_compared, txs_sent, txs_acked, txs_refused;
-    uint64_t msgs, dropped, duplicated, crashes, splits, twins, evidence, valset_changes;
+    uint64_t msgs, dropped, duplicated, crashes, wipes, splits, twins, evidence, valset_changes;
     uint64_t violations;
 } stats_t;
 
@@ -256,6 +270,11 @@ struct sim {
     uint32_t tx_count;
     uint64_t nonce;
     uint8_t trace[EC_HASH_BYTES]; /* running hash of every commit, for --twice */
+    signed_t *signed_votes;       /* [SIM_SIGNED_MAX] open addressing, see sim_signed */
+    uint32_t signed_count;
+    uint32_t wipes;  /* data folders wiped so far (names the next store) */
+    bool has_twin;   /* key 3 runs in two nodes in this seed */
+    bool has_joiner; /* key 4 runs, to join the set */
     stats_t *stats;
     bool failed;
     char why[512];
@@ -385,10 +404,56 @@ static void sim_deliver(sim_t *s, uint32_t from, uint32_t to, const uint8_t *msg
     }
 }
 
+/*
+ * The no-double-signing invariant, checked where votes leave a node: an honest node (not
+ * one of the twins) never signs two different values for one (height, round, type), across
+ * its restarts and wipes. The engine's signer record is what makes that hold.
+ */
+static void sim_signed(sim_t *s, const node_t *n, const uint8_t *msg, size_t size)
+{
+    if (!n->honest || size < 2 || msg[1] != EC_P2P_VOTE)
+        return;
+    ec_decoder_t d;
+    ec_decoder_init(&d);
+    ec_p2pmsg_t m;
+    int rc = ec_p2pmsg_decode(&d, msg, size, &m);
+    ec_vote_t v = m.vote;
+    ec_decoder_fini(&d);
+    if (rc != 0 || v.validator >= n->vs.count ||
+        memcmp(n->vs.v[v.validator].pk, ec_key_pk(s->keys[n->key]), EC_PK_BYTES) != 0)
+        return; /* another validator's vote, passed on */
+    uint64_t h = (v.height * 0x9e3779b97f4a7c15ull) ^ (v.round * 0xbf58476d1ce4e5b9ull) ^
+                 ((uint64_t)n->key << 8) ^ v.type;
+    for (uint32_t i = (uint32_t)h & (SIM_SIGNED_MAX - 1);; i = (i + 1) & (SIM_SIGNED_MAX - 1)) {
+        signed_t *e = &s->signed_votes[i];
+        if (e->type == 0) {
+            if (s->signed_count + 1 >= SIM_SIGNED_MAX / 2) {
+                sim_fail(s, "more than %u signed votes: raise SIM_SIGNED_MAX", s->signed_count);
+                return;
+            }
+            *e = (signed_t){v.height, v.round, n->key, v.type, v.nil, {0}};
+            memcpy(e->hash, v.hash, EC_HASH_BYTES);
+            s->signed_count++;
+            return;
+        }
+        if (e->height != v.height || e->round != v.round || e->key != n->key || e->type != v.type)
+            continue;
+        if (e->nil != v.nil || memcmp(e->hash, v.hash, EC_HASH_BYTES) != 0)
+            sim_fail(s,
+                     "DOUBLE SIGNING at %" PRIu64 " ms: node %u (key %u) signed two different %s "
+                     "at height %" PRIu64 " round %" PRIu64 " (%s%02x%02x.., then %s%02x%02x..)",
+                     s->now, n->id, n->key, v.type == EC_VOTE_PREVOTE ? "prevotes" : "precommits",
+                     v.height, v.round, e->nil ? "nil " : "", e->hash[0], e->hash[1],
+                     v.nil ? "nil " : "", v.hash[0], v.hash[1]);
+        return;
+    }
+}
+
 static void env_send(void *ctx, uint32_t peer, const uint8_t *msg, size_t size)
 {
     node_t *n = ctx;
     sim_t *s = n->sim;
+    sim_signed(s, n, msg, size);
     if (peer >= n->vs.count)
         return;
     for (uint32_t i = 0; i < s->node_count; i++) {
@@ -514,15 +579,13 @@ static void node_start(sim_t *s, node_t *n)
         sim_fail(s, "node %u: ledger: %s", n->id, st.msg);
         return;
     }
-    bool created = false;
-    n->guard = ec_guard_open_mem(&n->gmem, &created);
+    n->guard = ec_guard_open_mem(&n->gmem, NULL); /* a new one is marked new in itself */
     ec_engine_config_t cfg;
     ec_engine_config_defaults(&cfg);
     cfg.genesis = &s->genesis;
     cfg.app = &s_app;
     cfg.ledger = n->ledger;
     cfg.guard = n->guard;
-    cfg.guard_created = created;
     cfg.key = s->keys[n->key];
     cfg.block_txs_max = 200;
     cfg.heartbeat_ms = 1000;
@@ -643,6 +706,19 @@ static void sim_schedule_clients(sim_t *s)
         ev_push(s, (ev_t){.kind = EV_CLIENT, .at = rng_range(&s->rng, 10, s->clients_end_ms)});
 }
 
+/* Whether n's key holds less than a third of the power in n's view of the current set
+ * (a key outside the set holds none). */
+static bool sim_light(const sim_t *s, const node_t *n)
+{
+    uint64_t mine = 0, total = 0;
+    for (uint32_t i = 0; i < n->vs.count; i++) {
+        total += n->vs.v[i].power;
+        if (memcmp(n->vs.v[i].pk, ec_key_pk(s->keys[n->key]), EC_PK_BYTES) == 0)
+            mine = n->vs.v[i].power;
+    }
+    return 3 * mine < total;
+}
+
 static void sim_event(sim_t *s, ev_t *ev)
 {
     node_t *n = &s->nodes[ev->node];
@@ -682,7 +758,22 @@ static void sim_event(sim_t *s, ev_t *ev)
             break;
         case EV_RESTART:
             if (!n->up) {
-                sim_log(s, "node %u restarts", n->id);
+                /* Some restarts come back wiped, as an operator who lost a disk would
+                 * start it: an empty store and a new signer record. */
+                /* A wiped validator abstains for a few heights, a faulty one there: at
+                 * most one per seed, none beside a twin or a joining validator (which
+                 * abstains when it joins), and only one holding less than a third of the
+                 * power (liveness is owed only while the faulty power is below a third). Not before
+                 * block 2 is committed: a validator wiped in a chain's first two heights cannot
+                 * tell that it signed there (docs/CONSENSUS.md, "Known limitations"). */
+                bool wipe = !s->has_twin && !s->has_joiner && s->wipes == 0 && sim_light(s, n) &&
+                            rng_chance(&s->rng, 400) && s->hash_cap > 2 && s->hash_known[2];
+                if (wipe) {
+                    snprintf(n->path, sizeof n->path, "/sim/node%u.w%u", n->id, ++s->wipes);
+                    memset(&n->gmem, 0, sizeof n->gmem);
+                    s->stats->wipes++;
+                }
+                sim_log(s, "node %u restarts%s", n->id, wipe ? " wiped" : "");
                 node_start(s, n);
             }
             break;
@@ -772,6 +863,7 @@ static void sim_free(sim_t *s)
     free(s->hashes);
     free(s->commits);
     free(s->hash_known);
+    free(s->signed_votes);
     for (uint32_t k = 0; k < SIM_KEYS; k++)
         ec_key_destroy(&s->keys[k]);
 }
@@ -817,7 +909,7 @@ static bool sim_seed(uint64_t seed, bool verbose, bool relay, stats_t *stats,
                      uint8_t trace[EC_HASH_BYTES])
 {
     sim_t *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s || !(s->signed_votes = calloc(SIM_SIGNED_MAX, sizeof *s->signed_votes)))
         abort();
     s->seed = seed;
     s->verbose = verbose;
@@ -845,9 +937,11 @@ static bool sim_seed(uint64_t seed, bool verbose, bool relay, stats_t *stats,
     /* Nodes: one per genesis key, often a fifth that joins the set, sometimes a twin of
      * key 3 (the equivocator: two nodes sign with one key, each with its own record). */
     s->node_count = 4;
-    if (rng_chance(&s->rng, 500) && !relay)
+    s->has_joiner = rng_chance(&s->rng, 500) && !relay;
+    if (s->has_joiner)
         s->nodes[s->node_count++].key = 4;
     bool twin = rng_chance(&s->rng, 250) && !relay;
+    s->has_twin = twin;
     if (twin) {
         s->nodes[s->node_count].key = 3;
         s->nodes[s->node_count++].honest = false;
@@ -1031,17 +1125,19 @@ int main(int argc, char **argv)
         }
         if (!ok) {
             failed++;
-            fprintf(stderr, "  replay: ecert-sim --seed %" PRIu64 " --verbose\n", seed);
+            fprintf(stderr, "  replay: ecert-sim --seed %" PRIu64 "%s%s --verbose\n", seed,
+                    relay ? " --relay" : "", twice ? " --twice" : "");
         }
     }
     printf("ecert-sim: %" PRIu64 " seeds (%" PRIu64 "..%" PRIu64 "), %" PRIu64 " failed; "
            "%" PRIu64 " heights, %" PRIu64 " block copies compared, %" PRIu64 " txs sent, "
            "%" PRIu64 " acknowledged, %" PRIu64 " refused in blocks; faults: %" PRIu64
-           " crashes, %" PRIu64 " partitions, %" PRIu64 " of %" PRIu64 " messages dropped, "
+           " crashes (%" PRIu64 " restarted wiped), %" PRIu64 " partitions, %" PRIu64 " of %" PRIu64
+           " messages dropped, "
            "%" PRIu64 " duplicated, %" PRIu64 " equivocating twins (%" PRIu64
            " evidence recorded), %" PRIu64 " validator-set changes\n",
            st.seeds, from, from + count - 1, failed, st.heights, st.blocks_compared, st.txs_sent,
-           st.txs_acked, st.txs_refused, st.crashes, st.splits, st.dropped, st.msgs, st.duplicated,
-           st.twins, st.evidence, st.valset_changes);
+           st.txs_acked, st.txs_refused, st.crashes, st.wipes, st.splits, st.dropped, st.msgs,
+           st.duplicated, st.twins, st.evidence, st.valset_changes);
     return failed ? 1 : 0;
 }

@@ -61,6 +61,8 @@ static void s_sample(ec_guard_state_t *s, uint64_t n)
     s->prevote_nil = (n % 3) == 1;
     memset(s->prevote_hash, 0x66, EC_HASH_BYTES);
     memset(s->prevote_sig, (int)(0x70 + n), EC_SIG_BYTES);
+    s->fresh = (n % 2) == 0;
+    s->abstain_until = 1000 + n;
 }
 
 static void s_assert_same(const ec_guard_state_t *a, const ec_guard_state_t *b)
@@ -83,6 +85,8 @@ static void s_assert_same(const ec_guard_state_t *a, const ec_guard_state_t *b)
     assert_int_equal(a->prevote_nil, b->prevote_nil);
     assert_memory_equal(a->prevote_hash, b->prevote_hash, EC_HASH_BYTES);
     assert_memory_equal(a->prevote_sig, b->prevote_sig, EC_SIG_BYTES);
+    assert_int_equal(a->fresh, b->fresh);
+    assert_int_equal(a->abstain_until, b->abstain_until);
 }
 
 static ec_guard_t *s_open(const char *path, bool create, bool *created)
@@ -105,6 +109,8 @@ static void test_create_and_reopen(void **state)
     ec_guard_t *g = s_open(f->path, true, &created);
     assert_true(created);
     const ec_guard_state_t *s = ec_guard_state(g);
+    assert_true(s->fresh); /* a new record is marked new, with no bound yet */
+    assert_int_equal(s->abstain_until, 0);
     assert_int_equal(s->committed_height, 0);
     assert_int_equal(s->locked_round, -1);
     assert_int_equal(s->valid_round, -1);
@@ -194,6 +200,7 @@ static void test_memory_guard(void **state)
     ec_guard_t *g = ec_guard_open_mem(&mem, &created);
     assert_non_null(g);
     assert_true(created);
+    assert_true(ec_guard_state(g)->fresh);
     ec_guard_state_t a;
     s_sample(&a, 5);
     assert_int_equal(ec_guard_save(g, &a, NULL), 0);
