@@ -18,6 +18,12 @@
  *   verify_threads: 2           # optional, default: online cores
  *   mempool_max: 100000         # optional
  *   log_level: info             # optional
+ *   p2p: tcp://127.0.0.1:7102   # several validators: this one's validator link endpoint
+ *   peers:                      # and the chain's other validators
+ *     - {pk: <64 hex digits>, p2p: "tcp://10.0.0.2:7102"}
+ *   heartbeat_ms: 5000          # optional, 0: a block only when transactions wait
+ *   timeout_propose_ms: 1000    # optional, and the other consensus timeouts
+ *                               # (docs/CONSENSUS.md section 8)
  *
  * Genesis:
  *   chain_id: ecert-main-dev

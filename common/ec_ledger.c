@@ -25,7 +25,8 @@
  *   recorded block is never read or stored.
  *
  * Tuning (a ledger sees bursts of ~10^4 small writes per block, reads by exact key):
- * 32 MiB write buffers, a shared 64 MiB LRU block cache, 10-bit Bloom filters on the column
+ * 16 MiB write buffers (64 MiB for all memtables together), a shared 32 MiB LRU block
+ * cache, 10-bit Bloom filters on the column
  * families read by point lookups (txindex, payloads, state, merkle), LZ4 compression (the
  * Debian build links liblz4), two background jobs.
  *

@@ -1,21 +1,21 @@
 /*
  * ec_ledger.h - a node's RocksDB database: blocks, headers with commits, the transaction
- * index, payloads, application state and Merkle log nodes, one column family each (and
- * one reserved; docs/ARCHITECTURE.md section 4; key layouts in docs/PROTOCOL.md, "Storage").
+ * index, payloads, application state, Merkle log nodes and the consensus WAL, one column
+ * family each (docs/ARCHITECTURE.md section 4; key layouts in docs/PROTOCOL.md, "Storage").
  *
- * Writing: exactly one thread (the commit thread) builds the pending block in a single
- * RocksDB WriteBatchWithIndex, reading its own writes through it, with save points so a
- * failed transaction leaves no trace. ec_ledger_write() stores the whole batch with
- * sync=true: a block, its commit, its index entries and all its state changes land
- * together or not at all, so kill -9 at any moment loses nothing acknowledged.
+ * Writing: exactly one thread (the node's core thread) builds the pending block in an
+ * overlay (ec_overlay.h), reading its own writes through it, with save points so a refused
+ * transaction leaves no trace. ec_ledger_write() stores the whole block as one RocksDB
+ * batch with sync=true: a block, its commit, its index entries and all its state changes
+ * land together or not at all, so kill -9 at any moment loses nothing acknowledged.
  *
  * Reading committed data (ec_ledger_get and the typed getters) is safe from any thread.
  *
  * The ledger also keeps a running SHA-256 over every state write of the pending block, in
  * order (key length, key, value length, value; deletes with length 0xffffffff); save
  * points restore it. Lengths are 4-byte big-endian; a delete contributes key length, key
- * and 0xffffffff, with no value bytes. The application folds it into its state root, so two nodes
- * that applied the same writes report the same root.
+ * and 0xffffffff, with no value bytes. The application folds it into its state root, so
+ * two nodes that applied the same writes report the same root.
  */
 #ifndef EC_LEDGER_H
 #define EC_LEDGER_H

@@ -1,6 +1,6 @@
 /*
- * ec_log.h - one-line structured logs to stderr:
- *   2026-11-21T05:30:00.123Z INFO  mainchaind committed height=12 txs=400 ms=3.1
+ * ec_log.h - one-line structured logs to stderr, e.g.
+ *   2026-11-21T05:30:00.123Z INFO  mainchaind committed height=12 blocks=1 txs=400 ...
  * Levels below the threshold cost one comparison. Never pass a secret to these functions.
  */
 #ifndef EC_LOG_H

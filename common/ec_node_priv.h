@@ -4,7 +4,7 @@
  * Not a public header: nothing outside those files includes it.
  *
  * Sockets and their owners (all in the node's own ZeroMQ context; the validator links of
- * ec_p2p live in czmq's):
+ * ec_p2p live in a context of their own):
  *
  *   rpc thread      ROUTER (clients); PUSH inproc://verify (bound); PULL inproc://reply
  *                   (bound)

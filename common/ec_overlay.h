@@ -2,10 +2,10 @@
  * ec_overlay.h - the pending block's newest write per key, readable in O(1), with save
  * points that roll back in time proportional to what they undo.
  *
- * The ledger (ec_ledger.c) appends a block's writes to a plain RocksDB WriteBatch, which
- * cannot be read, and records each write here too, so that reads through the pending block
- * (a transaction's checks see the writes of the transactions before it) cost one hash
- * lookup instead of a search in an ordered index. RocksDB's own readable batch
+ * The ledger (ec_ledger.c) records a block's writes here only, so that reads through the
+ * pending block (a transaction's checks see the writes of the transactions before it) cost
+ * one hash lookup instead of a search in an ordered index, and builds the plain RocksDB
+ * WriteBatch it stores from it at the end. RocksDB's own readable batch
  * (WriteBatchWithIndex) keeps a skip list ordered by key; at the ten thousand or so writes
  * of a large block, inserting into and searching that list cost about a quarter of the
  * time spent executing the block, and rolling it back rebuilt the whole index.

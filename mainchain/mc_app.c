@@ -28,7 +28,9 @@
  *                                               SIDECHAIN_UPDATE unfreezes)
  *   "v/" chain_id                              current validator set of that side chain
  *                                               (ec_valset_encode), written by
- *                                               SIDECHAIN_UPDATE; absent = the genesis one
+ *                                               SIDECHAIN_UPDATE and by an ANCHOR whose
+ *                                               header names a new set; absent = the
+ *                                               genesis one
  *   "x/" chain_id 0x00 be64(side_height)       anchor [main_height: uint, anchor_index: uint]
  *   "rec/" be64(seq)                           encoded record (ec_record_encode)
  *
