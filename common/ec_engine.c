@@ -461,6 +461,71 @@ static int s_wal_load_fn(void *vctx, const uint8_t *key, size_t key_size, const 
     return ctx->rc != 0;
 }
 
+/*
+ * This validator's own votes of the height in progress, under "v" be64(h) be64(round)
+ * type: a restarted validator has only its last prevote and last message in its guard,
+ * and peers still in an earlier round may need the others to complete a quorum and move
+ * on (ecert-sim found heights that waited forever for votes lost so). Synced with the
+ * signature, deleted with the height's other WAL entries.
+ */
+#define S_WAL_VOTE_PREFIX 'v'
+#define S_WAL_VOTE_KEY_BYTES (1 + 8 + 8 + 1)
+#define S_WAL_VOTES_ROUNDS 16 /* rounds of own votes loaded at a restart, up to its own */
+
+static int s_wal_vote_keep(ec_engine_t *e, const ec_vote_t *v)
+{
+    uint8_t key[S_WAL_VOTE_KEY_BYTES];
+    key[0] = S_WAL_VOTE_PREFIX;
+    ec_be64_put(key + 1, v->height);
+    ec_be64_put(key + 9, v->round);
+    key[17] = (uint8_t)v->type;
+    ec_writer_reset(&e->w2);
+    ec_vote_encode(&e->w2, v);
+    ec_status_t st = {0};
+    int rc = ec_ledger_put_synced(e->ledger, EC_CF_CONSENSUS, key, sizeof key,
+                                  ec_writer_data(&e->w2), ec_writer_size(&e->w2), &st);
+    if (rc != 0) {
+        ec_error("consensus WAL: %s", st.msg);
+        return rc;
+    }
+    e->wal_entries++;
+    return 0;
+}
+
+static void s_vote_read_fn(ec_cur_t *c, void *out)
+{
+    ec_vote_read(c, out);
+}
+
+/* Counts one of its own votes again after a restart (s_wal_votes_load). */
+static int s_wal_vote_fn(void *vctx, const uint8_t *key, size_t key_size, const uint8_t *val,
+                         size_t val_size)
+{
+    ec_engine_t *e = vctx;
+    (void)key, (void)key_size;
+    ec_vote_t v;
+    int rc = ec_decode_read(&v, sizeof v, val, val_size, s_vote_read_fn);
+    if (rc == 0 && v.height == e->height && v.validator == e->me) {
+        s_push(e, S_ACT_VOTE)->vote = v;
+        e->wal_entries++;
+    }
+    return 0; /* a damaged entry is skipped: these votes only help liveness */
+}
+
+/* Loads its own votes of the last S_WAL_VOTES_ROUNDS rounds up to `round` (bounded: the
+ * core's action queue takes them). 0 or a local fault. */
+static int s_wal_votes_load(ec_engine_t *e, uint64_t round)
+{
+    uint8_t prefix[9], start[17];
+    prefix[0] = S_WAL_VOTE_PREFIX;
+    ec_be64_put(prefix + 1, e->height);
+    memcpy(start, prefix, sizeof prefix);
+    ec_be64_put(start + 9, round >= S_WAL_VOTES_ROUNDS ? round - S_WAL_VOTES_ROUNDS + 1 : 0);
+    int rc = ec_ledger_scan(e->ledger, EC_CF_CONSENSUS, prefix, sizeof prefix, start, sizeof start,
+                            2 * S_WAL_VOTES_ROUNDS, s_wal_vote_fn, e);
+    return rc < 0 ? rc : 0;
+}
+
 /* Back in the height after a restart: the proposals it locked on. 0 or a local fault. */
 static int s_wal_load(ec_engine_t *e)
 {
@@ -488,10 +553,13 @@ static int s_wal_forget(ec_engine_t *e, uint64_t h)
     if (e->wal_entries == 0)
         return 0;
     (void)h; /* entries are only ever written for the height in progress */
-    uint8_t prefix = S_WAL_PREFIX;
-    int rc = ec_ledger_scan(e->ledger, EC_CF_CONSENSUS, &prefix, 1, NULL, 0, 0, s_wal_forget_fn, e);
-    if (rc < 0)
-        return rc;
+    const uint8_t prefixes[] = {S_WAL_PREFIX, S_WAL_VOTE_PREFIX};
+    for (size_t i = 0; i < sizeof prefixes; i++) {
+        int rc = ec_ledger_scan(e->ledger, EC_CF_CONSENSUS, &prefixes[i], 1, NULL, 0, 0,
+                                s_wal_forget_fn, e);
+        if (rc < 0)
+            return rc;
+    }
     e->wal_entries = 0;
     return 0;
 }
@@ -533,6 +601,10 @@ static bool s_sign_vote(ec_engine_t *e, ec_vote_t *v)
     int rc = s_guard_sign(e, v->height, v->round, step, v->nil ? NULL : v->hash, v->sig);
     if (rc != 0) {
         s_fault(e, rc, "signer record");
+        return false;
+    }
+    if (!s_alone(e) && (rc = s_wal_vote_keep(e, v)) != 0) {
+        s_fault(e, rc, "consensus WAL");
         return false;
     }
     return true;
@@ -1203,7 +1275,9 @@ static void s_maybe_start(ec_engine_t *e)
     ec_tm_start(e->tm, e->height, &e->vs, e->abstain ? UINT32_MAX : e->me, round, &lock);
     if (g->signed_height == e->height && !s_alone(e) && e->me != UINT32_MAX && !e->abstain) {
         s_resume_votes(e, g);
-        int rc = s_wal_load(e);
+        int rc = s_wal_votes_load(e, round);
+        if (rc == 0)
+            rc = s_wal_load(e);
         if (rc != 0)
             s_fault(e, rc, "reading the consensus WAL");
     }
