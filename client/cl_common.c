@@ -187,6 +187,7 @@ int cl_option(cl_ctx_t *ctx, int opt, int argc, char **argv, const char *help)
             if (v == 0 || v > 3600u * 1000)
                 return cl_usage(ctx, "--timeout-ms must be 1..3600000");
             ctx->timeout_ms = (uint32_t)v;
+            ctx->timeout_set = true;
             return -1;
         }
         case CL_OPT_HELP:

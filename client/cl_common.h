@@ -64,6 +64,7 @@ typedef struct {
     const char *key_path;
     const char *passphrase_file;
     uint32_t timeout_ms;
+    bool timeout_set;    /* --timeout-ms was given                          */
     const char *command; /* "cert issue", for messages                      */
     /* loaded lazily by cl_config() */
     bool config_loaded;

@@ -16,7 +16,8 @@
 
 #include "cl_commands.h"
 
-#define S_LAG_SCAN_MAX 64 /* side headers fetched at most to count unanchored blocks  */
+#define S_LAG_SCAN_MAX 64        /* side headers fetched at most to count unanchored blocks  */
+#define S_STATUS_TIMEOUT_MS 2000 /* a chain silent this long is down (without --timeout-ms) */
 
 static int s_status(cl_ctx_t *ctx, cl_chain_t *ch, ec_rpc_status_t *s)
 {
@@ -124,8 +125,15 @@ static void s_show_anchoring(cl_ctx_t *ctx, cl_chain_t *ch, cl_chain_t *main, ui
     }
     uint64_t lag = height > anchored ? height - anchored : 0;
     bool exact = lag <= S_LAG_SCAN_MAX;
-    cl_out(ctx, "  anchored %llu, %llu block%s with certificates waiting",
-           (unsigned long long)anchored, (unsigned long long)waiting, waiting == 1 ? "" : "s");
+    /* Blocks that only carry main-chain records (anchor-only) are never anchored back: a
+     * quiet chain's anchored height stays where its last certificate was. */
+    if (waiting == 0 && anchored == 0)
+        cl_out(ctx, "  nothing to anchor yet (no block with certificates)");
+    else if (waiting == 0)
+        cl_out(ctx, "  anchored up to %llu, nothing waiting", (unsigned long long)anchored);
+    else
+        cl_out(ctx, "  anchored up to %llu, %llu block%s with certificates waiting",
+               (unsigned long long)anchored, (unsigned long long)waiting, waiting == 1 ? "" : "s");
     if (!exact)
         cl_out(ctx, " in the newest %d (>%d behind)", S_LAG_SCAN_MAX, S_LAG_SCAN_MAX);
     cl_out(ctx, "%s", frozen ? " FROZEN" : "");
@@ -196,7 +204,8 @@ static const char s_help_status[] =
     "certificates (anything but anchor relays) and so still wait to be anchored; blocks\n"
     "with only anchor relays are never anchored and do not count. At most the newest 64\n"
     "blocks are looked at. With no option, every chain in the client config (--all).\n"
-    "Exits 1 if a chain is down.\n\n"
+    "A chain that does not answer within 2 s (all its endpoints together; --timeout-ms\n"
+    "changes that) is shown DOWN, and the command exits 1.\n\n"
     "Options:\n"
     "  --type TYPE   only this side chain (and the main chain, for its anchoring)\n"
     "  --type main   only the main chain\n"
@@ -216,6 +225,15 @@ int cmd_chain_status(cl_ctx_t *ctx, int argc, char **argv)
     cl_config_t *cfg = cl_config(ctx);
     if (!cfg)
         return 1;
+    /* A status answers in milliseconds: a chain silent for 2 s is down, whatever number of
+     * endpoints the client tries in turn (unless --timeout-ms says otherwise). */
+    if (!ctx->timeout_set) {
+        uint32_t most = cfg->main.rpc_count > 1 ? cfg->main.rpc_count : 1;
+        for (size_t i = 0; i < cfg->side_count; i++)
+            if (cfg->sides[i].rpc_count > most)
+                most = cfg->sides[i].rpc_count;
+        ctx->timeout_ms = S_STATUS_TIMEOUT_MS / most;
+    }
     /* "main" is the main chain's type in the config; --type main shows it alone. */
     bool main_only = type && !strcmp(type, "main");
     cl_chain_t *only = NULL;
