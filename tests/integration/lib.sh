@@ -57,9 +57,14 @@ stop_all() {
 exec 8>&1 9>&2
 
 cleanup() {
-    local rc=$? log
+    local rc=$? log job
     trap - EXIT INT TERM
     exec 1>&8 2>&9
+    # Background loops of the test (load generators) end with it: left running they keep
+    # the runner's output open, and the test hangs until its timeout instead of failing.
+    for job in $(jobs -p); do
+        kill "$job" 2>/dev/null || true
+    done
     stop_all
     if [ "$test_passed" -ne 1 ] || [ "$rc" -ne 0 ]; then
         for log in "$ECERT_DEVNET_DIR"/logs/*.log; do
