@@ -110,7 +110,7 @@ static int s_load_key(const ar_config_t *cfg, ec_key_t **key)
         ec_error("cannot read the passphrase: %s", st.msg);
         return S_EXIT_CONFIG;
     }
-    int rc = ec_key_load_st(key, cfg->key_path, pass, &st);
+    int rc = ec_key_load(key, cfg->key_path, pass, &st);
     ec_passphrase_free(&pass);
     if (rc) {
         ec_error("cannot load the relay key: %s", st.msg);

@@ -780,7 +780,7 @@ char *cl_passphrase(cl_ctx_t *ctx, const char *key_path, bool confirm)
 int cl_key_file_pk(cl_ctx_t *ctx, const char *path, uint8_t pk[EC_PK_BYTES])
 {
     ec_status_t st = {0};
-    if (ec_key_file_pk_st(pk, path, &st) != 0)
+    if (ec_key_file_pk(pk, path, &st) != 0)
         return cl_fail_st(ctx, &st, NULL);
     return 0;
 }
@@ -803,7 +803,7 @@ ec_key_t *cl_key_load(cl_ctx_t *ctx, const char *path)
         return NULL;
     ec_key_t *key = NULL;
     ec_status_t st = {0};
-    int rc = ec_key_load_st(&key, path, pass, &st);
+    int rc = ec_key_load(&key, path, pass, &st);
     cl_passphrase_free(&pass);
     if (rc != 0)
         cl_fail_st(ctx, &st, NULL);

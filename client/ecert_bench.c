@@ -666,11 +666,10 @@ static void s_load_network(s_bench_t *b)
     char *pass = ec_passphrase_read(access(pass_path, R_OK) == 0 ? pass_path : "", &st);
     if (!pass)
         s_die("%s", st.msg);
-    int rc = ec_key_load(&b->operator_key, key_path, pass);
+    int rc = ec_key_load(&b->operator_key, key_path, pass, &st);
     ec_passphrase_free(&pass);
     if (rc != 0) {
-        fprintf(stderr, "ecert-bench: cannot load the operator key %s: %s\n", key_path,
-                ec_strerror(rc));
+        fprintf(stderr, "ecert-bench: cannot load the operator key: %s\n", st.msg);
         exit(1);
     }
 }

@@ -506,7 +506,7 @@ static int s_keyfile_read(s_keyfile_t *kf, const char *path, ec_status_t *st)
     return 0;
 }
 
-int ec_key_file_pk_st(uint8_t pk[EC_PK_BYTES], const char *path, ec_status_t *st)
+int ec_key_file_pk(uint8_t pk[EC_PK_BYTES], const char *path, ec_status_t *st)
 {
     assert(pk && path);
     s_keyfile_t kf;
@@ -516,16 +516,7 @@ int ec_key_file_pk_st(uint8_t pk[EC_PK_BYTES], const char *path, ec_status_t *st
     return rc;
 }
 
-int ec_key_file_pk(uint8_t pk[EC_PK_BYTES], const char *path)
-{
-    ec_status_t st = {0};
-    int rc = ec_key_file_pk_st(pk, path, &st);
-    if (rc == EC_ECONFIG)
-        ec_error("%s", st.msg);
-    return rc;
-}
-
-int ec_key_load_st(ec_key_t **out, const char *path, const char *passphrase, ec_status_t *st)
+int ec_key_load(ec_key_t **out, const char *path, const char *passphrase, ec_status_t *st)
 {
     assert(out && path && passphrase);
     *out = NULL;
@@ -572,15 +563,6 @@ int ec_key_load_st(ec_key_t **out, const char *path, const char *passphrase, ec_
     }
     *out = key;
     return 0;
-}
-
-int ec_key_load(ec_key_t **out, const char *path, const char *passphrase)
-{
-    ec_status_t st = {0};
-    int rc = ec_key_load_st(out, path, passphrase, &st);
-    if (rc == EC_ECONFIG)
-        ec_error("%s", st.msg);
-    return rc;
 }
 
 /* ---- addresses (bech32m, BIP-350) ------------------------------------------------------- */

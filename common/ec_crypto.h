@@ -128,17 +128,11 @@ EC_WUR int ec_key_save_ex(const ec_key_t *key, const char *path, const char *pas
  *          or others may read or change it; run: chmod 600 k.key". Nothing is logged: the
  *          caller reports st.
  */
-EC_WUR int ec_key_load_st(ec_key_t **out, const char *path, const char *passphrase,
-                          ec_status_t *st);
-/* As ec_key_load_st, for callers that report only the code: the EC_ECONFIG reason (the
- * mode, with the chmod that fixes it) is logged at ERROR level. */
-EC_WUR int ec_key_load(ec_key_t **out, const char *path, const char *passphrase);
+EC_WUR int ec_key_load(ec_key_t **out, const char *path, const char *passphrase, ec_status_t *st);
 /* Reads only the public key from a key file, without the passphrase. Same errors and st as
- * ec_key_load_st (but no EC_ECRYPTO): the file holds the secret key too, so a key file open
+ * ec_key_load (but no EC_ECRYPTO): the file holds the secret key too, so a key file open
  * to others is refused here as well. */
-EC_WUR int ec_key_file_pk_st(uint8_t pk[EC_PK_BYTES], const char *path, ec_status_t *st);
-/* As ec_key_file_pk_st, logging the EC_ECONFIG reason as ec_key_load does. */
-EC_WUR int ec_key_file_pk(uint8_t pk[EC_PK_BYTES], const char *path);
+EC_WUR int ec_key_file_pk(uint8_t pk[EC_PK_BYTES], const char *path, ec_status_t *st);
 
 /*
  * Checks that the open file `fd`, read from `path`, is private to its owner: no permission

@@ -183,7 +183,7 @@ static int s_key_load(s_loaded_t *ld, const char *program)
         fprintf(stderr, "%s: %s\n", program, st.msg);
         return S_EXIT_CONFIG;
     }
-    int rc = ec_key_load_st(&ld->key, ld->file.validator_key_path, pass, &st);
+    int rc = ec_key_load(&ld->key, ld->file.validator_key_path, pass, &st);
     ec_passphrase_free(&pass);
     if (rc != 0) {
         fprintf(stderr, "%s: validator key: %s\n", program, st.msg);

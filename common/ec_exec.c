@@ -529,25 +529,13 @@ static int s_next_set(ec_exec_t *x, ec_status_t *st)
     if (!ctx->valset_changed)
         return 0;
     ec_valset_t *vs = &x->p_next;
-    uint32_t i = 0;
-    while (i < vs->count && memcmp(vs->v[i].pk, ctx->valset_change.pk, EC_PK_BYTES) != 0)
-        i++;
-    if (ctx->valset_change.power == 0) {
-        if (i == vs->count || vs->count == 1)
-            return ec_status_set(st, EC_EINTERNAL,
-                                 "the application removed a validator "
-                                 "that is not there, or the last one");
-        memmove(&vs->v[i], &vs->v[i + 1], (vs->count - i - 1) * sizeof vs->v[0]);
-        vs->count--;
-    } else if (i < vs->count) {
-        vs->v[i].power = ctx->valset_change.power;
-    } else {
-        if (vs->count == EC_VALIDATORS_MAX)
-            return ec_status_set(st, EC_EINTERNAL,
-                                 "the application added a validator to a "
-                                 "full set");
-        vs->v[vs->count++] = ctx->valset_change;
-    }
+    uint32_t i;
+    int rc = ec_valset_change_check(vs, &ctx->valset_change, &i);
+    if (rc != 0 && rc != EC_EEXIST) /* the same power again changes nothing: harmless */
+        return ec_status_set(st, EC_EINTERNAL,
+                             "the application made a validator change that cannot apply: %s",
+                             ec_strerror(rc));
+    ec_valset_change_apply(vs, &ctx->valset_change, i);
     uint8_t key[S_VS_PREFIX_LEN + 8];
     size_t ks = s_vs_key(key, x->ctx.height + 2);
     ec_writer_reset(&x->w_value);

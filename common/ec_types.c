@@ -260,6 +260,38 @@ void ec_tx_build(ec_writer_t *out, uint8_t id_out[EC_HASH_BYTES], const char *ch
 
 /* ---- validator sets --------------------------------------------------------------------- */
 
+int ec_valset_change_check(const ec_valset_t *vs, const ec_validator_t *v, uint32_t *index)
+{
+    assert(vs && v && index);
+    uint32_t i = 0;
+    while (i < vs->count && memcmp(vs->v[i].pk, v->pk, EC_PK_BYTES) != 0)
+        i++;
+    *index = i;
+    if (v->power == 0 && i == vs->count)
+        return EC_ENOTFOUND;
+    if (v->power == 0 && vs->count == 1)
+        return EC_EINVAL;
+    if (i == vs->count && vs->count == EC_VALIDATORS_MAX)
+        return EC_ETOOBIG;
+    if (i < vs->count && vs->v[i].power == v->power)
+        return EC_EEXIST;
+    return 0;
+}
+
+void ec_valset_change_apply(ec_valset_t *vs, const ec_validator_t *v, uint32_t index)
+{
+    assert(vs && v);
+    assert(v->power ? index < vs->count || vs->count < EC_VALIDATORS_MAX : index < vs->count);
+    if (v->power == 0) {
+        memmove(&vs->v[index], &vs->v[index + 1], (vs->count - index - 1) * sizeof vs->v[0]);
+        vs->count--;
+    } else if (index < vs->count) {
+        vs->v[index].power = v->power;
+    } else {
+        vs->v[vs->count++] = *v;
+    }
+}
+
 void ec_valset_encode(ec_writer_t *w, const ec_valset_t *vs)
 {
     assert(vs->count <= EC_VALIDATORS_MAX);
@@ -443,17 +475,25 @@ int ec_commit_decode(ec_commit_t *c, const uint8_t *data, size_t size)
     return ec_decode_read(c, sizeof *c, data, size, s_commit_read);
 }
 
-void ec_vote_sign_bytes(ec_writer_t *w, const char *chain_id, uint64_t height, uint64_t round,
-                        uint32_t vote_type, const uint8_t *block_hash)
+/* The start of a consensus message's signed bytes: tag, then [chain_id, height, round, ...
+ * (five fields)]. w is reset first. */
+static void s_consensus_sign_start(ec_writer_t *w, const char *tag, size_t tag_bytes,
+                                   const char *chain_id, uint64_t height, uint64_t round)
 {
     ec_writer_reset(w);
-    int rc = msgpack_sbuffer_write(&w->sbuf, EC_TAG_VOTE, S_VOTE_TAG_BYTES);
+    int rc = msgpack_sbuffer_write(&w->sbuf, tag, tag_bytes);
     assert(rc == 0);
     (void)rc;
     ec_write_array(w, 5);
     ec_write_cstr(w, chain_id);
     ec_write_uint(w, height);
     ec_write_uint(w, round);
+}
+
+void ec_vote_sign_bytes(ec_writer_t *w, const char *chain_id, uint64_t height, uint64_t round,
+                        uint32_t vote_type, const uint8_t *block_hash)
+{
+    s_consensus_sign_start(w, EC_TAG_VOTE, S_VOTE_TAG_BYTES, chain_id, height, round);
     ec_write_uint(w, vote_type);
     if (block_hash)
         ec_write_bin(w, block_hash, EC_HASH_BYTES);
@@ -465,14 +505,7 @@ void ec_proposal_sign_bytes(ec_writer_t *w, const char *chain_id, uint64_t heigh
                             int64_t valid_round, const uint8_t block_hash[EC_HASH_BYTES])
 {
     assert(valid_round >= -1);
-    ec_writer_reset(w);
-    int rc = msgpack_sbuffer_write(&w->sbuf, EC_TAG_PROPOSAL, S_PROPOSAL_TAG_BYTES);
-    assert(rc == 0);
-    (void)rc;
-    ec_write_array(w, 5);
-    ec_write_cstr(w, chain_id);
-    ec_write_uint(w, height);
-    ec_write_uint(w, round);
+    s_consensus_sign_start(w, EC_TAG_PROPOSAL, S_PROPOSAL_TAG_BYTES, chain_id, height, round);
     ec_write_uint(w, (uint64_t)(valid_round + 1));
     ec_write_bin(w, block_hash, EC_HASH_BYTES);
 }

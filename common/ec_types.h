@@ -119,6 +119,16 @@ typedef struct {
 void ec_valset_encode(ec_writer_t *w, const ec_valset_t *vs);
 void ec_valset_read(ec_cur_t *c, ec_valset_t *vs); /* sticky-error reader for one valset */
 void ec_valset_hash(uint8_t out[EC_HASH_BYTES], const ec_valset_t *vs);
+/*
+ * Whether setting validator v->pk to power v->power (0: removing it) changes vs, the one
+ * rule the main chain's own changes, a side chain's mirrored ones and the execution that
+ * applies them share. Returns 0 with *index its place (vs->count when it joins),
+ * EC_ENOTFOUND (removing one that is not there), EC_EINVAL (removing the last one),
+ * EC_ETOOBIG (adding to a full set) or EC_EEXIST (it already has that power).
+ */
+EC_WUR int ec_valset_change_check(const ec_valset_t *vs, const ec_validator_t *v, uint32_t *index);
+/* Applies a change that ec_valset_change_check accepted at `index`. */
+void ec_valset_change_apply(ec_valset_t *vs, const ec_validator_t *v, uint32_t index);
 
 /* ---- headers ---------------------------------------------------------------------------- */
 

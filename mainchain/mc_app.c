@@ -1017,20 +1017,24 @@ static int s_deliver_validator(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_
                              "this block already changes a validator: one per "
                              "block, send it again");
     const ec_valset_t *vs = ctx->next_valset;
-    uint32_t i = 0;
-    while (i < vs->count && memcmp(vs->v[i].pk, b.v.pk, EC_PK_BYTES) != 0)
-        i++;
+    uint32_t i;
     char hex[2 * EC_PK_BYTES + 1];
     ec_hex(hex, b.v.pk, EC_PK_BYTES);
-    if (b.v.power == 0 && i == vs->count)
-        return ec_status_set(st, EC_ENOTFOUND, "%.16s... is not a validator", hex);
-    if (b.v.power == 0 && vs->count == 1)
-        return ec_status_set(st, EC_EINVAL, "cannot remove the last validator");
-    if (i == vs->count && vs->count == EC_VALIDATORS_MAX)
-        return ec_status_set(st, EC_ETOOBIG, "the validator set is full (%d)", EC_VALIDATORS_MAX);
-    if (i < vs->count && vs->v[i].power == b.v.power)
-        return ec_status_set(st, EC_EINVAL, "nothing to change: %.16s... already has power %llu",
-                             hex, (unsigned long long)b.v.power);
+    switch (ec_valset_change_check(vs, &b.v, &i)) {
+        case 0:
+            break;
+        case EC_ENOTFOUND:
+            return ec_status_set(st, EC_ENOTFOUND, "%.16s... is not a validator", hex);
+        case EC_EINVAL:
+            return ec_status_set(st, EC_EINVAL, "cannot remove the last validator");
+        case EC_ETOOBIG:
+            return ec_status_set(st, EC_ETOOBIG, "the validator set is full (%d)",
+                                 EC_VALIDATORS_MAX);
+        default: /* EC_EEXIST */
+            return ec_status_set(st, EC_EINVAL,
+                                 "nothing to change: %.16s... already has power %llu", hex,
+                                 (unsigned long long)b.v.power);
+    }
     ctx->valset_changed = true;
     ctx->valset_change = b.v;
     ec_info("mainchain: validator %.16s... %s power %llu from height %" PRIu64, hex,

@@ -736,23 +736,19 @@ static bool s_apply_validator(ec_block_ctx_t *ctx, const ec_record_t *r)
 {
     if (ctx->valset_changed)
         return false;
-    const ec_valset_t *vs = ctx->next_valset;
-    uint32_t i = 0;
-    while (i < vs->count && memcmp(vs->v[i].pk, r->pk, EC_PK_BYTES) != 0)
-        i++;
+    ec_validator_t v = {.power = r->power};
+    memcpy(v.pk, r->pk, EC_PK_BYTES);
+    uint32_t i;
     char hex[2 * EC_PK_BYTES + 1];
     ec_hex(hex, r->pk, EC_PK_BYTES);
-    if ((r->power == 0 && (i == vs->count || vs->count == 1)) ||
-        (i == vs->count && vs->count == EC_VALIDATORS_MAX) ||
-        (i < vs->count && vs->v[i].power == r->power)) {
+    if (ec_valset_change_check(ctx->next_valset, &v, &i) != 0) {
         ec_warn("sidechain: record %llu (validator %.16s... power %llu) changes nothing here: "
                 "skipped",
                 (unsigned long long)r->seq, hex, (unsigned long long)r->power);
         return true;
     }
     ctx->valset_changed = true;
-    memcpy(ctx->valset_change.pk, r->pk, EC_PK_BYTES);
-    ctx->valset_change.power = r->power;
+    ctx->valset_change = v;
     ec_info("sidechain: validator %.16s... gets power %llu from height %llu (main record %llu)",
             hex, (unsigned long long)r->power, (unsigned long long)(ctx->height + 2),
             (unsigned long long)r->seq);

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fd < 0 || fchmod(fd, 0600) != 0 || write(fd, data, size) != (ssize_t)size || close(fd) != 0)
         abort();
     uint8_t pk[EC_PK_BYTES];
-    int rc = ec_key_file_pk(pk, s_path);
+    int rc = ec_key_file_pk(pk, s_path, NULL);
     if (rc != 0 && rc != EC_EINVAL && rc != EC_EVERSION && rc != EC_ETOOBIG && rc != EC_EIO)
         abort(); /* only the documented errors */
     unlink(s_path);

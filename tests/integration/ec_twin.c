@@ -84,7 +84,7 @@ int main(int argc, char **argv)
     if (!pass)
         return s_die("passphrase", st.msg);
     ec_key_t *key = NULL;
-    int rc = ec_key_load_st(&key, f.validator_key_path, pass, &st);
+    int rc = ec_key_load(&key, f.validator_key_path, pass, &st);
     ec_passphrase_free(&pass);
     if (rc != 0)
         return s_die("validator key", st.msg);
