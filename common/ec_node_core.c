@@ -29,6 +29,7 @@
 #define S_CHUNK_TXS 64
 /* Interval of the aggregated "committed" log line. */
 #define S_LOG_INTERVAL_MS 1000
+#define S_P2P_TICK_MS 250 /* ec_p2p_tick this often (it asks for at least every 500 ms) */
 /* Bounds of the validator links. */
 #define S_P2P_QUEUE_MAX 64
 
@@ -271,12 +272,15 @@ static int s_take_peers(ec_node_t *node)
     return rc;
 }
 
-/* How long the core thread may sleep: until the engine's next deadline or a log line. */
+/* How long the core thread may sleep: until the engine's next deadline, a log line or
+ * the links' next tick. */
 static long s_timeout(ec_node_t *node)
 {
     uint64_t due = ec_engine_deadline(node->engine), now = ec_node_mono_ms();
     if (node->log_blocks > 0 && node->log_at_ms + S_LOG_INTERVAL_MS < due)
         due = node->log_at_ms + S_LOG_INTERVAL_MS;
+    if (node->p2p && node->p2p_tick_ms + S_P2P_TICK_MS < due)
+        due = node->p2p_tick_ms + S_P2P_TICK_MS;
     if (due == UINT64_MAX)
         return -1;
     return due > now ? (long)(due - now) : 0;
@@ -308,6 +312,13 @@ void *ec_node_core_main(void *arg)
             rc = s_take_subs(node);
         if (rc == 0)
             rc = ec_engine_tick(node->engine);
+        if (node->p2p) {
+            uint64_t now = ec_node_mono_ms();
+            if (now >= node->p2p_tick_ms + S_P2P_TICK_MS) {
+                ec_p2p_tick(node->p2p, now);
+                node->p2p_tick_ms = now;
+            }
+        }
         s_publish(node);
         s_log_flush(node, false);
         if (rc != 0) {

@@ -135,6 +135,7 @@ struct ec_node {
     /* The core thread's aggregated "committed" log line. */
     uint64_t log_at_ms;
     uint32_t log_blocks, log_txs;
+    uint64_t p2p_tick_ms; /* last ec_p2p_tick (core thread)                        */
 };
 
 /* ---- shared helpers (ec_node.c) ------------------------------------------------------- */

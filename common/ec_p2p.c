@@ -61,12 +61,19 @@
 /* A handshake (3 round trips and the ZAP request) must finish within this, each side;
  * it is also how often a client refused with 300 tries again (s_zap_answer). */
 #define S_HANDSHAKE_MS 2000
-#define S_HEARTBEAT_MS 1000         /* ZMTP PING on an idle connection this often      */
-#define S_HEARTBEAT_TIMEOUT_MS 3000 /* a connection silent this long is dropped         */
-#define S_RECONNECT_MS 100          /* first reconnection attempt after a drop                 */
-#define S_RECONNECT_MAX_MS 1000     /* attempts back off to one a second                      */
-#define S_RECV_DROPS_MAX 64         /* bad messages dropped per ec_p2p_recv call              */
-#define S_DEALER_INBOUND_MAX 1024   /* frames a DEALER accepts: handshake commands only      */
+/* Liveness (ec_p2p_tick): a keepalive on a DEALER idle this long, and a peer heard from
+ * neither messages nor keepalives for this long has its DEALER reopened. */
+#define S_KEEPALIVE_MS 1000
+#define S_SILENCE_MS 3000
+/* TCP keepalive on every connection, for those whose far host vanished: first probe after
+ * this many seconds of quiet, then one every S_TCP_PROBE_S, dropped after S_TCP_PROBES. */
+#define S_TCP_IDLE_S 10
+#define S_TCP_PROBE_S 5
+#define S_TCP_PROBES 3
+#define S_RECONNECT_MS 100        /* first reconnection attempt after a drop                 */
+#define S_RECONNECT_MAX_MS 1000   /* attempts back off to one a second                      */
+#define S_RECV_DROPS_MAX 64       /* bad messages dropped per ec_p2p_recv call              */
+#define S_DEALER_INBOUND_MAX 1024 /* frames a DEALER accepts: handshake commands only      */
 /* ZMQ_MAXMSGSIZE counts a frame as it is on the wire, and libzmq 4.3's CurveZMQ MESSAGE
  * command wraps n bytes in 33 + n: "\x07MESSAGE" (8), nonce (8), MAC (16) and a flags
  * byte (curve_mechanism_base.cpp, encode). test_p2p sends exactly message_bytes_max. */
@@ -86,6 +93,11 @@ typedef struct {
     char z85[S_Z85_BYTES];                /* Z85 of curve_pk, its User-Id; "" unusable    */
     char endpoint[EC_P2P_ENDPOINT_MAX];   /* where its DEALER connects; "" for none       */
     void *dealer;                         /* open as the file comment says, else NULL     */
+    /* liveness, in the caller's milliseconds (ec_p2p_tick); 0 until the first tick */
+    uint64_t heard_ms; /* last message or keepalive from it, or when dealer opened */
+    uint64_t sent_ms;  /* last message or keepalive sent to it                     */
+    bool heard, sent;  /* a message came / went since the last tick                */
+    bool alive;        /* heard since dealer opened: a silence is worth a log line */
 } s_peer_t;
 
 struct ec_p2p {
@@ -283,16 +295,23 @@ static bool s_opt_int(void *s, int option, int value)
 }
 
 /*
- * The options both ends share: linger 0, the handshake deadline and heartbeats. Without
- * heartbeats a peer whose host vanished (power cut, partition) stays "connected" until TCP
- * gives up, minutes later; with them its link drops within S_HEARTBEAT_TIMEOUT_MS, sends
- * fail at once (ZMQ_IMMEDIATE) and ec_p2p_connected tells.
+ * The options both ends share: linger 0, the handshake deadline and TCP keepalive (a
+ * connection whose far host vanished is closed within about 25 s instead of hours).
+ *
+ * No ZMTP heartbeats (ZMQ_HEARTBEAT_IVL): libzmq 4.3.4 aborts the process with
+ * "Assertion failed: !_io_error (stream_engine_base.cpp:331)" when a heartbeat is due, or
+ * a PING is decoded, on a connection whose input was stopped (its queue full: ZMQ_RCVHWM)
+ * and whose peer then hung up: a busy node whose peer was killed died that way in the
+ * fault test, and a hostile validator could do it on purpose by sending to a DEALER,
+ * which never reads. Liveness is ours instead: ec_p2p_tick.
  */
 static bool s_opt_common(void *s)
 {
     return s_opt_int(s, ZMQ_LINGER, 0) && s_opt_int(s, ZMQ_HANDSHAKE_IVL, S_HANDSHAKE_MS) &&
-           s_opt_int(s, ZMQ_HEARTBEAT_IVL, S_HEARTBEAT_MS) &&
-           s_opt_int(s, ZMQ_HEARTBEAT_TIMEOUT, S_HEARTBEAT_TIMEOUT_MS);
+           s_opt_int(s, ZMQ_TCP_KEEPALIVE, 1) &&
+           s_opt_int(s, ZMQ_TCP_KEEPALIVE_IDLE, S_TCP_IDLE_S) &&
+           s_opt_int(s, ZMQ_TCP_KEEPALIVE_INTVL, S_TCP_PROBE_S) &&
+           s_opt_int(s, ZMQ_TCP_KEEPALIVE_CNT, S_TCP_PROBES);
 }
 
 /* Opens the DEALER towards peer (which has an endpoint and a usable key) into *out and
@@ -439,6 +458,11 @@ static int s_peers_plan(ec_p2p_t *p, const ec_valset_t *vs,
             if (old->dealer && !taken[j] && memcmp(old->pk, q->pk, EC_PK_BYTES) == 0 &&
                 strcmp(old->endpoint, q->endpoint) == 0) {
                 q->dealer = old->dealer;
+                q->heard_ms = old->heard_ms;
+                q->sent_ms = old->sent_ms;
+                q->heard = old->heard;
+                q->sent = old->sent;
+                q->alive = old->alive;
                 taken[j] = true;
             }
         }
@@ -558,17 +582,19 @@ int ec_p2p_send(ec_p2p_t *p, uint32_t peer, const void *data, size_t size)
     assert(p && (data || size == 0));
     if (size > p->message_bytes_max)
         return EC_ETOOBIG;
-    if (peer >= p->count || !p->peers[peer].dealer)
-        return EC_EBUSY;
-    if (zmq_send(p->peers[peer].dealer, size ? data : "", size, ZMQ_DONTWAIT) >= 0)
+    if (size == 0 || peer >= p->count || !p->peers[peer].dealer)
+        return EC_EBUSY; /* an empty message is the links' keepalive, never a payload */
+    if (zmq_send(p->peers[peer].dealer, data, size, ZMQ_DONTWAIT) >= 0) {
+        p->peers[peer].sent = true;
         return 0;
+    }
     return errno == ENOMEM ? EC_ENOMEM : EC_EBUSY;
 }
 
 uint32_t ec_p2p_broadcast(ec_p2p_t *p, const void *data, size_t size)
 {
     assert(p && (data || size == 0));
-    if (size > p->message_bytes_max)
+    if (size == 0 || size > p->message_bytes_max)
         return 0;
     zmq_msg_t src;
     if (zmq_msg_init_size(&src, size) != 0)
@@ -583,9 +609,11 @@ uint32_t ec_p2p_broadcast(ec_p2p_t *p, const void *data, size_t size)
          * proposal is copied once, not once per peer. */
         zmq_msg_t m;
         zmq_msg_init(&m);
-        if (zmq_msg_copy(&m, &src) == 0 && zmq_msg_send(&m, p->peers[i].dealer, ZMQ_DONTWAIT) >= 0)
+        if (zmq_msg_copy(&m, &src) == 0 &&
+            zmq_msg_send(&m, p->peers[i].dealer, ZMQ_DONTWAIT) >= 0) {
+            p->peers[i].sent = true;
             took++;
-        else
+        } else
             zmq_msg_close(&m);
     }
     zmq_msg_close(&src);
@@ -640,8 +668,11 @@ int ec_p2p_recv(ec_p2p_t *p, zmq_msg_t *msg, uint32_t *from)
         }
         uint32_t who = multi ? UINT32_MAX : s_sender(p, zmq_msg_gets(msg, "User-Id"));
         if (who != UINT32_MAX) {
-            *from = who;
-            return 0;
+            p->peers[who].heard = true;
+            if (zmq_msg_size(msg) > 0) {
+                *from = who;
+                return 0;
+            }
         }
         zmq_msg_close(msg);
         zmq_msg_init(msg);
@@ -663,6 +694,59 @@ int ec_p2p_update(ec_p2p_t *p, const ec_valset_t *vs, const char (*endpoints)[EC
         return rc;
     s_peers_commit(p, plan, taken, vs->count, me);
     return 0;
+}
+
+/* Replaces peer q's DEALER by a new one, which connects afresh; the old one's queue is
+ * dropped. On failure (logged) the old DEALER stays. */
+static void s_dealer_reopen(ec_p2p_t *p, uint32_t i, uint64_t now_ms)
+{
+    s_peer_t *q = &p->peers[i];
+    void *fresh = NULL;
+    ec_status_t st = {0};
+    if (s_dealer_open(p, q, &fresh, &st) != 0) {
+        ec_warn("p2p: cannot reconnect to validator %u: %s", i, st.msg);
+        return;
+    }
+    zmq_close(q->dealer);
+    q->dealer = fresh;
+    q->heard_ms = q->sent_ms = now_ms;
+    q->heard = q->sent = q->alive = false;
+}
+
+void ec_p2p_tick(ec_p2p_t *p, uint64_t now_ms)
+{
+    assert(p);
+    /* Messages waiting unread may be the silent peer's: no verdict on anyone until the
+     * caller has taken them (a busy node is not a silent network). */
+    int events = 0;
+    size_t len = sizeof events;
+    bool backlog =
+        zmq_getsockopt(p->router, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
+    for (uint32_t i = 0; i < p->count; i++) {
+        s_peer_t *q = &p->peers[i];
+        if (!q->dealer)
+            continue;
+        if (q->heard_ms == 0)
+            q->heard_ms = q->sent_ms = now_ms; /* the first tick since the DEALER opened */
+        if (q->heard) {
+            q->heard_ms = now_ms;
+            q->heard = false;
+            q->alive = true;
+        }
+        if (q->sent) {
+            q->sent_ms = now_ms;
+            q->sent = false;
+        }
+        if (now_ms - q->sent_ms >= S_KEEPALIVE_MS) {
+            (void)zmq_send(q->dealer, "", 0, ZMQ_DONTWAIT); /* dropped when down: fine */
+            q->sent_ms = now_ms;
+        }
+        if (!backlog && now_ms - q->heard_ms >= S_SILENCE_MS) {
+            if (q->alive)
+                ec_info("p2p: nothing from validator %u for %d ms: reconnecting", i, S_SILENCE_MS);
+            s_dealer_reopen(p, i, now_ms);
+        }
+    }
 }
 
 uint32_t ec_p2p_connected(const ec_p2p_t *p)

@@ -30,7 +30,7 @@
  * peer is up fails at once (EC_EBUSY) and is not kept; messages queued towards a peer when
  * its link drops are lost; a link comes back by itself (ZeroMQ reconnects after 100 ms,
  * backing off to 1 s while the peer is down). A peer that stopped answering is dropped
- * within about 4 s (ZMTP heartbeats). A client whose key is not in the set is refused
+ * within about 3 s (ec_p2p_tick). A client whose key is not in the set is refused
  * with ZAP status 300 (temporary), so it keeps retrying, every 2 s (the handshake
  * timeout), and gets in once this node moves to a set that holds it.
  *
@@ -104,7 +104,8 @@ void ec_p2p_destroy(ec_p2p_t **self_p);
 /*
  * Queues `size` bytes (one frame, copied) for peer `peer` (an index in the current set)
  * without blocking. Returns 0, EC_EBUSY when the message was dropped (peer out of range,
- * me, not connected or its queue full), EC_ETOOBIG when size > message_bytes_max (the
+ * me, not connected or its queue full; or size 0, which is reserved for the keepalive),
+ * EC_ETOOBIG when size > message_bytes_max (the
  * peer would drop the connection and everything queued behind it), or EC_ENOMEM.
  */
 EC_WUR int ec_p2p_send(ec_p2p_t *p, uint32_t peer, const void *data, size_t size);
@@ -144,10 +145,23 @@ EC_WUR int ec_p2p_update(ec_p2p_t *p, const ec_valset_t *vs,
                          ec_status_t *st);
 
 /*
+ * Liveness, to call at least every 500 ms with a monotonic clock in milliseconds (the
+ * node's core thread does, between polls). An empty message is the links' keepalive: sent
+ * to a peer nothing went to for 1 s, taken (and never returned) by ec_p2p_recv. A peer
+ * heard from neither way for 3 s has its DEALER reopened, which drops what was queued for
+ * it and counts it as not connected until a new handshake succeeds: a peer whose process
+ * stopped or whose host vanished is dropped that way. No verdict is made while messages
+ * wait unread on the ROUTER (the silence may be this node's own backlog).
+ * ZMTP heartbeats would do this inside libzmq, but libzmq 4.3.4 aborts the process when
+ * one meets a connection whose queue was full when the peer hung up (ec_p2p.c).
+ */
+void ec_p2p_tick(ec_p2p_t *p, uint64_t now_ms);
+
+/*
  * Number of peers this node can send to now: DEALERs whose CurveZMQ handshake is done
  * (the peer accepted our key) and whose queue is not full. A peer that is slow enough to
  * fill its queue counts as not connected until it drains some; one whose process stopped
- * or whose host vanished, within 3 s (ZMTP heartbeats every second). About 0.1 us a peer.
+ * or whose host vanished, within about 3 s (ec_p2p_tick). About 0.1 us a peer.
  */
 uint32_t ec_p2p_connected(const ec_p2p_t *p);
 

@@ -9,9 +9,10 @@
  * node's own key, two validators sharing a Curve key) deliver nothing, while a raw client
  * with a validator's key does, one frame at a time; a send to a peer that is down fails at
  * once and nothing is queued for later; a peer that stops answering (SIGSTOP, in a child
- * process) is dropped by the heartbeats; validator-set changes (a fourth validator that
- * started early gets in once the others move to its set, one leaves and indexes shift,
- * this node leaves and comes back); a node outside the set; instances made and destroyed
+ * process) is dropped by the liveness tick; a hostile validator that sends to the link
+ * this node only writes to, then hangs up, does not bring it down; validator-set changes (a fourth
+ * validator that started early gets in once the others move to its set, one leaves and indexes
+ * shift, this node leaves and comes back); a node outside the set; instances made and destroyed
  * over and over leave no thread behind; connected counts; bad configurations. Raw test
  * clients live in a context of the test's own, whose socket the polls also watch, so
  * zmq_poll is shown to take sockets of several contexts.
@@ -300,9 +301,16 @@ static void test_exchange_ipc(void **state)
     assert_int_equal(ec_p2p_send(net->node[0], 3, "x", 1), EC_EBUSY);
     assert_int_equal(ec_p2p_send(net->node[0], 1, big, sizeof big), EC_ETOOBIG);
     assert_int_equal(ec_p2p_broadcast(net->node[0], big, sizeof big), 0);
-    /* the largest message allowed, and an empty one, go through */
+    /* an empty message is the keepalive, no payload: refused */
+    assert_int_equal(ec_p2p_send(net->node[0], 1, NULL, 0), EC_EBUSY);
+    assert_int_equal(ec_p2p_broadcast(net->node[0], NULL, 0), 0);
+    /* the largest message allowed goes through; a keepalive (ec_p2p_tick, when nothing
+     * went to a peer for a second) reaches the peer but is never handed out */
     assert_int_equal(ec_p2p_send(net->node[0], 1, big, BYTES_MAX), 0);
-    assert_int_equal(ec_p2p_send(net->node[0], 1, NULL, 0), 0);
+    s_sleep_ms(1100);
+    ec_p2p_tick(net->node[0], 1);    /* the first tick starts the clocks */
+    ec_p2p_tick(net->node[0], 1002); /* a second later: keepalives go out */
+    assert_int_equal(ec_p2p_send(net->node[0], 1, "after", 5), 0);
     zmq_msg_t m;
     uint32_t from = 9;
     zmq_pollitem_t item = {ec_p2p_socket(net->node[1]), 0, ZMQ_POLLIN, 0};
@@ -310,7 +318,7 @@ static void test_exchange_ipc(void **state)
         assert_int_equal(zmq_poll(&item, 1, WAIT_MS), 1);
         if (ec_p2p_recv(net->node[1], &m, &from) == 0) {
             assert_int_equal(from, 0);
-            assert_int_equal(zmq_msg_size(&m), got == 0 ? BYTES_MAX : 0);
+            assert_int_equal(zmq_msg_size(&m), got == 0 ? BYTES_MAX : 5);
             got++;
         }
         zmq_msg_close(&m);
@@ -509,10 +517,24 @@ static void test_connected_counts(void **state)
     s_expect(net, 2, "welcome back", 0);
 }
 
+/* Ticks p and takes what waits on it, for about ms milliseconds. */
+static void s_tend(ec_p2p_t *p, int ms)
+{
+    for (int64_t end = s_now_ms() + ms; s_now_ms() < end; s_sleep_ms(50)) {
+        ec_p2p_tick(p, (uint64_t)s_now_ms());
+        zmq_msg_t m;
+        uint32_t from;
+        while (ec_p2p_recv(p, &m, &from) == 0)
+            zmq_msg_close(&m);
+        zmq_msg_close(&m);
+    }
+}
+
 /*
  * A peer whose process stops answering (SIGSTOP: its kernel still holds the connection
- * open, as with a host cut off) is dropped by the heartbeats within about 4 s, and sends
- * to it fail at once from then on. The peer runs in a child process, killed at the end.
+ * open, as with a host cut off) is dropped within about 3 s of silence (ec_p2p_tick), and
+ * sends to it fail at once from then on; while it ran, its keepalives kept it connected
+ * although it sent nothing else. The peer runs in a child process, killed at the end.
  */
 static void test_heartbeat_drops_stopped_peer(void **state)
 {
@@ -536,7 +558,7 @@ static void test_heartbeat_drops_stopped_peer(void **state)
         if (write(ready[1], &ok, 1) != 1 || !ok)
             _exit(1);
         for (;;)
-            pause();
+            s_tend(p, 1000);
     }
     close(ready[1]);
     char ok = 0;
@@ -546,11 +568,13 @@ static void test_heartbeat_drops_stopped_peer(void **state)
     s_start(net, 0, ks, 2, 0);
     s_wait_connected(net->node[0], 1);
     s_send(net, 0, 1, "are you there");
+    s_tend(net->node[0], 4000); /* longer than the silence bound: keepalives hold it */
+    assert_int_equal(ec_p2p_connected(net->node[0]), 1);
     assert_int_equal(kill(pid, SIGSTOP), 0);
     int64_t t0 = s_now_ms();
     while (ec_p2p_connected(net->node[0]) != 0) {
         assert_true(s_now_ms() - t0 < 6000);
-        s_sleep_ms(10);
+        s_tend(net->node[0], 10);
     }
     int64_t took = s_now_ms() - t0;
     assert_true(took >= 1000); /* not at once: a second of silence is no reason */
@@ -558,6 +582,59 @@ static void test_heartbeat_drops_stopped_peer(void **state)
     assert_int_equal(kill(pid, SIGKILL), 0);
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+/*
+ * A hostile validator answers on the link this node only writes to: it sends to the
+ * DEALER (which never reads, so its queue fills) and hangs up. libzmq 4.3.4 aborted the
+ * process there when ZMTP heartbeats were on (ec_p2p.c); now this node lives on, drops
+ * the dead link, and connects again once an honest process holds the key.
+ */
+static void test_hostile_answer_then_hang_up(void **state)
+{
+    s_net_t *net = *state;
+    const int ks[2] = {0, 1};
+    void *evil = zmq_socket(net->zctx, ZMQ_ROUTER);
+    assert_non_null(evil);
+    net->raw[net->raw_count++] = evil;
+    int on = 1, zero = 0;
+    assert_int_equal(zmq_setsockopt(evil, ZMQ_LINGER, &zero, sizeof zero), 0);
+    assert_int_equal(zmq_setsockopt(evil, ZMQ_CURVE_SERVER, &on, sizeof on), 0);
+    assert_int_equal(zmq_setsockopt(evil, ZMQ_CURVE_SECRETKEY, ec_key_curve_sk(net->keys[1]),
+                                    EC_CURVE_KEY_BYTES),
+                     0);
+    assert_int_equal(zmq_bind(evil, net->ep[1]), 0);
+    s_start(net, 0, ks, 2, 0);
+    s_wait_connected(net->node[0], 1);
+    s_send(net, 0, 1, "hello");
+    zmq_msg_t rid, body;
+    zmq_msg_init(&rid);
+    zmq_msg_init(&body);
+    assert_true(zmq_msg_recv(&rid, evil, 0) >= 0);
+    assert_true(zmq_msg_recv(&body, evil, 0) >= 0);
+    zmq_msg_close(&body);
+    for (int i = 0; i < 32; i++) {
+        zmq_msg_t copy;
+        zmq_msg_init(&copy);
+        assert_int_equal(zmq_msg_copy(&copy, &rid), 0);
+        assert_true(zmq_msg_send(&copy, evil, ZMQ_SNDMORE) >= 0);
+        assert_true(zmq_send(evil, "unasked", 7, 0) == 7);
+    }
+    zmq_msg_close(&rid);
+    s_sleep_ms(200);
+    zmq_close(evil);
+    net->raw[--net->raw_count] = NULL;
+    /* the process would have aborted within about 2 s; the dead link goes within 4 */
+    int64_t t0 = s_now_ms();
+    while (ec_p2p_connected(net->node[0]) != 0) {
+        assert_true(s_now_ms() - t0 < 6000);
+        s_tend(net->node[0], 10);
+    }
+    s_tend(net->node[0], 2500);
+    s_start(net, 1, ks, 2, 1);
+    s_wait_connected(net->node[0], 1);
+    s_send(net, 0, 1, "honest now");
+    s_expect(net, 1, "honest now", 0);
 }
 
 /* ---- validator-set changes -------------------------------------------------------------- */
@@ -797,6 +874,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_peer_down, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_connected_counts, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_drops_stopped_peer, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_answer_then_hang_up, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_update, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_curve_twins, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_recreate, s_setup, s_teardown),
