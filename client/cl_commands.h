@@ -40,10 +40,20 @@ int cmd_cert_renew(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_cert_change(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_cert_revoke(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_cert_erase(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_cert_suspend(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_cert_reinstate(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_cert_cancel(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_cert_history(cl_ctx_t *ctx, int argc, char **argv);
 
 /* cmd_verify.c */
 int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_status_list_fetch(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_verify(cl_ctx_t *ctx, int argc, char **argv);
+/* Gathers, checks and writes to `out` the proof bundle of side-chain transaction id
+ * (waiting up to wait_ms for its block to be anchored), as 'ecert cert proof' does.
+ * Returns 0 or 1 (recorded). (cmd_verify.c; shared with 'cert get --proof') */
+int cl_proof_write(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
+                   const char *out, uint64_t wait_ms);
 
 /* cmd_chain.c */
 int cmd_chain_status(cl_ctx_t *ctx, int argc, char **argv);

@@ -844,8 +844,8 @@ static int s_submit_outcome(cl_ctx_t *ctx, cl_chain_t *ch, cl_txres_t *res)
         const uint8_t *tx, *payload;
         size_t tx_size, payload_size;
         int64_t code = 0;
-        uint64_t ref = 0;
-        ec_cur_open(&c, r.result, 6);
+        uint64_t ref = 0, slot = 0;
+        ec_cur_open(&c, r.result, 7);
         ec_cur_uint(&c, &res->height);
         ec_cur_uint(&c, &res->index);
         ec_cur_bin(&c, &tx, &tx_size, EC_TX_BYTES_MAX);
@@ -855,6 +855,7 @@ static int s_submit_outcome(cl_ctx_t *ctx, cl_chain_t *ch, cl_txres_t *res)
             ec_cur_bin(&c, &payload, &payload_size, EC_PAYLOAD_BYTES_MAX);
         ec_cur_int(&c, &code);
         ec_cur_uint(&c, &ref);
+        ec_cur_uint(&c, &slot);
         rc = ec_cur_finish(&c);
         ec_rpc_reply_fini(&r);
         if (rc)

@@ -1,6 +1,6 @@
 /*
- * cmd_cert.c - `ecert cert issue|inspect|get|list|ack|renew|change|revoke|erase`:
- * certificates on the side chain of their type.
+ * cmd_cert.c - `ecert cert issue|inspect|get|list|history|ack|renew|change|revoke|erase|
+ * suspend|reinstate|cancel`: certificates on the side chain of their type.
  *
  * Certificate contents never travel in the clear: the client builds the plaintext payload
  * (cl_fields.h), seals it to the holder's public key (fetched from the main chain), and
@@ -34,6 +34,8 @@ typedef struct {
     uint64_t height;
     cl_fields_t fields;
     bool fields_given;
+    const char *proof; /* cert get --proof FILE                                  */
+    uint64_t wait_ms;
 } s_args_t;
 
 /* cl_opt_t handlers for --field, --data and --attachment (out: the s_args_t). */
@@ -101,6 +103,8 @@ static int s_parse(cl_ctx_t *ctx, int argc, char **argv, const char *names, cons
         {"expires-ms", CL_ARG_U64, &a->expires_ms, &a->has_expires},
         {"verdict", CL_ARG_STR, &a->verdict},
         {"reason", CL_ARG_STR, &a->reason},
+        {"proof", CL_ARG_STR, &a->proof},
+        {"wait-ms", CL_ARG_U64, &a->wait_ms},
         {"field", CL_ARG_FN, a, &a->fields_given, s_opt_field},
         {"data", CL_ARG_FN, a, &a->fields_given, s_opt_data},
         {"attachment", CL_ARG_FN, a, &a->fields_given, s_opt_attachment},
@@ -241,6 +245,8 @@ typedef struct {
     uint64_t updated_height;
     bool erased;          /* ERASE removed its contents                   */
     uint64_t auth_height; /* main height whose roles authorized the issue  */
+    uint64_t slot;        /* its place in the chain's status list          */
+    uint64_t history;     /* its history entries                           */
 } s_cert_t;
 
 /* `query cert [id]`; keeps *reply alive for c->payload (fini it on 0). 0 or 1. */
@@ -262,7 +268,7 @@ static int s_cert_fetch(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HAS
         return rc;
     memset(c, 0, sizeof *c);
     ec_cur_t cur;
-    ec_cur_open(&cur, reply->result, 13);
+    ec_cur_open(&cur, reply->result, 15);
     ec_cur_bin_fixed(&cur, c->id, sizeof c->id);
     ec_cur_str_copy(&cur, c->holder, sizeof c->holder);
     ec_cur_str_copy(&cur, c->org_code, sizeof c->org_code);
@@ -276,6 +282,8 @@ static int s_cert_fetch(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HAS
     ec_cur_uint(&cur, &c->updated_height);
     ec_cur_bool(&cur, &c->erased);
     ec_cur_uint(&cur, &c->auth_height);
+    ec_cur_uint(&cur, &c->slot);
+    ec_cur_uint(&cur, &c->history);
     rc = ec_cur_finish(&cur);
     if (rc || memcmp(c->id, id, EC_HASH_BYTES) != 0) {
         ec_rpc_reply_fini(reply);
@@ -421,26 +429,31 @@ int cmd_cert_inspect(cl_ctx_t *ctx, int argc, char **argv)
 /* ---- get -------------------------------------------------------------------------------- */
 
 static const char s_help_get[] =
-    "usage: ecert cert get --type TYPE --holder ADDR --height H --tx TXHASH\n"
-    "                      [--key HOLDER_KEY]\n\n"
-    "Shows a certificate: issuing organization code, status, issuer, expiry and number of\n"
-    "inspections. The holder and the issue height must match what the chain has. With the\n"
-    "holder's key the sealed contents are decrypted, checked against fields_root, and the\n"
-    "fields printed; without it they stay encrypted to the holder.\n\n"
+    "usage: ecert cert get --type TYPE --tx TXHASH [--holder ADDR] [--height H]\n"
+    "                      [--key HOLDER_KEY] [--proof FILE [--wait-ms N]]\n\n"
+    "Shows a certificate: issuing organization code, status (issued, acknowledged,\n"
+    "suspended, revoked, cancelled; expired is computed now from its expiry), issuer,\n"
+    "expiry, number of inspections and of history entries. The id alone finds it; a holder\n"
+    "or issue height given must match what the chain has. With the holder's key the sealed\n"
+    "contents are decrypted, checked against fields_root, and the fields printed; without\n"
+    "it they stay encrypted to the holder. --proof also writes the proof bundle of its\n"
+    "ISSUE (as 'ecert cert proof' does), to check offline with 'ecert verify'.\n\n"
     "Options:\n"
     "  --type TYPE       certificate type\n"
-    "  --holder ADDR     the holder's address\n"
-    "  --height H        the block height the certificate was issued at\n"
-    "  --tx TXHASH       the certificate id (the ISSUE transaction hash)\n"
+    "  --tx TXHASH       the certificate id (the ISSUE transaction hash; --cert works too)\n"
+    "  --holder ADDR     the holder's address, checked when given\n"
+    "  --height H        the block height it was issued at, checked when given\n"
     "  --key FILE        the holder's key file, to decrypt the contents\n"
-    "\nExample:\n  ecert cert get --type degree --holder ec1q... --height 42 --tx 3fa9...c2d1 "
-    "--key zhangwei.key\n" CL_GLOBAL_NOTE;
+    "  --proof FILE      write the ISSUE's proof bundle to FILE\n"
+    "  --wait-ms N       for --proof: how long to wait for anchoring (default 10000)\n"
+    "\nExample:\n  ecert cert get --type degree --tx 3fa9...c2d1 --key zhangwei.key "
+    "--proof degree.proof\n" CL_GLOBAL_NOTE;
 
 int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
 {
     s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
     cl_chain_t *side = NULL;
-    int rc = s_start(ctx, argc, argv, "type holder height tx", "type holder height cert tx",
+    int rc = s_start(ctx, argc, argv, "type holder height tx cert proof wait-ms", "type cert tx",
                      s_help_get, &a, false, &side);
     if (rc >= 0)
         return rc;
@@ -452,12 +465,12 @@ int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
     ec_hex(id_hex, c.id, sizeof c.id);
     ec_hex(root_hex, c.fields_root, sizeof c.fields_root);
     ec_address_from_pk(issuer, c.issuer);
-    if (strcmp(c.holder, a.holder) != 0) {
+    if (a.holder && strcmp(c.holder, a.holder) != 0) {
         ec_rpc_reply_fini(&reply);
         return cl_fail(ctx, EC_ENOTFOUND, "certificate %s belongs to %s, not to %s", id_hex,
                        c.holder, a.holder);
     }
-    if (c.height != a.height) {
+    if (a.has_height && c.height != a.height) {
         ec_rpc_reply_fini(&reply);
         return cl_fail(ctx, EC_ENOTFOUND,
                        "certificate %s was issued at height %llu, not at height %llu", id_hex,
@@ -483,14 +496,15 @@ int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
     char expires[40] = "never";
     if (c.expires_ms)
         cl_format_time(expires, sizeof expires, c.expires_ms);
+    bool expired = c.expires_ms && c.expires_ms < cl_now_ms();
     cl_out(ctx,
            "certificate  %s\ntype         %s (chain %s)\nholder       %s\norganization %s\n"
            "issuer       %s\nissued at    height %llu\nstatus       %s%s\nexpires      %s\n"
-           "inspections  %llu\nfields_root  %s\n",
+           "inspections  %llu\nhistory      %llu entries ('ecert cert history')\n"
+           "fields_root  %s\n",
            id_hex, a.type, side->chain_id, c.holder, c.org_code, issuer,
-           (unsigned long long)c.height, c.status,
-           c.expires_ms && c.expires_ms < cl_now_ms() ? " (expired)" : "", expires,
-           (unsigned long long)c.inspections, root_hex);
+           (unsigned long long)c.height, c.status, expired ? " (expired)" : "", expires,
+           (unsigned long long)c.inspections, (unsigned long long)c.history, root_hex);
     if (c.updated_height != c.height)
         cl_out(ctx, "updated at   height %llu\n", (unsigned long long)c.updated_height);
     cl_out(ctx, "authorized   by the issuer's role as of main-chain height %llu\n",
@@ -502,6 +516,9 @@ int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
                   "expires_ms", (json_int_t)c.expires_ms, "inspections", (json_int_t)c.inspections,
                   "updated_height", (json_int_t)c.updated_height, "fields_root", root_hex);
     json_object_set_new(obj, "auth_main_height", json_integer((json_int_t)c.auth_height));
+    json_object_set_new(obj, "expired", json_boolean(expired));
+    json_object_set_new(obj, "status_slot", json_integer((json_int_t)c.slot));
+    json_object_set_new(obj, "history", json_integer((json_int_t)c.history));
     rc = 0;
     if (c.erased || c.payload_size == 0) {
         /* An authorized erasure removed the personal data; the hashes remain. */
@@ -519,6 +536,14 @@ int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
         json_object_set_new(obj, "encrypted", json_true());
     }
     ec_rpc_reply_fini(&reply);
+    if (rc == 0 && a.proof) {
+        rc = cl_proof_write(ctx, side, c.id, a.proof, a.wait_ms ? a.wait_ms : 10000);
+        if (rc == 0) {
+            cl_out(ctx, "proof        written to %s ('ecert verify --bundle %s')\n", a.proof,
+                   a.proof);
+            json_object_set_new(obj, "proof", json_string(a.proof));
+        }
+    }
     if (rc) {
         json_decref(obj);
         return rc;
@@ -667,8 +692,42 @@ static const char s_help_erase[] =
     "\nExample:\n  ecert cert erase --key zhangwei.key --type degree --cert 3fa9...c2d1 "
     "--reason \"right to erasure\"\n" CL_GLOBAL_NOTE;
 
-/* Writes the body of a follow-up transaction (ACK, RENEW, CHANGE, REVOKE, ERASE) from the
- * checked options into w. */
+static const char s_help_suspend[] =
+    "usage: ecert cert suspend --key ISSUER --type TYPE --cert TXHASH [--reason TEXT]\n\n"
+    "Suspends a certificate (SUSPEND, signed by an issuing agency of its organization): it\n"
+    "stops verifying as valid, and the chain's status list says so, until 'cert reinstate'.\n\n"
+    "Options:\n"
+    "  --type TYPE       certificate type\n"
+    "  --cert TXHASH     the certificate id\n"
+    "  --reason TEXT     why (0..255 bytes; public)\n"
+    "\nExample:\n  ecert cert suspend --key pku-issuer.key --type degree --cert 3fa9...c2d1 "
+    "--reason \"under review\"\n" CL_GLOBAL_NOTE;
+
+static const char s_help_reinstate[] =
+    "usage: ecert cert reinstate --key ISSUER --type TYPE --cert TXHASH [--reason TEXT]\n\n"
+    "Lifts a suspension (REINSTATE, signed by an issuing agency of the certificate's\n"
+    "organization): the certificate is in force again, with the status it had before.\n\n"
+    "Options:\n"
+    "  --type TYPE       certificate type\n"
+    "  --cert TXHASH     the certificate id\n"
+    "  --reason TEXT     why (0..255 bytes; public)\n"
+    "\nExample:\n  ecert cert reinstate --key pku-issuer.key --type degree --cert "
+    "3fa9...c2d1\n" CL_GLOBAL_NOTE;
+
+static const char s_help_cancel[] =
+    "usage: ecert cert cancel --key HOLDER_OR_ISSUER --type TYPE --cert TXHASH [--reason TEXT]\n\n"
+    "Cancels a certificate at its holder's or its issuing agency's request (CANCEL, signed\n"
+    "by the holder or by an issuing agency of its organization). Like a revocation it is\n"
+    "final; unlike one it says nothing was wrong with the certificate.\n\n"
+    "Options:\n"
+    "  --type TYPE       certificate type\n"
+    "  --cert TXHASH     the certificate id\n"
+    "  --reason TEXT     why (0..255 bytes; public: put no personal data here)\n"
+    "\nExample:\n  ecert cert cancel --key zhangwei.key --type degree --cert 3fa9...c2d1 "
+    "--reason \"no longer needed\"\n" CL_GLOBAL_NOTE;
+
+/* Writes the body of a follow-up transaction (ACK, RENEW, CHANGE, REVOKE, ERASE, SUSPEND,
+ * REINSTATE, CANCEL) from the checked options into w. */
 static void s_followup_body(ec_writer_t *w, uint64_t stx, const s_args_t *a)
 {
     if (stx == EC_STX_ACK) {
@@ -685,11 +744,13 @@ static void s_followup_body(ec_writer_t *w, uint64_t stx, const s_args_t *a)
         cl_fields_root(b.fields_root, &a->fields);
         ec_change_body_encode(w, &b);
     } else {
-        /* REVOKE and ERASE: the reason was checked to be 1..EC_REASON_MAX-1 bytes. */
-        ec_revoke_body_t b = {.reason_len = strlen(a->reason)};
+        /* The rest carry a reason, checked to be at most EC_REASON_MAX-1 bytes (1 at least
+         * for REVOKE and ERASE); the three status changes may go without. */
+        const char *reason = a->reason ? a->reason : "";
+        ec_revoke_body_t b = {.reason_len = strlen(reason)};
         assert(b.reason_len < sizeof b.reason);
         memcpy(b.cert_id, a->cert, sizeof b.cert_id);
-        memcpy(b.reason, a->reason, b.reason_len + 1);
+        memcpy(b.reason, reason, b.reason_len + 1);
         if (stx == EC_STX_ERASE)
             ec_erase_body_encode(w, &b);
         else
@@ -697,15 +758,20 @@ static void s_followup_body(ec_writer_t *w, uint64_t stx, const s_args_t *a)
     }
 }
 
-/* The five follow-up transactions share their shape: [cert_id, one more value]. */
+/* The follow-up transactions share their shape: [cert_id, one more value]. */
 static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
 {
-    const char *help = stx == EC_STX_ACK      ? s_help_ack
-                       : stx == EC_STX_RENEW  ? s_help_renew
-                       : stx == EC_STX_CHANGE ? s_help_change
-                       : stx == EC_STX_ERASE  ? s_help_erase
-                                              : s_help_revoke;
-    bool reasoned = stx == EC_STX_REVOKE || stx == EC_STX_ERASE;
+    const char *help = stx == EC_STX_ACK         ? s_help_ack
+                       : stx == EC_STX_RENEW     ? s_help_renew
+                       : stx == EC_STX_CHANGE    ? s_help_change
+                       : stx == EC_STX_ERASE     ? s_help_erase
+                       : stx == EC_STX_SUSPEND   ? s_help_suspend
+                       : stx == EC_STX_REINSTATE ? s_help_reinstate
+                       : stx == EC_STX_CANCEL    ? s_help_cancel
+                                                 : s_help_revoke;
+    bool reasoned = stx == EC_STX_REVOKE || stx == EC_STX_ERASE; /* a reason required */
+    bool may_reason =
+        reasoned || stx == EC_STX_SUSPEND || stx == EC_STX_REINSTATE || stx == EC_STX_CANCEL;
     s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
     const char *need = stx == EC_STX_RENEW    ? "type cert expires"
                        : stx == EC_STX_CHANGE ? "type cert fields"
@@ -720,11 +786,16 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
         rc = cl_usage(ctx, "--expires-ms is only for 'cert renew'");
     if (rc == 0 && a.fields_given && stx != EC_STX_CHANGE)
         rc = cl_usage(ctx, "--field/--data/--attachment are only for 'cert change'");
-    if (rc == 0 && a.reason && !reasoned)
-        rc = cl_usage(ctx, "--reason is only for 'cert revoke' and 'cert erase'");
+    if (rc == 0 && a.reason && !may_reason)
+        rc = cl_usage(ctx, "--reason is not for 'cert %s'",
+                      stx == EC_STX_ACK     ? "ack"
+                      : stx == EC_STX_RENEW ? "renew"
+                                            : "change");
     if (rc == 0 && reasoned && (!a.reason || !*a.reason || strlen(a.reason) >= EC_REASON_MAX))
         rc = a.reason ? cl_usage(ctx, "--reason must be 1..%d bytes", EC_REASON_MAX - 1)
                       : cl_missing(ctx, "--reason");
+    if (rc == 0 && a.reason && strlen(a.reason) >= EC_REASON_MAX)
+        rc = cl_usage(ctx, "--reason must be at most %d bytes", EC_REASON_MAX - 1);
     cl_chain_t *side = s_find_side(ctx, &a, true, &rc);
     ec_writer_t body;
     ec_writer_init(&body);
@@ -752,11 +823,14 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
         return rc;
     char hex[2 * EC_HASH_BYTES + 1];
     ec_hex(hex, a.cert, sizeof a.cert);
-    const char *done = stx == EC_STX_ACK      ? "acknowledged"
-                       : stx == EC_STX_RENEW  ? "renewed"
-                       : stx == EC_STX_CHANGE ? "changed"
-                       : stx == EC_STX_ERASE  ? "erased (its contents are deleted; hashes stay)"
-                                              : "revoked";
+    const char *done = stx == EC_STX_ACK         ? "acknowledged"
+                       : stx == EC_STX_RENEW     ? "renewed"
+                       : stx == EC_STX_CHANGE    ? "changed"
+                       : stx == EC_STX_ERASE     ? "erased (its contents are deleted; hashes stay)"
+                       : stx == EC_STX_SUSPEND   ? "suspended"
+                       : stx == EC_STX_REINSTATE ? "reinstated"
+                       : stx == EC_STX_CANCEL    ? "cancelled"
+                                                 : "revoked";
     cl_out(ctx, "certificate %s %s\n", hex, done);
     json_t *obj =
         json_pack("{s:s,s:s}", "cert_id", hex, "action", stx == EC_STX_ERASE ? "erased" : done);
@@ -788,4 +862,104 @@ int cmd_cert_revoke(cl_ctx_t *ctx, int argc, char **argv)
 int cmd_cert_erase(cl_ctx_t *ctx, int argc, char **argv)
 {
     return s_followup(ctx, argc, argv, EC_STX_ERASE);
+}
+
+int cmd_cert_suspend(cl_ctx_t *ctx, int argc, char **argv)
+{
+    return s_followup(ctx, argc, argv, EC_STX_SUSPEND);
+}
+
+int cmd_cert_reinstate(cl_ctx_t *ctx, int argc, char **argv)
+{
+    return s_followup(ctx, argc, argv, EC_STX_REINSTATE);
+}
+
+int cmd_cert_cancel(cl_ctx_t *ctx, int argc, char **argv)
+{
+    return s_followup(ctx, argc, argv, EC_STX_CANCEL);
+}
+
+/* ---- history ---------------------------------------------------------------------------- */
+
+static const char s_help_history[] =
+    "usage: ecert cert history --type TYPE --cert TXHASH\n\n"
+    "Lists every transaction applied to a certificate, in order: its issue, and each\n"
+    "acknowledgement, inspection, renewal, change, suspension, reinstatement, cancellation,\n"
+    "revocation and erasure, with the block height and transaction hash of each. Versions\n"
+    "count the contents and validity the certificate had: 1 at issue, one more at each\n"
+    "renewal or change. 'ecert cert proof --tx HASH' proves any entry offline.\n\n"
+    "Options:\n"
+    "  --type TYPE     certificate type\n"
+    "  --cert TXHASH   the certificate id (--tx works too)\n"
+    "\nExample:\n  ecert cert history --type degree --cert 3fa9...c2d1\n" CL_GLOBAL_NOTE;
+
+int cmd_cert_history(cl_ctx_t *ctx, int argc, char **argv)
+{
+    s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
+    cl_chain_t *side = NULL;
+    int rc =
+        s_start(ctx, argc, argv, "type cert tx", "type cert", s_help_history, &a, false, &side);
+    if (rc >= 0)
+        return rc;
+    char id_hex[2 * EC_HASH_BYTES + 1];
+    ec_hex(id_hex, a.cert, sizeof a.cert);
+    json_t *list = json_array();
+    uint64_t next = 0, version = 0;
+    for (;;) {
+        ec_writer_t args;
+        ec_writer_init(&args);
+        ec_write_array(&args, 2);
+        ec_write_bin(&args, a.cert, sizeof a.cert);
+        ec_write_uint(&args, next);
+        ec_rpc_reply_t reply;
+        rc = cl_query(ctx, side, "cert_history", &args, &reply, EC_ENOTFOUND);
+        ec_writer_fini(&args);
+        if (rc == EC_ENOTFOUND)
+            rc = cl_fail(ctx, EC_ENOTFOUND, "no certificate %s on %s (%s)", id_hex, side->chain_id,
+                         side->type);
+        if (rc) {
+            json_decref(list);
+            return rc;
+        }
+        ec_cur_t c;
+        ec_cur_open_max(&c, reply.result, S_LIST_PAGE);
+        uint32_t n = c.err ? 0 : c.count;
+        for (uint32_t i = 0; i < n; i++) {
+            ec_cur_t e;
+            uint64_t seq = 0, type = 0, height = 0;
+            uint8_t tx[EC_HASH_BYTES];
+            ec_cur_enter(&c, &e, 4);
+            ec_cur_uint(&e, &seq);
+            ec_cur_uint(&e, &type);
+            ec_cur_uint(&e, &height);
+            ec_cur_bin_fixed(&e, tx, sizeof tx);
+            ec_cur_fold(&c, &e);
+            if (c.err || seq != next)
+                break;
+            next++;
+            if (type == EC_STX_ISSUE || type == EC_STX_RENEW || type == EC_STX_CHANGE)
+                version++;
+            char tx_hex[2 * EC_HASH_BYTES + 1];
+            ec_hex(tx_hex, tx, sizeof tx);
+            const char *name = ec_tx_type_name(EC_CHAIN_SIDE, type);
+            if (seq == 0)
+                cl_out(ctx, "history of certificate %s (%s)\n%4s  %-9s  %7s  %8s  %s\n", id_hex,
+                       side->chain_id, "#", "action", "version", "height", "transaction");
+            cl_out(ctx, "%4llu  %-9s  %7llu  %8llu  %s\n", (unsigned long long)seq, name,
+                   (unsigned long long)version, (unsigned long long)height, tx_hex);
+            json_array_append_new(list, json_pack("{s:I,s:s,s:I,s:I,s:s}", "seq", (json_int_t)seq,
+                                                  "action", name, "version", (json_int_t)version,
+                                                  "height", (json_int_t)height, "tx", tx_hex));
+        }
+        rc = ec_cur_finish(&c);
+        ec_rpc_reply_fini(&reply);
+        if (rc || next == 0) {
+            json_decref(list);
+            return cl_garbled(ctx, side, "query cert_history");
+        }
+        if (n < S_LIST_PAGE)
+            break;
+    }
+    return cl_emit(ctx, json_pack("{s:s,s:s,s:o}", "cert_id", id_hex, "chain_id", side->chain_id,
+                                  "history", list));
 }

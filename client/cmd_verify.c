@@ -1,7 +1,10 @@
 /*
- * cmd_verify.c - proof bundles: `ecert cert proof` gathers one from the nodes (waiting for
- * the side block to be anchored in the main chain), and `ecert verify` checks one offline
- * against the main chain's genesis (its chain id and validator set), without any network.
+ * cmd_verify.c - proof bundles and status lists: `ecert cert proof` gathers a bundle from
+ * the nodes (waiting for the side block to be anchored in the main chain), `ecert
+ * status-list fetch` a side chain's certificate status list with the same anchoring proof,
+ * and `ecert verify` checks a bundle offline against the main chain's genesis (its chain
+ * id and validator set), and the certificate's status with a status list fetched earlier
+ * (offline, its age shown) or now (--online).
  *
  * The chain of evidence (ec_bundle.h):
  *   tx --tx_root--> side header h --hist_root--> anchored side header a (>= h)
@@ -14,6 +17,7 @@
 
 #include "cl_commands.h"
 #include "cl_qr.h"
+#include "ec_slist.h"
 
 #define S_POLL_MS 200
 #define S_WAIT_MS_DEFAULT 10000
@@ -51,7 +55,8 @@ static void s_sleep_ms(uint32_t ms)
 
 /* Everything fetched for one bundle; replies own the bytes the parts borrow. */
 typedef struct {
-    ec_rpc_reply_t r_txproof, r_hist, r_header, r_anchor, r_tx;
+    ec_rpc_reply_t r_txproof, r_hist, r_header, r_anchor, r_tx, r_slist, r_sheader;
+    uint64_t slist_count, slist_time_ms; /* a status list's, once verified             */
     uint64_t h, tx_index, tx_count;
     ec_tx_result_t result;
     ec_hash32_t tx_path[EC_MERKLE_PROOF_MAX];
@@ -82,6 +87,8 @@ static void s_proof_fini(s_proof_t *p)
     ec_rpc_reply_fini(&p->r_header);
     ec_rpc_reply_fini(&p->r_anchor);
     ec_rpc_reply_fini(&p->r_tx);
+    ec_rpc_reply_fini(&p->r_slist);
+    ec_rpc_reply_fini(&p->r_sheader);
     for (size_t i = 0; i < p->transition_count; i++)
         ec_rpc_reply_fini(&p->r_transitions[i]);
 }
@@ -106,7 +113,7 @@ static int s_fetch_tx_proof(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC
         return rc;
     ec_cur_t c;
     int64_t code = 0;
-    ec_cur_open(&c, p->r_txproof.result, 7);
+    ec_cur_open(&c, p->r_txproof.result, 8);
     ec_cur_uint(&c, &p->h);
     ec_cur_uint(&c, &p->tx_index);
     ec_cur_uint(&c, &p->tx_count);
@@ -114,6 +121,7 @@ static int s_fetch_tx_proof(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC
     ec_cur_bin(&c, &p->side_header, &p->side_header_size, EC_TX_BYTES_MAX);
     ec_cur_int(&c, &code);
     ec_cur_uint(&c, &p->result.ref);
+    ec_cur_uint(&c, &p->result.slot);
     if (ec_cur_finish(&c) || code > 0 || code < -64)
         return cl_garbled(ctx, side, "tx_proof");
     p->result.code = (int32_t)code;
@@ -158,6 +166,29 @@ static int s_wait_anchor(cl_ctx_t *ctx, cl_chain_t *main, const cl_chain_t *side
     }
 }
 
+/* `header [height]` of ch into *r; *header borrows the header bytes from it. 0 or 1. */
+static int s_fetch_header(cl_ctx_t *ctx, cl_chain_t *ch, uint64_t height, ec_rpc_reply_t *r,
+                          const uint8_t **header, size_t *header_size)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 1);
+    ec_write_uint(&w, height);
+    int rc = cl_call(ctx, ch, "header", &w, r, 0);
+    ec_writer_fini(&w);
+    if (rc)
+        return rc;
+    const uint8_t *commit;
+    size_t commit_size;
+    ec_cur_t c;
+    ec_cur_open(&c, r->result, 2);
+    ec_cur_bin(&c, header, header_size, EC_TX_BYTES_MAX);
+    ec_cur_bin(&c, &commit, &commit_size, EC_TX_BYTES_MAX);
+    if (ec_cur_finish(&c))
+        return cl_garbled(ctx, ch, "header");
+    return 0;
+}
+
 /* When a > h: side `hist_proof [h, a]` and `header [a]`. */
 static int s_fetch_history(cl_ctx_t *ctx, cl_chain_t *side, s_proof_t *p)
 {
@@ -169,35 +200,19 @@ static int s_fetch_history(cl_ctx_t *ctx, cl_chain_t *side, s_proof_t *p)
     ec_write_uint(&w, p->h);
     ec_write_uint(&w, p->a);
     int rc = cl_call(ctx, side, "hist_proof", &w, &p->r_hist, 0);
-    if (rc) {
-        ec_writer_fini(&w);
+    ec_writer_fini(&w);
+    if (rc)
         return rc;
-    }
     /* hist_proof's result is the path itself: [bin32...]. */
     ec_cur_t c;
     ec_cur_open_max(&c, p->r_hist.result, EC_MERKLE_PROOF_MAX);
     p->hist_path_len = c.err ? 0 : c.count;
     for (size_t i = 0; i < p->hist_path_len; i++)
         ec_cur_bin_fixed(&c, p->hist_path[i], EC_HASH_BYTES);
-    if (ec_cur_finish(&c)) {
-        ec_writer_fini(&w);
-        return cl_garbled(ctx, side, "hist_proof");
-    }
-    ec_writer_reset(&w);
-    ec_write_array(&w, 1);
-    ec_write_uint(&w, p->a);
-    rc = cl_call(ctx, side, "header", &w, &p->r_header, 0);
-    ec_writer_fini(&w);
-    if (rc)
-        return rc;
-    const uint8_t *commit;
-    size_t commit_size;
-    ec_cur_open(&c, p->r_header.result, 2);
-    ec_cur_bin(&c, &p->anchored_header, &p->anchored_header_size, EC_TX_BYTES_MAX);
-    ec_cur_bin(&c, &commit, &commit_size, EC_TX_BYTES_MAX);
     if (ec_cur_finish(&c))
-        return cl_garbled(ctx, side, "header");
-    return 0;
+        return cl_garbled(ctx, side, "hist_proof");
+    return s_fetch_header(ctx, side, p->a, &p->r_header, &p->anchored_header,
+                          &p->anchored_header_size);
 }
 
 /* Main `anchor_proof [main_height, anchor_index]` -> entry, path, header, commit. */
@@ -239,8 +254,8 @@ static int s_fetch_tx(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_
     uint64_t height = 0, index = 0;
     ec_cur_t c;
     int64_t code = 0;
-    uint64_t ref = 0;
-    ec_cur_open(&c, p->r_tx.result, 6);
+    uint64_t ref = 0, slot = 0;
+    ec_cur_open(&c, p->r_tx.result, 7);
     ec_cur_uint(&c, &height);
     ec_cur_uint(&c, &index);
     ec_cur_bin(&c, &p->tx, &p->tx_size, EC_TX_BYTES_MAX);
@@ -250,7 +265,9 @@ static int s_fetch_tx(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_
         ec_cur_bin(&c, &p->payload, &p->payload_size, EC_PAYLOAD_BYTES_MAX);
     ec_cur_int(&c, &code);
     ec_cur_uint(&c, &ref);
-    if (ec_cur_finish(&c) || code != p->result.code || ref != p->result.ref)
+    ec_cur_uint(&c, &slot);
+    if (ec_cur_finish(&c) || code != p->result.code || ref != p->result.ref ||
+        slot != p->result.slot)
         return cl_garbled(ctx, side, "tx");
     if (height != p->h || index != p->tx_index)
         return cl_fail(ctx, EC_EINVAL,
@@ -375,6 +392,89 @@ static int s_gather(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main,
     return 0;
 }
 
+/* The trusted main genesis, checked against the config's main chain. 0 or 1. */
+static int s_main_trusted(cl_ctx_t *ctx, cl_chain_t *main, ec_genesis_t *g)
+{
+    if (s_main_genesis(ctx, NULL, g))
+        return 1;
+    if (strcmp(g->chain_id, main->chain_id) != 0)
+        return cl_fail(ctx, EC_ECONFIG, "main.genesis is for %s but main.chain_id is %s",
+                       g->chain_id, main->chain_id);
+    return 0;
+}
+
+/* The anchoring half of a proof (ec_bundle_anchoring_encode) from what p gathered, into
+ * out (the transaction's fields zeroed). */
+static void s_anchoring_parts(const s_proof_t *p, const char *side_chain_id, ec_bundle_parts_t *out)
+{
+    *out = (ec_bundle_parts_t){
+        .side_chain_id = side_chain_id,
+        .side_header = p->side_header,
+        .side_header_size = p->side_header_size,
+        .anchored_header = p->anchored_header,
+        .anchored_header_size = p->anchored_header_size,
+        .hist_path = p->hist_path,
+        .hist_path_len = p->hist_path_len,
+        .anchor_index = p->anchor_index,
+        .anchor_path = p->anchor_path,
+        .anchor_path_len = p->anchor_path_len,
+        .main_header = p->main_header,
+        .main_header_size = p->main_header_size,
+        .main_commit = p->main_commit,
+        .main_commit_size = p->main_commit_size,
+        .transitions = p->transitions,
+        .transition_count = p->transition_count,
+    };
+}
+
+/* Gathers the bundle of tx id into w (p keeps what it borrows) and checks it as a verifier
+ * would: a bundle that does not verify is never handed out. 0 or 1. */
+static int s_bundle_build(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main, const ec_genesis_t *g,
+                          const uint8_t id[EC_HASH_BYTES], uint64_t wait_ms, bool no_payload,
+                          s_proof_t *p, ec_writer_t *w)
+{
+    if (s_gather(ctx, side, main, id, wait_ms, p))
+        return 1;
+    ec_bundle_parts_t parts;
+    s_anchoring_parts(p, side->chain_id, &parts);
+    parts.tx = p->tx;
+    parts.tx_size = p->tx_size;
+    parts.payload = no_payload ? NULL : p->payload;
+    parts.payload_size = no_payload ? 0 : p->payload_size;
+    parts.tx_index = p->tx_index;
+    parts.result = p->result;
+    parts.tx_path = p->tx_path;
+    parts.tx_path_len = p->tx_path_len;
+    ec_bundle_encode(w, &parts);
+    ec_bundle_info_t info;
+    ec_status_t st = {0};
+    int rc = ec_bundle_verify(ec_writer_data(w), ec_writer_size(w), g->chain_id, &g->validators,
+                              NULL, &info, &st);
+    if (rc)
+        return cl_fail(ctx, rc, "the nodes' proof does not verify (not written): %s: %s",
+                       ec_errname(rc), st.msg);
+    return 0;
+}
+
+int cl_proof_write(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
+                   const char *out, uint64_t wait_ms)
+{
+    ec_genesis_t g;
+    cl_chain_t *main = cl_main(ctx);
+    if (!main || s_main_trusted(ctx, main, &g))
+        return 1;
+    s_proof_t p;
+    memset(&p, 0, sizeof p);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    int rc = s_bundle_build(ctx, side, main, &g, id, wait_ms, false, &p, &w);
+    if (rc == 0)
+        rc = s_write_bundle(ctx, out, NULL, ec_writer_data(&w), ec_writer_size(&w));
+    ec_writer_fini(&w);
+    s_proof_fini(&p);
+    return rc;
+}
+
 int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
 {
     const char *type = NULL, *out = NULL, *qr = NULL;
@@ -399,55 +499,15 @@ int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
         return cl_missing(ctx, "--out FILE or --qr FILE.png");
     ec_genesis_t g;
     cl_chain_t *side = cl_side(ctx, type), *main = side ? cl_main(ctx) : NULL;
-    if (!main || s_main_genesis(ctx, NULL, &g))
+    if (!main || s_main_trusted(ctx, main, &g))
         return 1;
-    if (strcmp(g.chain_id, main->chain_id) != 0)
-        return cl_fail(ctx, EC_ECONFIG, "main.genesis is for %s but main.chain_id is %s",
-                       g.chain_id, main->chain_id);
     s_proof_t p;
     memset(&p, 0, sizeof p);
-    rc = s_gather(ctx, side, main, id, wait_ms, &p);
     ec_writer_t w;
     ec_writer_init(&w);
-    if (rc == 0) {
-        ec_bundle_parts_t parts = {
-            .side_chain_id = side->chain_id,
-            .tx = p.tx,
-            .tx_size = p.tx_size,
-            .payload = no_payload ? NULL : p.payload,
-            .payload_size = no_payload ? 0 : p.payload_size,
-            .tx_index = p.tx_index,
-            .result = p.result,
-            .tx_path = p.tx_path,
-            .tx_path_len = p.tx_path_len,
-            .side_header = p.side_header,
-            .side_header_size = p.side_header_size,
-            .anchored_header = p.anchored_header,
-            .anchored_header_size = p.anchored_header_size,
-            .hist_path = p.hist_path,
-            .hist_path_len = p.hist_path_len,
-            .anchor_index = p.anchor_index,
-            .anchor_path = p.anchor_path,
-            .anchor_path_len = p.anchor_path_len,
-            .main_header = p.main_header,
-            .main_header_size = p.main_header_size,
-            .main_commit = p.main_commit,
-            .main_commit_size = p.main_commit_size,
-            .transitions = p.transitions,
-            .transition_count = p.transition_count,
-        };
-        ec_bundle_encode(&w, &parts);
-        /* Never hand out a bundle that does not verify: check it as a verifier would. */
-        ec_bundle_info_t info;
-        ec_status_t st = {0};
-        rc = ec_bundle_verify(ec_writer_data(&w), ec_writer_size(&w), g.chain_id, &g.validators,
-                              NULL, &info, &st);
-        if (rc)
-            rc = cl_fail(ctx, rc, "the nodes' proof does not verify (not written): %s: %s",
-                         ec_errname(rc), st.msg);
-        else
-            rc = s_write_bundle(ctx, out, qr, ec_writer_data(&w), ec_writer_size(&w));
-    }
+    rc = s_bundle_build(ctx, side, main, &g, id, wait_ms, no_payload, &p, &w);
+    if (rc == 0)
+        rc = s_write_bundle(ctx, out, qr, ec_writer_data(&w), ec_writer_size(&w));
     size_t size = ec_writer_size(&w);
     ec_writer_fini(&w);
     if (rc == 0) {
@@ -472,15 +532,138 @@ int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
     return rc;
 }
 
-/* ---- verify ----------------------------------------------------------------------------- */
+/* ---- status lists ----------------------------------------------------------------------- */
+
+/*
+ * Side `status_list []` (the list as of the tip h) and `header [h]`, then the anchoring
+ * of h as for a bundle; encodes the object into w and checks it against the trusted
+ * genesis (nothing unverified is handed out). 0 or 1.
+ */
+static int s_slist_build(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main, const ec_genesis_t *g,
+                         uint64_t wait_ms, s_proof_t *p, ec_writer_t *w)
+{
+    ec_writer_t args;
+    ec_writer_init(&args);
+    ec_write_array(&args, 0);
+    int rc = cl_query(ctx, side, "status_list", &args, &p->r_slist, 0);
+    ec_writer_fini(&args);
+    if (rc)
+        return rc;
+    ec_slist_parts_t sp;
+    memset(&sp, 0, sizeof sp);
+    size_t list_size = 0;
+    ec_cur_t c;
+    ec_cur_open(&c, p->r_slist.result, 5);
+    ec_cur_uint(&c, &p->h);
+    ec_cur_uint(&c, &sp.count);
+    ec_cur_bin(&c, &sp.list, &list_size, (size_t)(EC_SLIST_CERTS_MAX / 4));
+    ec_cur_bin_fixed(&c, sp.state_digest, EC_HASH_BYTES);
+    ec_cur_uint(&c, &sp.mirrored_records);
+    if (ec_cur_finish(&c) || list_size != ec_slist_bytes(sp.count) || p->h == 0)
+        return cl_garbled(ctx, side, "query status_list");
+    if (s_fetch_header(ctx, side, p->h, &p->r_sheader, &p->side_header, &p->side_header_size) ||
+        s_wait_anchor(ctx, main, side, wait_ms, p) || s_fetch_history(ctx, side, p) ||
+        s_fetch_anchor_proof(ctx, main, p) || s_fetch_transitions(ctx, main, p))
+        return 1;
+    sp.side_chain_id = side->chain_id;
+    s_anchoring_parts(p, side->chain_id, &sp.anchoring);
+    ec_slist_encode(w, &sp);
+    ec_slist_t *s = malloc(sizeof *s);
+    if (!s)
+        return cl_fail(ctx, EC_ENOMEM, "out of memory");
+    ec_slist_info_t info;
+    ec_status_t st = {0};
+    rc = ec_slist_decode(s, ec_writer_data(w), ec_writer_size(w));
+    if (rc == 0) {
+        rc = ec_slist_verify(s, g->chain_id, &g->validators, NULL, &info, &st);
+        ec_slist_fini(s);
+        p->slist_count = info.count;
+        p->slist_time_ms = info.time_ms;
+    } else {
+        ec_status_set(&st, rc, "it does not decode");
+    }
+    free(s);
+    if (rc)
+        return cl_fail(ctx, rc, "the nodes' status list does not verify (not used): %s: %s",
+                       ec_errname(rc), st.msg);
+    return 0;
+}
+
+static const char s_help_slist_fetch[] =
+    "usage: ecert status-list fetch --type TYPE --out FILE [--wait-ms N]\n\n"
+    "Fetches the certificate status list of a side chain as of its newest block, with the\n"
+    "proof that it is the list that block commits to and that the main chain anchored that\n"
+    "block, checks it against the main genesis, and writes it to FILE. Two bits per\n"
+    "certificate ever issued on the chain (valid, suspended, revoked, ended): about 250 KB\n"
+    "per million certificates. A verifier keeps it and checks certificates offline with\n"
+    "'ecert verify --status-list FILE', which shows how old it is.\n\n"
+    "Options:\n"
+    "  --type TYPE     certificate type (which side chain)\n"
+    "  --out FILE      where to write the list\n"
+    "  --wait-ms N     how long to wait for the block to be anchored (default 10000)\n"
+    "\nExample:\n  ecert status-list fetch --type degree --out degree.status\n" CL_GLOBAL_NOTE;
+
+int cmd_status_list_fetch(cl_ctx_t *ctx, int argc, char **argv)
+{
+    const char *type = NULL, *out = NULL;
+    uint64_t wait_ms = S_WAIT_MS_DEFAULT;
+    const cl_opt_t opts[] = {{"type", CL_ARG_STR, &type},
+                             {"out", CL_ARG_STR, &out},
+                             {"wait-ms", CL_ARG_U64, &wait_ms},
+                             {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_slist_fetch, NULL);
+    if (rc >= 0)
+        return rc;
+    if (!type)
+        return cl_missing(ctx, "--type");
+    if (!out)
+        return cl_missing(ctx, "--out FILE");
+    ec_genesis_t g;
+    cl_chain_t *side = cl_side(ctx, type), *main = side ? cl_main(ctx) : NULL;
+    if (!main || s_main_trusted(ctx, main, &g))
+        return 1;
+    s_proof_t p;
+    memset(&p, 0, sizeof p);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    rc = s_slist_build(ctx, side, main, &g, wait_ms, &p, &w);
+    if (rc == 0)
+        rc = cl_write_file(ctx, out, ec_writer_data(&w), ec_writer_size(&w));
+    if (rc == 0) {
+        uint64_t count = p.slist_count;
+        char when[40];
+        cl_format_time(when, sizeof when, p.slist_time_ms);
+        cl_out(ctx,
+               "wrote %s (%zu bytes): the status of %llu certificate(s) of %s as of its block "
+               "%llu (%s),\n  anchored (as side block %llu) in main block %llu of %s\n",
+               out, ec_writer_size(&w), (unsigned long long)count, side->chain_id,
+               (unsigned long long)p.h, when, (unsigned long long)p.a,
+               (unsigned long long)p.main_height, main->chain_id);
+        cl_emit(ctx, json_pack("{s:s,s:I,s:s,s:I,s:I,s:I,s:I,s:s,s:I}", "file", out, "bytes",
+                               (json_int_t)ec_writer_size(&w), "side_chain_id", side->chain_id,
+                               "certificates", (json_int_t)count, "side_height", (json_int_t)p.h,
+                               "time_ms", (json_int_t)p.slist_time_ms, "anchored_height",
+                               (json_int_t)p.a, "main_chain_id", main->chain_id, "main_height",
+                               (json_int_t)p.main_height));
+    }
+    ec_writer_fini(&w);
+    s_proof_fini(&p);
+    return rc;
+}
 
 static const char s_help_verify[] =
     "usage: ecert verify (--bundle FILE | --qr FILE.png) [--main-genesis FILE]\n"
-    "                    [--key HOLDER_KEY]\n\n"
+    "                    [--status-list FILE | --online [--wait-ms N]] [--key HOLDER_KEY]\n\n"
     "Checks a proof bundle offline (no network) against the main chain's genesis: the\n"
     "transaction's signature, its inclusion in the side block, the side chain's history up\n"
     "to the anchored block, the anchor entry in the main block, and that block's commit by\n"
     "the main validators. Prints what is proven; exits 1 naming the step that failed.\n"
+    "For a certificate (the bundle of its ISSUE) it also checks the expiry against the\n"
+    "clock, and the status against a status list, which is proven against the same\n"
+    "genesis: one fetched earlier ('ecert status-list fetch'; works offline, and its age is\n"
+    "shown), or one fetched now with --online. A certificate that is revoked, suspended,\n"
+    "cancelled, erased or expired never verifies as valid: exit 1, saying which. Without a\n"
+    "status list the status is reported as not checked.\n"
     "With the holder's key, also decrypts the certificate's fields and checks them against\n"
     "the fields_root the transaction commits to.\n\n"
     "Options:\n"
@@ -488,10 +671,13 @@ static const char s_help_verify[] =
     "  --qr FILE.png         a picture of the bundle's QR code (from 'ecert cert proof --qr',\n"
     "                        or a scan of one)\n"
     "  --main-genesis FILE   the trusted main genesis (default: main.genesis in the config)\n"
+    "  --status-list FILE    a status list of the certificate's chain, fetched earlier\n"
+    "  --online              fetch the chain's status list now (needs the nodes)\n"
+    "  --wait-ms N           with --online: how long to wait for anchoring (default 10000)\n"
     "  --key FILE            the holder's key file, to read the contents\n"
     "\nExample:\n  ecert verify --bundle degree.proof --main-genesis "
-    "main/genesis.yaml\n"
-    "  ecert verify --qr degree.png --main-genesis main/genesis.yaml\n" CL_GLOBAL_NOTE;
+    "main/genesis.yaml --status-list degree.status\n"
+    "  ecert verify --qr degree.png --online\n" CL_GLOBAL_NOTE;
 
 /* What the verified transaction's body says, for the display: an ISSUE's holder and
  * organization, and the fields_root an ISSUE or CHANGE commits to. */
@@ -501,6 +687,13 @@ typedef struct {
     bool has_root;
     uint8_t fields_root[EC_HASH_BYTES];
 } s_body_facts_t;
+
+/* Where the certificate's status comes from: a list file, or the nodes (online). */
+typedef struct {
+    const char *file;
+    bool online;
+    uint64_t wait_ms;
+} s_status_src_t;
 
 /* Reads the body of tx (ec_body.h) into f; other types, or a body that does not read, give
  * nothing (a committed transaction's body always reads). */
@@ -601,12 +794,203 @@ static int s_show_bundle(cl_ctx_t *ctx, const char *file, size_t size, const uin
     return rc;
 }
 
+/* The configured side chain whose chain id is `chain_id`, connected; NULL recorded. */
+static cl_chain_t *s_side_by_id(cl_ctx_t *ctx, const char *chain_id)
+{
+    cl_config_t *cfg = cl_config(ctx);
+    if (!cfg)
+        return NULL;
+    for (size_t i = 0; i < cfg->side_count; i++)
+        if (strcmp(cfg->sides[i].chain_id, chain_id) == 0)
+            return cl_side(ctx, cfg->sides[i].type);
+    cl_fail(ctx, EC_ECONFIG, "no side chain %s in %s: --online cannot fetch its status list",
+            chain_id, cfg->path);
+    return NULL;
+}
+
+/* Reads a status-list object (a file, or fetched now) into *data and checks it against
+ * the genesis; fills info. 0 or 1 (recorded). */
+static int s_status_list_load(cl_ctx_t *ctx, const ec_genesis_t *g, const s_status_src_t *src,
+                              const char *side_chain_id, uint8_t **data, size_t *size,
+                              ec_slist_info_t *info)
+{
+    *data = NULL;
+    *size = 0;
+    if (src->online) {
+        cl_chain_t *side = s_side_by_id(ctx, side_chain_id), *main = side ? cl_main(ctx) : NULL;
+        if (!main)
+            return 1;
+        if (strcmp(main->chain_id, g->chain_id) != 0)
+            return cl_fail(ctx, EC_ECONFIG, "the trusted genesis is for %s but main.chain_id is %s",
+                           g->chain_id, main->chain_id);
+        s_proof_t p;
+        memset(&p, 0, sizeof p);
+        ec_writer_t w;
+        ec_writer_init(&w);
+        int rc = s_slist_build(ctx, side, main, g, src->wait_ms, &p, &w);
+        s_proof_fini(&p);
+        if (rc == 0 && !(*data = malloc(ec_writer_size(&w))))
+            rc = cl_fail(ctx, EC_ENOMEM, "out of memory");
+        if (rc == 0) {
+            *size = ec_writer_size(&w);
+            memcpy(*data, ec_writer_data(&w), *size);
+        }
+        ec_writer_fini(&w);
+        if (rc)
+            return rc;
+    } else if (cl_read_file(ctx, src->file, EC_SLIST_BYTES_MAX, data, size)) {
+        return 1;
+    }
+    ec_slist_t *s = malloc(sizeof *s);
+    if (!s) {
+        free(*data);
+        *data = NULL;
+        return cl_fail(ctx, EC_ENOMEM, "out of memory");
+    }
+    ec_status_t st = {0};
+    int rc = ec_slist_decode(s, *data, *size);
+    if (rc == 0) {
+        rc = ec_slist_verify(s, g->chain_id, &g->validators, NULL, info, &st);
+        ec_slist_fini(s);
+    } else {
+        ec_status_set(&st, rc, "malformed (%s)", ec_errname(rc));
+    }
+    free(s);
+    if (rc) {
+        free(*data);
+        *data = NULL;
+        return cl_fail(ctx, rc, "status list %s does NOT verify against %s: %s",
+                       src->online ? "(fetched now)" : src->file, g->chain_id, st.msg);
+    }
+    if (strcmp(info->at.side_chain_id, side_chain_id) != 0) {
+        free(*data);
+        *data = NULL;
+        return cl_fail(ctx, EC_ECHAIN, "the status list is of %s, the certificate of %s",
+                       info->at.side_chain_id, side_chain_id);
+    }
+    return 0;
+}
+
+/* "3 min", "2 h", ... for an age in ms. */
+static void s_age(char *out, size_t cap, uint64_t ms)
+{
+    uint64_t s = ms / 1000;
+    if (s < 120)
+        snprintf(out, cap, "%llu s", (unsigned long long)s);
+    else if (s < 7200)
+        snprintf(out, cap, "%llu min", (unsigned long long)(s / 60));
+    else if (s < 172800)
+        snprintf(out, cap, "%llu h", (unsigned long long)(s / 3600));
+    else
+        snprintf(out, cap, "%llu days", (unsigned long long)(s / 86400));
+}
+
+/*
+ * The certificate's validity beyond the proof: expiry (by the clock) and status (from a
+ * status list), for the bundle of an ISSUE; other transactions are events, not
+ * certificates, and say so. Prints and records the facts. Returns 0 (valid, or status not
+ * checked), or 1 with the reason recorded (expired, suspended, revoked, ended, or a
+ * status list that could not be used).
+ */
+static int s_check_validity(cl_ctx_t *ctx, const ec_genesis_t *g, const uint8_t *bundle,
+                            size_t size, const ec_bundle_info_t *info, const s_status_src_t *src,
+                            json_t *obj)
+{
+    if (info->tx_type != EC_STX_ISSUE) {
+        cl_out(ctx,
+               "certificate   this bundle proves a %s, not a certificate: verify the "
+               "certificate's ISSUE bundle for its status\n",
+               ec_tx_type_name(EC_CHAIN_SIDE, info->tx_type));
+        return 0;
+    }
+    uint64_t expires_ms = 0;
+    ec_bundle_t b;
+    ec_tx_t tx;
+    s_body_facts_t facts;
+    if (ec_bundle_decode(&b, bundle, size) != 0)
+        return cl_fail(ctx, EC_EINTERNAL, "verified bundle could not be re-read (a bug)");
+    if (ec_tx_decode(&tx, b.parts.tx, b.parts.tx_size) == 0) {
+        s_body_facts(&tx, &facts);
+        expires_ms = facts.is_issue ? facts.issue.expires_ms : 0;
+        ec_tx_fini(&tx);
+    }
+    ec_bundle_fini(&b);
+    uint64_t now = cl_now_ms();
+    bool expired = expires_ms && expires_ms <= now;
+    char when[40] = "never";
+    if (expires_ms)
+        cl_format_time(when, sizeof when, expires_ms);
+    cl_out(ctx, "expires       %s%s\n", when, expired ? " (EXPIRED)" : "");
+    json_object_set_new(obj, "expires_ms", json_integer((json_int_t)expires_ms));
+    json_object_set_new(obj, "expired", json_boolean(expired));
+    json_object_set_new(obj, "status_slot", json_integer((json_int_t)info->result_slot));
+    unsigned code = EC_SLIST_VALID;
+    bool checked = src->file || src->online;
+    if (checked) {
+        uint8_t *data = NULL;
+        size_t data_size = 0;
+        ec_slist_info_t li;
+        if (s_status_list_load(ctx, g, src, info->side_chain_id, &data, &data_size, &li))
+            return 1;
+        ec_slist_t *s = malloc(sizeof *s);
+        int rc = s ? ec_slist_decode(s, data, data_size) : EC_ENOMEM;
+        if (rc == 0) {
+            if (info->result_slot >= s->parts.count)
+                rc = EC_ESTALE;
+            else
+                code = ec_slist_get(s->parts.list, info->result_slot);
+            ec_slist_fini(s);
+        }
+        free(s);
+        free(data);
+        if (rc == EC_ESTALE)
+            return cl_fail(ctx, EC_ESTALE,
+                           "the status list (block %llu of %s) is older than this certificate: "
+                           "fetch a newer one",
+                           (unsigned long long)li.at.side_height, li.at.side_chain_id);
+        if (rc)
+            return cl_fail(ctx, rc, "status list: %s", ec_strerror(rc));
+        char age[32];
+        s_age(age, sizeof age, now > li.time_ms ? now - li.time_ms : 0);
+        cl_out(ctx, "status        %s (status list of side block %llu, %s old%s)\n",
+               ec_slist_code_name(code), (unsigned long long)li.at.side_height, age,
+               src->online ? ", fetched now" : "");
+        json_object_set_new(obj, "status", json_string(ec_slist_code_name(code)));
+        json_object_set_new(obj, "status_height", json_integer((json_int_t)li.at.side_height));
+        json_object_set_new(obj, "status_time_ms", json_integer((json_int_t)li.time_ms));
+        json_object_set_new(obj, "status_age_ms",
+                            json_integer((json_int_t)(now > li.time_ms ? now - li.time_ms : 0)));
+    } else {
+        cl_out(ctx, "status        not checked (give --status-list FILE or --online)\n");
+        json_object_set_new(obj, "status", json_string("unchecked"));
+    }
+    bool valid = !expired && code == EC_SLIST_VALID;
+    json_object_set_new(obj, "valid", json_boolean(valid));
+    char id_hex[2 * EC_HASH_BYTES + 1];
+    ec_hex(id_hex, info->tx_id, sizeof info->tx_id);
+    if (code != EC_SLIST_VALID)
+        return cl_fail(ctx, EC_ESTATE, "certificate %s is NOT valid: it is %s%s", id_hex,
+                       code == EC_SLIST_ENDED ? "ended (cancelled, or its content erased)"
+                                              : ec_slist_code_name(code),
+                       expired ? ", and expired" : "");
+    if (expired)
+        return cl_fail(ctx, EC_ESTATE, "certificate %s is NOT valid: it expired on %s", id_hex,
+                       when);
+    if (checked)
+        cl_out(ctx, "verdict       VALID\n");
+    return 0;
+}
+
 int cmd_verify(cl_ctx_t *ctx, int argc, char **argv)
 {
     const char *bundle_path = NULL, *qr_path = NULL, *genesis_path = NULL;
+    s_status_src_t src = {.wait_ms = S_WAIT_MS_DEFAULT};
     const cl_opt_t opts[] = {{"bundle", CL_ARG_STR, &bundle_path},
                              {"qr", CL_ARG_STR, &qr_path},
                              {"main-genesis", CL_ARG_STR, &genesis_path},
+                             {"status-list", CL_ARG_STR, &src.file},
+                             {"online", CL_ARG_FLAG, &src.online},
+                             {"wait-ms", CL_ARG_U64, &src.wait_ms},
                              {NULL}};
     int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_verify, NULL);
     if (rc >= 0)
@@ -615,6 +999,8 @@ int cmd_verify(cl_ctx_t *ctx, int argc, char **argv)
         return cl_missing(ctx, "--bundle FILE or --qr FILE.png");
     if (bundle_path && qr_path)
         return cl_usage(ctx, "give either --bundle or --qr, not both");
+    if (src.file && src.online)
+        return cl_usage(ctx, "give either --status-list or --online, not both");
     ec_genesis_t g;
     if (s_main_genesis(ctx, genesis_path, &g))
         return 1;
@@ -648,6 +1034,8 @@ int cmd_verify(cl_ctx_t *ctx, int argc, char **argv)
     }
     json_t *obj = json_pack("{s:s,s:I}", "file", bundle_path, "bytes", (json_int_t)size);
     rc = s_show_bundle(ctx, bundle_path, size, bundle, &info, obj);
+    if (rc == 0)
+        rc = s_check_validity(ctx, &g, bundle, size, &info, &src, obj);
     free(bundle);
     if (rc) {
         json_decref(obj);

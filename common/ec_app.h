@@ -41,6 +41,9 @@ typedef struct {
     /* Set by deliver_tx, committed with the transaction's result (0 before each one): on a
      * side chain, the main-chain height whose roles authorized it. */
     uint64_t ref;
+    /* Set by deliver_tx, committed likewise (0 before each one): an applied ISSUE's place in
+     * the side chain's status list (ec_tx_result_t). */
+    uint64_t slot;
     /* The validator set of height + 1 (borrowed), and a change deliver_tx may make: one
      * validator's power (0 removes it), in force from height + 2. At most one per block
      * (the app refuses a second with EC_EBUSY) and it must leave a non-empty set of at

@@ -279,6 +279,9 @@ static const char *const s_side_shapes[] = {
     [EC_STX_CHANGE] = "[cert_id: bin32, fields_root: bin32]",
     [EC_STX_REVOKE] = "[cert_id: bin32, reason: str(0..255)]",
     [EC_STX_ERASE] = "[cert_id: bin32, reason: str(1..255)]",
+    [EC_STX_SUSPEND] = "[cert_id: bin32, reason: str(0..255)]",
+    [EC_STX_REINSTATE] = "[cert_id: bin32, reason: str(0..255)]",
+    [EC_STX_CANCEL] = "[cert_id: bin32, reason: str(0..255)]",
 };
 
 /* Ends a side-chain reader: finishes c, and on an error zeroes b and says the shape. */
@@ -426,4 +429,11 @@ void ec_erase_body_encode(ec_writer_t *w, const ec_erase_body_t *b)
 int ec_erase_body_read(ec_erase_body_t *b, const msgpack_object *body, ec_status_t *st)
 {
     return s_reason_read(b, body, EC_STX_ERASE, 1, st);
+}
+
+int ec_status_body_read(ec_revoke_body_t *b, const msgpack_object *body, uint64_t type,
+                        ec_status_t *st)
+{
+    assert(type == EC_STX_SUSPEND || type == EC_STX_REINSTATE || type == EC_STX_CANCEL);
+    return s_reason_read(b, body, type, 0, st);
 }

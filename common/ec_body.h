@@ -181,6 +181,11 @@ void ec_revoke_body_encode(ec_writer_t *w, const ec_revoke_body_t *b);
 EC_WUR int ec_revoke_body_read(ec_revoke_body_t *b, const msgpack_object *body, ec_status_t *st);
 void ec_erase_body_encode(ec_writer_t *w, const ec_erase_body_t *b);
 EC_WUR int ec_erase_body_read(ec_erase_body_t *b, const msgpack_object *body, ec_status_t *st);
+/* SUSPEND, REINSTATE and CANCEL: the REVOKE body (reason 0..EC_REASON_MAX-1 bytes), read
+ * for `type`, one of the three (its name goes into errors). Encode with
+ * ec_revoke_body_encode. */
+EC_WUR int ec_status_body_read(ec_revoke_body_t *b, const msgpack_object *body, uint64_t type,
+                               ec_status_t *st);
 
 /* ---- pieces shared with query arguments ------------------------------------------------- */
 

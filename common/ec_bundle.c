@@ -28,10 +28,16 @@ void ec_bundle_encode(ec_writer_t *w, const ec_bundle_parts_t *p)
     else
         ec_write_nil(w);
     ec_write_uint(w, p->tx_index);
-    ec_write_array(w, 2);
+    ec_write_array(w, 3);
     ec_write_int(w, p->result.code);
     ec_write_uint(w, p->result.ref);
+    ec_write_uint(w, p->result.slot);
     ec_write_path(w, p->tx_path, p->tx_path_len);
+    ec_bundle_anchoring_encode(w, p);
+}
+
+void ec_bundle_anchoring_encode(ec_writer_t *w, const ec_bundle_parts_t *p)
+{
     ec_write_bin(w, p->side_header, p->side_header_size);
     if (p->anchored_header)
         ec_write_bin(w, p->anchored_header, p->anchored_header_size);
@@ -52,14 +58,15 @@ void ec_bundle_encode(ec_writer_t *w, const ec_bundle_parts_t *p)
     }
 }
 
-/* Reads the result [code, ref]: code 0 or an EC_E* code. Sticky. */
+/* Reads the result [code, ref, slot]: code 0 or an EC_E* code. Sticky. */
 static void s_cur_result(ec_cur_t *c, ec_tx_result_t *r)
 {
     ec_cur_t f;
     int64_t code = 0;
-    ec_cur_enter(c, &f, 2);
+    ec_cur_enter(c, &f, 3);
     ec_cur_int(&f, &code);
     ec_cur_uint(&f, &r->ref);
+    ec_cur_uint(&f, &r->slot);
     if (!f.err && (code > 0 || code < -64))
         ec_cur_fail(&f, EC_EINVAL);
     r->code = (int32_t)code;
@@ -114,23 +121,29 @@ static int s_bundle_read(ec_bundle_t *b, const msgpack_object *root)
     ec_cur_uint(&c, &p->tx_index);
     s_cur_result(&c, &p->result);
     ec_cur_path(&c, b->tx_path, &p->tx_path_len);
-    ec_cur_bin(&c, &p->side_header, &p->side_header_size, 1024);
-    s_cur_bin_opt(&c, &p->anchored_header, &p->anchored_header_size, 1024);
-    ec_cur_path(&c, b->hist_path, &p->hist_path_len);
-    ec_cur_uint(&c, &p->anchor_index);
-    ec_cur_path(&c, b->anchor_path, &p->anchor_path_len);
-    ec_cur_bin(&c, &p->main_header, &p->main_header_size, 1024);
-    ec_cur_bin(&c, &p->main_commit, &p->main_commit_size, 4096);
-    s_cur_transitions(&c, b);
+    ec_bundle_anchoring_read(&c, b);
     int rc = ec_cur_finish(&c);
     if (rc == 0 && !ec_chain_id_valid(b->side_chain_id))
         rc = EC_EINVAL;
     p->side_chain_id = b->side_chain_id;
     p->tx_path = b->tx_path;
+    return rc;
+}
+
+void ec_bundle_anchoring_read(ec_cur_t *c, ec_bundle_t *b)
+{
+    ec_bundle_parts_t *p = &b->parts;
+    ec_cur_bin(c, &p->side_header, &p->side_header_size, 1024);
+    s_cur_bin_opt(c, &p->anchored_header, &p->anchored_header_size, 1024);
+    ec_cur_path(c, b->hist_path, &p->hist_path_len);
+    ec_cur_uint(c, &p->anchor_index);
+    ec_cur_path(c, b->anchor_path, &p->anchor_path_len);
+    ec_cur_bin(c, &p->main_header, &p->main_header_size, 1024);
+    ec_cur_bin(c, &p->main_commit, &p->main_commit_size, 4096);
+    s_cur_transitions(c, b);
     p->hist_path = b->hist_path;
     p->anchor_path = b->anchor_path;
     p->transitions = b->transitions;
-    return rc;
 }
 
 int ec_bundle_decode(ec_bundle_t *b, const uint8_t *bundle, size_t size)
@@ -341,6 +354,35 @@ static int s_verify_trust(const ec_bundle_parts_t *p, const ec_header_t *main,
     return 0;
 }
 
+int ec_bundle_anchoring_verify(const ec_bundle_parts_t *p, const ec_header_t *side,
+                               const char *main_chain_id, const ec_valset_t *main_vs,
+                               const uint8_t trusted_main_hash[EC_HASH_BYTES],
+                               ec_bundle_info_t *info, ec_status_t *st)
+{
+    if (!main_vs && !trusted_main_hash)
+        return ec_status_set(st, EC_EINVAL, "no trusted main validator set or header hash");
+    if (strcmp(side->chain_id, p->side_chain_id) != 0)
+        return ec_status_set(st, EC_ECHAIN, "side header: chain %s, expected %s", side->chain_id,
+                             p->side_chain_id);
+    ec_header_t main;
+    uint8_t anchored_hash[EC_HASH_BYTES];
+    uint64_t anchored_height = 0;
+    int rc = s_verify_hist(p, side, &anchored_height, anchored_hash, st);
+    if (rc == 0)
+        rc = s_verify_main(p, main_chain_id, anchored_height, anchored_hash, &main, st);
+    if (rc == 0)
+        rc = s_verify_trust(p, &main, main_vs, trusted_main_hash, info->main_hash, st);
+    if (rc)
+        return rc;
+    memcpy(info->side_chain_id, p->side_chain_id, strlen(p->side_chain_id) + 1);
+    memcpy(info->main_chain_id, main.chain_id, strlen(main.chain_id) + 1);
+    info->side_height = side->height;
+    info->anchored_height = anchored_height;
+    info->main_height = main.height;
+    info->main_transitions = p->transition_count;
+    return 0;
+}
+
 int ec_bundle_verify(const uint8_t *bundle, size_t size, const char *main_chain_id,
                      const ec_valset_t *main_vs, const uint8_t trusted_main_hash[EC_HASH_BYTES],
                      ec_bundle_info_t *info, ec_status_t *st)
@@ -360,28 +402,18 @@ int ec_bundle_verify(const uint8_t *bundle, size_t size, const char *main_chain_
     }
     const ec_bundle_parts_t *p = &b->parts;
     ec_tx_t tx;
-    ec_header_t side, main;
-    uint8_t anchored_hash[EC_HASH_BYTES];
-    uint64_t anchored_height = 0;
+    ec_header_t side;
     memset(&tx, 0, sizeof tx);
     rc = s_verify_tx(p, &tx, info, st);
     if (rc == 0)
         rc = s_verify_side(p, &tx, &side, st);
     if (rc == 0)
-        rc = s_verify_hist(p, &side, &anchored_height, anchored_hash, st);
-    if (rc == 0)
-        rc = s_verify_main(p, main_chain_id, anchored_height, anchored_hash, &main, st);
-    if (rc == 0)
-        rc = s_verify_trust(p, &main, main_vs, trusted_main_hash, info->main_hash, st);
+        rc = ec_bundle_anchoring_verify(p, &side, main_chain_id, main_vs, trusted_main_hash, info,
+                                        st);
     if (rc == 0) {
-        memcpy(info->side_chain_id, p->side_chain_id, strlen(p->side_chain_id) + 1);
-        memcpy(info->main_chain_id, main.chain_id, strlen(main.chain_id) + 1);
-        info->side_height = side.height;
-        info->anchored_height = anchored_height;
-        info->main_height = main.height;
         info->result_code = p->result.code;
         info->result_ref = p->result.ref;
-        info->main_transitions = p->transition_count;
+        info->result_slot = p->result.slot;
     } else {
         memset(info, 0, sizeof *info);
     }

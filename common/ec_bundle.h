@@ -9,15 +9,14 @@
  *
  * Encoding (canonical msgpack, docs/PROTOCOL.md "Proof bundle"):
  *   [ version=2, side_chain_id: str, tx: bin, payload: bin|nil,
- *     tx_index: uint, result: [code: int, ref: uint], tx_path: [bin(32)...], side_header: bin,
- *     anchored_header: bin|nil (nil when the tx's own block was anchored),
- *     hist_path: [bin(32)...] (block h as leaf h of the anchored header's hist_root),
- *     anchor_index: uint, anchor_path: [bin(32)...], main_header: bin, main_commit: bin,
- *     main_transitions: [[header: bin, commit: bin, next_valset], ...] ]
- * A transition is a main header whose next_valset_hash names a new validator set, its
- * commit by the set in force, and that new set; they come in height order. About 2 KB for
- * a 256-byte payload, plus about 1.5 KB per main-chain validator change since the genesis.
- * Any changed byte makes verification fail.
+ *     tx_index: uint, result: [code: int, ref: uint, slot: uint], tx_path: [bin(32)...],
+ * side_header: bin, anchored_header: bin|nil (nil when the tx's own block was anchored), hist_path:
+ * [bin(32)...] (block h as leaf h of the anchored header's hist_root), anchor_index: uint,
+ * anchor_path: [bin(32)...], main_header: bin, main_commit: bin, main_transitions: [[header: bin,
+ * commit: bin, next_valset], ...] ] A transition is a main header whose next_valset_hash names a
+ * new validator set, its commit by the set in force, and that new set; they come in height order.
+ * About 2 KB for a 256-byte payload, plus about 1.5 KB per main-chain validator change since the
+ * genesis. Any changed byte makes verification fail.
  *
  * The result is the transaction's in its block (ec_tx_result_t): a transaction refused by
  * the chain's rules is in the block too, with its code, and a bundle for it verifies as a
@@ -112,6 +111,7 @@ typedef struct {
     bool has_payload;          /* payload included and matches payload_hash           */
     int32_t result_code;       /* 0: applied; else the rule it broke (refused)        */
     uint64_t result_ref;       /* side chains: the main height whose roles authorized it */
+    uint64_t result_slot;      /* an ISSUE's place in its chain's status list (ec_slist.h) */
     uint64_t main_transitions; /* main validator-set changes followed           */
 } ec_bundle_info_t;
 
@@ -127,5 +127,22 @@ EC_WUR int ec_bundle_verify(const uint8_t *bundle, size_t size, const char *main
                             const ec_valset_t *main_vs,
                             const uint8_t trusted_main_hash[EC_HASH_BYTES], ec_bundle_info_t *info,
                             ec_status_t *st);
+
+/*
+ * The anchoring half of a bundle, shared with other proofs of a side header (the status
+ * list, ec_slist.h): the eight elements from side_header to main_transitions, in the
+ * bundle's order. _encode writes them from p; _read reads them (sticky, into b->parts and
+ * b's arrays); _verify checks that `side` (decoded from p->side_header by the caller,
+ * who has checked what it commits to) is in the history of a side header anchored in a
+ * main header that main_vs (through the transitions) or trusted_main_hash vouches for,
+ * and fills info's side_chain_id, side_height, anchored_height, main_* fields. Returns as
+ * ec_bundle_verify.
+ */
+void ec_bundle_anchoring_encode(ec_writer_t *w, const ec_bundle_parts_t *p);
+void ec_bundle_anchoring_read(ec_cur_t *c, ec_bundle_t *b);
+EC_WUR int ec_bundle_anchoring_verify(const ec_bundle_parts_t *p, const ec_header_t *side,
+                                      const char *main_chain_id, const ec_valset_t *main_vs,
+                                      const uint8_t trusted_main_hash[EC_HASH_BYTES],
+                                      ec_bundle_info_t *info, ec_status_t *st);
 
 #endif

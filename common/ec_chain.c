@@ -29,7 +29,8 @@ static const char *const s_main_types[] = {NULL,
                                            "SIDECHAIN_VALIDATOR"};
 
 static const char *const s_side_types[] = {
-    NULL, "ISSUE", "INSPECT", "ACK", "RENEW", "CHANGE", "REVOKE", "MAIN_ANCHOR", "ERASE",
+    NULL,     "ISSUE",       "INSPECT", "ACK",     "RENEW",     "CHANGE",
+    "REVOKE", "MAIN_ANCHOR", "ERASE",   "SUSPEND", "REINSTATE", "CANCEL",
 };
 
 const char *ec_role_name(uint32_t role)
@@ -49,7 +50,7 @@ const char *ec_tx_type_name(uint32_t chain_kind, uint64_t type)
 {
     if (chain_kind == EC_CHAIN_MAIN && type >= 1 && type <= EC_MTX_SIDECHAIN_VALIDATOR)
         return s_main_types[type];
-    if (chain_kind == EC_CHAIN_SIDE && type >= 1 && type <= EC_STX_ERASE)
+    if (chain_kind == EC_CHAIN_SIDE && type >= 1 && type <= EC_STX_MAX)
         return s_side_types[type];
     return "UNKNOWN";
 }
@@ -165,7 +166,7 @@ void ec_main_state_root(uint8_t out[EC_HASH_BYTES], const uint8_t records_root[E
 }
 
 void ec_side_state_root(uint8_t out[EC_HASH_BYTES], const uint8_t state_digest[EC_HASH_BYTES],
-                        uint64_t mirrored_records)
+                        uint64_t mirrored_records, const uint8_t status_root[EC_HASH_BYTES])
 {
     static const char tag[] = "ecert/sidestate";
     uint8_t count[8];
@@ -175,6 +176,7 @@ void ec_side_state_root(uint8_t out[EC_HASH_BYTES], const uint8_t state_digest[E
     ec_sha256_update(&st, tag, sizeof tag);
     ec_sha256_update(&st, state_digest, EC_HASH_BYTES);
     ec_sha256_update(&st, count, sizeof count);
+    ec_sha256_update(&st, status_root, EC_HASH_BYTES);
     ec_sha256_final(&st, out);
 }
 

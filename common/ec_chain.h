@@ -90,6 +90,10 @@ enum {
     EC_STX_REVOKE = 6,
     EC_STX_MAIN_ANCHOR = 7,
     EC_STX_ERASE = 8,
+    EC_STX_SUSPEND = 9, /* the issuing agency suspends; REINSTATE lifts it             */
+    EC_STX_REINSTATE = 10,
+    EC_STX_CANCEL = 11, /* ended at the holder's or the issuing agency's request       */
+    EC_STX_MAX = 11,
 };
 
 enum {
@@ -142,9 +146,10 @@ void ec_record_leaf(uint8_t out[EC_HASH_BYTES], const uint8_t *encoded, size_t s
 void ec_main_state_root(uint8_t out[EC_HASH_BYTES], const uint8_t records_root[EC_HASH_BYTES],
                         uint64_t records_count, const uint8_t state_digest[EC_HASH_BYTES]);
 /* A side chain's state root: SHA-256("ecert/sidestate" 0x00 || state_digest ||
- * mirror_records_count(be64)). */
+ * mirror_records_count(be64) || status_root), status_root being its certificate status
+ * list's (ec_slist.h). */
 void ec_side_state_root(uint8_t out[EC_HASH_BYTES], const uint8_t state_digest[EC_HASH_BYTES],
-                        uint64_t mirrored_records);
+                        uint64_t mirrored_records, const uint8_t status_root[EC_HASH_BYTES]);
 
 /* ---- light client: what a chain knows of a foreign chain it accepts anchors from -------- */
 

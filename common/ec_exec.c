@@ -484,7 +484,7 @@ static int s_apply_tx(ec_exec_t *x, const ec_exec_body_t *b, uint32_t i, ec_tx_r
     uint32_t anchors = ctx->anchor_count;
     bool changed = ctx->valset_changed;
     ec_status_t tx_st = {0};
-    ctx->ref = 0;
+    ctx->ref = ctx->slot = 0;
     ec_ledger_savepoint(x->ledger);
     rc = x->app->deliver_tx(x->app->self, ctx, t->tx, t->payload, t->payload_size, &tx_st);
     if (rc > 0 || rc < -64)
@@ -496,7 +496,7 @@ static int s_apply_tx(ec_exec_t *x, const ec_exec_body_t *b, uint32_t i, ec_tx_r
         ec_ledger_rollback(x->ledger);
         ctx->anchor_count = anchors;
         ctx->valset_changed = changed;
-        ctx->ref = 0;
+        ctx->ref = ctx->slot = 0;
         if (x->refusal_count < EC_EXEC_REFUSALS_KEPT) {
             x->refusal_index[x->refusal_count] = i;
             snprintf(x->refusal_msg[x->refusal_count], sizeof x->refusal_msg[0], "%s",
@@ -506,6 +506,7 @@ static int s_apply_tx(ec_exec_t *x, const ec_exec_body_t *b, uint32_t i, ec_tx_r
     }
     res->code = rc;
     res->ref = ctx->ref;
+    res->slot = ctx->slot;
     ec_writer_reset(&x->w_value);
     ec_write_array(&x->w_value, 2);
     ec_write_uint(&x->w_value, b->height);

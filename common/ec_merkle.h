@@ -28,6 +28,7 @@ enum {
     EC_LEAF_RECORD = 0x04,   /* data = encoded main-chain record (records log)             */
     EC_LEAF_FIELD = 0x05,    /* data = encoded certificate field [name, value, salt]       */
     EC_LEAF_EVIDENCE = 0x06, /* data = encoded equivocation evidence (evidence_root)     */
+    EC_LEAF_STATUS = 0x07,   /* data = one page of a status list (ec_slist.h)            */
 };
 
 /* Longest proof accepted: trees never exceed 2^63 leaves. */

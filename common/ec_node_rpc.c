@@ -258,7 +258,7 @@ static int s_m_tx(ec_node_t *node, const msgpack_object *params, ec_writer_t *ou
     }
     ec_tx_result_t res;
     ec_block_result(&b, index, &res);
-    ec_write_array(out, 6);
+    ec_write_array(out, 7);
     ec_write_uint(out, height);
     ec_write_uint(out, index);
     ec_write_bin(out, b.txs[index].via.bin.ptr, b.txs[index].via.bin.size);
@@ -268,6 +268,7 @@ static int s_m_tx(ec_node_t *node, const msgpack_object *params, ec_writer_t *ou
         ec_write_nil(out);
     ec_write_int(out, res.code);
     ec_write_uint(out, res.ref);
+    ec_write_uint(out, res.slot);
     free(payload);
     ec_block_fini(&b);
     free(raw);
@@ -358,7 +359,7 @@ static int s_m_tx_proof(ec_node_t *node, const msgpack_object *params, ec_writer
     }
     ec_tx_result_t res;
     ec_block_result(&b, index, &res);
-    ec_write_array(out, 7);
+    ec_write_array(out, 8);
     ec_write_uint(out, height);
     ec_write_uint(out, index);
     ec_write_uint(out, b.tx_count);
@@ -366,6 +367,7 @@ static int s_m_tx_proof(ec_node_t *node, const msgpack_object *params, ec_writer
     ec_write_bin(out, b.header_bytes, b.header_size);
     ec_write_int(out, res.code);
     ec_write_uint(out, res.ref);
+    ec_write_uint(out, res.slot);
     ec_block_fini(&b);
     free(raw);
     return 0;

@@ -631,11 +631,13 @@ void ec_tx_leaf(uint8_t out[EC_HASH_BYTES], const uint8_t tx_id[EC_HASH_BYTES],
                 const ec_tx_result_t *result)
 {
     assert(result->code <= 0 && result->code >= S_RESULT_CODE_MIN);
-    uint8_t data[EC_HASH_BYTES + 1 + 8];
+    uint8_t data[EC_HASH_BYTES + 1 + 16];
     memcpy(data, tx_id, EC_HASH_BYTES);
     data[EC_HASH_BYTES] = (uint8_t)(-result->code);
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 8; i++) {
         data[EC_HASH_BYTES + 1 + i] = (uint8_t)(result->ref >> (56 - 8 * i));
+        data[EC_HASH_BYTES + 9 + i] = (uint8_t)(result->slot >> (56 - 8 * i));
+    }
     ec_merkle_leaf(out, EC_LEAF_TX, data, sizeof data);
 }
 
@@ -719,23 +721,25 @@ void ec_block_encode(ec_writer_t *w, const ec_header_t *h, const uint8_t *const 
     ec_write_array(w, (uint32_t)tx_count);
     for (size_t i = 0; i < tx_count; i++) {
         assert(results[i].code <= 0 && results[i].code >= S_RESULT_CODE_MIN);
-        ec_write_array(w, 2);
+        ec_write_array(w, 3);
         ec_write_int(w, results[i].code);
         ec_write_uint(w, results[i].ref);
+        ec_write_uint(w, results[i].slot);
     }
     ec_write_array(w, (uint32_t)evidence_count);
     for (size_t i = 0; i < evidence_count; i++)
         ec_write_bin(w, evidence[i], evidence_sizes[i]);
 }
 
-/* Reads one result [code, ref]: code 0 or an EC_E* code. Sticky. */
+/* Reads one result [code, ref, slot]: code 0 or an EC_E* code. Sticky. */
 static void s_result_read(ec_cur_t *c, ec_tx_result_t *r)
 {
     ec_cur_t f;
     int64_t code = 0;
-    ec_cur_enter(c, &f, 2);
+    ec_cur_enter(c, &f, 3);
     ec_cur_int(&f, &code);
     ec_cur_uint(&f, &r->ref);
+    ec_cur_uint(&f, &r->slot);
     if (!f.err && (code > 0 || code < S_RESULT_CODE_MIN))
         ec_cur_fail(&f, EC_EINVAL);
     r->code = (int32_t)code;
@@ -806,10 +810,11 @@ void ec_block_result(const ec_block_t *b, uint32_t i, ec_tx_result_t *out)
 {
     assert(i < b->tx_count);
     const msgpack_object *r = &b->results[i];
-    /* Checked by ec_block_decode: [int, uint]. */
+    /* Checked by ec_block_decode: [int, uint, uint]. */
     const msgpack_object *code = &r->via.array.ptr[0];
     out->code = code->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? (int32_t)code->via.i64 : 0;
     out->ref = r->via.array.ptr[1].via.u64;
+    out->slot = r->via.array.ptr[2].via.u64;
 }
 
 void ec_block_fini(ec_block_t *b)

@@ -238,15 +238,18 @@ EC_WUR int ec_evidence_check(const ec_evidence_t *e, const char *chain_id, const
 /* ---- transaction results ---------------------------------------------------------------- */
 
 /* What became of a transaction in its block: 0 applied, or the EC_E* code of the rule it
- * broke (it stays in the block, refused). `ref` is application data committed with it:
- * on a side chain, the main-chain height whose roles authorized it (0 when none did). */
+ * broke (it stays in the block, refused). `ref` and `slot` are application data committed
+ * with it: on a side chain, ref is the main-chain height whose roles authorized it (0 when
+ * none did), and slot an applied ISSUE's place in the chain's certificate status list
+ * (ec_slist.h; 0 for every other transaction). */
 typedef struct {
     int32_t code;
     uint64_t ref;
+    uint64_t slot;
 } ec_tx_result_t;
 
 /* The leaf of a transaction in its block's tx_root:
- * SHA-256(0x00 || EC_LEAF_TX || tx_id || uint8(-code) || be64(ref)). */
+ * SHA-256(0x00 || EC_LEAF_TX || tx_id || uint8(-code) || be64(ref) || be64(slot)). */
 void ec_tx_leaf(uint8_t out[EC_HASH_BYTES], const uint8_t tx_id[EC_HASH_BYTES],
                 const ec_tx_result_t *result);
 /* Adds this validator's precommit signature for (height, round, block_hash) to c, keeping
@@ -282,7 +285,7 @@ typedef struct {
     size_t header_size;
     uint32_t tx_count;
     const msgpack_object *txs;     /* tx_count bin objects: txs[i].via.bin         */
-    const msgpack_object *results; /* tx_count [code, ref] arrays (ec_block_result) */
+    const msgpack_object *results; /* tx_count [code, ref, slot] arrays (ec_block_result) */
     uint32_t evidence_count;
     const msgpack_object *evidence; /* evidence_count bin objects                  */
 } ec_block_t;

@@ -28,6 +28,17 @@
  *   'V'                                               the main chain's validator set after
  *                                                     the mirrored header (ec_valset_encode);
  *                                                     absent: genesis.main_validators
+ *   'N'                                               be64(certificates issued): the status
+ *                                                     list's length (absent: 0)
+ *   'S' be64(page)                                    status-list page (EC_SLIST_PAGE_BYTES;
+ *                                                     absent: all zeros, every code valid)
+ *   'L' cert_id(32) be64(seq)                         history entry seq of a certificate:
+ *                                                     type(1) be64(height) tx_id(32)
+ *
+ * Outside the state (EC_CF_META, written by end_block with the block, so it always
+ * describes the committed tip): "sc/slist" -> be64(height) state_digest(32)
+ * be64(mirrored records) be64(status list length): what a status-list query needs to
+ * prove the list against the tip's header (ec_slist.h).
  *
  * The 'P' keys list the payload-carrying CHANGE and INSPECT transactions of a certificate
  * (the ISSUE's payload is keyed by the cert id itself), so ERASE finds every payload with
@@ -53,21 +64,30 @@
  * height whose roles authorized such a transaction is its result's `ref`, and an ISSUE
  * keeps it in the certificate.
  *
- * Certificate value (159 + org_len bytes):
+ * Certificate value (175 + org_len bytes):
  *   offset size  meaning
- *        0    1  format version (2)
+ *        0    1  format version (SC_CERT_FORMAT, 3)
  *        1   20  holder address hash
  *       21   32  issuer public key
  *       53    8  be64 issue height
  *       61   32  fields_root
  *       93    8  be64 expires_ms
- *      101    1  status: 1 issued, 2 acknowledged, 3 revoked; | 0x80 once erased (ERASE)
+ *      101    1  status: 1 issued, 2 acknowledged, 3 revoked, 4 cancelled; | 0x40 while
+ *                suspended (SUSPEND, until REINSTATE); | 0x80 once erased (ERASE)
  *      102   32  id of the transaction whose payload is current (ISSUE or last CHANGE)
  *      134    8  be64 inspections count
  *      142    8  be64 height of the last change (issue, inspect, ack, renew, change, revoke)
  *      150    8  be64 main-chain height whose roles authorized the ISSUE
- *      158    1  org_len (1..EC_ORG_CODE_MAX-1)
- *      159    n  org_code
+ *      158    8  be64 index in the status list (the order of issue, from 0)
+ *      166    8  be64 history entries ('L' keys), ISSUE included
+ *      174    1  org_len (1..EC_ORG_CODE_MAX-1)
+ *      175    n  org_code
+ *
+ * Status list (ec_slist.h): a certificate's code is revoked (2) once revoked, ended (3)
+ * once cancelled or erased, suspended (1) while suspended, else valid (0); every change of
+ * a certificate rewrites its page in the same transaction, and end_block folds the list's
+ * root into the state root (reading ceil(n / 4096) pages: about 0.3 ms a block per
+ * million certificates).
  */
 #include "sc_app.h"
 
@@ -81,6 +101,7 @@
 #include "ec_ledger.h"
 #include "ec_log.h"
 #include "ec_merkle.h"
+#include "ec_slist.h"
 
 enum {
     SC_K_MIRROR = 'M',
@@ -92,14 +113,23 @@ enum {
     SC_K_INSPECT = 'I',
     SC_K_PAYLOADS = 'P',
     SC_K_MAIN_VALSET = 'V',
+    SC_K_CERT_COUNT = 'N',
+    SC_K_SLIST_PAGE = 'S',
+    SC_K_HISTORY = 'L',
 };
 
-enum { SC_ISSUED = 1, SC_ACKNOWLEDGED = 2, SC_REVOKED = 3 };
-#define SC_ERASED_BIT 0x80 /* in the stored status byte: the payloads were erased        */
+enum { SC_ISSUED = 1, SC_ACKNOWLEDGED = 2, SC_REVOKED = 3, SC_CANCELLED = 4 };
+#define SC_SUSPENDED_BIT 0x40 /* in the stored status byte: suspended until REINSTATE   */
+#define SC_ERASED_BIT 0x80    /* in the stored status byte: the payloads were erased        */
 
-#define SC_FORMAT 2 /* of the mirror and certificate values                          */
+#define SC_FORMAT 2      /* of the mirror value                                          */
+#define SC_CERT_FORMAT 3 /* of the certificate value                                     */
 #define SC_MIRROR_BYTES 90
-#define SC_CERT_FIXED_BYTES 159
+#define SC_CERT_FIXED_BYTES 175
+#define SC_HISTORY_KEY_BYTES (1 + EC_HASH_BYTES + 8)
+#define SC_HISTORY_VAL_BYTES (1 + 8 + EC_HASH_BYTES)
+#define SC_SLIST_META "sc/slist"
+#define SC_SLIST_META_BYTES (8 + EC_HASH_BYTES + 8 + 8)
 #define SC_CERT_BYTES_MAX (SC_CERT_FIXED_BYTES + EC_ORG_CODE_MAX)
 #define SC_ROLE_KEY_MAX (1 + EC_PK_BYTES + 2 + EC_CERT_TYPE_MAX + EC_ORG_CODE_MAX)
 #define SC_HOLDER_KEY_BYTES (1 + EC_ADDR_HASH_BYTES + 8 + EC_HASH_BYTES)
@@ -150,12 +180,15 @@ typedef struct {
     uint64_t height;
     uint8_t fields_root[EC_HASH_BYTES];
     uint64_t expires_ms;
-    uint8_t status; /* SC_ISSUED, SC_ACKNOWLEDGED or SC_REVOKED                */
+    uint8_t status; /* SC_ISSUED, SC_ACKNOWLEDGED, SC_REVOKED or SC_CANCELLED   */
+    bool suspended; /* SUSPEND, until REINSTATE                                 */
     bool erased;    /* ERASE deleted its payloads                               */
     uint8_t payload_tx[EC_HASH_BYTES];
     uint64_t inspections;
     uint64_t updated_height;
     uint64_t auth_height; /* main height whose roles authorized the ISSUE          */
+    uint64_t sidx;        /* index in the status list                              */
+    uint64_t ops;         /* history entries so far                                */
     size_t org_len;
     char org[EC_ORG_CODE_MAX]; /* NUL-terminated                                      */
 } sc_cert_t;
@@ -174,21 +207,33 @@ typedef union {
     ec_ack_body_t ack;
     ec_renew_body_t renew;
     ec_change_body_t change;
-    ec_revoke_body_t revoke; /* REVOKE and ERASE                                        */
+    ec_revoke_body_t revoke; /* REVOKE, ERASE, SUSPEND, REINSTATE and CANCEL           */
 } sc_body_t;
 
-static const char *s_status_name(uint8_t status)
+/* The status a reader sees: final states first, then a suspension. */
+static const char *s_status_name(const sc_cert_t *c)
 {
-    switch (status) {
-        case SC_ISSUED:
-            return "issued";
-        case SC_ACKNOWLEDGED:
-            return "acknowledged";
+    switch (c->status) {
         case SC_REVOKED:
             return "revoked";
+        case SC_CANCELLED:
+            return "cancelled";
         default:
-            return "unknown";
+            break;
     }
+    if (c->suspended)
+        return "suspended";
+    return c->status == SC_ACKNOWLEDGED ? "acknowledged" : "issued";
+}
+
+/* The certificate's code in the status list. */
+static unsigned s_slist_code(const sc_cert_t *c)
+{
+    if (c->status == SC_REVOKED)
+        return EC_SLIST_REVOKED;
+    if (c->status == SC_CANCELLED || c->erased)
+        return EC_SLIST_ENDED;
+    return c->suspended ? EC_SLIST_SUSPENDED : EC_SLIST_VALID;
 }
 
 /* ---- keys and values -------------------------------------------------------------------- */
@@ -220,18 +265,21 @@ static void s_cert_key(uint8_t key[1 + EC_HASH_BYTES], const uint8_t id[EC_HASH_
 static size_t s_cert_pack(uint8_t *buf, const sc_cert_t *c)
 {
     assert(c->org_len > 0 && c->org_len < EC_ORG_CODE_MAX);
-    buf[0] = SC_FORMAT;
+    buf[0] = SC_CERT_FORMAT;
     memcpy(buf + 1, c->holder, EC_ADDR_HASH_BYTES);
     memcpy(buf + 21, c->issuer, EC_PK_BYTES);
     ec_be64_put(buf + 53, c->height);
     memcpy(buf + 61, c->fields_root, EC_HASH_BYTES);
     ec_be64_put(buf + 93, c->expires_ms);
-    buf[101] = (uint8_t)(c->status | (c->erased ? SC_ERASED_BIT : 0));
+    buf[101] = (uint8_t)(c->status | (c->suspended ? SC_SUSPENDED_BIT : 0) |
+                         (c->erased ? SC_ERASED_BIT : 0));
     memcpy(buf + 102, c->payload_tx, EC_HASH_BYTES);
     ec_be64_put(buf + 134, c->inspections);
     ec_be64_put(buf + 142, c->updated_height);
     ec_be64_put(buf + 150, c->auth_height);
-    buf[158] = (uint8_t)c->org_len;
+    ec_be64_put(buf + 158, c->sidx);
+    ec_be64_put(buf + 166, c->ops);
+    buf[174] = (uint8_t)c->org_len;
     memcpy(buf + SC_CERT_FIXED_BYTES, c->org, c->org_len);
     return SC_CERT_FIXED_BYTES + c->org_len;
 }
@@ -239,21 +287,27 @@ static size_t s_cert_pack(uint8_t *buf, const sc_cert_t *c)
 /* Unpacks a stored certificate. Returns 0, or EC_EINTERNAL for a corrupt value. */
 static int s_cert_unpack(sc_cert_t *c, const uint8_t *buf, size_t size)
 {
-    if (size < SC_CERT_FIXED_BYTES || buf[0] != SC_FORMAT || buf[158] == 0 ||
-        buf[158] >= EC_ORG_CODE_MAX || size != SC_CERT_FIXED_BYTES + (size_t)buf[158])
+    if (size < SC_CERT_FIXED_BYTES || buf[0] != SC_CERT_FORMAT || buf[174] == 0 ||
+        buf[174] >= EC_ORG_CODE_MAX || size != SC_CERT_FIXED_BYTES + (size_t)buf[174])
+        return EC_EINTERNAL;
+    uint8_t base = buf[101] & (uint8_t) ~(SC_ERASED_BIT | SC_SUSPENDED_BIT);
+    if (base < SC_ISSUED || base > SC_CANCELLED)
         return EC_EINTERNAL;
     memcpy(c->holder, buf + 1, EC_ADDR_HASH_BYTES);
     memcpy(c->issuer, buf + 21, EC_PK_BYTES);
     c->height = ec_be64_get(buf + 53);
     memcpy(c->fields_root, buf + 61, EC_HASH_BYTES);
     c->expires_ms = ec_be64_get(buf + 93);
-    c->status = buf[101] & (uint8_t)~SC_ERASED_BIT;
+    c->status = base;
+    c->suspended = (buf[101] & SC_SUSPENDED_BIT) != 0;
     c->erased = (buf[101] & SC_ERASED_BIT) != 0;
     memcpy(c->payload_tx, buf + 102, EC_HASH_BYTES);
     c->inspections = ec_be64_get(buf + 134);
     c->updated_height = ec_be64_get(buf + 142);
     c->auth_height = ec_be64_get(buf + 150);
-    c->org_len = buf[158];
+    c->sidx = ec_be64_get(buf + 158);
+    c->ops = ec_be64_get(buf + 166);
+    c->org_len = buf[174];
     memcpy(c->org, buf + SC_CERT_FIXED_BYTES, c->org_len);
     c->org[c->org_len] = '\0';
     return 0;
@@ -293,6 +347,101 @@ static void s_cert_store(ec_ledger_t *l, const uint8_t id[EC_HASH_BYTES], const 
     s_cert_key(key, id);
     size_t size = s_cert_pack(val, c);
     ec_state_put(l, key, sizeof key, val, size);
+}
+
+/* ---- status list and history ---------------------------------------------------------- */
+
+/* Reads a be64 state value through the pending batch (0 when absent). 0, or EC_EIO /
+ * EC_EINTERNAL with st set. */
+static int s_state_u64(ec_ledger_t *l, const uint8_t *key, size_t key_size, uint64_t *v,
+                       ec_status_t *st)
+{
+    uint8_t *val = NULL;
+    size_t size = 0;
+    *v = 0;
+    int rc = ec_state_get(l, key, key_size, &val, &size);
+    if (rc == EC_ENOTFOUND)
+        return 0;
+    if (rc == 0 && size != 8)
+        rc = EC_EINTERNAL;
+    if (rc == 0)
+        *v = ec_be64_get(val);
+    free(val);
+    return rc ? ec_status_set(st, rc, "reading a counter: %s", ec_strerror(rc)) : 0;
+}
+
+/* Reads status-list page `page` (zeros when absent) through the pending batch, or from
+ * committed data. 0, EC_EIO or EC_EINTERNAL. */
+static int s_slist_page_read(ec_ledger_t *l, bool pending, uint64_t page,
+                             uint8_t out[EC_SLIST_PAGE_BYTES])
+{
+    uint8_t key[9];
+    key[0] = SC_K_SLIST_PAGE;
+    ec_be64_put(key + 1, page);
+    uint8_t *val = NULL;
+    size_t size = 0;
+    int rc = pending ? ec_state_get(l, key, sizeof key, &val, &size)
+                     : ec_ledger_get(l, EC_CF_STATE, key, sizeof key, &val, &size);
+    if (rc == EC_ENOTFOUND) {
+        memset(out, 0, EC_SLIST_PAGE_BYTES);
+        return 0;
+    }
+    if (rc == 0 && size != EC_SLIST_PAGE_BYTES)
+        rc = EC_EINTERNAL;
+    if (rc == 0)
+        memcpy(out, val, EC_SLIST_PAGE_BYTES);
+    free(val);
+    return rc;
+}
+
+static int s_slist_page_pending(void *ctx, uint64_t page, uint8_t out[EC_SLIST_PAGE_BYTES])
+{
+    return s_slist_page_read(ctx, true, page, out);
+}
+
+/* Sets certificate sidx's code in its page (one get, one put). */
+static int s_slist_put(ec_ledger_t *l, uint64_t sidx, unsigned code, ec_status_t *st)
+{
+    uint8_t page[EC_SLIST_PAGE_BYTES];
+    uint64_t n = sidx / EC_SLIST_PAGE_CERTS;
+    int rc = s_slist_page_read(l, true, n, page);
+    if (rc)
+        return ec_status_set(st, rc, "reading status-list page %llu: %s", (unsigned long long)n,
+                             ec_strerror(rc));
+    ec_slist_set(page, sidx % EC_SLIST_PAGE_CERTS, code);
+    uint8_t key[9];
+    key[0] = SC_K_SLIST_PAGE;
+    ec_be64_put(key + 1, n);
+    ec_state_put(l, key, sizeof key, page, sizeof page);
+    return 0;
+}
+
+/*
+ * Writes certificate c (id) after transaction tx changed it: appends its history entry,
+ * moves its status-list code when it is no longer `was`, and stores it.
+ */
+static int s_cert_commit(ec_block_ctx_t *ctx, const ec_tx_t *tx, const uint8_t id[EC_HASH_BYTES],
+                         sc_cert_t *c, unsigned was, ec_status_t *st)
+{
+    ec_ledger_t *l = ctx->ledger;
+    uint8_t key[SC_HISTORY_KEY_BYTES], val[SC_HISTORY_VAL_BYTES];
+    key[0] = SC_K_HISTORY;
+    memcpy(key + 1, id, EC_HASH_BYTES);
+    ec_be64_put(key + 1 + EC_HASH_BYTES, c->ops);
+    val[0] = (uint8_t)tx->type;
+    ec_be64_put(val + 1, ctx->height);
+    memcpy(val + 9, tx->id, EC_HASH_BYTES);
+    ec_state_put(l, key, sizeof key, val, sizeof val);
+    c->ops++;
+    c->updated_height = ctx->height;
+    unsigned now = s_slist_code(c);
+    if (now != was) {
+        int rc = s_slist_put(l, c->sidx, now, st);
+        if (rc)
+            return rc;
+    }
+    s_cert_store(l, id, c);
+    return 0;
 }
 
 /* ---- the payload index of a certificate ('P' keys) ------------------------------------ */
@@ -542,6 +691,11 @@ static int s_parse_body(const ec_tx_t *tx, sc_body_t *b, ec_status_t *st)
             break;
         case EC_STX_ERASE:
             rc = ec_erase_body_read(&b->revoke, tx->body, st);
+            break;
+        case EC_STX_SUSPEND:
+        case EC_STX_REINSTATE:
+        case EC_STX_CANCEL:
+            rc = ec_status_body_read(&b->revoke, tx->body, tx->type, st);
             break;
         default:
             return ec_status_set(st, EC_EINVAL, "unknown side-chain transaction type %llu",
@@ -934,21 +1088,34 @@ static int s_deliver_issue(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
         return rc;
     if (rc == 0)
         return ec_status_set(st, EC_EPERM, "holder %s is not an attested identity", b->holder);
+    uint8_t nkey[1] = {SC_K_CERT_COUNT};
+    uint64_t issued = 0;
+    rc = s_state_u64(l, nkey, sizeof nkey, &issued, st);
+    if (rc)
+        return rc;
+    if (issued >= EC_SLIST_CERTS_MAX)
+        return ec_status_set(st, EC_ETOOBIG, "this chain's status list is full (%llu certificates)",
+                             (unsigned long long)issued);
+    uint8_t nval[8];
+    ec_be64_put(nval, issued + 1);
+    ec_state_put(l, nkey, sizeof nkey, nval, sizeof nval);
     sc_cert_t c;
+    memset(&c, 0, sizeof c);
     memcpy(c.holder, b->holder_hash, EC_ADDR_HASH_BYTES);
     memcpy(c.issuer, tx->sender, EC_PK_BYTES);
     c.height = ctx->height;
     memcpy(c.fields_root, b->fields_root, EC_HASH_BYTES);
     c.expires_ms = b->expires_ms;
     c.status = SC_ISSUED;
-    c.erased = false;
     memcpy(c.payload_tx, tx->id, EC_HASH_BYTES);
-    c.inspections = 0;
-    c.updated_height = ctx->height;
     c.auth_height = ctx->ref;
+    c.sidx = issued;
+    ctx->slot = issued;
     c.org_len = org_len;
     memcpy(c.org, b->org_code, org_len + 1);
-    s_cert_store(l, tx->id, &c);
+    rc = s_cert_commit(ctx, tx, tx->id, &c, EC_SLIST_VALID, st);
+    if (rc)
+        return rc;
     uint8_t hkey[SC_HOLDER_KEY_BYTES];
     hkey[0] = SC_K_HOLDER;
     memcpy(hkey + 1, b->holder_hash, EC_ADDR_HASH_BYTES);
@@ -973,8 +1140,8 @@ static int s_deliver_inspect(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *
         return rc;
     if (memcmp(c.holder, b->holder_hash, EC_ADDR_HASH_BYTES) != 0)
         return ec_status_set(st, EC_EINVAL, "the certificate's holder is not %s", b->holder);
-    if (c.status == SC_REVOKED)
-        return ec_status_set(st, EC_ESTATE, "the certificate is revoked");
+    if (c.status == SC_REVOKED || c.status == SC_CANCELLED)
+        return ec_status_set(st, EC_ESTATE, "the certificate is %s", s_status_name(&c));
     uint32_t payloads = 0;
     if (tx->has_payload) {
         rc = s_payload_admit(l, b->cert_id, &c, "INSPECT", &payloads, st);
@@ -992,18 +1159,90 @@ static int s_deliver_inspect(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *
     memcpy(val + EC_PK_BYTES + 1, b->org_code, org_len);
     memcpy(val + EC_PK_BYTES + 1 + org_len, b->verdict, b->verdict_len);
     ec_state_put(l, key, sizeof key, val, EC_PK_BYTES + 1 + org_len + b->verdict_len);
+    unsigned was = s_slist_code(&c);
     c.inspections++;
-    c.updated_height = ctx->height;
-    s_cert_store(l, b->cert_id, &c);
+    return s_cert_commit(ctx, tx, b->cert_id, &c, was, st);
+}
+
+/* True when tx's sender is the holder of c. */
+static bool s_is_holder(const ec_tx_t *tx, const sc_cert_t *c)
+{
+    uint8_t hash[EC_ADDR_HASH_BYTES];
+    ec_address_hash(hash, tx->sender);
+    return memcmp(hash, c->holder, EC_ADDR_HASH_BYTES) == 0;
+}
+
+/*
+ * Who may send an update: ACK the holder alone; CANCEL the holder or an issuing agency of
+ * the certificate's organization; the rest such an agency. 0 or the refusal, st set.
+ */
+static int s_update_allowed(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx,
+                            const sc_cert_t *c, ec_status_t *st)
+{
+    bool holder = s_is_holder(tx, c);
+    if (tx->type == EC_STX_ACK)
+        return holder
+                   ? 0
+                   : ec_status_set(st, EC_EPERM, "only the holder may acknowledge a certificate");
+    if (tx->type == EC_STX_CANCEL && holder)
+        return 0; /* the holder's right needs no main-chain role, and so no fresh mirror */
+    int rc =
+        s_need_role(app, ctx, tx->sender, EC_ROLE_ISSUER, "issuing agency", c->org, c->org_len, st);
+    if (rc == EC_EPERM && tx->type == EC_STX_CANCEL)
+        return ec_status_set(st, EC_EPERM,
+                             "only the holder or an issuing agency of org %s for %s may "
+                             "cancel a certificate",
+                             c->org, app->genesis.cert_type);
+    return rc;
+}
+
+/*
+ * The status rules of an update, on c as loaded: revoked and cancelled are final; a
+ * suspension is lifted by REINSTATE alone and cannot be doubled. Applies the status
+ * change to c. 0 or EC_ESTATE with st set.
+ */
+static int s_update_status(const ec_tx_t *tx, sc_cert_t *c, ec_status_t *st)
+{
+    const char *name = ec_tx_type_name(EC_CHAIN_SIDE, tx->type);
+    if (c->status == SC_REVOKED || c->status == SC_CANCELLED)
+        return ec_status_set(st, EC_ESTATE, "%s refused: the certificate is %s", name,
+                             s_status_name(c));
+    switch (tx->type) {
+        case EC_STX_ACK:
+            if (c->status != SC_ISSUED)
+                return ec_status_set(st, EC_ESTATE, "the certificate is already acknowledged");
+            c->status = SC_ACKNOWLEDGED;
+            break;
+        case EC_STX_REVOKE:
+            c->status = SC_REVOKED;
+            c->suspended = false;
+            break;
+        case EC_STX_CANCEL:
+            c->status = SC_CANCELLED;
+            c->suspended = false;
+            break;
+        case EC_STX_SUSPEND:
+            if (c->suspended)
+                return ec_status_set(st, EC_ESTATE, "the certificate is already suspended");
+            c->suspended = true;
+            break;
+        case EC_STX_REINSTATE:
+            if (!c->suspended)
+                return ec_status_set(st, EC_ESTATE, "the certificate is not suspended");
+            c->suspended = false;
+            break;
+        default:
+            break;
+    }
     return 0;
 }
 
-/* ACK, RENEW, CHANGE, REVOKE: one certificate get and one put. */
+/* ACK, RENEW, CHANGE, REVOKE, SUSPEND, REINSTATE, CANCEL: one certificate get, its
+ * history entry, its status-list page when its code changes, and its put. */
 static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx,
                             const sc_body_t *b, ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
-    const char *name = ec_tx_type_name(EC_CHAIN_SIDE, tx->type);
     const uint8_t *cert_id = tx->type == EC_STX_ACK      ? b->ack.cert_id
                              : tx->type == EC_STX_RENEW  ? b->renew.cert_id
                              : tx->type == EC_STX_CHANGE ? b->change.cert_id
@@ -1012,46 +1251,23 @@ static int s_deliver_update(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
     int rc = s_cert_load(l, true, cert_id, &c, st);
     if (rc)
         return rc;
-    if (tx->type == EC_STX_ACK) {
-        uint8_t hash[EC_ADDR_HASH_BYTES];
-        ec_address_hash(hash, tx->sender);
-        if (memcmp(hash, c.holder, EC_ADDR_HASH_BYTES) != 0)
-            return ec_status_set(st, EC_EPERM, "only the holder may acknowledge a certificate");
-    } else if ((rc = s_need_role(app, ctx, tx->sender, EC_ROLE_ISSUER, "issuing agency", c.org,
-                                 c.org_len, st)) != 0) {
+    if ((rc = s_update_allowed(app, ctx, tx, &c, st)) != 0)
         return rc;
-    }
-    if (c.status == SC_REVOKED)
-        return ec_status_set(st, EC_ESTATE, "%s refused: the certificate is revoked", name);
-    uint32_t payloads = 0;
-    if (tx->type == EC_STX_CHANGE) {
-        rc = s_payload_admit(l, cert_id, &c, name, &payloads, st);
+    unsigned was = s_slist_code(&c);
+    if ((rc = s_update_status(tx, &c, st)) != 0)
+        return rc;
+    if (tx->type == EC_STX_RENEW) {
+        c.expires_ms = b->renew.expires_ms;
+    } else if (tx->type == EC_STX_CHANGE) {
+        uint32_t payloads = 0;
+        rc = s_payload_admit(l, cert_id, &c, "CHANGE", &payloads, st);
         if (rc)
             return rc;
+        memcpy(c.fields_root, b->change.fields_root, EC_HASH_BYTES);
+        memcpy(c.payload_tx, tx->id, EC_HASH_BYTES);
+        s_payload_add(l, cert_id, payloads, tx->id);
     }
-    switch (tx->type) {
-        case EC_STX_ACK:
-            if (c.status != SC_ISSUED)
-                return ec_status_set(st, EC_ESTATE, "the certificate is already acknowledged");
-            c.status = SC_ACKNOWLEDGED;
-            break;
-        case EC_STX_RENEW:
-            c.expires_ms = b->renew.expires_ms;
-            break;
-        case EC_STX_CHANGE:
-            memcpy(c.fields_root, b->change.fields_root, EC_HASH_BYTES);
-            memcpy(c.payload_tx, tx->id, EC_HASH_BYTES);
-            s_payload_add(l, cert_id, payloads, tx->id);
-            break;
-        case EC_STX_REVOKE:
-            c.status = SC_REVOKED;
-            break;
-        default:
-            assert(!"not an update type");
-    }
-    c.updated_height = ctx->height;
-    s_cert_store(l, cert_id, &c);
-    return 0;
+    return s_cert_commit(ctx, tx, cert_id, &c, was, st);
 }
 
 /*
@@ -1069,9 +1285,7 @@ static int s_deliver_erase(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
     int rc = s_cert_load(l, true, b->cert_id, &c, st);
     if (rc)
         return rc;
-    uint8_t hash[EC_ADDR_HASH_BYTES];
-    ec_address_hash(hash, tx->sender);
-    bool holder = memcmp(hash, c.holder, EC_ADDR_HASH_BYTES) == 0;
+    bool holder = s_is_holder(tx, &c);
     /* The holder's right needs no main-chain role, and so no fresh mirror. */
     if (!holder && (rc = s_need_role(app, ctx, tx->sender, EC_ROLE_ISSUER, "issuing agency", c.org,
                                      c.org_len, st)) != 0)
@@ -1105,10 +1319,9 @@ static int s_deliver_erase(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
     if (count > 0)
         ec_state_del(l, key, 1 + EC_HASH_BYTES);
     ec_ledger_del(l, EC_CF_PAYLOADS, b->cert_id, EC_HASH_BYTES); /* the ISSUE's payload */
+    unsigned was = s_slist_code(&c);
     c.erased = true;
-    c.updated_height = ctx->height;
-    s_cert_store(l, b->cert_id, &c);
-    return 0;
+    return s_cert_commit(ctx, tx, b->cert_id, &c, was, st);
 }
 
 static int s_deliver_tx(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, const uint8_t *payload,
@@ -1149,9 +1362,29 @@ static int s_end_block(void *self, ec_block_ctx_t *ctx, uint8_t state_root[EC_HA
         ec_error("end_block: %s", st.msg);
         return rc;
     }
-    uint8_t digest[EC_HASH_BYTES];
+    uint8_t digest[EC_HASH_BYTES], status_root[EC_HASH_BYTES];
     ec_ledger_state_digest(ctx->ledger, digest);
-    ec_side_state_root(state_root, digest, m.records);
+    uint8_t nkey[1] = {SC_K_CERT_COUNT};
+    uint64_t count = 0;
+    rc = s_state_u64(ctx->ledger, nkey, sizeof nkey, &count, &st);
+    if (rc == 0 && count > EC_SLIST_CERTS_MAX)
+        rc = ec_status_set(&st, EC_EINTERNAL, "the status list counts %llu certificates",
+                           (unsigned long long)count);
+    if (rc == 0 && (rc = ec_slist_root(status_root, count, s_slist_page_pending, ctx->ledger)) != 0)
+        ec_status_set(&st, rc, "reading the status list: %s", ec_strerror(rc));
+    if (rc) {
+        ec_error("end_block: %s", st.msg);
+        return rc;
+    }
+    ec_side_state_root(state_root, digest, m.records, status_root);
+    /* What a status-list query needs to prove the list against this block's header; not
+     * state (it would change the digest it records), and written with the block. */
+    uint8_t meta[SC_SLIST_META_BYTES];
+    ec_be64_put(meta, ctx->height);
+    memcpy(meta + 8, digest, EC_HASH_BYTES);
+    ec_be64_put(meta + 8 + EC_HASH_BYTES, m.records);
+    ec_be64_put(meta + 16 + EC_HASH_BYTES, count);
+    ec_ledger_put(ctx->ledger, EC_CF_META, SC_SLIST_META, strlen(SC_SLIST_META), meta, sizeof meta);
     return 0;
 }
 
@@ -1193,7 +1426,7 @@ static int s_query_cert(sc_app_t *app, ec_ledger_t *l, const msgpack_object *arg
         return ec_status_set(st, rc, "reading the payload: %s", ec_strerror(rc));
     char holder[EC_ADDR_MAX];
     ec_address_from_hash(holder, cert.holder);
-    ec_write_array(out, 13);
+    ec_write_array(out, 15);
     ec_write_bin(out, id, EC_HASH_BYTES);
     ec_write_cstr(out, holder);
     ec_write_str(out, cert.org, cert.org_len);
@@ -1201,12 +1434,14 @@ static int s_query_cert(sc_app_t *app, ec_ledger_t *l, const msgpack_object *arg
     ec_write_uint(out, cert.height);
     ec_write_bin(out, cert.fields_root, EC_HASH_BYTES);
     ec_write_uint(out, cert.expires_ms);
-    ec_write_cstr(out, s_status_name(cert.status));
+    ec_write_cstr(out, s_status_name(&cert));
     ec_write_bin(out, payload, rc == 0 ? payload_size : 0);
     ec_write_uint(out, cert.inspections);
     ec_write_uint(out, cert.updated_height);
     ec_write_bool(out, cert.erased);
     ec_write_uint(out, cert.auth_height);
+    ec_write_uint(out, cert.sidx);
+    ec_write_uint(out, cert.ops);
     free(payload);
     return 0;
 }
@@ -1246,7 +1481,7 @@ static int s_holder_item(void *ctx, const uint8_t *key, size_t key_size, const u
     ec_write_bin(&s->items, id, EC_HASH_BYTES);
     ec_write_uint(&s->items, ec_be64_get(key + 1 + EC_ADDR_HASH_BYTES));
     ec_write_str(&s->items, cert.org, cert.org_len);
-    ec_write_cstr(&s->items, s_status_name(cert.status));
+    ec_write_cstr(&s->items, s_status_name(&cert));
     return ++s->count == s->limit;
 }
 
@@ -1429,6 +1664,120 @@ static int s_query_role(sc_app_t *app, ec_ledger_t *l, const msgpack_object *arg
     return 0;
 }
 
+static int s_history_item(void *ctx, const uint8_t *key, size_t key_size, const uint8_t *val,
+                          size_t val_size)
+{
+    sc_scan_t *s = ctx;
+    if (key_size != SC_HISTORY_KEY_BYTES || val_size != SC_HISTORY_VAL_BYTES) {
+        s->err = EC_EINTERNAL;
+        return 1;
+    }
+    ec_write_array(&s->items, 4);
+    ec_write_uint(&s->items, ec_be64_get(key + 1 + EC_HASH_BYTES));
+    ec_write_uint(&s->items, val[0]);
+    ec_write_uint(&s->items, ec_be64_get(val + 1));
+    ec_write_bin(&s->items, val + 9, EC_HASH_BYTES);
+    return ++s->count == s->limit;
+}
+
+/* cert_history [cert_id: bin32, from: uint] -> [[seq, type, height, tx_id]...]: the
+ * certificate's transactions in the order they were applied, from entry `from`, at most
+ * SC_LIST_MAX. */
+static int s_query_history(sc_app_t *app, ec_ledger_t *l, const msgpack_object *args,
+                           ec_writer_t *out, ec_status_t *st)
+{
+    (void)app;
+    ec_cur_t c;
+    uint8_t id[EC_HASH_BYTES];
+    uint64_t from = 0;
+    ec_cur_open(&c, args, 2);
+    ec_cur_bin_fixed(&c, id, EC_HASH_BYTES);
+    ec_cur_uint(&c, &from);
+    int rc = ec_cur_finish(&c);
+    if (rc)
+        return ec_status_set(st, rc, "cert_history takes [cert_id: bin32, from: uint]");
+    sc_cert_t cert;
+    rc = s_cert_load(l, false, id, &cert, st);
+    if (rc)
+        return rc;
+    uint8_t key[SC_HISTORY_KEY_BYTES];
+    key[0] = SC_K_HISTORY;
+    memcpy(key + 1, id, EC_HASH_BYTES);
+    ec_be64_put(key + 1 + EC_HASH_BYTES, from);
+    sc_scan_t s;
+    s_scan_init(&s, l);
+    s.limit = SC_LIST_MAX;
+    rc = ec_ledger_scan(l, EC_CF_STATE, key, 1 + EC_HASH_BYTES, key, sizeof key, 0, s_history_item,
+                        &s);
+    return s_scan_finish(&s, rc, out, st);
+}
+
+/* Reads the committed "sc/slist" record. 0, EC_ENOTFOUND (no block yet) or a fault. */
+static int s_slist_meta(ec_ledger_t *l, uint8_t meta[SC_SLIST_META_BYTES])
+{
+    uint8_t *val = NULL;
+    size_t size = 0;
+    int rc = ec_ledger_get(l, EC_CF_META, SC_SLIST_META, strlen(SC_SLIST_META), &val, &size);
+    if (rc == 0 && size != SC_SLIST_META_BYTES)
+        rc = EC_EINTERNAL;
+    if (rc == 0)
+        memcpy(meta, val, SC_SLIST_META_BYTES);
+    free(val);
+    return rc;
+}
+
+/*
+ * status_list [] -> [height, count, list: bin, state_digest: bin32, mirrored_records]:
+ * the certificate status list as of the committed tip, with the other inputs of that
+ * block's state root (ec_slist.h). The pages are read between two reads of the block's
+ * record; a block committed meanwhile makes it start again (a few times, then EC_EBUSY).
+ */
+static int s_query_slist(sc_app_t *app, ec_ledger_t *l, const msgpack_object *args,
+                         ec_writer_t *out, ec_status_t *st)
+{
+    (void)app;
+    ec_cur_t c;
+    ec_cur_open(&c, args, 0);
+    int rc = ec_cur_finish(&c);
+    if (rc)
+        return ec_status_set(st, rc, "status_list takes []");
+    for (int attempt = 0; attempt < 8; attempt++) {
+        uint8_t before[SC_SLIST_META_BYTES], after[SC_SLIST_META_BYTES];
+        rc = s_slist_meta(l, before);
+        if (rc == EC_ENOTFOUND)
+            return ec_status_set(st, EC_ENOTFOUND, "no block yet: no status list");
+        if (rc)
+            return ec_status_set(st, rc, "reading the status list record: %s", ec_strerror(rc));
+        uint64_t count = ec_be64_get(before + 16 + EC_HASH_BYTES);
+        if (count > EC_SLIST_CERTS_MAX)
+            return ec_status_set(st, EC_EINTERNAL, "the status list record is corrupt");
+        size_t bytes = ec_slist_bytes(count);
+        uint8_t *list = malloc(bytes + EC_SLIST_PAGE_BYTES);
+        if (!list)
+            return ec_status_set(st, EC_ENOMEM, "out of memory");
+        for (uint64_t p = 0; rc == 0 && p * EC_SLIST_PAGE_BYTES < bytes; p++)
+            rc = s_slist_page_read(l, false, p, list + p * EC_SLIST_PAGE_BYTES);
+        if (rc == 0)
+            rc = s_slist_meta(l, after);
+        if (rc) {
+            free(list);
+            return ec_status_set(st, rc, "reading the status list: %s", ec_strerror(rc));
+        }
+        if (memcmp(before, after, SC_SLIST_META_BYTES) == 0) {
+            ec_write_array(out, 5);
+            ec_write_uint(out, ec_be64_get(before));
+            ec_write_uint(out, count);
+            ec_write_bin(out, list, bytes);
+            ec_write_bin(out, before + 8, EC_HASH_BYTES);
+            ec_write_uint(out, ec_be64_get(before + 8 + EC_HASH_BYTES));
+            free(list);
+            return 0;
+        }
+        free(list);
+    }
+    return ec_status_set(st, EC_EBUSY, "blocks kept coming while the status list was read");
+}
+
 static int s_query(void *self, ec_ledger_t *ledger, const char *path, const msgpack_object *args,
                    ec_writer_t *out, ec_status_t *st)
 {
@@ -1443,6 +1792,10 @@ static int s_query(void *self, ec_ledger_t *ledger, const char *path, const msgp
         return s_query_mirror(app, ledger, args, out, st);
     if (strcmp(path, "role") == 0)
         return s_query_role(app, ledger, args, out, st);
+    if (strcmp(path, "cert_history") == 0)
+        return s_query_history(app, ledger, args, out, st);
+    if (strcmp(path, "status_list") == 0)
+        return s_query_slist(app, ledger, args, out, st);
     return ec_status_set(st, EC_EMETHOD, "unknown side-chain query %s", path);
 }
 

@@ -754,7 +754,7 @@ static int s_cmd_tx(const char *hex)
         s_reply_fini(&r);
         return 3;
     }
-    if (r.code != 0 || r.result.type != MSGPACK_OBJECT_ARRAY || r.result.via.array.size != 6) {
+    if (r.code != 0 || r.result.type != MSGPACK_OBJECT_ARRAY || r.result.via.array.size != 7) {
         fprintf(stderr, "ec_probe: tx: %s %s\n", s_code_name(r.code), r.message);
         s_reply_fini(&r);
         return 1;

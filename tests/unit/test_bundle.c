@@ -3,7 +3,9 @@
  * scratch: a side chain of a few blocks (the transaction in block 2, anchored at block 4),
  * a main header whose xanchor_root holds the anchor entry, and a commit signed by main
  * validator keys. The central property: verification succeeds on the real bundle and
- * fails after any single-byte change at any position.
+ * fails after any single-byte change at any position. The status list (ec_slist.h), which
+ * proves a side header with the same anchoring, is tested here too, on the same fixture:
+ * its codes and root, and its object, valid and tampered.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 
 #include "ec_bundle.h"
 #include "ec_chain.h"
+#include "ec_slist.h"
 #include "test_util.h"
 
 #define S_SIDE "side-degree"
@@ -65,6 +68,12 @@ typedef struct {
         anchor_path[EC_MERKLE_PROOF_MAX];
     size_t tx_path_len, hist_path_len, anchor_path_len;
     ec_bundle_parts_t parts;
+    /* a status list whose root block tx_block's state_root holds, when slist_on */
+    bool slist_on;
+    uint8_t slist[EC_SLIST_PAGE_BYTES * 2 + 8];
+    uint64_t slist_count;
+    uint8_t slist_digest[32];
+    uint64_t slist_records;
 } s_fix_t;
 
 static size_t s_encode_header(uint8_t *out, size_t cap, const ec_header_t *h)
@@ -101,6 +110,11 @@ static void s_build_side(s_fix_t *f, uint64_t tx_block)
             memset(h->tx_root, (int)k, 32);
         }
         memset(h->state_root, 0x33, 32);
+        if (k == tx_block && f->slist_on) {
+            uint8_t sr[32];
+            ec_slist_root_mem(sr, f->slist, f->slist_count);
+            ec_side_state_root(h->state_root, f->slist_digest, f->slist_records, sr);
+        }
         ec_merkle_root(h->hist_root, (const ec_hash32_t *)f->hist_leaves, k);
         ec_merkle_root(h->xanchor_root, NULL, 0);
         f->side_size[k] = s_encode_header(f->side_bytes[k], sizeof f->side_bytes[k], h);
@@ -170,11 +184,16 @@ static void s_build_main(s_fix_t *f, uint64_t anchored)
     s_sign_main(f, f->main_keys, &f->main_vs);
 }
 
-/* The whole fixture: tx in block `tx_block`, anchored at `anchored` (== tx_block: nil). */
-static s_fix_t *s_fix_new(uint64_t tx_block, uint64_t anchored)
+static s_fix_t *s_fix_alloc(void)
 {
     s_fix_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
+    return f;
+}
+
+/* The whole fixture in f: tx in block `tx_block`, anchored at `anchored` (== tx_block: nil). */
+static void s_fix_build(s_fix_t *f, uint64_t tx_block, uint64_t anchored)
+{
     f->main_vs.count = 4;
     for (uint32_t i = 0; i < 4; i++) {
         f->main_keys[i] = tu_key((uint8_t)(0x90 + i));
@@ -200,7 +219,7 @@ static s_fix_t *s_fix_new(uint64_t tx_block, uint64_t anchored)
         ec_writer_init(&f->tx[i]);
         ec_tx_build(&f->tx[i], f->tx_ids[i], S_SIDE, EC_STX_ISSUE, f->issuer, 1000 + i,
                     i == S_TX_INDEX ? ph : NULL, ec_writer_data(&body), ec_writer_size(&body));
-        f->results[i] = (ec_tx_result_t){0, S_TX_REF};
+        f->results[i] = (ec_tx_result_t){0, S_TX_REF, 40 + i};
         ec_tx_leaf(f->tx_leaves[i], f->tx_ids[i], &f->results[i]);
         ec_writer_fini(&body);
     }
@@ -250,6 +269,12 @@ static s_fix_t *s_fix_new(uint64_t tx_block, uint64_t anchored)
     p->main_header_size = f->main_size;
     p->main_commit = f->commit_bytes;
     p->main_commit_size = f->commit_size;
+}
+
+static s_fix_t *s_fix_new(uint64_t tx_block, uint64_t anchored)
+{
+    s_fix_t *f = s_fix_alloc();
+    s_fix_build(f, tx_block, anchored);
     return f;
 }
 
@@ -302,6 +327,7 @@ static void test_bundle_valid(void **state)
     assert_true(info.has_payload);
     assert_int_equal(info.result_code, 0);
     assert_int_equal(info.result_ref, S_TX_REF);
+    assert_int_equal(info.result_slot, 40 + S_TX_INDEX);
     assert_int_equal(info.main_transitions, 0);
     ec_tx_t tx;
     assert_int_equal(ec_tx_decode(&tx, f->parts.tx, f->parts.tx_size), 0);
@@ -642,6 +668,167 @@ static void test_bundle_transitions(void **state)
     s_fix_free(f);
 }
 
+/* ---- status lists ----------------------------------------------------------------------- */
+
+/* Codes in and out, sizes, and the root by the definition in ec_slist.h. */
+static void test_slist_codes(void **state)
+{
+    (void)state;
+    assert_int_equal(ec_slist_bytes(0), 0);
+    assert_int_equal(ec_slist_bytes(1), 1);
+    assert_int_equal(ec_slist_bytes(4), 1);
+    assert_int_equal(ec_slist_bytes(5), 2);
+    assert_string_equal(ec_slist_code_name(EC_SLIST_SUSPENDED), "suspended");
+    uint8_t list[2] = {0};
+    ec_slist_set(list, 0, EC_SLIST_ENDED);
+    ec_slist_set(list, 1, EC_SLIST_SUSPENDED);
+    ec_slist_set(list, 4, EC_SLIST_REVOKED);
+    ec_slist_set(list, 1, EC_SLIST_VALID);
+    assert_int_equal(list[0], 0x03);
+    assert_int_equal(list[1], 0x02);
+    assert_int_equal(ec_slist_get(list, 0), EC_SLIST_ENDED);
+    assert_int_equal(ec_slist_get(list, 4), EC_SLIST_REVOKED);
+    assert_int_equal(ec_slist_get(list, 3), EC_SLIST_VALID);
+    /* root of 5 certificates: one page, one leaf */
+    uint8_t root[32], want[32], leaf[32], buf[64];
+    ec_slist_root_mem(root, list, 5);
+    uint8_t pre[4] = {0x00, EC_LEAF_STATUS, list[0], list[1]};
+    ec_sha256(leaf, pre, sizeof pre);
+    memcpy(buf, "ecert/status", 13); /* with the 0x00 */
+    const uint8_t be5[8] = {0, 0, 0, 0, 0, 0, 0, 5};
+    memcpy(buf + 13, be5, 8);
+    memcpy(buf + 21, leaf, 32);
+    ec_sha256(want, buf, 53);
+    assert_memory_equal(root, want, 32);
+    /* the empty list: MTH of nothing is SHA-256("") */
+    ec_slist_root_mem(root, NULL, 0);
+    memset(buf + 13, 0, 8);
+    ec_sha256(buf + 21, "", 0);
+    ec_sha256(want, buf, 53);
+    assert_memory_equal(root, want, 32);
+    /* three pages, the last one short; one code anywhere changes the root */
+    static uint8_t big[EC_SLIST_PAGE_BYTES * 2 + 1];
+    uint64_t n = 2 * EC_SLIST_PAGE_CERTS + 3;
+    memset(big, 0, sizeof big);
+    uint8_t r0[32], r1[32];
+    ec_slist_root_mem(r0, big, n);
+    ec_slist_set(big, EC_SLIST_PAGE_CERTS + 17, EC_SLIST_REVOKED);
+    ec_slist_root_mem(r1, big, n);
+    assert_memory_not_equal(r0, r1, 32);
+    ec_slist_set(big, EC_SLIST_PAGE_CERTS + 17, EC_SLIST_VALID);
+    ec_slist_root_mem(r1, big, n);
+    assert_memory_equal(r0, r1, 32);
+    ec_slist_root_mem(r1, big, n - 1); /* the count is committed too */
+    assert_memory_not_equal(r0, r1, 32);
+}
+
+/* A status list in side block 2, anchored at 4: fixture and object. */
+static s_fix_t *s_slist_fix(ec_slist_parts_t *sp)
+{
+    s_fix_t *f = s_fix_alloc();
+    f->slist_on = true;
+    f->slist_count = EC_SLIST_PAGE_CERTS + 6; /* two pages */
+    ec_slist_set(f->slist, 3, EC_SLIST_REVOKED);
+    ec_slist_set(f->slist, EC_SLIST_PAGE_CERTS + 5, EC_SLIST_SUSPENDED);
+    memset(f->slist_digest, 0x5d, 32);
+    f->slist_records = 12;
+    s_fix_build(f, S_TX_BLOCK, S_ANCHORED);
+    memset(sp, 0, sizeof *sp);
+    sp->side_chain_id = S_SIDE;
+    sp->count = f->slist_count;
+    sp->list = f->slist;
+    memcpy(sp->state_digest, f->slist_digest, 32);
+    sp->mirrored_records = f->slist_records;
+    sp->anchoring = f->parts;
+    return f;
+}
+
+/* Decodes and verifies an encoded object. */
+static int s_slist_check(const ec_writer_t *w, ec_slist_t *s, const s_fix_t *f,
+                         ec_slist_info_t *info, ec_status_t *st)
+{
+    int rc = ec_slist_decode(s, ec_writer_data(w), ec_writer_size(w));
+    if (rc)
+        return rc;
+    rc = ec_slist_verify(s, S_MAIN, &f->main_vs, NULL, info, st);
+    ec_slist_fini(s);
+    return rc;
+}
+
+static void test_slist_object(void **state)
+{
+    (void)state;
+    ec_slist_parts_t sp;
+    s_fix_t *f = s_slist_fix(&sp);
+    ec_writer_t w, w2;
+    ec_writer_init(&w);
+    ec_writer_init(&w2);
+    ec_slist_encode(&w, &sp);
+    ec_slist_t *s = malloc(sizeof *s);
+    assert_non_null(s);
+    ec_slist_info_t info;
+    ec_status_t st;
+    assert_int_equal(ec_slist_decode(s, ec_writer_data(&w), ec_writer_size(&w)), 0);
+    int rc = ec_slist_verify(s, S_MAIN, &f->main_vs, NULL, &info, &st);
+    if (rc)
+        print_error("%s\n", st.msg);
+    assert_int_equal(rc, 0);
+    assert_int_equal(info.count, EC_SLIST_PAGE_CERTS + 6);
+    assert_int_equal(info.at.side_height, S_TX_BLOCK);
+    assert_int_equal(info.at.anchored_height, S_ANCHORED);
+    assert_int_equal(info.at.main_height, 7);
+    assert_int_equal(info.time_ms, 1763700000000ull + S_TX_BLOCK);
+    assert_int_equal(ec_slist_get(s->parts.list, 3), EC_SLIST_REVOKED);
+    assert_int_equal(ec_slist_get(s->parts.list, EC_SLIST_PAGE_CERTS + 5), EC_SLIST_SUSPENDED);
+    assert_int_equal(ec_slist_get(s->parts.list, 4), EC_SLIST_VALID);
+    ec_slist_encode(&w2, &s->parts); /* decoded and encoded again: the same bytes */
+    assert_int_equal(ec_writer_size(&w2), ec_writer_size(&w));
+    assert_memory_equal(ec_writer_data(&w2), ec_writer_data(&w), ec_writer_size(&w));
+    ec_slist_fini(s);
+    /* trusted by the main header's hash alone */
+    assert_int_equal(ec_slist_decode(s, ec_writer_data(&w), ec_writer_size(&w)), 0);
+    assert_int_equal(ec_slist_verify(s, S_MAIN, NULL, f->main_hash, &info, &st), 0);
+    ec_slist_fini(s);
+
+    /* every single byte changed: refused (by the decoder or the proof) */
+    uint8_t *bytes = (uint8_t *)ec_writer_data(&w);
+    size_t size = ec_writer_size(&w);
+    for (size_t i = 0; i < size; i++) {
+        uint8_t keep = bytes[i];
+        bytes[i] ^= 0x01;
+        ec_writer_t one = w; /* same buffer, flipped byte */
+        assert_int_not_equal(s_slist_check(&one, s, f, &info, &st), 0);
+        bytes[i] = keep;
+    }
+    /* a code changed is a list the header does not commit to */
+    ec_slist_set(f->slist, 4, EC_SLIST_REVOKED);
+    ec_writer_reset(&w);
+    ec_slist_encode(&w, &sp);
+    assert_int_equal(s_slist_check(&w, s, f, &info, &st), EC_EPROOF);
+    assert_non_null(strstr(st.msg, "not the list"));
+    ec_slist_set(f->slist, 4, EC_SLIST_VALID);
+    /* a bit past the count: one list has one encoding */
+    ec_slist_set(f->slist, sp.count, EC_SLIST_ENDED);
+    ec_writer_reset(&w);
+    ec_slist_encode(&w, &sp);
+    assert_int_equal(ec_slist_decode(s, ec_writer_data(&w), ec_writer_size(&w)), EC_EINVAL);
+    ec_slist_set(f->slist, sp.count, EC_SLIST_VALID);
+    /* another side chain's name, another main chain */
+    ec_writer_reset(&w);
+    ec_slist_encode(&w, &sp);
+    assert_int_equal(ec_slist_decode(s, ec_writer_data(&w), ec_writer_size(&w)), 0);
+    assert_int_equal(ec_slist_verify(s, "other-main", &f->main_vs, NULL, &info, &st), EC_ECHAIN);
+    ec_slist_fini(s);
+    sp.side_chain_id = "side-other";
+    ec_writer_reset(&w);
+    ec_slist_encode(&w, &sp);
+    assert_int_not_equal(s_slist_check(&w, s, f, &info, &st), 0);
+    free(s);
+    ec_writer_fini(&w);
+    ec_writer_fini(&w2);
+    s_fix_free(f);
+}
+
 int main(void)
 {
     if (ec_crypto_init() != 0)
@@ -650,6 +837,7 @@ int main(void)
         cmocka_unit_test(test_bundle_valid),         cmocka_unit_test(test_bundle_every_byte),
         cmocka_unit_test(test_bundle_anchored_self), cmocka_unit_test(test_bundle_steps),
         cmocka_unit_test(test_bundle_refused),       cmocka_unit_test(test_bundle_transitions),
+        cmocka_unit_test(test_slist_codes),          cmocka_unit_test(test_slist_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

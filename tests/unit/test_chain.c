@@ -37,7 +37,9 @@ static void test_names(void **state)
     assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, EC_STX_ISSUE), "ISSUE");
     assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, EC_STX_MAIN_ANCHOR), "MAIN_ANCHOR");
     assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, EC_STX_ERASE), "ERASE");
-    assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, 9), "UNKNOWN");
+    assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, EC_STX_SUSPEND), "SUSPEND");
+    assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, EC_STX_CANCEL), "CANCEL");
+    assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, EC_STX_MAX + 1), "UNKNOWN");
     assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, 0), "UNKNOWN");
     assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, EC_MTX_SIDECHAIN_UPDATE),
                         "SIDECHAIN_UPDATE");
@@ -212,11 +214,14 @@ static void test_state_roots(void **state)
     ec_sha256(want, buf, n);
     assert_memory_equal(out, want, 32);
 
-    ec_side_state_root(out, sd, 0x0102030405060708ull);
+    uint8_t sr[32];
+    memset(sr, 0xcc, 32);
+    ec_side_state_root(out, sd, 0x0102030405060708ull, sr);
     memcpy(buf, "ecert/sidestate", 16);
     memcpy(buf + 16, sd, 32);
     memcpy(buf + 48, be, 8);
-    ec_sha256(want, buf, 56);
+    memcpy(buf + 56, sr, 32);
+    ec_sha256(want, buf, 88);
     assert_memory_equal(out, want, 32);
 }
 

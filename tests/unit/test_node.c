@@ -472,14 +472,15 @@ static void test_submit_and_read(void **state)
     const uint8_t *tb;
     size_t ts;
     int64_t code = -1;
-    uint64_t ref = 1;
-    ec_cur_open(&c, r.result, 6);
+    uint64_t ref = 1, slot = 1;
+    ec_cur_open(&c, r.result, 7);
     ec_cur_uint(&c, &th);
     ec_cur_uint(&c, &ti);
     ec_cur_bin(&c, &tb, &ts, EC_TX_BYTES_MAX);
     ec_cur_nil(&c);
     ec_cur_int(&c, &code);
     ec_cur_uint(&c, &ref);
+    ec_cur_uint(&c, &slot);
     assert_int_equal(ec_cur_finish(&c), 0);
     assert_int_equal(code, 0);
     assert_int_equal(ref, 0);
@@ -518,7 +519,7 @@ static void test_submit_and_read(void **state)
     assert_int_equal(s_call_id(f, "tx_proof", id, &r), 0);
     uint64_t ph, pi, pn;
     const msgpack_object *path;
-    ec_cur_open(&c, r.result, 7);
+    ec_cur_open(&c, r.result, 8);
     ec_cur_uint(&c, &ph);
     ec_cur_uint(&c, &pi);
     ec_cur_uint(&c, &pn);
@@ -526,6 +527,7 @@ static void test_submit_and_read(void **state)
     ec_cur_bin(&c, &tb, &ts, 1 << 16);
     ec_cur_int(&c, &code);
     ec_cur_uint(&c, &ref);
+    ec_cur_uint(&c, &slot);
     assert_int_equal(ec_cur_finish(&c), 0);
     assert_int_equal(code, 0);
     assert_int_equal(ph, h);

@@ -22,6 +22,7 @@
 #include "ec_crypto.h"
 #include "ec_ledger.h"
 #include "ec_merkle.h"
+#include "ec_slist.h"
 #include "ec_types.h"
 #include "sc_app.h"
 #include "test_util.h"
@@ -330,8 +331,27 @@ static void side_commit(fx_t *fx)
     ec_decoder_init(&d2);
     const msgpack_object *m = NULL;
     assert_int_equal(ec_decode(&d2, ec_writer_data(&fx->qout), ec_writer_size(&fx->qout), &m), 0);
-    ec_side_state_root(want, digest, m->via.array.ptr[1].via.u64);
+    uint64_t records = m->via.array.ptr[1].via.u64;
+    /* The status list the query serves is this block's, and with the block's digest and
+     * mirror count it gives the state root end_block reported. */
+    ec_writer_reset(&fx->qout);
+    assert_int_equal(fx->app->query(fx->app->self, fx->ledger, "status_list", a, &fx->qout, &st),
+                     0);
+    ec_decoder_t d3;
+    ec_decoder_init(&d3);
+    const msgpack_object *sl = NULL;
+    assert_int_equal(ec_decode(&d3, ec_writer_data(&fx->qout), ec_writer_size(&fx->qout), &sl), 0);
+    assert_int_equal(sl->via.array.size, 5);
+    assert_int_equal(sl->via.array.ptr[0].via.u64, fx->ctx.height);
+    uint64_t count = sl->via.array.ptr[1].via.u64;
+    assert_int_equal(sl->via.array.ptr[2].via.bin.size, ec_slist_bytes(count));
+    assert_memory_equal(sl->via.array.ptr[3].via.bin.ptr, digest, EC_HASH_BYTES);
+    assert_int_equal(sl->via.array.ptr[4].via.u64, records);
+    uint8_t status_root[EC_HASH_BYTES];
+    ec_slist_root_mem(status_root, (const uint8_t *)sl->via.array.ptr[2].via.bin.ptr, count);
+    ec_side_state_root(want, digest, records, status_root);
     assert_memory_equal(root, want, EC_HASH_BYTES);
+    ec_decoder_fini(&d3);
     ec_decoder_fini(&d2);
     ec_decoder_fini(&d);
     ec_writer_fini(&args);
@@ -468,7 +488,8 @@ static int update(fx_t *fx, uint64_t type, int k, const uint8_t cert[EC_HASH_BYT
         ec_write_uint(&w, 3000000000000ull);
     else if (type == EC_STX_CHANGE)
         ec_write_bin(&w, root2, EC_HASH_BYTES);
-    else if (type == EC_STX_REVOKE)
+    else if (type == EC_STX_REVOKE || type == EC_STX_SUSPEND || type == EC_STX_REINSTATE ||
+             type == EC_STX_CANCEL)
         ec_write_cstr(&w, "issued in error");
     int rc = side_tx(fx, type, k, &w, payload, payload_size, id);
     ec_writer_fini(&w);
@@ -948,8 +969,9 @@ static void test_issue_and_query(void **state)
     uint64_t main_h = mirror_height(fx);
     assert_true(main_h > 0);
     assert_int_equal(query_cert(fx, id, &r), 0);
-    assert_int_equal(r->via.array.size, 13);
+    assert_int_equal(r->via.array.size, 15);
     assert_int_equal(el(r, 12)->via.u64, main_h);
+    assert_int_equal(el(r, 14)->via.u64, 1); /* history: the ISSUE */
     char addr[EC_ADDR_MAX];
     assert_bin(el(r, 0), id, EC_HASH_BYTES);
     assert_str(el(r, 1), pk_addr(fx, K_HOLDER, addr));
@@ -1224,6 +1246,162 @@ static void test_renew_change_revoke(void **state)
     assert_int_equal(el(r, 9)->via.u64, 0);
 }
 
+/* The status-list code of certificate index i, from the status_list query. */
+static unsigned slist_code(fx_t *fx, uint64_t i, uint64_t *count)
+{
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 0);
+    const msgpack_object *r = NULL;
+    assert_int_equal(query(fx, "status_list", &a, &r), 0);
+    ec_writer_fini(&a);
+    *count = el(r, 1)->via.u64;
+    assert_true(i < *count);
+    return ec_slist_get((const uint8_t *)el(r, 2)->via.bin.ptr, i);
+}
+
+/* The types of a certificate's history, from cert_history, into types (up to n). */
+static uint32_t history(fx_t *fx, const uint8_t id[EC_HASH_BYTES], uint64_t from, uint64_t *types,
+                        uint32_t n)
+{
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 2);
+    ec_write_bin(&a, id, EC_HASH_BYTES);
+    ec_write_uint(&a, from);
+    const msgpack_object *r = NULL;
+    assert_int_equal(query(fx, "cert_history", &a, &r), 0);
+    ec_writer_fini(&a);
+    uint32_t got = r->via.array.size;
+    for (uint32_t i = 0; i < got && i < n; i++) {
+        const msgpack_object *e = el(r, i);
+        assert_int_equal(el(e, 0)->via.u64, from + i); /* seq */
+        types[i] = el(e, 1)->via.u64;
+        assert_true(el(e, 2)->via.u64 >= 2); /* height */
+        assert_int_equal(el(e, 3)->via.bin.size, EC_HASH_BYTES);
+    }
+    return got;
+}
+
+/*
+ * Suspension and reinstatement by the issuing agency, cancellation by the holder or the
+ * agency, their refusals, the status each shows, the status-list code each sets, and the
+ * history they leave.
+ */
+static void test_status_lifecycle(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t a[EC_HASH_BYTES], b[EC_HASH_BYTES], c[EC_HASH_BYTES];
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", a), 0);
+    assert_int_equal(fx->ctx.slot, 0); /* each ISSUE's result names its place in the list */
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", b), 0);
+    assert_int_equal(fx->ctx.slot, 1);
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER2, "ORG1", c), 0);
+    assert_int_equal(fx->ctx.slot, 2);
+    side_commit(fx);
+    uint64_t count = 0;
+    assert_int_equal(slist_code(fx, 0, &count), EC_SLIST_VALID);
+    assert_int_equal(count, 3);
+
+    /* SUSPEND: the agency of the org only; not twice; REINSTATE only when suspended */
+    assert_int_equal(update(fx, EC_STX_REINSTATE, K_ISSUER1, a, NULL, 0, NULL), EC_ESTATE);
+    assert_int_equal(update(fx, EC_STX_SUSPEND, K_HOLDER, a, NULL, 0, NULL), EC_EPERM);
+    assert_int_equal(update(fx, EC_STX_SUSPEND, K_ISSUER2, a, NULL, 0, NULL), EC_EPERM);
+    assert_int_equal(update(fx, EC_STX_SUSPEND, K_ISSUER1, a, NULL, 0, NULL), 0);
+    assert_int_equal(update(fx, EC_STX_SUSPEND, K_ISSUER1, a, NULL, 0, NULL), EC_ESTATE);
+    /* a suspended certificate is still acknowledged, inspected and renewed */
+    assert_int_equal(update(fx, EC_STX_ACK, K_HOLDER, a, NULL, 0, NULL), 0);
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", a, "checked"), 0);
+    side_commit(fx);
+    const msgpack_object *r = NULL;
+    assert_int_equal(query_cert(fx, a, &r), 0);
+    assert_str(el(r, 7), "suspended");
+    assert_int_equal(slist_code(fx, 0, &count), EC_SLIST_SUSPENDED);
+    assert_int_equal(slist_code(fx, 1, &count), EC_SLIST_VALID);
+    assert_int_equal(update(fx, EC_STX_REINSTATE, K_HOLDER, a, NULL, 0, NULL), EC_EPERM);
+    assert_int_equal(update(fx, EC_STX_REINSTATE, K_ISSUER1, a, NULL, 0, NULL), 0);
+    side_commit(fx);
+    assert_int_equal(query_cert(fx, a, &r), 0);
+    assert_str(el(r, 7), "acknowledged"); /* what it was before the suspension */
+    assert_int_equal(slist_code(fx, 0, &count), EC_SLIST_VALID);
+
+    /* CANCEL: by the holder (no role needed), or the agency; another holder may not */
+    assert_int_equal(update(fx, EC_STX_CANCEL, K_HOLDER2, b, NULL, 0, NULL), EC_EPERM);
+    assert_int_equal(update(fx, EC_STX_CANCEL, K_ISSUER2, b, NULL, 0, NULL), EC_EPERM);
+    assert_int_equal(update(fx, EC_STX_SUSPEND, K_ISSUER1, b, NULL, 0, NULL), 0);
+    assert_int_equal(update(fx, EC_STX_CANCEL, K_HOLDER, b, NULL, 0, NULL), 0);
+    assert_int_equal(update(fx, EC_STX_CANCEL, K_ISSUER1, c, NULL, 0, NULL), 0);
+    side_commit(fx);
+    assert_int_equal(query_cert(fx, b, &r), 0);
+    assert_str(el(r, 7), "cancelled");
+    assert_int_equal(slist_code(fx, 1, &count), EC_SLIST_ENDED);
+    assert_int_equal(slist_code(fx, 2, &count), EC_SLIST_ENDED);
+    /* cancelled is final, as revoked is */
+    assert_int_equal(update(fx, EC_STX_CANCEL, K_HOLDER, b, NULL, 0, NULL), EC_ESTATE);
+    assert_int_equal(update(fx, EC_STX_REINSTATE, K_ISSUER1, b, NULL, 0, NULL), EC_ESTATE);
+    assert_int_equal(update(fx, EC_STX_SUSPEND, K_ISSUER1, b, NULL, 0, NULL), EC_ESTATE);
+    assert_int_equal(update(fx, EC_STX_REVOKE, K_ISSUER1, b, NULL, 0, NULL), EC_ESTATE);
+    assert_int_equal(update(fx, EC_STX_RENEW, K_ISSUER1, b, NULL, 0, NULL), EC_ESTATE);
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", b, "late"), EC_ESTATE);
+
+    /* REVOKE of a suspended certificate: revoked, not suspended */
+    assert_int_equal(update(fx, EC_STX_SUSPEND, K_ISSUER1, a, NULL, 0, NULL), 0);
+    assert_int_equal(update(fx, EC_STX_REVOKE, K_ISSUER1, a, NULL, 0, NULL), 0);
+    assert_int_equal(update(fx, EC_STX_CANCEL, K_HOLDER, a, NULL, 0, NULL), EC_ESTATE);
+    side_commit(fx);
+    assert_int_equal(query_cert(fx, a, &r), 0);
+    assert_str(el(r, 7), "revoked");
+    assert_int_equal(slist_code(fx, 0, &count), EC_SLIST_REVOKED);
+
+    /* the history: every applied transaction, in order; refused ones left nothing */
+    uint64_t types[16];
+    static const uint64_t want_a[] = {EC_STX_ISSUE,   EC_STX_SUSPEND,   EC_STX_ACK,
+                                      EC_STX_INSPECT, EC_STX_REINSTATE, EC_STX_SUSPEND,
+                                      EC_STX_REVOKE};
+    assert_int_equal(history(fx, a, 0, types, 16), 7);
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(types[i], want_a[i]);
+    assert_int_equal(history(fx, a, 5, types, 16), 2); /* from entry 5 on */
+    assert_int_equal(types[0], EC_STX_SUSPEND);
+    static const uint64_t want_b[] = {EC_STX_ISSUE, EC_STX_SUSPEND, EC_STX_CANCEL};
+    assert_int_equal(history(fx, b, 0, types, 16), 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(types[i], want_b[i]);
+    ec_writer_t q;
+    ec_writer_init(&q);
+    static const uint8_t none[EC_HASH_BYTES] = {1};
+    ec_write_array(&q, 2);
+    ec_write_bin(&q, none, EC_HASH_BYTES);
+    ec_write_uint(&q, 0);
+    assert_int_equal(query(fx, "cert_history", &q, &r), EC_ENOTFOUND);
+    ec_writer_fini(&q);
+}
+
+/* ERASE ends a certificate in the status list, unless it was revoked (which says more). */
+static void test_status_erase(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t a[EC_HASH_BYTES], b[EC_HASH_BYTES];
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", a), 0);
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", b), 0);
+    side_commit(fx);
+    assert_int_equal(update(fx, EC_STX_REVOKE, K_ISSUER1, b, NULL, 0, NULL), 0);
+    side_commit(fx);
+    ec_writer_t w;
+    for (int i = 0; i < 2; i++) {
+        ec_writer_init(&w);
+        ec_write_array(&w, 2);
+        ec_write_bin(&w, i == 0 ? a : b, EC_HASH_BYTES);
+        ec_write_cstr(&w, "my right");
+        assert_int_equal(side_tx(fx, EC_STX_ERASE, K_HOLDER, &w, NULL, 0, NULL), 0);
+        ec_writer_fini(&w);
+    }
+    side_commit(fx);
+    uint64_t count = 0;
+    assert_int_equal(slist_code(fx, 0, &count), EC_SLIST_ENDED);
+    assert_int_equal(slist_code(fx, 1, &count), EC_SLIST_REVOKED);
+}
+
 static void test_certs_by_holder(void **state)
 {
     fx_t *fx = *state;
@@ -1414,7 +1592,7 @@ static void test_erase_by_holder(void **state)
 
     const msgpack_object *r = NULL;
     assert_int_equal(query_cert(fx, id, &r), 0);
-    assert_int_equal(r->via.array.size, 13);
+    assert_int_equal(r->via.array.size, 15);
     assert_bin(el(r, 8), NULL, 0);
     assert_true(el(r, 11)->via.boolean);
     assert_str(el(r, 7), "issued");
@@ -1737,6 +1915,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inspect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renew_change_revoke, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_erase, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certs_by_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase_by_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase_by_agency, setup, teardown),

@@ -839,23 +839,28 @@ static void test_proposal_sign_bytes(void **state)
 static void test_tx_leaf(void **state)
 {
     (void)state;
-    uint8_t id[32], leaf[32], want[32], msg[2 + 32 + 1 + 8];
+    uint8_t id[32], leaf[32], want[32], msg[2 + 32 + 1 + 8 + 8];
     s_fill(id, 32, 0x10);
-    ec_tx_result_t r = {EC_EPERM, 0x0102030405060708ull};
+    ec_tx_result_t r = {EC_EPERM, 0x0102030405060708ull, 0x1112131415161718ull};
     ec_tx_leaf(leaf, id, &r);
     msg[0] = 0x00;
     msg[1] = EC_LEAF_TX;
     memcpy(msg + 2, id, 32);
     msg[34] = (uint8_t)(-EC_EPERM);
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 8; i++) {
         msg[35 + i] = (uint8_t)(i + 1);
+        msg[43 + i] = (uint8_t)(0x11 + i);
+    }
     ec_sha256(want, msg, sizeof msg);
     assert_memory_equal(leaf, want, 32);
-    /* The result is bound: applied and refused leaves differ, and so do refs. */
-    ec_tx_result_t ok = {0, r.ref}, other = {EC_EPERM, 7};
+    /* The result is bound: applied and refused leaves differ, and so do refs and slots. */
+    ec_tx_result_t ok = {0, r.ref, r.slot}, other = {EC_EPERM, 7, r.slot},
+                   moved = {EC_EPERM, r.ref, 3};
     ec_tx_leaf(want, id, &ok);
     assert_memory_not_equal(leaf, want, 32);
     ec_tx_leaf(want, id, &other);
+    assert_memory_not_equal(leaf, want, 32);
+    ec_tx_leaf(want, id, &moved);
     assert_memory_not_equal(leaf, want, 32);
 }
 
@@ -869,7 +874,7 @@ static void test_block_roundtrip(void **state)
     const uint8_t t1[] = {1, 2, 3}, t2[] = {4};
     const uint8_t *txs[] = {t1, t2};
     const size_t sizes[] = {3, 1};
-    const ec_tx_result_t results[] = {{0, 0}, {EC_ESTALE, 42}};
+    const ec_tx_result_t results[] = {{0, 0, 5}, {EC_ESTALE, 42, 0}};
     s_vals_t v;
     s_vals_make(&v, 2, NULL);
     uint8_t h1[32], h2[32];
@@ -898,8 +903,10 @@ static void test_block_roundtrip(void **state)
     ec_block_result(&b, 1, &got);
     assert_int_equal(got.code, EC_ESTALE);
     assert_int_equal(got.ref, 42);
+    assert_int_equal(got.slot, 0);
     ec_block_result(&b, 0, &got);
     assert_int_equal(got.code, 0);
+    assert_int_equal(got.slot, 5);
     assert_int_equal(b.evidence_count, 1);
     assert_memory_equal(b.evidence[0].via.bin.ptr, ev[0], ev_sizes[0]);
     ec_block_fini(&b);
@@ -917,7 +924,7 @@ static void test_block_roundtrip(void **state)
     size_t n = ec_writer_size(&w), at = 0;
     memcpy(raw, ec_writer_data(&w), n);
     for (size_t i = 0; i + 2 < n && !at; i++)
-        if (raw[i] == 0x92 && raw[i + 1] == 0xe8 && raw[i + 2] == 42) /* [-24, 42] */
+        if (raw[i] == 0x93 && raw[i + 1] == 0xe8 && raw[i + 2] == 42) /* [-24, 42, 0] */
             at = i + 1;
     assert_true(at > 0);
     raw[at] = 0x01;
