@@ -54,6 +54,35 @@ int cmd_verify(cl_ctx_t *ctx, int argc, char **argv);
  * Returns 0 or 1 (recorded). (cmd_verify.c; shared with 'cert get --proof') */
 int cl_proof_write(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
                    const char *out, uint64_t wait_ms);
+/* The same into out (appended), checked, without writing a file. 0 or 1. */
+int cl_proof_build(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
+                   uint64_t wait_ms, bool no_payload, ec_writer_t *out);
+/* The trusted main genesis: `path`, else main.genesis from the config. 0 or 1. */
+int cl_main_genesis(cl_ctx_t *ctx, const char *path, ec_genesis_t *g);
+
+/* Where a certificate's status comes from: a status-list file, bytes in hand (a list a
+ * holder brought: verified like a file), or the nodes now (online); none: unchecked. */
+typedef struct {
+    const char *file;
+    bool online;
+    uint64_t wait_ms;
+    const uint8_t *data;
+    size_t size;
+} cl_status_src_t;
+
+/*
+ * Prints and decides a certificate's validity beyond its proof, given its ISSUE bundle's
+ * verified facts and its expiry: the expiry against the clock, and the status from src
+ * (the list verified against g, of the certificate's chain, not older than it). Adds the
+ * facts to obj. Returns 0 (valid, or status unchecked), or 1 with the reason recorded.
+ */
+int cl_cert_validity(cl_ctx_t *ctx, const ec_genesis_t *g, const ec_bundle_info_t *info,
+                     uint64_t expires_ms, const cl_status_src_t *src, json_t *obj);
+
+/* cmd_present.c */
+int cmd_verifier_request(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_present(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_verify_presentation(cl_ctx_t *ctx, int argc, char **argv);
 
 /* cmd_chain.c */
 int cmd_chain_status(cl_ctx_t *ctx, int argc, char **argv);

@@ -22,9 +22,7 @@
 #define S_POLL_MS 200
 #define S_WAIT_MS_DEFAULT 10000
 
-/* Loads the main genesis used to check bundles: `path`, else main.genesis from the config.
- * 0 or 1 (recorded). */
-static int s_main_genesis(cl_ctx_t *ctx, const char *path, ec_genesis_t *g)
+int cl_main_genesis(cl_ctx_t *ctx, const char *path, ec_genesis_t *g)
 {
     if (!path) {
         cl_config_t *cfg = cl_config(ctx);
@@ -395,7 +393,7 @@ static int s_gather(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main,
 /* The trusted main genesis, checked against the config's main chain. 0 or 1. */
 static int s_main_trusted(cl_ctx_t *ctx, cl_chain_t *main, ec_genesis_t *g)
 {
-    if (s_main_genesis(ctx, NULL, g))
+    if (cl_main_genesis(ctx, NULL, g))
         return 1;
     if (strcmp(g->chain_id, main->chain_id) != 0)
         return cl_fail(ctx, EC_ECONFIG, "main.genesis is for %s but main.chain_id is %s",
@@ -456,8 +454,8 @@ static int s_bundle_build(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main, con
     return 0;
 }
 
-int cl_proof_write(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
-                   const char *out, uint64_t wait_ms)
+int cl_proof_build(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
+                   uint64_t wait_ms, bool no_payload, ec_writer_t *out)
 {
     ec_genesis_t g;
     cl_chain_t *main = cl_main(ctx);
@@ -465,13 +463,20 @@ int cl_proof_write(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYT
         return 1;
     s_proof_t p;
     memset(&p, 0, sizeof p);
+    int rc = s_bundle_build(ctx, side, main, &g, id, wait_ms, no_payload, &p, out);
+    s_proof_fini(&p);
+    return rc;
+}
+
+int cl_proof_write(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
+                   const char *out, uint64_t wait_ms)
+{
     ec_writer_t w;
     ec_writer_init(&w);
-    int rc = s_bundle_build(ctx, side, main, &g, id, wait_ms, false, &p, &w);
+    int rc = cl_proof_build(ctx, side, id, wait_ms, false, &w);
     if (rc == 0)
         rc = s_write_bundle(ctx, out, NULL, ec_writer_data(&w), ec_writer_size(&w));
     ec_writer_fini(&w);
-    s_proof_fini(&p);
     return rc;
 }
 
@@ -686,14 +691,16 @@ typedef struct {
     ec_issue_body_t issue;
     bool has_root;
     uint8_t fields_root[EC_HASH_BYTES];
+    /* a transaction on a certificate (every side-chain type but ISSUE and MAIN_ANCHOR) */
+    bool has_cert;
+    uint8_t cert_id[EC_HASH_BYTES];
+    bool is_inspect;
+    ec_inspect_body_t inspect;
+    bool is_renew;
+    uint64_t expires_ms; /* RENEW's new expiry                                        */
+    const char *reason;  /* REVOKE, ERASE, SUSPEND, REINSTATE, CANCEL (into `revoke`)  */
+    ec_revoke_body_t revoke;
 } s_body_facts_t;
-
-/* Where the certificate's status comes from: a list file, or the nodes (online). */
-typedef struct {
-    const char *file;
-    bool online;
-    uint64_t wait_ms;
-} s_status_src_t;
 
 /* Reads the body of tx (ec_body.h) into f; other types, or a body that does not read, give
  * nothing (a committed transaction's body always reads). */
@@ -706,20 +713,70 @@ static void s_body_facts(const ec_tx_t *tx, s_body_facts_t *f)
     } else if (tx->type == EC_STX_CHANGE) {
         ec_change_body_t ch;
         if (ec_change_body_read(&ch, tx->body, NULL) == 0) {
-            f->has_root = true;
+            f->has_root = f->has_cert = true;
             memcpy(f->fields_root, ch.fields_root, EC_HASH_BYTES);
+            memcpy(f->cert_id, ch.cert_id, EC_HASH_BYTES);
+        }
+    } else if (tx->type == EC_STX_INSPECT) {
+        if (ec_inspect_body_read(&f->inspect, tx->body, NULL) == 0) {
+            f->is_inspect = f->has_cert = true;
+            memcpy(f->cert_id, f->inspect.cert_id, EC_HASH_BYTES);
+        }
+    } else if (tx->type == EC_STX_ACK) {
+        ec_ack_body_t ack;
+        if ((f->has_cert = ec_ack_body_read(&ack, tx->body, NULL) == 0))
+            memcpy(f->cert_id, ack.cert_id, EC_HASH_BYTES);
+    } else if (tx->type == EC_STX_RENEW) {
+        ec_renew_body_t rn;
+        if ((f->has_cert = f->is_renew = ec_renew_body_read(&rn, tx->body, NULL) == 0)) {
+            memcpy(f->cert_id, rn.cert_id, EC_HASH_BYTES);
+            f->expires_ms = rn.expires_ms;
+        }
+    } else if (tx->type != EC_STX_MAIN_ANCHOR) {
+        int rc = tx->type == EC_STX_REVOKE ? ec_revoke_body_read(&f->revoke, tx->body, NULL)
+                 : tx->type == EC_STX_ERASE
+                     ? ec_erase_body_read(&f->revoke, tx->body, NULL)
+                     : ec_status_body_read(&f->revoke, tx->body, tx->type, NULL);
+        if ((f->has_cert = rc == 0)) {
+            memcpy(f->cert_id, f->revoke.cert_id, EC_HASH_BYTES);
+            f->reason = f->revoke.reason;
         }
     }
 }
 
-/* Prints the body details of an ISSUE (holder, organization) into the result. */
+/* Prints what the body says: an ISSUE's holder and organization; for a transaction on a
+ * certificate, which one, and an inspection's verdict, a renewal's new expiry, a reason. */
 static void s_show_issue(cl_ctx_t *ctx, const s_body_facts_t *f, json_t *obj)
 {
-    if (!f->is_issue)
+    if (f->is_issue) {
+        cl_out(ctx, "holder        %s\norganization  %s\n", f->issue.holder, f->issue.org_code);
+        json_object_set_new(obj, "holder", json_string(f->issue.holder));
+        json_object_set_new(obj, "org_code", json_string(f->issue.org_code));
         return;
-    cl_out(ctx, "holder        %s\norganization  %s\n", f->issue.holder, f->issue.org_code);
-    json_object_set_new(obj, "holder", json_string(f->issue.holder));
-    json_object_set_new(obj, "org_code", json_string(f->issue.org_code));
+    }
+    if (!f->has_cert)
+        return;
+    char hex[2 * EC_HASH_BYTES + 1];
+    ec_hex(hex, f->cert_id, sizeof f->cert_id);
+    cl_out(ctx, "certificate   %s (its versions: 'ecert cert history')\n", hex);
+    json_object_set_new(obj, "cert_id", json_string(hex));
+    if (f->is_inspect) {
+        cl_out(ctx, "inspected by  organization %s, for holder %s\nverdict       %.*s\n",
+               f->inspect.org_code, f->inspect.holder, (int)f->inspect.verdict_len,
+               f->inspect.verdict);
+        json_object_set_new(obj, "inspector_org", json_string(f->inspect.org_code));
+        json_object_set_new(obj, "verdict",
+                            json_stringn(f->inspect.verdict, f->inspect.verdict_len));
+    } else if (f->is_renew) {
+        char when[40] = "never";
+        if (f->expires_ms)
+            cl_format_time(when, sizeof when, f->expires_ms);
+        cl_out(ctx, "new expiry    %s\n", when);
+        json_object_set_new(obj, "expires_ms", json_integer((json_int_t)f->expires_ms));
+    } else if (f->reason && f->revoke.reason_len) {
+        cl_out(ctx, "reason        %.*s\n", (int)f->revoke.reason_len, f->reason);
+        json_object_set_new(obj, "reason", json_stringn(f->reason, f->revoke.reason_len));
+    }
 }
 
 /* Prints a verified bundle's facts; with a key, decrypts the payload. 0 or 1. */
@@ -810,13 +867,18 @@ static cl_chain_t *s_side_by_id(cl_ctx_t *ctx, const char *chain_id)
 
 /* Reads a status-list object (a file, or fetched now) into *data and checks it against
  * the genesis; fills info. 0 or 1 (recorded). */
-static int s_status_list_load(cl_ctx_t *ctx, const ec_genesis_t *g, const s_status_src_t *src,
+static int s_status_list_load(cl_ctx_t *ctx, const ec_genesis_t *g, const cl_status_src_t *src,
                               const char *side_chain_id, uint8_t **data, size_t *size,
                               ec_slist_info_t *info)
 {
     *data = NULL;
     *size = 0;
-    if (src->online) {
+    if (src->data) {
+        if (!(*data = malloc(src->size ? src->size : 1)))
+            return cl_fail(ctx, EC_ENOMEM, "out of memory");
+        memcpy(*data, src->data, src->size);
+        *size = src->size;
+    } else if (src->online) {
         cl_chain_t *side = s_side_by_id(ctx, side_chain_id), *main = side ? cl_main(ctx) : NULL;
         if (!main)
             return 1;
@@ -860,7 +922,10 @@ static int s_status_list_load(cl_ctx_t *ctx, const ec_genesis_t *g, const s_stat
         free(*data);
         *data = NULL;
         return cl_fail(ctx, rc, "status list %s does NOT verify against %s: %s",
-                       src->online ? "(fetched now)" : src->file, g->chain_id, st.msg);
+                       src->data     ? "(brought by the holder)"
+                       : src->online ? "(fetched now)"
+                                     : src->file,
+                       g->chain_id, st.msg);
     }
     if (strcmp(info->at.side_chain_id, side_chain_id) != 0) {
         free(*data);
@@ -893,14 +958,15 @@ static void s_age(char *out, size_t cap, uint64_t ms)
  * status list that could not be used).
  */
 static int s_check_validity(cl_ctx_t *ctx, const ec_genesis_t *g, const uint8_t *bundle,
-                            size_t size, const ec_bundle_info_t *info, const s_status_src_t *src,
+                            size_t size, const ec_bundle_info_t *info, const cl_status_src_t *src,
                             json_t *obj)
 {
     if (info->tx_type != EC_STX_ISSUE) {
         cl_out(ctx,
-               "certificate   this bundle proves a %s, not a certificate: verify the "
-               "certificate's ISSUE bundle for its status\n",
+               "status        not checked: this bundle proves an event (%s), not the "
+               "certificate; its ISSUE bundle carries its status\n",
                ec_tx_type_name(EC_CHAIN_SIDE, info->tx_type));
+        json_object_set_new(obj, "status", json_string("unchecked"));
         return 0;
     }
     uint64_t expires_ms = 0;
@@ -915,6 +981,12 @@ static int s_check_validity(cl_ctx_t *ctx, const ec_genesis_t *g, const uint8_t 
         ec_tx_fini(&tx);
     }
     ec_bundle_fini(&b);
+    return cl_cert_validity(ctx, g, info, expires_ms, src, obj);
+}
+
+int cl_cert_validity(cl_ctx_t *ctx, const ec_genesis_t *g, const ec_bundle_info_t *info,
+                     uint64_t expires_ms, const cl_status_src_t *src, json_t *obj)
+{
     uint64_t now = cl_now_ms();
     bool expired = expires_ms && expires_ms <= now;
     char when[40] = "never";
@@ -925,7 +997,7 @@ static int s_check_validity(cl_ctx_t *ctx, const ec_genesis_t *g, const uint8_t 
     json_object_set_new(obj, "expired", json_boolean(expired));
     json_object_set_new(obj, "status_slot", json_integer((json_int_t)info->result_slot));
     unsigned code = EC_SLIST_VALID;
-    bool checked = src->file || src->online;
+    bool checked = src->file || src->online || src->data;
     if (checked) {
         uint8_t *data = NULL;
         size_t data_size = 0;
@@ -954,7 +1026,9 @@ static int s_check_validity(cl_ctx_t *ctx, const ec_genesis_t *g, const uint8_t 
         s_age(age, sizeof age, now > li.time_ms ? now - li.time_ms : 0);
         cl_out(ctx, "status        %s (status list of side block %llu, %s old%s)\n",
                ec_slist_code_name(code), (unsigned long long)li.at.side_height, age,
-               src->online ? ", fetched now" : "");
+               src->online ? ", fetched now"
+               : src->data ? ", brought by the holder"
+                           : "");
         json_object_set_new(obj, "status", json_string(ec_slist_code_name(code)));
         json_object_set_new(obj, "status_height", json_integer((json_int_t)li.at.side_height));
         json_object_set_new(obj, "status_time_ms", json_integer((json_int_t)li.time_ms));
@@ -984,7 +1058,7 @@ static int s_check_validity(cl_ctx_t *ctx, const ec_genesis_t *g, const uint8_t 
 int cmd_verify(cl_ctx_t *ctx, int argc, char **argv)
 {
     const char *bundle_path = NULL, *qr_path = NULL, *genesis_path = NULL;
-    s_status_src_t src = {.wait_ms = S_WAIT_MS_DEFAULT};
+    cl_status_src_t src = {.wait_ms = S_WAIT_MS_DEFAULT};
     const cl_opt_t opts[] = {{"bundle", CL_ARG_STR, &bundle_path},
                              {"qr", CL_ARG_STR, &qr_path},
                              {"main-genesis", CL_ARG_STR, &genesis_path},
@@ -1002,7 +1076,7 @@ int cmd_verify(cl_ctx_t *ctx, int argc, char **argv)
     if (src.file && src.online)
         return cl_usage(ctx, "give either --status-list or --online, not both");
     ec_genesis_t g;
-    if (s_main_genesis(ctx, genesis_path, &g))
+    if (cl_main_genesis(ctx, genesis_path, &g))
         return 1;
     uint8_t *bundle = NULL;
     size_t size = 0;

@@ -69,6 +69,15 @@ for action in ISSUE ACK INSPECT; do
     grep -q " $action " "$T/history.log" || fail "history lacks $action"
 done
 [ "$(awk '$2 == "ISSUE" {print $1}' "$T/history.log")" = 0 ] || fail "history does not start with ISSUE"
+# an entry's own proof: the inspection's bundle names the certificate and shows the verdict
+inspect_tx=$(awk '$2 == "INSPECT" {print $5}' "$T/history.log")
+run_logged proof_inspect.log "cert proof of the inspection failed" ecert cert proof \
+    --type "$CERT_TYPE" --tx "$inspect_tx" --out "$T/inspect.proof" --wait-ms 60000
+verify_cert "$T/inspect.proof" --status-list "$T/valid.status" || fail "the inspection's proof"
+grep -q "^certificate  *$CERT_TX" "$T/v.log" || fail "the inspection bundle names no certificate"
+grep -q "^verdict  *authentic" "$T/v.log" || fail "the inspection bundle shows no verdict"
+grep -q "proves an event (INSPECT), not the certificate" "$T/v.log" ||
+    fail "an inspection's bundle was taken for the certificate"
 
 say "suspension: refused to the holder; then the agency suspends"
 if ecert cert suspend --key "$CITIZEN_KEY" --type "$CERT_TYPE" --cert "$CERT_TX" \

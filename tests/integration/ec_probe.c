@@ -821,8 +821,71 @@ static int s_usage(void)
                     "       ec_probe anchor-of ENDPOINT CHAIN_ID SIDE_HEIGHT\n"
                     "       ec_probe tx ENDPOINT TX_HEX\n"
                     "       ec_probe header ENDPOINT HEIGHT\n"
-                    "       ec_probe attack ENDPOINT [--holder ADDRESS]\n");
+                    "       ec_probe attack ENDPOINT [--holder ADDRESS]\n"
+                    "       ec_probe forge-holder PRESENTATION OUT\n");
     return 2;
+}
+
+/*
+ * `forge-holder IN OUT`: a holder presentation (docs/PROTOCOL.md, cl_present.h: [body,
+ * sig], body[2] the holder's key) re-signed by a fresh key put in place of the holder's:
+ * a well-formed presentation whose signer is not the certificate's holder.
+ */
+static int s_cmd_forge_holder(const char *in, const char *out)
+{
+    FILE *f = fopen(in, "rb");
+    if (f == NULL) {
+        perror(in);
+        return 1;
+    }
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    msgpack_unpacked outer, body;
+    msgpack_unpacked_init(&outer);
+    msgpack_unpacked_init(&body);
+    int rc = 1;
+    if (msgpack_unpack_next(&outer, buf, n, NULL) == MSGPACK_UNPACK_SUCCESS &&
+        outer.data.type == MSGPACK_OBJECT_ARRAY && outer.data.via.array.size == 2 &&
+        outer.data.via.array.ptr[0].type == MSGPACK_OBJECT_BIN) {
+        const msgpack_object_bin *b = &outer.data.via.array.ptr[0].via.bin;
+        char *bytes = malloc(b->size);
+        memcpy(bytes, b->ptr, b->size);
+        if (msgpack_unpack_next(&body, bytes, b->size, NULL) == MSGPACK_UNPACK_SUCCESS &&
+            body.data.type == MSGPACK_OBJECT_ARRAY && body.data.via.array.size == 7 &&
+            body.data.via.array.ptr[2].type == MSGPACK_OBJECT_BIN &&
+            body.data.via.array.ptr[2].via.bin.size == 32) {
+            uint8_t pk[32], sk[64], sig[64];
+            crypto_sign_keypair(pk, sk);
+            memcpy((char *)body.data.via.array.ptr[2].via.bin.ptr, pk, 32);
+            static const char tag[] = "ecert/presentation";
+            size_t m = sizeof tag + b->size;
+            uint8_t *msg = malloc(m);
+            memcpy(msg, tag, sizeof tag);
+            memcpy(msg + sizeof tag, bytes, b->size);
+            crypto_sign_detached(sig, NULL, msg, m, sk);
+            free(msg);
+            msgpack_sbuffer sb;
+            msgpack_packer pk2;
+            msgpack_sbuffer_init(&sb);
+            msgpack_packer_init(&pk2, &sb, msgpack_sbuffer_write);
+            msgpack_pack_array(&pk2, 2);
+            s_bin(&pk2, bytes, b->size);
+            s_bin(&pk2, sig, sizeof sig);
+            FILE *o = fopen(out, "wb");
+            if (o != NULL && fwrite(sb.data, 1, sb.size, o) == sb.size)
+                rc = 0;
+            if (o != NULL)
+                fclose(o);
+            msgpack_sbuffer_destroy(&sb);
+        }
+        free(bytes);
+    }
+    msgpack_unpacked_destroy(&body);
+    msgpack_unpacked_destroy(&outer);
+    if (rc != 0)
+        fprintf(stderr, "ec_probe: forge-holder: %s is no presentation\n", in);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -833,6 +896,9 @@ int main(int argc, char **argv)
     if (sodium_init() < 0) {
         fprintf(stderr, "ec_probe: libsodium failed to initialise\n");
         return 1;
+    }
+    if (strcmp(argv[1], "forge-holder") == 0) {
+        return argc == 4 ? s_cmd_forge_holder(argv[2], argv[3]) : s_usage();
     }
     s_zctx = zmq_ctx_new();
     if (s_zctx == NULL) {
