@@ -45,6 +45,29 @@ int cmd_cert_reinstate(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_cert_cancel(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_cert_history(cl_ctx_t *ctx, int argc, char **argv);
 
+/* One entry of a certificate's history (the cert_history query). */
+typedef struct {
+    uint64_t type;   /* EC_STX_*                                                       */
+    uint64_t height; /* side block that applied it                                   */
+    uint8_t tx[EC_HASH_BYTES];
+    uint64_t version; /* 1 at the ISSUE, one more at each RENEW or CHANGE               */
+} cl_history_entry_t;
+
+typedef struct {
+    size_t count;
+    cl_history_entry_t *items; /* heap                                                 */
+} cl_history_t;
+
+/* A certificate's whole history, in order (every page of cert_history). 0, or 1 with the
+ * error recorded (an unknown certificate: ENOTFOUND). cl_history_fini after 0. */
+int cl_history_get(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
+                   cl_history_t *h);
+void cl_history_fini(cl_history_t *h);
+
+/* cmd_audit.c */
+int cmd_audit_cert(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_audit_identity(cl_ctx_t *ctx, int argc, char **argv);
+
 /* cmd_verify.c */
 int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_status_list_fetch(cl_ctx_t *ctx, int argc, char **argv);

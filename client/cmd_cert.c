@@ -893,6 +893,75 @@ static const char s_help_history[] =
     "  --cert TXHASH   the certificate id (--tx works too)\n"
     "\nExample:\n  ecert cert history --type degree --cert 3fa9...c2d1\n" CL_GLOBAL_NOTE;
 
+void cl_history_fini(cl_history_t *h)
+{
+    free(h->items);
+    memset(h, 0, sizeof *h);
+}
+
+int cl_history_get(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
+                   cl_history_t *h)
+{
+    memset(h, 0, sizeof *h);
+    char id_hex[2 * EC_HASH_BYTES + 1];
+    ec_hex(id_hex, id, EC_HASH_BYTES);
+    uint64_t version = 0;
+    for (;;) {
+        ec_writer_t args;
+        ec_writer_init(&args);
+        ec_write_array(&args, 2);
+        ec_write_bin(&args, id, EC_HASH_BYTES);
+        ec_write_uint(&args, h->count);
+        ec_rpc_reply_t reply;
+        int rc = cl_query(ctx, side, "cert_history", &args, &reply, EC_ENOTFOUND);
+        ec_writer_fini(&args);
+        if (rc == EC_ENOTFOUND)
+            rc = cl_fail(ctx, EC_ENOTFOUND, "no certificate %s on %s (%s)", id_hex, side->chain_id,
+                         side->type);
+        if (rc) {
+            cl_history_fini(h);
+            return rc;
+        }
+        ec_cur_t c;
+        ec_cur_open_max(&c, reply.result, S_LIST_PAGE);
+        uint32_t n = c.err ? 0 : c.count;
+        cl_history_entry_t *more = n ? realloc(h->items, (h->count + n) * sizeof *more) : h->items;
+        if (n && !more) {
+            ec_rpc_reply_fini(&reply);
+            cl_history_fini(h);
+            return cl_fail(ctx, EC_ENOMEM, "out of memory");
+        }
+        h->items = more;
+        for (uint32_t i = 0; i < n && !c.err; i++) {
+            ec_cur_t e;
+            cl_history_entry_t *x = &h->items[h->count];
+            uint64_t seq = 0;
+            ec_cur_enter(&c, &e, 4);
+            ec_cur_uint(&e, &seq);
+            ec_cur_uint(&e, &x->type);
+            ec_cur_uint(&e, &x->height);
+            ec_cur_bin_fixed(&e, x->tx, sizeof x->tx);
+            ec_cur_fold(&c, &e);
+            if (!c.err && seq != h->count)
+                ec_cur_fail(&c, EC_EINVAL);
+            if (c.err)
+                break;
+            if (x->type == EC_STX_ISSUE || x->type == EC_STX_RENEW || x->type == EC_STX_CHANGE)
+                version++;
+            x->version = version;
+            h->count++;
+        }
+        rc = ec_cur_finish(&c);
+        ec_rpc_reply_fini(&reply);
+        if (rc || h->count == 0) {
+            cl_history_fini(h);
+            return cl_garbled(ctx, side, "query cert_history");
+        }
+        if (n < S_LIST_PAGE)
+            return 0;
+    }
+}
+
 int cmd_cert_history(cl_ctx_t *ctx, int argc, char **argv)
 {
     s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
@@ -901,65 +970,26 @@ int cmd_cert_history(cl_ctx_t *ctx, int argc, char **argv)
         s_start(ctx, argc, argv, "type cert tx", "type cert", s_help_history, &a, false, &side);
     if (rc >= 0)
         return rc;
+    cl_history_t h;
+    if ((rc = cl_history_get(ctx, side, a.cert, &h)) != 0)
+        return rc;
     char id_hex[2 * EC_HASH_BYTES + 1];
     ec_hex(id_hex, a.cert, sizeof a.cert);
+    cl_out(ctx, "history of certificate %s (%s)\n%4s  %-9s  %7s  %8s  %s\n", id_hex, side->chain_id,
+           "#", "action", "version", "height", "transaction");
     json_t *list = json_array();
-    uint64_t next = 0, version = 0;
-    for (;;) {
-        ec_writer_t args;
-        ec_writer_init(&args);
-        ec_write_array(&args, 2);
-        ec_write_bin(&args, a.cert, sizeof a.cert);
-        ec_write_uint(&args, next);
-        ec_rpc_reply_t reply;
-        rc = cl_query(ctx, side, "cert_history", &args, &reply, EC_ENOTFOUND);
-        ec_writer_fini(&args);
-        if (rc == EC_ENOTFOUND)
-            rc = cl_fail(ctx, EC_ENOTFOUND, "no certificate %s on %s (%s)", id_hex, side->chain_id,
-                         side->type);
-        if (rc) {
-            json_decref(list);
-            return rc;
-        }
-        ec_cur_t c;
-        ec_cur_open_max(&c, reply.result, S_LIST_PAGE);
-        uint32_t n = c.err ? 0 : c.count;
-        for (uint32_t i = 0; i < n; i++) {
-            ec_cur_t e;
-            uint64_t seq = 0, type = 0, height = 0;
-            uint8_t tx[EC_HASH_BYTES];
-            ec_cur_enter(&c, &e, 4);
-            ec_cur_uint(&e, &seq);
-            ec_cur_uint(&e, &type);
-            ec_cur_uint(&e, &height);
-            ec_cur_bin_fixed(&e, tx, sizeof tx);
-            ec_cur_fold(&c, &e);
-            if (c.err || seq != next)
-                break;
-            next++;
-            if (type == EC_STX_ISSUE || type == EC_STX_RENEW || type == EC_STX_CHANGE)
-                version++;
-            char tx_hex[2 * EC_HASH_BYTES + 1];
-            ec_hex(tx_hex, tx, sizeof tx);
-            const char *name = ec_tx_type_name(EC_CHAIN_SIDE, type);
-            if (seq == 0)
-                cl_out(ctx, "history of certificate %s (%s)\n%4s  %-9s  %7s  %8s  %s\n", id_hex,
-                       side->chain_id, "#", "action", "version", "height", "transaction");
-            cl_out(ctx, "%4llu  %-9s  %7llu  %8llu  %s\n", (unsigned long long)seq, name,
-                   (unsigned long long)version, (unsigned long long)height, tx_hex);
-            json_array_append_new(list, json_pack("{s:I,s:s,s:I,s:I,s:s}", "seq", (json_int_t)seq,
-                                                  "action", name, "version", (json_int_t)version,
-                                                  "height", (json_int_t)height, "tx", tx_hex));
-        }
-        rc = ec_cur_finish(&c);
-        ec_rpc_reply_fini(&reply);
-        if (rc || next == 0) {
-            json_decref(list);
-            return cl_garbled(ctx, side, "query cert_history");
-        }
-        if (n < S_LIST_PAGE)
-            break;
+    for (size_t i = 0; i < h.count; i++) {
+        const cl_history_entry_t *x = &h.items[i];
+        char tx_hex[2 * EC_HASH_BYTES + 1];
+        ec_hex(tx_hex, x->tx, sizeof x->tx);
+        const char *name = ec_tx_type_name(EC_CHAIN_SIDE, x->type);
+        cl_out(ctx, "%4zu  %-9s  %7llu  %8llu  %s\n", i, name, (unsigned long long)x->version,
+               (unsigned long long)x->height, tx_hex);
+        json_array_append_new(list, json_pack("{s:I,s:s,s:I,s:I,s:s}", "seq", (json_int_t)i,
+                                              "action", name, "version", (json_int_t)x->version,
+                                              "height", (json_int_t)x->height, "tx", tx_hex));
     }
+    cl_history_fini(&h);
     return cl_emit(ctx, json_pack("{s:s,s:s,s:o}", "cert_id", id_hex, "chain_id", side->chain_id,
                                   "history", list));
 }

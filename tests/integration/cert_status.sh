@@ -4,7 +4,9 @@
 # history lists every transaction; `cert get` finds it from the id alone and writes its
 # proof. Suspended, it stops verifying (with a fresh list or --online), while a list
 # fetched before still says valid and shows its age (the offline verifier's trade-off);
-# reinstated, it verifies again. A second certificate cancelled by its holder verifies as
+# reinstated, it verifies again. The supervisor's audit lists every transaction on the
+# certificate, each proven, and everything about the citizen's identity. A second
+# certificate cancelled by its holder verifies as
 # ended, a revoked one as revoked, an expired one as expired, each with exit 1 and its own
 # words. Refusals: a holder cannot suspend, a certificate not suspended cannot be
 # reinstated, a revoked one cannot be cancelled. A status list with one byte changed, or
@@ -141,6 +143,24 @@ history
 for action in SUSPEND REINSTATE REVOKE; do
     grep -q " $action " "$T/history.log" || fail "history lacks $action"
 done
+
+say "the supervisor's audit: every transaction, each proven"
+run_logged audit_cert.log "audit cert failed" ecert audit cert --type "$CERT_TYPE" \
+    --cert "$CERT_TX" --wait-ms 60000
+for action in ISSUE ACK INSPECT SUSPEND REINSTATE REVOKE; do
+    grep -q " $action  " "$T/audit_cert.log" || fail "audit lacks $action"
+done
+grep -q "entries, each proven against the main genesis" "$T/audit_cert.log" ||
+    fail "audit cert does not say its entries were proven"
+grep -q "REVOKE  *$AGENCY " "$T/audit_cert.log" || fail "audit does not name the agency as the revoker"
+run_logged audit_id.log "audit identity failed" ecert audit identity --address "$CITIZEN" \
+    --wait-ms 60000
+grep -q "identity attested" "$T/audit_id.log" || fail "audit identity lacks the attestation"
+grep -q "certificate $CERT_TX .*revoked" "$T/audit_id.log" ||
+    fail "audit identity lacks the revoked certificate"
+grep -q "certificate $second .*cancelled" "$T/audit_id.log" ||
+    fail "audit identity lacks the cancelled certificate"
+grep -c "CANCEL" "$T/audit_id.log" | grep -q 1 || fail "audit identity lacks the cancellation"
 
 say "expiry, checked against the clock"
 old=$(issue --expires-ms 1000)
