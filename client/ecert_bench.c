@@ -34,6 +34,7 @@
 #include "ec_config.h"
 #include "ec_crypto.h"
 #include "ec_rpc.h"
+#include "ec_slist.h"
 #include "ec_types.h"
 
 #define S_HOLDERS 64
@@ -1250,6 +1251,8 @@ static void s_usage(FILE *out)
             "  --resync            with --private --validators N (N >= 2): after the load, wipe\n"
             "                      the side chain's last validator, start it again and time\n"
             "                      how fast it fetches and applies every block from its peers\n"
+            "  --status-list N     no network: time the status-list root a side chain computes\n"
+            "                      at every block, over N certificates (median of 9 runs)\n"
             "  --plot FILE.png     chart of throughput and p99 latency over time (gnuplot)\n"
             "  --json              one JSON object instead of the table\n"
             "  --quiet             no progress line\n"
@@ -1258,6 +1261,41 @@ static void s_usage(FILE *out)
             "example: ecert-bench --workload issue --count 100000 --plot issue.png\n"
             "See docs/PERFORMANCE.md for the method and scripts/bench for the standard set.\n",
             S_SIGNERS_MAX);
+}
+
+/* --status-list N: the status_root of N certificates (ec_slist_root_mem), as end_block
+ * computes it at every block (it reads the pages from the store as well). */
+static int s_slist_bench(uint64_t n, bool json)
+{
+    size_t bytes = ec_slist_bytes(n);
+    uint8_t *list = calloc(bytes ? bytes : 1, 1);
+    if (!list) {
+        fprintf(stderr, "ecert-bench: out of memory\n");
+        return 1;
+    }
+    for (uint64_t i = 0; i < n; i += 97)
+        ec_slist_set(list, i, (unsigned)(i % 4));
+    double ms[9];
+    uint8_t root[EC_HASH_BYTES];
+    for (int k = 0; k < 9; k++) {
+        uint64_t t0 = bench_now_ns();
+        ec_slist_root_mem(root, list, n);
+        ms[k] = (double)(bench_now_ns() - t0) / 1e6;
+    }
+    free(list);
+    qsort(ms, 9, sizeof ms[0], s_cmp_d);
+    double mbps = ms[4] > 0 ? (double)bytes / (ms[4] * 1000.0) : 0;
+    if (json)
+        printf("{\"certificates\":%llu,\"list_bytes\":%zu,\"root_ms_median\":%.3f,"
+               "\"mb_per_s\":%.1f}\n",
+               (unsigned long long)n, bytes, ms[4], mbps);
+    else
+        printf("status list of %llu certificates (%zu bytes, %llu pages): root in %.3f ms "
+               "(median of 9; min %.3f, max %.3f), %.0f MB/s\n",
+               (unsigned long long)n, bytes,
+               (unsigned long long)((bytes + EC_SLIST_PAGE_BYTES - 1) / EC_SLIST_PAGE_BYTES), ms[4],
+               ms[0], ms[8], mbps);
+    return 0;
 }
 
 static unsigned long s_number(const char *arg, const char *opt, unsigned long min,
@@ -1288,6 +1326,7 @@ int main(int argc, char **argv)
     snprintf(b.type, sizeof b.type, "degree");
     bool private_net = false;
     uint32_t validators = 1;
+    uint64_t slist_n = 0;
     static const struct option opts[] = {{"devnet", required_argument, 0, 'd'},
                                          {"private", no_argument, 0, 'x'},
                                          {"validators", required_argument, 0, 'V'},
@@ -1301,6 +1340,7 @@ int main(int argc, char **argv)
                                          {"payload-bytes", required_argument, 0, 'p'},
                                          {"plot", required_argument, 0, 'P'},
                                          {"resync", no_argument, 0, 'R'},
+                                         {"status-list", required_argument, 0, 'L'},
                                          {"json", no_argument, 0, 'j'},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
@@ -1313,6 +1353,9 @@ int main(int argc, char **argv)
                 break;
             case 'x':
                 private_net = true;
+                break;
+            case 'L':
+                slist_n = s_number(optarg, "--status-list", 1, EC_SLIST_CERTS_MAX);
                 break;
             case 'V':
                 validators = (uint32_t)s_number(optarg, "--validators", 1, 7);
@@ -1366,6 +1409,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "ecert-bench: unexpected argument '%s' (see --help)\n", argv[optind]);
         return 2;
     }
+    if (slist_n)
+        return s_slist_bench(slist_n, b.json);
     static const char *const workloads[] = {"register", "issue", "inspect", "query", "verify"};
     bool known = false;
     for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++)

@@ -86,8 +86,8 @@
  * Status list (ec_slist.h): a certificate's code is revoked (2) once revoked, ended (3)
  * once cancelled or erased, suspended (1) while suspended, else valid (0); every change of
  * a certificate rewrites its page in the same transaction, and end_block folds the list's
- * root into the state root (reading ceil(n / 4096) pages: about 0.3 ms a block per
- * million certificates).
+ * root into the state root (reading ceil(n / 4096) pages and hashing n / 4 bytes: 1.6 ms a
+ * block per million certificates on the test host, `ecert-bench --status-list`).
  */
 #include "sc_app.h"
 
