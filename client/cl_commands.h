@@ -67,6 +67,7 @@ void cl_history_fini(cl_history_t *h);
 /* cmd_audit.c */
 int cmd_audit_cert(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_audit_identity(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_usage(cl_ctx_t *ctx, int argc, char **argv);
 
 /* cmd_verify.c */
 int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv);

@@ -39,19 +39,26 @@ static int s_check_len(cl_ctx_t *ctx, const char *opt, const char *v, size_t cap
 /* ---- org register ----------------------------------------------------------------------- */
 
 static const char s_help_org[] =
-    "usage: ecert org register --key OPERATOR --code CODE --name NAME\n\n"
+    "usage: ecert org register --key OPERATOR --code CODE --name NAME\n"
+    "                          [--billing public|commercial]\n\n"
     "Registers an organization (an ORG transaction signed by an operator key named in the\n"
-    "main genesis). Roles for issuing and inspection agencies name its code.\n\n"
+    "main genesis). Roles for issuing and inspection agencies name its code. Its billing\n"
+    "class says whether the inspections it records are free (a public-service body, the\n"
+    "default) or billed (a commercial one): 'ecert usage' reports them so.\n\n"
     "Options:\n"
-    "  --code CODE   organization code, e.g. a unified social credit code (1..31 bytes)\n"
-    "  --name NAME   organization name (1..127 bytes)\n"
+    "  --code CODE       organization code, e.g. a unified social credit code (1..31 bytes)\n"
+    "  --name NAME       organization name (1..127 bytes)\n"
+    "  --billing CLASS   public (default) or commercial\n"
     "\nExample:\n  ecert org register --key operator.key --code 12100000400000624D "
     "--name \"Peking University\"\n" CL_GLOBAL_NOTE;
 
 int cmd_org_register(cl_ctx_t *ctx, int argc, char **argv)
 {
-    const char *code = NULL, *name = NULL;
-    const cl_opt_t opts[] = {{"code", CL_ARG_STR, &code}, {"name", CL_ARG_STR, &name}, {NULL}};
+    const char *code = NULL, *name = NULL, *billing = "public";
+    const cl_opt_t opts[] = {{"code", CL_ARG_STR, &code},
+                             {"name", CL_ARG_STR, &name},
+                             {"billing", CL_ARG_STR, &billing},
+                             {NULL}};
     int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_org, NULL);
     if (rc >= 0)
         return rc;
@@ -59,6 +66,12 @@ int cmd_org_register(cl_ctx_t *ctx, int argc, char **argv)
         (rc = s_check_len(ctx, "--name", name, EC_NAME_MAX)))
         return rc;
     ec_org_body_t b;
+    if (strcmp(billing, "public") == 0)
+        b.billing = EC_BILLING_PUBLIC;
+    else if (strcmp(billing, "commercial") == 0)
+        b.billing = EC_BILLING_COMMERCIAL;
+    else
+        return cl_usage(ctx, "--billing must be public or commercial, not '%s'", billing);
     snprintf(b.org_code, sizeof b.org_code, "%s", code); /* lengths checked above */
     snprintf(b.name, sizeof b.name, "%s", name);
     ec_writer_t body;
@@ -69,8 +82,8 @@ int cmd_org_register(cl_ctx_t *ctx, int argc, char **argv)
     ec_writer_fini(&body);
     if (rc)
         return rc;
-    cl_out(ctx, "organization %s (%s) registered\n", code, name);
-    json_t *obj = json_pack("{s:s,s:s}", "org_code", code, "name", name);
+    cl_out(ctx, "organization %s (%s, %s) registered\n", code, name, billing);
+    json_t *obj = json_pack("{s:s,s:s,s:s}", "org_code", code, "name", name, "billing", billing);
     return cl_emit_txres(ctx, obj, &res);
 }
 

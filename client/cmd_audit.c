@@ -1,6 +1,7 @@
 /*
- * cmd_audit.c - what a supervisor reads: `ecert audit cert` (every transaction applied to
- * a certificate, in order, each with its time, sender and a verified proof against the main
+ * cmd_audit.c - what a supervisor and a billing office read: `ecert usage` (an
+ * organization's inspections in a period, metered), `ecert audit cert` (every transaction applied
+ * to a certificate, in order, each with its time, sender and a verified proof against the main
  * genesis) and `ecert audit identity` (an account's main-chain facts, each record proven
  * against a main header, and the audit of every certificate it holds on every side chain).
  * Everything read is public chain data; nothing sealed is opened.
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cl_commands.h"
 
@@ -382,6 +384,277 @@ int cmd_audit_identity(cl_ctx_t *ctx, int argc, char **argv)
         json_decref(records);
         json_decref(certs);
         return rc;
+    }
+    return cl_emit(ctx, obj);
+}
+
+/* ---- usage (metering) ---------------------------------------------------------------------- */
+
+#define S_USAGE_PAGE 1000
+
+/* Parses a time: ms since the epoch, YYYY-MM-DD (UTC midnight) or YYYY-MM-DDTHH:MM:SSZ.
+ * 0 or 2 (usage error). */
+static int s_parse_time(cl_ctx_t *ctx, const char *opt, const char *s, uint64_t *out)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end) {
+        memset(&tm, 0, sizeof tm);
+        end = strptime(s, "%Y-%m-%d", &tm);
+    }
+    if (end && !*end) {
+        time_t t = timegm(&tm);
+        if (t < 0)
+            return cl_usage(ctx, "%s: %s is before 1970", opt, s);
+        *out = (uint64_t)t * 1000;
+        return 0;
+    }
+    return cl_parse_u64(ctx, opt, s, out) == 0
+               ? 0
+               : cl_usage(ctx, "%s: a date (2026-11-01, 2026-11-01T08:00:00Z) or ms since 1970",
+                          opt);
+}
+
+/* Writes one CSV field: quoted, with quotes doubled (RFC 4180). */
+static void s_csv_field(const char *s, size_t n)
+{
+    putchar('"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            putchar('"');
+        putchar(s[i]);
+    }
+    putchar('"');
+}
+
+/* The organization's name and billing class from the main chain. 0 or 1. */
+static int s_org_get(cl_ctx_t *ctx, cl_chain_t *main, const char *code, char *name, size_t name_cap,
+                     char *billing, size_t billing_cap)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 1);
+    ec_write_cstr(&w, code);
+    ec_rpc_reply_t r;
+    int rc = cl_query(ctx, main, "org", &w, &r, 0);
+    ec_writer_fini(&w);
+    if (rc)
+        return rc;
+    char got[EC_ORG_CODE_MAX];
+    uint64_t height = 0;
+    ec_cur_t c;
+    ec_cur_open(&c, r.result, 4);
+    ec_cur_str_copy(&c, got, sizeof got);
+    ec_cur_str_copy(&c, name, name_cap);
+    ec_cur_uint(&c, &height);
+    ec_cur_str_copy(&c, billing, billing_cap);
+    rc = ec_cur_finish(&c);
+    ec_rpc_reply_fini(&r);
+    return rc || strcmp(got, code) != 0 ? cl_garbled(ctx, main, "query org") : 0;
+}
+
+/* One side chain's inspections by org in [from, to): appended to the chain's JSON object
+ * (inspections, verdicts, count) and printed (CSV rows with csv). 0 or 1. */
+static int s_usage_chain(cl_ctx_t *ctx, cl_chain_t *side, const char *org, const char *billing,
+                         uint64_t from, uint64_t to, bool csv, json_t *chain)
+{
+    json_t *list = json_array(), *verdicts = json_object();
+    json_object_set_new(chain, "inspections", list);
+    json_object_set_new(chain, "verdicts", verdicts);
+    bool have_after = false;
+    uint64_t after_time = 0, after_height = 0;
+    uint8_t after_tx[EC_HASH_BYTES];
+    size_t count = 0;
+    for (;;) {
+        ec_writer_t w;
+        ec_writer_init(&w);
+        ec_write_array(&w, 4);
+        ec_write_cstr(&w, org);
+        ec_write_uint(&w, from);
+        ec_write_uint(&w, to);
+        if (have_after) {
+            ec_write_array(&w, 3);
+            ec_write_uint(&w, after_time);
+            ec_write_uint(&w, after_height);
+            ec_write_bin(&w, after_tx, sizeof after_tx);
+        } else {
+            ec_write_nil(&w);
+        }
+        ec_rpc_reply_t r;
+        int rc = cl_query(ctx, side, "usage", &w, &r, 0);
+        ec_writer_fini(&w);
+        if (rc)
+            return rc;
+        ec_cur_t c;
+        ec_cur_open_max(&c, r.result, S_USAGE_PAGE);
+        uint32_t n = c.err ? 0 : c.count;
+        for (uint32_t i = 0; i < n && !c.err; i++) {
+            ec_cur_t e;
+            uint8_t cert[EC_HASH_BYTES];
+            const char *verdict = NULL;
+            size_t verdict_len = 0;
+            ec_cur_enter(&c, &e, 5);
+            ec_cur_uint(&e, &after_time);
+            ec_cur_uint(&e, &after_height);
+            ec_cur_bin_fixed(&e, after_tx, sizeof after_tx);
+            ec_cur_bin_fixed(&e, cert, sizeof cert);
+            ec_cur_str(&e, &verdict, &verdict_len, EC_VERDICT_MAX - 1);
+            ec_cur_fold(&c, &e);
+            if (c.err)
+                break;
+            char tx_hex[2 * EC_HASH_BYTES + 1], cert_hex[2 * EC_HASH_BYTES + 1], when[40];
+            ec_hex(tx_hex, after_tx, sizeof after_tx);
+            ec_hex(cert_hex, cert, sizeof cert);
+            cl_format_time(when, sizeof when, after_time);
+            json_t *v = json_stringn(verdict, verdict_len);
+            if (!v) /* not UTF-8: the chain checked it is; a garbled reply then */
+                ec_cur_fail(&c, EC_EINVAL);
+            else {
+                json_t *seen = json_object_get(verdicts, json_string_value(v));
+                json_object_set_new(verdicts, json_string_value(v),
+                                    json_integer(seen ? json_integer_value(seen) + 1 : 1));
+                json_array_append_new(list, json_pack("{s:I,s:I,s:s,s:s,s:o}", "time_ms",
+                                                      (json_int_t)after_time, "height",
+                                                      (json_int_t)after_height, "tx", tx_hex,
+                                                      "cert_id", cert_hex, "verdict", v));
+            }
+            if (csv) {
+                printf("%s,%s,%s,%s,%s,%llu,%llu,%s,%s,", org, billing, side->type, side->chain_id,
+                       when, (unsigned long long)after_time, (unsigned long long)after_height,
+                       tx_hex, cert_hex);
+                s_csv_field(verdict, verdict_len);
+                putchar('\n');
+            }
+            count++;
+        }
+        int bad = ec_cur_finish(&c);
+        ec_rpc_reply_fini(&r);
+        if (bad)
+            return cl_garbled(ctx, side, "query usage");
+        have_after = true;
+        if (n < S_USAGE_PAGE)
+            break;
+    }
+    json_object_set_new(chain, "count", json_integer((json_int_t)count));
+    return 0;
+}
+
+static const char s_help_usage[] =
+    "usage: ecert usage --org CODE --from TIME --to TIME [--type TYPE] [--csv]\n\n"
+    "Counts the inspections an organization recorded in [--from, --to) (block time), per\n"
+    "certificate type, with the verdicts and the transaction hash of each (which\n"
+    "'ecert cert proof --tx' proves), and whether they are billed: an organization\n"
+    "registered as commercial pays for its inspections, a public-service one does not.\n"
+    "--csv prints one row per inspection for a billing office; --json one object.\n\n"
+    "Options:\n"
+    "  --org CODE      the inspecting organization\n"
+    "  --from TIME     start, included: 2026-11-01, 2026-11-01T08:00:00Z (UTC) or ms\n"
+    "  --to TIME       end, excluded, in the same forms\n"
+    "  --type TYPE     one certificate type (default: every side chain in the config)\n"
+    "  --csv           CSV rows: org_code,billing,type,chain_id,time_utc,time_ms,height,tx,\n"
+    "                  cert_id,verdict\n"
+    "\nExample:\n  ecert usage --org 91110000MA01 --from 2026-11-01 --to 2026-12-01 "
+    "--csv\n" CL_GLOBAL_NOTE;
+
+int cmd_usage(cl_ctx_t *ctx, int argc, char **argv)
+{
+    const char *org = NULL, *from_s = NULL, *to_s = NULL, *type = NULL;
+    bool csv = false;
+    const cl_opt_t opts[] = {{"org", CL_ARG_STR, &org},  {"from", CL_ARG_STR, &from_s},
+                             {"to", CL_ARG_STR, &to_s},  {"type", CL_ARG_STR, &type},
+                             {"csv", CL_ARG_FLAG, &csv}, {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_usage, NULL);
+    if (rc >= 0)
+        return rc;
+    uint64_t from = 0, to = 0;
+    if (!org)
+        return cl_missing(ctx, "--org");
+    if (!from_s)
+        return cl_missing(ctx, "--from");
+    if (!to_s)
+        return cl_missing(ctx, "--to");
+    if ((rc = s_parse_time(ctx, "--from", from_s, &from)) ||
+        (rc = s_parse_time(ctx, "--to", to_s, &to)))
+        return rc;
+    if (from > to)
+        return cl_usage(ctx, "--from is after --to");
+    if (csv && ctx->json)
+        return cl_usage(ctx, "give --csv or --json, not both");
+    cl_chain_t *main = cl_main(ctx);
+    cl_config_t *cfg = main ? cl_config(ctx) : NULL;
+    char name[EC_NAME_MAX], billing[16];
+    if (!cfg || s_org_get(ctx, main, org, name, sizeof name, billing, sizeof billing))
+        return 1;
+    bool billed = strcmp(billing, "commercial") == 0;
+    char from_t[40], to_t[40];
+    cl_format_time(from_t, sizeof from_t, from);
+    cl_format_time(to_t, sizeof to_t, to);
+    if (csv)
+        printf("org_code,billing,type,chain_id,time_utc,time_ms,height,tx,cert_id,verdict\n");
+    else
+        cl_out(ctx, "inspections by %s (%s, %s: %s) from %s to %s\n", org, name, billing,
+               billed ? "billed" : "free of charge", from_t, to_t);
+    json_t *chains = json_array();
+    json_int_t total = 0;
+    for (size_t i = 0; rc == 0 && i < cfg->side_count; i++) {
+        if (type && strcmp(cfg->sides[i].type, type) != 0)
+            continue;
+        cl_chain_t *side = cl_side(ctx, cfg->sides[i].type);
+        if (!side) {
+            rc = 1;
+            break;
+        }
+        json_t *chain = json_pack("{s:s,s:s}", "type", side->type, "chain_id", side->chain_id);
+        json_array_append_new(chains, chain);
+        rc = s_usage_chain(ctx, side, org, billing, from, to, csv, chain);
+        if (rc)
+            break;
+        json_int_t n = json_integer_value(json_object_get(chain, "count"));
+        total += n;
+        if (csv)
+            continue;
+        cl_out(ctx, "%s (%s): %lld inspection(s)", side->type, side->chain_id, (long long)n);
+        const char *v;
+        json_t *k;
+        const char *sep = "; verdicts: ";
+        json_object_foreach(json_object_get(chain, "verdicts"), v, k)
+        {
+            cl_out(ctx, "%s%s %lld", sep, v, (long long)json_integer_value(k));
+            sep = ", ";
+        }
+        cl_out(ctx, "\n");
+        json_t *item;
+        size_t j;
+        json_array_foreach(json_object_get(chain, "inspections"), j, item)
+        {
+            char when[40];
+            cl_format_time(when, sizeof when,
+                           (uint64_t)json_integer_value(json_object_get(item, "time_ms")));
+            cl_out(ctx, "  %s  height %-7lld tx %s  %s\n", when,
+                   (long long)json_integer_value(json_object_get(item, "height")),
+                   json_string_value(json_object_get(item, "tx")),
+                   json_string_value(json_object_get(item, "verdict")));
+        }
+    }
+    if (type && json_array_size(chains) == 0 && rc == 0)
+        rc = cl_fail(ctx, EC_ECONFIG, "no side chain for certificate type '%s' in %s", type,
+                     cfg->path);
+    if (rc) {
+        json_decref(chains);
+        return rc;
+    }
+    if (!csv)
+        cl_out(ctx, "total: %lld inspection(s), %lld billable\n", (long long)total,
+               (long long)(billed ? total : 0));
+    json_t *obj =
+        json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o}", "org_code", org, "name", name, "billing",
+                  billing, "from_ms", (json_int_t)from, "to_ms", (json_int_t)to, "total", total,
+                  "billable", billed ? total : 0, "chains", chains);
+    if (csv) {
+        json_decref(obj);
+        fflush(stdout);
+        return 0;
     }
     return cl_emit(ctx, obj);
 }

@@ -61,6 +61,7 @@ static const s_command_t s_commands[] = {
     {"audit", "cert", cmd_audit_cert, "every transaction on a certificate, each proven"},
     {"audit", "identity", cmd_audit_identity,
      "an identity's main-chain facts and certificates, each proven"},
+    {"usage", NULL, cmd_usage, "an organization's inspections in a period, for billing"},
     {"chain", "status", cmd_chain_status, "heights, tips and anchoring lag of the chains"},
     {"chain", "evidence", cmd_chain_evidence, "validators caught signing twice (evidence)"},
     {"node", "status", cmd_node_status, "one node's own view: height, round, peers"},

@@ -118,9 +118,17 @@ int ec_register_body_read(ec_register_body_t *b, const msgpack_object *body, ec_
 
 void ec_org_body_encode(ec_writer_t *w, const ec_org_body_t *b)
 {
-    ec_write_array(w, 2);
+    ec_write_array(w, 3);
     ec_write_cstr(w, b->org_code);
     ec_write_cstr(w, b->name);
+    ec_write_uint(w, b->billing);
+}
+
+const char *ec_billing_name(uint64_t billing)
+{
+    return billing == EC_BILLING_PUBLIC       ? "public"
+           : billing == EC_BILLING_COMMERCIAL ? "commercial"
+                                              : NULL;
 }
 
 /* The message for an organization code that is not ec_org_code_valid. */
@@ -135,12 +143,15 @@ int ec_org_body_read(ec_org_body_t *b, const msgpack_object *body, ec_status_t *
 {
     ec_cur_t c;
     memset(b, 0, sizeof *b);
-    ec_cur_open(&c, body, 2);
+    ec_cur_open(&c, body, 3);
     ec_cur_str_copy(&c, b->org_code, sizeof b->org_code);
     ec_cur_str_copy(&c, b->name, sizeof b->name);
+    ec_cur_uint_max(&c, &b->billing, EC_BILLING_COMMERCIAL);
     int rc = ec_cur_finish(&c);
     if (rc != 0)
-        rc = ec_status_set(st, rc, "ORG body must be [org_code: str of 1..%d, name: str of 1..%d]",
+        rc = ec_status_set(st, rc,
+                           "ORG body must be [org_code: str of 1..%d, name: str of 1..%d, "
+                           "billing: 0 (public service) or 1 (commercial)]",
                            EC_ORG_CODE_MAX - 1, EC_NAME_MAX - 1);
     else if (!ec_org_code_valid(b->org_code))
         rc = s_bad_org_code(st);

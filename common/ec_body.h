@@ -61,12 +61,18 @@ void ec_register_body_encode(ec_writer_t *w, const ec_register_body_t *b);
 EC_WUR int ec_register_body_read(ec_register_body_t *b, const msgpack_object *body,
                                  ec_status_t *st);
 
-/* ORG [org_code: str, name: str]: org_code 1..EC_ORG_CODE_MAX-1 of [A-Za-z0-9-]; name as
- * REGISTER's. */
+/* ORG [org_code: str, name: str, billing: uint]: org_code 1..EC_ORG_CODE_MAX-1 of
+ * [A-Za-z0-9-]; name as REGISTER's; billing EC_BILLING_PUBLIC (a public-service
+ * organization: its inspections are free) or EC_BILLING_COMMERCIAL (they are billed). */
+enum { EC_BILLING_PUBLIC = 0, EC_BILLING_COMMERCIAL = 1 };
 typedef struct {
     char org_code[EC_ORG_CODE_MAX];
     char name[EC_NAME_MAX];
+    uint64_t billing;
 } ec_org_body_t;
+
+/* "public" or "commercial"; NULL for another value. */
+const char *ec_billing_name(uint64_t billing);
 
 void ec_org_body_encode(ec_writer_t *w, const ec_org_body_t *b);
 EC_WUR int ec_org_body_read(ec_org_body_t *b, const msgpack_object *body, ec_status_t *st);

@@ -564,9 +564,10 @@ static int s_deliver_org(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx,
     if (rc == 1)
         return ec_status_set(st, EC_EEXIST, "organization %s is already registered", b.org_code);
     ec_writer_reset(&self->w);
-    ec_write_array(&self->w, 2);
+    ec_write_array(&self->w, 3);
     ec_write_cstr(&self->w, b.name);
     ec_write_uint(&self->w, ctx->height);
+    ec_write_uint(&self->w, b.billing);
     ec_state_put(ctx->ledger, key, ks, ec_writer_data(&self->w), ec_writer_size(&self->w));
     return 0;
 }
@@ -1280,26 +1281,28 @@ static int s_query_org(ec_ledger_t *l, const msgpack_object *args, ec_writer_t *
     if (rc != 0)
         return s_io(st, rc);
     char name[EC_NAME_MAX];
-    uint64_t height = 0;
+    uint64_t height = 0, billing = 0;
     ec_decoder_t d;
     ec_decoder_init(&d);
     const msgpack_object *root = NULL;
     rc = ec_decode(&d, val, size, &root);
     if (rc == 0) {
         ec_cur_t c;
-        ec_cur_open(&c, root, 2);
+        ec_cur_open(&c, root, 3);
         ec_cur_str_copy(&c, name, sizeof name);
         ec_cur_uint(&c, &height);
+        ec_cur_uint_max(&c, &billing, EC_BILLING_COMMERCIAL);
         rc = ec_cur_finish(&c);
     }
     ec_decoder_fini(&d);
     free(val);
     if (rc != 0)
         return s_corrupt(st, "organization");
-    ec_write_array(out, 3);
+    ec_write_array(out, 4);
     ec_write_cstr(out, code);
     ec_write_cstr(out, name);
     ec_write_uint(out, height);
+    ec_write_cstr(out, ec_billing_name(billing));
     return 0;
 }
 

@@ -34,6 +34,8 @@
  *                                                     absent: all zeros, every code valid)
  *   'L' cert_id(32) be64(seq)                         history entry seq of a certificate:
  *                                                     type(1) be64(height) tx_id(32)
+ *   'U' org_len(1) org be64(time_ms) be64(height)     one inspection by org (metering):
+ *       tx_id(32)                                     cert_id(32) verdict
  *
  * Outside the state (EC_CF_META, written by end_block with the block, so it always
  * describes the committed tip): "sc/slist" -> be64(height) state_digest(32)
@@ -116,6 +118,7 @@ enum {
     SC_K_CERT_COUNT = 'N',
     SC_K_SLIST_PAGE = 'S',
     SC_K_HISTORY = 'L',
+    SC_K_USAGE = 'U',
 };
 
 enum { SC_ISSUED = 1, SC_ACKNOWLEDGED = 2, SC_REVOKED = 3, SC_CANCELLED = 4 };
@@ -128,6 +131,7 @@ enum { SC_ISSUED = 1, SC_ACKNOWLEDGED = 2, SC_REVOKED = 3, SC_CANCELLED = 4 };
 #define SC_CERT_FIXED_BYTES 175
 #define SC_HISTORY_KEY_BYTES (1 + EC_HASH_BYTES + 8)
 #define SC_HISTORY_VAL_BYTES (1 + 8 + EC_HASH_BYTES)
+#define SC_USAGE_KEY_MAX (1 + 1 + EC_ORG_CODE_MAX + 8 + 8 + EC_HASH_BYTES)
 #define SC_SLIST_META "sc/slist"
 #define SC_SLIST_META_BYTES (8 + EC_HASH_BYTES + 8 + 8)
 #define SC_CERT_BYTES_MAX (SC_CERT_FIXED_BYTES + EC_ORG_CODE_MAX)
@@ -1159,6 +1163,20 @@ static int s_deliver_inspect(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *
     memcpy(val + EC_PK_BYTES + 1, b->org_code, org_len);
     memcpy(val + EC_PK_BYTES + 1 + org_len, b->verdict, b->verdict_len);
     ec_state_put(l, key, sizeof key, val, EC_PK_BYTES + 1 + org_len + b->verdict_len);
+    /* metering: the inspecting organization's index, by block time */
+    uint8_t ukey[SC_USAGE_KEY_MAX], uval[EC_HASH_BYTES + EC_VERDICT_MAX];
+    size_t un = 0;
+    ukey[un++] = SC_K_USAGE;
+    ukey[un++] = (uint8_t)org_len;
+    memcpy(ukey + un, b->org_code, org_len);
+    un += org_len;
+    ec_be64_put(ukey + un, ctx->time_ms);
+    ec_be64_put(ukey + un + 8, ctx->height);
+    memcpy(ukey + un + 16, tx->id, EC_HASH_BYTES);
+    un += 16 + EC_HASH_BYTES;
+    memcpy(uval, b->cert_id, EC_HASH_BYTES);
+    memcpy(uval + EC_HASH_BYTES, b->verdict, b->verdict_len);
+    ec_state_put(l, ukey, un, uval, EC_HASH_BYTES + b->verdict_len);
     unsigned was = s_slist_code(&c);
     c.inspections++;
     return s_cert_commit(ctx, tx, b->cert_id, &c, was, st);
@@ -1712,6 +1730,101 @@ static int s_query_history(sc_app_t *app, ec_ledger_t *l, const msgpack_object *
     return s_scan_finish(&s, rc, out, st);
 }
 
+/* Usage scan: inspections of one organization within [from_ms, to_ms). */
+typedef struct {
+    sc_scan_t scan;
+    size_t prefix_size; /* 'U' org_len org                                         */
+    uint64_t to_ms;
+} sc_usage_t;
+
+static int s_usage_item(void *ctx, const uint8_t *key, size_t key_size, const uint8_t *val,
+                        size_t val_size)
+{
+    sc_usage_t *u = ctx;
+    sc_scan_t *s = &u->scan;
+    if (s->skip && key_size == s->skip_size && memcmp(key, s->skip, key_size) == 0)
+        return 0;
+    if (key_size != u->prefix_size + 16 + EC_HASH_BYTES || val_size < EC_HASH_BYTES) {
+        s->err = EC_EINTERNAL;
+        return 1;
+    }
+    const uint8_t *k = key + u->prefix_size;
+    uint64_t time_ms = ec_be64_get(k);
+    if (time_ms >= u->to_ms)
+        return 1; /* past the range: done */
+    ec_write_array(&s->items, 5);
+    ec_write_uint(&s->items, time_ms);
+    ec_write_uint(&s->items, ec_be64_get(k + 8));
+    ec_write_bin(&s->items, k + 16, EC_HASH_BYTES);
+    ec_write_bin(&s->items, val, EC_HASH_BYTES);
+    ec_write_str(&s->items, (const char *)val + EC_HASH_BYTES, val_size - EC_HASH_BYTES);
+    return ++s->count == s->limit;
+}
+
+/*
+ * usage [org_code: str, from_ms: uint, to_ms: uint, after: [time_ms, height, tx_id] | nil]
+ * -> [[time_ms, height, tx_id: bin32, cert_id: bin32, verdict: str]...]: the inspections
+ * recorded by that organization in blocks whose time is in [from_ms, to_ms), in time order,
+ * at most SC_LIST_MAX, after the entry `after` when given (paging).
+ */
+static int s_query_usage(sc_app_t *app, ec_ledger_t *l, const msgpack_object *args,
+                         ec_writer_t *out, ec_status_t *st)
+{
+    (void)app;
+    ec_cur_t c, a;
+    char org[EC_ORG_CODE_MAX];
+    uint64_t from = 0, to = 0, after_time = 0, after_height = 0;
+    uint8_t after_tx[EC_HASH_BYTES];
+    bool has_after = false;
+    ec_cur_open(&c, args, 4);
+    ec_cur_str_copy(&c, org, sizeof org);
+    ec_cur_uint(&c, &from);
+    ec_cur_uint(&c, &to);
+    if (ec_cur_peek_nil(&c)) {
+        ec_cur_nil(&c);
+    } else {
+        has_after = true;
+        ec_cur_enter(&c, &a, 3);
+        ec_cur_uint(&a, &after_time);
+        ec_cur_uint(&a, &after_height);
+        ec_cur_bin_fixed(&a, after_tx, EC_HASH_BYTES);
+        ec_cur_fold(&c, &a);
+    }
+    int rc = ec_cur_finish(&c);
+    if (rc == 0 && (!org[0] || from > to))
+        rc = EC_EINVAL;
+    if (rc)
+        return ec_status_set(st, rc,
+                             "usage takes [org_code: str, from_ms: uint, to_ms: uint (>= from), "
+                             "after: [time_ms, height, tx_id: bin32] | nil]");
+    size_t org_len = strlen(org);
+    uint8_t start[SC_USAGE_KEY_MAX];
+    size_t n = 0;
+    start[n++] = SC_K_USAGE;
+    start[n++] = (uint8_t)org_len;
+    memcpy(start + n, org, org_len);
+    n += org_len;
+    sc_usage_t u;
+    memset(&u, 0, sizeof u);
+    s_scan_init(&u.scan, l);
+    u.scan.limit = SC_LIST_MAX;
+    u.prefix_size = n;
+    u.to_ms = to;
+    ec_be64_put(start + n, has_after ? after_time : from);
+    ec_be64_put(start + n + 8, has_after ? after_height : 0);
+    if (has_after)
+        memcpy(start + n + 16, after_tx, EC_HASH_BYTES);
+    else
+        memset(start + n + 16, 0, EC_HASH_BYTES);
+    size_t start_size = n + 16 + EC_HASH_BYTES;
+    if (has_after) {
+        u.scan.skip = start;
+        u.scan.skip_size = start_size;
+    }
+    rc = ec_ledger_scan(l, EC_CF_STATE, start, n, start, start_size, 0, s_usage_item, &u);
+    return s_scan_finish(&u.scan, rc, out, st);
+}
+
 /* Reads the committed "sc/slist" record. 0, EC_ENOTFOUND (no block yet) or a fault. */
 static int s_slist_meta(ec_ledger_t *l, uint8_t meta[SC_SLIST_META_BYTES])
 {
@@ -1796,6 +1909,8 @@ static int s_query(void *self, ec_ledger_t *ledger, const char *path, const msgp
         return s_query_history(app, ledger, args, out, st);
     if (strcmp(path, "status_list") == 0)
         return s_query_slist(app, ledger, args, out, st);
+    if (strcmp(path, "usage") == 0)
+        return s_query_usage(app, ledger, args, out, st);
     return ec_status_set(st, EC_EMETHOD, "unknown side-chain query %s", path);
 }
 

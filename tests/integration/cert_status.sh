@@ -162,6 +162,26 @@ grep -q "certificate $second .*cancelled" "$T/audit_id.log" ||
     fail "audit identity lacks the cancelled certificate"
 grep -c "CANCEL" "$T/audit_id.log" | grep -q 1 || fail "audit identity lacks the cancellation"
 
+say "metering: the inspection agency's inspections, for billing"
+run_logged usage.log "usage failed" ecert usage --org "$INSP_ORG" --from 2020-01-01 \
+    --to 2100-01-01T00:00:00Z
+grep -q "^$CERT_TYPE (.*): 1 inspection(s); verdicts: authentic" "$T/usage.log" ||
+    fail "usage does not count the one inspection"
+grep -q "$inspect_tx" "$T/usage.log" || fail "usage does not list the inspection's tx"
+grep -q "public: free of charge" "$T/usage.log" || fail "usage does not say the org is free"
+grep -q "^total: 1 inspection(s), 0 billable" "$T/usage.log" || fail "usage total is wrong"
+ecert usage --org "$INSP_ORG" --from 2020-01-01 --to 2100-01-01 --type "$CERT_TYPE" --csv \
+    >"$T/usage.csv" || fail "usage --csv failed"
+[ "$(wc -l <"$T/usage.csv")" -eq 2 ] || fail "usage --csv: not a header and one row"
+grep -q "^$INSP_ORG,public,$CERT_TYPE,.*,$inspect_tx,$CERT_TX,\"authentic" "$T/usage.csv" ||
+    fail "usage --csv row is wrong: $(cat "$T/usage.csv")"
+ecert usage --org "$INSP_ORG" --from 2100-01-01 --to 2100-02-01 >"$T/usage0.log" ||
+    fail "usage over an empty period failed"
+grep -q "^total: 0 inspection(s)" "$T/usage0.log" || fail "a period with none counts some"
+if ecert usage --org "$INSP_ORG" --from 2026-12-01 --to 2026-11-01 >/dev/null 2>&1; then
+    fail "usage accepted --from after --to"
+fi
+
 say "expiry, checked against the clock"
 old=$(issue --expires-ms 1000)
 run_logged proof3.log "cert proof failed" ecert cert proof --type "$CERT_TYPE" --tx "$old" \

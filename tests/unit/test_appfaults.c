@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ec_app.h"
+#include "ec_body.h"
 #include "ec_chain.h"
 #include "ec_codec.h"
 #include "ec_crypto.h"
@@ -323,9 +324,10 @@ static void test_main_read_faults(void **state)
 
     /* ORG (sender is the genesis operator): the existence check fails. */
     ec_writer_reset(&body);
-    ec_write_array(&body, 2);
+    ec_write_array(&body, 3);
     ec_write_cstr(&body, ORG);
     ec_write_cstr(&body, "An organization");
+    ec_write_uint(&body, EC_BILLING_PUBLIC);
     s_arm(EC_EIO, 0);
     assert_int_equal(s_deliver(fx, fx->issuer, EC_MTX_ORG, &body, false), EC_EIO);
     s_arm(0, 0);

@@ -147,6 +147,7 @@ static void test_roundtrip_main(void **state)
     ec_org_body_t org = {0};
     snprintf(org.org_code, sizeof org.org_code, "12100000400000624D");
     snprintf(org.name, sizeof org.name, "Peking University");
+    org.billing = EC_BILLING_COMMERCIAL;
     ec_writer_reset(&w);
     ec_org_body_encode(&w, &org);
     ROUNDTRIP(org, &w);
@@ -391,7 +392,7 @@ static void test_refuse_counts_and_types(void **state)
         uint32_t count;
     } all[] = {
         {"register", r_register, sizeof(ec_register_body_t), 1},
-        {"org", r_org, sizeof(ec_org_body_t), 2},
+        {"org", r_org, sizeof(ec_org_body_t), 3},
         {"role", r_role, sizeof(ec_role_body_t), 4},
         {"attest", r_attest, sizeof(ec_attest_body_t), 2},
         {"sidechain", r_sidechain, sizeof(ec_sidechain_body_t), 1},
@@ -500,15 +501,25 @@ static void test_refuse_limits(void **state)
     /* ORG: code length and name length. */
     c = (s_case_t){"org: 32-byte code", r_org, sizeof(ec_org_body_t), EC_ETOOBIG};
     ec_writer_reset(&w);
-    ec_write_array(&w, 2);
+    ec_write_array(&w, 3);
     s_str_n(&w, 'A', EC_ORG_CODE_MAX);
     ec_write_cstr(&w, "name");
+    ec_write_uint(&w, EC_BILLING_PUBLIC);
     s_check(&c, &w);
     c = (s_case_t){"org: 31-byte code", r_org, sizeof(ec_org_body_t), 0};
     ec_writer_reset(&w);
-    ec_write_array(&w, 2);
+    ec_write_array(&w, 3);
     s_str_n(&w, 'A', EC_ORG_CODE_MAX - 1);
     ec_write_cstr(&w, "name");
+    ec_write_uint(&w, EC_BILLING_COMMERCIAL);
+    s_check(&c, &w);
+    /* ORG: billing is 0 or 1 */
+    c = (s_case_t){"org: billing 2", r_org, sizeof(ec_org_body_t), EC_EINVAL};
+    ec_writer_reset(&w);
+    ec_write_array(&w, 3);
+    ec_write_cstr(&w, "ORG");
+    ec_write_cstr(&w, "name");
+    ec_write_uint(&w, 2);
     s_check(&c, &w);
 
     /* ISSUE: org code 32 bytes, empty; holder too long. */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ec_body.h"
 #include "ec_chain.h"
 #include "ec_ledger.h"
 #include "ec_mlog.h"
@@ -194,9 +195,10 @@ static int s_org(fx_t *fx, const ec_key_t *key, const char *code, const char *na
 {
     ec_writer_t w;
     ec_writer_init(&w);
-    ec_write_array(&w, 2);
+    ec_write_array(&w, 3);
     ec_write_cstr(&w, code);
     ec_write_cstr(&w, name);
+    ec_write_uint(&w, EC_BILLING_COMMERCIAL);
     int rc = s_tx(fx, key, EC_MTX_ORG, &w);
     ec_writer_fini(&w);
     return rc;
@@ -534,15 +536,27 @@ static void test_org(void **state)
     ec_cur_t c;
     char code[EC_ORG_CODE_MAX], name[EC_NAME_MAX];
     uint64_t height = 0;
-    ec_cur_open(&c, q.root, 3);
+    char billing[16];
+    ec_cur_open(&c, q.root, 4);
     ec_cur_str_copy(&c, code, sizeof code);
     ec_cur_str_copy(&c, name, sizeof name);
     ec_cur_uint(&c, &height);
+    ec_cur_str_copy(&c, billing, sizeof billing);
     assert_int_equal(ec_cur_finish(&c), 0);
     assert_string_equal(code, "ORG-1");
     assert_string_equal(name, "First Org");
     assert_int_equal(height, 1);
+    assert_string_equal(billing, "commercial");
     s_q_fini(&q);
+    /* a billing class that is neither public service (0) nor commercial (1) */
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 3);
+    ec_write_cstr(&w, "ORG-2");
+    ec_write_cstr(&w, "Second Org");
+    ec_write_uint(&w, 2);
+    assert_int_equal(s_tx(fx, fx->op, EC_MTX_ORG, &w), EC_EINVAL);
+    ec_writer_fini(&w);
     assert_int_equal(s_query_str(fx, &q, "org", "NOPE"), EC_ENOTFOUND);
     s_q_fini(&q);
 }

@@ -1402,6 +1402,76 @@ static void test_status_erase(void **state)
     assert_int_equal(slist_code(fx, 1, &count), EC_SLIST_REVOKED);
 }
 
+/* The usage query: [org, from, to, after]; returns the result array. */
+static const msgpack_object *usage(fx_t *fx, const char *org, uint64_t from, uint64_t to,
+                                   const msgpack_object *after)
+{
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 4);
+    ec_write_cstr(&a, org);
+    ec_write_uint(&a, from);
+    ec_write_uint(&a, to);
+    if (after) {
+        ec_write_array(&a, 3);
+        ec_write_uint(&a, el(after, 0)->via.u64);
+        ec_write_uint(&a, el(after, 1)->via.u64);
+        ec_write_bin(&a, el(after, 2)->via.bin.ptr, EC_HASH_BYTES);
+    } else {
+        ec_write_nil(&a);
+    }
+    const msgpack_object *r = NULL;
+    assert_int_equal(query(fx, "usage", &a, &r), 0);
+    ec_writer_fini(&a);
+    return r;
+}
+
+/* Metering: every applied inspection is indexed by its organization and block time; the
+ * usage query returns a time range, in order, with paging; refused ones are not counted. */
+static void test_usage(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t a[EC_HASH_BYTES], b[EC_HASH_BYTES];
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", a), 0);
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER2, "ORG1", b), 0);
+    side_commit(fx);
+    uint64_t t1 = fx->ctx.time_ms;
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", a, "authentic"), 0);
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER2, "INSP1", b, "forged"), 0);
+    side_commit(fx);
+    uint64_t t2 = fx->ctx.time_ms;
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "INSP1", a, "authentic"), 0);
+    /* refused (the org is not the inspector's): leaves no usage */
+    assert_int_equal(inspect(fx, K_INSPECTOR, K_HOLDER, "ORG1", a, "x"), EC_EPERM);
+    side_commit(fx);
+    const msgpack_object *r = usage(fx, "INSP1", 0, UINT64_MAX, NULL);
+    assert_int_equal(r->via.array.size, 3);
+    assert_int_equal(el(el(r, 0), 0)->via.u64, t1);
+    assert_int_equal(el(el(r, 2), 0)->via.u64, t2);
+    assert_bin(el(el(r, 0), 3), a, EC_HASH_BYTES);
+    assert_str(el(el(r, 0), 4), "authentic");
+    /* [t1, t2): the first block's two */
+    r = usage(fx, "INSP1", t1, t2, NULL);
+    assert_int_equal(r->via.array.size, 2);
+    /* after the first entry: the two that follow it */
+    const msgpack_object *all = usage(fx, "INSP1", 0, UINT64_MAX, NULL);
+    ec_writer_t keep;
+    ec_writer_init(&keep);
+    ec_write_object(&keep, el(all, 0));
+    ec_decoder_t d;
+    ec_decoder_init(&d);
+    const msgpack_object *first = NULL;
+    assert_int_equal(ec_decode(&d, ec_writer_data(&keep), ec_writer_size(&keep), &first), 0);
+    r = usage(fx, "INSP1", 0, UINT64_MAX, first);
+    assert_int_equal(r->via.array.size, 2);
+    assert_int_equal(el(el(r, 1), 0)->via.u64, t2);
+    ec_decoder_fini(&d);
+    ec_writer_fini(&keep);
+    /* another organization, and one that is a prefix of it, see nothing */
+    assert_int_equal(usage(fx, "INSP", 0, UINT64_MAX, NULL)->via.array.size, 0);
+    assert_int_equal(usage(fx, "ORG1", 0, UINT64_MAX, NULL)->via.array.size, 0);
+}
+
 static void test_certs_by_holder(void **state)
 {
     fx_t *fx = *state;
@@ -1917,6 +1987,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_renew_change_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_erase, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certs_by_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase_by_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase_by_agency, setup, teardown),
