@@ -587,9 +587,10 @@ static void s_attack_transactions(const s_status_t *st, const char *holder)
 
         /* ...but only the operator registers organizations. */
         msgpack_sbuffer_clear(&body);
-        msgpack_pack_array(&pk, 2);
+        msgpack_pack_array(&pk, 3);
         s_str(&pk, "PROBE-ORG");
         s_str(&pk, "not allowed");
+        msgpack_pack_uint64(&pk, 0); /* billing: public service */
         s_tx_build(&env, st->chain_id, P_TX_ORG, &stranger, NULL, &body);
         s_case_submit("ORG from a non-operator", &env, NULL, 0, P_EPERM);
         msgpack_sbuffer_destroy(&env);
