@@ -45,6 +45,49 @@ int cmd_cert_reinstate(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_cert_cancel(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_cert_history(cl_ctx_t *ctx, int argc, char **argv);
 
+/* A certificate as the `cert` query returns it. */
+typedef struct {
+    uint8_t id[EC_HASH_BYTES];
+    char holder[EC_ADDR_MAX];
+    char org_code[EC_ORG_CODE_MAX];
+    uint8_t issuer[EC_PK_BYTES];
+    uint64_t height;
+    uint8_t fields_root[EC_HASH_BYTES];
+    uint64_t expires_ms;
+    char status[32];
+    const uint8_t *payload; /* borrowed from the reply                        */
+    size_t payload_size;
+    uint64_t inspections;
+    uint64_t updated_height;
+    bool erased;          /* ERASE removed its contents                   */
+    uint64_t auth_height; /* main height whose roles authorized the issue  */
+    uint64_t slot;        /* its place in the chain's status list          */
+    uint64_t history;     /* its history entries                           */
+} cl_cert_t;
+
+/* `query cert [id]` into c; *reply stays alive for c->payload (fini it on 0). 0, or 1 with
+ * the error recorded (an unknown certificate: ENOTFOUND). */
+int cl_cert_fetch(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES], cl_cert_t *c,
+                  ec_rpc_reply_t *reply);
+
+/* One certificate of a holder (the certs_by_holder query). */
+typedef struct {
+    uint8_t id[EC_HASH_BYTES];
+    uint64_t height; /* issued at                                                      */
+    char org_code[EC_ORG_CODE_MAX];
+    char status[32];
+} cl_holder_cert_t;
+
+typedef struct {
+    size_t count;
+    cl_holder_cert_t *items; /* heap, in issue order                                   */
+} cl_holder_certs_t;
+
+/* Every certificate `holder` holds on side (every page of certs_by_holder). 0, or 1 with
+ * the error recorded. cl_holder_certs_fini after 0. */
+int cl_holder_certs_get(cl_ctx_t *ctx, cl_chain_t *side, const char *holder, cl_holder_certs_t *l);
+void cl_holder_certs_fini(cl_holder_certs_t *l);
+
 /* One entry of a certificate's history (the cert_history query). */
 typedef struct {
     uint64_t type;   /* EC_STX_*                                                       */

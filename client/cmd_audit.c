@@ -15,7 +15,6 @@
 
 #define S_WAIT_MS_DEFAULT 10000
 #define S_RECORDS_PAGE 256
-#define S_HOLDER_PAGE 1000
 
 /* One audited transaction: its bundle fetched and verified. */
 typedef struct {
@@ -295,43 +294,22 @@ static const char s_help_identity[] =
 static int s_audit_holder(cl_ctx_t *ctx, cl_chain_t *side, const ec_genesis_t *g,
                           const char *address, uint64_t wait_ms, json_t *certs)
 {
-    ec_writer_t w;
-    ec_writer_init(&w);
-    ec_write_array(&w, 3);
-    ec_write_cstr(&w, address);
-    ec_write_nil(&w);
-    ec_write_uint(&w, S_HOLDER_PAGE);
-    ec_rpc_reply_t r;
-    int rc = cl_query(ctx, side, "certs_by_holder", &w, &r, 0);
-    ec_writer_fini(&w);
-    if (rc)
-        return rc;
-    ec_cur_t c;
-    ec_cur_open_max(&c, r.result, S_HOLDER_PAGE);
-    for (uint32_t i = 0; rc == 0 && !c.err && i < c.count; i++) {
-        ec_cur_t e;
-        uint8_t id[EC_HASH_BYTES];
-        uint64_t height = 0;
-        char org[EC_ORG_CODE_MAX], status[32], hex[2 * EC_HASH_BYTES + 1];
-        ec_cur_enter(&c, &e, 4);
-        ec_cur_bin_fixed(&e, id, sizeof id);
-        ec_cur_uint(&e, &height);
-        ec_cur_str_copy(&e, org, sizeof org);
-        ec_cur_str_copy(&e, status, sizeof status);
-        ec_cur_fold(&c, &e);
-        if (c.err)
-            break;
-        ec_hex(hex, id, sizeof id);
-        cl_out(ctx, "  certificate %s (%s, organization %s, %s)\n", hex, side->type, org, status);
+    cl_holder_certs_t l;
+    int rc = cl_holder_certs_get(ctx, side, address, &l);
+    for (size_t i = 0; rc == 0 && i < l.count; i++) {
+        const cl_holder_cert_t *x = &l.items[i];
+        char hex[2 * EC_HASH_BYTES + 1];
+        ec_hex(hex, x->id, sizeof x->id);
+        cl_out(ctx, "  certificate %s (%s, organization %s, %s)\n", hex, side->type, x->org_code,
+               x->status);
         json_t *entries = NULL;
-        rc = s_audit_cert(ctx, side, g, id, wait_ms, "    ", &entries);
-        json_array_append_new(certs,
-                              json_pack("{s:s,s:s,s:s,s:s,s:o}", "cert_id", hex, "type", side->type,
-                                        "org_code", org, "status", status, "entries", entries));
+        rc = s_audit_cert(ctx, side, g, x->id, wait_ms, "    ", &entries);
+        json_array_append_new(certs, json_pack("{s:s,s:s,s:s,s:s,s:o}", "cert_id", hex, "type",
+                                               side->type, "org_code", x->org_code, "status",
+                                               x->status, "entries", entries));
     }
-    int bad = ec_cur_finish(&c);
-    ec_rpc_reply_fini(&r);
-    return rc ? rc : bad ? cl_garbled(ctx, side, "query certs_by_holder") : 0;
+    cl_holder_certs_fini(&l);
+    return rc;
 }
 
 int cmd_audit_identity(cl_ctx_t *ctx, int argc, char **argv)

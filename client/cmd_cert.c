@@ -230,28 +230,8 @@ static int s_submit_side(cl_ctx_t *ctx, cl_chain_t *side, uint64_t type, const e
 
 /* ---- reading a certificate -------------------------------------------------------------- */
 
-typedef struct {
-    uint8_t id[EC_HASH_BYTES];
-    char holder[EC_ADDR_MAX];
-    char org_code[EC_ORG_CODE_MAX];
-    uint8_t issuer[EC_PK_BYTES];
-    uint64_t height;
-    uint8_t fields_root[EC_HASH_BYTES];
-    uint64_t expires_ms;
-    char status[32];
-    const uint8_t *payload; /* borrowed from the reply                        */
-    size_t payload_size;
-    uint64_t inspections;
-    uint64_t updated_height;
-    bool erased;          /* ERASE removed its contents                   */
-    uint64_t auth_height; /* main height whose roles authorized the issue  */
-    uint64_t slot;        /* its place in the chain's status list          */
-    uint64_t history;     /* its history entries                           */
-} s_cert_t;
-
-/* `query cert [id]`; keeps *reply alive for c->payload (fini it on 0). 0 or 1. */
-static int s_cert_fetch(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
-                        s_cert_t *c, ec_rpc_reply_t *reply)
+int cl_cert_fetch(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES], cl_cert_t *c,
+                  ec_rpc_reply_t *reply)
 {
     ec_writer_t args;
     ec_writer_init(&args);
@@ -457,9 +437,9 @@ int cmd_cert_get(cl_ctx_t *ctx, int argc, char **argv)
                      s_help_get, &a, false, &side);
     if (rc >= 0)
         return rc;
-    s_cert_t c;
+    cl_cert_t c;
     ec_rpc_reply_t reply;
-    if (s_cert_fetch(ctx, side, a.cert, &c, &reply))
+    if (cl_cert_fetch(ctx, side, a.cert, &c, &reply))
         return 1;
     char id_hex[2 * EC_HASH_BYTES + 1], root_hex[2 * EC_HASH_BYTES + 1], issuer[EC_ADDR_MAX];
     ec_hex(id_hex, c.id, sizeof c.id);
@@ -564,6 +544,65 @@ static const char s_help_list[] =
 
 #define S_LIST_PAGE 1000
 
+void cl_holder_certs_fini(cl_holder_certs_t *l)
+{
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+int cl_holder_certs_get(cl_ctx_t *ctx, cl_chain_t *side, const char *holder, cl_holder_certs_t *l)
+{
+    memset(l, 0, sizeof *l);
+    for (;;) {
+        ec_writer_t args;
+        ec_writer_init(&args);
+        ec_write_array(&args, 3);
+        ec_write_cstr(&args, holder);
+        if (l->count)
+            ec_write_bin(&args, l->items[l->count - 1].id, EC_HASH_BYTES);
+        else
+            ec_write_nil(&args);
+        ec_write_uint(&args, S_LIST_PAGE);
+        ec_rpc_reply_t reply;
+        int rc = cl_query(ctx, side, "certs_by_holder", &args, &reply, 0);
+        ec_writer_fini(&args);
+        if (rc) {
+            cl_holder_certs_fini(l);
+            return rc;
+        }
+        ec_cur_t c;
+        ec_cur_open_max(&c, reply.result, S_LIST_PAGE);
+        uint32_t n = c.err ? 0 : c.count;
+        cl_holder_cert_t *more = n ? realloc(l->items, (l->count + n) * sizeof *more) : l->items;
+        if (n && !more) {
+            ec_rpc_reply_fini(&reply);
+            cl_holder_certs_fini(l);
+            return cl_fail(ctx, EC_ENOMEM, "out of memory");
+        }
+        l->items = more;
+        for (uint32_t i = 0; i < n && !c.err; i++) {
+            cl_holder_cert_t *x = &l->items[l->count];
+            ec_cur_t e;
+            ec_cur_enter(&c, &e, 4);
+            ec_cur_bin_fixed(&e, x->id, sizeof x->id);
+            ec_cur_uint(&e, &x->height);
+            ec_cur_str_copy(&e, x->org_code, sizeof x->org_code);
+            ec_cur_str_copy(&e, x->status, sizeof x->status);
+            ec_cur_fold(&c, &e);
+            if (!c.err)
+                l->count++;
+        }
+        rc = ec_cur_finish(&c);
+        ec_rpc_reply_fini(&reply);
+        if (rc) {
+            cl_holder_certs_fini(l);
+            return cl_garbled(ctx, side, "query certs_by_holder");
+        }
+        if (n < S_LIST_PAGE)
+            return 0;
+    }
+}
+
 int cmd_cert_list(cl_ctx_t *ctx, int argc, char **argv)
 {
     s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
@@ -571,64 +610,25 @@ int cmd_cert_list(cl_ctx_t *ctx, int argc, char **argv)
     int rc = s_start(ctx, argc, argv, "type holder", "type holder", s_help_list, &a, false, &side);
     if (rc >= 0)
         return rc;
+    cl_holder_certs_t l;
+    if ((rc = cl_holder_certs_get(ctx, side, a.holder, &l)) != 0)
+        return rc;
     json_t *list = json_array();
-    bool have_after = false;
-    uint8_t after[EC_HASH_BYTES];
-    size_t total = 0;
-    for (;;) {
-        ec_writer_t args;
-        ec_writer_init(&args);
-        ec_write_array(&args, 3);
-        ec_write_cstr(&args, a.holder);
-        if (have_after)
-            ec_write_bin(&args, after, sizeof after);
-        else
-            ec_write_nil(&args);
-        ec_write_uint(&args, S_LIST_PAGE);
-        ec_rpc_reply_t reply;
-        rc = cl_query(ctx, side, "certs_by_holder", &args, &reply, 0);
-        ec_writer_fini(&args);
-        if (rc) {
-            json_decref(list);
-            return rc;
-        }
-        ec_cur_t c;
-        ec_cur_open_max(&c, reply.result, S_LIST_PAGE);
-        uint32_t n = c.err ? 0 : c.count;
-        for (uint32_t i = 0; i < n; i++) {
-            ec_cur_t e;
-            uint64_t height = 0;
-            char org[EC_ORG_CODE_MAX], status[32], hex[2 * EC_HASH_BYTES + 1];
-            ec_cur_enter(&c, &e, 4);
-            ec_cur_bin_fixed(&e, after, sizeof after);
-            ec_cur_uint(&e, &height);
-            ec_cur_str_copy(&e, org, sizeof org);
-            ec_cur_str_copy(&e, status, sizeof status);
-            ec_cur_fold(&c, &e);
-            if (c.err)
-                break;
-            ec_hex(hex, after, sizeof after);
-            if (total == 0 && i == 0)
-                cl_out(ctx, "%-64s  %8s  %-20s  %s\n", "certificate", "height", "organization",
-                       "status");
-            cl_out(ctx, "%s  %8llu  %-20s  %s\n", hex, (unsigned long long)height, org, status);
-            json_array_append_new(list,
-                                  json_pack("{s:s,s:I,s:s,s:s}", "cert_id", hex, "height",
-                                            (json_int_t)height, "org_code", org, "status", status));
-        }
-        rc = ec_cur_finish(&c);
-        ec_rpc_reply_fini(&reply);
-        if (rc) {
-            json_decref(list);
-            return cl_garbled(ctx, side, "query certs_by_holder");
-        }
-        total += n;
-        have_after = true;
-        if (n < S_LIST_PAGE)
-            break;
+    if (l.count)
+        cl_out(ctx, "%-64s  %8s  %-20s  %s\n", "certificate", "height", "organization", "status");
+    for (size_t i = 0; i < l.count; i++) {
+        const cl_holder_cert_t *x = &l.items[i];
+        char hex[2 * EC_HASH_BYTES + 1];
+        ec_hex(hex, x->id, sizeof x->id);
+        cl_out(ctx, "%s  %8llu  %-20s  %s\n", hex, (unsigned long long)x->height, x->org_code,
+               x->status);
+        json_array_append_new(list, json_pack("{s:s,s:I,s:s,s:s}", "cert_id", hex, "height",
+                                              (json_int_t)x->height, "org_code", x->org_code,
+                                              "status", x->status));
     }
-    if (total == 0)
+    if (l.count == 0)
         cl_out(ctx, "no %s certificates for %s\n", a.type, a.holder);
+    cl_holder_certs_fini(&l);
     return cl_emit(
         ctx, json_pack("{s:s,s:s,s:o}", "type", a.type, "holder", a.holder, "certificates", list));
 }
@@ -803,9 +803,9 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
     size_t sealed_size = 0;
     if (rc == 0 && stx == EC_STX_CHANGE) {
         /* The new contents are sealed to the certificate's holder. */
-        s_cert_t c;
+        cl_cert_t c;
         ec_rpc_reply_t reply;
-        rc = s_cert_fetch(ctx, side, a.cert, &c, &reply);
+        rc = cl_cert_fetch(ctx, side, a.cert, &c, &reply);
         if (rc == 0) {
             ec_rpc_reply_fini(&reply);
             rc = s_seal_to(ctx, &a.fields, c.holder, &sealed, &sealed_size);

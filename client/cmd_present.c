@@ -234,52 +234,22 @@ static int s_check_verifier(cl_ctx_t *ctx, const cl_request_t *r, const char *ty
 static int s_open_cert(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
                        const ec_key_t *key, cl_fields_t *f)
 {
-    ec_writer_t args;
-    ec_writer_init(&args);
-    ec_write_array(&args, 1);
-    ec_write_bin(&args, id, EC_HASH_BYTES);
+    cl_cert_t c;
     ec_rpc_reply_t reply;
-    int rc = cl_query(ctx, side, "cert", &args, &reply, 0);
-    ec_writer_fini(&args);
+    int rc = cl_cert_fetch(ctx, side, id, &c, &reply);
     if (rc)
         return rc;
-    ec_cur_t c;
-    uint8_t got[EC_HASH_BYTES], issuer[EC_PK_BYTES], root[EC_HASH_BYTES];
-    char holder[EC_ADDR_MAX], org[EC_ORG_CODE_MAX], status[32];
-    uint64_t u = 0;
-    const uint8_t *payload = NULL;
-    size_t payload_size = 0;
-    bool erased = false;
-    ec_cur_open(&c, reply.result, 15);
-    ec_cur_bin_fixed(&c, got, sizeof got);
-    ec_cur_str_copy(&c, holder, sizeof holder);
-    ec_cur_str_copy(&c, org, sizeof org);
-    ec_cur_bin_fixed(&c, issuer, sizeof issuer);
-    ec_cur_uint(&c, &u);
-    ec_cur_bin_fixed(&c, root, sizeof root);
-    ec_cur_uint(&c, &u);
-    ec_cur_str_copy(&c, status, sizeof status);
-    ec_cur_bin(&c, &payload, &payload_size, EC_PAYLOAD_BYTES_MAX);
-    ec_cur_uint(&c, &u);
-    ec_cur_uint(&c, &u);
-    ec_cur_bool(&c, &erased);
-    ec_cur_uint(&c, &u);
-    ec_cur_uint(&c, &u);
-    ec_cur_uint(&c, &u);
-    rc = ec_cur_finish(&c);
     char mine[EC_ADDR_MAX];
     ec_address_from_pk(mine, ec_key_pk(key));
-    if (rc)
-        rc = cl_garbled(ctx, side, "query cert");
-    else if (strcmp(holder, mine) != 0)
-        rc = cl_fail(ctx, EC_EPERM, "the certificate belongs to %s, not to this key's %s", holder,
+    if (strcmp(c.holder, mine) != 0)
+        rc = cl_fail(ctx, EC_EPERM, "the certificate belongs to %s, not to this key's %s", c.holder,
                      mine);
-    else if (erased || payload_size == 0)
+    else if (c.erased || c.payload_size == 0)
         rc = cl_fail(ctx, EC_ESTATE, "the certificate's content was erased: nothing to present");
     if (rc == 0) {
         ec_status_t st = {0};
         /* Only the issued contents can be disclosed against the ISSUE's proof. */
-        if (cl_fields_open(f, key, payload, payload_size, root, &st) != 0)
+        if (cl_fields_open(f, key, c.payload, c.payload_size, c.fields_root, &st) != 0)
             rc = cl_fail_st(ctx, &st, NULL);
     }
     ec_rpc_reply_fini(&reply);

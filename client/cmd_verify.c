@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "cl_commands.h"
+#include "cl_present.h"
 #include "cl_qr.h"
 #include "ec_slist.h"
 
@@ -865,75 +866,76 @@ static cl_chain_t *s_side_by_id(cl_ctx_t *ctx, const char *chain_id)
     return NULL;
 }
 
-/* Reads a status-list object (a file, or fetched now) into *data and checks it against
- * the genesis; fills info. 0 or 1 (recorded). */
-static int s_status_list_load(cl_ctx_t *ctx, const ec_genesis_t *g, const cl_status_src_t *src,
-                              const char *side_chain_id, uint8_t **data, size_t *size,
-                              ec_slist_info_t *info)
+/*
+ * The certificate's code at `slot` in the status list src gives (the holder's bytes, a
+ * file, or fetched now), decoded once and verified against g; *li describes the list.
+ * 0, or 1 with the error recorded: a list that does not verify, is of another chain than
+ * side_chain_id, or is older than the certificate.
+ */
+static int s_status_code(cl_ctx_t *ctx, const ec_genesis_t *g, const cl_status_src_t *src,
+                         const char *side_chain_id, uint64_t slot, unsigned *code,
+                         ec_slist_info_t *li)
 {
-    *data = NULL;
-    *size = 0;
-    if (src->data) {
-        if (!(*data = malloc(src->size ? src->size : 1)))
-            return cl_fail(ctx, EC_ENOMEM, "out of memory");
-        memcpy(*data, src->data, src->size);
-        *size = src->size;
+    const uint8_t *data = src->data;
+    size_t size = src->size;
+    uint8_t *file = NULL;
+    ec_writer_t fetched;
+    ec_writer_init(&fetched);
+    int rc = 0;
+    if (data) {
+        /* the bytes in hand */
     } else if (src->online) {
         cl_chain_t *side = s_side_by_id(ctx, side_chain_id), *main = side ? cl_main(ctx) : NULL;
         if (!main)
-            return 1;
-        if (strcmp(main->chain_id, g->chain_id) != 0)
-            return cl_fail(ctx, EC_ECONFIG, "the trusted genesis is for %s but main.chain_id is %s",
-                           g->chain_id, main->chain_id);
+            rc = 1;
+        else if (strcmp(main->chain_id, g->chain_id) != 0)
+            rc = cl_fail(ctx, EC_ECONFIG, "the trusted genesis is for %s but main.chain_id is %s",
+                         g->chain_id, main->chain_id);
         s_proof_t p;
         memset(&p, 0, sizeof p);
-        ec_writer_t w;
-        ec_writer_init(&w);
-        int rc = s_slist_build(ctx, side, main, g, src->wait_ms, &p, &w);
+        if (rc == 0)
+            rc = s_slist_build(ctx, side, main, g, src->wait_ms, &p, &fetched);
         s_proof_fini(&p);
-        if (rc == 0 && !(*data = malloc(ec_writer_size(&w))))
-            rc = cl_fail(ctx, EC_ENOMEM, "out of memory");
-        if (rc == 0) {
-            *size = ec_writer_size(&w);
-            memcpy(*data, ec_writer_data(&w), *size);
-        }
-        ec_writer_fini(&w);
-        if (rc)
-            return rc;
-    } else if (cl_read_file(ctx, src->file, EC_SLIST_BYTES_MAX, data, size)) {
-        return 1;
-    }
-    ec_slist_t *s = malloc(sizeof *s);
-    if (!s) {
-        free(*data);
-        *data = NULL;
-        return cl_fail(ctx, EC_ENOMEM, "out of memory");
-    }
-    ec_status_t st = {0};
-    int rc = ec_slist_decode(s, *data, *size);
-    if (rc == 0) {
-        rc = ec_slist_verify(s, g->chain_id, &g->validators, NULL, info, &st);
-        ec_slist_fini(s);
+        data = ec_writer_data(&fetched);
+        size = ec_writer_size(&fetched);
+    } else if (cl_read_file(ctx, src->file, EC_SLIST_BYTES_MAX, &file, &size)) {
+        rc = 1;
     } else {
-        ec_status_set(&st, rc, "malformed (%s)", ec_errname(rc));
+        data = file;
+    }
+    ec_slist_t *s = rc == 0 ? malloc(sizeof *s) : NULL;
+    if (rc == 0 && !s)
+        rc = cl_fail(ctx, EC_ENOMEM, "out of memory");
+    if (rc == 0) {
+        ec_status_t st = {0};
+        int vrc = ec_slist_decode(s, data, size);
+        if (vrc) {
+            ec_status_set(&st, vrc, "malformed (%s)", ec_errname(vrc));
+        } else {
+            vrc = ec_slist_verify(s, g->chain_id, &g->validators, NULL, li, &st);
+            if (vrc == 0 && slot < s->parts.count)
+                *code = ec_slist_get(s->parts.list, slot);
+            ec_slist_fini(s);
+        }
+        if (vrc)
+            rc = cl_fail(ctx, vrc, "status list %s does NOT verify against %s: %s",
+                         src->data     ? "(brought by the holder)"
+                         : src->online ? "(fetched now)"
+                                       : src->file,
+                         g->chain_id, st.msg);
+        else if (strcmp(li->at.side_chain_id, side_chain_id) != 0)
+            rc = cl_fail(ctx, EC_ECHAIN, "the status list is of %s, the certificate of %s",
+                         li->at.side_chain_id, side_chain_id);
+        else if (slot >= li->count)
+            rc = cl_fail(ctx, EC_ESTALE,
+                         "the status list (block %llu of %s) is older than this certificate: "
+                         "fetch a newer one",
+                         (unsigned long long)li->at.side_height, li->at.side_chain_id);
     }
     free(s);
-    if (rc) {
-        free(*data);
-        *data = NULL;
-        return cl_fail(ctx, rc, "status list %s does NOT verify against %s: %s",
-                       src->data     ? "(brought by the holder)"
-                       : src->online ? "(fetched now)"
-                                     : src->file,
-                       g->chain_id, st.msg);
-    }
-    if (strcmp(info->at.side_chain_id, side_chain_id) != 0) {
-        free(*data);
-        *data = NULL;
-        return cl_fail(ctx, EC_ECHAIN, "the status list is of %s, the certificate of %s",
-                       info->at.side_chain_id, side_chain_id);
-    }
-    return 0;
+    free(file);
+    ec_writer_fini(&fetched);
+    return rc;
 }
 
 /* "3 min", "2 h", ... for an age in ms. */
@@ -969,19 +971,10 @@ static int s_check_validity(cl_ctx_t *ctx, const ec_genesis_t *g, const uint8_t 
         json_object_set_new(obj, "status", json_string("unchecked"));
         return 0;
     }
-    uint64_t expires_ms = 0;
-    ec_bundle_t b;
-    ec_tx_t tx;
-    s_body_facts_t facts;
-    if (ec_bundle_decode(&b, bundle, size) != 0)
+    ec_issue_body_t issue;
+    if (cl_bundle_issue(bundle, size, &issue) != 0)
         return cl_fail(ctx, EC_EINTERNAL, "verified bundle could not be re-read (a bug)");
-    if (ec_tx_decode(&tx, b.parts.tx, b.parts.tx_size) == 0) {
-        s_body_facts(&tx, &facts);
-        expires_ms = facts.is_issue ? facts.issue.expires_ms : 0;
-        ec_tx_fini(&tx);
-    }
-    ec_bundle_fini(&b);
-    return cl_cert_validity(ctx, g, info, expires_ms, src, obj);
+    return cl_cert_validity(ctx, g, info, issue.expires_ms, src, obj);
 }
 
 int cl_cert_validity(cl_ctx_t *ctx, const ec_genesis_t *g, const ec_bundle_info_t *info,
@@ -999,29 +992,9 @@ int cl_cert_validity(cl_ctx_t *ctx, const ec_genesis_t *g, const ec_bundle_info_
     unsigned code = EC_SLIST_VALID;
     bool checked = src->file || src->online || src->data;
     if (checked) {
-        uint8_t *data = NULL;
-        size_t data_size = 0;
         ec_slist_info_t li;
-        if (s_status_list_load(ctx, g, src, info->side_chain_id, &data, &data_size, &li))
+        if (s_status_code(ctx, g, src, info->side_chain_id, info->result_slot, &code, &li))
             return 1;
-        ec_slist_t *s = malloc(sizeof *s);
-        int rc = s ? ec_slist_decode(s, data, data_size) : EC_ENOMEM;
-        if (rc == 0) {
-            if (info->result_slot >= s->parts.count)
-                rc = EC_ESTALE;
-            else
-                code = ec_slist_get(s->parts.list, info->result_slot);
-            ec_slist_fini(s);
-        }
-        free(s);
-        free(data);
-        if (rc == EC_ESTALE)
-            return cl_fail(ctx, EC_ESTALE,
-                           "the status list (block %llu of %s) is older than this certificate: "
-                           "fetch a newer one",
-                           (unsigned long long)li.at.side_height, li.at.side_chain_id);
-        if (rc)
-            return cl_fail(ctx, rc, "status list: %s", ec_strerror(rc));
         char age[32];
         s_age(age, sizeof age, now > li.time_ms ? now - li.time_ms : 0);
         cl_out(ctx, "status        %s (status list of side block %llu, %s old%s)\n",

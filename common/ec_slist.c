@@ -87,25 +87,27 @@ int ec_slist_root(uint8_t out[EC_HASH_BYTES], uint64_t count, ec_slist_page_fn f
     return 0;
 }
 
+/* A list in memory, as a page reader sees it. */
+typedef struct {
+    const uint8_t *list;
+    size_t bytes;
+} s_mem_t;
+
 /* Page reader over a list in memory; the last page padded with zeros. */
 static int s_mem_page(void *ctx, uint64_t page, uint8_t out[EC_SLIST_PAGE_BYTES])
 {
-    const uint8_t *const *mem = ctx;
-    const uint8_t *list = mem[0];
-    size_t bytes = (size_t)(mem[1] - mem[0]);
-    size_t n = s_page_size(bytes, page);
-    memcpy(out, list + (size_t)page * EC_SLIST_PAGE_BYTES, n);
+    const s_mem_t *m = ctx;
+    size_t n = s_page_size(m->bytes, page);
+    memcpy(out, m->list + (size_t)page * EC_SLIST_PAGE_BYTES, n);
     memset(out + n, 0, EC_SLIST_PAGE_BYTES - n);
     return 0;
 }
 
 void ec_slist_root_mem(uint8_t out[EC_HASH_BYTES], const uint8_t *list, uint64_t count)
 {
-    static const uint8_t none[1];
-    const uint8_t *mem[2] = {list ? list : none, (list ? list : none) + ec_slist_bytes(count)};
-    int rc = ec_slist_root(out, count, s_mem_page, mem);
-    if (rc) /* only allocation can fail here: never report a root that is not one */
-        memset(out, 0, EC_HASH_BYTES);
+    s_mem_t m = {list, ec_slist_bytes(count)};
+    if (ec_slist_root(out, count, s_mem_page, &m) != 0)
+        memset(out, 0, EC_HASH_BYTES); /* only allocation fails: never a root that is not one */
 }
 
 /* ---- the object ------------------------------------------------------------------------- */
