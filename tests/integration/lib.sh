@@ -84,23 +84,30 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' INT TERM
 
-# ---- ports: a range of 250 from 20000-32000, chosen from the pid, skipping busy ones ---
-# (below Linux's ephemeral range, 32768-60999, so outgoing connections never hold them)
+# ---- ports: a base from 20000-28750, chosen from the pid, skipping busy ranges ----------
+# A devnet of V validators per chain uses base .. base + 1000 * (V - 1) + 250 (see
+# scripts/devnet); with V up to 4 that stays below 32000, under Linux's ephemeral range
+# (32768-60999): a port there may be held by any outgoing connection, and a node that
+# cannot bind its port does not start.
 port_busy() { # true when something accepts connections on 127.0.0.1:$1
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
-pick_ports() {
-    local try base p busy
-    for try in $(seq 0 40); do
-        base=$((20000 + ((($$ + try * 7919) % 48) * 250)))
-        busy=0
-        for p in $(seq "$base" 10 $((base + 200))); do
-            if port_busy "$p" || port_busy $((p + 1)); then
-                busy=1
-                break
+range_busy() { # base: true when a port of any validator's range is taken
+    local v p
+    for v in 0 1 2 3; do
+        for p in $(seq $(($1 + 1000 * v)) 10 $(($1 + 1000 * v + 200))); do
+            if port_busy "$p" || port_busy $((p + 1)) || port_busy $((p + 2)); then
+                return 0
             fi
         done
-        if [ "$busy" -eq 0 ]; then
+    done
+    return 1
+}
+pick_ports() {
+    local try base
+    for try in $(seq 0 40); do
+        base=$((20000 + ((($$ + try * 7919) % 36) * 250)))
+        if ! range_busy "$base"; then
             echo "$base"
             return 0
         fi
