@@ -620,10 +620,12 @@ static int s_genesis_write(cl_ctx_t *ctx, ec_genesis_t *g, uint32_t kind, const 
 static const char s_help_gmain[] =
     "usage: ecert genesis main --chain-id ID (--validator-key FILE | --validator-pk HEX)...\n"
     "                          (--operator-key FILE | --operator-pk HEX)... --out FILE\n"
-    "                          [--time-ms N]\n\n"
+    "                          [--quorum M] [--time-ms N]\n\n"
     "Writes a main-chain genesis: validators (power 1 each) and operators (governance\n"
     "keys) come from the public halves of key files, so no passphrase is needed, or from\n"
-    "public keys given as hex (keys made on other machines: deploy/gen).\n\n"
+    "public keys given as hex (keys made on other machines: deploy/gen). With --quorum M\n"
+    "above 1, an operator action needs M operators: one proposes it and others approve\n"
+    "it ('ecert gov').\n\n"
     "Options:\n"
     "  --chain-id ID          the new chain's id (1..63 bytes)\n"
     "  --validator-key FILE   a validator's key file (repeatable, up to 32)\n"
@@ -631,6 +633,8 @@ static const char s_help_gmain[] =
     "                         set is in the order both options are given)\n"
     "  --operator-key FILE    an operator's key file (repeatable, up to 8)\n"
     "  --operator-pk HEX      or an operator's public key, 64 hex digits (repeatable)\n"
+    "  --quorum M             operators an operator action needs (1..their number;\n"
+    "                         default 1: each acts alone)\n"
     "  --out FILE             the genesis YAML to write (must not exist)\n"
     "  --time-ms N            genesis time, ms since the epoch (default: now)\n"
     "\nExample:\n  ecert genesis main --chain-id ecert-main-dev --validator-key v1.key "
@@ -641,8 +645,9 @@ int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv)
     ec_genesis_t g;
     memset(&g, 0, sizeof g);
     const char *chain_id = NULL, *out = NULL;
-    uint64_t time_ms = cl_now_ms();
+    uint64_t time_ms = cl_now_ms(), quorum = 1;
     const cl_opt_t opts[] = {{"chain-id", CL_ARG_STR, &chain_id},
+                             {"quorum", CL_ARG_U64, &quorum},
                              {"validator-key", CL_ARG_FN, &g.validators, NULL, s_opt_validator},
                              {"validator-pk", CL_ARG_FN, &g.validators, NULL, s_opt_validator_pk},
                              {"operator-key", CL_ARG_FN, &g, NULL, s_opt_operator},
@@ -659,6 +664,9 @@ int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv)
         return cl_missing(ctx, "--validator-key or --validator-pk");
     if (g.operator_count == 0)
         return cl_missing(ctx, "--operator-key or --operator-pk");
+    if (quorum < 1 || quorum > g.operator_count)
+        return cl_usage(ctx, "--quorum must be 1..%u (the operators given)", g.operator_count);
+    g.operator_quorum = (uint32_t)quorum;
     if (!out)
         return cl_missing(ctx, "--out");
     if (!ec_chain_id_valid(chain_id))

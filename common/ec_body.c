@@ -277,6 +277,120 @@ int ec_sidechain_body_read(ec_sidechain_body_t *b, const msgpack_object *body, e
     return s_done(b, sizeof *b, rc);
 }
 
+/* ---- operator governance ---------------------------------------------------------------- */
+
+bool ec_gov_action_type(uint64_t type)
+{
+    switch (type) {
+        case EC_MTX_ORG:
+        case EC_MTX_ROLE_GRANT:
+        case EC_MTX_ROLE_REVOKE:
+        case EC_MTX_SIDECHAIN:
+        case EC_MTX_SIDECHAIN_UPDATE:
+        case EC_MTX_VALIDATOR_UPDATE:
+        case EC_MTX_SIDECHAIN_VALIDATOR:
+        case EC_MTX_OPERATORS:
+            return true;
+        default:
+            return false;
+    }
+}
+
+void ec_propose_body_encode(ec_writer_t *w, const ec_propose_body_t *b)
+{
+    ec_write_array(w, 3);
+    ec_write_uint(w, b->action_type);
+    ec_write_bin(w, b->action, b->action_size);
+    ec_write_uint(w, b->expires_ms);
+}
+
+int ec_propose_body_read(ec_propose_body_t *b, const msgpack_object *body, ec_status_t *st)
+{
+    ec_cur_t c;
+    memset(b, 0, sizeof *b);
+    ec_cur_open(&c, body, 3);
+    ec_cur_uint(&c, &b->action_type);
+    ec_cur_bin(&c, &b->action, &b->action_size, EC_GOV_ACTION_BYTES_MAX);
+    ec_cur_uint(&c, &b->expires_ms);
+    int rc = ec_cur_finish(&c);
+    if (rc != 0)
+        rc = ec_status_set(st, rc,
+                           "GOV_PROPOSE body must be [action_type: uint, action: bin of "
+                           "1..%u, expires_ms: uint]",
+                           EC_GOV_ACTION_BYTES_MAX);
+    else if (!ec_gov_action_type(b->action_type))
+        rc = ec_status_set(st, EC_EINVAL, "a proposal cannot carry a %s transaction",
+                           ec_tx_type_name(EC_CHAIN_MAIN, b->action_type));
+    else if (b->action_size == 0 || b->expires_ms == 0)
+        rc = ec_status_set(st, EC_EINVAL, "GOV_PROPOSE needs an action and an expiry");
+    return s_done(b, sizeof *b, rc);
+}
+
+void ec_approve_body_encode(ec_writer_t *w, const ec_approve_body_t *b)
+{
+    ec_write_array(w, 1);
+    ec_write_bin(w, b->proposal, EC_HASH_BYTES);
+}
+
+int ec_approve_body_read(ec_approve_body_t *b, const msgpack_object *body, ec_status_t *st)
+{
+    ec_cur_t c;
+    memset(b, 0, sizeof *b);
+    ec_cur_open(&c, body, 1);
+    ec_cur_bin_fixed(&c, b->proposal, EC_HASH_BYTES);
+    int rc = ec_cur_finish(&c);
+    if (rc != 0)
+        rc = ec_status_set(st, rc, "GOV_APPROVE body must be [proposal: bin32]");
+    return s_done(b, sizeof *b, rc);
+}
+
+void ec_operators_body_encode(ec_writer_t *w, const ec_operators_body_t *b)
+{
+    assert(b->count <= EC_OPERATORS_MAX);
+    ec_write_array(w, 2);
+    ec_write_array(w, b->count);
+    for (uint32_t i = 0; i < b->count; i++)
+        ec_write_bin(w, b->pks[i], EC_PK_BYTES);
+    ec_write_uint(w, b->quorum);
+}
+
+int ec_operators_check(const ec_operators_body_t *b, ec_status_t *st)
+{
+    if (b->count == 0 || b->count > EC_OPERATORS_MAX)
+        return ec_status_set(st, EC_EINVAL, "an operator set has 1..%d keys", EC_OPERATORS_MAX);
+    for (uint32_t i = 0; i < b->count; i++)
+        for (uint32_t j = 0; j < i; j++)
+            if (memcmp(b->pks[i], b->pks[j], EC_PK_BYTES) == 0)
+                return ec_status_set(st, EC_EINVAL, "operator %u is listed twice", i);
+    if (b->quorum < 1 || b->quorum > b->count)
+        return ec_status_set(st, EC_EINVAL, "the operator quorum must be 1..%u", b->count);
+    return 0;
+}
+
+int ec_operators_body_read(ec_operators_body_t *b, const msgpack_object *body, ec_status_t *st)
+{
+    ec_cur_t c, ops;
+    uint64_t quorum = 0;
+    memset(b, 0, sizeof *b);
+    ec_cur_open(&c, body, 2);
+    ec_cur_enter_max(&c, &ops, EC_OPERATORS_MAX);
+    for (uint32_t i = 0; !ops.err && i < ops.count && i < EC_OPERATORS_MAX; i++) {
+        ec_cur_bin_fixed(&ops, b->pks[i], EC_PK_BYTES);
+        b->count = i + 1;
+    }
+    ec_cur_fold(&c, &ops);
+    ec_cur_uint_max(&c, &quorum, EC_OPERATORS_MAX);
+    int rc = ec_cur_finish(&c);
+    b->quorum = (uint32_t)quorum;
+    if (rc != 0)
+        rc = ec_status_set(st, rc,
+                           "OPERATORS body must be [operators: [bin32...] (1..%d), quorum: uint]",
+                           EC_OPERATORS_MAX);
+    else
+        rc = ec_operators_check(b, st);
+    return s_done(b, sizeof *b, rc);
+}
+
 /* ---- side chain ------------------------------------------------------------------------- */
 
 /* The shape of each side-chain body, for messages; index = tx type. */

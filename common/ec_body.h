@@ -119,6 +119,54 @@ void ec_sidechain_body_encode(ec_writer_t *w, const ec_sidechain_body_t *b);
 EC_WUR int ec_sidechain_body_read(ec_sidechain_body_t *b, const msgpack_object *body,
                                   ec_status_t *st);
 
+/* ---- operator governance ---------------------------------------------------------------- */
+
+#define EC_GOV_ACTION_BYTES_MAX (8u * 1024) /* a proposed action's encoded body          */
+#define EC_GOV_EXPIRY_MAX_MS (30ull * 24 * 3600 * 1000) /* a proposal lives 30 days at most */
+#define EC_GOV_OPEN_MAX 64 /* unexpired proposals waiting for approvals at once           */
+
+/* True for the main-chain transaction types that only operators send (and that a proposal
+ * may carry): ORG, ROLE_GRANT, ROLE_REVOKE, SIDECHAIN, SIDECHAIN_UPDATE, VALIDATOR_UPDATE,
+ * SIDECHAIN_VALIDATOR and OPERATORS. */
+bool ec_gov_action_type(uint64_t type);
+
+/* GOV_PROPOSE [action_type: uint, action: bin, expires_ms: uint]: an ec_gov_action_type and
+ * its body's encoding (1..EC_GOV_ACTION_BYTES_MAX bytes, checked by the main chain as that
+ * type's body); expires_ms > 0 (the main chain bounds it against the block time). */
+typedef struct {
+    uint64_t action_type;
+    const uint8_t *action; /* borrowed from the body                                   */
+    size_t action_size;
+    uint64_t expires_ms;
+} ec_propose_body_t;
+
+void ec_propose_body_encode(ec_writer_t *w, const ec_propose_body_t *b);
+EC_WUR int ec_propose_body_read(ec_propose_body_t *b, const msgpack_object *body,
+                                ec_status_t *st);
+
+/* GOV_APPROVE [proposal: bin32]: the id of the GOV_PROPOSE transaction. */
+typedef struct {
+    uint8_t proposal[EC_HASH_BYTES];
+} ec_approve_body_t;
+
+void ec_approve_body_encode(ec_writer_t *w, const ec_approve_body_t *b);
+EC_WUR int ec_approve_body_read(ec_approve_body_t *b, const msgpack_object *body,
+                                ec_status_t *st);
+
+/* OPERATORS [operators: [bin32...], quorum: uint]: 1..EC_OPERATORS_MAX distinct public
+ * keys, and a quorum of 1..their number. */
+typedef struct {
+    uint32_t count;
+    uint8_t pks[EC_OPERATORS_MAX][EC_PK_BYTES];
+    uint32_t quorum;
+} ec_operators_body_t;
+
+void ec_operators_body_encode(ec_writer_t *w, const ec_operators_body_t *b);
+EC_WUR int ec_operators_body_read(ec_operators_body_t *b, const msgpack_object *body,
+                                  ec_status_t *st);
+/* The operators' and quorum's rules (as the reader checks them). 0 or EC_EINVAL with st. */
+EC_WUR int ec_operators_check(const ec_operators_body_t *b, ec_status_t *st);
+
 /* ---- side chain ------------------------------------------------------------------------- */
 
 /* ISSUE [holder: str, org_code: str, fields_root: bin32, expires_ms: uint]: a valid holder

@@ -26,7 +26,10 @@ static const char *const s_main_types[] = {NULL,
                                            "ANCHOR",
                                            "SIDECHAIN_UPDATE",
                                            "VALIDATOR_UPDATE",
-                                           "SIDECHAIN_VALIDATOR"};
+                                           "SIDECHAIN_VALIDATOR",
+                                           "GOV_PROPOSE",
+                                           "GOV_APPROVE",
+                                           "OPERATORS"};
 
 static const char *const s_side_types[] = {
     NULL,     "ISSUE",       "INSPECT", "ACK",     "RENEW",     "CHANGE",
@@ -48,7 +51,7 @@ uint32_t ec_role_parse(const char *name)
 
 const char *ec_tx_type_name(uint32_t chain_kind, uint64_t type)
 {
-    if (chain_kind == EC_CHAIN_MAIN && type >= 1 && type <= EC_MTX_SIDECHAIN_VALIDATOR)
+    if (chain_kind == EC_CHAIN_MAIN && type >= 1 && type <= EC_MTX_MAX)
         return s_main_types[type];
     if (chain_kind == EC_CHAIN_SIDE && type >= 1 && type <= EC_STX_MAX)
         return s_side_types[type];

@@ -26,6 +26,15 @@
  *   SIDECHAIN_VALIDATOR [chain_id: str, pk: bin(32), power: uint]  the same for a side
  *               chain: appended to the records log as EC_REC_VALIDATOR, applied by the
  *               side chain when it mirrors the record               sender: operator
+ *   GOV_PROPOSE [action_type: uint, action: bin, expires_ms: uint]  an operator action
+ *               (one of the types above marked operator, or OPERATORS) and its encoded
+ *               body, to run once a quorum of operators approved it   sender: operator
+ *   GOV_APPROVE [proposal: bin(32)]  the proposing transaction's id   sender: operator
+ *   OPERATORS   [operators: [bin(32)...], quorum: uint]  the new operator set and the
+ *               approvals an operator action needs                  sender: operator
+ *
+ * With an operator quorum above 1 (genesis operator_quorum, or OPERATORS), an operator
+ * action is refused when sent directly: it runs only through GOV_PROPOSE / GOV_APPROVE.
  *
  * Side-chain transaction bodies:
  *   ISSUE       [holder: str, org_code: str, fields_root: bin(32), expires_ms: uint]
@@ -79,6 +88,10 @@ enum {
     EC_MTX_SIDECHAIN_UPDATE = 8,
     EC_MTX_VALIDATOR_UPDATE = 9,
     EC_MTX_SIDECHAIN_VALIDATOR = 10,
+    EC_MTX_GOV_PROPOSE = 11, /* an operator proposes an operator action             */
+    EC_MTX_GOV_APPROVE = 12, /* another operator approves it; the quorum's runs it  */
+    EC_MTX_OPERATORS = 13,   /* replaces the operator set and its quorum            */
+    EC_MTX_MAX = 13,
 };
 
 enum {

@@ -906,7 +906,7 @@ static const char s_cert_type_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789_-"
 static const char *const s_genesis_keys[] = {
     "chain_id",  "kind",          "cert_type",         "time_ms",         "validators",
     "operators", "main_chain_id", "main_genesis_hash", "main_validators", "main_freshness_ms",
-    NULL,
+    "operator_quorum", NULL,
 };
 static const char *const s_validator_keys[] = {"pk", "power", NULL};
 
@@ -960,7 +960,11 @@ static int s_operators(const s_loader_t *ld, const ec_yaml_node_t *m, ec_genesis
             return rc;
         g->operator_count++;
     }
-    return 0;
+    uint64_t quorum = 1;
+    int rc = s_uint(ld, m, "operator_quorum", 1, g->operator_count ? g->operator_count : 1, false,
+                    1, &quorum);
+    g->operator_quorum = (uint32_t)quorum;
+    return rc;
 }
 
 /* Fails when a key that belongs to the other chain kind is present. */
@@ -977,7 +981,7 @@ static int s_kind_only(const s_loader_t *ld, const ec_yaml_node_t *m, const char
 static int s_genesis_fields(const s_loader_t *ld, const ec_yaml_node_t *m, void *out)
 {
     ec_genesis_t *g = out;
-    static const char *const main_only[] = {"operators", NULL};
+    static const char *const main_only[] = {"operators", "operator_quorum", NULL};
     static const char *const side_only[] = {"cert_type",         "main_chain_id",
                                             "main_genesis_hash", "main_validators",
                                             "main_freshness_ms", NULL};
@@ -1124,6 +1128,10 @@ static int s_emit_genesis(yaml_emitter_t *em, const ec_genesis_t *g)
         for (uint32_t i = 0; rc == 0 && i < g->operator_count; i++)
             rc = s_emit_hex(em, g->operators[i]);
         rc = rc ? rc : s_emit_end(em, false);
+        if (g->operator_quorum > 1) {
+            rc = rc ? rc : s_emit_scalar(em, "operator_quorum");
+            rc = rc ? rc : s_emit_u64(em, g->operator_quorum);
+        }
     } else {
         rc = rc ? rc : s_emit_scalar(em, "main_chain_id");
         rc = rc ? rc : s_emit_scalar(em, g->main_chain_id);
@@ -1169,6 +1177,10 @@ static int s_genesis_check(const ec_genesis_t *g, const char *path, ec_status_t 
     if (g->validators.count < 1 || g->validators.count > EC_VALIDATORS_MAX ||
         g->operator_count > EC_OPERATORS_MAX)
         return ec_status_set(st, EC_EINVAL, "%s: bad validator or operator count", path);
+    if (g->kind == EC_CHAIN_MAIN &&
+        (g->operator_quorum < 1 || g->operator_quorum > g->operator_count))
+        return ec_status_set(st, EC_EINVAL, "%s: the operator quorum must be 1..%u", path,
+                             g->operator_count);
     if (g->kind == EC_CHAIN_SIDE &&
         (!g->cert_type[0] || strspn(g->cert_type, s_cert_type_chars) != strlen(g->cert_type) ||
          !g->main_chain_id[0] ||

@@ -828,8 +828,9 @@ void ec_block_fini(ec_block_t *b)
 void ec_genesis_encode(ec_writer_t *w, const ec_genesis_t *g)
 {
     assert(g->operator_count <= EC_OPERATORS_MAX);
-    ec_write_array(w, S_GENESIS_FIELDS);
-    ec_write_uint(w, EC_GENESIS_VERSION);
+    bool quorum = g->operator_quorum > 1;
+    ec_write_array(w, S_GENESIS_FIELDS + (quorum ? 1 : 0));
+    ec_write_uint(w, quorum ? EC_GENESIS_VERSION_QUORUM : EC_GENESIS_VERSION);
     ec_write_cstr(w, g->chain_id);
     ec_write_uint(w, g->kind);
     ec_write_cstr(w, g->cert_type);
@@ -838,6 +839,8 @@ void ec_genesis_encode(ec_writer_t *w, const ec_genesis_t *g)
     ec_write_array(w, g->operator_count);
     for (uint32_t i = 0; i < g->operator_count; i++)
         ec_write_bin(w, g->operators[i], EC_PK_BYTES);
+    if (quorum)
+        ec_write_uint(w, g->operator_quorum);
     ec_write_cstr(w, g->main_chain_id);
     ec_write_bin(w, g->main_genesis_hash, EC_HASH_BYTES);
     ec_valset_encode(w, &g->main_validators);
@@ -855,7 +858,8 @@ static int s_genesis_check(const ec_genesis_t *g)
                 return EC_EINVAL;
     if (g->kind == EC_CHAIN_MAIN) {
         /* A main chain trusts no other chain: its main_* fields are empty. */
-        if (g->operator_count == 0 || g->cert_type[0] || g->main_chain_id[0] ||
+        if (g->operator_count == 0 || g->operator_quorum == 0 ||
+            g->operator_quorum > g->operator_count || g->cert_type[0] || g->main_chain_id[0] ||
             !s_all_zero(g->main_genesis_hash, EC_HASH_BYTES) || g->main_validators.count ||
             g->main_freshness_ms != 0)
             return EC_EINVAL;
@@ -864,6 +868,7 @@ static int s_genesis_check(const ec_genesis_t *g)
     if (g->kind == EC_CHAIN_SIDE) {
         if (!ec_cert_type_valid(g->cert_type) || !ec_chain_id_valid(g->main_chain_id) ||
             strcmp(g->main_chain_id, g->chain_id) == 0 || g->operator_count != 0 ||
+            g->operator_quorum != 0 ||
             s_all_zero(g->main_genesis_hash, EC_HASH_BYTES) || g->main_validators.count == 0 ||
             g->main_freshness_ms < EC_MAIN_FRESHNESS_MS_MIN)
             return EC_EINVAL;
@@ -877,8 +882,16 @@ static void s_genesis_read(ec_cur_t *c, void *out)
 {
     ec_genesis_t *g = out;
     ec_cur_t f, ops;
-    uint64_t kind = 0;
-    s_open_format(&f, ec_cur_object(c), S_GENESIS_FIELDS, EC_GENESIS_VERSION);
+    uint64_t kind = 0, quorum = 1;
+    /* Format 3 is format 2 with the quorum; any other version is refused below. */
+    const msgpack_object *o = ec_cur_object(c);
+    bool v3 = o && o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size >= 1 &&
+              o->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+              o->via.array.ptr[0].via.u64 == EC_GENESIS_VERSION_QUORUM;
+    if (v3)
+        s_open_format(&f, o, S_GENESIS_FIELDS + 1, EC_GENESIS_VERSION_QUORUM);
+    else
+        s_open_format(&f, o, S_GENESIS_FIELDS, EC_GENESIS_VERSION);
     ec_cur_str_copy(&f, g->chain_id, EC_CHAIN_ID_MAX);
     ec_cur_uint_max(&f, &kind, UINT32_MAX);
     ec_cur_str_copy(&f, g->cert_type, EC_CERT_TYPE_MAX);
@@ -890,11 +903,20 @@ static void s_genesis_read(ec_cur_t *c, void *out)
         g->operator_count = i + 1;
     }
     ec_cur_fold(&f, &ops);
+    if (v3) {
+        /* Format 3 only for a quorum above 1: one encoding per genesis. */
+        ec_cur_uint_max(&f, &quorum, EC_OPERATORS_MAX);
+        if (!f.err && quorum < 2)
+            ec_cur_fail(&f, EC_EINVAL);
+    }
     ec_cur_str_copy(&f, g->main_chain_id, EC_CHAIN_ID_MAX);
     ec_cur_bin_fixed(&f, g->main_genesis_hash, EC_HASH_BYTES);
     ec_valset_read(&f, &g->main_validators);
     ec_cur_uint(&f, &g->main_freshness_ms);
     g->kind = (uint32_t)kind;
+    /* Format 2: a main chain's operators act alone. A side chain has none, and a format 3
+     * side genesis fails the check (its quorum is above 0). */
+    g->operator_quorum = v3 ? (uint32_t)quorum : g->kind == EC_CHAIN_MAIN ? 1 : 0;
     ec_cur_fold(c, &f);
 }
 

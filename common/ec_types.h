@@ -35,6 +35,9 @@
 #define EC_HEADER_VERSION 2 /* headers                                                  */
 #define EC_BLOCK_VERSION 2  /* blocks                                                   */
 #define EC_GENESIS_VERSION 2
+/* A main genesis whose operators act m of n (operator_quorum > 1) is format 3: format 2
+ * with operator_quorum after the operators. Quorum 1 keeps format 2, and its hash. */
+#define EC_GENESIS_VERSION_QUORUM 3
 #define EC_CHAIN_ID_MAX 64           /* buffer size for a chain id, with the NUL              */
 #define EC_CERT_TYPE_MAX 32          /* buffer size for a certificate type name               */
 #define EC_VALIDATORS_MAX 32         /* validators per chain                                   */
@@ -310,6 +313,9 @@ typedef struct {
     ec_valset_t validators;
     uint32_t operator_count; /* main chain: governance keys                    */
     uint8_t operators[EC_OPERATORS_MAX][EC_PK_BYTES];
+    /* Main chain: operator signatures an operator action needs (1..operator_count; 1 =
+     * each operator acts alone). 0 on a side chain. */
+    uint32_t operator_quorum;
     char main_chain_id[EC_CHAIN_ID_MAX]; /* side chains: the main chain they trust         */
     uint8_t main_genesis_hash[EC_HASH_BYTES];
     ec_valset_t main_validators;
@@ -322,7 +328,8 @@ typedef struct {
 #define EC_MAIN_FRESHNESS_MS_MIN 1000u
 
 /* [version=2, chain_id, kind, cert_type, time_ms, validators, operators: [bin...],
- *  main_chain_id, main_genesis_hash: bin(32), main_validators, main_freshness_ms] */
+ *  main_chain_id, main_genesis_hash: bin(32), main_validators, main_freshness_ms];
+ * version 3 (operator_quorum > 1) has operator_quorum: uint after operators. */
 void ec_genesis_encode(ec_writer_t *w, const ec_genesis_t *g);
 EC_WUR int ec_genesis_decode(ec_genesis_t *g, const uint8_t *data, size_t size);
 void ec_genesis_hash(uint8_t out[EC_HASH_BYTES], const ec_genesis_t *g);

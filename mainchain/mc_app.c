@@ -53,6 +53,7 @@
 #include "ec_chain.h"
 #include "ec_log.h"
 #include "ec_mlog.h"
+#include "mc_gov.h"
 
 #define S_KEY_MAX 128           /* longest state key we build, with room to spare    */
 #define S_HEADER_BYTES_MAX 1024 /* an encoded header is about 330 bytes               */
@@ -105,6 +106,8 @@ typedef struct {
     ec_sidechain_body_t side;
     s_side_update_t update; /* commit-thread scratch                             */
     ec_valset_t valset;     /* commit-thread scratch: a chain's current set      */
+    mc_gov_t gov;           /* operator governance (commit thread, queries)      */
+    bool gov_running;       /* a proposal's action is running: no operator check */
 } mc_app_t;
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -199,14 +202,6 @@ static int s_corrupt(ec_status_t *st, const char *what)
 {
     ec_error("mainchain: stored %s does not decode", what);
     return ec_status_set(st, EC_EINTERNAL, "stored %s is corrupt", what);
-}
-
-static bool s_is_operator(const mc_app_t *self, const uint8_t pk[EC_PK_BYTES])
-{
-    for (uint32_t i = 0; i < self->genesis.operator_count; i++)
-        if (memcmp(self->genesis.operators[i], pk, EC_PK_BYTES) == 0)
-            return true;
-    return false;
 }
 
 /* "issuer (degree, ORG-1)" for messages. */
@@ -495,6 +490,10 @@ static int s_check_tx(void *vself, const ec_tx_t *tx, const uint8_t *payload, si
             s_validator_body_t b;
             return s_parse_validator(tx, &b, st);
         }
+        case EC_MTX_GOV_PROPOSE:
+        case EC_MTX_GOV_APPROVE:
+        case EC_MTX_OPERATORS:
+            return mc_gov_check_tx(&self->gov, tx, st);
         case EC_MTX_ANCHOR: {
             /* ~7 KB: off the worker's stack. Anchors are about one a second per chain. */
             s_anchor_t *b = malloc(sizeof *b);
@@ -548,14 +547,38 @@ static int s_not_operator(const ec_tx_t *tx, ec_status_t *st)
     return ec_status_set(st, EC_EPERM, "sender %s is not an operator", addr);
 }
 
+/*
+ * Lets an operator action through: when a proposal that reached its quorum runs it, or
+ * when its sender is an operator in force and the quorum is 1. 0, EC_EPERM (st says which
+ * way to go), or a storage error.
+ */
+static int s_operator_gate(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx,
+                           ec_status_t *st)
+{
+    if (self->gov_running)
+        return 0;
+    mc_operators_t ops;
+    int rc = mc_operators_load(ctx->ledger, true, &self->genesis, &ops, st);
+    if (rc != 0)
+        return rc;
+    if (!mc_operators_has(&ops, tx->sender))
+        return s_not_operator(tx, st);
+    if (ops.quorum > 1)
+        return ec_status_set(st, EC_EPERM,
+                             "%s needs %u of the %u operators: propose it (GOV_PROPOSE, "
+                             "'ecert gov propose') for the others to approve",
+                             ec_tx_type_name(EC_CHAIN_MAIN, tx->type), ops.quorum, ops.count);
+    return 0;
+}
+
 static int s_deliver_org(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, ec_status_t *st)
 {
     ec_org_body_t b;
     int rc = ec_org_body_read(&b, tx->body, st);
     if (rc != 0)
         return rc;
-    if (!s_is_operator(self, tx->sender))
-        return s_not_operator(tx, st);
+    if ((rc = s_operator_gate(self, ctx, tx, st)) != 0)
+        return rc;
     uint8_t key[S_KEY_MAX];
     size_t ks = s_key_str(key, 'o', b.org_code);
     rc = s_exists(ctx->ledger, true, key, ks, st);
@@ -580,8 +603,8 @@ static int s_deliver_role(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx
     int rc = ec_role_body_read(&b, tx->body, st);
     if (rc != 0)
         return rc;
-    if (!s_is_operator(self, tx->sender))
-        return s_not_operator(tx, st);
+    if ((rc = s_operator_gate(self, ctx, tx, st)) != 0)
+        return rc;
     s_account_t a;
     rc = s_account_load(l, true, &self->dec, b.hash, &a, st);
     if (rc != 0)
@@ -704,8 +727,8 @@ static int s_deliver_sidechain(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_
     int rc = s_parse_sidechain(self, tx, b, st);
     if (rc != 0)
         return rc;
-    if (!s_is_operator(self, tx->sender))
-        return s_not_operator(tx, st);
+    if ((rc = s_operator_gate(self, ctx, tx, st)) != 0)
+        return rc;
     const ec_genesis_t *g = &b->genesis;
     uint8_t skey[S_KEY_MAX], tkey[S_KEY_MAX], *val = NULL;
     size_t sks = s_key_str(skey, 's', g->chain_id);
@@ -958,8 +981,8 @@ static int s_deliver_side_update(mc_app_t *self, ec_block_ctx_t *ctx, const ec_t
     int rc = s_parse_side_update(tx, b, st);
     if (rc != 0)
         return rc;
-    if (!s_is_operator(self, tx->sender))
-        return s_not_operator(tx, st);
+    if ((rc = s_operator_gate(self, ctx, tx, st)) != 0)
+        return rc;
     ec_light_t lc;
     rc = s_light_load(l, true, b->chain_id, &lc, st);
     if (rc != 0)
@@ -1011,8 +1034,8 @@ static int s_deliver_validator(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_
     int rc = s_parse_validator(tx, &b, st);
     if (rc != 0)
         return rc;
-    if (!s_is_operator(self, tx->sender))
-        return s_not_operator(tx, st);
+    if ((rc = s_operator_gate(self, ctx, tx, st)) != 0)
+        return rc;
     if (ctx->valset_changed)
         return ec_status_set(st, EC_EBUSY,
                              "this block already changes a validator: one per "
@@ -1057,8 +1080,8 @@ static int s_deliver_side_validator(mc_app_t *self, ec_block_ctx_t *ctx, const e
     int rc = s_parse_validator(tx, &b, st);
     if (rc != 0)
         return rc;
-    if (!s_is_operator(self, tx->sender))
-        return s_not_operator(tx, st);
+    if ((rc = s_operator_gate(self, ctx, tx, st)) != 0)
+        return rc;
     uint8_t key[S_KEY_MAX];
     rc = s_exists(ctx->ledger, true, key, s_key_str(key, 's', b.chain_id), st);
     if (rc < 0)
@@ -1102,10 +1125,34 @@ static int s_deliver_tx(void *vself, ec_block_ctx_t *ctx, const ec_tx_t *tx, con
             return s_deliver_validator(self, ctx, tx, st);
         case EC_MTX_SIDECHAIN_VALIDATOR:
             return s_deliver_side_validator(self, ctx, tx, st);
+        case EC_MTX_GOV_PROPOSE:
+        case EC_MTX_GOV_APPROVE:
+            return mc_gov_deliver(&self->gov, ctx, tx, st);
+        case EC_MTX_OPERATORS:
+            rc = s_operator_gate(self, ctx, tx, st);
+            return rc ? rc : mc_gov_set_operators(&self->gov, ctx, tx, st);
         default:
             return ec_status_set(st, EC_EINVAL, "unknown main-chain transaction type %" PRIu64,
                                  tx->type);
     }
+}
+
+/* mc_gov_exec_fn: runs a proposal's action, which its approvals let past the operator
+ * check. Only operator actions reach here (ec_gov_action_type). */
+static int s_gov_exec(void *vself, ec_block_ctx_t *ctx, const ec_tx_t *action, ec_status_t *st)
+{
+    mc_app_t *self = vself;
+    assert(ec_gov_action_type(action->type) && !self->gov_running);
+    self->gov_running = true;
+    int rc = s_deliver_tx(self, ctx, action, NULL, 0, st);
+    self->gov_running = false;
+    return rc;
+}
+
+/* mc_gov_check_fn: the action's stateless checks. */
+static int s_gov_check(void *vself, const ec_tx_t *action, ec_status_t *st)
+{
+    return s_check_tx(vself, action, NULL, 0, st);
 }
 
 /* ---- end_block ---------------------------------------------------------------------------- */
@@ -1585,8 +1632,11 @@ static int s_query_records(ec_ledger_t *l, const msgpack_object *args, ec_writer
 static int s_query(void *vself, ec_ledger_t *l, const char *path, const msgpack_object *args,
                    ec_writer_t *out, ec_status_t *st)
 {
-    (void)vself;
+    mc_app_t *self = vself;
     assert(l && path && args && out);
+    int rc = mc_gov_query(&self->gov, l, path, args, out, st);
+    if (rc != 1)
+        return rc;
     if (strcmp(path, "account") == 0)
         return s_query_account(l, args, out, st);
     if (strcmp(path, "org") == 0)
@@ -1656,6 +1706,7 @@ ec_app_t *mc_app_new(const ec_genesis_t *genesis, ec_status_t *st)
     ec_genesis_hash(self->genesis_hash, genesis);
     ec_writer_init(&self->w);
     ec_decoder_init(&self->dec);
+    mc_gov_init(&self->gov, &self->genesis, self, s_gov_exec, s_gov_check);
     self->app.name = "mainchain";
     self->app.self = self;
     self->app.check_tx = s_check_tx;
@@ -1674,5 +1725,6 @@ void mc_app_free(ec_app_t *app)
     assert((void *)self == (void *)app);
     ec_writer_fini(&self->w);
     ec_decoder_fini(&self->dec);
+    mc_gov_fini(&self->gov);
     free(self);
 }

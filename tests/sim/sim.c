@@ -932,6 +932,7 @@ static bool sim_seed(uint64_t seed, bool verbose, bool relay, stats_t *stats,
         g->validators.v[k].power = 1 + (rng_chance(&s->rng, 300) && !relay ? k % 2 : 0);
     }
     g->operator_count = 1;
+    g->operator_quorum = 1;
     memcpy(g->operators[0], ec_key_pk(s->keys[0]), EC_PK_BYTES);
 
     /* Nodes: one per genesis key, often a fifth that joins the set, sometimes a twin of

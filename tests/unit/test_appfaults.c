@@ -109,6 +109,7 @@ static int s_setup(fx_t **out, bool side)
         snprintf(g->chain_id, sizeof g->chain_id, "%s", MAIN_ID);
         g->kind = EC_CHAIN_MAIN;
         g->operator_count = 1;
+        g->operator_quorum = 1;
         memcpy(g->operators[0], ec_key_pk(fx->issuer), EC_PK_BYTES);
         fx->app = mc_app_new(g, &st);
     }

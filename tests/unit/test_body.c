@@ -766,6 +766,7 @@ static void test_refuse_sidechain(void **state)
     memset(main_g.validators.v[0].pk, 1, EC_PK_BYTES);
     main_g.validators.v[0].power = 1;
     main_g.operator_count = 1;
+    main_g.operator_quorum = 1;
     memset(main_g.operators[0], 2, EC_PK_BYTES);
     ec_genesis_encode(&g, &main_g);
     c = (s_case_t){"sidechain: a main genesis", r_sidechain, sizeof(ec_sidechain_body_t),

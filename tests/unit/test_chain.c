@@ -47,7 +47,9 @@ static void test_names(void **state)
                         "VALIDATOR_UPDATE");
     assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, EC_MTX_SIDECHAIN_VALIDATOR),
                         "SIDECHAIN_VALIDATOR");
-    assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, 11), "UNKNOWN");
+    assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, EC_MTX_GOV_PROPOSE), "GOV_PROPOSE");
+    assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, EC_MTX_OPERATORS), "OPERATORS");
+    assert_string_equal(ec_tx_type_name(EC_CHAIN_MAIN, EC_MTX_MAX + 1), "UNKNOWN");
     assert_string_equal(ec_tx_type_name(3, 1), "UNKNOWN");
 }
 

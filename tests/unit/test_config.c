@@ -437,6 +437,7 @@ static void s_genesis_main(ec_genesis_t *g)
         g->validators.v[1].pk[i] = (uint8_t)i;
     g->validators.v[1].power = 4294967295u;
     g->operator_count = 2;
+    g->operator_quorum = 1;
     memset(g->operators[0], 0x01, 32);
     memset(g->operators[1], 0xfe, 32);
 }
@@ -465,10 +466,13 @@ static void test_genesis_round_trip(void **state)
     ec_genesis_t g, back;
     ec_status_t st = {0};
     char path[256];
-    for (int kind = 0; kind < 2; kind++) {
+    for (int kind = 0; kind < 3; kind++) {
         if (kind == 0)
             s_genesis_main(&g);
-        else
+        else if (kind == 1) {
+            s_genesis_main(&g); /* two operators, both needed */
+            g.operator_quorum = 2;
+        } else
             s_genesis_side(&g);
         snprintf(path, sizeof path, "%s/genesis-%d.yaml", s_dir, kind);
         assert_int_equal(ec_genesis_save(&g, path, &st), 0);
@@ -553,6 +557,12 @@ static void test_genesis_errors(void **state)
     s_genesis_bad(MAIN_HEAD "validators: [{pk: " PK_A ", power: 1}]\n", "missing key 'operators'");
     s_genesis_bad(MAIN_HEAD "validators: [{pk: " PK_A ", power: 1}]\noperators: [xyz]\n",
                   "key 'operators[0]': expected 64 hex digits");
+    s_genesis_bad(MAIN_HEAD "validators: [{pk: " PK_A ", power: 1}]\noperators: [" PK_B
+                            "]\noperator_quorum: 2\n",
+                  "key 'operator_quorum': expected an integer from 1 to 1");
+    s_genesis_bad(SIDE_HEAD "main_genesis_hash: " PK_B "\nmain_validators: [{pk: " PK_A
+                            ", power: 1}]\noperator_quorum: 1\n",
+                  "key 'operator_quorum': only allowed when kind is main");
     s_genesis_bad(MAIN_HEAD "validators: [{pk: " PK_A ", power: 1}]\noperators: []\n"
                             "cert_type: degree\n",
                   "key 'cert_type': only allowed when kind is side");

@@ -118,6 +118,7 @@ static int s_setup(void **state)
         g->validators.v[i].power = 1;
     }
     g->operator_count = 1;
+    g->operator_quorum = 1;
     memcpy(g->operators[0], ec_key_pk(f->user), EC_PK_BYTES);
     for (int i = 0; i < 2; i++) {
         f->ledger[i] = tu_ledger_make(f->dir[i], sizeof f->dir[i], "ec-exec");

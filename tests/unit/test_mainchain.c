@@ -41,6 +41,7 @@ typedef struct {
     ec_status_t st;                            /* status of the last transaction          */
     uint8_t vs_hash[EC_HASH_BYTES];            /* set by s_sidechain_light                */
     ec_valset_t next_valset;                   /* ctx.next_valset points here             */
+    uint8_t last_id[EC_HASH_BYTES];            /* id of the last transaction built        */
 } fx_t;
 
 /* A side chain built in memory: headers 1..SIDE_BLOCKS, hashes[0] = its genesis hash. */
@@ -81,6 +82,7 @@ static int s_setup(void **state)
     memcpy(fx->g.validators.v[0].pk, ec_key_pk(fx->val), EC_PK_BYTES);
     fx->g.validators.v[0].power = 1;
     fx->g.operator_count = 2; /* the second, op2, checks that every operator counts */
+    fx->g.operator_quorum = 1;
     memcpy(fx->g.operators[0], ec_key_pk(fx->op), EC_PK_BYTES);
     memcpy(fx->g.operators[1], ec_key_pk(fx->op2), EC_PK_BYTES);
     ec_genesis_hash(fx->ghash, &fx->g);
@@ -127,6 +129,8 @@ static int s_tx_on(fx_t *fx, const char *chain_id, const ec_key_t *key, uint64_t
                 ec_writer_data(body), ec_writer_size(body));
     ec_tx_t tx;
     int drc = ec_tx_decode(&tx, ec_writer_data(&env), ec_writer_size(&env));
+    if (drc == 0)
+        memcpy(fx->last_id, tx.id, EC_HASH_BYTES);
     if (drc != 0) {
         /* The engine refuses such a transaction before the app sees it (e.g. a name that
          * is not UTF-8 fails the codec's str check): that is the refusal. */
@@ -1353,6 +1357,253 @@ static uint32_t s_role_count(fx_t *fx, const ec_key_t *k)
  * registered account without roles, a key never registered, and the side chain's own
  * validator.
  */
+/* ---- operator governance ---------------------------------------------------------------- */
+
+/* OPERATORS [keys..., quorum] sent by `key`. */
+static int s_operators(fx_t *fx, const ec_key_t *key, const ec_key_t *const *ops, uint32_t n,
+                       uint32_t quorum)
+{
+    ec_operators_body_t b;
+    memset(&b, 0, sizeof b);
+    b.count = n;
+    for (uint32_t i = 0; i < n; i++)
+        memcpy(b.pks[i], ec_key_pk(ops[i]), EC_PK_BYTES);
+    b.quorum = quorum;
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_operators_body_encode(&w, &b);
+    int rc = s_tx(fx, key, EC_MTX_OPERATORS, &w);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+/* GOV_PROPOSE of an action (type, encoded body) expiring `ttl_ms` after the block time;
+ * the proposal's id is then fx->last_id. */
+static int s_propose(fx_t *fx, const ec_key_t *key, uint64_t type, const ec_writer_t *action,
+                     uint64_t ttl_ms)
+{
+    ec_propose_body_t b = {.action_type = type,
+                           .action = ec_writer_data(action),
+                           .action_size = ec_writer_size(action),
+                           .expires_ms = fx->ctx.time_ms + ttl_ms};
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_propose_body_encode(&w, &b);
+    int rc = s_tx(fx, key, EC_MTX_GOV_PROPOSE, &w);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+static int s_propose_org(fx_t *fx, const ec_key_t *key, const char *code, uint64_t ttl_ms)
+{
+    ec_org_body_t org = {.billing = EC_BILLING_PUBLIC};
+    snprintf(org.org_code, sizeof org.org_code, "%s", code);
+    snprintf(org.name, sizeof org.name, "Org %s", code);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_org_body_encode(&w, &org);
+    int rc = s_propose(fx, key, EC_MTX_ORG, &w, ttl_ms);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+static int s_approve(fx_t *fx, const ec_key_t *key, const uint8_t id[EC_HASH_BYTES])
+{
+    ec_approve_body_t b;
+    memcpy(b.proposal, id, EC_HASH_BYTES);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_approve_body_encode(&w, &b);
+    int rc = s_tx(fx, key, EC_MTX_GOV_APPROVE, &w);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+/* The committed proposal's approvals and executed height (query "proposal"). */
+static void s_proposal_state(fx_t *fx, const uint8_t id[EC_HASH_BYTES], uint32_t *approvals,
+                             uint64_t *executed)
+{
+    q_t q;
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_bin(&a, id, EC_HASH_BYTES);
+    assert_int_equal(s_query(fx, &q, "proposal", &a), 0);
+    assert_int_equal(q.root->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal(q.root->via.array.size, 9);
+    assert_memory_equal(q.root->via.array.ptr[0].via.bin.ptr, id, EC_HASH_BYTES);
+    *approvals = q.root->via.array.ptr[7].via.array.size;
+    *executed = q.root->via.array.ptr[8].via.u64;
+    s_q_fini(&q);
+    ec_writer_fini(&a);
+}
+
+/* Proposals listed by query "proposals" [all, nil]. */
+static uint32_t s_proposals_listed(fx_t *fx, bool all)
+{
+    q_t q;
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 2);
+    ec_write_bool(&a, all);
+    ec_write_nil(&a);
+    assert_int_equal(s_query(fx, &q, "proposals", &a), 0);
+    uint32_t n = q.root->via.array.ptr[0].via.array.size;
+    s_q_fini(&q);
+    ec_writer_fini(&a);
+    return n;
+}
+
+static void test_governance(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t id[EC_HASH_BYTES], stale[EC_HASH_BYTES];
+    uint32_t approvals = 0;
+    uint64_t executed = 0;
+    q_t q;
+
+    /* Quorum 1 (the genesis): an operator changes the set alone, to 2 of 3. */
+    const ec_key_t *three[] = {fx->op, fx->op2, fx->carol};
+    assert_int_equal(s_operators(fx, fx->stranger, three, 3, 2), EC_EPERM);
+    assert_int_equal(s_operators(fx, fx->op, three, 3, 4), EC_EINVAL);
+    const ec_key_t *twice[] = {fx->op, fx->op};
+    assert_int_equal(s_operators(fx, fx->op, twice, 2, 1), EC_EINVAL);
+    assert_int_equal(s_operators(fx, fx->op, three, 3, 2), 0);
+    s_commit(fx);
+    ec_writer_t none;
+    ec_writer_init(&none);
+    ec_write_array(&none, 0);
+    assert_int_equal(s_query(fx, &q, "operators", &none), 0);
+    assert_int_equal(q.root->via.array.ptr[0].via.array.size, 3);
+    assert_int_equal(q.root->via.array.ptr[1].via.u64, 2);
+    s_q_fini(&q);
+
+    /* Now an operator alone is refused, and told to propose. */
+    assert_int_equal(s_org(fx, fx->op, "ORG-G", "Gov"), EC_EPERM);
+    assert_non_null(strstr(fx->st.msg, "propose"));
+    assert_int_equal(s_propose_org(fx, fx->stranger, "ORG-G", 3600000), EC_EPERM);
+
+    /* Proposed by one, approved by another: it runs in the approving transaction. */
+    assert_int_equal(s_propose_org(fx, fx->op, "ORG-G", 3600000), 0);
+    memcpy(id, fx->last_id, sizeof id);
+    s_commit(fx);
+    assert_int_equal(s_query_str(fx, &q, "org", "ORG-G"), EC_ENOTFOUND);
+    s_q_fini(&q);
+    s_proposal_state(fx, id, &approvals, &executed);
+    assert_int_equal(approvals, 1);
+    assert_int_equal(executed, 0);
+    assert_int_equal(s_proposals_listed(fx, false), 1);
+    assert_int_equal(s_approve(fx, fx->op, id), EC_EEXIST);
+    assert_int_equal(s_approve(fx, fx->stranger, id), EC_EPERM);
+    uint64_t ran_at = fx->ctx.height;
+    assert_int_equal(s_approve(fx, fx->op2, id), 0);
+    s_commit(fx);
+    assert_int_equal(s_query_str(fx, &q, "org", "ORG-G"), 0);
+    s_q_fini(&q);
+    s_proposal_state(fx, id, &approvals, &executed);
+    assert_int_equal(approvals, 2);
+    assert_int_equal(executed, ran_at);
+    assert_int_equal(s_proposals_listed(fx, false), 0);
+    assert_int_equal(s_approve(fx, fx->carol, id), EC_ESTATE);
+
+    /* An action that fails when it runs refuses the approval, which is not recorded. */
+    assert_int_equal(s_propose_org(fx, fx->op, "ORG-G", 3600000), 0);
+    memcpy(id, fx->last_id, sizeof id);
+    s_commit(fx);
+    assert_int_equal(s_approve(fx, fx->carol, id), EC_EEXIST);
+    assert_non_null(strstr(fx->st.msg, "the proposed ORG was refused"));
+    s_commit(fx);
+    s_proposal_state(fx, id, &approvals, &executed);
+    assert_int_equal(approvals, 1);
+    assert_int_equal(executed, 0);
+
+    /* Bodies and expiry. */
+    ec_writer_t bad;
+    ec_writer_init(&bad);
+    ec_write_array(&bad, 3);
+    ec_write_cstr(&bad, "bad code!");
+    ec_write_cstr(&bad, "x");
+    ec_write_uint(&bad, 0);
+    assert_int_equal(s_propose(fx, fx->op, EC_MTX_ORG, &bad, 3600000), EC_EINVAL);
+    assert_int_equal(s_propose(fx, fx->op, EC_MTX_REGISTER, &bad, 3600000), EC_EINVAL);
+    assert_int_equal(s_propose(fx, fx->op, EC_MTX_GOV_APPROVE, &bad, 3600000), EC_EINVAL);
+    ec_writer_fini(&bad);
+    assert_int_equal(s_propose_org(fx, fx->op, "ORG-X", 0), EC_EINVAL);
+    assert_int_equal(s_propose_org(fx, fx->op, "ORG-X", EC_GOV_EXPIRY_MAX_MS + 1), EC_EINVAL);
+    assert_int_equal(s_propose_org(fx, fx->op, "ORG-X", 1500), 0);
+    memcpy(stale, fx->last_id, sizeof stale);
+    s_commit(fx);
+    s_commit(fx); /* 2 s later: past its expiry */
+    assert_int_equal(s_approve(fx, fx->op2, stale), EC_ESTATE);
+    assert_non_null(strstr(fx->st.msg, "expired"));
+    uint8_t unknown[EC_HASH_BYTES];
+    memset(unknown, 0x5a, sizeof unknown);
+    assert_int_equal(s_approve(fx, fx->op2, unknown), EC_ENOTFOUND);
+
+    /* At most EC_GOV_OPEN_MAX open at once; the expired one made room when counted. */
+    assert_int_equal(s_proposals_listed(fx, false), 2);
+    for (int i = 0; i < EC_GOV_OPEN_MAX - 1; i++) {
+        char code[16];
+        snprintf(code, sizeof code, "ORG-B%d", i);
+        assert_int_equal(s_propose_org(fx, fx->op, code, 3600000), 0);
+    }
+    assert_int_equal(s_propose_org(fx, fx->op, "ORG-LAST", 3600000), EC_EBUSY);
+    s_commit(fx);
+    assert_int_equal(s_proposals_listed(fx, false), EC_GOV_OPEN_MAX);
+    assert_int_equal(s_proposals_listed(fx, true), 32); /* a page */
+
+    /* The set changes by the same quorum: back to op and op2, each alone. */
+    ec_operators_body_t ob = {.count = 2, .quorum = 1};
+    memcpy(ob.pks[0], ec_key_pk(fx->op), EC_PK_BYTES);
+    memcpy(ob.pks[1], ec_key_pk(fx->op2), EC_PK_BYTES);
+    ec_writer_t ow;
+    ec_writer_init(&ow);
+    ec_operators_body_encode(&ow, &ob);
+    assert_int_equal(s_propose(fx, fx->carol, EC_MTX_OPERATORS, &ow, 3600000), EC_EBUSY);
+    ec_writer_fini(&ow);
+    assert_int_equal(s_approve(fx, fx->op2, id), EC_EEXIST); /* ORG-G again: still refused */
+    s_commit(fx);
+    /* Approving one of the 63 runs it and frees a place. */
+    {
+        q_t lq;
+        ec_writer_t a;
+        ec_writer_init(&a);
+        ec_write_array(&a, 2);
+        ec_write_bool(&a, false);
+        ec_write_nil(&a);
+        assert_int_equal(s_query(fx, &lq, "proposals", &a), 0);
+        const msgpack_object *last = &lq.root->via.array.ptr[0].via.array.ptr[EC_GOV_OPEN_MAX - 1];
+        memcpy(id, last->via.array.ptr[0].via.bin.ptr, EC_HASH_BYTES);
+        s_q_fini(&lq);
+        ec_writer_fini(&a);
+    }
+    assert_int_equal(s_approve(fx, fx->carol, id), 0);
+    assert_int_equal(s_query_str(fx, &q, "org", "ORG-B62"), EC_ENOTFOUND); /* not committed */
+    s_q_fini(&q);
+    s_commit(fx);
+    assert_int_equal(s_query_str(fx, &q, "org", "ORG-B62"), 0);
+    s_q_fini(&q);
+    ec_writer_init(&ow);
+    ec_operators_body_encode(&ow, &ob);
+    assert_int_equal(s_propose(fx, fx->carol, EC_MTX_OPERATORS, &ow, 3600000), 0);
+    memcpy(id, fx->last_id, sizeof id);
+    ec_writer_fini(&ow);
+    assert_int_equal(s_approve(fx, fx->op, id), 0);
+    s_commit(fx);
+    assert_int_equal(s_query(fx, &q, "operators", &none), 0);
+    assert_int_equal(q.root->via.array.ptr[0].via.array.size, 2);
+    assert_int_equal(q.root->via.array.ptr[1].via.u64, 1);
+    s_q_fini(&q);
+    assert_int_equal(s_org(fx, fx->op2, "ORG-ALONE", "Alone"), 0);
+    assert_int_equal(s_propose_org(fx, fx->carol, "ORG-C", 3600000), EC_EPERM);
+    /* A proposal made under quorum 1 runs at once. */
+    assert_int_equal(s_propose_org(fx, fx->op, "ORG-NOW", 3600000), 0);
+    s_commit(fx);
+    assert_int_equal(s_query_str(fx, &q, "org", "ORG-NOW"), 0);
+    s_q_fini(&q);
+    ec_writer_fini(&none);
+}
+
 static void test_authorization(void **state)
 {
     fx_t *fx = *state;
@@ -1645,6 +1896,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_anchor_fork_claims, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_validator_governance, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_authorization, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_governance, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_records, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_determinism, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_query_errors, s_setup, s_teardown),

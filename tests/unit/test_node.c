@@ -167,6 +167,7 @@ static void s_genesis(ec_genesis_t *g, const char *chain_id, const ec_key_t *vke
     memcpy(g->validators.v[0].pk, ec_key_pk(vkey), EC_PK_BYTES);
     g->validators.v[0].power = 10;
     g->operator_count = 1; /* a main chain names its governance keys */
+    g->operator_quorum = 1;
     memset(g->operators[0], 0x11, EC_PK_BYTES);
 }
 

@@ -539,6 +539,7 @@ static int setup(void **state)
     memcpy(mg->validators.v[0].pk, ec_key_pk(fx->keys[K_MAINVAL]), EC_PK_BYTES);
     mg->validators.v[0].power = 10;
     mg->operator_count = 1;
+    mg->operator_quorum = 1;
     memcpy(mg->operators[0], ec_key_pk(fx->keys[K_MAINVAL]), EC_PK_BYTES);
     ec_genesis_hash(fx->block_hash[0], mg);
     ec_merkle_leaf(fx->hist_leaves[0], EC_LEAF_BLOCK, fx->block_hash[0], EC_HASH_BYTES);

@@ -952,6 +952,7 @@ static ec_genesis_t s_main_genesis(void)
     s_fill(g.validators.v[1].pk, 32, 2);
     g.validators.v[1].power = 5;
     g.operator_count = 1;
+    g.operator_quorum = 1;
     s_fill(g.operators[0], 32, 3);
     return g;
 }
@@ -963,6 +964,7 @@ static ec_genesis_t s_side_genesis(void)
     g.kind = EC_CHAIN_SIDE;
     strcpy(g.cert_type, "degree");
     g.operator_count = 0;
+    g.operator_quorum = 0;
     memset(g.operators, 0, sizeof g.operators);
     strcpy(g.main_chain_id, "ecert-main");
     s_fill(g.main_genesis_hash, 32, 7);
@@ -1013,6 +1015,46 @@ static void test_genesis(void **state)
     g = s_main_genesis();
     g.validators.count = 0;
     assert_int_equal(s_genesis_rt(&g), EC_EINVAL);
+    /* m of n operators: format 3, which a quorum of 1 never uses; 1 <= m <= n. */
+    g = s_main_genesis();
+    g.operator_count = 3;
+    s_fill(g.operators[1], 32, 4);
+    s_fill(g.operators[2], 32, 5);
+    g.operator_quorum = 2;
+    assert_int_equal(s_genesis_rt(&g), 0);
+    {
+        ec_writer_t w;
+        ec_writer_init(&w);
+        ec_genesis_encode(&w, &g);
+        assert_int_equal(ec_writer_data(&w)[1], EC_GENESIS_VERSION_QUORUM);
+        ec_writer_fini(&w);
+    }
+    g.operator_quorum = 4;
+    assert_int_equal(s_genesis_rt(&g), EC_EINVAL);
+    {
+        /* A hand-made format 3 with quorum 1: a second encoding of a format 2 genesis. */
+        ec_writer_t w;
+        ec_writer_init(&w);
+        ec_write_array(&w, 12);
+        ec_write_uint(&w, EC_GENESIS_VERSION_QUORUM);
+        ec_write_cstr(&w, g.chain_id);
+        ec_write_uint(&w, g.kind);
+        ec_write_cstr(&w, g.cert_type);
+        ec_write_uint(&w, g.time_ms);
+        ec_valset_encode(&w, &g.validators);
+        ec_write_array(&w, g.operator_count);
+        for (uint32_t i = 0; i < g.operator_count; i++)
+            ec_write_bin(&w, g.operators[i], 32);
+        ec_write_uint(&w, 1);
+        ec_write_cstr(&w, g.main_chain_id);
+        ec_write_bin(&w, g.main_genesis_hash, 32);
+        ec_valset_encode(&w, &g.main_validators);
+        ec_write_uint(&w, g.main_freshness_ms);
+        ec_genesis_t back;
+        assert_int_equal(ec_genesis_decode(&back, ec_writer_data(&w), ec_writer_size(&w)),
+                         EC_EINVAL);
+        ec_writer_fini(&w);
+    }
     g = s_main_genesis();
     g.operator_count = 2; /* duplicate operator */
     memcpy(g.operators[1], g.operators[0], 32);
@@ -1055,6 +1097,9 @@ static void test_genesis(void **state)
     g.operator_count = 1;
     assert_int_equal(s_genesis_rt(&g), EC_EINVAL);
     g = s_side_genesis();
+    g.operator_quorum = 2; /* format 3 on a side chain */
+    assert_int_equal(s_genesis_rt(&g), EC_EINVAL);
+    g = s_side_genesis();
     strcpy(g.main_chain_id, g.chain_id);
     assert_int_equal(s_genesis_rt(&g), EC_EINVAL);
     g = s_side_genesis();
@@ -1067,7 +1112,7 @@ static void test_genesis(void **state)
     assert_int_equal(s_genesis_rt(&g), EC_EINVAL);
 
     /* Version and shape. */
-    uint8_t bad[] = {0x9b, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    uint8_t bad[] = {0x9b, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ec_genesis_t out;
     assert_int_equal(ec_genesis_decode(&out, bad, sizeof bad), EC_EVERSION);
     bad[1] = 0x01; /* version 1 had no main_freshness_ms: refused, not misread */
