@@ -21,6 +21,26 @@ int cmd_account_address(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_account_pubkey(cl_ctx_t *ctx, int argc, char **argv);
 
 /* cmd_admin.c */
+
+/* cl_opt_t handlers for --operator-key FILE and --operator-pk HEX: add the public key to
+ * the operators of the ec_genesis_t `out` (at most EC_OPERATORS_MAX). 0, or 1/2. */
+int cl_opt_operator_key(cl_ctx_t *ctx, const char *path, void *out);
+int cl_opt_operator_pk(cl_ctx_t *ctx, const char *hex, void *out);
+
+/* cmd_gov.c */
+
+/* What an operator command returns when `gov propose` proposed its action instead of
+ * sending it (the proposal was reported): `gov propose` exits 0 on it. */
+#define CL_PROPOSED 3
+
+/*
+ * Sends an operator action (main chain, signed by --key), or under `gov propose` proposes
+ * it (GOV_PROPOSE) and reports the proposal. Returns 0 (sent), CL_PROPOSED, or 1/2.
+ */
+int cmd_gov_submit(cl_ctx_t *ctx, uint64_t type, const ec_writer_t *body, cl_txres_t *res);
+
+/* ecert.c: runs `<command> [<subcommand>] [options]` (argv[0] = the command). */
+int cl_dispatch(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_org_register(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_role_grant(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_role_revoke(cl_ctx_t *ctx, int argc, char **argv);
@@ -156,6 +176,12 @@ int cmd_chain_status(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_chain_evidence(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_node_status(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_validator_set(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_gov_propose(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_gov_approve(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_gov_show(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_gov_list(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_gov_operators(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_gov_set_operators(cl_ctx_t *ctx, int argc, char **argv);
 
 /*
  * Decrypts a sealed certificate payload with the holder's key, checks it against

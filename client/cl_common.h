@@ -74,6 +74,10 @@ typedef struct {
     bool err_usage;
     char err_msg[512];
     char err_node_msg[256]; /* the node's own text, for --json ("" if local)  */
+    /* `gov propose`: the operator action the command builds is proposed (GOV_PROPOSE,
+     * expiring gov_ttl_ms after now) instead of sent (cmd_gov_submit). */
+    bool gov_propose;
+    uint64_t gov_ttl_ms;
 } cl_ctx_t;
 
 /* ---- errors and output ------------------------------------------------------------------ */

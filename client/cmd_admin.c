@@ -13,10 +13,11 @@
 
 #include "cl_commands.h"
 
-/* Submits one main-chain transaction signed by --key. 0, or 1/2. */
+/* Submits one main-chain transaction signed by --key, or under `gov propose` proposes it
+ * (cmd_gov_submit). 0, CL_PROPOSED, or 1/2. */
 static int s_submit_main(cl_ctx_t *ctx, uint64_t type, const ec_writer_t *body, cl_txres_t *res)
 {
-    return cl_submit_signed(ctx, NULL, type, body, NULL, 0, res, NULL);
+    return cmd_gov_submit(ctx, type, body, res);
 }
 
 /* --address given and well formed. 0 or 2. */
@@ -569,8 +570,7 @@ static int s_opt_validator_pk(cl_ctx_t *ctx, const char *hex, void *out)
     return rc ? rc : s_add_validator(ctx, out, pk, hex);
 }
 
-/* cl_opt_t handler for --operator-key: adds a key file's public key to genesis `out`. */
-static int s_opt_operator(cl_ctx_t *ctx, const char *path, void *out)
+int cl_opt_operator_key(cl_ctx_t *ctx, const char *path, void *out)
 {
     ec_genesis_t *g = out;
     if (g->operator_count == EC_OPERATORS_MAX)
@@ -581,8 +581,7 @@ static int s_opt_operator(cl_ctx_t *ctx, const char *path, void *out)
     return 0;
 }
 
-/* cl_opt_t handler for --operator-pk: as --operator-key, with the public key itself. */
-static int s_opt_operator_pk(cl_ctx_t *ctx, const char *hex, void *out)
+int cl_opt_operator_pk(cl_ctx_t *ctx, const char *hex, void *out)
 {
     ec_genesis_t *g = out;
     if (g->operator_count == EC_OPERATORS_MAX)
@@ -650,8 +649,8 @@ int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv)
                              {"quorum", CL_ARG_U64, &quorum},
                              {"validator-key", CL_ARG_FN, &g.validators, NULL, s_opt_validator},
                              {"validator-pk", CL_ARG_FN, &g.validators, NULL, s_opt_validator_pk},
-                             {"operator-key", CL_ARG_FN, &g, NULL, s_opt_operator},
-                             {"operator-pk", CL_ARG_FN, &g, NULL, s_opt_operator_pk},
+                             {"operator-key", CL_ARG_FN, &g, NULL, cl_opt_operator_key},
+                             {"operator-pk", CL_ARG_FN, &g, NULL, cl_opt_operator_pk},
                              {"out", CL_ARG_STR, &out},
                              {"time-ms", CL_ARG_U64, &time_ms},
                              {NULL}};

@@ -7,6 +7,7 @@
  * Exit status: 0 success, 1 failure (`ecert: <what was wrong>` on stderr), 2 bad usage.
  * The contract, with an example per command, is docs/CLI.md.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,13 @@ static const s_command_t s_commands[] = {
      "change a side chain's validators or unfreeze it (operator)"},
     {"validator", "set", cmd_validator_set,
      "add, remove or re-weigh a validator of a chain (operator)"},
+    {"gov", "propose", cmd_gov_propose, "propose an operator action for others to approve"},
+    {"gov", "approve", cmd_gov_approve, "approve a proposal (operator); the quorum's runs it"},
+    {"gov", "list", cmd_gov_list, "open proposals, or all with --all"},
+    {"gov", "show", cmd_gov_show, "one proposal: action, approvals, state"},
+    {"gov", "operators", cmd_gov_operators, "the operators in force and their quorum"},
+    {"gov", "set-operators", cmd_gov_set_operators,
+     "replace the operator set and quorum (operator action)"},
     {"genesis", "main", cmd_genesis_main, "write a main-chain genesis file"},
     {"genesis", "side", cmd_genesis_side, "write a side-chain genesis file"},
     {"cert", "issue", cmd_cert_issue, "issue a certificate sealed to its holder"},
@@ -141,12 +149,18 @@ static int s_run(cl_ctx_t *ctx, int argc, char **argv)
         ctx->command = "";
         return cl_usage(ctx, "no command given");
     }
-    const char *command = argv[optind];
+    return cl_dispatch(ctx, argc - optind, argv + optind);
+}
+
+int cl_dispatch(cl_ctx_t *ctx, int argc, char **argv)
+{
+    assert(argc >= 1);
+    const char *command = argv[0];
     if (!s_is_command(command)) {
         ctx->command = "";
         return cl_usage(ctx, "unknown command '%s'", command);
     }
-    int at = optind + 1;
+    int at = 1;
     const char *sub = at < argc ? argv[at] : NULL;
     for (size_t i = 0; i < S_COMMAND_COUNT; i++) {
         const s_command_t *c = &s_commands[i];
@@ -154,7 +168,7 @@ static int s_run(cl_ctx_t *ctx, int argc, char **argv)
             continue;
         if (!c->sub) {
             ctx->command = c->command;
-            return c->run(ctx, argc - optind, argv + optind);
+            return c->run(ctx, argc, argv);
         }
         if (sub && !strcmp(c->sub, sub)) {
             static char name[64];

@@ -141,8 +141,7 @@ typedef struct {
 } ec_propose_body_t;
 
 void ec_propose_body_encode(ec_writer_t *w, const ec_propose_body_t *b);
-EC_WUR int ec_propose_body_read(ec_propose_body_t *b, const msgpack_object *body,
-                                ec_status_t *st);
+EC_WUR int ec_propose_body_read(ec_propose_body_t *b, const msgpack_object *body, ec_status_t *st);
 
 /* GOV_APPROVE [proposal: bin32]: the id of the GOV_PROPOSE transaction. */
 typedef struct {
@@ -150,8 +149,7 @@ typedef struct {
 } ec_approve_body_t;
 
 void ec_approve_body_encode(ec_writer_t *w, const ec_approve_body_t *b);
-EC_WUR int ec_approve_body_read(ec_approve_body_t *b, const msgpack_object *body,
-                                ec_status_t *st);
+EC_WUR int ec_approve_body_read(ec_approve_body_t *b, const msgpack_object *body, ec_status_t *st);
 
 /* OPERATORS [operators: [bin32...], quorum: uint]: 1..EC_OPERATORS_MAX distinct public
  * keys, and a quorum of 1..their number. */

@@ -868,9 +868,8 @@ static int s_genesis_check(const ec_genesis_t *g)
     if (g->kind == EC_CHAIN_SIDE) {
         if (!ec_cert_type_valid(g->cert_type) || !ec_chain_id_valid(g->main_chain_id) ||
             strcmp(g->main_chain_id, g->chain_id) == 0 || g->operator_count != 0 ||
-            g->operator_quorum != 0 ||
-            s_all_zero(g->main_genesis_hash, EC_HASH_BYTES) || g->main_validators.count == 0 ||
-            g->main_freshness_ms < EC_MAIN_FRESHNESS_MS_MIN)
+            g->operator_quorum != 0 || s_all_zero(g->main_genesis_hash, EC_HASH_BYTES) ||
+            g->main_validators.count == 0 || g->main_freshness_ms < EC_MAIN_FRESHNESS_MS_MIN)
             return EC_EINVAL;
         return 0;
     }

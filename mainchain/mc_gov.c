@@ -336,8 +336,8 @@ static int s_run(mc_gov_t *g, ec_block_ctx_t *ctx, const s_proposal_t *p, const 
     return rc;
 }
 
-static int s_propose(mc_gov_t *g, ec_block_ctx_t *ctx, const ec_tx_t *tx,
-                     const mc_operators_t *ops, ec_status_t *st)
+static int s_propose(mc_gov_t *g, ec_block_ctx_t *ctx, const ec_tx_t *tx, const mc_operators_t *ops,
+                     ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
     ec_propose_body_t b;
@@ -421,13 +421,12 @@ static int s_propose(mc_gov_t *g, ec_block_ctx_t *ctx, const ec_tx_t *tx,
     ec_writer_reset(&g->w);
     ec_write_array(&g->w, 1);
     ec_write_uint(&g->w, seq + 1);
-    ec_state_put(l, S_COUNT_KEY, strlen(S_COUNT_KEY), ec_writer_data(&g->w),
-                 ec_writer_size(&g->w));
+    ec_state_put(l, S_COUNT_KEY, strlen(S_COUNT_KEY), ec_writer_data(&g->w), ec_writer_size(&g->w));
     return 0;
 }
 
-static int s_approve(mc_gov_t *g, ec_block_ctx_t *ctx, const ec_tx_t *tx,
-                     const mc_operators_t *ops, ec_status_t *st)
+static int s_approve(mc_gov_t *g, ec_block_ctx_t *ctx, const ec_tx_t *tx, const mc_operators_t *ops,
+                     ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
     ec_approve_body_t b;
@@ -629,8 +628,8 @@ int mc_gov_query(mc_gov_t *g, ec_ledger_t *l, const char *path, const msgpack_ob
         ec_cur_nil(&c);
     if (ec_cur_finish(&c) != 0 || (has_after && (!all || after == UINT64_MAX))) {
         ec_decoder_fini(&d);
-        return ec_status_set(st, EC_EINVAL,
-                             "proposals takes [all: bool, after: uint | nil] (after only with all)");
+        return ec_status_set(
+            st, EC_EINVAL, "proposals takes [all: bool, after: uint | nil] (after only with all)");
     }
     s_page_t *pg = calloc(1, sizeof *pg);
     s_open_list_t *open = calloc(1, sizeof *open);

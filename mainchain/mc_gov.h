@@ -52,8 +52,8 @@ typedef struct {
     void *app;
     mc_gov_exec_fn exec;
     mc_gov_check_fn check;
-    ec_writer_t w;          /* scratch for values                                   */
-    ec_decoder_t dec;       /* stored proposals                                     */
+    ec_writer_t w;           /* scratch for values                                   */
+    ec_decoder_t dec;        /* stored proposals                                     */
     ec_decoder_t action_dec; /* the action's body while it runs                     */
 } mc_gov_t;
 
