@@ -26,6 +26,9 @@ typedef union {
     ec_renew_body_t renew;
     ec_change_body_t change;
     ec_revoke_body_t revoke;
+    ec_propose_body_t propose;
+    ec_approve_body_t approve;
+    ec_operators_body_t operators;
 } s_body_t;
 
 /* Reads a body and, when it is accepted, encodes it again into w. Returns the reader's code. */
@@ -53,13 +56,16 @@ ROUNDTRIP(renew)
 ROUNDTRIP(change)
 ROUNDTRIP(revoke)
 ROUNDTRIP(erase)
+ROUNDTRIP(propose)
+ROUNDTRIP(approve)
+ROUNDTRIP(operators)
 #undef ROUNDTRIP
 
 /* Byte 0 of a seed: 0 register, 1 org, 2 role, 3 attest, 4 sidechain, 5 issue, 6 inspect,
- * 7 ack, 8 renew, 9 change, 10 revoke, 11 erase. */
+ * 7 ack, 8 renew, 9 change, 10 revoke, 11 erase, 12 propose, 13 approve, 14 operators. */
 static const s_roundtrip_fn s_bodies[] = {
-    s_register, s_org, s_role,  s_attest, s_sidechain, s_issue,
-    s_inspect,  s_ack, s_renew, s_change, s_revoke,    s_erase,
+    s_register, s_org,    s_role,   s_attest, s_sidechain, s_issue,   s_inspect,   s_ack,
+    s_renew,    s_change, s_revoke, s_erase,  s_propose,   s_approve, s_operators,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
