@@ -611,7 +611,7 @@ int cl_account_read(cl_account_t *out, const msgpack_object *result)
 {
     memset(out, 0, sizeof *out);
     ec_cur_t c, roles;
-    ec_cur_open(&c, result, 6);
+    ec_cur_open(&c, result, 8);
     ec_cur_str_copy(&c, out->address, sizeof out->address);
     ec_cur_str_copy(&c, out->name, sizeof out->name);
     ec_cur_bin_fixed(&c, out->pk, sizeof out->pk);
@@ -632,6 +632,17 @@ int cl_account_read(cl_account_t *out, const msgpack_object *result)
         out->role_count = i + 1;
     }
     ec_cur_fold(&c, &roles);
+    ec_cur_bin_fixed(&c, out->key, sizeof out->key);
+    out->recovery = !ec_cur_peek_nil(&c);
+    if (out->recovery) {
+        ec_cur_t r;
+        ec_cur_enter(&c, &r, 2);
+        ec_cur_bin_fixed(&r, out->recovery_key, sizeof out->recovery_key);
+        ec_cur_uint(&r, &out->recovery_ready_ms);
+        ec_cur_fold(&c, &r);
+    } else {
+        ec_cur_nil(&c);
+    }
     int rc = ec_cur_finish(&c);
     if (rc)
         memset(out, 0, sizeof *out);

@@ -223,7 +223,12 @@ int cl_garbled(cl_ctx_t *ctx, const cl_chain_t *ch, const char *what);
 typedef struct {
     char address[EC_ADDR_MAX];
     char name[EC_NAME_MAX];
-    uint8_t pk[EC_PK_BYTES];
+    uint8_t pk[EC_PK_BYTES]; /* the identity key: the address is its hash        */
+    uint8_t key[EC_PK_BYTES]; /* the key that signs for it now (and that data is
+                               * sealed to); all zero when revoked               */
+    bool recovery;            /* a recovery is pending: to recovery_key, from     */
+    uint8_t recovery_key[EC_PK_BYTES];
+    uint64_t recovery_ready_ms; /* block time from which it can finish         */
     uint64_t height; /* block that registered it                        */
     bool attested;
     size_t role_count;

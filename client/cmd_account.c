@@ -184,9 +184,30 @@ static int s_show_account(cl_ctx_t *ctx, const cl_account_t *acct)
     }
     if (acct->role_count == 0)
         cl_out(ctx, "roles      none\n");
-    return cl_emit(ctx, json_pack("{s:s,s:s,s:s,s:I,s:b,s:o}", "address", acct->address, "name",
-                                  acct->name, "pk", pk_hex, "height", (json_int_t)acct->height,
-                                  "attested", acct->attested, "roles", roles));
+    static const uint8_t zero[EC_PK_BYTES];
+    char key_hex[2 * EC_PK_BYTES + 1] = "", rec_hex[2 * EC_PK_BYTES + 1] = "", when[40] = "";
+    bool revoked = memcmp(acct->key, zero, EC_PK_BYTES) == 0;
+    if (!revoked)
+        ec_hex(key_hex, acct->key, sizeof acct->key);
+    if (revoked)
+        cl_out(ctx, "signing    revoked: the account signs nothing until a recovery\n");
+    else if (memcmp(acct->key, acct->pk, EC_PK_BYTES) != 0)
+        cl_out(ctx, "signing    key %s (rotated)\n", key_hex);
+    if (acct->recovery) {
+        ec_hex(rec_hex, acct->recovery_key, sizeof acct->recovery_key);
+        cl_format_time(when, sizeof when, acct->recovery_ready_ms);
+        cl_out(ctx, "recovery   pending to key %.16s..., can finish from %s (the current key "
+                    "can veto it until then: ecert key veto)\n",
+               rec_hex, when);
+    }
+    json_t *obj = json_pack("{s:s,s:s,s:s,s:I,s:b,s:o,s:s}", "address", acct->address, "name",
+                            acct->name, "pk", pk_hex, "height", (json_int_t)acct->height,
+                            "attested", acct->attested, "roles", roles, "key", key_hex);
+    if (acct->recovery)
+        json_object_set_new(obj, "recovery",
+                            json_pack("{s:s,s:I}", "key", rec_hex, "ready_ms",
+                                      (json_int_t)acct->recovery_ready_ms));
+    return cl_emit(ctx, obj);
 }
 
 static const char s_help_pubkey[] =

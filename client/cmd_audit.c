@@ -192,6 +192,16 @@ static void s_record_text(char *out, size_t cap, const ec_record_t *r)
         case EC_REC_ATTEST:
             snprintf(out, cap, "identity attested by a certification authority");
             break;
+        case EC_REC_KEY: {
+            static const uint8_t zero[EC_PK_BYTES];
+            char hex[2 * EC_PK_BYTES + 1];
+            ec_hex(hex, r->key, EC_PK_BYTES);
+            if (memcmp(r->key, zero, EC_PK_BYTES) == 0)
+                snprintf(out, cap, "signing key revoked");
+            else
+                snprintf(out, cap, "signs with key %.16s... from now on", hex);
+            break;
+        }
         default:
             snprintf(out, cap, "validator of %s, power %llu", r->chain_id,
                      (unsigned long long)r->power);

@@ -187,7 +187,15 @@ static int s_seal_to(cl_ctx_t *ctx, const cl_fields_t *f, const char *holder, ui
     cl_account_t *acct = malloc(sizeof *acct); /* ~17 KB */
     if (!acct)
         return cl_fail(ctx, EC_ENOMEM, "out of memory");
-    int rc = cl_account_get(ctx, holder, acct) ? 1 : s_seal(ctx, f, acct->pk, sealed, sealed_size);
+    static const uint8_t zero[EC_PK_BYTES];
+    int rc = cl_account_get(ctx, holder, acct);
+    if (rc == 0 && memcmp(acct->key, zero, EC_PK_BYTES) == 0)
+        rc = cl_fail(ctx, EC_ESTATE,
+                     "the holder %s revoked its key: nothing can be sealed to it until a "
+                     "certification authority recovers the account",
+                     holder);
+    if (rc == 0)
+        rc = s_seal(ctx, f, acct->key, sealed, sealed_size);
     free(acct);
     return rc;
 }

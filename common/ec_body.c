@@ -391,6 +391,94 @@ int ec_operators_body_read(ec_operators_body_t *b, const msgpack_object *body, e
     return s_done(b, sizeof *b, rc);
 }
 
+/* ---- accounts' signing keys ------------------------------------------------------------- */
+
+void ec_key_proof_msg(uint8_t out[EC_KEY_PROOF_MSG_BYTES], const uint8_t hash[EC_ADDR_HASH_BYTES],
+                      const uint8_t old_key[EC_PK_BYTES], const uint8_t new_key[EC_PK_BYTES])
+{
+    memcpy(out, "ecert/key", 10); /* with its NUL */
+    memcpy(out + 10, hash, EC_ADDR_HASH_BYTES);
+    memcpy(out + 10 + EC_ADDR_HASH_BYTES, old_key, EC_PK_BYTES);
+    memcpy(out + 10 + EC_ADDR_HASH_BYTES + EC_PK_BYTES, new_key, EC_PK_BYTES);
+}
+
+void ec_key_rotate_body_encode(ec_writer_t *w, const ec_key_rotate_body_t *b)
+{
+    ec_write_array(w, 2);
+    ec_write_bin(w, b->new_key, EC_PK_BYTES);
+    ec_write_bin(w, b->proof, EC_SIG_BYTES);
+}
+
+int ec_key_rotate_body_read(ec_key_rotate_body_t *b, const msgpack_object *body, ec_status_t *st)
+{
+    ec_cur_t c;
+    memset(b, 0, sizeof *b);
+    ec_cur_open(&c, body, 2);
+    ec_cur_bin_fixed(&c, b->new_key, EC_PK_BYTES);
+    ec_cur_bin_fixed(&c, b->proof, EC_SIG_BYTES);
+    int rc = ec_cur_finish(&c);
+    if (rc != 0)
+        rc = ec_status_set(st, rc, "KEY_ROTATE body must be [new_key: bin32, proof: bin64]");
+    return s_done(b, sizeof *b, rc);
+}
+
+void ec_key_recover_body_encode(ec_writer_t *w, const ec_key_recover_body_t *b)
+{
+    ec_write_array(w, 3);
+    ec_write_cstr(w, b->address);
+    ec_write_bin(w, b->new_key, EC_PK_BYTES);
+    ec_write_bin(w, b->proof, EC_SIG_BYTES);
+}
+
+int ec_key_recover_body_read(ec_key_recover_body_t *b, const msgpack_object *body, ec_status_t *st)
+{
+    ec_cur_t c;
+    memset(b, 0, sizeof *b);
+    ec_cur_open(&c, body, 3);
+    ec_cur_address(&c, b->address, b->hash);
+    ec_cur_bin_fixed(&c, b->new_key, EC_PK_BYTES);
+    ec_cur_bin_fixed(&c, b->proof, EC_SIG_BYTES);
+    int rc = ec_cur_finish(&c);
+    if (rc != 0)
+        rc = ec_status_set(st, rc,
+                           "KEY_RECOVER body must be [address: ec1 address, new_key: bin32, "
+                           "proof: bin64]");
+    return s_done(b, sizeof *b, rc);
+}
+
+void ec_key_finish_body_encode(ec_writer_t *w, const ec_key_finish_body_t *b)
+{
+    ec_write_array(w, 1);
+    ec_write_cstr(w, b->address);
+}
+
+int ec_key_finish_body_read(ec_key_finish_body_t *b, const msgpack_object *body, ec_status_t *st)
+{
+    ec_cur_t c;
+    memset(b, 0, sizeof *b);
+    ec_cur_open(&c, body, 1);
+    ec_cur_address(&c, b->address, b->hash);
+    int rc = ec_cur_finish(&c);
+    if (rc != 0)
+        rc = ec_status_set(st, rc, "KEY_RECOVER_FINISH body must be [address: ec1 address]");
+    return s_done(b, sizeof *b, rc);
+}
+
+void ec_empty_body_encode(ec_writer_t *w)
+{
+    ec_write_array(w, 0);
+}
+
+int ec_empty_body_read(const msgpack_object *body, uint64_t type, ec_status_t *st)
+{
+    ec_cur_t c;
+    ec_cur_open(&c, body, 0);
+    int rc = ec_cur_finish(&c);
+    if (rc != 0)
+        rc = ec_status_set(st, rc, "%s body must be []", ec_tx_type_name(EC_CHAIN_MAIN, type));
+    return rc;
+}
+
 /* ---- side chain ------------------------------------------------------------------------- */
 
 /* The shape of each side-chain body, for messages; index = tx type. */

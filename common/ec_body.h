@@ -165,6 +165,54 @@ EC_WUR int ec_operators_body_read(ec_operators_body_t *b, const msgpack_object *
 /* The operators' and quorum's rules (as the reader checks them). 0 or EC_EINVAL with st. */
 EC_WUR int ec_operators_check(const ec_operators_body_t *b, ec_status_t *st);
 
+/* ---- accounts' signing keys ------------------------------------------------------------- */
+
+/* A recovery runs this long (block time) after a certification authority started it, so the
+ * holder's current key can veto it (KEY_VETO) if it was not the holder who asked. */
+#define EC_KEY_RECOVERY_DELAY_MS (72ull * 3600 * 1000)
+#define EC_KEY_PROOF_MSG_BYTES (10 + EC_ADDR_HASH_BYTES + 2 * EC_PK_BYTES)
+
+/* What a new signing key signs to show it is held by whoever asks for it: "ecert/key" 0x00,
+ * the account's address hash, its current signing key (zero when revoked) and the new
+ * key. */
+void ec_key_proof_msg(uint8_t out[EC_KEY_PROOF_MSG_BYTES], const uint8_t hash[EC_ADDR_HASH_BYTES],
+                      const uint8_t old_key[EC_PK_BYTES], const uint8_t new_key[EC_PK_BYTES]);
+
+/* KEY_ROTATE [new_key: bin32, proof: bin64]. */
+typedef struct {
+    uint8_t new_key[EC_PK_BYTES];
+    uint8_t proof[EC_SIG_BYTES];
+} ec_key_rotate_body_t;
+
+void ec_key_rotate_body_encode(ec_writer_t *w, const ec_key_rotate_body_t *b);
+EC_WUR int ec_key_rotate_body_read(ec_key_rotate_body_t *b, const msgpack_object *body,
+                                   ec_status_t *st);
+
+/* KEY_RECOVER [address: str, new_key: bin32, proof: bin64]. */
+typedef struct {
+    char address[EC_ADDR_MAX];
+    uint8_t hash[EC_ADDR_HASH_BYTES]; /* reader output only                                 */
+    uint8_t new_key[EC_PK_BYTES];
+    uint8_t proof[EC_SIG_BYTES];
+} ec_key_recover_body_t;
+
+void ec_key_recover_body_encode(ec_writer_t *w, const ec_key_recover_body_t *b);
+EC_WUR int ec_key_recover_body_read(ec_key_recover_body_t *b, const msgpack_object *body,
+                                    ec_status_t *st);
+
+/* KEY_RECOVER_FINISH [address: str]; KEY_REVOKE and KEY_VETO take [] (ec_empty_body_*). */
+typedef struct {
+    char address[EC_ADDR_MAX];
+    uint8_t hash[EC_ADDR_HASH_BYTES]; /* reader output only                                 */
+} ec_key_finish_body_t;
+
+void ec_key_finish_body_encode(ec_writer_t *w, const ec_key_finish_body_t *b);
+EC_WUR int ec_key_finish_body_read(ec_key_finish_body_t *b, const msgpack_object *body,
+                                   ec_status_t *st);
+void ec_empty_body_encode(ec_writer_t *w);
+/* An empty body for `type` (named in the error). 0 or EC_EINVAL with st. */
+EC_WUR int ec_empty_body_read(const msgpack_object *body, uint64_t type, ec_status_t *st);
+
 /* ---- side chain ------------------------------------------------------------------------- */
 
 /* ISSUE [holder: str, org_code: str, fields_root: bin32, expires_ms: uint]: a valid holder

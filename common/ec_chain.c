@@ -29,7 +29,12 @@ static const char *const s_main_types[] = {NULL,
                                            "SIDECHAIN_VALIDATOR",
                                            "GOV_PROPOSE",
                                            "GOV_APPROVE",
-                                           "OPERATORS"};
+                                           "OPERATORS",
+                                           "KEY_ROTATE",
+                                           "KEY_REVOKE",
+                                           "KEY_RECOVER",
+                                           "KEY_VETO",
+                                           "KEY_RECOVER_FINISH"};
 
 static const char *const s_side_types[] = {
     NULL,     "ISSUE",       "INSPECT", "ACK",     "RENEW",     "CHANGE",
@@ -60,13 +65,23 @@ const char *ec_tx_type_name(uint32_t chain_kind, uint64_t type)
 
 /* ---- records ---------------------------------------------------------------------------- */
 
+/* Fields of a record of each kind (an unknown kind: 6, refused after). */
+static uint32_t s_record_fields(uint64_t kind)
+{
+    return kind == EC_REC_ATTEST || kind == EC_REC_KEY ? 4 : kind == EC_REC_VALIDATOR ? 5 : 6;
+}
+
 void ec_record_encode(ec_writer_t *w, const ec_record_t *r)
 {
-    assert(r->kind >= EC_REC_ROLE_GRANT && r->kind <= EC_REC_VALIDATOR);
-    ec_write_array(w, r->kind == EC_REC_ATTEST ? 4 : r->kind == EC_REC_VALIDATOR ? 5 : 6);
+    assert(r->kind >= EC_REC_ROLE_GRANT && r->kind <= EC_REC_KEY);
+    ec_write_array(w, s_record_fields(r->kind));
     ec_write_uint(w, r->seq);
     ec_write_uint(w, r->kind);
     ec_write_bin(w, r->pk, EC_PK_BYTES);
+    if (r->kind == EC_REC_KEY) {
+        ec_write_bin(w, r->key, EC_PK_BYTES);
+        return;
+    }
     if (r->kind == EC_REC_ATTEST) {
         ec_write_bin(w, r->identity_hash, EC_HASH_BYTES);
         return;
@@ -85,6 +100,10 @@ void ec_record_encode(ec_writer_t *w, const ec_record_t *r)
 static void s_record_read_rest(ec_cur_t *c, ec_record_t *r)
 {
     ec_cur_bin_fixed(c, r->pk, EC_PK_BYTES);
+    if (r->kind == EC_REC_KEY) {
+        ec_cur_bin_fixed(c, r->key, EC_PK_BYTES);
+        return;
+    }
     if (r->kind == EC_REC_ATTEST) {
         ec_cur_bin_fixed(c, r->identity_hash, EC_HASH_BYTES);
         return;
@@ -116,15 +135,13 @@ static void s_record_read(ec_cur_t *c, void *out)
     /* The kind (second field) decides the field count. */
     uint32_t count = 6;
     if (root->type == MSGPACK_OBJECT_ARRAY && root->via.array.size >= 2 &&
-        root->via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        uint64_t k = root->via.array.ptr[1].via.u64;
-        count = k == EC_REC_ATTEST ? 4 : k == EC_REC_VALIDATOR ? 5 : 6;
-    }
+        root->via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        count = s_record_fields(root->via.array.ptr[1].via.u64);
     ec_cur_t f;
     uint64_t kind = 0;
     ec_cur_open(&f, root, count);
     ec_cur_uint(&f, &r->seq);
-    ec_cur_uint_max(&f, &kind, EC_REC_VALIDATOR);
+    ec_cur_uint_max(&f, &kind, EC_REC_KEY);
     if (!f.err && kind == 0)
         ec_cur_fail(&f, EC_EINVAL);
     r->kind = (uint32_t)kind;

@@ -33,6 +33,18 @@
  *   OPERATORS   [operators: [bin(32)...], quorum: uint]  the new operator set and the
  *               approvals an operator action needs                  sender: operator
  *
+ *   KEY_ROTATE  [new_key: bin(32), proof: bin(64)]  the sender's account signs with
+ *               new_key from now on; proof = new_key's signature of ec_key_proof_msg
+ *               (address, sender, new_key)              sender: the account's signing key
+ *   KEY_REVOKE  []  the account has no signing key until a recovery   sender: its key
+ *   KEY_RECOVER [address: str, new_key: bin(32), proof: bin(64)]  starts a recovery of
+ *               an attested account to new_key, run by KEY_RECOVER_FINISH once
+ *               EC_KEY_RECOVERY_DELAY_MS of block time passed; proof as KEY_ROTATE's
+ *               with the account's current key (zero if revoked)   sender: a CA
+ *   KEY_VETO    []  cancels the pending recovery of the sender's account   sender: its key
+ *   KEY_RECOVER_FINISH [address: str]  runs a recovery whose waiting period is over
+ *                                                                    sender: anyone
+ *
  * With an operator quorum above 1 (genesis operator_quorum, or OPERATORS), an operator
  * action is refused when sent directly: it runs only through GOV_PROPOSE / GOV_APPROVE.
  *
@@ -91,7 +103,12 @@ enum {
     EC_MTX_GOV_PROPOSE = 11, /* an operator proposes an operator action             */
     EC_MTX_GOV_APPROVE = 12, /* another operator approves it; the quorum's runs it  */
     EC_MTX_OPERATORS = 13,   /* replaces the operator set and its quorum            */
-    EC_MTX_MAX = 13,
+    EC_MTX_KEY_ROTATE = 14,  /* an account's signing key, replaced by the old and new key */
+    EC_MTX_KEY_REVOKE = 15,  /* the holder revokes its signing key                      */
+    EC_MTX_KEY_RECOVER = 16, /* a certification authority starts a lost key's recovery  */
+    EC_MTX_KEY_VETO = 17,    /* the current key stops a recovery in its waiting period  */
+    EC_MTX_KEY_RECOVER_FINISH = 18, /* anyone, once the waiting period is over           */
+    EC_MTX_MAX = 18,
 };
 
 enum {
@@ -130,6 +147,9 @@ enum {
     EC_REC_ROLE_GRANT = 1,  /* [seq, 1, pk: bin(32), role, cert_type, org_code]           */
     EC_REC_ROLE_REVOKE = 2, /* [seq, 2, pk: bin(32), role, cert_type, org_code]           */
     EC_REC_ATTEST = 3,      /* [seq, 3, pk: bin(32), identity_hash: bin(32)]              */
+    EC_REC_KEY = 5,         /* [seq, 5, pk: bin(32), key: bin(32)]: the account whose
+                             * identity key is pk now signs with key (all zero: with no
+                             * key, revoked); every earlier signing key of it is retired */
     EC_REC_VALIDATOR = 4,   /* [seq, 4, pk: bin(32), power, chain_id]: side chain chain_id's
                                validator pk gets `power` (0 removes it)                    */
 };
@@ -144,6 +164,7 @@ typedef struct {
     uint8_t identity_hash[EC_HASH_BYTES]; /* attest                                          */
     uint64_t power;                       /* validator                                       */
     char chain_id[EC_CHAIN_ID_MAX];       /* validator: the side chain it is for             */
+    uint8_t key[EC_PK_BYTES];             /* key: the new signing key (zero: revoked)        */
 } ec_record_t;
 
 void ec_record_encode(ec_writer_t *w, const ec_record_t *r);

@@ -54,6 +54,7 @@
 #include "ec_log.h"
 #include "ec_mlog.h"
 #include "mc_gov.h"
+#include "mc_priv.h"
 
 #define S_KEY_MAX 128           /* longest state key we build, with room to spare    */
 #define S_HEADER_BYTES_MAX 1024 /* an encoded header is about 330 bytes               */
@@ -61,15 +62,6 @@
 #define S_RECORDS_QUERY_MAX EC_ANCHOR_RECORDS_MAX
 #define S_SNAP_PREFIX "mc/rs/"
 #define S_SNAP_PREFIX_LEN 6
-
-/* A decoded account value. */
-typedef struct {
-    char name[EC_NAME_MAX];
-    uint8_t pk[EC_PK_BYTES];
-    uint64_t height; /* main height of the REGISTER                        */
-    bool attested;
-    uint64_t roles[EC_ROLE_MAX + 1]; /* roles held, counted per role; [0] unused           */
-} s_account_t;
 
 /* Decoded bodies of ANCHOR and SIDECHAIN_UPDATE (the others are ec_body.h's). */
 typedef struct {
@@ -222,9 +214,11 @@ static const char *s_role_desc(char *buf, size_t cap, uint64_t role, const char 
 
 /* ---- stored values ---------------------------------------------------------------------- */
 
-static void s_account_encode(ec_writer_t *w, const s_account_t *a)
+/* [name, pk, height, attested, roles], and the signing key after it once it is not pk. */
+static void s_account_encode(ec_writer_t *w, const mc_account_t *a)
 {
-    ec_write_array(w, 5);
+    bool keyed = memcmp(a->key, a->pk, EC_PK_BYTES) != 0;
+    ec_write_array(w, keyed ? 6 : 5);
     ec_write_cstr(w, a->name);
     ec_write_bin(w, a->pk, EC_PK_BYTES);
     ec_write_uint(w, a->height);
@@ -232,15 +226,20 @@ static void s_account_encode(ec_writer_t *w, const s_account_t *a)
     ec_write_array(w, EC_ROLE_MAX);
     for (int r = 1; r <= EC_ROLE_MAX; r++)
         ec_write_uint(w, a->roles[r]);
+    if (keyed)
+        ec_write_bin(w, a->key, EC_PK_BYTES);
 }
 
-static int s_account_decode(ec_decoder_t *d, s_account_t *a, const uint8_t *data, size_t size)
+static int s_account_decode(ec_decoder_t *d, mc_account_t *a, const uint8_t *data, size_t size)
 {
     const msgpack_object *root = NULL;
     if (ec_decode(d, data, size, &root) != 0)
         return EC_EINTERNAL;
     ec_cur_t c, sub;
-    ec_cur_open(&c, root, 5);
+    ec_cur_open_max(&c, root, 6);
+    bool keyed = c.count == 6;
+    if (!c.err && c.count < 5)
+        ec_cur_fail(&c, EC_EINVAL);
     ec_cur_str_copy(&c, a->name, sizeof a->name);
     ec_cur_bin_fixed(&c, a->pk, EC_PK_BYTES);
     ec_cur_uint(&c, &a->height);
@@ -250,15 +249,15 @@ static int s_account_decode(ec_decoder_t *d, s_account_t *a, const uint8_t *data
     for (int r = 1; r <= EC_ROLE_MAX; r++)
         ec_cur_uint(&sub, &a->roles[r]);
     ec_cur_fold(&c, &sub);
+    if (keyed)
+        ec_cur_bin_fixed(&c, a->key, EC_PK_BYTES);
+    else
+        memcpy(a->key, a->pk, EC_PK_BYTES);
     return ec_cur_finish(&c) == 0 ? 0 : EC_EINTERNAL;
 }
 
-/*
- * Loads the account with address hash `hash`. Returns 0, EC_ENOTFOUND (st names the
- * address), EC_EIO or EC_EINTERNAL.
- */
-static int s_account_load(ec_ledger_t *l, bool pending, ec_decoder_t *d,
-                          const uint8_t hash[EC_ADDR_HASH_BYTES], s_account_t *a, ec_status_t *st)
+int mc_account_load(ec_ledger_t *l, bool pending, ec_decoder_t *d,
+                    const uint8_t hash[EC_ADDR_HASH_BYTES], mc_account_t *a, ec_status_t *st)
 {
     uint8_t key[S_KEY_MAX], *val = NULL;
     size_t size = 0;
@@ -276,31 +275,27 @@ static int s_account_load(ec_ledger_t *l, bool pending, ec_decoder_t *d,
     return rc == 0 ? 0 : s_corrupt(st, "account");
 }
 
-static void s_account_store(mc_app_t *self, ec_ledger_t *l, const uint8_t hash[EC_ADDR_HASH_BYTES],
-                            const s_account_t *a)
+void mc_account_store(ec_writer_t *w, ec_ledger_t *l, const uint8_t hash[EC_ADDR_HASH_BYTES],
+                      const mc_account_t *a)
 {
     uint8_t key[S_KEY_MAX];
     size_t ks = s_key(key, 'a', hash, EC_ADDR_HASH_BYTES);
-    ec_writer_reset(&self->w);
-    s_account_encode(&self->w, a);
-    ec_state_put(l, key, ks, ec_writer_data(&self->w), ec_writer_size(&self->w));
+    ec_writer_reset(w);
+    s_account_encode(w, a);
+    ec_state_put(l, key, ks, ec_writer_data(w), ec_writer_size(w));
 }
 
-/*
- * Appends record r (its seq is set here) to the records log: the encoding under
- * "rec/"+seq and its leaf in EC_MLOG_RECORDS. Returns 0 or EC_EIO.
- */
-static int s_record_append(mc_app_t *self, ec_ledger_t *l, ec_record_t *r, ec_status_t *st)
+int mc_record_append(ec_writer_t *w, ec_ledger_t *l, ec_record_t *r, ec_status_t *st)
 {
     uint64_t seq = 0;
     int rc = ec_mlog_size(l, EC_MLOG_RECORDS, &seq);
     if (rc != 0)
         return s_io(st, rc);
     r->seq = seq;
-    ec_writer_reset(&self->w);
-    ec_record_encode(&self->w, r);
-    const uint8_t *data = ec_writer_data(&self->w);
-    size_t size = ec_writer_size(&self->w);
+    ec_writer_reset(w);
+    ec_record_encode(w, r);
+    const uint8_t *data = ec_writer_data(w);
+    size_t size = ec_writer_size(w);
     uint8_t key[12], leaf[EC_HASH_BYTES];
     ec_state_put(l, key, s_record_key(key, seq), data, size);
     ec_record_leaf(leaf, data, size);
@@ -494,6 +489,12 @@ static int s_check_tx(void *vself, const ec_tx_t *tx, const uint8_t *payload, si
         case EC_MTX_GOV_APPROVE:
         case EC_MTX_OPERATORS:
             return mc_gov_check_tx(&self->gov, tx, st);
+        case EC_MTX_KEY_ROTATE:
+        case EC_MTX_KEY_REVOKE:
+        case EC_MTX_KEY_RECOVER:
+        case EC_MTX_KEY_VETO:
+        case EC_MTX_KEY_RECOVER_FINISH:
+            return mc_keys_check_tx(tx, st);
         case EC_MTX_ANCHOR: {
             /* ~7 KB: off the worker's stack. Anchors are about one a second per chain. */
             s_anchor_t *b = malloc(sizeof *b);
@@ -530,13 +531,18 @@ static int s_deliver_register(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t
         ec_address_from_hash(addr, hash);
         return ec_status_set(st, EC_EEXIST, "account %s is already registered", addr);
     }
-    s_account_t a;
+    /* A key another account rotated to (or away from) never starts an account. */
+    rc = mc_key_taken(ctx->ledger, tx->sender, st);
+    if (rc != 0)
+        return rc < 0 ? rc : EC_EEXIST;
+    mc_account_t a;
     memcpy(a.name, b.name, sizeof a.name);
     memcpy(a.pk, tx->sender, EC_PK_BYTES);
+    memcpy(a.key, tx->sender, EC_PK_BYTES);
     a.height = ctx->height;
     a.attested = false;
     memset(a.roles, 0, sizeof a.roles);
-    s_account_store(self, ctx->ledger, hash, &a);
+    mc_account_store(&self->w, ctx->ledger, hash, &a);
     return 0;
 }
 
@@ -605,8 +611,8 @@ static int s_deliver_role(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx
         return rc;
     if ((rc = s_operator_gate(self, ctx, tx, st)) != 0)
         return rc;
-    s_account_t a;
-    rc = s_account_load(l, true, &self->dec, b.hash, &a, st);
+    mc_account_t a;
+    rc = mc_account_load(l, true, &self->dec, b.hash, &a, st);
     if (rc != 0)
         return rc;
     uint8_t key[S_KEY_MAX];
@@ -648,7 +654,7 @@ static int s_deliver_role(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx
         ec_state_del(l, key, ks);
         a.roles[b.role]--;
     }
-    s_account_store(self, l, b.hash, &a);
+    mc_account_store(&self->w, l, b.hash, &a);
     ec_record_t r;
     memset(&r, 0, sizeof r);
     r.kind = grant ? EC_REC_ROLE_GRANT : EC_REC_ROLE_REVOKE;
@@ -656,7 +662,7 @@ static int s_deliver_role(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx
     r.role = b.role;
     memcpy(r.cert_type, b.cert_type, sizeof r.cert_type);
     memcpy(r.org_code, b.org_code, sizeof r.org_code);
-    return s_record_append(self, l, &r, st);
+    return mc_record_append(&self->w, l, &r, st);
 }
 
 static int s_deliver_attest(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, ec_status_t *st)
@@ -666,18 +672,19 @@ static int s_deliver_attest(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *
     int rc = ec_attest_body_read(&b, tx->body, st);
     if (rc != 0)
         return rc;
-    s_account_t a;
+    mc_account_t a;
     uint8_t sender_hash[EC_ADDR_HASH_BYTES];
-    ec_address_hash(sender_hash, tx->sender);
-    rc = s_account_load(l, true, &self->dec, sender_hash, &a, st);
+    rc = mc_signer(l, &self->dec, tx->sender, sender_hash, &a, st);
     if (rc != 0 && rc != EC_ENOTFOUND)
         return rc;
+    if (rc == EC_ENOTFOUND)
+        ec_address_hash(sender_hash, tx->sender);
     if (rc == EC_ENOTFOUND || a.roles[EC_ROLE_CA] == 0) {
         char addr[EC_ADDR_MAX];
         ec_address_from_hash(addr, sender_hash);
         return ec_status_set(st, EC_EPERM, "sender %s is not a certification authority", addr);
     }
-    rc = s_account_load(l, true, &self->dec, b.hash, &a, st);
+    rc = mc_account_load(l, true, &self->dec, b.hash, &a, st);
     if (rc != 0)
         return rc;
     char addr[EC_ADDR_MAX];
@@ -699,13 +706,13 @@ static int s_deliver_attest(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *
 
     ec_state_put(l, key, ks, b.hash, EC_ADDR_HASH_BYTES);
     a.attested = true;
-    s_account_store(self, l, b.hash, &a);
+    mc_account_store(&self->w, l, b.hash, &a);
     ec_record_t r;
     memset(&r, 0, sizeof r);
     r.kind = EC_REC_ATTEST;
     memcpy(r.pk, a.pk, EC_PK_BYTES);
     memcpy(r.identity_hash, b.identity_hash, EC_HASH_BYTES);
-    return s_record_append(self, l, &r, st);
+    return mc_record_append(&self->w, l, &r, st);
 }
 
 /* Writes a side chain's light client under "l/" chain_id (pending state). */
@@ -1094,7 +1101,7 @@ static int s_deliver_side_validator(mc_app_t *self, ec_block_ctx_t *ctx, const e
     memcpy(r.pk, b.v.pk, EC_PK_BYTES);
     r.power = b.v.power;
     memcpy(r.chain_id, b.chain_id, sizeof r.chain_id);
-    return s_record_append(self, ctx->ledger, &r, st);
+    return mc_record_append(&self->w, ctx->ledger, &r, st);
 }
 
 static int s_deliver_tx(void *vself, ec_block_ctx_t *ctx, const ec_tx_t *tx, const uint8_t *payload,
@@ -1131,6 +1138,12 @@ static int s_deliver_tx(void *vself, ec_block_ctx_t *ctx, const ec_tx_t *tx, con
         case EC_MTX_OPERATORS:
             rc = s_operator_gate(self, ctx, tx, st);
             return rc ? rc : mc_gov_set_operators(&self->gov, ctx, tx, st);
+        case EC_MTX_KEY_ROTATE:
+        case EC_MTX_KEY_REVOKE:
+        case EC_MTX_KEY_RECOVER:
+        case EC_MTX_KEY_VETO:
+        case EC_MTX_KEY_RECOVER_FINISH:
+            return mc_keys_deliver(&self->w, &self->dec, ctx, tx, st);
         default:
             return ec_status_set(st, EC_EINVAL, "unknown main-chain transaction type %" PRIu64,
                                  tx->type);
@@ -1281,10 +1294,10 @@ static int s_query_account(ec_ledger_t *l, const msgpack_object *args, ec_writer
     int rc = ec_cur_finish(&c);
     if (rc != 0)
         return s_bad_args(st, rc, "account", "[address: ec1 address]");
-    s_account_t a;
+    mc_account_t a;
     ec_decoder_t d;
     ec_decoder_init(&d);
-    rc = s_account_load(l, false, &d, hash, &a, st);
+    rc = mc_account_load(l, false, &d, hash, &a, st);
     ec_decoder_fini(&d);
     if (rc != 0)
         return rc;
@@ -1295,10 +1308,17 @@ static int s_query_account(ec_ledger_t *l, const msgpack_object *args, ec_writer
     size_t ps = s_key(prefix, 'r', hash, EC_ADDR_HASH_BYTES);
     rc = ec_ledger_scan(l, EC_CF_STATE, prefix, ps, NULL, 0, MC_ACCOUNT_ROLES_MAX, s_roles_fn,
                         &rctx);
+    uint8_t new_key[EC_PK_BYTES];
+    uint64_t ready_ms = 0;
+    int pending = rc == 0 ? mc_recovery_get(l, hash, new_key, &ready_ms, st) : 0;
+    if (pending < 0) {
+        ec_writer_fini(&roles);
+        return pending;
+    }
     if (rc == 0) {
         char addr[EC_ADDR_MAX];
         ec_address_from_hash(addr, hash);
-        ec_write_array(out, 6);
+        ec_write_array(out, 8);
         ec_write_cstr(out, addr);
         ec_write_cstr(out, a.name);
         ec_write_bin(out, a.pk, EC_PK_BYTES);
@@ -1306,6 +1326,14 @@ static int s_query_account(ec_ledger_t *l, const msgpack_object *args, ec_writer
         ec_write_bool(out, a.attested);
         ec_write_array(out, rctx.count);
         ec_write_raw(out, ec_writer_data(&roles), ec_writer_size(&roles));
+        ec_write_bin(out, a.key, EC_PK_BYTES);
+        if (pending) {
+            ec_write_array(out, 2);
+            ec_write_bin(out, new_key, EC_PK_BYTES);
+            ec_write_uint(out, ready_ms);
+        } else {
+            ec_write_nil(out);
+        }
     }
     ec_writer_fini(&roles);
     if (rc == EC_EINTERNAL)

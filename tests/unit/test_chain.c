@@ -109,6 +109,15 @@ static void test_records(void **state)
     memset(r.pk, 1, 32);
     memset(r.identity_hash, 2, 32);
     assert_int_equal(s_record_rt(&r), 0);
+    /* A new signing key of the account pk: [seq, 5, pk, key]; all zero once revoked. */
+    memset(&r, 0, sizeof r);
+    r.seq = 4;
+    r.kind = EC_REC_KEY;
+    memset(r.pk, 1, 32);
+    memset(r.key, 3, 32);
+    assert_int_equal(s_record_rt(&r), 0);
+    memset(r.key, 0, 32);
+    assert_int_equal(s_record_rt(&r), 0);
     /* A side chain's validator change: [seq, 4, pk, power, chain_id]. */
     memset(&r, 0, sizeof r);
     r.seq = 3;
@@ -145,8 +154,8 @@ static void test_records(void **state)
 
     uint8_t pk[32] = {0};
     ec_record_t out;
-    /* kind 0 and kind 5 */
-    for (uint64_t kind = 0; kind <= 5; kind += 5) {
+    /* kind 0 and kind 6 */
+    for (uint64_t kind = 0; kind <= 6; kind += 6) {
         ec_writer_reset(&w);
         ec_write_array(&w, 6);
         ec_write_uint(&w, 1);

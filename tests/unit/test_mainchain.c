@@ -341,6 +341,10 @@ typedef struct {
     uint64_t roles[8];
     char cert_types[8][EC_CERT_TYPE_MAX];
     char org_codes[8][EC_ORG_CODE_MAX];
+    uint8_t key[EC_PK_BYTES]; /* the signing key                                   */
+    bool recovery;            /* a recovery is pending                             */
+    uint8_t recovery_key[EC_PK_BYTES];
+    uint64_t recovery_ready_ms;
 } acct_t;
 
 static int s_account(fx_t *fx, const ec_key_t *k, acct_t *a)
@@ -352,7 +356,7 @@ static int s_account(fx_t *fx, const ec_key_t *k, acct_t *a)
     int rc = s_query_str(fx, &q, "account", addr);
     if (rc == 0) {
         ec_cur_t c, roles;
-        ec_cur_open(&c, q.root, 6);
+        ec_cur_open(&c, q.root, 8);
         ec_cur_str_copy(&c, a->address, sizeof a->address);
         ec_cur_str_copy(&c, a->name, sizeof a->name);
         ec_cur_bin_fixed(&c, a->pk, EC_PK_BYTES);
@@ -369,6 +373,17 @@ static int s_account(fx_t *fx, const ec_key_t *k, acct_t *a)
             ec_cur_fold(&roles, &r);
         }
         ec_cur_fold(&c, &roles);
+        ec_cur_bin_fixed(&c, a->key, EC_PK_BYTES);
+        a->recovery = !ec_cur_peek_nil(&c);
+        if (a->recovery) {
+            ec_cur_t r;
+            ec_cur_enter(&c, &r, 2);
+            ec_cur_bin_fixed(&r, a->recovery_key, EC_PK_BYTES);
+            ec_cur_uint(&r, &a->recovery_ready_ms);
+            ec_cur_fold(&c, &r);
+        } else {
+            ec_cur_nil(&c);
+        }
         assert_int_equal(ec_cur_finish(&c), 0);
         assert_string_equal(a->address, addr);
     }
@@ -1604,6 +1619,166 @@ static void test_governance(void **state)
     ec_writer_fini(&none);
 }
 
+/* ---- signing keys ----------------------------------------------------------------------- */
+
+/* KEY_ROTATE signed by `key`, to `to`, the proof signed by `prover` (normally `to`) over the
+ * account of `account` with current key `key`. */
+static int s_rotate(fx_t *fx, const ec_key_t *key, const ec_key_t *account, const ec_key_t *to,
+                    const ec_key_t *prover)
+{
+    ec_key_rotate_body_t b;
+    uint8_t hash[EC_ADDR_HASH_BYTES], msg[EC_KEY_PROOF_MSG_BYTES];
+    ec_address_hash(hash, ec_key_pk(account));
+    memcpy(b.new_key, ec_key_pk(to), EC_PK_BYTES);
+    ec_key_proof_msg(msg, hash, ec_key_pk(key), b.new_key);
+    ec_sign(b.proof, msg, sizeof msg, prover);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_key_rotate_body_encode(&w, &b);
+    int rc = s_tx(fx, key, EC_MTX_KEY_ROTATE, &w);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+static int s_key_tx(fx_t *fx, const ec_key_t *key, uint64_t type)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_empty_body_encode(&w);
+    int rc = s_tx(fx, key, type, &w);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+/* KEY_RECOVER by `ca` of `account` (current key `current`, NULL when revoked) to `to`. */
+static int s_recover(fx_t *fx, const ec_key_t *ca, const ec_key_t *account,
+                     const ec_key_t *current, const ec_key_t *to)
+{
+    static const uint8_t zero[EC_PK_BYTES];
+    ec_key_recover_body_t b;
+    uint8_t msg[EC_KEY_PROOF_MSG_BYTES];
+    s_addr(b.address, account);
+    ec_address_hash(b.hash, ec_key_pk(account));
+    memcpy(b.new_key, ec_key_pk(to), EC_PK_BYTES);
+    ec_key_proof_msg(msg, b.hash, current ? ec_key_pk(current) : zero, b.new_key);
+    ec_sign(b.proof, msg, sizeof msg, to);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_key_recover_body_encode(&w, &b);
+    int rc = s_tx(fx, ca, EC_MTX_KEY_RECOVER, &w);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+static int s_finish(fx_t *fx, const ec_key_t *sender, const ec_key_t *account)
+{
+    ec_key_finish_body_t b;
+    s_addr(b.address, account);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_key_finish_body_encode(&w, &b);
+    int rc = s_tx(fx, sender, EC_MTX_KEY_RECOVER_FINISH, &w);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+static void test_keys(void **state)
+{
+    fx_t *fx = *state;
+    ec_key_t *k2 = tu_key(40), *k3 = tu_key(41), *k4 = tu_key(42), *k5 = tu_key(43);
+    acct_t a;
+    assert_int_equal(s_register(fx, fx->alice, "Alice"), 0);
+    assert_int_equal(s_register(fx, fx->bob, "Bob"), 0);
+    assert_int_equal(s_register(fx, fx->ca, "CA"), 0);
+    assert_int_equal(s_role(fx, fx->op, true, fx->ca, EC_ROLE_CA, "", ""), 0);
+    assert_int_equal(s_attest(fx, fx->ca, fx->alice, 0x31), 0);
+    s_commit(fx);
+    ec_record_t recs[16];
+    uint64_t count = 0;
+    assert_int_equal(s_records(fx, fx->ctx.height - 1, 0, 16, recs, 16, &count), 2);
+
+    /* Rotation: signed by the current key, proven by the new one, to a key never used. */
+    assert_int_equal(s_rotate(fx, fx->alice, fx->alice, k2, k3), EC_ESIG);
+    assert_int_equal(s_rotate(fx, fx->alice, fx->alice, fx->alice, fx->alice), EC_EINVAL);
+    assert_int_equal(s_rotate(fx, fx->alice, fx->alice, fx->bob, fx->bob), EC_EEXIST);
+    assert_int_equal(s_rotate(fx, fx->stranger, fx->stranger, k2, k2), EC_ENOTFOUND);
+    assert_int_equal(s_rotate(fx, fx->alice, fx->alice, k2, k2), 0);
+    s_commit(fx);
+    assert_int_equal(s_account(fx, fx->alice, &a), 0);
+    assert_memory_equal(a.pk, ec_key_pk(fx->alice), EC_PK_BYTES); /* the identity stays */
+    assert_memory_equal(a.key, ec_key_pk(k2), EC_PK_BYTES);
+    assert_true(a.attested);
+    assert_int_equal(s_records(fx, fx->ctx.height - 1, 0, 16, recs, 16, &count), 3);
+    assert_int_equal(recs[2].kind, EC_REC_KEY);
+    assert_memory_equal(recs[2].pk, ec_key_pk(fx->alice), EC_PK_BYTES);
+    assert_memory_equal(recs[2].key, ec_key_pk(k2), EC_PK_BYTES);
+
+    /* The old key signs nothing more, and no key is used twice. */
+    assert_int_equal(s_rotate(fx, fx->alice, fx->alice, k3, k3), EC_EPERM);
+    assert_non_null(strstr(fx->st.msg, "replaced"));
+    assert_int_equal(s_register(fx, fx->alice, "Alice again"), EC_EEXIST);
+    assert_int_equal(s_register(fx, k2, "Not a new account"), EC_EEXIST);
+    assert_int_equal(s_rotate(fx, k2, fx->alice, fx->alice, fx->alice), EC_EEXIST); /* never back to a retired key */
+    /* The CA still attests with its (unrotated) key; the new key is the account's. */
+    assert_int_equal(s_attest(fx, fx->ca, fx->bob, 0x32), 0);
+    assert_int_equal(s_rotate(fx, k2, fx->alice, k3, k3), 0);
+    assert_int_equal(s_rotate(fx, k2, fx->alice, k4, k4), EC_EPERM);
+    s_commit(fx);
+
+    /* Revoked by the holder: no key signs for the account. */
+    assert_int_equal(s_key_tx(fx, k3, EC_MTX_KEY_REVOKE), 0);
+    assert_int_equal(s_key_tx(fx, k3, EC_MTX_KEY_REVOKE), EC_EPERM);
+    assert_non_null(strstr(fx->st.msg, "revoked"));
+    s_commit(fx);
+    assert_int_equal(s_account(fx, fx->alice, &a), 0);
+    static const uint8_t zero[EC_PK_BYTES];
+    assert_memory_equal(a.key, zero, EC_PK_BYTES);
+
+    /* Recovery: a CA starts it for an attested identity; it finishes after the delay. */
+    assert_int_equal(s_recover(fx, fx->bob, fx->alice, NULL, k4), EC_EPERM);
+    assert_int_equal(s_recover(fx, fx->ca, fx->alice, k3, k4), EC_ESIG); /* wrong old key */
+    assert_int_equal(s_recover(fx, fx->ca, fx->alice, NULL, k2), EC_EEXIST);
+    assert_int_equal(s_recover(fx, fx->ca, fx->alice, NULL, k4), 0);
+    assert_int_equal(s_recover(fx, fx->ca, fx->alice, NULL, k5), EC_EEXIST);
+    s_commit(fx);
+    assert_int_equal(s_account(fx, fx->alice, &a), 0);
+    assert_true(a.recovery);
+    assert_memory_equal(a.recovery_key, ec_key_pk(k4), EC_PK_BYTES);
+    assert_int_equal(s_finish(fx, fx->stranger, fx->alice), EC_ESTATE);
+    fx->ctx.time_ms += EC_KEY_RECOVERY_DELAY_MS;
+    assert_int_equal(s_finish(fx, fx->stranger, fx->alice), 0);
+    assert_int_equal(s_finish(fx, fx->stranger, fx->alice), EC_ENOTFOUND);
+    s_commit(fx);
+    assert_int_equal(s_account(fx, fx->alice, &a), 0);
+    assert_false(a.recovery);
+    assert_memory_equal(a.key, ec_key_pk(k4), EC_PK_BYTES);
+
+    /* The current key vetoes a recovery it did not ask for. */
+    assert_int_equal(s_recover(fx, fx->ca, fx->alice, k4, k5), 0);
+    s_commit(fx);
+    assert_int_equal(s_key_tx(fx, fx->bob, EC_MTX_KEY_VETO), EC_ENOTFOUND);
+    assert_int_equal(s_key_tx(fx, k4, EC_MTX_KEY_VETO), 0);
+    s_commit(fx);
+    fx->ctx.time_ms += EC_KEY_RECOVERY_DELAY_MS;
+    assert_int_equal(s_finish(fx, fx->stranger, fx->alice), EC_ENOTFOUND);
+    assert_int_equal(s_account(fx, fx->alice, &a), 0);
+    assert_memory_equal(a.key, ec_key_pk(k4), EC_PK_BYTES);
+    /* Only attested identities recover. */
+    assert_int_equal(s_register(fx, fx->carol, "Carol"), 0);
+    s_commit(fx);
+    assert_int_equal(s_recover(fx, fx->ca, fx->carol, fx->carol, k5), EC_ESTATE);
+    /* Roles granted after the rotation name the identity key (side chains mirror by it). */
+    assert_int_equal(s_org(fx, fx->op, "ORG-K", "Keys"), 0);
+    assert_int_equal(s_role(fx, fx->op, true, fx->alice, EC_ROLE_ISSUER, "degree", "ORG-K"), 0);
+    s_commit(fx);
+    assert_int_equal(s_records(fx, fx->ctx.height - 1, 0, 16, recs, 16, &count), 8);
+    assert_int_equal(recs[7].kind, EC_REC_ROLE_GRANT);
+    assert_memory_equal(recs[7].pk, ec_key_pk(fx->alice), EC_PK_BYTES);
+    ec_key_t **keys[] = {&k2, &k3, &k4, &k5};
+    for (size_t i = 0; i < 4; i++)
+        ec_key_destroy(keys[i]);
+}
+
 static void test_authorization(void **state)
 {
     fx_t *fx = *state;
@@ -1897,6 +2072,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_validator_governance, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_authorization, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_governance, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_keys, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_records, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_determinism, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_query_errors, s_setup, s_teardown),
