@@ -36,6 +36,17 @@
  *                                                     type(1) be64(height) tx_id(32)
  *   'U' org_len(1) org be64(time_ms) be64(height)     one inspection by org (metering):
  *       tx_id(32)                                     cert_id(32) verdict
+ *   'K' key(32)                                       identity(32) state(1): a key that
+ *                                                     signs for the account of that
+ *                                                     identity key (state 0) or did
+ *                                                     (1: retired or revoked)
+ *   'k' identity(32)                                  the account's signing key (zero:
+ *                                                     revoked); absent: the identity key
+ *
+ * Roles, attestations and holders name accounts by their identity key (the key they
+ * registered with, whose hash is the address): a transaction signed by a key that
+ * replaced it (main-chain KEY records) acts as that identity, one signed by a retired key
+ * is refused.
  *
  * Outside the state (EC_CF_META, written by end_block with the block, so it always
  * describes the committed tip): "sc/slist" -> be64(height) state_digest(32)
@@ -119,6 +130,8 @@ enum {
     SC_K_SLIST_PAGE = 'S',
     SC_K_HISTORY = 'L',
     SC_K_USAGE = 'U',
+    SC_K_KEY = 'K',
+    SC_K_SIGNER = 'k',
 };
 
 enum { SC_ISSUED = 1, SC_ACKNOWLEDGED = 2, SC_REVOKED = 3, SC_CANCELLED = 4 };
@@ -913,9 +926,87 @@ static bool s_apply_validator(ec_block_ctx_t *ctx, const ec_record_t *r)
     return true;
 }
 
-/* Applies one proven record to the mirror. Returns false when it must wait for the next
- * block (a second validator change in one block). */
-static bool s_apply_record(const sc_app_t *app, ec_block_ctx_t *ctx, const ec_record_t *r)
+/* A KEY record: the identity r->pk signs with r->key from now on (zero: with none); the key
+ * it signed with before is retired. 0, or a local fault reading the old key (st set). */
+static int s_apply_key(ec_ledger_t *l, const ec_record_t *r, ec_status_t *st)
+{
+    static const uint8_t zero[EC_PK_BYTES];
+    uint8_t skey[1 + EC_PK_BYTES], kkey[1 + EC_PK_BYTES], old[EC_PK_BYTES], val[EC_PK_BYTES + 1];
+    uint8_t *got = NULL;
+    size_t size = 0;
+    skey[0] = SC_K_SIGNER;
+    memcpy(skey + 1, r->pk, EC_PK_BYTES);
+    int rc = ec_state_get(l, skey, sizeof skey, &got, &size);
+    if (rc == 0 && size == EC_PK_BYTES)
+        memcpy(old, got, EC_PK_BYTES);
+    else if (rc == EC_ENOTFOUND)
+        memcpy(old, r->pk, EC_PK_BYTES);
+    free(got);
+    if ((rc != 0 && rc != EC_ENOTFOUND) || (rc == 0 && size != EC_PK_BYTES)) {
+        rc = rc ? rc : EC_EINTERNAL;
+        ec_error("sidechain: reading the signing key of a mirrored account: %s", ec_strerror(rc));
+        return ec_status_set(st, rc, "reading state: %s", ec_strerror(rc));
+    }
+    memcpy(val, r->pk, EC_PK_BYTES);
+    kkey[0] = SC_K_KEY;
+    if (memcmp(old, zero, EC_PK_BYTES) != 0) {
+        val[EC_PK_BYTES] = 1;
+        memcpy(kkey + 1, old, EC_PK_BYTES);
+        ec_state_put(l, kkey, sizeof kkey, val, sizeof val);
+    }
+    if (memcmp(r->key, zero, EC_PK_BYTES) != 0) {
+        val[EC_PK_BYTES] = 0;
+        memcpy(kkey + 1, r->key, EC_PK_BYTES);
+        ec_state_put(l, kkey, sizeof kkey, val, sizeof val);
+    }
+    ec_state_put(l, skey, sizeof skey, r->key, EC_PK_BYTES);
+    return 0;
+}
+
+/*
+ * The identity a transaction's sender acts as: its own key, unless the mirror knows it as
+ * a key that replaced an account's identity key. 0 with *identity set, EC_EPERM for a
+ * retired or revoked key, or a local fault (st set).
+ */
+static int s_identity(ec_ledger_t *l, const uint8_t sender[EC_PK_BYTES],
+                      uint8_t identity[EC_PK_BYTES], ec_status_t *st)
+{
+    uint8_t key[1 + EC_PK_BYTES], *val = NULL;
+    size_t size = 0;
+    key[0] = SC_K_KEY;
+    memcpy(key + 1, sender, EC_PK_BYTES);
+    int rc = ec_state_get(l, key, sizeof key, &val, &size);
+    if (rc == EC_ENOTFOUND) {
+        memcpy(identity, sender, EC_PK_BYTES);
+        return 0;
+    }
+    if (rc != 0) {
+        ec_error("sidechain: state read failed: %s", ec_strerror(rc));
+        return ec_status_set(st, rc, "reading state: %s", ec_strerror(rc));
+    }
+    bool ok = size == EC_PK_BYTES + 1 && val[EC_PK_BYTES] <= 1;
+    bool retired = ok && val[EC_PK_BYTES] == 1;
+    if (ok)
+        memcpy(identity, val, EC_PK_BYTES);
+    free(val);
+    if (!ok)
+        return ec_status_set(st, EC_EINTERNAL, "stored key entry is corrupt");
+    if (retired) {
+        char hex[2 * EC_PK_BYTES + 1], addr[EC_ADDR_MAX];
+        ec_hex(hex, sender, EC_PK_BYTES);
+        ec_address_from_pk(addr, identity);
+        return ec_status_set(st, EC_EPERM,
+                             "key %.16s... no longer signs for %s: the main chain replaced or "
+                             "revoked it",
+                             hex, addr);
+    }
+    return 0;
+}
+
+/* Applies one proven record to the mirror. Returns 1, 0 when it must wait for the next
+ * block (a second validator change in one block), or a local fault (st set). */
+static int s_apply_record(const sc_app_t *app, ec_block_ctx_t *ctx, const ec_record_t *r,
+                          ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
     uint8_t key[SC_ROLE_KEY_MAX];
@@ -931,6 +1022,10 @@ static bool s_apply_record(const sc_app_t *app, ec_block_ctx_t *ctx, const ec_re
         ec_address_hash(akey + 1, r->pk);
         ec_state_put(l, akey, sizeof akey, r->pk, EC_PK_BYTES);
         return true;
+    }
+    if (r->kind == EC_REC_KEY) {
+        int rc = s_apply_key(l, r, st);
+        return rc == 0 ? 1 : rc;
     }
     if (r->kind != EC_REC_ROLE_GRANT && r->kind != EC_REC_ROLE_REVOKE)
         return true;
@@ -1065,8 +1160,11 @@ static int s_deliver_anchor(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
     /* Records in order; a second validator change in one block stops here, and the next
      * MAIN_ANCHOR brings the rest. */
     uint32_t applied = 0;
-    while (applied < count && s_apply_record(app, ctx, &app->records[applied]))
+    int ar = 1;
+    while (applied < count && (ar = s_apply_record(app, ctx, &app->records[applied], st)) == 1)
         applied++;
+    if (ar < 0)
+        return ar;
     m.records += applied;
     s_mirror_store(ctx->ledger, &m);
     return 0;
@@ -1356,15 +1454,21 @@ static int s_deliver_tx(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, cons
     int rc = s_parse_body(tx, &b, st);
     if (rc)
         return rc;
+    /* The rules below see the sender as the account it signs for (a shallow copy whose
+     * decoder is never used). */
+    ec_tx_t as = *tx;
+    rc = s_identity(ctx->ledger, tx->sender, as.sender, st);
+    if (rc)
+        return rc;
     switch (tx->type) {
         case EC_STX_ISSUE:
-            return s_deliver_issue(app, ctx, tx, &b.issue, st);
+            return s_deliver_issue(app, ctx, &as, &b.issue, st);
         case EC_STX_INSPECT:
-            return s_deliver_inspect(app, ctx, tx, &b.inspect, st);
+            return s_deliver_inspect(app, ctx, &as, &b.inspect, st);
         case EC_STX_ERASE:
-            return s_deliver_erase(app, ctx, tx, &b.revoke, st);
+            return s_deliver_erase(app, ctx, &as, &b.revoke, st);
         default:
-            return s_deliver_update(app, ctx, tx, &b, st);
+            return s_deliver_update(app, ctx, &as, &b, st);
     }
 }
 

@@ -859,6 +859,63 @@ static void test_validator_records(void **state)
     assert_int_equal(mirror_records(fx), 10);
 }
 
+/* Appends a KEY record: identity k signs with key `to` from now on (-1: revoked). */
+static void main_key_record(fx_t *fx, int k, int to)
+{
+    assert_true(fx->rec_count < RECORDS_MAX);
+    ec_record_t r;
+    memset(&r, 0, sizeof r);
+    r.seq = fx->rec_count;
+    r.kind = EC_REC_KEY;
+    memcpy(r.pk, ec_key_pk(fx->keys[k]), EC_PK_BYTES);
+    if (to >= 0)
+        memcpy(r.key, ec_key_pk(fx->keys[to]), EC_PK_BYTES);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_record_encode(&w, &r);
+    uint64_t i = fx->rec_count++;
+    fx->rec_data[i] = ec_writer_take(&w, &fx->rec_size[i]);
+    ec_record_leaf(fx->rec_leaves[i], fx->rec_data[i], fx->rec_size[i]);
+    ec_writer_fini(&w);
+}
+
+/*
+ * KEY records: once mirrored, the key that replaced a holder's identity key acts as the
+ * holder (acknowledges its certificate) and the replaced key is refused; an issuing
+ * agency's new key issues under the agency's roles; a revoked key is refused.
+ */
+static void test_key_records(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t id[EC_HASH_BYTES], id2[EC_HASH_BYTES];
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", id), 0);
+    side_commit(fx);
+    uint64_t from = fx->rec_count;
+    main_key_record(fx, K_HOLDER, K_STRANGER);  /* the holder rotates to the stranger's key */
+    main_key_record(fx, K_ISSUER1, K_HOLDER2); /* the issuer to holder 2's */
+    main_block(fx);                             /* height 2 */
+    anchor_opts_t o = {.height = 2, .from = 1, .rec_from = from, .rec_n = 2};
+    assert_int_equal(anchor_tx(fx, &o), 0);
+    side_commit(fx);
+    assert_int_equal(update(fx, EC_STX_ACK, K_HOLDER, id, NULL, 0, NULL), EC_EPERM);
+    assert_int_equal(update(fx, EC_STX_ACK, K_STRANGER, id, NULL, 0, NULL), 0);
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", id2), EC_EPERM);
+    assert_int_equal(issue(fx, K_HOLDER2, K_HOLDER, "ORG1", id2), 0);
+    side_commit(fx);
+    const msgpack_object *r = NULL;
+    assert_int_equal(query_cert(fx, id, &r), 0);
+    assert_str(el(r, 7), "acknowledged");
+    /* Revoked: the stranger's key signs for nobody any more. */
+    from = fx->rec_count;
+    main_key_record(fx, K_HOLDER, -1);
+    main_block(fx); /* height 3 */
+    anchor_opts_t o3 = {.height = 3, .from = 2, .rec_from = from, .rec_n = 1};
+    assert_int_equal(anchor_tx(fx, &o3), 0);
+    side_commit(fx);
+    assert_int_equal(update(fx, EC_STX_CANCEL, K_STRANGER, id, NULL, 0, NULL), EC_EPERM);
+    assert_int_equal(update(fx, EC_STX_CANCEL, K_HOLDER, id, NULL, 0, NULL), EC_EPERM);
+}
+
 /*
  * The mirror follows the main chain's own validator change: the main header that names
  * the new set is accepted only with that set, which then checks the headers after it.
@@ -1979,6 +2036,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_anchor_wrong_chain_and_check_tx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_freezes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validator_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_main_valset_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_and_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_refused, setup, teardown),
