@@ -607,6 +607,40 @@ int cl_account_get(cl_ctx_t *ctx, const char *address, cl_account_t *out)
     return 0;
 }
 
+void cl_clear_error(cl_ctx_t *ctx)
+{
+    ctx->err_code = 0;
+    ctx->err_usage = false;
+    ctx->err_msg[0] = '\0';
+    ctx->err_node_msg[0] = '\0';
+}
+
+int cl_signer_get(cl_ctx_t *ctx, const uint8_t pk[EC_PK_BYTES], char address[EC_ADDR_MAX],
+                  char state[16])
+{
+    cl_chain_t *main = cl_main(ctx);
+    if (!main)
+        return 1;
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_bin(&a, pk, EC_PK_BYTES);
+    ec_rpc_reply_t r;
+    int rc = cl_query(ctx, main, "signer", &a, &r, EC_ENOTFOUND);
+    ec_writer_fini(&a);
+    if (rc == EC_ENOTFOUND)
+        return cl_fail(ctx, EC_ENOTFOUND, "no account on %s has that key", main->chain_id);
+    if (rc)
+        return rc;
+    ec_cur_t c;
+    ec_cur_open(&c, r.result, 2);
+    ec_cur_str_copy(&c, address, EC_ADDR_MAX);
+    ec_cur_str_copy(&c, state, 16);
+    rc = ec_cur_finish(&c);
+    ec_rpc_reply_fini(&r);
+    return rc ? cl_garbled(ctx, main, "query signer") : 0;
+}
+
 int cl_account_read(cl_account_t *out, const msgpack_object *result)
 {
     memset(out, 0, sizeof *out);

@@ -88,6 +88,8 @@ int cl_fail(cl_ctx_t *ctx, int code, const char *fmt, ...) __attribute__((format
 int cl_fail_st(cl_ctx_t *ctx, const ec_status_t *st, const char *prefix);
 /* Records a usage error and returns 2. */
 int cl_usage(cl_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Forgets a recorded error (one the caller handled). */
+void cl_clear_error(cl_ctx_t *ctx);
 /* Prints the recorded error (stderr, and stdout with --json). */
 void cl_report(const cl_ctx_t *ctx);
 
@@ -223,13 +225,13 @@ int cl_garbled(cl_ctx_t *ctx, const cl_chain_t *ch, const char *what);
 typedef struct {
     char address[EC_ADDR_MAX];
     char name[EC_NAME_MAX];
-    uint8_t pk[EC_PK_BYTES]; /* the identity key: the address is its hash        */
+    uint8_t pk[EC_PK_BYTES];  /* the identity key: the address is its hash        */
     uint8_t key[EC_PK_BYTES]; /* the key that signs for it now (and that data is
                                * sealed to); all zero when revoked               */
     bool recovery;            /* a recovery is pending: to recovery_key, from     */
     uint8_t recovery_key[EC_PK_BYTES];
     uint64_t recovery_ready_ms; /* block time from which it can finish         */
-    uint64_t height; /* block that registered it                        */
+    uint64_t height;            /* block that registered it                        */
     bool attested;
     size_t role_count;
     struct {
@@ -249,6 +251,14 @@ EC_WUR int cl_account_read(cl_account_t *out, const msgpack_object *result);
 /* Looks up an account on the main chain. 0, or 1 with the error recorded (an unknown
  * address reads "no account ec1... on the main chain"). */
 int cl_account_get(cl_ctx_t *ctx, const char *address, cl_account_t *out);
+
+/*
+ * The account a key signs for, or signed for (query signer): its address, and in `state`
+ * (16 bytes) "current", "retired" or "revoked". A key never rotated is its own account's.
+ * 0, or 1 with the error recorded (a key no account has: ENOTFOUND).
+ */
+int cl_signer_get(cl_ctx_t *ctx, const uint8_t pk[EC_PK_BYTES], char address[EC_ADDR_MAX],
+                  char state[16]);
 
 /* ---- keys ------------------------------------------------------------------------------- */
 

@@ -196,8 +196,9 @@ static int s_show_account(cl_ctx_t *ctx, const cl_account_t *acct)
     if (acct->recovery) {
         ec_hex(rec_hex, acct->recovery_key, sizeof acct->recovery_key);
         cl_format_time(when, sizeof when, acct->recovery_ready_ms);
-        cl_out(ctx, "recovery   pending to key %.16s..., can finish from %s (the current key "
-                    "can veto it until then: ecert key veto)\n",
+        cl_out(ctx,
+               "recovery   pending to key %.16s..., can finish from %s (the current key "
+               "can veto it until then: ecert key veto)\n",
                rec_hex, when);
     }
     json_t *obj = json_pack("{s:s,s:s,s:s,s:I,s:b,s:o,s:s}", "address", acct->address, "name",

@@ -100,13 +100,13 @@ enum {
     EC_MTX_SIDECHAIN_UPDATE = 8,
     EC_MTX_VALIDATOR_UPDATE = 9,
     EC_MTX_SIDECHAIN_VALIDATOR = 10,
-    EC_MTX_GOV_PROPOSE = 11, /* an operator proposes an operator action             */
-    EC_MTX_GOV_APPROVE = 12, /* another operator approves it; the quorum's runs it  */
-    EC_MTX_OPERATORS = 13,   /* replaces the operator set and its quorum            */
-    EC_MTX_KEY_ROTATE = 14,  /* an account's signing key, replaced by the old and new key */
-    EC_MTX_KEY_REVOKE = 15,  /* the holder revokes its signing key                      */
-    EC_MTX_KEY_RECOVER = 16, /* a certification authority starts a lost key's recovery  */
-    EC_MTX_KEY_VETO = 17,    /* the current key stops a recovery in its waiting period  */
+    EC_MTX_GOV_PROPOSE = 11,        /* an operator proposes an operator action             */
+    EC_MTX_GOV_APPROVE = 12,        /* another operator approves it; the quorum's runs it  */
+    EC_MTX_OPERATORS = 13,          /* replaces the operator set and its quorum            */
+    EC_MTX_KEY_ROTATE = 14,         /* an account's signing key, replaced by the old and new key */
+    EC_MTX_KEY_REVOKE = 15,         /* the holder revokes its signing key                      */
+    EC_MTX_KEY_RECOVER = 16,        /* a certification authority starts a lost key's recovery  */
+    EC_MTX_KEY_VETO = 17,           /* the current key stops a recovery in its waiting period  */
     EC_MTX_KEY_RECOVER_FINISH = 18, /* anyone, once the waiting period is over           */
     EC_MTX_MAX = 18,
 };

@@ -558,8 +558,7 @@ static int s_not_operator(const ec_tx_t *tx, ec_status_t *st)
  * when its sender is an operator in force and the quorum is 1. 0, EC_EPERM (st says which
  * way to go), or a storage error.
  */
-static int s_operator_gate(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx,
-                           ec_status_t *st)
+static int s_operator_gate(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, ec_status_t *st)
 {
     if (self->gov_running)
         return 0;
@@ -1667,6 +1666,8 @@ static int s_query(void *vself, ec_ledger_t *l, const char *path, const msgpack_
         return rc;
     if (strcmp(path, "account") == 0)
         return s_query_account(l, args, out, st);
+    if (strcmp(path, "signer") == 0)
+        return mc_keys_query_signer(l, args, out, st);
     if (strcmp(path, "org") == 0)
         return s_query_org(l, args, out, st);
     if (strcmp(path, "sidechains") == 0)

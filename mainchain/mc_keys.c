@@ -320,6 +320,44 @@ static int s_finish(ec_writer_t *w, ec_decoder_t *d, ec_block_ctx_t *ctx, const 
     return s_switch(w, l, b.hash, &a, new_key, false, st);
 }
 
+int mc_keys_query_signer(ec_ledger_t *l, const msgpack_object *args, ec_writer_t *out,
+                         ec_status_t *st)
+{
+    uint8_t pk[EC_PK_BYTES], hash[EC_ADDR_HASH_BYTES];
+    ec_cur_t c;
+    ec_cur_open(&c, args, 1);
+    ec_cur_bin_fixed(&c, pk, EC_PK_BYTES);
+    if (ec_cur_finish(&c) != 0)
+        return ec_status_set(st, EC_EINVAL, "signer takes [key: bin32]");
+    uint64_t state = S_KEY_CURRENT;
+    int rc = s_key_entry(l, false, pk, hash, &state, st);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        /* Never rotated: the account its hash names, if registered. */
+        uint8_t key[2 + EC_ADDR_HASH_BYTES], *val = NULL;
+        size_t size = 0;
+        key[0] = 'a';
+        key[1] = '/';
+        ec_address_hash(key + 2, pk);
+        rc = ec_ledger_get(l, EC_CF_STATE, key, sizeof key, &val, &size);
+        free(val);
+        if (rc == EC_ENOTFOUND)
+            return ec_status_set(st, EC_ENOTFOUND, "no account has that key");
+        if (rc != 0)
+            return s_io(st, rc);
+        memcpy(hash, key + 2, EC_ADDR_HASH_BYTES);
+    }
+    char addr[EC_ADDR_MAX];
+    ec_address_from_hash(addr, hash);
+    ec_write_array(out, 2);
+    ec_write_cstr(out, addr);
+    ec_write_cstr(out, state == S_KEY_CURRENT   ? "current"
+                       : state == S_KEY_RETIRED ? "retired"
+                                                : "revoked");
+    return 0;
+}
+
 int mc_keys_check_tx(const ec_tx_t *tx, ec_status_t *st)
 {
     switch (tx->type) {

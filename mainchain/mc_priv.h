@@ -57,6 +57,11 @@ EC_WUR int mc_keys_check_tx(const ec_tx_t *tx, ec_status_t *st);
 /* Their deliver_tx; w and d are the app's commit-thread scratch. */
 EC_WUR int mc_keys_deliver(ec_writer_t *w, ec_decoder_t *d, ec_block_ctx_t *ctx, const ec_tx_t *tx,
                            ec_status_t *st);
+/* Query "signer" [key: bin32] -> [address: str, state: str ("current", "retired",
+ * "revoked")]: the account a key signs (or signed) for. ENOTFOUND for a key no account
+ * ever had. */
+EC_WUR int mc_keys_query_signer(ec_ledger_t *l, const msgpack_object *args, ec_writer_t *out,
+                                ec_status_t *st);
 /* The pending recovery of account `hash` (committed state): 1 with *new_key and *ready_ms
  * set, 0 when none, or a local fault. */
 EC_WUR int mc_recovery_get(ec_ledger_t *l, const uint8_t hash[EC_ADDR_HASH_BYTES],

@@ -1651,8 +1651,8 @@ static int s_key_tx(fx_t *fx, const ec_key_t *key, uint64_t type)
 }
 
 /* KEY_RECOVER by `ca` of `account` (current key `current`, NULL when revoked) to `to`. */
-static int s_recover(fx_t *fx, const ec_key_t *ca, const ec_key_t *account,
-                     const ec_key_t *current, const ec_key_t *to)
+static int s_recover(fx_t *fx, const ec_key_t *ca, const ec_key_t *account, const ec_key_t *current,
+                     const ec_key_t *to)
 {
     static const uint8_t zero[EC_PK_BYTES];
     ec_key_recover_body_t b;
@@ -1718,7 +1718,8 @@ static void test_keys(void **state)
     assert_non_null(strstr(fx->st.msg, "replaced"));
     assert_int_equal(s_register(fx, fx->alice, "Alice again"), EC_EEXIST);
     assert_int_equal(s_register(fx, k2, "Not a new account"), EC_EEXIST);
-    assert_int_equal(s_rotate(fx, k2, fx->alice, fx->alice, fx->alice), EC_EEXIST); /* never back to a retired key */
+    assert_int_equal(s_rotate(fx, k2, fx->alice, fx->alice, fx->alice),
+                     EC_EEXIST); /* never back to a retired key */
     /* The CA still attests with its (unrotated) key; the new key is the account's. */
     assert_int_equal(s_attest(fx, fx->ca, fx->bob, 0x32), 0);
     assert_int_equal(s_rotate(fx, k2, fx->alice, k3, k3), 0);

@@ -891,9 +891,9 @@ static void test_key_records(void **state)
     assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", id), 0);
     side_commit(fx);
     uint64_t from = fx->rec_count;
-    main_key_record(fx, K_HOLDER, K_STRANGER);  /* the holder rotates to the stranger's key */
+    main_key_record(fx, K_HOLDER, K_STRANGER); /* the holder rotates to the stranger's key */
     main_key_record(fx, K_ISSUER1, K_HOLDER2); /* the issuer to holder 2's */
-    main_block(fx);                             /* height 2 */
+    main_block(fx);                            /* height 2 */
     anchor_opts_t o = {.height = 2, .from = 1, .rec_from = from, .rec_n = 2};
     assert_int_equal(anchor_tx(fx, &o), 0);
     side_commit(fx);
