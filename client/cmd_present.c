@@ -362,7 +362,8 @@ int cmd_present(cl_ctx_t *ctx, int argc, char **argv)
 static const char s_help_verify_presentation[] =
     "usage: ecert verify-presentation (--in FILE | --qr FILE.png) --request FILE\n"
     "                                 [--main-genesis FILE]\n"
-    "                                 [--status-list FILE | --online [--wait-ms N]]\n\n"
+    "                                 [--status-list FILE | --online [--wait-ms N]]\n"
+    "                                 [--report [--org CODE]]\n\n"
     "Checks a holder's presentation offline against the request you made and the main\n"
     "chain's genesis: the holder's signature; that it answers this very request (not another\n"
     "verifier's, not another of yours) before it expired, and only once (the request file\n"
@@ -370,7 +371,11 @@ static const char s_help_verify_presentation[] =
     "signed is the certificate's holder; each disclosed field against the certificate's\n"
     "field commitments, and every field you asked for; its expiry; and its status, from the\n"
     "status list the holder brought, one you give (--status-list) or one fetched now\n"
-    "(--online). Prints the disclosed fields on success; exits 1 with the reason otherwise.\n\n"
+    "(--online). Prints the disclosed fields on success; exits 1 with the reason otherwise.\n"
+    "With --report and --key (your inspection agency's key, the request's), a presentation\n"
+    "that verifies is then recorded on the certificate's side chain as an inspection with\n"
+    "the verdict \"presentation verified\": it counts in 'ecert usage' for your\n"
+    "organization like any inspection.\n\n"
     "Options:\n"
     "  --in FILE             the presentation (or --qr FILE.png, a picture of its QR code)\n"
     "  --request FILE        the request you made ('ecert verifier request --out')\n"
@@ -378,14 +383,115 @@ static const char s_help_verify_presentation[] =
     "  --status-list FILE    a status list of the certificate's chain\n"
     "  --online              fetch the status list now\n"
     "  --wait-ms N           with --online: how long to wait for anchoring (default 10000)\n"
+    "  --report              record the verified presentation as an inspection (with --key)\n"
+    "  --org CODE            your organization (default: your inspection role's for the\n"
+    "                        certificate's type, when it is the only one)\n"
     "\nExample:\n  ecert verify-presentation --qr answer.png --request req.bin "
     "--online\n" CL_GLOBAL_NOTE;
 
+#define S_REPORT_VERDICT "presentation verified"
+
+/* Online: the key that signed still signs for the holder's account (not rotated away or
+ * revoked since). 0 or 1 (recorded). */
+static int s_holder_key_current(cl_ctx_t *ctx, const cl_presentation_t *p)
+{
+    char who[EC_ADDR_MAX], state[16];
+    if (cl_signer_get(ctx, p->holder_pk, who, state) != 0)
+        return 1;
+    if (strcmp(state, "current") != 0)
+        return cl_fail(ctx, EC_EPERM,
+                       "presentation REFUSED: key-retired: the holder's key no longer signs for "
+                       "%s on the main chain (it was %s)",
+                       who, strcmp(state, "revoked") == 0 ? "revoked" : "replaced");
+    return 0;
+}
+
+/* The verifier's organization for inspections of `type`: --org, else its one inspector
+ * role for that type on the main chain. 0 or 1/2 (recorded). */
+static int s_report_org(cl_ctx_t *ctx, const uint8_t verifier_pk[EC_PK_BYTES], const char *type,
+                        const char *given, char org[EC_ORG_CODE_MAX])
+{
+    if (given) {
+        if (!ec_org_code_valid(given))
+            return cl_usage(ctx, "--org must be 1..%d of A-Z a-z 0-9 -", EC_ORG_CODE_MAX - 1);
+        snprintf(org, EC_ORG_CODE_MAX, "%s", given);
+        return 0;
+    }
+    char who[EC_ADDR_MAX], state[16];
+    if (cl_signer_get(ctx, verifier_pk, who, state) != 0)
+        return 1;
+    cl_account_t *acc = malloc(sizeof *acc);
+    if (!acc)
+        return cl_fail(ctx, EC_ENOMEM, "out of memory");
+    int rc = cl_account_get(ctx, who, acc), found = 0;
+    for (size_t i = 0; rc == 0 && i < acc->role_count; i++)
+        if (acc->roles[i].role == EC_ROLE_INSPECTOR && strcmp(acc->roles[i].cert_type, type) == 0 &&
+            found++ == 0)
+            snprintf(org, EC_ORG_CODE_MAX, "%s", acc->roles[i].org_code);
+    free(acc);
+    if (rc == 0 && found != 1)
+        rc = cl_usage(ctx, "%s holds %s inspection role%s for %s: name the organization with --org",
+                      who, found ? "several" : "no", found ? "s" : "", type);
+    return rc;
+}
+
+/* Records a verified presentation as an INSPECT by the verifier (--key). 0 or 1/2. */
+static int s_report(cl_ctx_t *ctx, const cl_presentation_t *p, const char *org_opt, json_t *obj)
+{
+    if (!ctx->key_path)
+        return cl_missing(ctx, "--key (the verifier's, to --report)");
+    uint8_t pk[EC_PK_BYTES];
+    if (cl_key_file_pk(ctx, ctx->key_path, pk) != 0)
+        return 1;
+    if (memcmp(pk, p->request.verifier_pk, EC_PK_BYTES) != 0)
+        return cl_usage(ctx, "--key is not the key that signed the request: the report must come "
+                             "from the verifier who asked");
+    cl_config_t *cfg = cl_config(ctx);
+    if (!cfg)
+        return 1;
+    const char *type = NULL;
+    for (size_t i = 0; i < cfg->side_count && !type; i++)
+        if (strcmp(cfg->sides[i].chain_id, p->bundle.side_chain_id) == 0)
+            type = cfg->sides[i].type;
+    if (!type)
+        return cl_fail(ctx, EC_ECONFIG, "side chain %s is not in the client config: cannot report",
+                       p->bundle.side_chain_id);
+    ec_inspect_body_t b;
+    memset(&b, 0, sizeof b);
+    int rc = s_report_org(ctx, pk, type, org_opt, b.org_code);
+    cl_chain_t *side = rc ? NULL : cl_side(ctx, type);
+    if (rc || !side)
+        return rc ? rc : 1;
+    snprintf(b.holder, sizeof b.holder, "%s", p->holder);
+    memcpy(b.cert_id, p->bundle.tx_id, EC_HASH_BYTES);
+    snprintf(b.verdict, sizeof b.verdict, "%s", S_REPORT_VERDICT);
+    b.verdict_len = strlen(b.verdict);
+    ec_writer_t body;
+    ec_writer_init(&body);
+    ec_inspect_body_encode(&body, &b);
+    cl_txres_t res;
+    rc = cl_submit_signed(ctx, side, EC_STX_INSPECT, &body, NULL, 0, &res, NULL);
+    ec_writer_fini(&body);
+    if (rc)
+        return rc;
+    char tx[2 * EC_HASH_BYTES + 1];
+    ec_hex(tx, res.id, EC_HASH_BYTES);
+    cl_out(ctx, "reported as an inspection by %s on %s: tx %s at height %llu\n", b.org_code,
+           side->chain_id, tx, (unsigned long long)res.height);
+    json_object_set_new(obj, "report",
+                        json_pack("{s:s,s:s,s:I}", "org_code", b.org_code, "tx", tx, "height",
+                                  (json_int_t)res.height));
+    return 0;
+}
+
 int cmd_verify_presentation(cl_ctx_t *ctx, int argc, char **argv)
 {
-    const char *in = NULL, *qr = NULL, *req_file = NULL, *genesis_path = NULL;
+    const char *in = NULL, *qr = NULL, *req_file = NULL, *genesis_path = NULL, *org = NULL;
+    bool report = false;
     cl_status_src_t src = {.wait_ms = 10000};
     const cl_opt_t opts[] = {{"in", CL_ARG_STR, &in},
+                             {"report", CL_ARG_FLAG, &report},
+                             {"org", CL_ARG_STR, &org},
                              {"qr", CL_ARG_STR, &qr},
                              {"request", CL_ARG_STR, &req_file},
                              {"main-genesis", CL_ARG_STR, &genesis_path},
@@ -400,6 +506,10 @@ int cmd_verify_presentation(cl_ctx_t *ctx, int argc, char **argv)
         return cl_missing(ctx, "--request FILE");
     if (src.file && src.online)
         return cl_usage(ctx, "give either --status-list or --online, not both");
+    if (org && !report)
+        return cl_usage(ctx, "--org goes with --report");
+    if (report && !ctx->key_path)
+        return cl_missing(ctx, "--key (the verifier's, to --report)");
     ec_genesis_t g;
     if (cl_main_genesis(ctx, genesis_path, &g))
         return 1;
@@ -455,6 +565,10 @@ int cmd_verify_presentation(cl_ctx_t *ctx, int argc, char **argv)
             src.size = p->status_list_size;
         }
         rc = cl_cert_validity(ctx, &g, &p->bundle, p->expires_ms, &src, obj);
+        if (rc == 0 && src.online)
+            rc = s_holder_key_current(ctx, p);
+        if (rc == 0 && report)
+            rc = s_report(ctx, p, org, obj);
     }
     if (p)
         cl_present_fini(p);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # key_rotation: the account, not the key, is the identity. After the demo, the citizen
 # rotates to a new key: the address, attestation and certificates stay; the old key is
-# refused on the main chain and, once the relay brought the change, on the side chain;
+# refused on the main chain and, once the relay brought the change, on the side chain
+# (and a presentation it signs is refused by a verifier checking online);
 # a new certificate is sealed to the new key and acknowledged with it, while the old
 # certificate still opens with the old key. The issuing agency rotates too and issues with
 # its new key only. A certification authority starts a recovery, which the current key
@@ -40,6 +41,16 @@ new_pk=$(json_field pk "$(ecert --json account address --key "$T/citizen-2.key")
 [ "$(json_field attested "$out")" = true ] || fail "the rotation lost the attestation"
 expect_refused "no longer signs" old-main.log \
     ecert --key "$CITIZEN_KEY" key rotate --new-key "$T/citizen-2.key"
+# A presentation signed with the replaced key is refused by a verifier that checks online.
+ecert verifier request --key "$INSPECTOR_KEY" --type "$CERT_TYPE" --fields name \
+    --out "$T/req" >/dev/null || fail "verifier request failed"
+ecert present --key "$CITIZEN_KEY" --type "$CERT_TYPE" --cert "$CERT_TX" --request "$T/req" \
+    --out "$T/ans" --wait-ms 60000 >"$T/present.log" 2>&1 || {
+    cat "$T/present.log" >&2
+    fail "present failed"
+}
+expect_refused "key-retired" retired.log ecert verify-presentation --in "$T/ans" \
+    --request "$T/req" --online --wait-ms 60000
 
 say "a new certificate is sealed to the new key; the old one opens with the old key"
 out=$(ecert --json --key "$AGENCY_KEY" cert issue --type degree --holder "$CITIZEN" \

@@ -7,7 +7,8 @@
 # the same verifier (foreign nonce) or to another verifier's, an expired request (holder
 # side and verifier side), an altered answer, one signed by someone who is not the holder,
 # a request from someone who is no inspection agency (holder side), a field not disclosed,
-# and a revoked certificate.
+# and a revoked certificate. A presentation the verifier reports (--report) is recorded as
+# its organization's inspection and counted by `ecert usage`.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 use_small_devnet
@@ -77,6 +78,24 @@ grep -q "status  *valid .*brought by the holder" "$T/check.log" ||
     fail "the holder's status list was not used"
 grep -q "holder  *$CITIZEN" "$T/check.log" || fail "the holder is not named"
 [ -e "$T/req1.answered" ] || fail "the request was not marked answered"
+
+say "a verified presentation the verifier reports counts for its organization"
+request "$T/req_r" --fields name
+present "$T/req_r" "$T/ans_r" || fail "present failed"
+check "$T/ans_r" "$T/req_r" --report --key "$INSPECTOR_KEY" || {
+    cat "$T/check.log" >&2
+    fail "verify-presentation --report failed"
+}
+grep -q "reported as an inspection by $INSP_ORG" "$T/check.log" || {
+    cat "$T/check.log" >&2
+    fail "the report is not confirmed"
+}
+run_logged usage.log "usage failed" ecert usage --org "$INSP_ORG" --from 2020-01-01 \
+    --to 2100-01-01
+grep -q "presentation verified" "$T/usage.log" || {
+    cat "$T/usage.log" >&2
+    fail "usage does not count the reported presentation"
+}
 
 say "refusals"
 expect_refused "replayed" "$T/ans1" "$T/req1"
