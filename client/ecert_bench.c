@@ -10,6 +10,7 @@
  * samples the anchoring lag: how long until a committed certificate's block is anchored in
  * the main chain, i.e. verifiable against it.
  */
+#include <assert.h>
 #include <errno.h>
 #include <dirent.h>
 #include <getopt.h>
@@ -921,13 +922,16 @@ static bool s_port_free(uint32_t port)
 
 /*
  * A port base for a private devnet: main rpc/pub at base and base+1, the side chain at
- * base+100 and base+101. Bases are drawn from 20000-32000, below Linux's ephemeral range
- * (32768-60999), so an outgoing connection never holds one; each is tested by binding.
+ * base+100 and base+101, validator v of a chain 1000 * (v - 1) above. Every port stays in
+ * 20000-32000, below Linux's ephemeral range (32768-60999), so an outgoing connection
+ * never holds one; each is tested by binding.
  */
 static uint32_t s_port_base(uint32_t validators)
 {
+    assert(validators >= 1 && validators <= 7);
+    uint32_t slots = (32000 - 250 - 1000 * (validators - 1) - 20000) / 250 + 1;
     for (int attempt = 0; attempt < 32; attempt++) {
-        uint32_t base = 20000 + randombytes_uniform(48) * 250;
+        uint32_t base = 20000 + randombytes_uniform(slots) * 250;
         bool ok = true;
         /* validator v of a chain adds 1000 * (v - 1); p2p is pub + 1 */
         for (uint32_t v = 0; ok && v < validators; v++)
