@@ -13,50 +13,11 @@
 #define S_TTL_DEFAULT_MS (72ull * 3600 * 1000) /* a proposal waits three days by default */
 #define S_LIST_PAGES_MAX 4096                  /* `gov list --all`: 131,072 proposals    */
 
-/* A proposal as the `proposal` query returns it (action borrowed from the reply). */
-typedef struct {
-    uint8_t id[EC_HASH_BYTES];
-    uint64_t seq;
-    uint64_t action_type;
-    const uint8_t *action;
-    size_t action_size;
-    uint8_t proposer[EC_PK_BYTES];
-    uint64_t height;
-    uint64_t expires_ms;
-    uint32_t approval_count;
-    uint8_t approvals[EC_OPERATORS_MAX][EC_PK_BYTES];
-    uint64_t executed_height;
-} s_proposal_t;
-
 typedef struct {
     uint32_t count;
     uint8_t pks[EC_OPERATORS_MAX][EC_PK_BYTES];
     uint32_t quorum;
 } s_operators_t;
-
-/* Reads one proposal [id, seq, type, action, proposer, height, expires, approvals, ran].
- * 0 or EC_EINVAL. */
-static int s_proposal_parse(const msgpack_object *o, s_proposal_t *p)
-{
-    ec_cur_t f, ap;
-    memset(p, 0, sizeof *p);
-    ec_cur_open(&f, o, 9);
-    ec_cur_bin_fixed(&f, p->id, EC_HASH_BYTES);
-    ec_cur_uint(&f, &p->seq);
-    ec_cur_uint(&f, &p->action_type);
-    ec_cur_bin(&f, &p->action, &p->action_size, EC_GOV_ACTION_BYTES_MAX);
-    ec_cur_bin_fixed(&f, p->proposer, EC_PK_BYTES);
-    ec_cur_uint(&f, &p->height);
-    ec_cur_uint(&f, &p->expires_ms);
-    ec_cur_enter_max(&f, &ap, EC_OPERATORS_MAX);
-    for (uint32_t i = 0; !ap.err && i < ap.count && i < EC_OPERATORS_MAX; i++) {
-        ec_cur_bin_fixed(&ap, p->approvals[i], EC_PK_BYTES);
-        p->approval_count = i + 1;
-    }
-    ec_cur_fold(&f, &ap);
-    ec_cur_uint(&f, &p->executed_height);
-    return ec_cur_finish(&f);
-}
 
 static int s_operators_get(cl_ctx_t *ctx, cl_chain_t *main, s_operators_t *ops)
 {
@@ -183,14 +144,14 @@ static void s_describe(char *buf, size_t cap, uint64_t type, const uint8_t *acti
 }
 
 /* "open, expires ...", "expired ...", or "ran at height H". */
-static const char *s_state(const s_proposal_t *p, uint64_t now_ms)
+static const char *s_state(const ec_proposal_t *p, uint64_t now_ms)
 {
     if (p->executed_height)
         return "ran";
     return now_ms > p->expires_ms ? "expired" : "open";
 }
 
-static json_t *s_proposal_json(const s_proposal_t *p, const s_operators_t *ops, uint64_t now_ms)
+static json_t *s_proposal_json(const ec_proposal_t *p, const s_operators_t *ops, uint64_t now_ms)
 {
     char id[2 * EC_HASH_BYTES + 1], what[320], addr[EC_ADDR_MAX];
     ec_hex(id, p->id, EC_HASH_BYTES);
@@ -213,7 +174,7 @@ static json_t *s_proposal_json(const s_proposal_t *p, const s_operators_t *ops, 
 }
 
 /* Prints a proposal in a few lines (human mode). */
-static void s_proposal_print(const cl_ctx_t *ctx, const s_proposal_t *p, const s_operators_t *ops,
+static void s_proposal_print(const cl_ctx_t *ctx, const ec_proposal_t *p, const s_operators_t *ops,
                              uint64_t now_ms)
 {
     char id[2 * EC_HASH_BYTES + 1], what[320], addr[EC_ADDR_MAX], when[40];
@@ -261,8 +222,8 @@ static int s_show(cl_ctx_t *ctx, cl_chain_t *main, const uint8_t id[EC_HASH_BYTE
         json_decref(extra);
         return rc;
     }
-    s_proposal_t p;
-    if (s_proposal_parse(r.result, &p) != 0) {
+    ec_proposal_t p;
+    if (ec_proposal_read(&p, r.result) != 0) {
         ec_rpc_reply_fini(&r);
         json_decref(extra);
         return cl_garbled(ctx, main, "query proposal");
@@ -417,17 +378,26 @@ static const char s_help_approve[] =
     "  ID   the proposal's id (64 hex digits: the GOV_PROPOSE transaction's id)\n"
     "\nExample:\n  ecert --key op2.key gov approve 3f9a...e1\n" CL_GLOBAL_NOTE;
 
-int cmd_gov_approve(cl_ctx_t *ctx, int argc, char **argv)
+/* Parses a command whose one argument is a proposal ID into id. -1 to go on, else the
+ * exit status. */
+static int s_parse_id(cl_ctx_t *ctx, int argc, char **argv, const char *help,
+                      uint8_t id[EC_HASH_BYTES])
 {
     const cl_opt_t opts[] = {{NULL}};
     const char *id_hex = NULL;
-    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_approve, &id_hex);
+    int rc = cl_parse_opts(ctx, argc, argv, opts, help, &id_hex);
     if (rc >= 0)
         return rc;
     if (!id_hex)
         return cl_missing(ctx, "ID");
+    return cl_parse_hash(ctx, "ID", id_hex, id) ? 2 : -1;
+}
+
+int cmd_gov_approve(cl_ctx_t *ctx, int argc, char **argv)
+{
     ec_approve_body_t b;
-    if ((rc = cl_parse_hash(ctx, "ID", id_hex, b.proposal)))
+    int rc = s_parse_id(ctx, argc, argv, s_help_approve, b.proposal);
+    if (rc >= 0)
         return rc;
     ec_writer_t w;
     ec_writer_init(&w);
@@ -450,15 +420,9 @@ static const char s_help_show[] =
 
 int cmd_gov_show(cl_ctx_t *ctx, int argc, char **argv)
 {
-    const cl_opt_t opts[] = {{NULL}};
-    const char *id_hex = NULL;
-    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_show, &id_hex);
-    if (rc >= 0)
-        return rc;
-    if (!id_hex)
-        return cl_missing(ctx, "ID");
     uint8_t id[EC_HASH_BYTES];
-    if ((rc = cl_parse_hash(ctx, "ID", id_hex, id)))
+    int rc = s_parse_id(ctx, argc, argv, s_help_show, id);
+    if (rc >= 0)
         return rc;
     cl_chain_t *main = cl_main(ctx);
     return main ? s_show(ctx, main, id, NULL) : 1;
@@ -507,8 +471,8 @@ int cmd_gov_list(cl_ctx_t *ctx, int argc, char **argv)
         ec_cur_open(&c, r.result, 2);
         ec_cur_enter_max(&c, &list, EC_GOV_OPEN_MAX);
         for (uint32_t i = 0; !list.err && i < list.count; i++) {
-            s_proposal_t p;
-            if (s_proposal_parse(ec_cur_object(&list), &p) != 0) {
+            ec_proposal_t p;
+            if (ec_proposal_read(&p, ec_cur_object(&list)) != 0) {
                 ec_cur_fail(&list, EC_EINVAL);
                 break;
             }

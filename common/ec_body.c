@@ -391,6 +391,45 @@ int ec_operators_body_read(ec_operators_body_t *b, const msgpack_object *body, e
     return s_done(b, sizeof *b, rc);
 }
 
+void ec_proposal_encode(ec_writer_t *w, const ec_proposal_t *p)
+{
+    assert(p->approval_count <= EC_OPERATORS_MAX);
+    ec_write_array(w, 9);
+    ec_write_bin(w, p->id, EC_HASH_BYTES);
+    ec_write_uint(w, p->seq);
+    ec_write_uint(w, p->action_type);
+    ec_write_bin(w, p->action, p->action_size);
+    ec_write_bin(w, p->proposer, EC_PK_BYTES);
+    ec_write_uint(w, p->height);
+    ec_write_uint(w, p->expires_ms);
+    ec_write_array(w, p->approval_count);
+    for (uint32_t i = 0; i < p->approval_count; i++)
+        ec_write_bin(w, p->approvals[i], EC_PK_BYTES);
+    ec_write_uint(w, p->executed_height);
+}
+
+int ec_proposal_read(ec_proposal_t *p, const msgpack_object *o)
+{
+    ec_cur_t c, ap;
+    memset(p, 0, sizeof *p);
+    ec_cur_open(&c, o, 9);
+    ec_cur_bin_fixed(&c, p->id, EC_HASH_BYTES);
+    ec_cur_uint(&c, &p->seq);
+    ec_cur_uint(&c, &p->action_type);
+    ec_cur_bin(&c, &p->action, &p->action_size, EC_GOV_ACTION_BYTES_MAX);
+    ec_cur_bin_fixed(&c, p->proposer, EC_PK_BYTES);
+    ec_cur_uint(&c, &p->height);
+    ec_cur_uint(&c, &p->expires_ms);
+    ec_cur_enter_max(&c, &ap, EC_OPERATORS_MAX);
+    for (uint32_t i = 0; !ap.err && i < ap.count && i < EC_OPERATORS_MAX; i++) {
+        ec_cur_bin_fixed(&ap, p->approvals[i], EC_PK_BYTES);
+        p->approval_count = i + 1;
+    }
+    ec_cur_fold(&c, &ap);
+    ec_cur_uint(&c, &p->executed_height);
+    return s_done(p, sizeof *p, ec_cur_finish(&c) == 0 ? 0 : EC_EINVAL);
+}
+
 /* ---- accounts' signing keys ------------------------------------------------------------- */
 
 void ec_key_proof_msg(uint8_t out[EC_KEY_PROOF_MSG_BYTES], const uint8_t hash[EC_ADDR_HASH_BYTES],

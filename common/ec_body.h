@@ -165,6 +165,27 @@ EC_WUR int ec_operators_body_read(ec_operators_body_t *b, const msgpack_object *
 /* The operators' and quorum's rules (as the reader checks them). 0 or EC_EINVAL with st. */
 EC_WUR int ec_operators_check(const ec_operators_body_t *b, ec_status_t *st);
 
+/* A proposal, as the main chain stores it and its `proposal` query returns it: [id: bin32,
+ * seq: uint, action_type: uint, action: bin, proposer: bin32, height: uint, expires_ms:
+ * uint, approvals: [bin32...] (1..EC_OPERATORS_MAX), executed_height: uint (0: not run)]. */
+typedef struct {
+    uint8_t id[EC_HASH_BYTES]; /* the GOV_PROPOSE transaction's id                          */
+    uint64_t seq;              /* proposals made before it                                  */
+    uint64_t action_type;
+    const uint8_t *action; /* the action's encoded body (borrowed by the reader)           */
+    size_t action_size;
+    uint8_t proposer[EC_PK_BYTES];
+    uint64_t height; /* main height of the GOV_PROPOSE                                   */
+    uint64_t expires_ms;
+    uint32_t approval_count;
+    uint8_t approvals[EC_OPERATORS_MAX][EC_PK_BYTES];
+    uint64_t executed_height;
+} ec_proposal_t;
+
+void ec_proposal_encode(ec_writer_t *w, const ec_proposal_t *p);
+/* Reads a proposal. 0 or EC_EINVAL (p zeroed). */
+EC_WUR int ec_proposal_read(ec_proposal_t *p, const msgpack_object *o);
+
 /* ---- accounts' signing keys ------------------------------------------------------------- */
 
 /* A recovery runs this long (block time) after a certification authority started it, so the

@@ -24,21 +24,6 @@
 #define S_COUNT_KEY "g/n"
 #define S_PAGE_MAX 32 /* proposals one "proposals" page holds                          */
 
-/* A stored proposal, decoded (the action borrowed from the value it was read from). */
-typedef struct {
-    uint8_t id[EC_HASH_BYTES];
-    uint64_t seq;
-    uint64_t action_type;
-    const uint8_t *action;
-    size_t action_size;
-    uint8_t proposer[EC_PK_BYTES];
-    uint64_t height;
-    uint64_t expires_ms;
-    uint32_t approval_count;
-    uint8_t approvals[EC_OPERATORS_MAX][EC_PK_BYTES];
-    uint64_t executed_height;
-} s_proposal_t;
-
 /* An open proposal: its id and expiry. */
 typedef struct {
     uint8_t id[EC_HASH_BYTES];
@@ -162,43 +147,12 @@ int mc_gov_set_operators(mc_gov_t *g, ec_block_ctx_t *ctx, const ec_tx_t *tx, ec
 
 /* ---- proposals -------------------------------------------------------------------------- */
 
-static void s_proposal_encode(ec_writer_t *w, const s_proposal_t *p)
-{
-    ec_write_array(w, 8);
-    ec_write_uint(w, p->seq);
-    ec_write_uint(w, p->action_type);
-    ec_write_bin(w, p->action, p->action_size);
-    ec_write_bin(w, p->proposer, EC_PK_BYTES);
-    ec_write_uint(w, p->height);
-    ec_write_uint(w, p->expires_ms);
-    ec_write_array(w, p->approval_count);
-    for (uint32_t i = 0; i < p->approval_count; i++)
-        ec_write_bin(w, p->approvals[i], EC_PK_BYTES);
-    ec_write_uint(w, p->executed_height);
-}
-
-static int s_proposal_decode(ec_decoder_t *d, s_proposal_t *p, const uint8_t *data, size_t size)
+static int s_proposal_decode(ec_decoder_t *d, ec_proposal_t *p, const uint8_t *data, size_t size)
 {
     const msgpack_object *root = NULL;
-    if (ec_decode(d, data, size, &root) != 0)
+    if (ec_decode(d, data, size, &root) != 0 || ec_proposal_read(p, root) != 0)
         return EC_EINTERNAL;
-    ec_cur_t c, ap;
-    ec_cur_open(&c, root, 8);
-    ec_cur_uint(&c, &p->seq);
-    ec_cur_uint(&c, &p->action_type);
-    ec_cur_bin(&c, &p->action, &p->action_size, EC_GOV_ACTION_BYTES_MAX);
-    ec_cur_bin_fixed(&c, p->proposer, EC_PK_BYTES);
-    ec_cur_uint(&c, &p->height);
-    ec_cur_uint(&c, &p->expires_ms);
-    ec_cur_enter_max(&c, &ap, EC_OPERATORS_MAX);
-    p->approval_count = 0;
-    for (uint32_t i = 0; !ap.err && i < ap.count && i < EC_OPERATORS_MAX; i++) {
-        ec_cur_bin_fixed(&ap, p->approvals[i], EC_PK_BYTES);
-        p->approval_count = i + 1;
-    }
-    ec_cur_fold(&c, &ap);
-    ec_cur_uint(&c, &p->executed_height);
-    return ec_cur_finish(&c) == 0 ? 0 : EC_EINTERNAL;
+    return 0;
 }
 
 /*
@@ -206,7 +160,7 @@ static int s_proposal_decode(ec_decoder_t *d, s_proposal_t *p, const uint8_t *da
  * EC_ENOTFOUND (st says so), EC_EIO or EC_EINTERNAL.
  */
 static int s_proposal_load(ec_ledger_t *l, bool pending, ec_decoder_t *d,
-                           const uint8_t id[EC_HASH_BYTES], s_proposal_t *p, uint8_t **val,
+                           const uint8_t id[EC_HASH_BYTES], ec_proposal_t *p, uint8_t **val,
                            ec_status_t *st)
 {
     uint8_t key[2 + EC_HASH_BYTES];
@@ -220,8 +174,7 @@ static int s_proposal_load(ec_ledger_t *l, bool pending, ec_decoder_t *d,
     }
     if (rc != 0)
         return s_io(st, rc);
-    memcpy(p->id, id, EC_HASH_BYTES);
-    if (s_proposal_decode(d, p, *val, size) != 0) {
+    if (s_proposal_decode(d, p, *val, size) != 0 || memcmp(p->id, id, EC_HASH_BYTES) != 0) {
         free(*val);
         *val = NULL;
         return s_corrupt(st, "proposal");
@@ -229,11 +182,11 @@ static int s_proposal_load(ec_ledger_t *l, bool pending, ec_decoder_t *d,
     return 0;
 }
 
-static void s_proposal_store(mc_gov_t *g, ec_ledger_t *l, const s_proposal_t *p)
+static void s_proposal_store(mc_gov_t *g, ec_ledger_t *l, const ec_proposal_t *p)
 {
     uint8_t key[2 + EC_HASH_BYTES];
     ec_writer_reset(&g->w);
-    s_proposal_encode(&g->w, p);
+    ec_proposal_encode(&g->w, p);
     ec_state_put(l, key, s_proposal_key(key, p->id), ec_writer_data(&g->w), ec_writer_size(&g->w));
 }
 
@@ -293,7 +246,7 @@ static void s_open_drop(s_open_list_t *o, const uint8_t *id, uint64_t now_ms)
 }
 
 /* Approvals of p by keys in the set in force. */
-static uint32_t s_counted(const s_proposal_t *p, const mc_operators_t *ops)
+static uint32_t s_counted(const ec_proposal_t *p, const mc_operators_t *ops)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < p->approval_count; i++)
@@ -302,7 +255,7 @@ static uint32_t s_counted(const s_proposal_t *p, const mc_operators_t *ops)
 }
 
 /* The action of p as a transaction from its proposer, its body parsed by g->action_dec. */
-static int s_action_tx(mc_gov_t *g, const s_proposal_t *p, const char *chain_id, ec_tx_t *action,
+static int s_action_tx(mc_gov_t *g, const ec_proposal_t *p, const char *chain_id, ec_tx_t *action,
                        ec_status_t *st)
 {
     memset(action, 0, sizeof *action);
@@ -319,7 +272,7 @@ static int s_action_tx(mc_gov_t *g, const s_proposal_t *p, const char *chain_id,
 }
 
 /* Runs p's action; a refusal names the proposal. */
-static int s_run(mc_gov_t *g, ec_block_ctx_t *ctx, const s_proposal_t *p, const char *chain_id,
+static int s_run(mc_gov_t *g, ec_block_ctx_t *ctx, const ec_proposal_t *p, const char *chain_id,
                  ec_status_t *st)
 {
     ec_tx_t action;
@@ -348,7 +301,7 @@ static int s_propose(mc_gov_t *g, ec_block_ctx_t *ctx, const ec_tx_t *tx, const 
         return ec_status_set(st, EC_EINVAL,
                              "a proposal must expire after the block time and within %llu days",
                              (unsigned long long)(EC_GOV_EXPIRY_MAX_MS / (24 * 3600 * 1000)));
-    s_proposal_t p;
+    ec_proposal_t p;
     memset(&p, 0, sizeof p);
     memcpy(p.id, tx->id, EC_HASH_BYTES);
     p.action_type = b.action_type;
@@ -433,7 +386,7 @@ static int s_approve(mc_gov_t *g, ec_block_ctx_t *ctx, const ec_tx_t *tx, const 
     int rc = ec_approve_body_read(&b, tx->body, st);
     if (rc != 0)
         return rc;
-    s_proposal_t p;
+    ec_proposal_t p;
     uint8_t *val = NULL;
     rc = s_proposal_load(l, true, &g->dec, b.proposal, &p, &val, st);
     if (rc != 0)
@@ -530,32 +483,15 @@ int mc_gov_check_tx(const mc_gov_t *g, const ec_tx_t *tx, ec_status_t *st)
 
 /* ---- queries ------------------------------------------------------------------------------ */
 
-/* [id, seq, action_type, action: bin, proposer, height, expires_ms, approvals, executed_height] */
-static void s_proposal_write(ec_writer_t *out, const s_proposal_t *p)
-{
-    ec_write_array(out, 9);
-    ec_write_bin(out, p->id, EC_HASH_BYTES);
-    ec_write_uint(out, p->seq);
-    ec_write_uint(out, p->action_type);
-    ec_write_bin(out, p->action, p->action_size);
-    ec_write_bin(out, p->proposer, EC_PK_BYTES);
-    ec_write_uint(out, p->height);
-    ec_write_uint(out, p->expires_ms);
-    ec_write_array(out, p->approval_count);
-    for (uint32_t i = 0; i < p->approval_count; i++)
-        ec_write_bin(out, p->approvals[i], EC_PK_BYTES);
-    ec_write_uint(out, p->executed_height);
-}
-
 /* Writes committed proposal `id`. */
 static int s_write_one(ec_ledger_t *l, ec_decoder_t *d, const uint8_t id[EC_HASH_BYTES],
                        ec_writer_t *out, ec_status_t *st)
 {
-    s_proposal_t p;
+    ec_proposal_t p;
     uint8_t *val = NULL;
     int rc = s_proposal_load(l, false, d, id, &p, &val, st);
     if (rc == 0)
-        s_proposal_write(out, &p);
+        ec_proposal_encode(out, &p);
     free(val);
     return rc;
 }
@@ -651,11 +587,11 @@ int mc_gov_query(mc_gov_t *g, ec_ledger_t *l, const char *path, const msgpack_ob
     ec_writer_init(&items);
     uint64_t last = 0;
     for (uint32_t i = 0; rc == 0 && i < n; i++) {
-        s_proposal_t p;
+        ec_proposal_t p;
         uint8_t *val = NULL;
         rc = s_proposal_load(l, false, &d, pg->ids[i], &p, &val, st);
         if (rc == 0) {
-            s_proposal_write(&items, &p);
+            ec_proposal_encode(&items, &p);
             last = p.seq;
         }
         free(val);

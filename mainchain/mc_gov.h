@@ -13,8 +13,8 @@
  *   "g/ops"          [operators: [bin32...], quorum: uint]; absent = the genesis's
  *   "g/open"         [[proposal: bin32, expires_ms: uint]...] open proposals, in order
  *   "g/n"            [count: uint]: proposals made so far (the next one's seq)
- *   "p/" id(32)      proposal [seq, action_type, action: bin, proposer: bin32, height,
- *                    expires_ms, approvals: [bin32...], executed_height (0 = not run)]
+ *   "p/" id(32)      proposal (ec_proposal_encode): id, seq, action, proposer, height,
+ *                    expires_ms, approvals, executed_height (0 = not run)
  *   "q/" be64(seq)   id (raw 32 bytes): proposals in the order they were made
  */
 #ifndef MC_GOV_H

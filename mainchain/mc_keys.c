@@ -56,30 +56,52 @@ static int s_corrupt(ec_status_t *st, const char *what)
     return ec_status_set(st, EC_EINTERNAL, "stored %s is corrupt", what);
 }
 
-/* "k/" pk: 1 with *hash and *state, 0 when absent, or a local fault. */
-static int s_key_entry(ec_ledger_t *l, bool pending, const uint8_t pk[EC_PK_BYTES],
-                       uint8_t hash[EC_ADDR_HASH_BYTES], uint64_t *state, ec_status_t *st)
+/* Reads the value under key with `read` (ec_decode_read): 1, 0 when absent, or a local
+ * fault (st set; `what` names a value that does not decode). */
+static int s_read(ec_ledger_t *l, bool pending, const uint8_t *key, size_t ks, void *out,
+                  size_t out_size, ec_read_fn read, const char *what, ec_status_t *st)
 {
-    uint8_t key[2 + EC_PK_BYTES], *val = NULL;
-    size_t size = 0, ks = s_kkey(key, pk);
+    uint8_t *val = NULL;
+    size_t size = 0;
     int rc = pending ? ec_ledger_get_pending(l, EC_CF_STATE, key, ks, &val, &size)
                      : ec_ledger_get(l, EC_CF_STATE, key, ks, &val, &size);
     if (rc == EC_ENOTFOUND)
         return 0;
     if (rc != 0)
         return s_io(st, rc);
-    ec_decoder_t d;
-    ec_decoder_init(&d);
-    const msgpack_object *root = NULL;
-    ec_cur_t c;
-    rc = ec_decode(&d, val, size, &root);
-    ec_cur_open(&c, rc == 0 ? root : NULL, 2);
-    ec_cur_bin_fixed(&c, hash, EC_ADDR_HASH_BYTES);
-    ec_cur_uint_max(&c, state, S_KEY_REVOKED);
-    rc = ec_cur_finish(&c);
-    ec_decoder_fini(&d);
+    rc = ec_decode_read(out, out_size, val, size, read);
     free(val);
-    return rc == 0 ? 1 : s_corrupt(st, "key entry");
+    return rc == 0 ? 1 : s_corrupt(st, what);
+}
+
+typedef struct {
+    uint8_t hash[EC_ADDR_HASH_BYTES];
+    uint64_t state;
+} s_key_entry_t;
+
+static void s_key_entry_read(ec_cur_t *c, void *out)
+{
+    s_key_entry_t *e = out;
+    ec_cur_t f;
+    ec_cur_enter(c, &f, 2);
+    ec_cur_bin_fixed(&f, e->hash, EC_ADDR_HASH_BYTES);
+    ec_cur_uint_max(&f, &e->state, S_KEY_REVOKED);
+    ec_cur_fold(c, &f);
+}
+
+/* "k/" pk: 1 with *hash and *state, 0 when absent, or a local fault. */
+static int s_key_entry(ec_ledger_t *l, bool pending, const uint8_t pk[EC_PK_BYTES],
+                       uint8_t hash[EC_ADDR_HASH_BYTES], uint64_t *state, ec_status_t *st)
+{
+    uint8_t key[2 + EC_PK_BYTES];
+    s_key_entry_t e;
+    int rc =
+        s_read(l, pending, key, s_kkey(key, pk), &e, sizeof e, s_key_entry_read, "key entry", st);
+    if (rc == 1) {
+        memcpy(hash, e.hash, EC_ADDR_HASH_BYTES);
+        *state = e.state;
+    }
+    return rc;
 }
 
 static void s_key_put(ec_writer_t *w, ec_ledger_t *l, const uint8_t pk[EC_PK_BYTES],
@@ -148,32 +170,38 @@ int mc_key_taken(ec_ledger_t *l, const uint8_t pk[EC_PK_BYTES], ec_status_t *st)
     return 1;
 }
 
+typedef struct {
+    uint8_t new_key[EC_PK_BYTES];
+    uint8_t ca[EC_PK_BYTES];
+    uint64_t ready_ms;
+} s_recovery_t;
+
+static void s_recovery_read(ec_cur_t *c, void *out)
+{
+    s_recovery_t *r = out;
+    ec_cur_t f;
+    ec_cur_enter(c, &f, 3);
+    ec_cur_bin_fixed(&f, r->new_key, EC_PK_BYTES);
+    ec_cur_bin_fixed(&f, r->ca, EC_PK_BYTES);
+    ec_cur_uint(&f, &r->ready_ms);
+    ec_cur_fold(c, &f);
+}
+
 /* "y/" hash: 1 with the recovery's fields, 0 when none, or a local fault. */
 static int s_recovery(ec_ledger_t *l, bool pending, const uint8_t hash[EC_ADDR_HASH_BYTES],
                       uint8_t new_key[EC_PK_BYTES], uint8_t ca[EC_PK_BYTES], uint64_t *ready_ms,
                       ec_status_t *st)
 {
-    uint8_t key[2 + EC_ADDR_HASH_BYTES], *val = NULL;
-    size_t size = 0, ks = s_ykey(key, hash);
-    int rc = pending ? ec_ledger_get_pending(l, EC_CF_STATE, key, ks, &val, &size)
-                     : ec_ledger_get(l, EC_CF_STATE, key, ks, &val, &size);
-    if (rc == EC_ENOTFOUND)
-        return 0;
-    if (rc != 0)
-        return s_io(st, rc);
-    ec_decoder_t d;
-    ec_decoder_init(&d);
-    const msgpack_object *root = NULL;
-    ec_cur_t c;
-    rc = ec_decode(&d, val, size, &root);
-    ec_cur_open(&c, rc == 0 ? root : NULL, 3);
-    ec_cur_bin_fixed(&c, new_key, EC_PK_BYTES);
-    ec_cur_bin_fixed(&c, ca, EC_PK_BYTES);
-    ec_cur_uint(&c, ready_ms);
-    rc = ec_cur_finish(&c);
-    ec_decoder_fini(&d);
-    free(val);
-    return rc == 0 ? 1 : s_corrupt(st, "recovery");
+    uint8_t key[2 + EC_ADDR_HASH_BYTES];
+    s_recovery_t r;
+    int rc =
+        s_read(l, pending, key, s_ykey(key, hash), &r, sizeof r, s_recovery_read, "recovery", st);
+    if (rc == 1) {
+        memcpy(new_key, r.new_key, EC_PK_BYTES);
+        memcpy(ca, r.ca, EC_PK_BYTES);
+        *ready_ms = r.ready_ms;
+    }
+    return rc;
 }
 
 int mc_recovery_get(ec_ledger_t *l, const uint8_t hash[EC_ADDR_HASH_BYTES],

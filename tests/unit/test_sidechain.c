@@ -82,6 +82,20 @@ static const char *pk_addr(fx_t *fx, int k, char out[EC_ADDR_MAX])
 
 /* ---- the main chain ----------------------------------------------------------------- */
 
+/* Appends r to the main chain's records log (its seq is the next). */
+static void push_record(fx_t *fx, ec_record_t *r)
+{
+    assert_true(fx->rec_count < RECORDS_MAX);
+    r->seq = fx->rec_count;
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_record_encode(&w, r);
+    uint64_t i = fx->rec_count++;
+    fx->rec_data[i] = ec_writer_take(&w, &fx->rec_size[i]);
+    ec_record_leaf(fx->rec_leaves[i], fx->rec_data[i], fx->rec_size[i]);
+    ec_writer_fini(&w);
+}
+
 static void main_record(fx_t *fx, uint32_t kind, int k, uint32_t role, const char *ct,
                         const char *org)
 {
@@ -96,13 +110,7 @@ static void main_record(fx_t *fx, uint32_t kind, int k, uint32_t role, const cha
     snprintf(r.org_code, sizeof r.org_code, "%s", org ? org : "");
     if (kind == EC_REC_ATTEST)
         ec_sha256(r.identity_hash, &k, sizeof k);
-    ec_writer_t w;
-    ec_writer_init(&w);
-    ec_record_encode(&w, &r);
-    uint64_t i = fx->rec_count++;
-    fx->rec_data[i] = ec_writer_take(&w, &fx->rec_size[i]);
-    ec_record_leaf(fx->rec_leaves[i], fx->rec_data[i], fx->rec_size[i]);
-    ec_writer_fini(&w);
+    push_record(fx, &r);
 }
 
 /* Appends a main-chain record of side chain chain_id's validator k getting `power`. */
@@ -116,13 +124,7 @@ static void main_validator_record(fx_t *fx, const char *chain_id, int k, uint64_
     memcpy(r.pk, ec_key_pk(fx->keys[k]), EC_PK_BYTES);
     r.power = power;
     snprintf(r.chain_id, sizeof r.chain_id, "%s", chain_id);
-    ec_writer_t w;
-    ec_writer_init(&w);
-    ec_record_encode(&w, &r);
-    uint64_t i = fx->rec_count++;
-    fx->rec_data[i] = ec_writer_take(&w, &fx->rec_size[i]);
-    ec_record_leaf(fx->rec_leaves[i], fx->rec_data[i], fx->rec_size[i]);
-    ec_writer_fini(&w);
+    push_record(fx, &r);
 }
 
 /* Builds a main header at `height` on top of block height-1, committing the first
@@ -870,13 +872,7 @@ static void main_key_record(fx_t *fx, int k, int to)
     memcpy(r.pk, ec_key_pk(fx->keys[k]), EC_PK_BYTES);
     if (to >= 0)
         memcpy(r.key, ec_key_pk(fx->keys[to]), EC_PK_BYTES);
-    ec_writer_t w;
-    ec_writer_init(&w);
-    ec_record_encode(&w, &r);
-    uint64_t i = fx->rec_count++;
-    fx->rec_data[i] = ec_writer_take(&w, &fx->rec_size[i]);
-    ec_record_leaf(fx->rec_leaves[i], fx->rec_data[i], fx->rec_size[i]);
-    ec_writer_fini(&w);
+    push_record(fx, &r);
 }
 
 /*
