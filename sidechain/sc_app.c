@@ -1289,6 +1289,17 @@ static bool s_is_holder(const ec_tx_t *tx, const sc_cert_t *c)
 }
 
 /*
+ * The holder acts needing no role, but only while the mirror is fresh: a key the main chain
+ * replaced or revoked must stop working here within the freshness bound, as a revoked
+ * role does. 0, EC_ESTALE, or a local fault.
+ */
+static int s_holder_fresh(const sc_app_t *app, const ec_block_ctx_t *ctx, ec_status_t *st)
+{
+    sc_mirror_t m;
+    return s_fresh_mirror(app, ctx, &m, st);
+}
+
+/*
  * Who may send an update: ACK the holder alone; CANCEL the holder or an issuing agency of
  * the certificate's organization; the rest such an agency. 0 or the refusal, st set.
  */
@@ -1298,10 +1309,10 @@ static int s_update_allowed(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *t
     bool holder = s_is_holder(tx, c);
     if (tx->type == EC_STX_ACK)
         return holder
-                   ? 0
+                   ? s_holder_fresh(app, ctx, st)
                    : ec_status_set(st, EC_EPERM, "only the holder may acknowledge a certificate");
     if (tx->type == EC_STX_CANCEL && holder)
-        return 0; /* the holder's right needs no main-chain role, and so no fresh mirror */
+        return s_holder_fresh(app, ctx, st);
     int rc =
         s_need_role(app, ctx, tx->sender, EC_ROLE_ISSUER, "issuing agency", c->org, c->org_len, st);
     if (rc == EC_EPERM && tx->type == EC_STX_CANCEL)
@@ -1402,7 +1413,8 @@ static int s_deliver_erase(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
     if (rc)
         return rc;
     bool holder = s_is_holder(tx, &c);
-    /* The holder's right needs no main-chain role, and so no fresh mirror. */
+    if (holder && (rc = s_holder_fresh(app, ctx, st)) != 0)
+        return rc;
     if (!holder && (rc = s_need_role(app, ctx, tx->sender, EC_ROLE_ISSUER, "issuing agency", c.org,
                                      c.org_len, st)) != 0)
         return rc == EC_EPERM ? ec_status_set(st, EC_EPERM,

@@ -1057,11 +1057,14 @@ static void test_issue_and_query(void **state)
     assert_bin(el(r, 8), NULL, 0);
 }
 
+static int erase(fx_t *fx, int k, const uint8_t cert[EC_HASH_BYTES], const char *reason);
+
 /*
  * A side chain believes main-chain roles only while its mirror is fresh: a block more than
  * main_freshness_ms after the newest main header it holds refuses role-based transactions
  * with ESTALE (a revoked issuer must not go on issuing because no relay runs), while a
- * sender without the role still hears EPERM, and the holder's own transactions go on.
+ * sender without the role still hears EPERM; the holder's own transactions wait for a
+ * fresh mirror too (its key may have been retired on the main chain).
  */
 static void test_issue_stale(void **state)
 {
@@ -1093,6 +1096,13 @@ static void test_issue_stale(void **state)
     assert_non_null(strstr(st.msg, "relay"));
     /* No role at all: EPERM, whatever the mirror's age. */
     assert_int_equal(issue(fx, K_STRANGER, K_HOLDER, "ORG1", NULL), EC_EPERM);
+    /* The holder needs no role, but its key may have been replaced on the main chain
+     * since: its transactions wait for a fresh mirror too. */
+    side_commit(fx);
+    fx->ctx.time_ms = main_time + bound + 1;
+    assert_int_equal(update(fx, EC_STX_ACK, K_HOLDER, id, NULL, 0, NULL), EC_ESTALE);
+    assert_int_equal(update(fx, EC_STX_CANCEL, K_HOLDER, id, NULL, 0, NULL), EC_ESTALE);
+    assert_int_equal(erase(fx, K_HOLDER, id, "mine"), EC_ESTALE);
     ec_writer_fini(&w);
 }
 
