@@ -105,6 +105,11 @@ void ec_write_uint(ec_writer_t *w, uint64_t v)
     (void)msgpack_pack_uint64(&w->pk, v);
 }
 
+void ec_write_map(ec_writer_t *w, uint32_t count)
+{
+    (void)msgpack_pack_map(&w->pk, count);
+}
+
 void ec_write_int(ec_writer_t *w, int64_t v)
 {
     (void)msgpack_pack_int64(&w->pk, v);

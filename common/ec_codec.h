@@ -61,6 +61,9 @@ size_t ec_writer_size(const ec_writer_t *w);
 uint8_t *ec_writer_take(ec_writer_t *w, size_t *size);
 
 void ec_write_array(ec_writer_t *w, uint32_t count);
+/* A map header, for contract values only (ec_contract.h): the chains carry those as bin,
+ * and ec_decode refuses maps. */
+void ec_write_map(ec_writer_t *w, uint32_t count);
 void ec_write_uint(ec_writer_t *w, uint64_t v);
 void ec_write_int(ec_writer_t *w, int64_t v);
 void ec_write_bool(ec_writer_t *w, bool v);

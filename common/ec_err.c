@@ -39,6 +39,8 @@ static const s_entry_t s_table[] = {
     {EC_EINTERNAL, "EINTERNAL", "internal error"},
     {EC_ESHUTDOWN, "ESHUTDOWN", "node is shutting down"},
     {EC_ESTALE, "ESTALE", "the main-chain view is too old to trust its roles"},
+    {EC_ELIMIT, "ELIMIT", "a contract went over its instruction budget or memory cap"},
+    {EC_ECONTRACT, "ECONTRACT", "the contract refused the call"},
 };
 
 static const s_entry_t *s_find(int code)

@@ -37,6 +37,8 @@ enum {
     EC_EINTERNAL = -22,  /* bug or unexpected library failure; see the log            */
     EC_ESHUTDOWN = -23,  /* the node is stopping                                      */
     EC_ESTALE = -24,     /* a side chain's mirror of main-chain roles is too old       */
+    EC_ELIMIT = -25,     /* a contract call went over its instruction budget or memory */
+    EC_ECONTRACT = -26,  /* a contract refused the call (its error, or a runtime fault) */
 };
 
 /*

@@ -46,6 +46,8 @@ static const s_pin_t s_pins[] = {
     {EC_EINTERNAL, -22, "EINTERNAL"},
     {EC_ESHUTDOWN, -23, "ESHUTDOWN"},
     {EC_ESTALE, -24, "ESTALE"},
+    {EC_ELIMIT, -25, "ELIMIT"},
+    {EC_ECONTRACT, -26, "ECONTRACT"},
 };
 #define S_PINS (sizeof s_pins / sizeof s_pins[0])
 
@@ -70,7 +72,7 @@ static void test_values_and_names(void **state)
 static void test_unknown(void **state)
 {
     (void)state;
-    static const int unknown[] = {1, -25, -1000, 42, -2147483647 - 1};
+    static const int unknown[] = {1, -27, -1000, 42, -2147483647 - 1};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         assert_string_equal(ec_strerror(unknown[i]), "unknown error");
         assert_string_equal(ec_errname(unknown[i]), "EUNKNOWN");
