@@ -28,7 +28,8 @@ typedef struct {
     uint64_t budget, spent;
     bool budget_hit;
     const ec_contract_host_t *host;
-    int fault; /* a host callback's or the system's local fault (0: none)          */
+    int fault;     /* a host callback's or the system's local fault (0: none)          */
+    uint8_t *held; /* a host value being copied in: freed at the end if an error jumps */
 } s_run_t;
 
 static s_run_t *s_run_of(lua_State *L)
@@ -47,7 +48,8 @@ static void *s_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         r->mem_used -= old;
         return NULL;
     }
-    if (r->mem_hit || (nsize > old && r->mem_used - old + nsize > r->mem_max)) {
+    /* Lua requires that shrinking never fails: only growth is refused. */
+    if (nsize > old && (r->mem_hit || r->mem_used - old + nsize > r->mem_max)) {
         r->mem_hit = true;
         return NULL;
     }
@@ -488,8 +490,11 @@ static int s_storage_get(lua_State *L)
         return s_fail_fault(L, EC_EINTERNAL); /* our own bytes: a damaged store */
     }
     at = 0;
-    /* s_push may raise (memory): free val first by copying onto the Lua stack. */
+    /* Copy it onto the Lua stack; an error while copying jumps past free: held frees it. */
+    s_run_t *r = s_run_of(L);
+    r->held = val;
     lua_pushlstring(L, (const char *)val, size);
+    r->held = NULL;
     free(val);
     const uint8_t *copy = (const uint8_t *)lua_tostring(L, -1);
     s_push(L, copy, &at, 0);
@@ -507,11 +512,14 @@ static int s_writer_gc(lua_State *L)
 
 static ec_writer_t *s_encode_arg(lua_State *L, int idx, const char *what)
 {
-    ec_writer_t *w = lua_newuserdatauv(L, sizeof *w, 0);
-    ec_writer_init(w);
+    idx = lua_absindex(L, idx);
+    /* Everything that may raise comes before the writer holds memory: then its __gc. */
     lua_newtable(L);
     lua_pushcfunction(L, s_writer_gc);
     lua_setfield(L, -2, "__gc");
+    ec_writer_t *w = lua_newuserdatauv(L, sizeof *w, 0);
+    lua_insert(L, -2);
+    ec_writer_init(w);
     lua_setmetatable(L, -2);
     const char *why = s_encode(L, idx, w, 0);
     if (why)
@@ -782,45 +790,51 @@ int ec_contract_value_check(const uint8_t *data, size_t size)
 
 /* What s_invoke needs (passed as light userdata). */
 typedef struct {
+    const char *fn;
     const uint8_t *args;
     uint64_t count;
     size_t at; /* the first argument's offset                                  */
+    ec_writer_t *result;
 } s_invoke_t;
 
-/* Under lua_pcall: the function (below the light userdata) called with the arguments
- * converted here, so a memory error while converting them is caught like any other. */
+/* Under lua_pcall, everything that may allocate: finds the function, converts the
+ * arguments, calls it and encodes its result, so a memory error anywhere is caught. */
 static int s_invoke(lua_State *L)
 {
     s_invoke_t *iv = lua_touserdata(L, 1);
-    lua_remove(L, 1); /* the function is now at 1 */
+    lua_settop(L, 0);
+    if (lua_getglobal(L, iv->fn) != LUA_TFUNCTION)
+        return luaL_error(L, "the contract has no function '%s'", iv->fn);
     luaL_checkstack(L, (int)iv->count + 4, "too many arguments");
     size_t at = iv->at;
     for (uint64_t i = 0; i < iv->count; i++)
         s_push(L, iv->args, &at, 1);
     lua_call(L, (int)iv->count, 1);
-    return 1;
+    size_t before = ec_writer_size(iv->result);
+    const char *why = s_encode(L, -1, iv->result, 0);
+    if (why)
+        return luaL_error(L, "the result cannot leave the contract: it holds %s", why);
+    if (ec_writer_size(iv->result) - before > EC_CONTRACT_VALUE_MAX)
+        return luaL_error(L, "the result is over %d bytes", EC_CONTRACT_VALUE_MAX);
+    return 0;
 }
 
-/* Runs fn with the arguments (one array, spread); writes the result. */
-static int s_call(lua_State *L, s_run_t *r, const char *fn, const uint8_t *args, size_t args_size,
+/* Runs fn with the arguments (one array, spread); writes the result (unspecified bytes
+ * when the call fails). */
+static int s_call(lua_State *L, s_run_t *r, const char *fn, const uint8_t *args,
                   ec_writer_t *result, ec_status_t *st)
 {
-    (void)args_size; /* checked by ec_contract_value_check */
     if ((args[0] < 0x90 || args[0] > 0x9f) && args[0] != 0xdc && args[0] != 0xdd)
         return ec_status_set(st, EC_EINVAL, "contract arguments must be an array");
-    s_invoke_t iv = {.args = args, .at = 1};
+    s_invoke_t iv = {.fn = fn, .args = args, .at = 1, .result = result};
     uint8_t t = args[0];
     iv.count = t <= 0x9f ? (uint64_t)(t & 0x0f) : t == 0xdc ? s_be(args + 1, 2) : s_be(args + 1, 4);
     iv.at += t == 0xdc ? 2 : t == 0xdd ? 4 : 0;
     if (iv.count > 32)
         return ec_status_set(st, EC_EINVAL, "a contract call takes at most 32 arguments");
-    if (lua_getglobal(L, fn) != LUA_TFUNCTION)
-        return ec_status_set(st, EC_ECONTRACT, "the contract has no function '%.63s'", fn);
     lua_pushcfunction(L, s_invoke);
-    lua_insert(L, -2); /* s_invoke, fn */
     lua_pushlightuserdata(L, &iv);
-    lua_insert(L, -2); /* s_invoke, iv, fn: s_invoke sees iv at 1 and fn at 2 */
-    int rc = lua_pcall(L, 2, 1, 0);
+    int rc = lua_pcall(L, 1, 0, 0);
     if (r->fault)
         return ec_status_set(st, r->fault, "local fault during the contract call");
     if (r->budget_hit || r->mem_hit)
@@ -828,14 +842,6 @@ static int s_call(lua_State *L, s_run_t *r, const char *fn, const uint8_t *args,
                              r->budget_hit ? "instruction budget" : "memory cap");
     if (rc != LUA_OK)
         return ec_status_set(st, EC_ECONTRACT, "%s", s_errmsg(L));
-    size_t before = ec_writer_size(result);
-    const char *why = s_encode(L, -1, result, 0);
-    if (why)
-        return ec_status_set(st, EC_ECONTRACT, "the result cannot leave the contract: it holds %s",
-                             why);
-    if (ec_writer_size(result) - before > EC_CONTRACT_VALUE_MAX)
-        return ec_status_set(st, EC_ECONTRACT, "the result is over %u bytes",
-                             EC_CONTRACT_VALUE_MAX);
     return 0;
 }
 
@@ -858,9 +864,10 @@ int ec_contract_call(const uint8_t *code, size_t code_size, const char *fn, cons
     lua_State *L = NULL;
     int rc = s_start(&r, code, code_size, &L, st);
     if (rc == 0)
-        rc = s_call(L, &r, fn, args, args_size, result, st);
+        rc = s_call(L, &r, fn, args, result, st);
     if (L)
         lua_close(L);
+    free(r.held);
     if (used)
         *used = r.spent;
     return rc;

@@ -381,6 +381,17 @@ static void test_limits(void **state)
     /* A value nested deeper than the limit cannot leave. */
     rc = s_call(fx, "function f() local t = {} for i = 1, 40 do t = {t} end return t end", "f");
     assert_int_equal(rc, EC_ECONTRACT);
+    /* Reading a stored value bigger than the memory left: refused, nothing leaks (the
+     * value the host handed over is freed although the copy jumped out). */
+    const char *big = "function put() storage.put('big', string.rep('x', 60000)) end\n"
+                      "function get() local v = storage.get('big') return #v end\n";
+    assert_int_equal(s_call(fx, big, "put"), 0);
+    assert_int_equal(s_call(fx, big, "get"), 0);
+    const char *small = "function get() return 1 end"; /* fits: the cap bites in the copy */
+    ec_contract_limits_t tight = {.mem_max = 100000};
+    assert_int_equal(s_call_w(fx, small, "get", NULL, &tight), 0);
+    assert_int_equal(s_call_w(fx, big, "get", NULL, &tight), EC_ELIMIT);
+    assert_null(strstr(fx->st.msg, "loading"));
     /* The defaults let ordinary work through. */
     assert_int_equal(s_call(fx,
                             "function f() local n = 0 for i = 1, 100000 do n = n + i end "
