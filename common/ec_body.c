@@ -175,7 +175,7 @@ static int s_role_rules(const ec_role_body_t *b, ec_status_t *st)
     if (b->role == 0)
         return ec_status_set(st, EC_EINVAL, "role 0 is not a role (1..%d)", EC_ROLE_MAX);
     const char *name = ec_role_name(b->role);
-    if (b->role == EC_ROLE_ISSUER || b->role == EC_ROLE_INSPECTOR) {
+    if (b->role == EC_ROLE_ISSUER || b->role == EC_ROLE_INSPECTOR || b->role == EC_ROLE_DEPLOYER) {
         if (!b->cert_type[0] || !b->org_code[0])
             return ec_status_set(st, EC_EINVAL,
                                  "the %s role needs a certificate type and an organization code",
@@ -534,6 +534,12 @@ static const char *const s_side_shapes[] = {
     [EC_STX_SUSPEND] = "[cert_id: bin32, reason: str(0..255)]",
     [EC_STX_REINSTATE] = "[cert_id: bin32, reason: str(0..255)]",
     [EC_STX_CANCEL] = "[cert_id: bin32, reason: str(0..255)]",
+    [EC_STX_CONTRACT_DEPLOY] = "[name: str(1..63 of a-z 0-9 _ -), org_code: str(1..31), "
+                               "code: bin(1..14336)]",
+    [EC_STX_CONTRACT_UPGRADE] = "[name: str(1..63 of a-z 0-9 _ -), org_code: str(1..31), "
+                                "code: bin(1..14336)]",
+    [EC_STX_CONTRACT_CALL] = "[name: str(1..63 of a-z 0-9 _ -), fn: str(1..63 of A-Z a-z 0-9 _), "
+                             "args: bin(1..8192)]",
 };
 
 /* Ends a side-chain reader: finishes c, and on an error zeroes b and says the shape. */
@@ -688,4 +694,64 @@ int ec_status_body_read(ec_revoke_body_t *b, const msgpack_object *body, uint64_
 {
     assert(type == EC_STX_SUSPEND || type == EC_STX_REINSTATE || type == EC_STX_CANCEL);
     return s_reason_read(b, body, type, 0, st);
+}
+
+/* ---- contracts ------------------------------------------------------------------------- */
+
+bool ec_contract_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    return n >= 1 && n < EC_CONTRACT_NAME_MAX &&
+           strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+static bool s_fn_valid(const char *fn)
+{
+    size_t n = strlen(fn);
+    return n >= 1 && n < EC_CONTRACT_NAME_MAX &&
+           strspn(fn, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+void ec_contract_deploy_body_encode(ec_writer_t *w, const ec_contract_deploy_body_t *b)
+{
+    ec_write_array(w, 3);
+    ec_write_cstr(w, b->name);
+    ec_write_cstr(w, b->org_code);
+    ec_write_bin(w, b->code, b->code_size);
+}
+
+int ec_contract_deploy_body_read(ec_contract_deploy_body_t *b, const msgpack_object *body,
+                                 uint64_t type, ec_status_t *st)
+{
+    ec_cur_t c;
+    memset(b, 0, sizeof *b);
+    ec_cur_open(&c, body, 3);
+    ec_cur_str_copy(&c, b->name, sizeof b->name);
+    s_cur_org(&c, b->org_code);
+    ec_cur_bin(&c, &b->code, &b->code_size, EC_CONTRACT_CODE_TX_MAX);
+    if (!c.err && (!ec_contract_name_valid(b->name) || b->code_size == 0))
+        ec_cur_fail(&c, EC_EINVAL);
+    return s_side_done(&c, b, sizeof *b, type, st);
+}
+
+void ec_contract_call_body_encode(ec_writer_t *w, const ec_contract_call_body_t *b)
+{
+    ec_write_array(w, 3);
+    ec_write_cstr(w, b->name);
+    ec_write_cstr(w, b->fn);
+    ec_write_bin(w, b->args, b->args_size);
+}
+
+int ec_contract_call_body_read(ec_contract_call_body_t *b, const msgpack_object *body,
+                               ec_status_t *st)
+{
+    ec_cur_t c;
+    memset(b, 0, sizeof *b);
+    ec_cur_open(&c, body, 3);
+    ec_cur_str_copy(&c, b->name, sizeof b->name);
+    ec_cur_str_copy(&c, b->fn, sizeof b->fn);
+    ec_cur_bin(&c, &b->args, &b->args_size, EC_CONTRACT_ARGS_TX_MAX);
+    if (!c.err && (!ec_contract_name_valid(b->name) || !s_fn_valid(b->fn) || b->args_size == 0))
+        ec_cur_fail(&c, EC_EINVAL);
+    return s_side_done(&c, b, sizeof *b, EC_STX_CONTRACT_CALL, st);
 }

@@ -79,8 +79,8 @@ EC_WUR int ec_org_body_read(ec_org_body_t *b, const msgpack_object *body, ec_sta
 
 /*
  * ROLE_GRANT and ROLE_REVOKE [address: str, role: uint, cert_type: str, org_code: str]:
- * a valid address, role 1..EC_ROLE_MAX; issuer and inspector roles need a certificate type
- * (ec_cert_type_valid) and an organization code, the others take no certificate type; an
+ * a valid address, role 1..EC_ROLE_MAX; issuer, inspector and deployer roles need a certificate
+ * type (ec_cert_type_valid) and an organization code, the others take no certificate type; an
  * organization code, when given, as ORG's.
  */
 typedef struct {
@@ -307,6 +307,42 @@ EC_WUR int ec_erase_body_read(ec_erase_body_t *b, const msgpack_object *body, ec
  * ec_revoke_body_encode. */
 EC_WUR int ec_status_body_read(ec_revoke_body_t *b, const msgpack_object *body, uint64_t type,
                                ec_status_t *st);
+
+/* ---- contracts (side chains; docs/CONTRACTS.md) ------------------------------------------ */
+
+#define EC_CONTRACT_NAME_MAX 64              /* a contract or function name + NUL          */
+#define EC_CONTRACT_CODE_TX_MAX (14u * 1024) /* code in one transaction (envelope 16 KiB)  */
+#define EC_CONTRACT_ARGS_TX_MAX (8u * 1024)  /* a call's arguments in one transaction      */
+
+/* A contract name: 1..EC_CONTRACT_NAME_MAX-1 of [a-z0-9_-]. */
+bool ec_contract_name_valid(const char *name);
+
+/* CONTRACT_DEPLOY and CONTRACT_UPGRADE [name: str, org_code: str, code: bin]: the Lua
+ * source, 1..EC_CONTRACT_CODE_TX_MAX bytes (the chain compiles it: ec_contract_check). */
+typedef struct {
+    char name[EC_CONTRACT_NAME_MAX];
+    char org_code[EC_ORG_CODE_MAX];
+    const uint8_t *code; /* borrowed                                                  */
+    size_t code_size;
+} ec_contract_deploy_body_t;
+
+void ec_contract_deploy_body_encode(ec_writer_t *w, const ec_contract_deploy_body_t *b);
+/* type: EC_STX_CONTRACT_DEPLOY or EC_STX_CONTRACT_UPGRADE (named in errors). */
+EC_WUR int ec_contract_deploy_body_read(ec_contract_deploy_body_t *b, const msgpack_object *body,
+                                        uint64_t type, ec_status_t *st);
+
+/* CONTRACT_CALL [name: str, fn: str, args: bin]: fn 1..63 of [A-Za-z0-9_], args one
+ * contract-msgpack array of 1..EC_CONTRACT_ARGS_TX_MAX bytes (checked by the chain). */
+typedef struct {
+    char name[EC_CONTRACT_NAME_MAX];
+    char fn[EC_CONTRACT_NAME_MAX];
+    const uint8_t *args; /* borrowed                                                  */
+    size_t args_size;
+} ec_contract_call_body_t;
+
+void ec_contract_call_body_encode(ec_writer_t *w, const ec_contract_call_body_t *b);
+EC_WUR int ec_contract_call_body_read(ec_contract_call_body_t *b, const msgpack_object *body,
+                                      ec_status_t *st);
 
 /* ---- pieces shared with query arguments ------------------------------------------------- */
 

@@ -14,7 +14,7 @@
 
 /* ---- names ------------------------------------------------------------------------------ */
 
-static const char *const s_roles[] = {NULL, "ca", "issuer", "inspector", "supervisor"};
+static const char *const s_roles[] = {NULL, "ca", "issuer", "inspector", "supervisor", "deployer"};
 
 static const char *const s_main_types[] = {NULL,
                                            "REGISTER",
@@ -37,8 +37,21 @@ static const char *const s_main_types[] = {NULL,
                                            "KEY_RECOVER_FINISH"};
 
 static const char *const s_side_types[] = {
-    NULL,     "ISSUE",       "INSPECT", "ACK",     "RENEW",     "CHANGE",
-    "REVOKE", "MAIN_ANCHOR", "ERASE",   "SUSPEND", "REINSTATE", "CANCEL",
+    NULL,
+    "ISSUE",
+    "INSPECT",
+    "ACK",
+    "RENEW",
+    "CHANGE",
+    "REVOKE",
+    "MAIN_ANCHOR",
+    "ERASE",
+    "SUSPEND",
+    "REINSTATE",
+    "CANCEL",
+    "CONTRACT_DEPLOY",
+    "CONTRACT_UPGRADE",
+    "CONTRACT_CALL",
 };
 
 const char *ec_role_name(uint32_t role)

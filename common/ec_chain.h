@@ -61,6 +61,11 @@
  *                records_root: bin(32), records_count: uint, state_digest: bin(32),
  *                records: [[record: bin, path: [bin(32)...]], ...],
  *                next_valset: valset | nil, claimed: bin(32) | nil]        anyone
+ *   CONTRACT_DEPLOY, CONTRACT_UPGRADE [name: str, org_code: str, code: bin]  a contract's
+ *               Lua source (docs/CONTRACTS.md); deploy: a contract deployer of the chain's
+ *               type and org_code; upgrade: the contract's owner
+ *   CONTRACT_CALL [name: str, fn: str, args: bin]  args one contract-msgpack array
+ *                                                     sender: anyone
  *   ERASE       [cert_id: bin(32), reason: str]  (no payload) deletes every payload of the
  *               certificate (ISSUE, CHANGEs, its inspections)   sender: the holder, or an
  *               issuing agency of the certificate's org
@@ -122,8 +127,11 @@ enum {
     EC_STX_ERASE = 8,
     EC_STX_SUSPEND = 9, /* the issuing agency suspends; REINSTATE lifts it             */
     EC_STX_REINSTATE = 10,
-    EC_STX_CANCEL = 11, /* ended at the holder's or the issuing agency's request       */
-    EC_STX_MAX = 11,
+    EC_STX_CANCEL = 11,           /* ended at the holder's or the issuing agency's request       */
+    EC_STX_CONTRACT_DEPLOY = 12,  /* a contract deployer publishes a new contract       */
+    EC_STX_CONTRACT_UPGRADE = 13, /* its owner publishes a new version                   */
+    EC_STX_CONTRACT_CALL = 14,    /* anyone calls one of its functions                   */
+    EC_STX_MAX = 14,
 };
 
 enum {
@@ -131,10 +139,11 @@ enum {
     EC_ROLE_ISSUER = 2,    /* issuing agency for one certificate type and organization  */
     EC_ROLE_INSPECTOR = 3, /* inspection agency for one certificate type and org        */
     EC_ROLE_SUPERVISOR = 4,
-    EC_ROLE_MAX = 4,
+    EC_ROLE_DEPLOYER = 5, /* deploys contracts on one side chain, for one organization   */
+    EC_ROLE_MAX = 5,
 };
 
-/* "ca", "issuer", "inspector", "supervisor"; NULL for an unknown role. */
+/* "ca", "issuer", "inspector", "supervisor", "deployer"; NULL for an unknown role. */
 const char *ec_role_name(uint32_t role);
 /* Parses a role name; returns 0 for an unknown name. */
 uint32_t ec_role_parse(const char *name);

@@ -474,6 +474,8 @@ static int s_storage_get(lua_State *L)
     size_t klen = 0;
     const char *k = s_key_arg(L, &klen);
     const ec_contract_host_t *h = s_run_of(L)->host;
+    if (!h->get)
+        return luaL_error(L, "storage is not available here");
     uint8_t *val = NULL;
     size_t size = 0;
     int rc = h->get(h->ctx, (const uint8_t *)k, klen, &val, &size);
@@ -536,6 +538,8 @@ static int s_storage_put(lua_State *L)
     luaL_checkany(L, 2);
     ec_writer_t *w = s_encode_arg(L, 2, "the value");
     const ec_contract_host_t *h = s_run_of(L)->host;
+    if (!h->put)
+        return luaL_error(L, "storage is not available here");
     int rc = h->put(h->ctx, (const uint8_t *)k, klen, ec_writer_data(w), ec_writer_size(w));
     return rc ? s_fail_fault(L, rc) : 0;
 }
@@ -545,6 +549,8 @@ static int s_storage_del(lua_State *L)
     size_t klen = 0;
     const char *k = s_key_arg(L, &klen);
     const ec_contract_host_t *h = s_run_of(L)->host;
+    if (!h->del)
+        return luaL_error(L, "storage is not available here");
     int rc = h->del(h->ctx, (const uint8_t *)k, klen);
     return rc ? s_fail_fault(L, rc) : 0;
 }
@@ -557,6 +563,8 @@ static int s_emit(lua_State *L)
         return luaL_error(L, "an event name has 1..63 bytes");
     ec_writer_t *w = s_encode_arg(L, 2, "the event's data");
     const ec_contract_host_t *h = s_run_of(L)->host;
+    if (!h->emit)
+        return luaL_error(L, "events are not available here");
     int rc = h->emit(h->ctx, name, ec_writer_data(w), ec_writer_size(w));
     return rc ? s_fail_fault(L, rc) : 0;
 }

@@ -244,9 +244,12 @@ static int s_account_decode(ec_decoder_t *d, mc_account_t *a, const uint8_t *dat
     ec_cur_bin_fixed(&c, a->pk, EC_PK_BYTES);
     ec_cur_uint(&c, &a->height);
     ec_cur_bool(&c, &a->attested);
-    ec_cur_enter(&c, &sub, EC_ROLE_MAX);
-    a->roles[0] = 0;
-    for (int r = 1; r <= EC_ROLE_MAX; r++)
+    /* Accounts written before the deployer role (5) hold four counts. */
+    ec_cur_enter_max(&c, &sub, EC_ROLE_MAX);
+    if (!sub.err && sub.count < EC_ROLE_DEPLOYER - 1)
+        ec_cur_fail(&sub, EC_EINVAL);
+    memset(a->roles, 0, sizeof a->roles);
+    for (uint32_t r = 1; !sub.err && r <= sub.count; r++)
         ec_cur_uint(&sub, &a->roles[r]);
     ec_cur_fold(&c, &sub);
     if (keyed)

@@ -115,6 +115,7 @@
 #include "ec_log.h"
 #include "ec_merkle.h"
 #include "ec_slist.h"
+#include "sc_contract.h"
 
 enum {
     SC_K_MIRROR = 'M',
@@ -224,7 +225,9 @@ typedef union {
     ec_ack_body_t ack;
     ec_renew_body_t renew;
     ec_change_body_t change;
-    ec_revoke_body_t revoke; /* REVOKE, ERASE, SUSPEND, REINSTATE and CANCEL           */
+    ec_revoke_body_t revoke;          /* REVOKE, ERASE, SUSPEND, REINSTATE and CANCEL           */
+    ec_contract_deploy_body_t deploy; /* CONTRACT_DEPLOY and CONTRACT_UPGRADE            */
+    ec_contract_call_body_t call;
 } sc_body_t;
 
 /* The status a reader sees: final states first, then a suspension. */
@@ -713,6 +716,13 @@ static int s_parse_body(const ec_tx_t *tx, sc_body_t *b, ec_status_t *st)
         case EC_STX_REINSTATE:
         case EC_STX_CANCEL:
             rc = ec_status_body_read(&b->revoke, tx->body, tx->type, st);
+            break;
+        case EC_STX_CONTRACT_DEPLOY:
+        case EC_STX_CONTRACT_UPGRADE:
+            rc = ec_contract_deploy_body_read(&b->deploy, tx->body, tx->type, st);
+            break;
+        case EC_STX_CONTRACT_CALL:
+            rc = ec_contract_call_body_read(&b->call, tx->body, st);
             break;
         default:
             return ec_status_set(st, EC_EINVAL, "unknown side-chain transaction type %llu",
@@ -1479,6 +1489,15 @@ static int s_deliver_tx(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, cons
             return s_deliver_inspect(app, ctx, &as, &b.inspect, st);
         case EC_STX_ERASE:
             return s_deliver_erase(app, ctx, &as, &b.revoke, st);
+        case EC_STX_CONTRACT_DEPLOY:
+        case EC_STX_CONTRACT_UPGRADE:
+            rc = s_need_role(app, ctx, as.sender, EC_ROLE_DEPLOYER, "contract deployer",
+                             b.deploy.org_code, strlen(b.deploy.org_code), st);
+            return rc ? rc : sc_contract_deploy(ctx, &as, &b.deploy, st);
+        case EC_STX_CONTRACT_CALL:
+            /* The caller's address may decide the outcome: its key must still be current. */
+            rc = s_holder_fresh(app, ctx, st);
+            return rc ? rc : sc_contract_call(ctx, &as, &b.call, st);
         default:
             return s_deliver_update(app, ctx, &as, &b, st);
     }
@@ -2011,6 +2030,9 @@ static int s_query(void *self, ec_ledger_t *ledger, const char *path, const msgp
                    ec_writer_t *out, ec_status_t *st)
 {
     sc_app_t *app = self;
+    int crc = sc_contract_query(ledger, path, args, out, st);
+    if (crc != 1)
+        return crc;
     if (strcmp(path, "cert") == 0)
         return s_query_cert(app, ledger, args, out, st);
     if (strcmp(path, "certs_by_holder") == 0)

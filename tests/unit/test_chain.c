@@ -26,8 +26,9 @@ static void test_names(void **state)
     assert_string_equal(ec_role_name(EC_ROLE_ISSUER), "issuer");
     assert_string_equal(ec_role_name(EC_ROLE_INSPECTOR), "inspector");
     assert_string_equal(ec_role_name(EC_ROLE_SUPERVISOR), "supervisor");
+    assert_string_equal(ec_role_name(EC_ROLE_DEPLOYER), "deployer");
     assert_null(ec_role_name(0));
-    assert_null(ec_role_name(5));
+    assert_null(ec_role_name(EC_ROLE_MAX + 1));
     for (uint32_t r = 1; r <= EC_ROLE_MAX; r++)
         assert_int_equal(ec_role_parse(ec_role_name(r)), r);
     assert_int_equal(ec_role_parse("admin"), 0);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ec_app.h"
+#include "ec_body.h"
 #include "ec_chain.h"
 #include "ec_codec.h"
 #include "ec_crypto.h"
@@ -910,6 +911,148 @@ static void test_key_records(void **state)
     side_commit(fx);
     assert_int_equal(update(fx, EC_STX_CANCEL, K_STRANGER, id, NULL, 0, NULL), EC_EPERM);
     assert_int_equal(update(fx, EC_STX_CANCEL, K_HOLDER, id, NULL, 0, NULL), EC_EPERM);
+}
+
+/* ---- contracts ------------------------------------------------------------------------ */
+
+static int contract_deploy(fx_t *fx, uint64_t type, int k, const char *name, const char *org,
+                           const char *code)
+{
+    ec_contract_deploy_body_t b = {.code = (const uint8_t *)code, .code_size = strlen(code)};
+    snprintf(b.name, sizeof b.name, "%s", name);
+    snprintf(b.org_code, sizeof b.org_code, "%s", org);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_contract_deploy_body_encode(&w, &b);
+    int rc = side_tx(fx, type, k, &w, NULL, 0, NULL);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+/* CONTRACT_CALL of name.fn with one string argument (NULL: none). */
+static int contract_call(fx_t *fx, int k, const char *name, const char *fn, const char *arg,
+                         uint8_t id[EC_HASH_BYTES])
+{
+    ec_writer_t args, w;
+    ec_writer_init(&args);
+    ec_writer_init(&w);
+    ec_write_array(&args, arg ? 1 : 0);
+    if (arg)
+        ec_write_cstr(&args, arg);
+    ec_contract_call_body_t b = {.args = ec_writer_data(&args), .args_size = ec_writer_size(&args)};
+    snprintf(b.name, sizeof b.name, "%s", name);
+    snprintf(b.fn, sizeof b.fn, "%s", fn);
+    ec_contract_call_body_encode(&w, &b);
+    int rc = side_tx(fx, EC_STX_CONTRACT_CALL, k, &w, NULL, 0, id);
+    ec_writer_fini(&w);
+    ec_writer_fini(&args);
+    return rc;
+}
+
+/*
+ * Contracts: a deployer of the chain's type and org deploys; calls run with the caller's
+ * address, write the contract's own storage and events, and a refusal writes nothing;
+ * only the owner upgrades; queries read committed state and cannot write; the budget and
+ * bad code are refusals like any other.
+ */
+static void test_contracts(void **state)
+{
+    fx_t *fx = *state;
+    const char *v1 = "function pay(n) if storage.get(n) then error('paid already: ' .. n) end "
+                     "storage.put(n, call.caller) emit('paid', {number = n}) return 'ok' end\n"
+                     "function who(n) return storage.get(n) end\n"
+                     "function spin() while true do end end\n";
+    uint64_t from = fx->rec_count;
+    main_record(fx, EC_REC_ROLE_GRANT, K_ISSUER1, EC_ROLE_DEPLOYER, "degree", "ORG1");
+    main_block(fx);
+    anchor_opts_t o = {.height = 2, .from = 1, .rec_from = from, .rec_n = 1};
+    assert_int_equal(anchor_tx(fx, &o), 0);
+    side_commit(fx);
+
+    assert_int_equal(contract_deploy(fx, EC_STX_CONTRACT_DEPLOY, K_ISSUER2, "inv", "ORG2", v1),
+                     EC_EPERM); /* an issuer, no deployer */
+    assert_int_equal(
+        contract_deploy(fx, EC_STX_CONTRACT_DEPLOY, K_ISSUER1, "inv", "ORG1", "function ("),
+        EC_ECONTRACT);
+    assert_int_equal(contract_deploy(fx, EC_STX_CONTRACT_DEPLOY, K_ISSUER1, "Bad Name", "ORG1", v1),
+                     EC_EINVAL);
+    assert_int_equal(contract_deploy(fx, EC_STX_CONTRACT_DEPLOY, K_ISSUER1, "inv", "ORG1", v1), 0);
+    side_commit(fx);
+    assert_int_equal(contract_deploy(fx, EC_STX_CONTRACT_DEPLOY, K_ISSUER1, "inv", "ORG1", v1),
+                     EC_EEXIST);
+
+    uint8_t id[EC_HASH_BYTES];
+    assert_int_equal(contract_call(fx, K_HOLDER, "inv", "pay", "INV-1", id), 0);
+    assert_int_equal(contract_call(fx, K_HOLDER2, "inv", "pay", "INV-1", NULL), EC_ECONTRACT);
+    assert_int_equal(contract_call(fx, K_HOLDER2, "inv", "spin", NULL, NULL), EC_ELIMIT);
+    assert_int_equal(contract_call(fx, K_HOLDER2, "nope", "pay", "INV-1", NULL), EC_ENOTFOUND);
+    side_commit(fx);
+
+    /* The call's result, the stored caller, the event, all committed. */
+    const msgpack_object *r = NULL;
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_bin(&a, id, EC_HASH_BYTES);
+    assert_int_equal(query(fx, "contract_result", &a, &r), 0);
+    assert_str(el(r, 1), "pay");
+    assert_bin(el(r, 2), "\xa2ok", 3);
+    ec_writer_t qa;
+    ec_writer_init(&qa);
+    ec_write_array(&qa, 1);
+    ec_write_cstr(&qa, "INV-1");
+    ec_writer_reset(&a);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, "inv");
+    ec_write_cstr(&a, "who");
+    ec_write_bin(&a, ec_writer_data(&qa), ec_writer_size(&qa));
+    assert_int_equal(query(fx, "contract_query", &a, &r), 0);
+    char addr[EC_ADDR_MAX];
+    pk_addr(fx, K_HOLDER, addr);
+    assert_int_equal(r->type, MSGPACK_OBJECT_BIN);
+    assert_int_equal(r->via.bin.size, 2 + strlen(addr)); /* str8: 0xd9, length */
+    assert_memory_equal(r->via.bin.ptr + 2, addr, strlen(addr));
+    /* A query cannot write. */
+    ec_writer_reset(&a);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, "inv");
+    ec_write_cstr(&a, "pay");
+    ec_write_bin(&a, ec_writer_data(&qa), ec_writer_size(&qa));
+    assert_int_equal(query(fx, "contract_query", &a, &r), EC_ECONTRACT); /* paid already */
+    ec_writer_reset(&qa);
+    ec_write_array(&qa, 1);
+    ec_write_cstr(&qa, "INV-2");
+    ec_writer_reset(&a);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, "inv");
+    ec_write_cstr(&a, "pay");
+    ec_write_bin(&a, ec_writer_data(&qa), ec_writer_size(&qa));
+    assert_int_equal(query(fx, "contract_query", &a, &r), EC_ESTATE);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 2);
+    ec_write_cstr(&a, "inv");
+    ec_write_uint(&a, 0);
+    assert_int_equal(query(fx, "contract_events", &a, &r), 0);
+    assert_int_equal(r->via.array.size, 1);
+    assert_str(el(el(el(r, 0), 1), 2), "paid");
+
+    /* Only the owner upgrades; the new version runs, the old one is kept. */
+    const char *v2 = "function who(n) return 'v2' end";
+    assert_int_equal(contract_deploy(fx, EC_STX_CONTRACT_UPGRADE, K_HOLDER, "inv", "ORG1", v2),
+                     EC_EPERM);
+    assert_int_equal(contract_deploy(fx, EC_STX_CONTRACT_UPGRADE, K_ISSUER1, "inv", "ORG2", v2),
+                     EC_EPERM); /* no deployer role for ORG2 */
+    assert_int_equal(contract_deploy(fx, EC_STX_CONTRACT_UPGRADE, K_ISSUER1, "inv", "ORG1", v2), 0);
+    side_commit(fx);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_cstr(&a, "inv");
+    assert_int_equal(query(fx, "contract", &a, &r), 0);
+    assert_int_equal(el(r, 3)->via.u64, 2); /* version */
+    assert_int_equal(el(r, 6)->via.u64, 1); /* events */
+    assert_bin(el(r, 7), v2, strlen(v2));
+    ec_writer_fini(&qa);
+    ec_writer_fini(&a);
 }
 
 /*
@@ -2043,6 +2186,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fork_freezes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validator_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contracts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_main_valset_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_and_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_refused, setup, teardown),
