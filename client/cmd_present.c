@@ -564,9 +564,11 @@ int cmd_verify_presentation(cl_ctx_t *ctx, int argc, char **argv)
             src.data = p->status_list;
             src.size = p->status_list_size;
         }
-        rc = cl_cert_validity(ctx, &g, &p->bundle, p->expires_ms, &src, obj);
-        if (rc == 0 && src.online)
+        /* Online, a retired holder key is refused before waiting for a status list. */
+        if (src.online)
             rc = s_holder_key_current(ctx, p);
+        if (rc == 0)
+            rc = cl_cert_validity(ctx, &g, &p->bundle, p->expires_ms, &src, obj);
         if (rc == 0 && report)
             rc = s_report(ctx, p, org, obj);
     }

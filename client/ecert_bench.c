@@ -11,6 +11,7 @@
  * the main chain, i.e. verifiable against it.
  */
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <dirent.h>
 #include <getopt.h>
@@ -777,6 +778,64 @@ static void s_run_query(s_bench_t *b, s_report_t *rep)
     free(certs);
 }
 
+/* The contract the `contract` workload calls: each call reads and writes two keys (the
+ * invoice's and a running total) and refuses an invoice paid twice. */
+static const char s_bench_contract[] =
+    "function pay(n, amount)\n"
+    "  local k = 'p/' .. n\n"
+    "  if storage.get(k) then error('invoice ' .. n .. ' was paid already') end\n"
+    "  storage.put(k, amount)\n"
+    "  storage.put('total', (storage.get('total') or 0) + amount)\n"
+    "  return true\n"
+    "end\n";
+
+/* Deploys the bench contract (a deployer role granted first), then calls pay() b->count
+ * times from rotating holders, each with its own invoice number. */
+static void s_run_contract(s_bench_t *b, s_report_t *rep)
+{
+    s_setup_actors(b, false);
+    s_setup_roles(b, &b->signer[0], 1, EC_ROLE_DEPLOYER);
+    s_wait_mirror(b, ec_key_pk(b->signer[0]), EC_ROLE_DEPLOYER);
+    char name[EC_CONTRACT_NAME_MAX];
+    snprintf(name, sizeof name, "bench-%s", b->org + 6); /* the org's random suffix */
+    for (char *p = name; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    ec_contract_deploy_body_t db = {.code = (const uint8_t *)s_bench_contract,
+                                    .code_size = sizeof s_bench_contract - 1};
+    snprintf(db.name, sizeof db.name, "%s", name);
+    snprintf(db.org_code, sizeof db.org_code, "%s", b->org);
+    ec_writer_t body, args;
+    ec_writer_init(&body);
+    ec_writer_init(&args);
+    ec_contract_deploy_body_encode(&body, &db);
+    bench_tx_t *deploy = calloc(1, sizeof *deploy);
+    s_prepare(deploy, 0, b->side_chain_id, EC_STX_CONTRACT_DEPLOY, b->signer[0], &body, NULL, 0,
+              NULL);
+    s_run_setup("deploy the contract", b->side_rpc, deploy, 1);
+    if (b->progress)
+        fprintf(stderr, "  preparing %zu contract calls...\n", b->count);
+    bench_tx_t *txs = calloc(b->count, sizeof *txs);
+    for (size_t i = 0; i < b->count; i++) {
+        char number[32];
+        snprintf(number, sizeof number, "INV-%zu", i);
+        ec_writer_reset(&args);
+        ec_write_array(&args, 2);
+        ec_write_cstr(&args, number);
+        ec_write_int(&args, 100);
+        ec_contract_call_body_t cb = {.args = ec_writer_data(&args),
+                                      .args_size = ec_writer_size(&args)};
+        snprintf(cb.name, sizeof cb.name, "%s", name);
+        snprintf(cb.fn, sizeof cb.fn, "pay");
+        ec_writer_reset(&body);
+        ec_contract_call_body_encode(&body, &cb);
+        s_prepare(&txs[i], i, b->side_chain_id, EC_STX_CONTRACT_CALL, b->holder[i % S_HOLDERS],
+                  &body, NULL, 0, NULL);
+    }
+    ec_writer_fini(&body);
+    ec_writer_fini(&args);
+    s_measured(b, b->side_rpc, txs, rep);
+}
+
 static void s_run_register(s_bench_t *b, s_report_t *rep)
 {
     if (b->progress)
@@ -1244,7 +1303,9 @@ static void s_usage(FILE *out)
             "                      relay) in a temporary folder for this run, then remove it\n"
             "  --validators N      with --private: validators per chain, 1 to 7 (default 1);\n"
             "                      the load is spread over the side chain's validators\n"
-            "  --workload W        register | issue | inspect | query | verify (default issue)\n"
+            "  --workload W        register | issue | inspect | query | verify | contract\n"
+            "                      (default issue; contract: a deployed contract's pay(),\n"
+            "                      reading and writing two keys per call)\n"
             "  --type TYPE         side chain to drive (default degree)\n"
             "  --count N           requests in the measured phase (default 20000)\n"
             "  --rate R            offered rate per second (default: as fast as possible)\n"
@@ -1415,14 +1476,15 @@ int main(int argc, char **argv)
     }
     if (slist_n)
         return s_slist_bench(slist_n, b.json);
-    static const char *const workloads[] = {"register", "issue", "inspect", "query", "verify"};
+    static const char *const workloads[] = {"register", "issue",  "inspect",
+                                            "query",    "verify", "contract"};
     bool known = false;
     for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++)
         known |= strcmp(b.workload, workloads[i]) == 0;
     if (!known) {
         fprintf(stderr,
                 "ecert-bench: unknown workload '%s' (register, issue, inspect, query, "
-                "verify)\n",
+                "verify, contract)\n",
                 b.workload);
         return 2;
     }
@@ -1456,6 +1518,8 @@ int main(int argc, char **argv)
         s_run_inspect(&b, &rep);
     else if (strcmp(b.workload, "query") == 0)
         s_run_query(&b, &rep);
+    else if (strcmp(b.workload, "contract") == 0)
+        s_run_contract(&b, &rep);
     else
         s_run_verify(&b, &rep);
     s_procs_sample(s_procs, s_nprocs);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench_smoke: a short real run of ecert-bench against a private devnet, for every
-# workload (register, issue, inspect, query, verify): each must finish with every request
+# workload (register, issue, inspect, query, verify, contract): each must finish with every request
 # acknowledged and report the figures docs/PERFORMANCE.md relies on. No timing is asserted
 # (this machine is shared and noisy); scripts/bench does the measuring.
 # shellcheck source=lib.sh
@@ -36,6 +36,8 @@ run inspect --count 200 --signers 2
 expect_all_ok inspect 200
 run query --count 1000 --signers 2
 expect_all_ok query 1000
+run contract --count 300 --signers 1
+expect_all_ok contract 300
 run verify --signers 1
 jq -e '.verify.trusted_header_per_s > 0 and .verify.valset_per_s > 0 and .verify.bundle_bytes > 500' \
     "$T/verify.json" >/dev/null || fail "verify: $(cat "$T/verify.json")"
