@@ -641,6 +641,17 @@ int cl_signer_get(cl_ctx_t *ctx, const uint8_t pk[EC_PK_BYTES], char address[EC_
     return rc ? cl_garbled(ctx, main, "query signer") : 0;
 }
 
+int cl_signer_current(cl_ctx_t *ctx, const uint8_t pk[EC_PK_BYTES], char address[EC_ADDR_MAX])
+{
+    char state[16];
+    if (cl_signer_get(ctx, pk, address, state) != 0)
+        return 1;
+    if (strcmp(state, "current") != 0)
+        return cl_fail(ctx, EC_EPERM, "that key no longer signs for %s: it was %s", address,
+                       strcmp(state, "revoked") == 0 ? "revoked" : "replaced");
+    return 0;
+}
+
 int cl_account_read(cl_account_t *out, const msgpack_object *result)
 {
     memset(out, 0, sizeof *out);

@@ -259,6 +259,9 @@ int cl_account_get(cl_ctx_t *ctx, const char *address, cl_account_t *out);
  */
 int cl_signer_get(cl_ctx_t *ctx, const uint8_t pk[EC_PK_BYTES], char address[EC_ADDR_MAX],
                   char state[16]);
+/* cl_signer_get for a key that must sign for its account now: 0, or 1 with the error
+ * recorded (EC_EPERM "that key no longer signs for ec1...: it was replaced|revoked"). */
+int cl_signer_current(cl_ctx_t *ctx, const uint8_t pk[EC_PK_BYTES], char address[EC_ADDR_MAX]);
 
 /* ---- keys ------------------------------------------------------------------------------- */
 

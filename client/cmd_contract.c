@@ -416,6 +416,17 @@ static const char s_help_show[] =
     "its data as JSON.\n"
     "\nExample:\n  ecert contract show --type invoice --name invoice\n" CL_GLOBAL_NOTE;
 
+/* --type and --name given: the side chain, connected. 0 with *side, or the exit status. */
+static int s_named(cl_ctx_t *ctx, const char *type, const char *name, cl_chain_t **side)
+{
+    if (!type || !name)
+        return cl_missing(ctx, !type ? "--type" : "--name");
+    if (!ec_contract_name_valid(name))
+        return cl_usage(ctx, "--name must be 1..63 of a-z 0-9 _ -");
+    *side = cl_side(ctx, type);
+    return *side ? 0 : 1;
+}
+
 int cmd_contract_show(cl_ctx_t *ctx, int argc, char **argv)
 {
     const char *type = NULL, *name = NULL;
@@ -427,11 +438,9 @@ int cmd_contract_show(cl_ctx_t *ctx, int argc, char **argv)
     int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_show, NULL);
     if (rc >= 0)
         return rc;
-    if (!type || !name)
-        return cl_missing(ctx, !type ? "--type" : "--name");
-    cl_chain_t *side = cl_side(ctx, type);
-    if (!side)
-        return 1;
+    cl_chain_t *side = NULL;
+    if ((rc = s_named(ctx, type, name, &side)))
+        return rc;
     ec_writer_t q;
     ec_writer_init(&q);
     ec_write_array(&q, 1);
@@ -493,11 +502,9 @@ int cmd_contract_events(cl_ctx_t *ctx, int argc, char **argv)
     int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_show, NULL);
     if (rc >= 0)
         return rc;
-    if (!type || !name)
-        return cl_missing(ctx, !type ? "--type" : "--name");
-    cl_chain_t *side = cl_side(ctx, type);
-    if (!side)
-        return 1;
+    cl_chain_t *side = NULL;
+    if ((rc = s_named(ctx, type, name, &side)))
+        return rc;
     ec_writer_t q;
     ec_writer_init(&q);
     ec_write_array(&q, 2);

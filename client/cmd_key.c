@@ -11,18 +11,6 @@
 
 #include "cl_commands.h"
 
-/* The account `pk` signs for now, from the main chain. 0 or 1 (recorded). */
-static int s_signer_of(cl_ctx_t *ctx, const uint8_t pk[EC_PK_BYTES], char address[EC_ADDR_MAX])
-{
-    char state[16];
-    if (cl_signer_get(ctx, pk, address, state) != 0)
-        return 1;
-    if (strcmp(state, "current") != 0)
-        return cl_fail(ctx, EC_EPERM, "that key no longer signs for %s: it was %s", address,
-                       strcmp(state, "revoked") == 0 ? "revoked" : "replaced");
-    return 0;
-}
-
 /* The current signing key of `address` (all zero when revoked), from the main chain. */
 static int s_current_key(cl_ctx_t *ctx, const char *address, uint8_t key[EC_PK_BYTES])
 {
@@ -93,7 +81,7 @@ int cmd_key_rotate(cl_ctx_t *ctx, int argc, char **argv)
         return cl_missing(ctx, "--new-key");
     uint8_t old[EC_PK_BYTES];
     char address[EC_ADDR_MAX];
-    if (cl_key_file_pk(ctx, ctx->key_path, old) != 0 || s_signer_of(ctx, old, address) != 0)
+    if (cl_key_file_pk(ctx, ctx->key_path, old) != 0 || cl_signer_current(ctx, old, address) != 0)
         return 1;
     ec_key_rotate_body_t b;
     if ((rc = s_proof(ctx, new_path, address, old, b.new_key, b.proof)))
@@ -135,7 +123,7 @@ int cmd_key_revoke(cl_ctx_t *ctx, int argc, char **argv)
         return cl_missing(ctx, "--key");
     uint8_t old[EC_PK_BYTES];
     char address[EC_ADDR_MAX];
-    if (cl_key_file_pk(ctx, ctx->key_path, old) != 0 || s_signer_of(ctx, old, address) != 0)
+    if (cl_key_file_pk(ctx, ctx->key_path, old) != 0 || cl_signer_current(ctx, old, address) != 0)
         return 1;
     ec_writer_t w;
     ec_writer_init(&w);
@@ -215,7 +203,7 @@ int cmd_key_veto(cl_ctx_t *ctx, int argc, char **argv)
         return cl_missing(ctx, "--key");
     uint8_t cur[EC_PK_BYTES];
     char address[EC_ADDR_MAX];
-    if (cl_key_file_pk(ctx, ctx->key_path, cur) != 0 || s_signer_of(ctx, cur, address) != 0)
+    if (cl_key_file_pk(ctx, ctx->key_path, cur) != 0 || cl_signer_current(ctx, cur, address) != 0)
         return 1;
     ec_writer_t w;
     ec_writer_init(&w);

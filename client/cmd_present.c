@@ -395,15 +395,16 @@ static const char s_help_verify_presentation[] =
  * revoked since). 0 or 1 (recorded). */
 static int s_holder_key_current(cl_ctx_t *ctx, const cl_presentation_t *p)
 {
-    char who[EC_ADDR_MAX], state[16];
-    if (cl_signer_get(ctx, p->holder_pk, who, state) != 0)
+    char who[EC_ADDR_MAX];
+    if (cl_signer_current(ctx, p->holder_pk, who) == 0)
+        return 0;
+    if (ctx->err_code != EC_EPERM)
         return 1;
-    if (strcmp(state, "current") != 0)
-        return cl_fail(ctx, EC_EPERM,
-                       "presentation REFUSED: key-retired: the holder's key no longer signs for "
-                       "%s on the main chain (it was %s)",
-                       who, strcmp(state, "revoked") == 0 ? "revoked" : "replaced");
-    return 0;
+    char why[sizeof ctx->err_msg];
+    snprintf(why, sizeof why, "%s", ctx->err_msg);
+    cl_clear_error(ctx);
+    return cl_fail(ctx, EC_EPERM, "presentation REFUSED: key-retired: the key that signed it: %s",
+                   why);
 }
 
 /* The verifier's organization for inspections of `type`: --org, else its one inspector

@@ -161,13 +161,12 @@ static size_t s_snap_key(uint8_t out[S_SNAP_PREFIX_LEN + 8], uint64_t height)
     return S_SNAP_PREFIX_LEN + 8;
 }
 
-/* Reads a committed (pending == false) or pending value. Same returns as ec_ledger_get. */
-static int s_get(ec_ledger_t *l, bool pending, ec_cf_t cf, const uint8_t *key, size_t key_size,
-                 uint8_t **val, size_t *val_size)
+int mc_state_get(ec_ledger_t *l, bool pending, const void *key, size_t key_size, uint8_t **val,
+                 size_t *val_size)
 {
     if (pending)
-        return ec_ledger_get_pending(l, cf, key, key_size, val, val_size);
-    return ec_ledger_get(l, cf, key, key_size, val, val_size);
+        return ec_ledger_get_pending(l, EC_CF_STATE, key, key_size, val, val_size);
+    return ec_ledger_get(l, EC_CF_STATE, key, key_size, val, val_size);
 }
 
 /* Returns 1 when the key exists, 0 when not, or a negative code (with st set). */
@@ -176,7 +175,7 @@ static int s_exists(ec_ledger_t *l, bool pending, const uint8_t *key, size_t key
 {
     uint8_t *val = NULL;
     size_t size = 0;
-    int rc = s_get(l, pending, EC_CF_STATE, key, key_size, &val, &size);
+    int rc = mc_state_get(l, pending, key, key_size, &val, &size);
     free(val);
     if (rc == 0)
         return 1;
@@ -185,12 +184,12 @@ static int s_exists(ec_ledger_t *l, bool pending, const uint8_t *key, size_t key
     return ec_status_set(st, rc, "storage error: %s", ec_strerror(rc));
 }
 
-static int s_io(ec_status_t *st, int rc)
+int mc_io(ec_status_t *st, int rc)
 {
     return ec_status_set(st, rc, "storage error: %s", ec_strerror(rc));
 }
 
-static int s_corrupt(ec_status_t *st, const char *what)
+int mc_corrupt(ec_status_t *st, const char *what)
 {
     ec_error("mainchain: stored %s does not decode", what);
     return ec_status_set(st, EC_EINTERNAL, "stored %s is corrupt", what);
@@ -265,17 +264,17 @@ int mc_account_load(ec_ledger_t *l, bool pending, ec_decoder_t *d,
     uint8_t key[S_KEY_MAX], *val = NULL;
     size_t size = 0;
     size_t ks = s_key(key, 'a', hash, EC_ADDR_HASH_BYTES);
-    int rc = s_get(l, pending, EC_CF_STATE, key, ks, &val, &size);
+    int rc = mc_state_get(l, pending, key, ks, &val, &size);
     if (rc == EC_ENOTFOUND) {
         char addr[EC_ADDR_MAX];
         ec_address_from_hash(addr, hash);
         return ec_status_set(st, EC_ENOTFOUND, "account %s is not registered", addr);
     }
     if (rc != 0)
-        return s_io(st, rc);
+        return mc_io(st, rc);
     rc = s_account_decode(d, a, val, size);
     free(val);
-    return rc == 0 ? 0 : s_corrupt(st, "account");
+    return rc == 0 ? 0 : mc_corrupt(st, "account");
 }
 
 void mc_account_store(ec_writer_t *w, ec_ledger_t *l, const uint8_t hash[EC_ADDR_HASH_BYTES],
@@ -293,7 +292,7 @@ int mc_record_append(ec_writer_t *w, ec_ledger_t *l, ec_record_t *r, ec_status_t
     uint64_t seq = 0;
     int rc = ec_mlog_size(l, EC_MLOG_RECORDS, &seq);
     if (rc != 0)
-        return s_io(st, rc);
+        return mc_io(st, rc);
     r->seq = seq;
     ec_writer_reset(w);
     ec_record_encode(w, r);
@@ -303,7 +302,7 @@ int mc_record_append(ec_writer_t *w, ec_ledger_t *l, ec_record_t *r, ec_status_t
     ec_state_put(l, key, s_record_key(key, seq), data, size);
     ec_record_leaf(leaf, data, size);
     rc = ec_mlog_append(l, EC_MLOG_RECORDS, leaf);
-    return rc == 0 ? 0 : s_io(st, rc);
+    return rc == 0 ? 0 : mc_io(st, rc);
 }
 
 /* ---- body parsers (stateless; shared by check_tx and deliver_tx) ------------------------ */
@@ -704,7 +703,7 @@ static int s_deliver_attest(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *
         return ec_status_set(st, EC_EEXIST, "this identity is already attested for %s", other);
     }
     if (rc != EC_ENOTFOUND)
-        return s_io(st, rc);
+        return mc_io(st, rc);
 
     ec_state_put(l, key, ks, b.hash, EC_ADDR_HASH_BYTES);
     a.attested = true;
@@ -756,7 +755,7 @@ static int s_deliver_sidechain(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_
         return EC_EEXIST;
     }
     if (rc != EC_ENOTFOUND)
-        return s_io(st, rc);
+        return mc_io(st, rc);
 
     uint8_t side_hash[EC_HASH_BYTES];
     ec_light_t lc;
@@ -777,10 +776,10 @@ static int s_side_get(ec_ledger_t *l, bool pending, char kind, const char *chain
 {
     uint8_t key[S_KEY_MAX];
     size_t ks = s_key_str(key, kind, chain_id);
-    int rc = s_get(l, pending, EC_CF_STATE, key, ks, val, size);
+    int rc = mc_state_get(l, pending, key, ks, val, size);
     if (rc == EC_ENOTFOUND)
         return ec_status_set(st, EC_ENOTFOUND, "side chain %s is not registered", chain_id);
-    return rc == 0 ? 0 : s_io(st, rc);
+    return rc == 0 ? 0 : mc_io(st, rc);
 }
 
 /* Loads and decodes a side chain's light client. Returns 0, EC_ENOTFOUND or an error. */
@@ -794,7 +793,7 @@ static int s_light_load(ec_ledger_t *l, bool pending, const char *chain_id, ec_l
         return rc;
     rc = ec_light_decode(lc, val, size);
     free(val);
-    return rc == 0 ? 0 : s_corrupt(st, "light client");
+    return rc == 0 ? 0 : mc_corrupt(st, "light client");
 }
 
 /* Loads and decodes a registered side chain's genesis into g. */
@@ -808,7 +807,7 @@ static int s_side_genesis_load(ec_ledger_t *l, bool pending, const char *chain_i
         return rc;
     rc = ec_genesis_decode(g, val, size);
     free(val);
-    return rc == 0 ? 0 : s_corrupt(st, "side-chain genesis");
+    return rc == 0 ? 0 : mc_corrupt(st, "side-chain genesis");
 }
 
 static void s_valset_read_fn(ec_cur_t *c, void *out)
@@ -828,16 +827,16 @@ static int s_side_valset_load(ec_ledger_t *l, bool pending, const char *chain_id
     size_t size = 0;
     uint8_t key[S_KEY_MAX];
     size_t ks = s_key_str(key, 'v', chain_id);
-    int rc = s_get(l, pending, EC_CF_STATE, key, ks, &val, &size);
+    int rc = mc_state_get(l, pending, key, ks, &val, &size);
     if (rc == 0) {
         rc = ec_decode_read(vs, sizeof *vs, val, size, s_valset_read_fn);
         free(val);
         if (rc != 0 || vs->count == 0)
-            return s_corrupt(st, "side-chain validator set");
+            return mc_corrupt(st, "side-chain validator set");
         return 0;
     }
     if (rc != EC_ENOTFOUND)
-        return s_io(st, rc);
+        return mc_io(st, rc);
     rc = s_side_genesis_load(l, pending, chain_id, scratch, st);
     if (rc != 0)
         return rc;
@@ -1339,8 +1338,8 @@ static int s_query_account(ec_ledger_t *l, const msgpack_object *args, ec_writer
     }
     ec_writer_fini(&roles);
     if (rc == EC_EINTERNAL)
-        return s_corrupt(st, "role key");
-    return rc == 0 ? 0 : s_io(st, rc);
+        return mc_corrupt(st, "role key");
+    return rc == 0 ? 0 : mc_io(st, rc);
 }
 
 static int s_query_org(ec_ledger_t *l, const msgpack_object *args, ec_writer_t *out,
@@ -1356,7 +1355,7 @@ static int s_query_org(ec_ledger_t *l, const msgpack_object *args, ec_writer_t *
     if (rc == EC_ENOTFOUND)
         return ec_status_set(st, EC_ENOTFOUND, "organization %s is not registered", code);
     if (rc != 0)
-        return s_io(st, rc);
+        return mc_io(st, rc);
     char name[EC_NAME_MAX];
     uint64_t height = 0, billing = 0;
     ec_decoder_t d;
@@ -1374,7 +1373,7 @@ static int s_query_org(ec_ledger_t *l, const msgpack_object *args, ec_writer_t *
     ec_decoder_fini(&d);
     free(val);
     if (rc != 0)
-        return s_corrupt(st, "organization");
+        return mc_corrupt(st, "organization");
     ec_write_array(out, 4);
     ec_write_cstr(out, code);
     ec_write_cstr(out, name);
@@ -1437,8 +1436,8 @@ static int s_query_sidechains(ec_ledger_t *l, const msgpack_object *args, ec_wri
     ec_writer_fini(&items);
     free(sctx);
     if (rc == EC_EINTERNAL)
-        return s_corrupt(st, "side chain");
-    return rc == 0 ? 0 : s_io(st, rc);
+        return mc_corrupt(st, "side chain");
+    return rc == 0 ? 0 : mc_io(st, rc);
 }
 
 static int s_query_sidechain(ec_ledger_t *l, const msgpack_object *args, ec_writer_t *out,
@@ -1533,9 +1532,9 @@ static int s_query_anchor_of(ec_ledger_t *l, const msgpack_object *args, ec_writ
     s_anchor_of_t a = {0};
     rc = ec_ledger_scan(l, EC_CF_STATE, key, ps, start, ss, 1, s_anchor_of_fn, &a);
     if (rc == EC_EINTERNAL)
-        return s_corrupt(st, "anchor index");
+        return mc_corrupt(st, "anchor index");
     if (rc < 0)
-        return s_io(st, rc);
+        return mc_io(st, rc);
     if (!a.found)
         return ec_status_set(st, EC_ENOTFOUND,
                              "no anchor of %s at or above side height %" PRIu64 " yet", chain_id,
@@ -1628,9 +1627,9 @@ static int s_query_records(ec_ledger_t *l, const msgpack_object *args, ec_writer
     rc = ec_ledger_scan(l, EC_CF_META, S_SNAP_PREFIX, S_SNAP_PREFIX_LEN, key, ks, 1, s_snap_fn,
                         &snap);
     if (rc == EC_EINTERNAL)
-        return s_corrupt(st, "records snapshot");
+        return mc_corrupt(st, "records snapshot");
     if (rc < 0)
-        return s_io(st, rc);
+        return mc_io(st, rc);
     if (!snap.found)
         return ec_status_set(st, EC_ENOTFOUND, "no records snapshot at main height %" PRIu64,
                              height);
@@ -1655,8 +1654,8 @@ static int s_query_records(ec_ledger_t *l, const msgpack_object *args, ec_writer
     if (rc == 0 && rctx.next != from + n)
         rc = EC_EINTERNAL;
     if (rc == EC_EINTERNAL || rc == EC_EINVAL)
-        return s_corrupt(st, "records log");
-    return rc == 0 ? 0 : s_io(st, rc);
+        return mc_corrupt(st, "records log");
+    return rc == 0 ? 0 : mc_io(st, rc);
 }
 
 static int s_query(void *vself, ec_ledger_t *l, const char *path, const msgpack_object *args,

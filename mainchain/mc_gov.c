@@ -10,6 +10,7 @@
  * their first write, the action's own checks included (it runs before ours are written).
  */
 #include "mc_gov.h"
+#include "mc_priv.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -36,25 +37,6 @@ typedef struct {
 } s_open_list_t;
 
 /* ---- storage helpers -------------------------------------------------------------------- */
-
-static int s_get(ec_ledger_t *l, bool pending, const void *key, size_t ks, uint8_t **val,
-                 size_t *size)
-{
-    if (pending)
-        return ec_ledger_get_pending(l, EC_CF_STATE, key, ks, val, size);
-    return ec_ledger_get(l, EC_CF_STATE, key, ks, val, size);
-}
-
-static int s_io(ec_status_t *st, int rc)
-{
-    return ec_status_set(st, rc, "storage error: %s", ec_strerror(rc));
-}
-
-static int s_corrupt(ec_status_t *st, const char *what)
-{
-    ec_error("mainchain: stored %s does not decode", what);
-    return ec_status_set(st, EC_EINTERNAL, "stored %s is corrupt", what);
-}
 
 static size_t s_proposal_key(uint8_t out[2 + EC_HASH_BYTES], const uint8_t id[EC_HASH_BYTES])
 {
@@ -96,7 +78,7 @@ int mc_operators_load(ec_ledger_t *l, bool pending, const ec_genesis_t *g, mc_op
 {
     uint8_t *val = NULL;
     size_t size = 0;
-    int rc = s_get(l, pending, S_OPS_KEY, strlen(S_OPS_KEY), &val, &size);
+    int rc = mc_state_get(l, pending, S_OPS_KEY, strlen(S_OPS_KEY), &val, &size);
     if (rc == EC_ENOTFOUND) {
         ops->count = g->operator_count;
         memcpy(ops->pks, g->operators, sizeof ops->pks);
@@ -104,13 +86,13 @@ int mc_operators_load(ec_ledger_t *l, bool pending, const ec_genesis_t *g, mc_op
         return 0;
     }
     if (rc != 0)
-        return s_io(st, rc);
+        return mc_io(st, rc);
     ec_operators_body_t b;
     memset(&b, 0, sizeof b);
     rc = ec_decode_read(&b, sizeof b, val, size, s_ops_read);
     free(val);
     if (rc != 0 || ec_operators_check(&b, NULL) != 0)
-        return s_corrupt(st, "operator set");
+        return mc_corrupt(st, "operator set");
     ops->count = b.count;
     memcpy(ops->pks, b.pks, sizeof ops->pks);
     ops->quorum = b.quorum;
@@ -166,18 +148,18 @@ static int s_proposal_load(ec_ledger_t *l, bool pending, ec_decoder_t *d,
     uint8_t key[2 + EC_HASH_BYTES];
     size_t size = 0;
     *val = NULL;
-    int rc = s_get(l, pending, key, s_proposal_key(key, id), val, &size);
+    int rc = mc_state_get(l, pending, key, s_proposal_key(key, id), val, &size);
     if (rc == EC_ENOTFOUND) {
         char hex[2 * EC_HASH_BYTES + 1];
         ec_hex(hex, id, EC_HASH_BYTES);
         return ec_status_set(st, EC_ENOTFOUND, "no proposal %s", hex);
     }
     if (rc != 0)
-        return s_io(st, rc);
+        return mc_io(st, rc);
     if (s_proposal_decode(d, p, *val, size) != 0 || memcmp(p->id, id, EC_HASH_BYTES) != 0) {
         free(*val);
         *val = NULL;
-        return s_corrupt(st, "proposal");
+        return mc_corrupt(st, "proposal");
     }
     return 0;
 }
@@ -210,14 +192,14 @@ static int s_open_load(ec_ledger_t *l, bool pending, s_open_list_t *o, ec_status
     uint8_t *val = NULL;
     size_t size = 0;
     memset(o, 0, sizeof *o);
-    int rc = s_get(l, pending, S_OPEN_KEY, strlen(S_OPEN_KEY), &val, &size);
+    int rc = mc_state_get(l, pending, S_OPEN_KEY, strlen(S_OPEN_KEY), &val, &size);
     if (rc == EC_ENOTFOUND)
         return 0;
     if (rc != 0)
-        return s_io(st, rc);
+        return mc_io(st, rc);
     rc = ec_decode_read(o, sizeof *o, val, size, s_open_read);
     free(val);
-    return rc == 0 ? 0 : s_corrupt(st, "open proposal list");
+    return rc == 0 ? 0 : mc_corrupt(st, "open proposal list");
 }
 
 static void s_open_store(mc_gov_t *g, ec_ledger_t *l, const s_open_list_t *o)
@@ -326,7 +308,7 @@ static int s_propose(mc_gov_t *g, ec_block_ctx_t *ctx, const ec_tx_t *tx, const 
     size_t size = 0;
     uint64_t seq = 0;
     if (rc == 0) {
-        rc = s_get(l, true, S_COUNT_KEY, strlen(S_COUNT_KEY), &val, &size);
+        rc = mc_state_get(l, true, S_COUNT_KEY, strlen(S_COUNT_KEY), &val, &size);
         if (rc == 0) {
             ec_cur_t c;
             const msgpack_object *root = NULL;
@@ -337,11 +319,11 @@ static int s_propose(mc_gov_t *g, ec_block_ctx_t *ctx, const ec_tx_t *tx, const 
                 rc = ec_cur_finish(&c) == 0 ? 0 : EC_EINTERNAL;
             }
             free(val);
-            rc = rc == 0 ? 0 : s_corrupt(st, "proposal count");
+            rc = rc == 0 ? 0 : mc_corrupt(st, "proposal count");
         } else if (rc == EC_ENOTFOUND) {
             rc = 0;
         } else {
-            rc = s_io(st, rc);
+            rc = mc_io(st, rc);
         }
     }
     if (rc == 0) {
@@ -579,7 +561,7 @@ int mc_gov_query(mc_gov_t *g, ec_ledger_t *l, const char *path, const msgpack_ob
         uint8_t start[10];
         size_t ss = s_seq_key(start, has_after ? after + 1 : 0);
         rc = ec_ledger_scan(l, EC_CF_STATE, "q/", 2, start, ss, S_PAGE_MAX + 1, s_page_fn, pg);
-        rc = rc < 0 ? s_io(st, rc) : 0;
+        rc = rc < 0 ? mc_io(st, rc) : 0;
     }
     bool more = all && pg && pg->count > S_PAGE_MAX;
     uint32_t n = pg ? (more ? S_PAGE_MAX : pg->count) : 0;

@@ -45,17 +45,6 @@ static size_t s_ykey(uint8_t out[2 + EC_ADDR_HASH_BYTES], const uint8_t hash[EC_
     return 2 + EC_ADDR_HASH_BYTES;
 }
 
-static int s_io(ec_status_t *st, int rc)
-{
-    return ec_status_set(st, rc, "storage error: %s", ec_strerror(rc));
-}
-
-static int s_corrupt(ec_status_t *st, const char *what)
-{
-    ec_error("mainchain: stored %s does not decode", what);
-    return ec_status_set(st, EC_EINTERNAL, "stored %s is corrupt", what);
-}
-
 /* Reads the value under key with `read` (ec_decode_read): 1, 0 when absent, or a local
  * fault (st set; `what` names a value that does not decode). */
 static int s_read(ec_ledger_t *l, bool pending, const uint8_t *key, size_t ks, void *out,
@@ -63,15 +52,14 @@ static int s_read(ec_ledger_t *l, bool pending, const uint8_t *key, size_t ks, v
 {
     uint8_t *val = NULL;
     size_t size = 0;
-    int rc = pending ? ec_ledger_get_pending(l, EC_CF_STATE, key, ks, &val, &size)
-                     : ec_ledger_get(l, EC_CF_STATE, key, ks, &val, &size);
+    int rc = mc_state_get(l, pending, key, ks, &val, &size);
     if (rc == EC_ENOTFOUND)
         return 0;
     if (rc != 0)
-        return s_io(st, rc);
+        return mc_io(st, rc);
     rc = ec_decode_read(out, out_size, val, size, read);
     free(val);
-    return rc == 0 ? 1 : s_corrupt(st, what);
+    return rc == 0 ? 1 : mc_corrupt(st, what);
 }
 
 typedef struct {
@@ -141,27 +129,33 @@ int mc_signer(ec_ledger_t *l, ec_decoder_t *d, const uint8_t pk[EC_PK_BYTES],
     return 0;
 }
 
+/* Whether an account registered with pk (pk is its identity key): 1 with *hash set, 0, or
+ * a local fault. */
+static int s_identity_of(ec_ledger_t *l, bool pending, const uint8_t pk[EC_PK_BYTES],
+                         uint8_t hash[EC_ADDR_HASH_BYTES], ec_status_t *st)
+{
+    uint8_t key[2 + EC_ADDR_HASH_BYTES], *val = NULL;
+    size_t size = 0;
+    key[0] = 'a';
+    key[1] = '/';
+    ec_address_hash(key + 2, pk);
+    int rc = mc_state_get(l, pending, key, sizeof key, &val, &size);
+    free(val);
+    if (rc == EC_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return mc_io(st, rc);
+    memcpy(hash, key + 2, EC_ADDR_HASH_BYTES);
+    return 1;
+}
+
 int mc_key_taken(ec_ledger_t *l, const uint8_t pk[EC_PK_BYTES], ec_status_t *st)
 {
     uint8_t hash[EC_ADDR_HASH_BYTES];
     uint64_t state = 0;
     int rc = s_key_entry(l, true, pk, hash, &state, st);
-    if (rc == 0) {
-        /* An account registered with it: its identity key. */
-        uint8_t key[2 + EC_ADDR_HASH_BYTES], *val = NULL;
-        size_t size = 0;
-        key[0] = 'a';
-        key[1] = '/';
-        ec_address_hash(key + 2, pk);
-        int grc = ec_state_get(l, key, sizeof key, &val, &size);
-        free(val);
-        if (grc != 0 && grc != EC_ENOTFOUND)
-            return s_io(st, grc);
-        if (grc == 0) {
-            memcpy(hash, key + 2, EC_ADDR_HASH_BYTES);
-            rc = 1;
-        }
-    }
+    if (rc == 0)
+        rc = s_identity_of(l, true, pk, hash, st); /* an account registered with it */
     if (rc != 1)
         return rc;
     char addr[EC_ADDR_MAX];
@@ -363,18 +357,11 @@ int mc_keys_query_signer(ec_ledger_t *l, const msgpack_object *args, ec_writer_t
         return rc;
     if (rc == 0) {
         /* Never rotated: the account its hash names, if registered. */
-        uint8_t key[2 + EC_ADDR_HASH_BYTES], *val = NULL;
-        size_t size = 0;
-        key[0] = 'a';
-        key[1] = '/';
-        ec_address_hash(key + 2, pk);
-        rc = ec_ledger_get(l, EC_CF_STATE, key, sizeof key, &val, &size);
-        free(val);
-        if (rc == EC_ENOTFOUND)
+        rc = s_identity_of(l, false, pk, hash, st);
+        if (rc == 0)
             return ec_status_set(st, EC_ENOTFOUND, "no account has that key");
-        if (rc != 0)
-            return s_io(st, rc);
-        memcpy(hash, key + 2, EC_ADDR_HASH_BYTES);
+        if (rc < 0)
+            return rc;
     }
     char addr[EC_ADDR_MAX];
     ec_address_from_hash(addr, hash);

@@ -35,6 +35,13 @@ EC_WUR int mc_account_load(ec_ledger_t *l, bool pending, ec_decoder_t *d,
 /* Writes the account (w is scratch). */
 void mc_account_store(ec_writer_t *w, ec_ledger_t *l, const uint8_t hash[EC_ADDR_HASH_BYTES],
                       const mc_account_t *a);
+/* Reads a state value, pending or committed. Same returns as ec_ledger_get. */
+EC_WUR int mc_state_get(ec_ledger_t *l, bool pending, const void *key, size_t key_size,
+                        uint8_t **val, size_t *val_size);
+/* A storage fault rc, said in st ("storage error: ..."). Returns rc. */
+int mc_io(ec_status_t *st, int rc);
+/* A stored value that does not decode: logged, EC_EINTERNAL in st. Returns EC_EINTERNAL. */
+int mc_corrupt(ec_status_t *st, const char *what);
 /* Appends record r (its seq is set here) to the records log. 0 or EC_EIO with st set. */
 EC_WUR int mc_record_append(ec_writer_t *w, ec_ledger_t *l, ec_record_t *r, ec_status_t *st);
 
