@@ -129,6 +129,7 @@ void cl_history_fini(cl_history_t *h);
 
 /* cmd_audit.c */
 int cmd_audit_cert(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_audit_decision(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_audit_identity(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_usage(cl_ctx_t *ctx, int argc, char **argv);
 
@@ -182,6 +183,9 @@ int cmd_contract_call(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_contract_query(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_contract_show(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_contract_events(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_contract_open(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_contract_decisions(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_contract_decide(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_key_rotate(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_key_revoke(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_key_recover(cl_ctx_t *ctx, int argc, char **argv);

@@ -151,6 +151,210 @@ int cmd_audit_cert(cl_ctx_t *ctx, int argc, char **argv)
                                   "entries", list));
 }
 
+/* ---- decision ---------------------------------------------------------------------------- */
+
+#define S_TRAIL_MAX 16 /* steps of a contract's audit trail that are checked             */
+
+typedef struct {
+    char what[128];
+    uint8_t tx[EC_HASH_BYTES];
+} s_step_t;
+
+/* The str value of key `key` in map m, copied into out (cap bytes); false when absent. */
+static bool s_map_str(const msgpack_object *m, const char *key, char *out, size_t cap)
+{
+    for (uint32_t i = 0; m->type == MSGPACK_OBJECT_MAP && i < m->via.map.size; i++) {
+        const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
+            memcmp(k->via.str.ptr, key, k->via.str.size) == 0 && v->type == MSGPACK_OBJECT_STR &&
+            v->via.str.size < cap) {
+            memcpy(out, v->via.str.ptr, v->via.str.size);
+            out[v->via.str.size] = '\0';
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * The contract's own account of decision `id`: its read-only audit_trail(id), a list of
+ * {what, tx} (tx: 64 hex digits). Returns the steps found (0 when the contract has no
+ * such function or lists none); a reply that does not read is recorded and returns -1.
+ */
+static int s_trail(cl_ctx_t *ctx, cl_chain_t *side, const char *name, uint64_t id, s_step_t *steps)
+{
+    ec_writer_t args, q;
+    ec_writer_init(&args);
+    ec_writer_init(&q);
+    ec_write_array(&args, 1);
+    ec_write_uint(&args, id);
+    ec_write_array(&q, 3);
+    ec_write_cstr(&q, name);
+    ec_write_cstr(&q, "audit_trail");
+    ec_write_bin(&q, ec_writer_data(&args), ec_writer_size(&args));
+    ec_rpc_reply_t r;
+    int rc = cl_query(ctx, side, "contract_query", &q, &r, EC_ECONTRACT);
+    ec_writer_fini(&args);
+    ec_writer_fini(&q);
+    if (rc) {
+        cl_clear_error(ctx);
+        return 0;
+    }
+    int n = 0;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    bool ok = r.result->type == MSGPACK_OBJECT_BIN &&
+              msgpack_unpack_next(&u, r.result->via.bin.ptr, r.result->via.bin.size, &off) ==
+                  MSGPACK_UNPACK_SUCCESS &&
+              u.data.type == MSGPACK_OBJECT_ARRAY;
+    for (uint32_t i = 0; ok && i < u.data.via.array.size && n < S_TRAIL_MAX; i++) {
+        char hex[2 * EC_HASH_BYTES + 1];
+        const msgpack_object *e = &u.data.via.array.ptr[i];
+        ok = s_map_str(e, "what", steps[n].what, sizeof steps[n].what) &&
+             s_map_str(e, "tx", hex, sizeof hex) && cl_parse_hash(ctx, "tx", hex, steps[n].tx) == 0;
+        n++;
+    }
+    msgpack_unpacked_destroy(&u);
+    ec_rpc_reply_fini(&r);
+    if (!ok) {
+        cl_garbled(ctx, side, "audit_trail");
+        return -1;
+    }
+    return n;
+}
+
+static const char s_help_decision[] =
+    "usage: ecert audit decision --type TYPE --name CONTRACT --id ID [--main-genesis FILE]\n"
+    "                            [--wait-ms N]\n\n"
+    "The whole path of an escalated decision of a contract: the transaction that escalated\n"
+    "it, the decision and who made it, and every further step the contract lists for it\n"
+    "(its read-only audit_trail(ID), when it has one: for the business-license rule, the\n"
+    "license certificate issued and the issuance recorded). Each transaction's proof is\n"
+    "fetched and verified against the main genesis and must show it applied; a certificate\n"
+    "on the path is audited in full as 'ecert audit cert' does. Exit 1 when a step does\n"
+    "not verify.\n\n"
+    "Options:\n"
+    "  --type TYPE           the side chain\n"
+    "  --name CONTRACT       the contract\n"
+    "  --id ID               the decision\n"
+    "  --main-genesis FILE   the trusted main genesis (default: main.genesis in the config)\n"
+    "  --wait-ms N           how long to wait for anchoring (default 10000)\n"
+    "\nExample:\n  ecert audit decision --type license --name license --id 1\n" CL_GLOBAL_NOTE;
+
+/* Reads the `decision` answer's transaction ids and state. 0 or the cursor's error. */
+static int s_decision_read(const msgpack_object *o, uint8_t tx[EC_HASH_BYTES], uint64_t *decided,
+                           char decider[EC_ADDR_MAX], uint8_t dtx[EC_HASH_BYTES])
+{
+    ec_cur_t c;
+    uint64_t skip = 0;
+    const char *str = NULL;
+    size_t len = 0;
+    const uint8_t *bin = NULL;
+    ec_cur_open(&c, o, 11);
+    ec_cur_uint(&c, &skip);
+    ec_cur_uint(&c, &skip);
+    ec_cur_bin_fixed(&c, tx, EC_HASH_BYTES);
+    ec_cur_str(&c, &str, &len, 64);
+    ec_cur_str(&c, &str, &len, 64);
+    ec_cur_str(&c, &str, &len, 64);
+    ec_cur_bin(&c, &bin, &len, 1u << 16);
+    ec_cur_uint(&c, decided);
+    ec_cur_str_copy(&c, decider, EC_ADDR_MAX);
+    ec_cur_bin_fixed(&c, dtx, EC_HASH_BYTES);
+    ec_cur_bin(&c, &bin, &len, 1u << 16);
+    return ec_cur_finish(&c);
+}
+
+int cmd_audit_decision(cl_ctx_t *ctx, int argc, char **argv)
+{
+    const char *type = NULL, *name = NULL, *genesis_path = NULL;
+    uint64_t id = 0, wait_ms = S_WAIT_MS_DEFAULT;
+    const cl_opt_t opts[] = {
+        {"type", CL_ARG_STR, &type},       {"name", CL_ARG_STR, &name},
+        {"id", CL_ARG_U64, &id},           {"main-genesis", CL_ARG_STR, &genesis_path},
+        {"wait-ms", CL_ARG_U64, &wait_ms}, {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_decision, NULL);
+    if (rc >= 0)
+        return rc;
+    if (!type || !name || !id)
+        return cl_missing(ctx, !type ? "--type" : !name ? "--name" : "--id");
+    ec_genesis_t g;
+    cl_chain_t *side = cl_side(ctx, type);
+    if (!side || cl_main_genesis(ctx, genesis_path, &g))
+        return 1;
+    ec_writer_t q;
+    ec_writer_init(&q);
+    ec_write_array(&q, 2);
+    ec_write_cstr(&q, name);
+    ec_write_uint(&q, id);
+    ec_rpc_reply_t r;
+    rc = cl_query(ctx, side, "decision", &q, &r, 0);
+    ec_writer_fini(&q);
+    if (rc)
+        return rc;
+    s_step_t steps[2 + S_TRAIL_MAX];
+    uint64_t decided = 0;
+    char decider[EC_ADDR_MAX];
+    uint8_t dtx[EC_HASH_BYTES];
+    rc = s_decision_read(r.result, steps[0].tx, &decided, decider, dtx);
+    ec_rpc_reply_fini(&r);
+    if (rc)
+        return cl_garbled(ctx, side, "decision");
+    size_t n = 1;
+    snprintf(steps[0].what, sizeof steps[0].what, "escalated");
+    if (decided) {
+        snprintf(steps[1].what, sizeof steps[1].what, "decided by %s", decider);
+        memcpy(steps[1].tx, dtx, EC_HASH_BYTES);
+        n = 2;
+    }
+    int t = s_trail(ctx, side, name, id, steps + n);
+    if (t < 0)
+        return 1;
+    n += (size_t)t;
+    cl_out(ctx, "audit of decision %llu of contract %s (%s): %s\n", (unsigned long long)id, name,
+           side->chain_id, decided ? "decided" : "pending");
+    cl_out(ctx, "%-24s  %-15s  %-44s  %7s  %7s  %s\n", "time", "action", "by", "height", "main",
+           "step (transaction proof verified)");
+    json_t *list = json_array();
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        s_checked_t c;
+        memset(&c, 0, sizeof c);
+        rc = s_check_tx(ctx, side, &g, steps[i].tx, wait_ms, &c);
+        if (rc == 0 && c.info.result_code != 0)
+            rc = cl_fail(ctx, EC_EPROOF, "step '%s' was refused by the chain (code %d)",
+                         steps[i].what, (int)c.info.result_code);
+        if (rc)
+            break;
+        char tx_hex[2 * EC_HASH_BYTES + 1], by[EC_ADDR_MAX], when[40];
+        ec_hex(tx_hex, steps[i].tx, EC_HASH_BYTES);
+        ec_address_from_pk(by, c.info.sender);
+        cl_format_time(when, sizeof when, c.time_ms);
+        const char *action = ec_tx_type_name(EC_CHAIN_SIDE, c.info.tx_type);
+        cl_out(ctx, "%-24s  %-15s  %-44s  %7llu  %7llu  %s\n%26s%s\n", when, action, by,
+               (unsigned long long)c.info.side_height, (unsigned long long)c.info.main_height,
+               steps[i].what, "tx ", tx_hex);
+        json_t *step = json_pack("{s:s,s:s,s:I,s:s,s:I,s:I,s:s,s:b}", "step", steps[i].what,
+                                 "action", action, "time_ms", (json_int_t)c.time_ms, "by", by,
+                                 "height", (json_int_t)c.info.side_height, "main_height",
+                                 (json_int_t)c.info.main_height, "tx", tx_hex, "verified", 1);
+        if (c.info.tx_type == EC_STX_ISSUE) {
+            json_t *hist = NULL;
+            rc = s_audit_cert(ctx, side, &g, steps[i].tx, wait_ms, "      ", &hist);
+            json_object_set_new(step, "certificate", hist ? hist : json_null());
+        }
+        json_array_append_new(list, step);
+    }
+    if (rc) {
+        json_decref(list);
+        return rc;
+    }
+    cl_out(ctx, "%zu steps, each proven against the main genesis of %s\n", n, g.chain_id);
+    return cl_emit(ctx, json_pack("{s:s,s:I,s:s,s:s,s:o}", "name", name, "id", (json_int_t)id,
+                                  "state", decided ? "decided" : "pending", "chain_id",
+                                  side->chain_id, "steps", list));
+}
+
 /* ---- identity ---------------------------------------------------------------------------- */
 
 /* The main chain's tip header (`header [0]`), decoded. 0 or 1. */

@@ -158,8 +158,9 @@ static json_t *s_value_json(const uint8_t *data, size_t size)
     return j;
 }
 
-/* --args JSON (an array, default []) into contract msgpack. 0 or 2. */
-static int s_args(cl_ctx_t *ctx, const char *text, ec_writer_t *w)
+/* --args JSON (an array, default []) into contract msgpack, with `extra` (one encoded
+ * value, or NULL) as a last argument. 0 or 2. */
+static int s_args(cl_ctx_t *ctx, const char *text, const ec_writer_t *extra, ec_writer_t *w)
 {
     json_error_t err;
     json_t *j = json_loads(text ? text : "[]", 0, &err);
@@ -169,7 +170,16 @@ static int s_args(cl_ctx_t *ctx, const char *text, ec_writer_t *w)
         json_decref(j);
         return cl_usage(ctx, "--args must be a JSON array of the function's arguments");
     }
-    const char *why = s_from_json(j, w, 0);
+    const char *why = NULL;
+    if (extra) {
+        ec_write_array(w, (uint32_t)json_array_size(j) + 1);
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v) if (!why) why = s_from_json(v, w, 1);
+        ec_write_raw(w, ec_writer_data(extra), ec_writer_size(extra));
+    } else {
+        why = s_from_json(j, w, 0);
+    }
     json_decref(j);
     if (why)
         return cl_usage(ctx, "--args holds %s", why);
@@ -272,12 +282,84 @@ static const char s_help_call[] =
     "  --fn FUNCTION    the function\n"
     "  --args JSON      its arguments, a JSON array (default []); integers, strings,\n"
     "                   booleans, null, arrays and objects\n"
+    "  --seal FILE      (call) add one last argument: {sealed = {ADDR = box, ...},\n"
+    "  --to ADDR,...    sha256 = bin32}: FILE (at most 3072 bytes) sealed to the key that\n"
+    "                   signs for each account now, and FILE's SHA-256; only the hash\n"
+    "                   and the boxes reach the chain ('contract open' reads it back)\n"
     "\nExample:\n  ecert --key buyer.key contract call --type invoice --name invoice --fn accept "
     "--args '[\"INV-2026-0001\"]'\n" CL_GLOBAL_NOTE;
 
 typedef struct {
     const char *type, *name, *fn, *args;
+    const char *seal, *to; /* call only: a file sealed to the accounts in `to`         */
 } s_call_opts_t;
+
+#define S_SEAL_TO_MAX 8        /* accounts one --seal is sealed to                     */
+#define S_SEAL_BYTES_MAX 3072u /* the file: sealed twice it still fits a transaction   */
+
+static int s_cmp_str(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/*
+ * --seal FILE --to A,B: the argument {sealed = {A = box, B = box}, sha256 = hash} where
+ * each box is FILE sealed to the key that signs for that account now (main chain), and
+ * hash the SHA-256 of FILE. 0, or the exit status with the error recorded.
+ */
+static int s_sealed_arg(cl_ctx_t *ctx, const char *path, const char *to, ec_writer_t *out)
+{
+    char addrs[S_SEAL_TO_MAX][EC_ADDR_MAX];
+    size_t n = 0;
+    for (const char *p = to; *p;) {
+        size_t len = strcspn(p, ",");
+        if (n == S_SEAL_TO_MAX || len == 0 || len >= EC_ADDR_MAX)
+            return cl_usage(ctx, "--to takes 1..%d addresses separated by commas", S_SEAL_TO_MAX);
+        memcpy(addrs[n], p, len);
+        addrs[n][len] = '\0';
+        if (cl_check_address(ctx, "--to", addrs[n]))
+            return 2;
+        n++;
+        p += len + (p[len] == ',');
+    }
+    if (n == 0)
+        return cl_usage(ctx, "--to takes 1..%d addresses separated by commas", S_SEAL_TO_MAX);
+    qsort(addrs, n, sizeof addrs[0], s_cmp_str); /* the canonical order of map keys */
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (cl_read_file(ctx, path, S_SEAL_BYTES_MAX, &data, &size))
+        return 1;
+    cl_account_t *acct = malloc(sizeof *acct);
+    uint8_t *box = malloc(size + EC_SEAL_OVERHEAD);
+    int rc = acct && box ? 0 : cl_fail(ctx, EC_ENOMEM, "out of memory");
+    ec_write_map(out, 2);
+    ec_write_cstr(out, "sealed");
+    ec_write_map(out, (uint32_t)n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (i > 0 && strcmp(addrs[i], addrs[i - 1]) == 0)
+            rc = cl_usage(ctx, "--to names %s twice", addrs[i]);
+        else if (cl_account_get(ctx, addrs[i], acct))
+            rc = 1;
+        else if (sodium_is_zero(acct->key, EC_PK_BYTES))
+            rc = cl_fail(ctx, EC_EPERM, "account %s revoked its key: nothing can be sealed to it",
+                         addrs[i]);
+        else if (ec_seal(box, data, size, acct->key) != 0)
+            rc = cl_fail(ctx, EC_EINVAL, "the key of %s is not a valid Ed25519 key", addrs[i]);
+        else {
+            ec_write_cstr(out, addrs[i]);
+            ec_write_bin(out, box, size + EC_SEAL_OVERHEAD);
+        }
+    }
+    uint8_t hash[EC_HASH_BYTES];
+    ec_sha256(hash, data, size);
+    ec_write_cstr(out, "sha256");
+    ec_write_bin(out, hash, EC_HASH_BYTES);
+    sodium_memzero(data, size);
+    free(data);
+    free(box);
+    free(acct);
+    return rc;
+}
 
 static int s_call_opts(cl_ctx_t *ctx, int argc, char **argv, s_call_opts_t *o, ec_writer_t *args)
 {
@@ -285,6 +367,8 @@ static int s_call_opts(cl_ctx_t *ctx, int argc, char **argv, s_call_opts_t *o, e
                              {"name", CL_ARG_STR, &o->name},
                              {"fn", CL_ARG_STR, &o->fn},
                              {"args", CL_ARG_STR, &o->args},
+                             {"seal", CL_ARG_STR, &o->seal},
+                             {"to", CL_ARG_STR, &o->to},
                              {NULL}};
     int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_call, NULL);
     if (rc >= 0)
@@ -299,7 +383,14 @@ static int s_call_opts(cl_ctx_t *ctx, int argc, char **argv, s_call_opts_t *o, e
         return cl_usage(ctx, "--name must be 1..63 of a-z 0-9 _ -");
     if (!o->fn[0] || strlen(o->fn) >= EC_CONTRACT_NAME_MAX)
         return cl_usage(ctx, "--fn must be 1..63 characters");
-    rc = s_args(ctx, o->args, args);
+    if (!o->seal != !o->to)
+        return cl_usage(ctx, "--seal and --to go together");
+    ec_writer_t extra;
+    ec_writer_init(&extra);
+    rc = o->seal ? s_sealed_arg(ctx, o->seal, o->to, &extra) : 0;
+    if (rc == 0)
+        rc = s_args(ctx, o->args, o->seal ? &extra : NULL, args);
+    ec_writer_fini(&extra);
     return rc ? rc : -1;
 }
 
@@ -318,6 +409,9 @@ static int s_show_result(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t *v, size
     json_object_set_new(obj, "result", j);
     return cl_emit(ctx, obj);
 }
+
+static int s_applied_result(cl_ctx_t *ctx, cl_chain_t *side, const cl_txres_t *res,
+                            const char *name, const char *fn);
 
 int cmd_contract_call(cl_ctx_t *ctx, int argc, char **argv)
 {
@@ -344,15 +438,20 @@ int cmd_contract_call(cl_ctx_t *ctx, int argc, char **argv)
     rc = cl_submit_signed(ctx, side, EC_STX_CONTRACT_CALL, &w, NULL, 0, &res, NULL);
     ec_writer_fini(&w);
     ec_writer_fini(&args);
-    if (rc)
-        return rc;
-    /* The result, as the chain stored it: [name, fn, result: bin]. */
+    return rc ? rc : s_applied_result(ctx, side, &res, o.name, o.fn);
+}
+
+/* Prints what an applied call or decision returned, as the chain stored it. */
+static int s_applied_result(cl_ctx_t *ctx, cl_chain_t *side, const cl_txres_t *res,
+                            const char *name, const char *fn)
+{
+    /* [name, fn, result: bin] */
     ec_writer_t q;
     ec_writer_init(&q);
     ec_write_array(&q, 1);
-    ec_write_bin(&q, res.id, EC_HASH_BYTES);
+    ec_write_bin(&q, res->id, EC_HASH_BYTES);
     ec_rpc_reply_t r;
-    rc = cl_query(ctx, side, "contract_result", &q, &r, 0);
+    int rc = cl_query(ctx, side, "contract_result", &q, &r, 0);
     ec_writer_fini(&q);
     if (rc)
         return rc;
@@ -365,8 +464,8 @@ int cmd_contract_call(cl_ctx_t *ctx, int argc, char **argv)
     ec_cur_str(&c, &skip, &skip_len, EC_CONTRACT_NAME_MAX);
     ec_cur_str(&c, &skip, &skip_len, EC_CONTRACT_NAME_MAX);
     ec_cur_bin(&c, &v, &vs, EC_CONTRACT_VALUE_MAX);
-    json_t *obj = json_pack("{s:s,s:s}", "name", o.name, "fn", o.fn);
-    cl_json_txres(obj, &res);
+    json_t *obj = json_pack("{s:s,s:s}", "name", name, "fn", fn);
+    cl_json_txres(obj, res);
     rc = ec_cur_finish(&c) ? (json_decref(obj), cl_garbled(ctx, side, "contract_result"))
                            : s_show_result(ctx, side, v, vs, obj);
     ec_rpc_reply_fini(&r);
@@ -553,4 +652,293 @@ int cmd_contract_events(cl_ctx_t *ctx, int argc, char **argv)
     if (json_array_size(list) == 0)
         cl_out(ctx, "no events from %llu\n", (unsigned long long)from);
     return cl_emit(ctx, json_pack("{s:s,s:o}", "name", name, "events", list));
+}
+
+/* ---- open: what was sealed to you --------------------------------------------------- */
+
+static const char s_help_open[] =
+    "usage: ecert --key KEY contract open --type TYPE --name NAME --fn FUNCTION [--args JSON]\n"
+    "                                     [--out FILE]\n\n"
+    "Runs FUNCTION as 'contract query' does and opens what its result holds for you: the\n"
+    "result must be a map with sealed = {ADDR = box, ...} and sha256 (what 'contract call\n"
+    "--seal' stores). The box for your account is opened with KEY and checked against the\n"
+    "hash; the contents go to FILE (mode 0644) or to standard output. Nothing is sent.\n"
+    "\nExample:\n  ecert --key buyer.key contract open --type invoice --name invoice --fn get "
+    "--args '[\"INV-2026-0001\"]'\n" CL_GLOBAL_NOTE;
+
+/* The value of key `name` in map o, or NULL. */
+static const msgpack_object *s_map_get(const msgpack_object *o, const char *name)
+{
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t len = strlen(name);
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object *k = &o->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len &&
+            memcmp(k->via.str.ptr, name, len) == 0)
+            return &o->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+/* Opens the box for `address` in value v (contract msgpack); writes it to out or stdout. */
+static int s_open_value(cl_ctx_t *ctx, const uint8_t *v, size_t size, const char *address,
+                        const char *out)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    int rc = ec_contract_value_check(v, size) == 0 &&
+                     msgpack_unpack_next(&u, (const char *)v, size, &off) == MSGPACK_UNPACK_SUCCESS
+                 ? 0
+                 : cl_fail(ctx, EC_EINVAL, "the result is not a contract value");
+    const msgpack_object *sealed = rc ? NULL : s_map_get(&u.data, "sealed");
+    const msgpack_object *hash = rc ? NULL : s_map_get(&u.data, "sha256");
+    const msgpack_object *box = sealed ? s_map_get(sealed, address) : NULL;
+    if (rc == 0 && (!sealed || !hash || hash->type != MSGPACK_OBJECT_BIN ||
+                    hash->via.bin.size != EC_HASH_BYTES))
+        rc = cl_fail(ctx, EC_ENOTFOUND, "the result holds no sealed contents");
+    else if (rc == 0 &&
+             (!box || box->type != MSGPACK_OBJECT_BIN || box->via.bin.size <= EC_SEAL_OVERHEAD))
+        rc = cl_fail(ctx, EC_EPERM, "nothing in the result is sealed to %s", address);
+    ec_key_t *key = rc ? NULL : cl_key_load(ctx, NULL);
+    if (rc == 0 && !key)
+        rc = 1;
+    size_t n = rc ? 0 : box->via.bin.size - EC_SEAL_OVERHEAD;
+    uint8_t *plain = rc ? NULL : malloc(n);
+    if (rc == 0 && !plain)
+        rc = cl_fail(ctx, EC_ENOMEM, "out of memory");
+    if (rc == 0 && ec_unseal(plain, (const uint8_t *)box->via.bin.ptr, box->via.bin.size, key) != 0)
+        rc = cl_fail(ctx, EC_ECRYPTO,
+                     "the box for %s does not open with this key (sealed to "
+                     "a key the account used before?)",
+                     address);
+    uint8_t got[EC_HASH_BYTES];
+    if (rc == 0) {
+        ec_sha256(got, plain, n);
+        if (memcmp(got, hash->via.bin.ptr, EC_HASH_BYTES) != 0)
+            rc = cl_fail(ctx, EC_ECRYPTO, "the contents do not match the hash on chain");
+    }
+    if (rc == 0 && out)
+        rc = cl_write_file(ctx, out, plain, n);
+    else if (rc == 0 && fwrite(plain, 1, n, stdout) != n)
+        rc = cl_fail(ctx, EC_EIO, "cannot write to standard output");
+    if (plain) {
+        sodium_memzero(plain, n);
+        free(plain);
+    }
+    ec_key_destroy(&key);
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+int cmd_contract_open(cl_ctx_t *ctx, int argc, char **argv)
+{
+    const char *type = NULL, *name = NULL, *fn = NULL, *args_text = NULL, *out = NULL;
+    const cl_opt_t opts[] = {{"type", CL_ARG_STR, &type}, {"name", CL_ARG_STR, &name},
+                             {"fn", CL_ARG_STR, &fn},     {"args", CL_ARG_STR, &args_text},
+                             {"out", CL_ARG_STR, &out},   {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_open, NULL);
+    if (rc >= 0)
+        return rc;
+    if (!fn)
+        return cl_missing(ctx, "--fn");
+    if (!ctx->key_path)
+        return cl_missing(ctx, "--key");
+    cl_chain_t *side = NULL;
+    if ((rc = s_named(ctx, type, name, &side)))
+        return rc;
+    uint8_t pk[EC_PK_BYTES];
+    char address[EC_ADDR_MAX];
+    if (cl_key_file_pk(ctx, ctx->key_path, pk) || cl_signer_current(ctx, pk, address))
+        return 1;
+    ec_writer_t args, q;
+    ec_writer_init(&args);
+    ec_writer_init(&q);
+    rc = s_args(ctx, args_text, NULL, &args);
+    ec_write_array(&q, 3);
+    ec_write_cstr(&q, name);
+    ec_write_cstr(&q, fn);
+    ec_write_bin(&q, ec_writer_data(&args), ec_writer_size(&args));
+    ec_rpc_reply_t r;
+    if (rc == 0 && (rc = cl_query(ctx, side, "contract_query", &q, &r, 0)) == 0) {
+        rc = r.result->type == MSGPACK_OBJECT_BIN
+                 ? s_open_value(ctx, (const uint8_t *)r.result->via.bin.ptr, r.result->via.bin.size,
+                                address, out)
+                 : cl_garbled(ctx, side, "contract_query");
+        ec_rpc_reply_fini(&r);
+    }
+    ec_writer_fini(&args);
+    ec_writer_fini(&q);
+    if (rc == 0 && out)
+        cl_out(ctx, "opened: %s\n", out);
+    return rc;
+}
+
+/* ---- decisions, decide ---------------------------------------------------------------- */
+
+static const char s_help_decisions[] =
+    "usage: ecert contract decisions --type TYPE --name NAME [--pending] [--from ID] [--id ID]\n"
+    "       ecert --key KEY contract decide --type TYPE --name NAME --id ID --decision JSON\n\n"
+    "decisions: the contract's escalations (up to 64 from --from, or the one --id names):\n"
+    "who may settle each (a role, for an organization or any), the request, and once\n"
+    "decided, by whom, at which height and what. --pending leaves out the decided ones.\n"
+    "decide: settles decision ID (CONTRACT_DECIDE). KEY must hold the role the decision\n"
+    "names; the chain calls the contract's on_decision(id, request, decision) and prints\n"
+    "its result. A decision is settled once.\n\n"
+    "Options:\n"
+    "  --decision JSON  the decision, any JSON value the contract understands\n"
+    "\nExample:\n  ecert --key officer.key contract decide --type business --name license "
+    "--id 3 --decision '\"approve\"'\n" CL_GLOBAL_NOTE;
+
+/* One decision answer as text and JSON (NULL: it does not read). */
+static json_t *s_decision_json(cl_ctx_t *ctx, const msgpack_object *o)
+{
+    ec_cur_t c;
+    uint64_t id = 0, height = 0, decided = 0;
+    uint8_t tx[EC_HASH_BYTES], dtx[EC_HASH_BYTES];
+    char fn[EC_CONTRACT_NAME_MAX], role[16], org[EC_ORG_CODE_MAX], decider[EC_ADDR_MAX];
+    const uint8_t *req = NULL, *dec = NULL;
+    size_t req_size = 0, dec_size = 0;
+    ec_cur_open(&c, o, 11);
+    ec_cur_uint(&c, &id);
+    ec_cur_uint(&c, &height);
+    ec_cur_bin_fixed(&c, tx, EC_HASH_BYTES);
+    ec_cur_str_copy(&c, fn, sizeof fn);
+    ec_cur_str_copy(&c, role, sizeof role);
+    ec_cur_str_copy(&c, org, sizeof org);
+    ec_cur_bin(&c, &req, &req_size, EC_CONTRACT_VALUE_MAX);
+    ec_cur_uint(&c, &decided);
+    ec_cur_str_copy(&c, decider, sizeof decider);
+    ec_cur_bin_fixed(&c, dtx, EC_HASH_BYTES);
+    ec_cur_bin(&c, &dec, &dec_size, EC_CONTRACT_ARGS_TX_MAX);
+    json_t *request = ec_cur_finish(&c) ? NULL : s_value_json(req, req_size);
+    json_t *decision = decided && request ? s_value_json(dec, dec_size) : json_null();
+    if (!request || !decision) {
+        json_decref(request);
+        json_decref(decision);
+        return NULL;
+    }
+    char txh[2 * EC_HASH_BYTES + 1], dtxh[2 * EC_HASH_BYTES + 1];
+    ec_hex(txh, tx, EC_HASH_BYTES);
+    ec_hex(dtxh, dtx, EC_HASH_BYTES);
+    char *rt = s_text(request), *dt = s_text(decision);
+    cl_out(ctx,
+           "%llu  %s  for a %s%s%s  asked at height %llu by %s (tx %.16s...)\n    request %s\n",
+           (unsigned long long)id, decided ? "decided" : "pending", role, org[0] ? " of " : "", org,
+           (unsigned long long)height, fn, txh, rt ? rt : "?");
+    if (decided)
+        cl_out(ctx, "    decided %s by %s at height %llu (tx %.16s...)\n", dt ? dt : "?", decider,
+               (unsigned long long)decided, dtxh);
+    s_text_free(rt);
+    s_text_free(dt);
+    json_t *j = json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:o}", "id", (json_int_t)id, "state",
+                          decided ? "decided" : "pending", "height", (json_int_t)height, "tx", txh,
+                          "fn", fn, "role", role, "org_code", org, "request", request);
+    if (decided) {
+        json_object_set_new(j, "decided_height", json_integer((json_int_t)decided));
+        json_object_set_new(j, "decider", json_string(decider));
+        json_object_set_new(j, "decide_tx", json_string(dtxh));
+        json_object_set_new(j, "decision", decision);
+    } else {
+        json_decref(decision);
+    }
+    return j;
+}
+
+int cmd_contract_decisions(cl_ctx_t *ctx, int argc, char **argv)
+{
+    const char *type = NULL, *name = NULL;
+    uint64_t from = 0, id = 0;
+    bool pending = false;
+    const cl_opt_t opts[] = {{"type", CL_ARG_STR, &type},        {"name", CL_ARG_STR, &name},
+                             {"from", CL_ARG_U64, &from},        {"id", CL_ARG_U64, &id},
+                             {"pending", CL_ARG_FLAG, &pending}, {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_decisions, NULL);
+    if (rc >= 0)
+        return rc;
+    cl_chain_t *side = NULL;
+    if ((rc = s_named(ctx, type, name, &side)))
+        return rc;
+    ec_writer_t q;
+    ec_writer_init(&q);
+    ec_write_array(&q, id ? 2 : 3);
+    ec_write_cstr(&q, name);
+    ec_write_uint(&q, id ? id : from);
+    if (!id)
+        ec_write_bool(&q, pending);
+    ec_rpc_reply_t r;
+    rc = cl_query(ctx, side, id ? "decision" : "decisions", &q, &r, 0);
+    ec_writer_fini(&q);
+    if (rc)
+        return rc;
+    if (id) {
+        json_t *j = s_decision_json(ctx, r.result);
+        ec_rpc_reply_fini(&r);
+        return j ? cl_emit(ctx, j) : cl_garbled(ctx, side, "decision");
+    }
+    json_t *list = json_array();
+    bool bad = r.result->type != MSGPACK_OBJECT_ARRAY;
+    for (uint32_t i = 0; !bad && i < r.result->via.array.size; i++) {
+        json_t *j = s_decision_json(ctx, &r.result->via.array.ptr[i]);
+        bad = !j;
+        if (j)
+            json_array_append_new(list, j);
+    }
+    ec_rpc_reply_fini(&r);
+    if (bad) {
+        json_decref(list);
+        return cl_garbled(ctx, side, "decisions");
+    }
+    if (json_array_size(list) == 0)
+        cl_out(ctx, "no %sdecisions from %llu\n", pending ? "pending " : "",
+               (unsigned long long)from);
+    return cl_emit(ctx, json_pack("{s:s,s:o}", "name", name, "decisions", list));
+}
+
+int cmd_contract_decide(cl_ctx_t *ctx, int argc, char **argv)
+{
+    const char *type = NULL, *name = NULL, *text = NULL;
+    uint64_t id = 0;
+    const cl_opt_t opts[] = {{"type", CL_ARG_STR, &type},
+                             {"name", CL_ARG_STR, &name},
+                             {"id", CL_ARG_U64, &id},
+                             {"decision", CL_ARG_STR, &text},
+                             {NULL}};
+    int rc = cl_parse_opts(ctx, argc, argv, opts, s_help_decisions, NULL);
+    if (rc >= 0)
+        return rc;
+    if (!id)
+        return cl_missing(ctx, "--id");
+    if (!text)
+        return cl_missing(ctx, "--decision");
+    if (!ctx->key_path)
+        return cl_missing(ctx, "--key");
+    json_error_t err;
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &err);
+    if (!j)
+        return cl_usage(ctx, "--decision is not JSON: %s", err.text);
+    ec_writer_t d;
+    ec_writer_init(&d);
+    const char *why = s_from_json(j, &d, 0);
+    json_decref(j);
+    if (!why && ec_writer_size(&d) > EC_CONTRACT_ARGS_TX_MAX)
+        why = "too much: over 8192 bytes encoded";
+    cl_chain_t *side = NULL;
+    rc = why ? cl_usage(ctx, "--decision holds %s", why) : s_named(ctx, type, name, &side);
+    if (rc) {
+        ec_writer_fini(&d);
+        return rc;
+    }
+    ec_contract_decide_body_t b = {
+        .id = id, .decision = ec_writer_data(&d), .decision_size = ec_writer_size(&d)};
+    snprintf(b.name, sizeof b.name, "%s", name);
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_contract_decide_body_encode(&w, &b);
+    cl_txres_t res;
+    rc = cl_submit_signed(ctx, side, EC_STX_CONTRACT_DECIDE, &w, NULL, 0, &res, NULL);
+    ec_writer_fini(&w);
+    ec_writer_fini(&d);
+    return rc ? rc : s_applied_result(ctx, side, &res, name, "on_decision");
 }

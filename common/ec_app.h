@@ -78,6 +78,10 @@ typedef struct {
     /* Optional, for the store check (ec_check.h): verifies the app's own committed logs
      * against header `h` (read-only, any thread). 0, or EC_EIO with st naming the fault. */
     int (*check_block)(void *self, ec_ledger_t *ledger, const ec_header_t *h, ec_status_t *st);
+    /* Optional: after block `height` is stored (the core thread; committed reads only),
+     * announces what the app publishes of it (contract events) with pub, one frame each. */
+    void (*announce)(void *self, ec_ledger_t *ledger, uint64_t height,
+                     void (*pub)(void *pctx, const uint8_t *frame, size_t size), void *pctx);
 } ec_app_t;
 
 #endif

@@ -540,6 +540,8 @@ static const char *const s_side_shapes[] = {
                                 "code: bin(1..14336)]",
     [EC_STX_CONTRACT_CALL] = "[name: str(1..63 of a-z 0-9 _ -), fn: str(1..63 of A-Z a-z 0-9 _), "
                              "args: bin(1..8192)]",
+    [EC_STX_CONTRACT_DECIDE] =
+        "[name: str(1..63 of a-z 0-9 _ -), id: uint, decision: bin(1..8192)]",
 };
 
 /* Ends a side-chain reader: finishes c, and on an error zeroes b and says the shape. */
@@ -754,4 +756,26 @@ int ec_contract_call_body_read(ec_contract_call_body_t *b, const msgpack_object 
     if (!c.err && (!ec_contract_name_valid(b->name) || !s_fn_valid(b->fn) || b->args_size == 0))
         ec_cur_fail(&c, EC_EINVAL);
     return s_side_done(&c, b, sizeof *b, EC_STX_CONTRACT_CALL, st);
+}
+
+void ec_contract_decide_body_encode(ec_writer_t *w, const ec_contract_decide_body_t *b)
+{
+    ec_write_array(w, 3);
+    ec_write_cstr(w, b->name);
+    ec_write_uint(w, b->id);
+    ec_write_bin(w, b->decision, b->decision_size);
+}
+
+int ec_contract_decide_body_read(ec_contract_decide_body_t *b, const msgpack_object *body,
+                                 ec_status_t *st)
+{
+    ec_cur_t c;
+    memset(b, 0, sizeof *b);
+    ec_cur_open(&c, body, 3);
+    ec_cur_str_copy(&c, b->name, sizeof b->name);
+    ec_cur_uint(&c, &b->id);
+    ec_cur_bin(&c, &b->decision, &b->decision_size, EC_CONTRACT_ARGS_TX_MAX);
+    if (!c.err && (!ec_contract_name_valid(b->name) || b->decision_size == 0))
+        ec_cur_fail(&c, EC_EINVAL);
+    return s_side_done(&c, b, sizeof *b, EC_STX_CONTRACT_DECIDE, st);
 }

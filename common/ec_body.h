@@ -344,6 +344,20 @@ void ec_contract_call_body_encode(ec_writer_t *w, const ec_contract_call_body_t 
 EC_WUR int ec_contract_call_body_read(ec_contract_call_body_t *b, const msgpack_object *body,
                                       ec_status_t *st);
 
+/* CONTRACT_DECIDE [name: str, id: uint, decision: bin]: settles decision `id` of the
+ * contract; decision one contract-msgpack value of 1..EC_CONTRACT_ARGS_TX_MAX bytes
+ * (checked by the chain). */
+typedef struct {
+    char name[EC_CONTRACT_NAME_MAX];
+    uint64_t id;
+    const uint8_t *decision; /* borrowed                                              */
+    size_t decision_size;
+} ec_contract_decide_body_t;
+
+void ec_contract_decide_body_encode(ec_writer_t *w, const ec_contract_decide_body_t *b);
+EC_WUR int ec_contract_decide_body_read(ec_contract_decide_body_t *b, const msgpack_object *body,
+                                        ec_status_t *st);
+
 /* ---- pieces shared with query arguments ------------------------------------------------- */
 
 /* Reads an address string into addr and its key hash into hash; a bad checksum, prefix

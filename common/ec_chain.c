@@ -52,6 +52,7 @@ static const char *const s_side_types[] = {
     "CONTRACT_DEPLOY",
     "CONTRACT_UPGRADE",
     "CONTRACT_CALL",
+    "CONTRACT_DECIDE",
 };
 
 const char *ec_role_name(uint32_t role)

@@ -66,6 +66,9 @@
  *               type and org_code; upgrade: the contract's owner
  *   CONTRACT_CALL [name: str, fn: str, args: bin]  args one contract-msgpack array
  *                                                     sender: anyone
+ *   CONTRACT_DECIDE [name: str, id: uint, decision: bin]  settles pending decision id of
+ *               the contract (its escalate()), calling its on_decision; decision one
+ *               contract-msgpack value        sender: a holder of the role it names
  *   ERASE       [cert_id: bin(32), reason: str]  (no payload) deletes every payload of the
  *               certificate (ISSUE, CHANGEs, its inspections)   sender: the holder, or an
  *               issuing agency of the certificate's org
@@ -131,7 +134,8 @@ enum {
     EC_STX_CONTRACT_DEPLOY = 12,  /* a contract deployer publishes a new contract       */
     EC_STX_CONTRACT_UPGRADE = 13, /* its owner publishes a new version                   */
     EC_STX_CONTRACT_CALL = 14,    /* anyone calls one of its functions                   */
-    EC_STX_MAX = 14,
+    EC_STX_CONTRACT_DECIDE = 15,  /* a holder of the named role settles an escalation     */
+    EC_STX_MAX = 15,
 };
 
 enum {

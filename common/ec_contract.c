@@ -28,8 +28,9 @@ typedef struct {
     uint64_t budget, spent;
     bool budget_hit;
     const ec_contract_host_t *host;
-    int fault;     /* a host callback's or the system's local fault (0: none)          */
-    uint8_t *held; /* a host value being copied in: freed at the end if an error jumps */
+    int fault;       /* a host callback's or the system's local fault (0: none)          */
+    uint32_t events; /* emitted so far                                               */
+    uint8_t *held;   /* a host value being copied in: freed at the end if an error jumps */
 } s_run_t;
 
 static s_run_t *s_run_of(lua_State *L)
@@ -95,6 +96,14 @@ static int s_key_cmp(const void *pa, const void *pb)
     size_t n = a->len < b->len ? a->len : b->len;
     int c = memcmp(a->s, b->s, n);
     return c ? c : a->len < b->len ? -1 : a->len > b->len;
+}
+
+void ec_contract_write_string(ec_writer_t *w, const uint8_t *s, size_t len)
+{
+    if (ec_utf8_valid((const char *)s, len))
+        ec_write_str(w, (const char *)s, len);
+    else
+        ec_write_bin(w, s, len);
 }
 
 static void s_write_bytes(ec_writer_t *w, const char *s, size_t len)
@@ -512,9 +521,10 @@ static int s_writer_gc(lua_State *L)
     return 0;
 }
 
-static ec_writer_t *s_encode_arg(lua_State *L, int idx, const char *what)
+/* A writer owned by a userdata pushed on the stack: the GC frees it, even when an error
+ * jumps past its user. */
+static ec_writer_t *s_writer_push(lua_State *L)
 {
-    idx = lua_absindex(L, idx);
     /* Everything that may raise comes before the writer holds memory: then its __gc. */
     lua_newtable(L);
     lua_pushcfunction(L, s_writer_gc);
@@ -523,6 +533,13 @@ static ec_writer_t *s_encode_arg(lua_State *L, int idx, const char *what)
     lua_insert(L, -2);
     ec_writer_init(w);
     lua_setmetatable(L, -2);
+    return w;
+}
+
+static ec_writer_t *s_encode_arg(lua_State *L, int idx, const char *what)
+{
+    idx = lua_absindex(L, idx);
+    ec_writer_t *w = s_writer_push(L);
     const char *why = s_encode(L, idx, w, 0);
     if (why)
         luaL_error(L, "%s cannot be stored: it holds %s", what, why);
@@ -561,12 +578,130 @@ static int s_emit(lua_State *L)
     const char *name = luaL_checklstring(L, 1, &len);
     if (len == 0 || len > 63 || strlen(name) != len)
         return luaL_error(L, "an event name has 1..63 bytes");
+    if (s_run_of(L)->events >= EC_CONTRACT_EVENTS_MAX)
+        return luaL_error(L, "a call emits at most %d events", EC_CONTRACT_EVENTS_MAX);
     ec_writer_t *w = s_encode_arg(L, 2, "the event's data");
     const ec_contract_host_t *h = s_run_of(L)->host;
     if (!h->emit)
         return luaL_error(L, "events are not available here");
     int rc = h->emit(h->ctx, name, ec_writer_data(w), ec_writer_size(w));
-    return rc ? s_fail_fault(L, rc) : 0;
+    if (rc)
+        return s_fail_fault(L, rc);
+    s_run_of(L)->events++;
+    return 0;
+}
+
+/* Pushes the one contract-msgpack value a host callback wrote (our own bytes: a value
+ * that does not scan is a damaged store, a local fault). */
+static int s_push_host(lua_State *L, ec_writer_t *w)
+{
+    const uint8_t *d = ec_writer_data(w);
+    size_t size = ec_writer_size(w), at = 0;
+    if (size == 0 || !s_scan(d, size, &at, 0) || at != size)
+        return s_fail_fault(L, EC_EINTERNAL);
+    at = 0;
+    s_push(L, d, &at, 0);
+    return 1;
+}
+
+/* Charges host work to the budget; raises once it is spent (sticky, like s_hook). */
+static void s_charge(lua_State *L, uint64_t cost)
+{
+    s_run_t *r = s_run_of(L);
+    r->spent += cost;
+    if (!r->budget_hit && r->spent > r->budget) {
+        r->budget_hit = true;
+        lua_sethook(L, s_hook, LUA_MASKCOUNT, 1);
+        luaL_error(L, "instruction budget exhausted");
+    }
+}
+
+/* storage.range(prefix [, after [, limit]]): entries {key, value} in key order. */
+static int s_storage_range(lua_State *L)
+{
+    size_t plen = 0, alen = 0;
+    const char *prefix = luaL_checklstring(L, 1, &plen);
+    const char *after = luaL_optlstring(L, 2, "", &alen);
+    lua_Integer limit = luaL_optinteger(L, 3, EC_CONTRACT_RANGE_MAX);
+    if (plen > EC_CONTRACT_KEY_MAX || alen > EC_CONTRACT_KEY_MAX)
+        return luaL_error(L, "a storage key has at most %d bytes", EC_CONTRACT_KEY_MAX);
+    if (limit < 1 || limit > EC_CONTRACT_RANGE_MAX)
+        return luaL_error(L, "storage.range returns 1..%d entries a call", EC_CONTRACT_RANGE_MAX);
+    const ec_contract_host_t *h = s_run_of(L)->host;
+    if (!h->range)
+        return luaL_error(L, "storage is not available here");
+    ec_writer_t *w = s_writer_push(L);
+    uint64_t cost = 0;
+    int rc = h->range(h->ctx, (const uint8_t *)prefix, plen, (const uint8_t *)after, alen,
+                      (uint32_t)limit, w, &cost);
+    if (rc != 0)
+        return s_fail_fault(L, rc);
+    s_charge(L, cost);
+    return s_push_host(L, w);
+}
+
+/* call.roles(): the caller's roles, an array of {role = name, org = code}. */
+static int s_call_roles(lua_State *L)
+{
+    const ec_contract_host_t *h = s_run_of(L)->host;
+    if (!h->roles)
+        return luaL_error(L, "the caller's roles are not available here");
+    ec_writer_t *w = s_writer_push(L);
+    int rc = h->roles(h->ctx, w);
+    return rc ? s_fail_fault(L, rc) : s_push_host(L, w);
+}
+
+/* call.has_role(role [, org]): whether the caller holds it (for org, or for any). */
+static int s_call_has_role(lua_State *L)
+{
+    const char *role = luaL_checkstring(L, 1);
+    const char *org = luaL_optstring(L, 2, NULL);
+    const ec_contract_host_t *h = s_run_of(L)->host;
+    if (!h->has_role)
+        return luaL_error(L, "the caller's roles are not available here");
+    int rc = h->has_role(h->ctx, role, org);
+    if (rc == EC_EINVAL)
+        return luaL_error(L, "call.has_role: no role named '%s'", role);
+    if (rc < 0)
+        return s_fail_fault(L, rc);
+    lua_pushboolean(L, rc);
+    return 1;
+}
+
+/* call.attested(): whether the caller's real-name identity is attested. */
+static int s_call_attested(lua_State *L)
+{
+    const ec_contract_host_t *h = s_run_of(L)->host;
+    if (!h->attested)
+        return luaL_error(L, "attestations are not available here");
+    int rc = h->attested(h->ctx);
+    if (rc < 0)
+        return s_fail_fault(L, rc);
+    lua_pushboolean(L, rc);
+    return 1;
+}
+
+/* escalate(role, request [, org]): a pending decision for a holder of role; its number. */
+static int s_escalate(lua_State *L)
+{
+    size_t rlen = 0, olen = 0;
+    const char *role = luaL_checklstring(L, 1, &rlen);
+    luaL_checkany(L, 2);
+    const char *org = luaL_optlstring(L, 3, "", &olen);
+    if (rlen == 0 || strlen(role) != rlen || olen >= 32 || strlen(org) != olen)
+        return luaL_error(L, "escalate(role, request [, org]): a role name and an org code");
+    ec_writer_t *w = s_encode_arg(L, 2, "the request");
+    const ec_contract_host_t *h = s_run_of(L)->host;
+    if (!h->escalate)
+        return luaL_error(L, "escalation is not available here");
+    uint64_t id = 0;
+    int rc = h->escalate(h->ctx, role, org, ec_writer_data(w), ec_writer_size(w), &id);
+    if (rc == EC_EINVAL)
+        return luaL_error(L, "escalate: no role named '%s'", role);
+    if (rc != 0)
+        return s_fail_fault(L, rc);
+    lua_pushinteger(L, (lua_Integer)id);
+    return 1;
 }
 
 /* sorted_pairs(t): its keys in a defined order (integers ascending, then strings). */
@@ -715,12 +850,22 @@ static int s_open(lua_State *L)
     lua_register(L, "tostring", s_tostring);
     lua_register(L, "sorted_pairs", s_sorted_pairs);
     lua_register(L, "emit", s_emit);
-    static const luaL_Reg storage[] = {
-        {"get", s_storage_get}, {"put", s_storage_put}, {"del", s_storage_del}, {NULL, NULL}};
+    lua_register(L, "escalate", s_escalate);
+    static const luaL_Reg storage[] = {{"get", s_storage_get},
+                                       {"put", s_storage_put},
+                                       {"del", s_storage_del},
+                                       {"range", s_storage_range},
+                                       {NULL, NULL}};
     luaL_newlib(L, storage);
     lua_setglobal(L, "storage");
     const ec_contract_host_t *h = s_run_of(L)->host;
-    lua_createtable(L, 0, 3);
+    static const luaL_Reg call[] = {{"roles", s_call_roles},
+                                    {"has_role", s_call_has_role},
+                                    {"attested", s_call_attested},
+                                    {NULL, NULL}};
+    luaL_newlib(L, call);
+    lua_pushstring(L, h->tx ? h->tx : "");
+    lua_setfield(L, -2, "tx");
     lua_pushstring(L, h->caller ? h->caller : "");
     lua_setfield(L, -2, "caller");
     lua_pushinteger(L, (lua_Integer)h->height);
@@ -728,6 +873,16 @@ static int s_open(lua_State *L)
     lua_pushinteger(L, (lua_Integer)h->time_ms);
     lua_setfield(L, -2, "time_ms");
     lua_setglobal(L, "call");
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, h->name ? h->name : "");
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, h->owner ? h->owner : "");
+    lua_setfield(L, -2, "owner");
+    lua_pushstring(L, h->org ? h->org : "");
+    lua_setfield(L, -2, "org");
+    lua_pushinteger(L, (lua_Integer)h->version);
+    lua_setfield(L, -2, "version");
+    lua_setglobal(L, "contract");
     return 0;
 }
 

@@ -38,6 +38,8 @@
 #define EC_CONTRACT_FN_MAX 64               /* a function name, bytes + NUL                   */
 #define EC_CONTRACT_BUDGET_DEFAULT 2000000u /* Lua VM instructions per call                 */
 #define EC_CONTRACT_MEM_DEFAULT (16u << 20) /* bytes one call's interpreter may hold        */
+#define EC_CONTRACT_RANGE_MAX 100           /* entries one storage.range call returns        */
+#define EC_CONTRACT_EVENTS_MAX 64           /* events one call emits                         */
 
 /* What a call may use; zero fields take the defaults. */
 typedef struct {
@@ -57,9 +59,38 @@ typedef struct {
     int (*del)(void *ctx, const uint8_t *key, size_t key_size);
     /* An event: its name (1..63 bytes) and its data, one contract-msgpack value. */
     int (*emit)(void *ctx, const char *name, const uint8_t *data, size_t size);
+    /*
+     * Up to `limit` (1..EC_CONTRACT_RANGE_MAX) stored entries whose keys start with
+     * prefix (0..EC_CONTRACT_KEY_MAX bytes) and sort after `after` (bytewise; after_size 0:
+     * from the first), in key order, as one contract-msgpack array of maps {key, value}.
+     * *cost gets the instructions to charge the call for the work (at least the entries
+     * looked at), so that a scan costs what it takes.
+     */
+    int (*range)(void *ctx, const uint8_t *prefix, size_t prefix_size, const uint8_t *after,
+                 size_t after_size, uint32_t limit, ec_writer_t *out, uint64_t *cost);
+    /* The caller's roles on this chain: one contract-msgpack array of maps {role: str, org:
+     * str}, role names as ec_role_name gives them, in a defined order. */
+    int (*roles)(void *ctx, ec_writer_t *out);
+    /* Whether the caller holds role `role` (a name) for org (NULL: any org): 1, 0, or a
+     * local fault. */
+    int (*has_role)(void *ctx, const char *role, const char *org);
+    /* Whether the main chain attested the caller's real-name identity: 1, 0, or a fault. */
+    int (*attested)(void *ctx);
+    /*
+     * Opens a pending decision that only a holder of `role` (a name) for `org` ("" any
+     * org) may settle with a DECIDE transaction; `request` is one contract-msgpack value.
+     * Returns 0 with *id the decision's number, EC_EINVAL for an unknown role (which the
+     * engine turns into the contract's error), or a local fault.
+     */
+    int (*escalate)(void *ctx, const char *role, const char *org, const uint8_t *request,
+                    size_t size, uint64_t *id);
     const char *caller; /* the caller's address                                          */
+    const char *tx;     /* the transaction's id, hex ("" in a query)                     */
     uint64_t height;    /* the block's height and time                                   */
     uint64_t time_ms;
+    /* The contract itself: its name, owner's address, owner's organization, version. */
+    const char *name, *owner, *org;
+    uint64_t version;
 } ec_contract_host_t;
 
 /* Checks that `code` (Lua source text, not bytecode) compiles in the sandbox. 0, or
@@ -80,6 +111,9 @@ EC_WUR int ec_contract_call(const uint8_t *code, size_t code_size, const char *f
                             const uint8_t *args, size_t args_size, const ec_contract_host_t *host,
                             const ec_contract_limits_t *limits, ec_writer_t *result, uint64_t *used,
                             ec_status_t *st);
+
+/* Writes a string as the engine does: a str when it is valid UTF-8, else a bin. */
+void ec_contract_write_string(ec_writer_t *w, const uint8_t *s, size_t len);
 
 /* Checks that data is one well-formed contract-msgpack value within the limits. 0 or
  * EC_EINVAL. */

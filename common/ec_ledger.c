@@ -706,6 +706,120 @@ int ec_ledger_get_pending(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t ke
     return ec_ledger_get(l, cf, key, key_size, val, val_size);
 }
 
+/* The pending writes under a prefix, in key order, copied out of the overlay's arena
+ * (borrowed pointers into it; nothing writes while a scan runs). */
+typedef struct {
+    const uint8_t *key, *val;
+    size_t key_size, val_size;
+    bool del;
+} s_pend_t;
+
+typedef struct {
+    s_pend_t *v;
+    size_t n, at;
+    const uint8_t *after;
+    size_t after_size;
+    uint32_t left; /* entries still to hand over                                    */
+    ec_ledger_scan_fn fn;
+    void *ctx;
+    int stop; /* fn's nonzero return                                                 */
+} s_merge_t;
+
+static int s_key_cmp3(const uint8_t *a, size_t as, const uint8_t *b, size_t bs)
+{
+    size_t n = as < bs ? as : bs;
+    int c = n ? memcmp(a, b, n) : 0;
+    return c ? c : as < bs ? -1 : as > bs;
+}
+
+static int s_pend_fn(void *vctx, uint8_t cf, const uint8_t *key, size_t key_size,
+                     const uint8_t *val, size_t val_size, bool del)
+{
+    (void)cf;
+    s_merge_t *m = vctx;
+    if (m->after_size && s_key_cmp3(key, key_size, m->after, m->after_size) <= 0)
+        return 0;
+    m->v[m->n++] = (s_pend_t){key, val, key_size, val_size, del};
+    return 0;
+}
+
+static int s_pend_count_fn(void *vctx, uint8_t cf, const uint8_t *key, size_t key_size,
+                           const uint8_t *val, size_t val_size, bool del)
+{
+    (void)cf, (void)key, (void)key_size, (void)val, (void)val_size, (void)del;
+    (*(size_t *)vctx)++;
+    return 0;
+}
+
+/* Hands one entry over; nonzero ends the scan (limit reached or fn's word). */
+static int s_merge_emit(s_merge_t *m, const uint8_t *key, size_t ks, const uint8_t *val, size_t vs)
+{
+    int rc = m->fn(m->ctx, key, ks, val, vs);
+    if (rc != 0) {
+        m->stop = rc;
+        return 1;
+    }
+    return --m->left == 0;
+}
+
+/* Pending writes before `key` (all when key is NULL) go first; then the committed entry,
+ * unless the pending batch overwrote or deleted it. */
+static int s_merge_fn(void *vctx, const uint8_t *key, size_t ks, const uint8_t *val, size_t vs)
+{
+    s_merge_t *m = vctx;
+    if (key && m->after_size && s_key_cmp3(key, ks, m->after, m->after_size) <= 0)
+        return 0;
+    while (m->at < m->n) {
+        const s_pend_t *p = &m->v[m->at];
+        int c = key ? s_key_cmp3(p->key, p->key_size, key, ks) : -1;
+        if (c > 0)
+            break;
+        m->at++;
+        if (!p->del && s_merge_emit(m, p->key, p->key_size, p->val, p->val_size))
+            return 1;
+        if (c == 0)
+            return 0; /* the committed value is superseded */
+    }
+    return key ? s_merge_emit(m, key, ks, val, vs) : 0;
+}
+
+int ec_ledger_scan_pending(ec_ledger_t *l, ec_cf_t cf, const void *prefix, size_t prefix_size,
+                           const void *after, size_t after_size, uint32_t limit,
+                           ec_ledger_scan_fn fn, void *ctx)
+{
+    assert(l && cf < EC_CF_COUNT && fn && limit > 0 && (prefix || prefix_size == 0));
+    assert(after || after_size == 0);
+    if (l->fault)
+        return l->fault;
+    size_t n = 0;
+    int rc =
+        ec_overlay_each_prefix(l->overlay, (uint8_t)cf, prefix, prefix_size, s_pend_count_fn, &n);
+    if (rc != 0)
+        return rc;
+    s_merge_t m = {.after = after, .after_size = after_size, .left = limit, .fn = fn, .ctx = ctx};
+    if (n > 0 && !(m.v = malloc(n * sizeof *m.v)))
+        return EC_ENOMEM;
+    if (n > 0 && (rc = ec_overlay_each_prefix(l->overlay, (uint8_t)cf, prefix, prefix_size,
+                                              s_pend_fn, &m)) != 0) {
+        free(m.v);
+        return rc;
+    }
+    /* The database from `after` on (inclusive: s_merge_fn skips it). */
+    rc = ec_ledger_scan(l, cf, prefix, prefix_size, after, after_size, 0, s_merge_fn, &m);
+    if (rc == 0)
+        (void)s_merge_fn(&m, NULL, 0, NULL, 0);
+    free(m.v);
+    if (rc == 1)
+        rc = 0;
+    return rc < 0 ? rc : m.stop;
+}
+
+uint32_t ec_ledger_pending_count(const ec_ledger_t *l)
+{
+    assert(l);
+    return ec_overlay_count(l->overlay);
+}
+
 void ec_ledger_savepoint(ec_ledger_t *l)
 {
     assert(l);

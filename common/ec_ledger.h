@@ -134,6 +134,18 @@ void ec_ledger_del(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size)
  * ec_ledger_get, and EC_ENOMEM once a pending write could not be recorded. */
 EC_WUR int ec_ledger_get_pending(ec_ledger_t *l, ec_cf_t cf, const void *key, size_t key_size,
                                  uint8_t **val, size_t *val_size);
+/*
+ * ec_ledger_scan through the pending batch: the keys of cf that start with prefix and sort
+ * after `after` (after_size 0: from the first), newest values, deleted keys left out, in
+ * key order, at most `limit` (> 0) of them. Returns 0, fn's nonzero value, EC_EIO, or
+ * EC_ENOMEM. Costs a look at every pending write (ec_ledger_pending_count) besides the
+ * database's scan: for reads a block's own rules make rarely, not for every transaction.
+ */
+EC_WUR int ec_ledger_scan_pending(ec_ledger_t *l, ec_cf_t cf, const void *prefix,
+                                  size_t prefix_size, const void *after, size_t after_size,
+                                  uint32_t limit, ec_ledger_scan_fn fn, void *ctx);
+/* Distinct keys the pending batch has written so far. */
+uint32_t ec_ledger_pending_count(const ec_ledger_t *l);
 /* Marks a point to roll back to (one per transaction); save points nest. */
 void ec_ledger_savepoint(ec_ledger_t *l);
 /* Undoes every write since the last save point (and pops it), and the state digest with

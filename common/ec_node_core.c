@@ -204,15 +204,24 @@ static void s_log_flush(ec_node_t *node, bool force)
     node->log_blocks = node->log_txs = 0;
 }
 
+/* One app announcement on PUB: topic "event", then the frame. */
+static void s_pub_event(void *pctx, const uint8_t *frame, size_t size)
+{
+    ec_node_t *node = pctx;
+    if (zmq_send(node->pub, "event", 5, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        (void)zmq_send(node->pub, frame, size, ZMQ_DONTWAIT);
+}
+
 /* Announces a stored block on PUB (which never blocks: a slow subscriber just misses it). */
 static void s_env_committed(void *ctx, uint64_t height, const uint8_t *header, size_t header_size,
                             const uint8_t *commit, size_t commit_size)
 {
     ec_node_t *node = ctx;
-    (void)height;
     if (zmq_send(node->pub, "header", 6, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
         zmq_send(node->pub, header, header_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
         (void)zmq_send(node->pub, commit, commit_size, ZMQ_DONTWAIT);
+    if (node->app->announce)
+        node->app->announce(node->app->self, node->ledger, height, s_pub_event, node);
     ec_header_t h;
     if (ec_header_decode(&h, header, header_size) == 0)
         node->log_txs += (uint32_t)h.tx_count;

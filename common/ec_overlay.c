@@ -315,6 +315,38 @@ int ec_overlay_each_sorted(const ec_overlay_t *o, ec_overlay_fn fn, void *ctx)
     return rc;
 }
 
+int ec_overlay_each_prefix(const ec_overlay_t *o, uint8_t cf, const void *prefix,
+                           size_t prefix_size, ec_overlay_fn fn, void *ctx)
+{
+    assert(o && fn && (prefix || prefix_size == 0));
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < o->entry_count; i++) {
+        const s_entry_t *e = &o->entries[i];
+        n += e->cf == cf && e->key_len >= prefix_size &&
+             (prefix_size == 0 || memcmp(o->arena + e->key_off, prefix, prefix_size) == 0);
+    }
+    if (n == 0)
+        return 0;
+    s_sorted_t *v = malloc((size_t)n * sizeof *v);
+    if (!v)
+        return EC_ENOMEM;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < o->entry_count; i++) {
+        const s_entry_t *e = &o->entries[i];
+        if (e->cf == cf && e->key_len >= prefix_size &&
+            (prefix_size == 0 || memcmp(o->arena + e->key_off, prefix, prefix_size) == 0))
+            v[k++] = (s_sorted_t){o->arena + e->key_off, e->key_len, i, e->cf};
+    }
+    qsort(v, n, sizeof *v, s_sorted_cmp);
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        const s_entry_t *e = &o->entries[v[i].entry];
+        rc = fn(ctx, e->cf, v[i].key, e->key_len, o->arena + e->val_off, e->val_len, e->del);
+    }
+    free(v);
+    return rc;
+}
+
 uint32_t ec_overlay_count(const ec_overlay_t *o)
 {
     assert(o);

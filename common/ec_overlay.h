@@ -94,7 +94,13 @@ typedef int (*ec_overlay_fn)(void *ctx, uint8_t cf, const uint8_t *key, size_t k
  * return. O(n log n).
  */
 EC_WUR int ec_overlay_each_sorted(const ec_overlay_t *o, ec_overlay_fn fn, void *ctx);
-/* Distinct keys held (for tests). */
+/*
+ * The same for the keys of column family cf that start with prefix only. O(n) to find
+ * them (every entry is looked at) plus O(m log m) for the m found; EC_ENOMEM as above.
+ */
+EC_WUR int ec_overlay_each_prefix(const ec_overlay_t *o, uint8_t cf, const void *prefix,
+                                  size_t prefix_size, ec_overlay_fn fn, void *ctx);
+/* Distinct keys held (the cost of one ec_overlay_each_prefix). */
 uint32_t ec_overlay_count(const ec_overlay_t *o);
 
 #endif

@@ -186,6 +186,7 @@ typedef struct {
     ec_app_t app;         /* first, so sc_app_free can find the rest             */
     ec_genesis_t genesis; /* this chain's genesis (copy)                         */
     size_t cert_type_len; /* strlen(genesis.cert_type)                           */
+    sc_facts_t facts;     /* what contracts may ask of a caller                     */
     /* Decoded records of the MAIN_ANCHOR being delivered (commit thread only).            */
     ec_record_t records[EC_ANCHOR_RECORDS_MAX];
     sc_anchor_t anchor; /* its parse (~7 KB), here so that deliver_tx allocates nothing */
@@ -228,6 +229,7 @@ typedef union {
     ec_revoke_body_t revoke;          /* REVOKE, ERASE, SUSPEND, REINSTATE and CANCEL           */
     ec_contract_deploy_body_t deploy; /* CONTRACT_DEPLOY and CONTRACT_UPGRADE            */
     ec_contract_call_body_t call;
+    ec_contract_decide_body_t decide;
 } sc_body_t;
 
 /* The status a reader sees: final states first, then a suspension. */
@@ -723,6 +725,9 @@ static int s_parse_body(const ec_tx_t *tx, sc_body_t *b, ec_status_t *st)
             break;
         case EC_STX_CONTRACT_CALL:
             rc = ec_contract_call_body_read(&b->call, tx->body, st);
+            break;
+        case EC_STX_CONTRACT_DECIDE:
+            rc = ec_contract_decide_body_read(&b->decide, tx->body, st);
             break;
         default:
             return ec_status_set(st, EC_EINVAL, "unknown side-chain transaction type %llu",
@@ -1495,9 +1500,13 @@ static int s_deliver_tx(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, cons
                              b.deploy.org_code, strlen(b.deploy.org_code), st);
             return rc ? rc : sc_contract_deploy(ctx, &as, &b.deploy, st);
         case EC_STX_CONTRACT_CALL:
-            /* The caller's address may decide the outcome: its key must still be current. */
+            /* The caller's address, roles and attestation may decide the outcome: its key
+             * must still be current and the roles the mirror holds believable. */
             rc = s_holder_fresh(app, ctx, st);
-            return rc ? rc : sc_contract_call(ctx, &as, &b.call, st);
+            return rc ? rc : sc_contract_call(ctx, &as, &b.call, &app->facts, st);
+        case EC_STX_CONTRACT_DECIDE:
+            rc = s_holder_fresh(app, ctx, st);
+            return rc ? rc : sc_contract_decide(ctx, &as, &b.decide, &app->facts, st);
         default:
             return s_deliver_update(app, ctx, &as, &b, st);
     }
@@ -2030,7 +2039,7 @@ static int s_query(void *self, ec_ledger_t *ledger, const char *path, const msgp
                    ec_writer_t *out, ec_status_t *st)
 {
     sc_app_t *app = self;
-    int crc = sc_contract_query(ledger, path, args, out, st);
+    int crc = sc_contract_query(ledger, path, args, &app->facts, out, st);
     if (crc != 1)
         return crc;
     if (strcmp(path, "cert") == 0)
@@ -2053,6 +2062,114 @@ static int s_query(void *self, ec_ledger_t *ledger, const char *path, const msgp
 }
 
 /* ---- construction ----------------------------------------------------------------------- */
+
+/* ---- what contracts may know of a caller (sc_contract.h) ------------------------------- */
+
+static int s_read(ec_ledger_t *l, bool pending, const uint8_t *key, size_t ks, uint8_t **val,
+                  size_t *vs)
+{
+    return pending ? ec_state_get(l, key, ks, val, vs)
+                   : ec_ledger_get(l, EC_CF_STATE, key, ks, val, vs);
+}
+
+typedef struct {
+    ec_writer_t items;
+    uint32_t count;
+} s_roles_t;
+
+/* One 'R' pk role ct_len cert_type org_code key: {org, role}. */
+static int s_facts_role_fn(void *vctx, const uint8_t *key, size_t ks, const uint8_t *val, size_t vs)
+{
+    (void)val, (void)vs;
+    s_roles_t *r = vctx;
+    size_t at = 1 + EC_PK_BYTES;
+    if (ks < at + 2 || ks < at + 2 + key[at + 1])
+        return EC_EINTERNAL;
+    const char *name = ec_role_name(key[at]);
+    size_t org = at + 2 + key[at + 1];
+    if (!name || r->count >= 64)
+        return 0;
+    ec_write_map(&r->items, 2);
+    ec_write_cstr(&r->items, "org");
+    ec_write_str(&r->items, (const char *)key + org, ks - org);
+    ec_write_cstr(&r->items, "role");
+    ec_write_cstr(&r->items, name);
+    r->count++;
+    return 0;
+}
+
+static int s_facts_roles(const void *vapp, ec_ledger_t *l, bool pending, const uint8_t *pk,
+                         ec_writer_t *out)
+{
+    (void)vapp;
+    uint8_t prefix[1 + EC_PK_BYTES];
+    prefix[0] = SC_K_ROLE;
+    memcpy(prefix + 1, pk, EC_PK_BYTES);
+    s_roles_t r = {.count = 0};
+    ec_writer_init(&r.items);
+    int rc = pending ? ec_ledger_scan_pending(l, EC_CF_STATE, prefix, sizeof prefix, NULL, 0,
+                                              UINT32_MAX, s_facts_role_fn, &r)
+                     : ec_ledger_scan(l, EC_CF_STATE, prefix, sizeof prefix, NULL, 0, 0,
+                                      s_facts_role_fn, &r);
+    if (rc == 0) {
+        ec_write_array(out, r.count);
+        ec_write_raw(out, ec_writer_data(&r.items), ec_writer_size(&r.items));
+    }
+    ec_writer_fini(&r.items);
+    return rc;
+}
+
+static int s_facts_any_fn(void *vctx, const uint8_t *key, size_t ks, const uint8_t *val, size_t vs)
+{
+    (void)vctx, (void)key, (void)ks, (void)val, (void)vs;
+    return 1;
+}
+
+static int s_facts_has_role(const void *vapp, ec_ledger_t *l, bool pending, const uint8_t *pk,
+                            uint32_t role, const char *org)
+{
+    const sc_app_t *app = vapp;
+    /* Roles of a certificate type are this chain's; a CA's and a supervisor's have none. */
+    bool typed = role == EC_ROLE_ISSUER || role == EC_ROLE_INSPECTOR || role == EC_ROLE_DEPLOYER;
+    const char *ct = typed ? app->genesis.cert_type : "";
+    size_t ct_len = typed ? app->cert_type_len : 0, org_len = org ? strlen(org) : 0;
+    if (org_len >= EC_ORG_CODE_MAX || role > 255)
+        return 0;
+    uint8_t key[SC_ROLE_KEY_MAX];
+    size_t n = s_role_key(key, pk, role, ct, ct_len, org ? org : "", org_len);
+    if (org_len) {
+        uint8_t *val = NULL;
+        size_t vs = 0;
+        int rc = s_read(l, pending, key, n, &val, &vs);
+        free(val);
+        return rc == 0 ? 1 : rc == EC_ENOTFOUND ? 0 : rc;
+    }
+    return pending
+               ? ec_ledger_scan_pending(l, EC_CF_STATE, key, n, NULL, 0, 1, s_facts_any_fn, NULL)
+               : ec_ledger_scan(l, EC_CF_STATE, key, n, NULL, 0, 1, s_facts_any_fn, NULL);
+}
+
+static int s_facts_attested(const void *vapp, ec_ledger_t *l, bool pending, const uint8_t *pk)
+{
+    (void)vapp;
+    uint8_t key[1 + EC_PK_BYTES], *val = NULL;
+    size_t vs = 0;
+    key[0] = SC_K_ATTEST;
+    memcpy(key + 1, pk, EC_PK_BYTES);
+    int rc = s_read(l, pending, key, sizeof key, &val, &vs);
+    free(val);
+    return rc == 0 ? 1 : rc == EC_ENOTFOUND ? 0 : rc;
+}
+
+/* After a block is stored: its contract events, on PUB. */
+static void s_announce(void *self, ec_ledger_t *ledger, uint64_t height,
+                       void (*pub)(void *pctx, const uint8_t *frame, size_t size), void *pctx)
+{
+    (void)self;
+    if (sc_contract_announce(ledger, height, 4096, pub, pctx) != 0)
+        ec_warn("sidechain: the events of block %llu could not be read to announce them",
+                (unsigned long long)height);
+}
 
 ec_app_t *sc_app_new(const ec_genesis_t *genesis, ec_status_t *st)
 {
@@ -2085,6 +2202,8 @@ ec_app_t *sc_app_new(const ec_genesis_t *genesis, ec_status_t *st)
     app->app.deliver_tx = s_deliver_tx;
     app->app.end_block = s_end_block;
     app->app.query = s_query;
+    app->app.announce = s_announce;
+    app->facts = (sc_facts_t){app, s_facts_roles, s_facts_has_role, s_facts_attested};
     return &app->app;
 }
 

@@ -10,12 +10,38 @@
  *   'Z' name 0x00 key           a value the contract stored (contract msgpack)
  *   'E' name 0x00 be64(seq)     event seq: [height: uint, fn: str, event: str, data: bin]
  *   'W' tx_id(32)               a call's result: [name: str, fn: str, result: bin]
+ *   'D' name                    be64(decisions opened)
+ *   'D' name 0x00 be64(id)      decision id (from 1): [height: uint, tx_id: bin32, fn: str,
+ *                                role: uint, org: str, request: bin, decided_height: uint
+ *                                (0 while pending), decider: bin32, decide_tx: bin32,
+ *                                decision: bin] (zeros and an empty bin while pending)
+ *
+ * Outside the state (EC_CF_META, written with the block, so only committed blocks have
+ * them): the block's events, "sc/ev/" be64(height) name 0x00 be64(seq) ->
+ * [tx_id: bin32, fn: str, event: str, data: bin], read by the query "block_events" and
+ * announced on PUB once the block is stored (sc_contract_announce).
  */
 #ifndef SC_CONTRACT_H
 #define SC_CONTRACT_H
 
 #include "ec_app.h"
 #include "ec_body.h"
+
+/*
+ * What the side chain's rules know of a caller (sc_app.c), for the contract host. pk is the
+ * caller's identity key; pending says whether to read through the pending block. Each
+ * returns 1/0 (has_role, attested) or 0 (roles), or a local fault.
+ */
+typedef struct {
+    const void *app;
+    /* The roles pk holds on this chain: one contract-msgpack array of {role, org} maps. */
+    int (*roles)(const void *app, ec_ledger_t *l, bool pending, const uint8_t *pk,
+                 ec_writer_t *out);
+    /* Whether pk holds `role` (EC_ROLE_*) for org (NULL or "": any org). */
+    int (*has_role)(const void *app, ec_ledger_t *l, bool pending, const uint8_t *pk, uint32_t role,
+                    const char *org);
+    int (*attested)(const void *app, ec_ledger_t *l, bool pending, const uint8_t *pk);
+} sc_facts_t;
 
 /* DEPLOY (a new name) or UPGRADE (a new version by the owner), as tx->type says; the
  * sender (tx->sender: its identity key) holds the deployer role, checked by the caller. */
@@ -24,9 +50,22 @@ EC_WUR int sc_contract_deploy(ec_block_ctx_t *ctx, const ec_tx_t *tx,
 /* CALL: runs the function; refusals (EC_ECONTRACT, EC_ELIMIT, EC_EINVAL, EC_ENOTFOUND) are
  * verdicts, anything else a local fault. */
 EC_WUR int sc_contract_call(ec_block_ctx_t *ctx, const ec_tx_t *tx,
-                            const ec_contract_call_body_t *b, ec_status_t *st);
+                            const ec_contract_call_body_t *b, const sc_facts_t *facts,
+                            ec_status_t *st);
+/* DECIDE: settles a pending decision when the sender holds the role it names, calling the
+ * contract's on_decision(id, request, decision); refusals and faults as for a call. The
+ * caller checked that the mirror is fresh. */
+EC_WUR int sc_contract_decide(ec_block_ctx_t *ctx, const ec_tx_t *tx,
+                              const ec_contract_decide_body_t *b, const sc_facts_t *facts,
+                              ec_status_t *st);
+/* Announces the contract events of committed block `height` through pub(pctx, frame,
+ * size), one msgpack [height, name, seq, tx_id, fn, event, data] each, at most `max`.
+ * Returns 0 or a read fault (nothing more is announced). */
+EC_WUR int sc_contract_announce(ec_ledger_t *l, uint64_t height, uint32_t max,
+                                void (*pub)(void *pctx, const uint8_t *frame, size_t size),
+                                void *pctx);
 /* The contract queries; 1 when `path` is not one of them (nothing written). */
 int sc_contract_query(ec_ledger_t *l, const char *path, const msgpack_object *args,
-                      ec_writer_t *out, ec_status_t *st);
+                      const sc_facts_t *facts, ec_writer_t *out, ec_status_t *st);
 
 #endif

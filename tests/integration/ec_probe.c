@@ -766,6 +766,67 @@ static int s_cmd_tx(const char *hex)
     return 0;
 }
 
+/*
+ * `events PUB_ENDPOINT COUNT TIMEOUT_MS`: subscribes to a node's "event" announcements
+ * (contract events of stored blocks, docs/PROTOCOL.md) and prints one line per event,
+ * "event HEIGHT CONTRACT SEQ FN NAME", until COUNT arrived (exit 0) or TIMEOUT_MS passed
+ * (exit 1). Each frame must be [height, name, seq, tx_id: bin32, fn, event, data: bin].
+ */
+static int s_cmd_events(uint64_t count, uint64_t timeout_ms)
+{
+    void *sub = zmq_socket(s_zctx, ZMQ_SUB);
+    int linger = 0;
+    if (!sub || zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "event", 5) != 0 || zmq_connect(sub, s_endpoint) != 0) {
+        fprintf(stderr, "ec_probe: cannot subscribe to %s\n", s_endpoint);
+        if (sub)
+            zmq_close(sub);
+        return 1;
+    }
+    uint64_t seen = 0, waited = 0;
+    int rc = 1;
+    while (seen < count && waited < timeout_ms) {
+        zmq_pollitem_t it = {sub, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 100) <= 0) {
+            waited += 100;
+            continue;
+        }
+        char topic[16], frame[1 << 16];
+        int tn = zmq_recv(sub, topic, sizeof topic, 0);
+        int more = 0;
+        size_t ms = sizeof more;
+        zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &ms);
+        if (tn != 5 || !more)
+            continue;
+        int n = zmq_recv(sub, frame, sizeof frame, 0);
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        const msgpack_object *a = NULL;
+        if (n > 0 && n <= (int)sizeof frame &&
+            msgpack_unpack_next(&u, frame, (size_t)n, NULL) == MSGPACK_UNPACK_SUCCESS &&
+            u.data.type == MSGPACK_OBJECT_ARRAY && u.data.via.array.size == 7)
+            a = u.data.via.array.ptr;
+        if (!a || a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[1].type != MSGPACK_OBJECT_STR ||
+            a[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[3].type != MSGPACK_OBJECT_BIN ||
+            a[3].via.bin.size != 32 || a[4].type != MSGPACK_OBJECT_STR ||
+            a[5].type != MSGPACK_OBJECT_STR || a[6].type != MSGPACK_OBJECT_BIN) {
+            fprintf(stderr, "ec_probe: a malformed event frame\n");
+            msgpack_unpacked_destroy(&u);
+            break;
+        }
+        printf("event %" PRIu64 " %.*s %" PRIu64 " %.*s %.*s\n", a[0].via.u64,
+               (int)a[1].via.str.size, a[1].via.str.ptr, a[2].via.u64, (int)a[4].via.str.size,
+               a[4].via.str.ptr, (int)a[5].via.str.size, a[5].via.str.ptr);
+        fflush(stdout);
+        msgpack_unpacked_destroy(&u);
+        seen++;
+    }
+    if (seen == count)
+        rc = 0;
+    zmq_close(sub);
+    return rc;
+}
+
 /* `header [height]`: the block hash is SHA-256 of the header bytes (PROTOCOL.md). */
 static int s_cmd_header(uint64_t height)
 {
@@ -822,6 +883,7 @@ static int s_usage(void)
                     "       ec_probe anchor-of ENDPOINT CHAIN_ID SIDE_HEIGHT\n"
                     "       ec_probe tx ENDPOINT TX_HEX\n"
                     "       ec_probe header ENDPOINT HEIGHT\n"
+                    "       ec_probe events PUB_ENDPOINT COUNT TIMEOUT_MS\n"
                     "       ec_probe attack ENDPOINT [--holder ADDRESS]\n"
                     "       ec_probe forge-holder PRESENTATION OUT\n");
     return 2;
@@ -916,6 +978,8 @@ int main(int argc, char **argv)
         rc = s_cmd_anchor_of(argv[3], strtoull(argv[4], NULL, 10));
     } else if (strcmp(cmd, "tx") == 0 && argc == 4) {
         rc = s_cmd_tx(argv[3]);
+    } else if (strcmp(cmd, "events") == 0 && argc == 5) {
+        rc = s_cmd_events(strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10));
     } else if (strcmp(cmd, "header") == 0 && argc == 4) {
         rc = s_cmd_header(strtoull(argv[3], NULL, 10));
     } else if (strcmp(cmd, "attack") == 0 && (argc == 3 || argc == 5)) {

@@ -31,6 +31,8 @@ typedef struct {
     int fail; /* a fault every storage call returns (0: none)                 */
     char last_event[64];
     size_t events;
+    uint64_t range_cost; /* what range charges                                      */
+    char escalated_role[32];
 } s_store_t;
 
 static int s_find(s_store_t *s, const uint8_t *key, size_t ks)
@@ -102,6 +104,70 @@ static int s_emit(void *ctx, const char *name, const uint8_t *data, size_t size)
     return 0;
 }
 
+/* Every key under the prefix, in insertion order (enough for the engine's side). */
+static int s_range(void *ctx, const uint8_t *prefix, size_t ps, const uint8_t *after, size_t as,
+                   uint32_t limit, ec_writer_t *out, uint64_t *cost)
+{
+    s_store_t *s = ctx;
+    (void)after, (void)as;
+    uint32_t n = 0;
+    for (size_t i = 0; i < s->count; i++)
+        n += s->key_len[i] >= ps && memcmp(s->keys[i], prefix, ps) == 0;
+    n = n < limit ? n : limit;
+    ec_write_array(out, n);
+    for (size_t i = 0, k = 0; i < s->count && k < n; i++) {
+        if (s->key_len[i] < ps || memcmp(s->keys[i], prefix, ps) != 0)
+            continue;
+        ec_write_map(out, 2);
+        ec_write_cstr(out, "key");
+        ec_contract_write_string(out, (const uint8_t *)s->keys[i], s->key_len[i]);
+        ec_write_cstr(out, "value");
+        ec_write_raw(out, s->vals[i], s->val_len[i]);
+        k++;
+    }
+    *cost = s->range_cost;
+    return 0;
+}
+
+/* The caller is an issuer of ORG1, attested. */
+static int s_roles(void *ctx, ec_writer_t *out)
+{
+    (void)ctx;
+    ec_write_array(out, 1);
+    ec_write_map(out, 2);
+    ec_write_cstr(out, "org");
+    ec_write_cstr(out, "ORG1");
+    ec_write_cstr(out, "role");
+    ec_write_cstr(out, "issuer");
+    return 0;
+}
+
+static int s_has_role(void *ctx, const char *role, const char *org)
+{
+    (void)ctx;
+    if (strcmp(role, "issuer") != 0 && strcmp(role, "ca") != 0)
+        return EC_EINVAL;
+    return strcmp(role, "issuer") == 0 && (!org || strcmp(org, "ORG1") == 0);
+}
+
+static int s_attested(void *ctx)
+{
+    return ((s_store_t *)ctx)->fail ? ((s_store_t *)ctx)->fail : 1;
+}
+
+static int s_escalate(void *ctx, const char *role, const char *org, const uint8_t *req, size_t size,
+                      uint64_t *id)
+{
+    s_store_t *s = ctx;
+    (void)org, (void)req;
+    assert_true(size > 0);
+    if (strcmp(role, "issuer") != 0)
+        return EC_EINVAL;
+    snprintf(s->escalated_role, sizeof s->escalated_role, "%s", role);
+    *id = 7;
+    return 0;
+}
+
 static void s_store_free(s_store_t *s)
 {
     for (size_t i = 0; i < s->count; i++) {
@@ -129,6 +195,11 @@ static int s_setup(void **state)
                                     .put = s_put,
                                     .del = s_del,
                                     .emit = s_emit,
+                                    .range = s_range,
+                                    .roles = s_roles,
+                                    .has_role = s_has_role,
+                                    .attested = s_attested,
+                                    .escalate = s_escalate,
                                     .caller = "ec1caller",
                                     .height = 42,
                                     .time_ms = 1700000000000ull};
@@ -426,6 +497,70 @@ static void test_determinism(void **state)
                      EC_ECONTRACT);
 }
 
+/* The caller's facts, escalation and range as the host gives them; their limits. */
+static void test_host_facts(void **state)
+{
+    fx_t *fx = *state;
+    const char *code =
+        "function facts() return {call.attested(), call.has_role('issuer'),\n"
+        "  call.has_role('issuer', 'ORG2'), call.has_role('ca'), call.roles()[1].org} end\n"
+        "function nobody() return call.has_role('nobody') end\n"
+        "function up() return escalate('issuer', {why = 'close name'}, 'ORG1') end\n"
+        "function up_bad() return escalate('nobody', 1) end\n"
+        "function up_float() return escalate('issuer', 1.5) end\n"
+        "function fill() for i = 1, 3 do storage.put('k/' .. i, i) end storage.put('x', 0) end\n"
+        "function keys() local n = 0 for _, e in ipairs(storage.range('k/')) do\n"
+        "  n = n + e.value end return n end\n"
+        "function lim(n) return #storage.range('k/', nil, n) end\n"
+        "function loud(n) for i = 1, n do emit('e', i) end end\n";
+    assert_int_equal(s_call(fx, code, "facts"), 0);
+    assert_string_equal(s_hex(fx), "95c3c3c2c2a44f524731"); /* [true, true, false, false, 'ORG1'] */
+    assert_int_equal(s_call(fx, code, "nobody"), EC_ECONTRACT);
+    assert_int_equal(s_call(fx, code, "up"), 0);
+    assert_string_equal(s_hex(fx), "07");
+    assert_string_equal(fx->store.escalated_role, "issuer");
+    assert_int_equal(s_call(fx, code, "up_bad"), EC_ECONTRACT);
+    assert_int_equal(s_call(fx, code, "up_float"), EC_ECONTRACT);
+    assert_int_equal(s_call(fx, code, "fill"), 0);
+    assert_int_equal(s_call(fx, code, "keys"), 0);
+    assert_string_equal(s_hex(fx), "06");
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_int(&a, 2);
+    assert_int_equal(s_call_w(fx, code, "lim", &a, NULL), 0);
+    assert_string_equal(s_hex(fx), "02");
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_int(&a, EC_CONTRACT_RANGE_MAX + 1);
+    assert_int_equal(s_call_w(fx, code, "lim", &a, NULL), EC_ECONTRACT);
+    /* A scan charges the work the host reports: past the budget, the call is over it. */
+    fx->store.range_cost = EC_CONTRACT_BUDGET_DEFAULT + 1;
+    assert_int_equal(s_call(fx, code, "keys"), EC_ELIMIT);
+    fx->store.range_cost = 0;
+    /* At most EC_CONTRACT_EVENTS_MAX events a call. */
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_int(&a, EC_CONTRACT_EVENTS_MAX);
+    assert_int_equal(s_call_w(fx, code, "loud", &a, NULL), 0);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_int(&a, EC_CONTRACT_EVENTS_MAX + 1);
+    assert_int_equal(s_call_w(fx, code, "loud", &a, NULL), EC_ECONTRACT);
+    /* A host fault is the node's, not the contract's. */
+    fx->store.fail = EC_EIO;
+    assert_int_equal(s_call(fx, code, "facts"), EC_EIO);
+    fx->store.fail = 0;
+    /* Without the host's callbacks, the functions refuse. */
+    fx->host.roles = NULL;
+    fx->host.escalate = NULL;
+    fx->host.range = NULL;
+    assert_int_equal(s_call(fx, code, "facts"), EC_ECONTRACT);
+    assert_int_equal(s_call(fx, code, "up"), EC_ECONTRACT);
+    assert_int_equal(s_call(fx, code, "keys"), EC_ECONTRACT);
+    ec_writer_fini(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +570,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sandbox_text, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_limits, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_determinism, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_host_facts, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

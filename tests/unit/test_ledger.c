@@ -462,6 +462,58 @@ static void s_header_fill(ec_header_t *h, uint64_t height)
     memset(h->next_valset_hash, 0x66, 32);
 }
 
+/* ec_ledger_scan_pending: the pending block's writes merged with the store, in order. */
+static void test_scan_pending(void **state)
+{
+    fixture_t *f = *state;
+    const char *keys[] = {"a", "ab1", "ab2", "ab3", "abz", "ac"};
+    for (size_t i = 0; i < 6; i++)
+        s_put(f->l, EC_CF_STATE, keys[i], "v");
+    assert_int_equal(ec_ledger_write(f->l, 1), 0);
+    s_put(f->l, EC_CF_STATE, "ab0", "v");       /* new, first                */
+    s_put(f->l, EC_CF_STATE, "ab2", "v");       /* overwritten: seen once    */
+    ec_ledger_del(f->l, EC_CF_STATE, "ab3", 3); /* deleted: not seen         */
+    s_put(f->l, EC_CF_STATE, "ab4", "v");       /* new, between committed    */
+    s_put(f->l, EC_CF_META, "ab5", "v");        /* another column family     */
+    s_put(f->l, EC_CF_STATE, "abzz", "v");      /* new, last                 */
+    ec_ledger_savepoint(f->l);
+    s_put(f->l, EC_CF_STATE, "ab6", "v"); /* rolled back: not seen     */
+    ec_ledger_rollback(f->l);
+
+    scan_ctx_t c = {0};
+    assert_int_equal(
+        ec_ledger_scan_pending(f->l, EC_CF_STATE, "ab", 2, NULL, 0, 100, s_collect, &c), 0);
+    const char *want[] = {"ab0", "ab1", "ab2", "ab4", "abz", "abzz"};
+    assert_int_equal(c.count, 6);
+    for (int i = 0; i < 6; i++)
+        assert_string_equal(c.seen[i], want[i]);
+
+    memset(&c, 0, sizeof c); /* after a key (exclusive), with a limit */
+    assert_int_equal(ec_ledger_scan_pending(f->l, EC_CF_STATE, "ab", 2, "ab1", 3, 2, s_collect, &c),
+                     0);
+    assert_int_equal(c.count, 2);
+    assert_string_equal(c.seen[0], "ab2");
+    assert_string_equal(c.seen[1], "ab4");
+
+    memset(&c, 0, sizeof c); /* after a deleted key */
+    assert_int_equal(
+        ec_ledger_scan_pending(f->l, EC_CF_STATE, "ab", 2, "ab3", 3, 100, s_collect, &c), 0);
+    assert_int_equal(c.count, 3);
+    assert_string_equal(c.seen[0], "ab4");
+
+    memset(&c, 0, sizeof c); /* fn's word stops the scan and is returned */
+    c.stop_at = 3;
+    assert_int_equal(
+        ec_ledger_scan_pending(f->l, EC_CF_STATE, "ab", 2, NULL, 0, 100, s_collect, &c), 7);
+    assert_int_equal(c.count, 3);
+    assert_true(ec_ledger_pending_count(f->l) >= 6);
+
+    memset(&c, 0, sizeof c); /* nothing pending under the prefix: the store alone */
+    assert_int_equal(
+        ec_ledger_scan_pending(f->l, EC_CF_STATE, "ac", 2, NULL, 0, 100, s_collect, &c), 0);
+    assert_int_equal(c.count, 1);
+}
+
 static void test_headers(void **state)
 {
     fixture_t *f = *state;
@@ -599,6 +651,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_savepoint_slow_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_savepoints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tx_location, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),

@@ -1055,6 +1055,431 @@ static void test_contracts(void **state)
     ec_writer_fini(&a);
 }
 
+/* K_ISSUER1 gets the deployer role for ORG1 (mirrored) and deploys `code` as `name`. */
+static void deploy_as_org1(fx_t *fx, const char *name, const char *code)
+{
+    uint64_t from = fx->rec_count;
+    main_record(fx, EC_REC_ROLE_GRANT, K_ISSUER1, EC_ROLE_DEPLOYER, "degree", "ORG1");
+    main_block(fx);
+    anchor_opts_t o = {.height = 2, .from = 1, .rec_from = from, .rec_n = 1};
+    assert_int_equal(anchor_tx(fx, &o), 0);
+    side_commit(fx);
+    assert_int_equal(contract_deploy(fx, EC_STX_CONTRACT_DEPLOY, K_ISSUER1, name, "ORG1", code), 0);
+    side_commit(fx);
+}
+
+static int contract_decide(fx_t *fx, int k, const char *name, uint64_t id, const char *decision)
+{
+    ec_writer_t d, w;
+    ec_writer_init(&d);
+    ec_writer_init(&w);
+    ec_write_cstr(&d, decision);
+    ec_contract_decide_body_t b = {
+        .id = id, .decision = ec_writer_data(&d), .decision_size = ec_writer_size(&d)};
+    snprintf(b.name, sizeof b.name, "%s", name);
+    ec_contract_decide_body_encode(&w, &b);
+    int rc = side_tx(fx, EC_STX_CONTRACT_DECIDE, k, &w, NULL, 0, NULL);
+    ec_writer_fini(&w);
+    ec_writer_fini(&d);
+    return rc;
+}
+
+/* contract_query of name.fn with one string argument; the result's bytes in *r. */
+static int contract_ask(fx_t *fx, const char *name, const char *fn, const char *arg,
+                        const msgpack_object **r)
+{
+    ec_writer_t qa, a;
+    ec_writer_init(&qa);
+    ec_writer_init(&a);
+    ec_write_array(&qa, 1);
+    ec_write_cstr(&qa, arg);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, name);
+    ec_write_cstr(&a, fn);
+    ec_write_bin(&a, ec_writer_data(&qa), ec_writer_size(&qa));
+    int rc = query(fx, "contract_query", &a, r);
+    ec_writer_fini(&qa);
+    ec_writer_fini(&a);
+    return rc;
+}
+
+/*
+ * What a contract knows of its caller (roles, attestation) comes from the mirror; an
+ * escalation waits for a holder of the role it names, whose DECIDE calls the contract
+ * back once; storage.range sees the block's own writes; events are block results.
+ */
+static void test_contract_escalation(void **state)
+{
+    fx_t *fx = *state;
+    const char *code =
+        "function apply(name)\n"
+        "  if not call.attested() then error('applicant not attested') end\n"
+        "  if call.has_role('issuer') then error('an issuer does not apply') end\n"
+        "  storage.put('app/' .. name, 'pending')\n"
+        "  return escalate('issuer', {name = name}, 'ORG1')\n"
+        "end\n"
+        "function on_decision(id, request, decision)\n"
+        "  if decision ~= 'approve' and decision ~= 'refuse' then error('no such decision') end\n"
+        "  storage.put('app/' .. request.name, decision)\n"
+        "  emit('decided', {id = id, decision = decision})\n"
+        "  return decision\n"
+        "end\n"
+        "function keys(prefix)\n"
+        "  local out = {}\n"
+        "  for _, e in ipairs(storage.range(prefix)) do out[#out + 1] = e.key .. '=' .. e.value "
+        "end\n"
+        "  return table.concat(out, ',')\n"
+        "end\n"
+        "function mine(x) storage.put('app/' .. x, 'x') return keys('app/') end\n"
+        "function roles() return call.roles() end\n"
+        "function bad() return escalate('nobody', {}) end\n";
+    deploy_as_org1(fx, "lic", code);
+
+    assert_int_equal(contract_call(fx, K_STRANGER, "lic", "apply", "acme", NULL), EC_ECONTRACT);
+    assert_int_equal(contract_call(fx, K_ISSUER1, "lic", "apply", "acme", NULL), EC_ECONTRACT);
+    assert_int_equal(contract_call(fx, K_HOLDER, "lic", "bad", NULL, NULL), EC_ECONTRACT);
+    assert_int_equal(contract_call(fx, K_HOLDER, "lic", "apply", "acme", NULL), 0);
+    assert_int_equal(contract_call(fx, K_HOLDER2, "lic", "apply", "bolt", NULL), 0);
+    /* Not yet committed: range merges the block's writes with the store. */
+    assert_int_equal(contract_call(fx, K_HOLDER2, "lic", "mine", "ant", NULL), 0);
+    side_commit(fx);
+
+    /* Decision 1: not an issuer of ORG1 (another org, or none) may settle it. */
+    assert_int_equal(contract_decide(fx, K_ISSUER2, "lic", 1, "approve"), EC_EPERM);
+    assert_int_equal(contract_decide(fx, K_HOLDER, "lic", 1, "approve"), EC_EPERM);
+    assert_int_equal(contract_decide(fx, K_ISSUER1, "lic", 9, "approve"), EC_ENOTFOUND);
+    assert_int_equal(contract_decide(fx, K_ISSUER1, "lic", 1, "maybe"), EC_ECONTRACT);
+    assert_int_equal(contract_decide(fx, K_ISSUER1, "lic", 1, "approve"), 0);
+    assert_int_equal(contract_decide(fx, K_ISSUER1, "lic", 1, "refuse"), EC_EEXIST);
+    uint64_t decided_at = fx->ctx.height;
+    side_commit(fx);
+
+    const msgpack_object *r = NULL;
+    assert_int_equal(contract_ask(fx, "lic", "keys", "app/", &r), 0);
+    const char *want = "\xd9\x2b"
+                       "app/acme=approve,app/ant=x,app/bolt=pending";
+    assert_bin(r, want, strlen(want));
+    assert_int_equal(contract_ask(fx, "lic", "keys", "zzz", &r), 0);
+    assert_bin(r, "\xa0", 1);
+    /* A query has no caller: no roles. */
+    assert_int_equal(contract_ask(fx, "lic", "roles", "", &r), 0);
+    assert_bin(r, "\x90", 1);
+
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, "lic");
+    ec_write_uint(&a, 0);
+    ec_write_bool(&a, false);
+    assert_int_equal(query(fx, "decisions", &a, &r), 0);
+    assert_int_equal(r->via.array.size, 2);
+    assert_int_equal(el(el(r, 0), 0)->via.u64, 1);
+    assert_str(el(el(r, 0), 4), "issuer");
+    assert_str(el(el(r, 0), 5), "ORG1");
+    assert_int_equal(el(el(r, 0), 7)->via.u64, decided_at);
+    char addr[EC_ADDR_MAX];
+    pk_addr(fx, K_ISSUER1, addr);
+    assert_str(el(el(r, 0), 8), addr);
+    assert_int_equal(el(el(r, 1), 7)->via.u64, 0); /* decision 2 still pending */
+    ec_writer_reset(&a);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, "lic");
+    ec_write_uint(&a, 0);
+    ec_write_bool(&a, true);
+    assert_int_equal(query(fx, "decisions", &a, &r), 0);
+    assert_int_equal(r->via.array.size, 1);
+    assert_int_equal(el(el(r, 0), 0)->via.u64, 2);
+
+    /* The decided event is a result of the block that applied the DECIDE. */
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_uint(&a, decided_at);
+    assert_int_equal(query(fx, "block_events", &a, &r), 0);
+    assert_int_equal(r->via.array.size, 1);
+    assert_str(el(el(r, 0), 0), "lic");
+    assert_str(el(el(r, 0), 3), "on_decision");
+    assert_str(el(el(r, 0), 4), "decided");
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_uint(&a, decided_at - 1);
+    assert_int_equal(query(fx, "block_events", &a, &r), 0);
+    assert_int_equal(r->via.array.size, 0);
+    ec_writer_fini(&a);
+}
+
+/* ---- the shipped applications (deploy/contracts) ---------------------------------------- */
+
+/* The code of deploy/contracts/<file> (ECERT_CONTRACTS names the folder), malloc'd. */
+static char *contract_code(const char *file)
+{
+    const char *dir = getenv("ECERT_CONTRACTS");
+    assert_non_null(dir);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *code = calloc(1, EC_CONTRACT_CODE_TX_MAX + 1);
+    size_t n = fread(code, 1, EC_CONTRACT_CODE_TX_MAX, f);
+    fclose(f);
+    assert_true(n > 0 && n < EC_CONTRACT_CODE_TX_MAX);
+    return code;
+}
+
+/* CONTRACT_CALL with arguments already encoded; on success *res is the result, decoded
+ * (valid until the next call of this helper). */
+static msgpack_unpacked g_result;
+
+static int app_call(fx_t *fx, int k, const char *name, const char *fn, const ec_writer_t *args,
+                    const msgpack_object **res)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_contract_call_body_t b = {.args = ec_writer_data(args), .args_size = ec_writer_size(args)};
+    snprintf(b.name, sizeof b.name, "%s", name);
+    snprintf(b.fn, sizeof b.fn, "%s", fn);
+    ec_contract_call_body_encode(&w, &b);
+    uint8_t id[EC_HASH_BYTES];
+    int rc = side_tx(fx, EC_STX_CONTRACT_CALL, k, &w, NULL, 0, id);
+    ec_writer_fini(&w);
+    if (rc || !res)
+        return rc;
+    side_commit(fx);
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_bin(&a, id, EC_HASH_BYTES);
+    const msgpack_object *r = NULL;
+    assert_int_equal(query(fx, "contract_result", &a, &r), 0);
+    ec_writer_fini(&a);
+    msgpack_unpacked_destroy(&g_result);
+    msgpack_unpacked_init(&g_result);
+    size_t off = 0;
+    assert_int_equal(
+        msgpack_unpack_next(&g_result, el(r, 2)->via.bin.ptr, el(r, 2)->via.bin.size, &off),
+        MSGPACK_UNPACK_SUCCESS);
+    *res = &g_result.data;
+    return 0;
+}
+
+/* The value of key `key` in map m (NULL when absent). */
+static const msgpack_object *mget(const msgpack_object *m, const char *key)
+{
+    assert_int_equal(m->type, MSGPACK_OBJECT_MAP);
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const msgpack_object *k = &m->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
+            memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
+            return &m->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+static bool mstr_has(const msgpack_object *m, const char *key, const char *text)
+{
+    const msgpack_object *v = mget(m, key);
+    if (!v || v->type != MSGPACK_OBJECT_STR)
+        return false;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%.*s", (int)v->via.str.size, v->via.str.ptr);
+    return strstr(buf, text) != NULL;
+}
+
+/* apply({name, address, scope, capital}) of license.lua by key k. */
+static int license_apply(fx_t *fx, int k, const char *name, const char *scope, int64_t capital,
+                         const msgpack_object **res)
+{
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_map(&a, name ? 4 : 3);
+    ec_write_cstr(&a, "address");
+    ec_write_cstr(&a, "1 Market Street");
+    ec_write_cstr(&a, "capital");
+    ec_write_int(&a, capital);
+    if (name) {
+        ec_write_cstr(&a, "name");
+        ec_write_cstr(&a, name);
+    }
+    ec_write_cstr(&a, "scope");
+    ec_write_cstr(&a, scope);
+    int rc = app_call(fx, k, "license", "apply", &a, res);
+    ec_writer_fini(&a);
+    return rc;
+}
+
+/*
+ * deploy/contracts/license.lua: an unattested applicant, a missing field, a low capital
+ * and a scope not licensable are refused with the rule that failed; a clear application
+ * is approved; a name close to one taken is escalated to an issuer of the contract's
+ * organization, whose decision settles it; the issuance is recorded once approved, and
+ * the audit trail links application, decision and certificate.
+ */
+static void test_app_license(void **state)
+{
+    fx_t *fx = *state;
+    char *code = contract_code("license.lua");
+    deploy_as_org1(fx, "license", code);
+    free(code);
+
+    const msgpack_object *r = NULL;
+    assert_int_equal(license_apply(fx, K_STRANGER, "Acme Tools", "retail", 50000, &r), 0);
+    assert_true(mstr_has(r, "state", "refused") && mstr_has(r, "rule", "rule 1"));
+    assert_int_equal(license_apply(fx, K_HOLDER, NULL, "retail", 50000, &r), 0);
+    assert_true(mstr_has(r, "rule", "rule 2: the field 'name'"));
+    assert_int_equal(license_apply(fx, K_HOLDER, "Acme Tools", "retail", 100, &r), 0);
+    assert_true(mstr_has(r, "rule", "rule 3"));
+    assert_int_equal(license_apply(fx, K_HOLDER, "Acme Tools", "casino", 50000, &r), 0);
+    assert_true(mstr_has(r, "rule", "rule 4"));
+    assert_int_equal(license_apply(fx, K_HOLDER, "Li Hua Tea House", "catering", 50000, &r), 0);
+    assert_true(mstr_has(r, "state", "approved"));
+    assert_int_equal(license_apply(fx, K_HOLDER2, "li hua tea-house", "catering", 80000, &r), 0);
+    assert_true(mstr_has(r, "rule", "rule 5: the name is taken"));
+    assert_int_equal(license_apply(fx, K_HOLDER2, "Li Hua Tea Houses", "catering", 80000, &r), 0);
+    assert_true(mstr_has(r, "state", "escalated"));
+    assert_int_equal(mget(r, "decision")->via.u64, 1);
+    uint64_t app = mget(r, "id")->via.u64;
+
+    /* Not approved yet: no issuance; an issuer of another org decides nothing. */
+    ec_writer_t a;
+    ec_writer_init(&a);
+    char cert[65];
+    memset(cert, 'a', 64);
+    cert[64] = 0;
+    ec_write_array(&a, 2);
+    ec_write_uint(&a, app);
+    ec_write_cstr(&a, cert);
+    assert_int_equal(app_call(fx, K_ISSUER1, "license", "issued", &a, NULL), EC_ECONTRACT);
+    assert_int_equal(contract_decide(fx, K_ISSUER2, "license", 1, "approve"), EC_EPERM);
+    assert_int_equal(contract_decide(fx, K_ISSUER1, "license", 1, "approve"), 0);
+    side_commit(fx);
+    assert_int_equal(app_call(fx, K_HOLDER2, "license", "issued", &a, NULL), EC_ECONTRACT);
+    assert_int_equal(app_call(fx, K_ISSUER1, "license", "issued", &a, &r), 0);
+    assert_true(mstr_has(r, "state", "licensed"));
+    assert_int_equal(app_call(fx, K_ISSUER1, "license", "issued", &a, NULL), EC_ECONTRACT);
+
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_uint(&a, 1);
+    assert_int_equal(app_call(fx, K_STRANGER, "license", "audit_trail", &a, &r), 0);
+    assert_int_equal(r->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal(r->via.array.size, 4);
+    assert_true(mstr_has(&r->via.array.ptr[1], "what", "approved by a licensing officer"));
+    assert_true(mstr_has(&r->via.array.ptr[2], "tx", cert));
+    ec_writer_fini(&a);
+    msgpack_unpacked_destroy(&g_result);
+    msgpack_unpacked_init(&g_result);
+}
+
+/* Writes the sealed-contents argument 'contract call --seal' makes, for the given keys. */
+static void invoice_box(fx_t *fx, ec_writer_t *w, int k1, int k2)
+{
+    char a1[EC_ADDR_MAX], a2[EC_ADDR_MAX];
+    pk_addr(fx, k1, a1);
+    pk_addr(fx, k2, a2);
+    uint8_t box[60] = {1}, hash[EC_HASH_BYTES] = {2};
+    ec_write_map(w, 2);
+    ec_write_cstr(w, "sealed");
+    ec_write_map(w, k1 == k2 ? 1 : 2);
+    ec_write_cstr(w, a1);
+    ec_write_bin(w, box, sizeof box);
+    if (k1 != k2) {
+        ec_write_cstr(w, a2);
+        ec_write_bin(w, box, sizeof box);
+    }
+    ec_write_cstr(w, "sha256");
+    ec_write_bin(w, hash, sizeof hash);
+}
+
+static int invoice_issue(fx_t *fx, int issuer, const char *number, int buyer, int sealed_to)
+{
+    char b[EC_ADDR_MAX];
+    pk_addr(fx, buyer, b);
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 4);
+    ec_write_cstr(&a, number);
+    ec_write_cstr(&a, b);
+    ec_write_int(&a, 12500);
+    invoice_box(fx, &a, buyer, sealed_to);
+    int rc = app_call(fx, issuer, "invoice", "issue", &a, NULL);
+    ec_writer_fini(&a);
+    return rc;
+}
+
+static int invoice_do(fx_t *fx, int k, const char *fn, const char *number)
+{
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_cstr(&a, number);
+    int rc = app_call(fx, k, "invoice", fn, &a, NULL);
+    ec_writer_fini(&a);
+    return rc;
+}
+
+/*
+ * deploy/contracts/invoice.lua: the tax bureau (the owner, an issuer of its org) registers
+ * an issuer; the issuer issues an invoice sealed to the buyer and the bureau, once per
+ * number; only the buyer accepts; reimbursement happens exactly once; the bureau lists the
+ * issuer's invoices of a period.
+ */
+static void test_app_invoice(void **state)
+{
+    fx_t *fx = *state;
+    char *code = contract_code("invoice.lua");
+    deploy_as_org1(fx, "invoice", code);
+    free(code);
+
+    char shop[EC_ADDR_MAX];
+    pk_addr(fx, K_ISSUER2, shop);
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 2);
+    ec_write_cstr(&a, shop);
+    ec_write_cstr(&a, "Tea Shop");
+    assert_int_equal(app_call(fx, K_HOLDER, "invoice", "register_issuer", &a, NULL), EC_ECONTRACT);
+    assert_int_equal(invoice_issue(fx, K_ISSUER2, "INV-1", K_HOLDER, K_ISSUER1), EC_ECONTRACT);
+    assert_int_equal(app_call(fx, K_ISSUER1, "invoice", "register_issuer", &a, NULL), 0);
+    side_commit(fx);
+
+    assert_int_equal(invoice_issue(fx, K_ISSUER2, "INV-1", K_HOLDER, K_HOLDER), EC_ECONTRACT);
+    uint64_t t1 = fx->ctx.time_ms; /* each block is 1 s after the one before */
+    assert_int_equal(invoice_issue(fx, K_ISSUER2, "INV-1", K_HOLDER, K_ISSUER1), 0);
+    assert_int_equal(invoice_issue(fx, K_ISSUER2, "INV-1", K_HOLDER2, K_ISSUER1), EC_ECONTRACT);
+    side_commit(fx);
+    uint64_t t2 = fx->ctx.time_ms;
+    assert_int_equal(invoice_issue(fx, K_ISSUER2, "INV-2", K_HOLDER2, K_ISSUER1), 0);
+    assert_int_equal(invoice_do(fx, K_STRANGER, "reimburse", "INV-1"), EC_ECONTRACT);
+    assert_int_equal(invoice_do(fx, K_HOLDER2, "accept", "INV-1"), EC_ECONTRACT);
+    assert_int_equal(invoice_do(fx, K_HOLDER, "accept", "INV-1"), 0);
+    assert_int_equal(invoice_do(fx, K_STRANGER, "reimburse", "INV-1"), 0);
+    assert_int_equal(invoice_do(fx, K_INSPECTOR, "reimburse", "INV-1"), EC_ECONTRACT);
+    side_commit(fx);
+
+    const msgpack_object *r = NULL;
+    ec_writer_reset(&a);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, shop);
+    ec_write_uint(&a, 0);
+    ec_write_uint(&a, t2 - 1);
+    assert_int_equal(app_call(fx, K_STRANGER, "invoice", "list", &a, &r), 0);
+    const msgpack_object *list = mget(r, "invoices");
+    assert_int_equal(list->via.array.size, 1); /* INV-2 came later */
+    assert_true(mstr_has(&list->via.array.ptr[0], "state", "reimbursed"));
+    ec_writer_reset(&a);
+    ec_write_array(&a, 3);
+    ec_write_cstr(&a, shop);
+    ec_write_uint(&a, t1 + 1);
+    ec_write_uint(&a, t2);
+    assert_int_equal(app_call(fx, K_STRANGER, "invoice", "list", &a, &r), 0);
+    list = mget(r, "invoices");
+    assert_int_equal(list->via.array.size, 1);
+    assert_true(mstr_has(&list->via.array.ptr[0], "number", "INV-2"));
+    ec_writer_fini(&a);
+    msgpack_unpacked_destroy(&g_result);
+    msgpack_unpacked_init(&g_result);
+}
+
 /*
  * The mirror follows the main chain's own validator change: the main header that names
  * the new set is accepted only with that set, which then checks the headers after it.
@@ -2187,6 +2612,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_validator_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contracts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contract_escalation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_app_license, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_app_invoice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_main_valset_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_and_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_refused, setup, teardown),
