@@ -311,7 +311,20 @@ int cmd_audit_decision(cl_ctx_t *ctx, int argc, char **argv)
     int t = s_trail(ctx, side, name, id, steps + n);
     if (t < 0)
         return 1;
-    n += (size_t)t;
+    /* A step the contract also names (the escalating call, the decision) is shown once,
+     * with both descriptions. */
+    for (size_t i = n, end = n + (size_t)t; i < end; i++) {
+        size_t j = 0;
+        while (j < n && memcmp(steps[j].tx, steps[i].tx, EC_HASH_BYTES) != 0)
+            j++;
+        if (j == n) {
+            steps[n++] = steps[i];
+            continue;
+        }
+        char both[sizeof steps[j].what];
+        snprintf(both, sizeof both, "%s; %s", steps[j].what, steps[i].what);
+        memcpy(steps[j].what, both, sizeof both);
+    }
     cl_out(ctx, "audit of decision %llu of contract %s (%s): %s\n", (unsigned long long)id, name,
            side->chain_id, decided ? "decided" : "pending");
     cl_out(ctx, "%-24s  %-15s  %-44s  %7s  %7s  %s\n", "time", "action", "by", "height", "main",

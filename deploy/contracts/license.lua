@@ -162,7 +162,7 @@ function audit_trail(decision_id)
   local id = storage.get('decision/' .. decision_id)
   local r = id and storage.get('app/' .. id)
   if not r then return {} end
-  local out = {{what = 'application ' .. id .. ' (' .. r.name .. '), escalated', tx = r.tx}}
+  local out = {{what = 'application ' .. id .. ' (' .. r.name .. ')', tx = r.tx}}
   if r.decided_tx then out[#out + 1] = {what = 'decision: ' .. r.rule, tx = r.decided_tx} end
   if r.cert then out[#out + 1] = {what = 'license certificate issued', tx = r.cert} end
   if r.issued_tx then out[#out + 1] = {what = 'issuance recorded', tx = r.issued_tx} end
