@@ -619,7 +619,7 @@ static int s_genesis_write(cl_ctx_t *ctx, ec_genesis_t *g, uint32_t kind, const 
 static const char s_help_gmain[] =
     "usage: ecert genesis main --chain-id ID (--validator-key FILE | --validator-pk HEX)...\n"
     "                          (--operator-key FILE | --operator-pk HEX)... --out FILE\n"
-    "                          [--quorum M] [--time-ms N]\n\n"
+    "                          [--quorum M] [--contracts] [--time-ms N]\n\n"
     "Writes a main-chain genesis: validators (power 1 each) and operators (governance\n"
     "keys) come from the public halves of key files, so no passphrase is needed, or from\n"
     "public keys given as hex (keys made on other machines: deploy/gen). With --quorum M\n"
@@ -634,6 +634,7 @@ static const char s_help_gmain[] =
     "  --operator-pk HEX      or an operator's public key, 64 hex digits (repeatable)\n"
     "  --quorum M             operators an operator action needs (1..their number;\n"
     "                         default 1: each acts alone)\n"
+    "  --contracts            the chain hosts contracts (docs/CONTRACTS.md)\n"
     "  --out FILE             the genesis YAML to write (must not exist)\n"
     "  --time-ms N            genesis time, ms since the epoch (default: now)\n"
     "\nExample:\n  ecert genesis main --chain-id ecert-main-dev --validator-key v1.key "
@@ -645,8 +646,10 @@ int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv)
     memset(&g, 0, sizeof g);
     const char *chain_id = NULL, *out = NULL;
     uint64_t time_ms = cl_now_ms(), quorum = 1;
+    bool contracts = false;
     const cl_opt_t opts[] = {{"chain-id", CL_ARG_STR, &chain_id},
                              {"quorum", CL_ARG_U64, &quorum},
+                             {"contracts", CL_ARG_FLAG, &contracts},
                              {"validator-key", CL_ARG_FN, &g.validators, NULL, s_opt_validator},
                              {"validator-pk", CL_ARG_FN, &g.validators, NULL, s_opt_validator_pk},
                              {"operator-key", CL_ARG_FN, &g, NULL, cl_opt_operator_key},
@@ -666,6 +669,7 @@ int cmd_genesis_main(cl_ctx_t *ctx, int argc, char **argv)
     if (quorum < 1 || quorum > g.operator_count)
         return cl_usage(ctx, "--quorum must be 1..%u (the operators given)", g.operator_count);
     g.operator_quorum = (uint32_t)quorum;
+    g.features = contracts ? EC_GENESIS_F_CONTRACTS : 0;
     if (!out)
         return cl_missing(ctx, "--out");
     if (!ec_chain_id_valid(chain_id))
@@ -677,7 +681,7 @@ static const char s_help_gside[] =
     "usage: ecert genesis side --chain-id ID --cert-type TYPE\n"
     "                          (--validator-key FILE | --validator-pk HEX)...\n"
     "                          --main-genesis FILE --out FILE [--time-ms N]\n"
-    "                          [--main-freshness-ms N]\n\n"
+    "                          [--main-freshness-ms N] [--contracts]\n\n"
     "Writes a side-chain genesis for one certificate type. It names the main chain it\n"
     "trusts: the main chain id, the main genesis hash and the main validators, all read\n"
     "from the main genesis file.\n\n"
@@ -693,6 +697,7 @@ static const char s_help_gside[] =
     "  --main-freshness-ms N  refuse role-dependent transactions once the newest main\n"
     "                         header the side chain holds is older than this (default\n"
     "                         30000; the main chain needs heartbeat_ms at most a third)\n"
+    "  --contracts            the chain hosts contracts (docs/CONTRACTS.md)\n"
     "\nExample:\n  ecert genesis side --chain-id ecert-degree-dev --cert-type degree "
     "--validator-key dv1.key --main-genesis main/genesis.yaml --out "
     "degree/genesis.yaml\n" CL_GLOBAL_NOTE;
@@ -703,7 +708,9 @@ int cmd_genesis_side(cl_ctx_t *ctx, int argc, char **argv)
     memset(&g, 0, sizeof g);
     const char *chain_id = NULL, *cert_type = NULL, *main_path = NULL, *out = NULL;
     uint64_t time_ms = cl_now_ms(), freshness_ms = EC_MAIN_FRESHNESS_MS_DEFAULT;
+    bool contracts = false;
     const cl_opt_t opts[] = {{"chain-id", CL_ARG_STR, &chain_id},
+                             {"contracts", CL_ARG_FLAG, &contracts},
                              {"cert-type", CL_ARG_STR, &cert_type},
                              {"main-freshness-ms", CL_ARG_U64, &freshness_ms},
                              {"validator-key", CL_ARG_FN, &g.validators, NULL, s_opt_validator},
@@ -738,6 +745,7 @@ int cmd_genesis_side(cl_ctx_t *ctx, int argc, char **argv)
     if (!strcmp(main_g.chain_id, chain_id))
         return cl_usage(ctx, "--chain-id must differ from the main chain's id");
     snprintf(g.cert_type, sizeof g.cert_type, "%s", cert_type);
+    g.features = contracts ? EC_GENESIS_F_CONTRACTS : 0;
     snprintf(g.main_chain_id, sizeof g.main_chain_id, "%s", main_g.chain_id);
     ec_genesis_hash(g.main_genesis_hash, &main_g);
     g.main_validators = main_g.validators;

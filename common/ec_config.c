@@ -909,7 +909,8 @@ static const char *const s_genesis_keys[] = {
     "validators",      "operators",
     "main_chain_id",   "main_genesis_hash",
     "main_validators", "main_freshness_ms",
-    "operator_quorum", NULL,
+    "operator_quorum", "contracts",
+    NULL,
 };
 static const char *const s_validator_keys[] = {"pk", "power", NULL};
 
@@ -1008,6 +1009,12 @@ static int s_genesis_fields(const s_loader_t *ld, const ec_yaml_node_t *m, void 
     if (rc != 0)
         return rc;
     g->time_ms = time_ms;
+    /* contracts: true|false (absent: false), either kind. */
+    const ec_yaml_node_t *cn = ec_yaml_get(m, "contracts");
+    const char *ctext = cn ? ec_yaml_scalar(cn) : "false";
+    if (!ctext || (strcmp(ctext, "true") != 0 && strcmp(ctext, "false") != 0))
+        return s_expected(ld, "contracts", "true or false");
+    g->features = strcmp(ctext, "true") == 0 ? EC_GENESIS_F_CONTRACTS : 0;
     if (g->kind == EC_CHAIN_MAIN) {
         rc = s_kind_only(ld, m, side_only, "side");
         return rc ? rc : s_operators(ld, m, g);
@@ -1143,6 +1150,10 @@ static int s_emit_genesis(yaml_emitter_t *em, const ec_genesis_t *g)
         rc = rc ? rc : s_emit_valset(em, "main_validators", &g->main_validators);
         rc = rc ? rc : s_emit_scalar(em, "main_freshness_ms");
         rc = rc ? rc : s_emit_u64(em, g->main_freshness_ms);
+    }
+    if (g->features & EC_GENESIS_F_CONTRACTS) {
+        rc = rc ? rc : s_emit_scalar(em, "contracts");
+        rc = rc ? rc : s_emit_scalar(em, "true");
     }
     rc = rc ? rc : s_emit_end(em, true);
     if (rc != 0)

@@ -828,9 +828,10 @@ void ec_block_fini(ec_block_t *b)
 void ec_genesis_encode(ec_writer_t *w, const ec_genesis_t *g)
 {
     assert(g->operator_count <= EC_OPERATORS_MAX);
-    bool quorum = g->operator_quorum > 1;
-    ec_write_array(w, S_GENESIS_FIELDS + (quorum ? 1 : 0));
-    ec_write_uint(w, quorum ? EC_GENESIS_VERSION_QUORUM : EC_GENESIS_VERSION);
+    bool v4 = g->features != 0, quorum = v4 || g->operator_quorum > 1;
+    ec_write_array(w, S_GENESIS_FIELDS + (quorum ? 1 : 0) + (v4 ? 1 : 0));
+    ec_write_uint(w, v4 ? EC_GENESIS_VERSION_FEATURES
+                        : quorum ? EC_GENESIS_VERSION_QUORUM : EC_GENESIS_VERSION);
     ec_write_cstr(w, g->chain_id);
     ec_write_uint(w, g->kind);
     ec_write_cstr(w, g->cert_type);
@@ -845,6 +846,8 @@ void ec_genesis_encode(ec_writer_t *w, const ec_genesis_t *g)
     ec_write_bin(w, g->main_genesis_hash, EC_HASH_BYTES);
     ec_valset_encode(w, &g->main_validators);
     ec_write_uint(w, g->main_freshness_ms);
+    if (v4)
+        ec_write_uint(w, g->features);
 }
 
 /* The rules that tie the fields to the kind; returns 0 or EC_EINVAL. */
@@ -882,12 +885,18 @@ static void s_genesis_read(ec_cur_t *c, void *out)
     ec_genesis_t *g = out;
     ec_cur_t f, ops;
     uint64_t kind = 0, quorum = 1;
-    /* Format 3 is format 2 with the quorum; any other version is refused below. */
+    /* Format 3 is format 2 with the quorum, format 4 format 3 with the features; any other
+     * version is refused below. */
     const msgpack_object *o = ec_cur_object(c);
-    bool v3 = o && o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size >= 1 &&
-              o->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-              o->via.array.ptr[0].via.u64 == EC_GENESIS_VERSION_QUORUM;
-    if (v3)
+    uint64_t version = o && o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size >= 1 &&
+                               o->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                           ? o->via.array.ptr[0].via.u64
+                           : 0;
+    bool v4 = version == EC_GENESIS_VERSION_FEATURES;
+    bool v3 = v4 || version == EC_GENESIS_VERSION_QUORUM;
+    if (v4)
+        s_open_format(&f, o, S_GENESIS_FIELDS + 2, EC_GENESIS_VERSION_FEATURES);
+    else if (v3)
         s_open_format(&f, o, S_GENESIS_FIELDS + 1, EC_GENESIS_VERSION_QUORUM);
     else
         s_open_format(&f, o, S_GENESIS_FIELDS, EC_GENESIS_VERSION);
@@ -905,13 +914,19 @@ static void s_genesis_read(ec_cur_t *c, void *out)
     if (v3) {
         /* Format 3 only for a quorum above 1: one encoding per genesis. */
         ec_cur_uint_max(&f, &quorum, EC_OPERATORS_MAX);
-        if (!f.err && quorum < 2)
+        if (!f.err && !v4 && quorum < 2)
             ec_cur_fail(&f, EC_EINVAL);
     }
     ec_cur_str_copy(&f, g->main_chain_id, EC_CHAIN_ID_MAX);
     ec_cur_bin_fixed(&f, g->main_genesis_hash, EC_HASH_BYTES);
     ec_valset_read(&f, &g->main_validators);
     ec_cur_uint(&f, &g->main_freshness_ms);
+    if (v4) {
+        /* Format 4 only with a known flag set. */
+        ec_cur_uint(&f, &g->features);
+        if (!f.err && (g->features == 0 || (g->features & ~(uint64_t)EC_GENESIS_F_CONTRACTS)))
+            ec_cur_fail(&f, EC_EINVAL);
+    }
     g->kind = (uint32_t)kind;
     /* Format 2: a main chain's operators act alone. A side chain has none, and a format 3
      * side genesis fails the check (its quorum is above 0). */

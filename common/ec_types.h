@@ -38,6 +38,9 @@
 /* A main genesis whose operators act m of n (operator_quorum > 1) is format 3: format 2
  * with operator_quorum after the operators. Quorum 1 keeps format 2, and its hash. */
 #define EC_GENESIS_VERSION_QUORUM 3
+/* The genesis format with feature flags (EC_GENESIS_F_*): used only when a flag is set. */
+#define EC_GENESIS_VERSION_FEATURES 4
+#define EC_GENESIS_F_CONTRACTS 1u /* the chain hosts contracts (docs/CONTRACTS.md)      */
 #define EC_CHAIN_ID_MAX 64           /* buffer size for a chain id, with the NUL              */
 #define EC_CERT_TYPE_MAX 32          /* buffer size for a certificate type name               */
 #define EC_VALIDATORS_MAX 32         /* validators per chain                                   */
@@ -322,6 +325,8 @@ typedef struct {
     /* Side chains: past this age (block time minus the newest mirrored main header's
      * time) role-dependent transactions are refused, EC_ESTALE. 0 on a main chain. */
     uint64_t main_freshness_ms;
+    /* EC_GENESIS_F_* flags: what the chain hosts beyond its own rules (0: nothing).      */
+    uint64_t features;
 } ec_genesis_t;
 
 #define EC_MAIN_FRESHNESS_MS_DEFAULT 30000u /* side genesis default                      */
@@ -329,7 +334,10 @@ typedef struct {
 
 /* [version=2, chain_id, kind, cert_type, time_ms, validators, operators: [bin...],
  *  main_chain_id, main_genesis_hash: bin(32), main_validators, main_freshness_ms];
- * version 3 (operator_quorum > 1) has operator_quorum: uint after operators. */
+ * version 3 (operator_quorum > 1) has operator_quorum: uint after operators; version 4
+ * (features != 0) has operator_quorum after operators whatever its value (main: 1..n,
+ * side: 0) and features: uint last. Each genesis has one encoding: the lowest version
+ * that holds it. */
 void ec_genesis_encode(ec_writer_t *w, const ec_genesis_t *g);
 EC_WUR int ec_genesis_decode(ec_genesis_t *g, const uint8_t *data, size_t size);
 void ec_genesis_hash(uint8_t out[EC_HASH_BYTES], const ec_genesis_t *g);

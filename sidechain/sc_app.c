@@ -115,7 +115,7 @@
 #include "ec_log.h"
 #include "ec_merkle.h"
 #include "ec_slist.h"
-#include "sc_contract.h"
+#include "ec_cstate.h"
 
 enum {
     SC_K_MIRROR = 'M',
@@ -186,7 +186,7 @@ typedef struct {
     ec_app_t app;         /* first, so sc_app_free can find the rest             */
     ec_genesis_t genesis; /* this chain's genesis (copy)                         */
     size_t cert_type_len; /* strlen(genesis.cert_type)                           */
-    sc_facts_t facts;     /* what contracts may ask of a caller                     */
+    ec_cfacts_t facts;     /* what contracts may ask of a caller                     */
     /* Decoded records of the MAIN_ANCHOR being delivered (commit thread only).            */
     ec_record_t records[EC_ANCHOR_RECORDS_MAX];
     sc_anchor_t anchor; /* its parse (~7 KB), here so that deliver_tx allocates nothing */
@@ -851,6 +851,16 @@ static int s_anchor_records(const sc_anchor_t *a, uint64_t next_seq, bool any_st
 
 /* ---- check_tx --------------------------------------------------------------------------- */
 
+/* Contract transactions only on a chain whose genesis enables contracts (EC_EPERM). */
+static int s_contracts_enabled(const sc_app_t *app, const ec_tx_t *tx, ec_status_t *st)
+{
+    if (tx->type < EC_STX_CONTRACT_DEPLOY || tx->type > EC_STX_CONTRACT_DECIDE ||
+        (app->genesis.features & EC_GENESIS_F_CONTRACTS))
+        return 0;
+    return ec_status_set(st, EC_EPERM, "%s hosts no contracts (its genesis does not enable them)",
+                         app->genesis.chain_id);
+}
+
 static int s_check_tx(void *self, const ec_tx_t *tx, const uint8_t *payload, size_t payload_size,
                       ec_status_t *st)
 {
@@ -880,7 +890,8 @@ static int s_check_tx(void *self, const ec_tx_t *tx, const uint8_t *payload, siz
         return rc;
     }
     sc_body_t b;
-    return s_parse_body(tx, &b, st);
+    int rc = s_contracts_enabled(app, tx, st);
+    return rc ? rc : s_parse_body(tx, &b, st);
 }
 
 /* ---- deliver_tx: MAIN_ANCHOR ------------------------------------------------------------ */
@@ -1478,7 +1489,9 @@ static int s_deliver_tx(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, cons
     if (tx->type == EC_STX_MAIN_ANCHOR)
         return s_deliver_anchor(app, ctx, tx, st);
     sc_body_t b;
-    int rc = s_parse_body(tx, &b, st);
+    int rc = s_contracts_enabled(app, tx, st);
+    if (rc == 0)
+        rc = s_parse_body(tx, &b, st);
     if (rc)
         return rc;
     /* The rules below see the sender as the account it signs for (a shallow copy whose
@@ -1498,15 +1511,15 @@ static int s_deliver_tx(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, cons
         case EC_STX_CONTRACT_UPGRADE:
             rc = s_need_role(app, ctx, as.sender, EC_ROLE_DEPLOYER, "contract deployer",
                              b.deploy.org_code, strlen(b.deploy.org_code), st);
-            return rc ? rc : sc_contract_deploy(ctx, &as, &b.deploy, st);
+            return rc ? rc : ec_cstate_deploy(ctx, &as, &b.deploy, st);
         case EC_STX_CONTRACT_CALL:
             /* The caller's address, roles and attestation may decide the outcome: its key
              * must still be current and the roles the mirror holds believable. */
             rc = s_holder_fresh(app, ctx, st);
-            return rc ? rc : sc_contract_call(ctx, &as, &b.call, &app->facts, st);
+            return rc ? rc : ec_cstate_call(ctx, &as, &b.call, &app->facts, st);
         case EC_STX_CONTRACT_DECIDE:
             rc = s_holder_fresh(app, ctx, st);
-            return rc ? rc : sc_contract_decide(ctx, &as, &b.decide, &app->facts, st);
+            return rc ? rc : ec_cstate_decide(ctx, &as, &b.decide, &app->facts, st);
         default:
             return s_deliver_update(app, ctx, &as, &b, st);
     }
@@ -2039,7 +2052,7 @@ static int s_query(void *self, ec_ledger_t *ledger, const char *path, const msgp
                    ec_writer_t *out, ec_status_t *st)
 {
     sc_app_t *app = self;
-    int crc = sc_contract_query(ledger, path, args, &app->facts, out, st);
+    int crc = ec_cstate_query(ledger, path, args, &app->facts, out, st);
     if (crc != 1)
         return crc;
     if (strcmp(path, "cert") == 0)
@@ -2166,7 +2179,7 @@ static void s_announce(void *self, ec_ledger_t *ledger, uint64_t height,
                        void (*pub)(void *pctx, const uint8_t *frame, size_t size), void *pctx)
 {
     (void)self;
-    if (sc_contract_announce(ledger, height, 4096, pub, pctx) != 0)
+    if (ec_cstate_announce(ledger, height, 4096, pub, pctx) != 0)
         ec_warn("sidechain: the events of block %llu could not be read to announce them",
                 (unsigned long long)height);
 }
@@ -2203,7 +2216,7 @@ ec_app_t *sc_app_new(const ec_genesis_t *genesis, ec_status_t *st)
     app->app.end_block = s_end_block;
     app->app.query = s_query;
     app->app.announce = s_announce;
-    app->facts = (sc_facts_t){app, s_facts_roles, s_facts_has_role, s_facts_attested};
+    app->facts = (ec_cfacts_t){app, s_facts_roles, s_facts_has_role, s_facts_attested};
     return &app->app;
 }
 

@@ -466,12 +466,15 @@ static void test_genesis_round_trip(void **state)
     ec_genesis_t g, back;
     ec_status_t st = {0};
     char path[256];
-    for (int kind = 0; kind < 3; kind++) {
+    for (int kind = 0; kind < 4; kind++) {
         if (kind == 0)
             s_genesis_main(&g);
         else if (kind == 1) {
             s_genesis_main(&g); /* two operators, both needed */
             g.operator_quorum = 2;
+        } else if (kind == 2) {
+            s_genesis_side(&g); /* hosting contracts */
+            g.features = EC_GENESIS_F_CONTRACTS;
         } else
             s_genesis_side(&g);
         snprintf(path, sizeof path, "%s/genesis-%d.yaml", s_dir, kind);

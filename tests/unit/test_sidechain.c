@@ -560,6 +560,7 @@ static int setup(void **state)
     memcpy(sg->main_genesis_hash, fx->block_hash[0], EC_HASH_BYTES);
     sg->main_validators = mg->validators;
     sg->main_freshness_ms = EC_MAIN_FRESHNESS_MS_DEFAULT;
+    sg->features = EC_GENESIS_F_CONTRACTS;
     fx->app = sc_app_new(sg, &st);
     assert_non_null(fx->app);
 
@@ -976,6 +977,17 @@ static void test_contracts(void **state)
         EC_ECONTRACT);
     assert_int_equal(contract_deploy(fx, EC_STX_CONTRACT_DEPLOY, K_ISSUER1, "Bad Name", "ORG1", v1),
                      EC_EINVAL);
+    /* A chain whose genesis does not enable contracts takes none. */
+    ec_app_t *with = fx->app;
+    ec_genesis_t plain = *fx->ctx.genesis;
+    plain.features = 0;
+    ec_status_t st;
+    fx->app = sc_app_new(&plain, &st);
+    assert_non_null(fx->app);
+    assert_int_equal(contract_deploy(fx, EC_STX_CONTRACT_DEPLOY, K_ISSUER1, "inv", "ORG1", v1),
+                     EC_EPERM);
+    sc_app_free(fx->app);
+    fx->app = with;
     assert_int_equal(contract_deploy(fx, EC_STX_CONTRACT_DEPLOY, K_ISSUER1, "inv", "ORG1", v1), 0);
     side_commit(fx);
     assert_int_equal(contract_deploy(fx, EC_STX_CONTRACT_DEPLOY, K_ISSUER1, "inv", "ORG1", v1),

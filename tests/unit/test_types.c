@@ -1055,6 +1055,35 @@ static void test_genesis(void **state)
                          EC_EINVAL);
         ec_writer_fini(&w);
     }
+    /* Feature flags: format 4, only when one is set; unknown flags refused. */
+    g = s_main_genesis();
+    g.features = EC_GENESIS_F_CONTRACTS;
+    assert_int_equal(s_genesis_rt(&g), 0);
+    {
+        ec_writer_t w;
+        ec_writer_init(&w);
+        ec_genesis_encode(&w, &g);
+        assert_int_equal(ec_writer_data(&w)[1], EC_GENESIS_VERSION_FEATURES);
+        ec_genesis_t back;
+        assert_int_equal(ec_genesis_decode(&back, ec_writer_data(&w), ec_writer_size(&w)), 0);
+        assert_int_equal(back.features, EC_GENESIS_F_CONTRACTS);
+        assert_int_equal(back.operator_quorum, 1);
+        uint8_t h1[32], h2[32];
+        ec_genesis_hash(h1, &g);
+        g.features = 0;
+        ec_genesis_hash(h2, &g);
+        assert_memory_not_equal(h1, h2, 32); /* the flag is part of the chain's identity */
+        /* Format 4 with no flag (a second encoding of format 2), or an unknown one. */
+        size_t n = ec_writer_size(&w);
+        uint8_t *bad = malloc(n);
+        memcpy(bad, ec_writer_data(&w), n);
+        bad[n - 1] = 0;
+        assert_int_equal(ec_genesis_decode(&back, bad, n), EC_EINVAL);
+        bad[n - 1] = 2;
+        assert_int_equal(ec_genesis_decode(&back, bad, n), EC_EINVAL);
+        free(bad);
+        ec_writer_fini(&w);
+    }
     g = s_main_genesis();
     g.operator_count = 2; /* duplicate operator */
     memcpy(g.operators[1], g.operators[0], 32);
@@ -1112,7 +1141,7 @@ static void test_genesis(void **state)
     assert_int_equal(s_genesis_rt(&g), EC_EINVAL);
 
     /* Version and shape. */
-    uint8_t bad[] = {0x9b, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    uint8_t bad[] = {0x9b, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     ec_genesis_t out;
     assert_int_equal(ec_genesis_decode(&out, bad, sizeof bad), EC_EVERSION);
     bad[1] = 0x01; /* version 1 had no main_freshness_ms: refused, not misread */

@@ -1,11 +1,11 @@
 /*
- * sc_contract.c - contracts on a side chain (sc_contract.h): their records, code versions,
+ * ec_cstate.c - contracts in a chain's state (ec_cstate.h): their records, code versions,
  * storage, events and call results in the state, and the engine (ec_contract.h) run
  * against them. A refused call writes nothing: every write goes to the pending block
  * after the checks, and the engine's own writes are undone by the transaction's save point
  * when the call fails.
  */
-#include "sc_contract.h"
+#include "ec_cstate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +20,7 @@
 #define S_EVENTS_PAGE 256       /* events one contract_events answer holds at most             */
 #define S_BLOCK_EVENTS_MAX 4096 /* events one block_events answer holds at most        */
 #define S_DECISIONS_PAGE 64     /* decisions one answer holds at most                  */
-#define S_EV_PREFIX "sc/ev/"
+#define S_EV_PREFIX "ct/ev/"
 #define S_EV_KEY_MAX (6 + 8 + EC_CONTRACT_NAME_MAX + 8)
 
 typedef struct {
@@ -49,7 +49,7 @@ static size_t s_key(uint8_t out[S_KEY_MAX], char kind, const char *name, const v
 
 static int s_io(ec_status_t *st, int rc)
 {
-    ec_error("sidechain: contract state read failed: %s", ec_strerror(rc));
+    ec_error("contracts: contract state read failed: %s", ec_strerror(rc));
     return ec_status_set(st, rc, "reading state: %s", ec_strerror(rc));
 }
 
@@ -82,7 +82,7 @@ static int s_record_load(ec_ledger_t *l, bool pending, const char *name, s_recor
     rc = ec_decode_read(r, sizeof *r, val, size, s_record_read);
     free(val);
     if (rc != 0) {
-        ec_error("sidechain: stored contract %s does not decode", name);
+        ec_error("contracts: stored contract %s does not decode", name);
         return ec_status_set(st, EC_EINTERNAL, "stored contract %s is corrupt", name);
     }
     return 0;
@@ -115,7 +115,7 @@ static size_t s_code_key(uint8_t out[S_KEY_MAX], const char *name, uint64_t vers
     return s_key(out, 'Y', name, v, 4, true);
 }
 
-int sc_contract_deploy(ec_block_ctx_t *ctx, const ec_tx_t *tx, const ec_contract_deploy_body_t *b,
+int ec_cstate_deploy(ec_block_ctx_t *ctx, const ec_tx_t *tx, const ec_contract_deploy_body_t *b,
                        ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
@@ -166,7 +166,7 @@ typedef struct {
     uint64_t height;
     const uint8_t *tx_id;  /* the transaction (calls only)                                */
     const uint8_t *caller; /* its identity key (NULL in a query: no caller)               */
-    const sc_facts_t *facts;
+    const ec_cfacts_t *facts;
 } s_host_t;
 
 static int s_host_get(void *vctx, const uint8_t *key, size_t ks, uint8_t **val, size_t *vs)
@@ -412,7 +412,7 @@ static int s_decision_load(ec_ledger_t *l, bool pending, const char *name, uint6
     }
     if (rc != 0) {
         free(d);
-        ec_error("sidechain: stored decision %llu of %s does not decode", (unsigned long long)id,
+        ec_error("contracts: stored decision %llu of %s does not decode", (unsigned long long)id,
                  name);
         return ec_status_set(st, EC_EINTERNAL, "stored decision of %s is corrupt", name);
     }
@@ -466,7 +466,7 @@ typedef struct {
     const uint8_t *caller_pk; /* NULL: no caller (a query)                                */
     const uint8_t *tx_id;
     uint64_t height, time_ms;
-    const sc_facts_t *facts;
+    const ec_cfacts_t *facts;
 } s_call_in_t;
 
 /* Runs fn of contract `name` (its newest version) against the host. */
@@ -545,8 +545,8 @@ static void s_applied(ec_block_ctx_t *ctx, const ec_tx_t *tx, const char *name, 
     ec_writer_fini(&w);
 }
 
-int sc_contract_call(ec_block_ctx_t *ctx, const ec_tx_t *tx, const ec_contract_call_body_t *b,
-                     const sc_facts_t *facts, ec_status_t *st)
+int ec_cstate_call(ec_block_ctx_t *ctx, const ec_tx_t *tx, const ec_contract_call_body_t *b,
+                     const ec_cfacts_t *facts, ec_status_t *st)
 {
     s_record_t r;
     ec_writer_t result;
@@ -565,8 +565,8 @@ int sc_contract_call(ec_block_ctx_t *ctx, const ec_tx_t *tx, const ec_contract_c
     return rc;
 }
 
-int sc_contract_decide(ec_block_ctx_t *ctx, const ec_tx_t *tx, const ec_contract_decide_body_t *b,
-                       const sc_facts_t *facts, ec_status_t *st)
+int ec_cstate_decide(ec_block_ctx_t *ctx, const ec_tx_t *tx, const ec_contract_decide_body_t *b,
+                       const ec_cfacts_t *facts, ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
     s_decision_t *d = NULL;
@@ -679,7 +679,7 @@ static int s_block_events(ec_ledger_t *l, s_announce_t *a)
     return rc == 1 ? 0 : rc;
 }
 
-int sc_contract_announce(ec_ledger_t *l, uint64_t height, uint32_t max,
+int ec_cstate_announce(ec_ledger_t *l, uint64_t height, uint32_t max,
                          void (*pub)(void *pctx, const uint8_t *frame, size_t size), void *pctx)
 {
     s_announce_t a = {.height = height, .max = max, .pub = pub, .pctx = pctx};
@@ -795,8 +795,8 @@ static int s_query_decisions(ec_ledger_t *l, const char *name, uint64_t from, bo
     return rc;
 }
 
-int sc_contract_query(ec_ledger_t *l, const char *path, const msgpack_object *args,
-                      const sc_facts_t *facts, ec_writer_t *out, ec_status_t *st)
+int ec_cstate_query(ec_ledger_t *l, const char *path, const msgpack_object *args,
+                      const ec_cfacts_t *facts, ec_writer_t *out, ec_status_t *st)
 {
     char name[EC_CONTRACT_NAME_MAX];
     ec_cur_t c;
