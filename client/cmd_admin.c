@@ -96,10 +96,12 @@ static const char s_help_grant[] =
     "Grants a role to a registered address (ROLE_GRANT, signed by an operator).\n\n"
     "Options:\n"
     "  --address ADDR    the account that gets the role\n"
-    "  --role ROLE       ca | issuer | inspector | supervisor\n"
-    "  --type CERT_TYPE  certificate type (needed for issuer and inspector)\n"
-    "  --org CODE        organization code (needed for issuer and inspector; optional for "
-    "ca)\n"
+    "  --role ROLE       ca | issuer | inspector | supervisor | deployer\n"
+    "  --type CERT_TYPE  certificate type (needed for issuer and inspector; for deployer,\n"
+    "                    the side chain whose contracts it deploys: none for the main\n"
+    "                    chain's)\n"
+    "  --org CODE        organization code (needed for issuer, inspector and deployer;\n"
+    "                    optional for ca)\n"
     "\nExample:\n  ecert role grant --key operator.key --address ec1q... --role issuer "
     "--type degree --org 12100000400000624D\n" CL_GLOBAL_NOTE;
 

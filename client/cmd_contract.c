@@ -188,6 +188,23 @@ static int s_args(cl_ctx_t *ctx, const char *text, const ec_writer_t *extra, ec_
     return 0;
 }
 
+/* ---- the chain ------------------------------------------------------------------------- */
+
+/* --type TYPE: a side chain, or "main" for the main chain (whose genesis may host
+ * contracts too), connected. NULL with the error recorded. */
+static cl_chain_t *s_chain(cl_ctx_t *ctx, const char *type)
+{
+    return strcmp(type, "main") == 0 ? cl_main(ctx) : cl_side(ctx, type);
+}
+
+/* The transaction type of a contract transaction (EC_STX_CONTRACT_*) on chain ch. */
+static uint64_t s_txtype(const cl_chain_t *ch, uint64_t side_type)
+{
+    return strcmp(ch->type, "main") == 0
+               ? side_type - EC_STX_CONTRACT_DEPLOY + EC_MTX_CONTRACT_DEPLOY
+               : side_type;
+}
+
 /* ---- deploy, upgrade ------------------------------------------------------------------ */
 
 static const char s_help_deploy[] =
@@ -199,7 +216,7 @@ static const char s_help_deploy[] =
     "role grant --role deployer --type TYPE --org CODE'). The chain compiles the code in\n"
     "its sandbox and refuses code that does not load (docs/CONTRACTS.md).\n\n"
     "Options:\n"
-    "  --type TYPE     the side chain\n"
+    "  --type TYPE     the side chain, or main for the main chain\n"
     "  --name NAME     the contract's name (1..63 of a-z 0-9 _ -)\n"
     "  --org CODE      the organization that deploys it\n"
     "  --code FILE     its Lua source (at most 14336 bytes)\n"
@@ -231,7 +248,7 @@ static int s_deploy(cl_ctx_t *ctx, int argc, char **argv, uint64_t type)
         return cl_usage(ctx, "--org must be 1..31 of A-Z a-z 0-9 -");
     if (!ctx->key_path)
         return cl_missing(ctx, "--key");
-    cl_chain_t *side = cl_side(ctx, side_type);
+    cl_chain_t *side = s_chain(ctx, side_type);
     if (!side)
         return 1;
     uint8_t *code = NULL;
@@ -245,7 +262,7 @@ static int s_deploy(cl_ctx_t *ctx, int argc, char **argv, uint64_t type)
     ec_writer_init(&w);
     ec_contract_deploy_body_encode(&w, &b);
     cl_txres_t res;
-    rc = cl_submit_signed(ctx, side, type, &w, NULL, 0, &res, NULL);
+    rc = cl_submit_signed(ctx, side, s_txtype(side, type), &w, NULL, 0, &res, NULL);
     ec_writer_fini(&w);
     free(code);
     if (rc)
@@ -277,7 +294,7 @@ static const char s_help_call[] =
     "query: runs it against the committed state without a transaction; a function that\n"
     "tries to write is refused.\n\n"
     "Options:\n"
-    "  --type TYPE      the side chain\n"
+    "  --type TYPE      the side chain, or main for the main chain\n"
     "  --name NAME      the contract\n"
     "  --fn FUNCTION    the function\n"
     "  --args JSON      its arguments, a JSON array (default []); integers, strings,\n"
@@ -423,7 +440,7 @@ int cmd_contract_call(cl_ctx_t *ctx, int argc, char **argv)
         ec_writer_fini(&args);
         return rc;
     }
-    cl_chain_t *side = ctx->key_path ? cl_side(ctx, o.type) : NULL;
+    cl_chain_t *side = ctx->key_path ? s_chain(ctx, o.type) : NULL;
     if (!ctx->key_path || !side) {
         ec_writer_fini(&args);
         return ctx->key_path ? 1 : cl_missing(ctx, "--key");
@@ -435,7 +452,7 @@ int cmd_contract_call(cl_ctx_t *ctx, int argc, char **argv)
     ec_writer_init(&w);
     ec_contract_call_body_encode(&w, &b);
     cl_txres_t res;
-    rc = cl_submit_signed(ctx, side, EC_STX_CONTRACT_CALL, &w, NULL, 0, &res, NULL);
+    rc = cl_submit_signed(ctx, side, s_txtype(side, EC_STX_CONTRACT_CALL), &w, NULL, 0, &res, NULL);
     ec_writer_fini(&w);
     ec_writer_fini(&args);
     return rc ? rc : s_applied_result(ctx, side, &res, o.name, o.fn);
@@ -478,7 +495,7 @@ int cmd_contract_query(cl_ctx_t *ctx, int argc, char **argv)
     ec_writer_t args;
     ec_writer_init(&args);
     int rc = s_call_opts(ctx, argc, argv, &o, &args);
-    cl_chain_t *side = rc < 0 ? cl_side(ctx, o.type) : NULL;
+    cl_chain_t *side = rc < 0 ? s_chain(ctx, o.type) : NULL;
     if (rc >= 0 || !side) {
         ec_writer_fini(&args);
         return rc >= 0 ? rc : 1;
@@ -522,7 +539,7 @@ static int s_named(cl_ctx_t *ctx, const char *type, const char *name, cl_chain_t
         return cl_missing(ctx, !type ? "--type" : "--name");
     if (!ec_contract_name_valid(name))
         return cl_usage(ctx, "--name must be 1..63 of a-z 0-9 _ -");
-    *side = cl_side(ctx, type);
+    *side = s_chain(ctx, type);
     return *side ? 0 : 1;
 }
 
@@ -937,7 +954,8 @@ int cmd_contract_decide(cl_ctx_t *ctx, int argc, char **argv)
     ec_writer_init(&w);
     ec_contract_decide_body_encode(&w, &b);
     cl_txres_t res;
-    rc = cl_submit_signed(ctx, side, EC_STX_CONTRACT_DECIDE, &w, NULL, 0, &res, NULL);
+    rc = cl_submit_signed(ctx, side, s_txtype(side, EC_STX_CONTRACT_DECIDE), &w, NULL, 0, &res,
+                          NULL);
     ec_writer_fini(&w);
     ec_writer_fini(&d);
     return rc ? rc : s_applied_result(ctx, side, &res, name, "on_decision");

@@ -175,11 +175,15 @@ static int s_role_rules(const ec_role_body_t *b, ec_status_t *st)
     if (b->role == 0)
         return ec_status_set(st, EC_EINVAL, "role 0 is not a role (1..%d)", EC_ROLE_MAX);
     const char *name = ec_role_name(b->role);
-    if (b->role == EC_ROLE_ISSUER || b->role == EC_ROLE_INSPECTOR || b->role == EC_ROLE_DEPLOYER) {
+    if (b->role == EC_ROLE_ISSUER || b->role == EC_ROLE_INSPECTOR) {
         if (!b->cert_type[0] || !b->org_code[0])
             return ec_status_set(st, EC_EINVAL,
                                  "the %s role needs a certificate type and an organization code",
                                  name);
+    } else if (b->role == EC_ROLE_DEPLOYER) {
+        /* With a certificate type: for that side chain; without: for the main chain. */
+        if (!b->org_code[0])
+            return ec_status_set(st, EC_EINVAL, "the deployer role needs an organization code");
     } else if (b->cert_type[0]) {
         return ec_status_set(st, EC_EINVAL, "the %s role takes no certificate type", name);
     }

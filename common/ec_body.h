@@ -79,9 +79,10 @@ EC_WUR int ec_org_body_read(ec_org_body_t *b, const msgpack_object *body, ec_sta
 
 /*
  * ROLE_GRANT and ROLE_REVOKE [address: str, role: uint, cert_type: str, org_code: str]:
- * a valid address, role 1..EC_ROLE_MAX; issuer, inspector and deployer roles need a certificate
- * type (ec_cert_type_valid) and an organization code, the others take no certificate type; an
- * organization code, when given, as ORG's.
+ * a valid address, role 1..EC_ROLE_MAX; issuer and inspector roles need a certificate type
+ * (ec_cert_type_valid) and an organization code; the deployer role needs an organization code
+ * and takes a certificate type for a side chain's contracts, none for the main chain's; the
+ * others take no certificate type; an organization code, when given, as ORG's.
  */
 typedef struct {
     char address[EC_ADDR_MAX];

@@ -34,7 +34,11 @@ static const char *const s_main_types[] = {NULL,
                                            "KEY_REVOKE",
                                            "KEY_RECOVER",
                                            "KEY_VETO",
-                                           "KEY_RECOVER_FINISH"};
+                                           "KEY_RECOVER_FINISH",
+                                           "CONTRACT_DEPLOY",
+                                           "CONTRACT_UPGRADE",
+                                           "CONTRACT_CALL",
+                                           "CONTRACT_DECIDE"};
 
 static const char *const s_side_types[] = {
     NULL,

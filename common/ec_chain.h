@@ -116,7 +116,12 @@ enum {
     EC_MTX_KEY_RECOVER = 16,        /* a certification authority starts a lost key's recovery  */
     EC_MTX_KEY_VETO = 17,           /* the current key stops a recovery in its waiting period  */
     EC_MTX_KEY_RECOVER_FINISH = 18, /* anyone, once the waiting period is over           */
-    EC_MTX_MAX = 18,
+    /* Contracts on the main chain (its genesis enables them): the side chains' bodies. */
+    EC_MTX_CONTRACT_DEPLOY = 19,  /* a main-chain contract deployer (no cert type)       */
+    EC_MTX_CONTRACT_UPGRADE = 20, /* its owner                                          */
+    EC_MTX_CONTRACT_CALL = 21,    /* anyone                                             */
+    EC_MTX_CONTRACT_DECIDE = 22,  /* a holder of the role the decision names            */
+    EC_MTX_MAX = 22,
 };
 
 enum {

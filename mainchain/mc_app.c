@@ -56,7 +56,7 @@
 #include "mc_gov.h"
 #include "mc_priv.h"
 
-#define S_KEY_MAX 128           /* longest state key we build, with room to spare    */
+#define S_KEY_MAX MC_KEY_MAX
 #define S_HEADER_BYTES_MAX 1024 /* an encoded header is about 330 bytes               */
 #define S_COMMIT_BYTES_MAX 4096 /* 32 signatures of ~70 bytes each                    */
 #define S_RECORDS_QUERY_MAX EC_ANCHOR_RECORDS_MAX
@@ -120,12 +120,12 @@ static size_t s_key_str(uint8_t out[S_KEY_MAX], char kind, const char *s)
 }
 
 /* "r/" h20 role(1) cert_type 0x00 org_code */
-static size_t s_role_key(uint8_t out[S_KEY_MAX], const uint8_t hash[EC_ADDR_HASH_BYTES],
-                         uint64_t role, const char *cert_type, const char *org_code)
+size_t mc_role_key(uint8_t out[MC_KEY_MAX], const uint8_t hash[EC_ADDR_HASH_BYTES], uint64_t role,
+                   const char *cert_type, const char *org_code)
 {
     size_t n = s_key(out, 'r', hash, EC_ADDR_HASH_BYTES);
     size_t ct = strlen(cert_type), oc = strlen(org_code);
-    assert(role <= EC_ROLE_MAX && n + 2 + ct + oc <= S_KEY_MAX);
+    assert(role <= EC_ROLE_MAX && n + 2 + ct + oc <= MC_KEY_MAX);
     out[n++] = (uint8_t)role;
     memcpy(out + n, cert_type, ct);
     n += ct;
@@ -497,6 +497,11 @@ static int s_check_tx(void *vself, const ec_tx_t *tx, const uint8_t *payload, si
         case EC_MTX_KEY_VETO:
         case EC_MTX_KEY_RECOVER_FINISH:
             return mc_keys_check_tx(tx, st);
+        case EC_MTX_CONTRACT_DEPLOY:
+        case EC_MTX_CONTRACT_UPGRADE:
+        case EC_MTX_CONTRACT_CALL:
+        case EC_MTX_CONTRACT_DECIDE:
+            return mc_contract_check_tx(&self->genesis, tx, st);
         case EC_MTX_ANCHOR: {
             /* ~7 KB: off the worker's stack. Anchors are about one a second per chain. */
             s_anchor_t *b = malloc(sizeof *b);
@@ -625,7 +630,7 @@ static int s_deliver_role(mc_app_t *self, ec_block_ctx_t *ctx, const ec_tx_t *tx
         if (rc == 0)
             return ec_status_set(st, EC_ENOTFOUND, "organization %s is not registered", b.org_code);
     }
-    size_t ks = s_role_key(key, b.hash, b.role, b.cert_type, b.org_code);
+    size_t ks = mc_role_key(key, b.hash, b.role, b.cert_type, b.org_code);
     int held = s_exists(l, true, key, ks, st);
     if (held < 0)
         return held;
@@ -1145,6 +1150,11 @@ static int s_deliver_tx(void *vself, ec_block_ctx_t *ctx, const ec_tx_t *tx, con
         case EC_MTX_KEY_VETO:
         case EC_MTX_KEY_RECOVER_FINISH:
             return mc_keys_deliver(&self->w, &self->dec, ctx, tx, st);
+        case EC_MTX_CONTRACT_DEPLOY:
+        case EC_MTX_CONTRACT_UPGRADE:
+        case EC_MTX_CONTRACT_CALL:
+        case EC_MTX_CONTRACT_DECIDE:
+            return mc_contract_deliver(&self->dec, ctx, tx, st);
         default:
             return ec_status_set(st, EC_EINVAL, "unknown main-chain transaction type %" PRIu64,
                                  tx->type);
@@ -1664,6 +1674,8 @@ static int s_query(void *vself, ec_ledger_t *l, const char *path, const msgpack_
     mc_app_t *self = vself;
     assert(l && path && args && out);
     int rc = mc_gov_query(&self->gov, l, path, args, out, st);
+    if (rc == 1)
+        rc = mc_contract_query(l, path, args, out, st);
     if (rc != 1)
         return rc;
     if (strcmp(path, "account") == 0)
@@ -1745,6 +1757,7 @@ ec_app_t *mc_app_new(const ec_genesis_t *genesis, ec_status_t *st)
     self->app.end_block = s_end_block;
     self->app.query = s_query;
     self->app.check_block = s_check_block;
+    self->app.announce = mc_contract_announce;
     return &self->app;
 }
 

@@ -13,6 +13,12 @@
 #include "ec_body.h"
 #include "ec_chain.h"
 
+#define MC_KEY_MAX 128 /* longest state key the main chain builds, with room to spare      */
+
+/* The key of a role held: "r/" h20 role(1) cert_type 0x00 org_code. Returns its size. */
+size_t mc_role_key(uint8_t out[MC_KEY_MAX], const uint8_t hash[EC_ADDR_HASH_BYTES], uint64_t role,
+                   const char *cert_type, const char *org_code);
+
 /* A decoded account value ("a/" h20). */
 typedef struct {
     char name[EC_NAME_MAX];
@@ -73,5 +79,20 @@ EC_WUR int mc_keys_query_signer(ec_ledger_t *l, const msgpack_object *args, ec_w
  * set, 0 when none, or a local fault. */
 EC_WUR int mc_recovery_get(ec_ledger_t *l, const uint8_t hash[EC_ADDR_HASH_BYTES],
                            uint8_t new_key[EC_PK_BYTES], uint64_t *ready_ms, ec_status_t *st);
+
+/* ---- mc_contract.c: contracts on the main chain (docs/CONTRACTS.md) ------------------------- */
+
+/* Stateless checks of CONTRACT_DEPLOY, _UPGRADE, _CALL and _DECIDE: the genesis enables
+ * contracts, and the body reads. */
+EC_WUR int mc_contract_check_tx(const ec_genesis_t *g, const ec_tx_t *tx, ec_status_t *st);
+/* Their deliver_tx (d: the commit thread's decoder). */
+EC_WUR int mc_contract_deliver(ec_decoder_t *d, ec_block_ctx_t *ctx, const ec_tx_t *tx,
+                               ec_status_t *st);
+/* The contract queries (ec_cstate.h); 1 when `path` is none of them. */
+int mc_contract_query(ec_ledger_t *l, const char *path, const msgpack_object *args,
+                      ec_writer_t *out, ec_status_t *st);
+/* ec_app_t.announce: the contract events of a stored block on PUB. */
+void mc_contract_announce(void *self, ec_ledger_t *ledger, uint64_t height,
+                          void (*pub)(void *pctx, const uint8_t *frame, size_t size), void *pctx);
 
 #endif

@@ -186,7 +186,7 @@ typedef struct {
     ec_app_t app;         /* first, so sc_app_free can find the rest             */
     ec_genesis_t genesis; /* this chain's genesis (copy)                         */
     size_t cert_type_len; /* strlen(genesis.cert_type)                           */
-    ec_cfacts_t facts;     /* what contracts may ask of a caller                     */
+    ec_cfacts_t facts;    /* what contracts may ask of a caller                     */
     /* Decoded records of the MAIN_ANCHOR being delivered (commit thread only).            */
     ec_record_t records[EC_ANCHOR_RECORDS_MAX];
     sc_anchor_t anchor; /* its parse (~7 KB), here so that deliver_tx allocates nothing */
@@ -1055,8 +1055,13 @@ static int s_apply_record(const sc_app_t *app, ec_block_ctx_t *ctx, const ec_rec
     }
     if (r->kind != EC_REC_ROLE_GRANT && r->kind != EC_REC_ROLE_REVOKE)
         return true;
-    /* Roles for other certificate types govern other side chains. */
+    /* Roles for other certificate types govern other side chains, and a typed role
+     * without a type (a deployer for the main chain) governs the main chain. */
     if (r->cert_type[0] != '\0' && strcmp(r->cert_type, app->genesis.cert_type) != 0)
+        return true;
+    bool typed =
+        r->role == EC_ROLE_ISSUER || r->role == EC_ROLE_INSPECTOR || r->role == EC_ROLE_DEPLOYER;
+    if (typed && r->cert_type[0] == '\0')
         return true;
     if (r->role == 0 || r->role > 255)
         return true;

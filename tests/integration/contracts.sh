@@ -12,7 +12,8 @@
 #   once and a second is refused; the bureau lists the issuer's invoices.
 # - The engine's edges through a chain (deploy/contracts/reimburse.lua): only a deployer
 #   deploys and only the owner upgrades; a query cannot write; a contract that loops forever
-#   is refused at its budget; code that does not compile is refused at deployment.
+#   is refused at its budget; code that does not compile is refused at deployment; the main
+#   chain hosts a contract as well, deployed by a holder of its own deployer role.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 cat >"$T/chains.yaml" <<'EOF'
@@ -192,6 +193,18 @@ out=$(ecert --json contract show --type license --name reimburse)
 [ "$(json_field version "$out")" = 2 ] || fail "the upgrade did not make version 2: $out"
 expect_refused ELIMIT "budget" spin.log ecert --key "$CITIZEN_KEY" contract call \
     --type license --name reimburse --fn spin
+say "the main chain hosts contracts too (its genesis enables them)"
+run_logged grant_main.log "granting the main chain's deployer role failed" ecert --key "$operator" \
+    role grant --address "$TAX" --role deployer --org "$TAX_ORG"
+run_logged deploy_main.log "deploying on the main chain failed" ecert --key "$tax_key" \
+    contract deploy --type main --name reimburse --org "$TAX_ORG" --code "$code"
+out=$(ecert --json --key "$CITIZEN_KEY" contract call --type main --name reimburse \
+    --fn reimburse --args '["INV-MAIN-1", 500]') || fail "the main-chain call failed: $out"
+grep -q '"result":{"amount":500,"number":"INV-MAIN-1"}' <<<"$out" ||
+    fail "the main-chain call's result is not the contract's: $out"
+expect_refused EPERM "contract deployer of org $UNIV_ORG for the main chain" main_nodeploy.log \
+    ecert --key "$AGENCY_KEY" contract deploy --type main --name other --org "$UNIV_ORG" \
+    --code "$code"
 printf 'function (\n' >"$T/bad.lua"
 expect_refused ECONTRACT "contract code" bad.log ecert --key "$AGENCY_KEY" contract deploy \
     --type license --name broken --org "$UNIV_ORG" --code "$T/bad.lua"

@@ -723,7 +723,8 @@ static void test_refuse_addresses_and_roles(void **state)
     } roles[] = {
         {"role 0", 0, "", "", EC_EINVAL},
         {"role 6", EC_ROLE_MAX + 1, "", "", EC_EINVAL},
-        {"deployer without a type", EC_ROLE_DEPLOYER, "", "ORG", EC_EINVAL},
+        {"deployer for the main chain", EC_ROLE_DEPLOYER, "", "ORG", 0},
+        {"deployer without an org", EC_ROLE_DEPLOYER, "degree", "", EC_EINVAL},
         {"issuer without type", EC_ROLE_ISSUER, "", "ORG", EC_EINVAL},
         {"issuer without org", EC_ROLE_ISSUER, "degree", "", EC_EINVAL},
         {"inspector without both", EC_ROLE_INSPECTOR, "", "", EC_EINVAL},

@@ -2057,6 +2057,116 @@ static void test_register_many(void **state)
     free(envs);
 }
 
+/* A main-chain contract transaction: DEPLOY (code), CALL (fn with one string argument,
+ * or none) or DECIDE (decision as a string). */
+static int s_contract(fx_t *fx, const ec_key_t *key, uint64_t type, const char *name,
+                      const char *org_or_fn, const char *text)
+{
+    ec_writer_t w, v;
+    ec_writer_init(&w);
+    ec_writer_init(&v);
+    if (type == EC_MTX_CONTRACT_DEPLOY || type == EC_MTX_CONTRACT_UPGRADE) {
+        ec_contract_deploy_body_t b = {.code = (const uint8_t *)text, .code_size = strlen(text)};
+        snprintf(b.name, sizeof b.name, "%s", name);
+        snprintf(b.org_code, sizeof b.org_code, "%s", org_or_fn);
+        ec_contract_deploy_body_encode(&w, &b);
+    } else if (type == EC_MTX_CONTRACT_CALL) {
+        ec_write_array(&v, text ? 1 : 0);
+        if (text)
+            ec_write_cstr(&v, text);
+        ec_contract_call_body_t b = {.args = ec_writer_data(&v), .args_size = ec_writer_size(&v)};
+        snprintf(b.name, sizeof b.name, "%s", name);
+        snprintf(b.fn, sizeof b.fn, "%s", org_or_fn);
+        ec_contract_call_body_encode(&w, &b);
+    } else {
+        ec_write_cstr(&v, text);
+        ec_contract_decide_body_t b = {
+            .id = 1, .decision = ec_writer_data(&v), .decision_size = ec_writer_size(&v)};
+        snprintf(b.name, sizeof b.name, "%s", name);
+        ec_contract_decide_body_encode(&w, &b);
+    }
+    int rc = s_tx(fx, key, type, &w);
+    ec_writer_fini(&w);
+    ec_writer_fini(&v);
+    return rc;
+}
+
+/*
+ * Contracts on the main chain: only when the genesis enables them; deployed by a holder
+ * of the main chain's deployer role (no certificate type); a contract sees its caller's
+ * account (a rotated key acts as it), roles and attestation; an escalation to a CA is
+ * settled by a CA only.
+ */
+static void test_contracts(void **state)
+{
+    fx_t *fx = *state;
+    const char *code =
+        "function whoami() return {call.caller, call.attested(), call.has_role('ca')} end\n"
+        "function ask(x) return escalate('ca', {x = x}) end\n"
+        "function on_decision(id, request, d) storage.put('d/' .. id, d) emit('decided', d) "
+        "return d end\n";
+    assert_int_equal(s_register(fx, fx->alice, "Alice"), 0);
+    assert_int_equal(s_register(fx, fx->ca, "CA"), 0);
+    assert_int_equal(s_org(fx, fx->op, "GOV", "Government"), 0);
+    assert_int_equal(s_role(fx, fx->op, true, fx->ca, EC_ROLE_CA, "", ""), 0);
+    assert_int_equal(s_role(fx, fx->op, true, fx->alice, EC_ROLE_DEPLOYER, "", "GOV"), 0);
+    /* A deployer for a side chain's type does not deploy on the main chain. */
+    assert_int_equal(s_register(fx, fx->bob, "Bob"), 0);
+    assert_int_equal(s_role(fx, fx->op, true, fx->bob, EC_ROLE_DEPLOYER, "degree", "GOV"), 0);
+    assert_int_equal(s_attest(fx, fx->ca, fx->alice, 1), 0);
+    s_commit(fx);
+    /* Not enabled by this genesis. */
+    assert_int_equal(s_contract(fx, fx->alice, EC_MTX_CONTRACT_DEPLOY, "law", "GOV", code),
+                     EC_EPERM);
+    mc_app_free(fx->app);
+    fx->g.features = EC_GENESIS_F_CONTRACTS;
+    ec_status_t st;
+    fx->app = mc_app_new(&fx->g, &st);
+    assert_non_null(fx->app);
+
+    assert_int_equal(s_contract(fx, fx->bob, EC_MTX_CONTRACT_DEPLOY, "law", "GOV", code), EC_EPERM);
+    assert_int_equal(s_contract(fx, fx->alice, EC_MTX_CONTRACT_DEPLOY, "law", "OTHER", code),
+                     EC_EPERM);
+    assert_int_equal(s_contract(fx, fx->alice, EC_MTX_CONTRACT_DEPLOY, "law", "GOV", code), 0);
+    s_commit(fx);
+    assert_int_equal(s_contract(fx, fx->alice, EC_MTX_CONTRACT_CALL, "law", "ask", "x1"), 0);
+    assert_int_equal(s_contract(fx, fx->alice, EC_MTX_CONTRACT_DECIDE, "law", NULL, "yes"),
+                     EC_EPERM);
+    assert_int_equal(s_contract(fx, fx->ca, EC_MTX_CONTRACT_DECIDE, "law", NULL, "yes"), 0);
+    s_commit(fx);
+
+    /* The caller's facts, read back through a call's stored result. */
+    assert_int_equal(s_contract(fx, fx->alice, EC_MTX_CONTRACT_CALL, "law", "whoami", NULL), 0);
+    uint8_t id[EC_HASH_BYTES];
+    memcpy(id, fx->last_id, EC_HASH_BYTES);
+    s_commit(fx);
+    q_t q;
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_bin(&a, id, EC_HASH_BYTES);
+    assert_int_equal(s_query(fx, &q, "contract_result", &a), 0);
+    const msgpack_object *r = &q.root->via.array.ptr[2];
+    char alice[EC_ADDR_MAX], want[128];
+    s_addr(alice, fx->alice);
+    size_t n =
+        (size_t)snprintf(want, sizeof want, "\x93\xd9%c%s\xc3\xc2", (int)strlen(alice), alice);
+    assert_int_equal(r->via.bin.size, n);
+    assert_memory_equal(r->via.bin.ptr, want, n);
+    s_q_fini(&q);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 2);
+    ec_write_cstr(&a, "law");
+    ec_write_uint(&a, 1);
+    assert_int_equal(s_query(fx, &q, "decision", &a), 0);
+    const msgpack_object *role = &q.root->via.array.ptr[4];
+    assert_int_equal(role->type, MSGPACK_OBJECT_STR);
+    assert_memory_equal(role->via.str.ptr, "ca", 2);
+    assert_int_equal(q.root->via.array.ptr[7].via.u64, fx->ctx.height - 2); /* decided at */
+    s_q_fini(&q);
+    ec_writer_fini(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2074,6 +2184,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_authorization, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_governance, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_keys, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_contracts, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_records, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_determinism, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_query_errors, s_setup, s_teardown),
