@@ -29,6 +29,9 @@ typedef union {
     ec_propose_body_t propose;
     ec_approve_body_t approve;
     ec_operators_body_t operators;
+    ec_contract_deploy_body_t deploy;
+    ec_contract_call_body_t call;
+    ec_contract_decide_body_t decide;
 } s_body_t;
 
 /* Reads a body and, when it is accepted, encodes it again into w. Returns the reader's code. */
@@ -59,13 +62,25 @@ ROUNDTRIP(erase)
 ROUNDTRIP(propose)
 ROUNDTRIP(approve)
 ROUNDTRIP(operators)
+ROUNDTRIP(contract_call)
+ROUNDTRIP(contract_decide)
 #undef ROUNDTRIP
 
+static int s_contract_deploy(s_body_t *b, const msgpack_object *o, ec_status_t *st, ec_writer_t *w)
+{
+    int rc = ec_contract_deploy_body_read(&b->deploy, o, EC_STX_CONTRACT_DEPLOY, st);
+    if (rc == 0)
+        ec_contract_deploy_body_encode(w, &b->deploy);
+    return rc;
+}
+
 /* Byte 0 of a seed: 0 register, 1 org, 2 role, 3 attest, 4 sidechain, 5 issue, 6 inspect,
- * 7 ack, 8 renew, 9 change, 10 revoke, 11 erase, 12 propose, 13 approve, 14 operators. */
+ * 7 ack, 8 renew, 9 change, 10 revoke, 11 erase, 12 propose, 13 approve, 14 operators,
+ * 15 contract deploy, 16 contract call, 17 contract decide. */
 static const s_roundtrip_fn s_bodies[] = {
-    s_register, s_org,    s_role,   s_attest, s_sidechain, s_issue,   s_inspect,   s_ack,
-    s_renew,    s_change, s_revoke, s_erase,  s_propose,   s_approve, s_operators,
+    s_register, s_org,    s_role,   s_attest, s_sidechain, s_issue,   s_inspect,
+    s_ack,      s_renew,  s_change, s_revoke, s_erase,     s_propose, s_approve,
+    s_operators, s_contract_deploy, s_contract_call, s_contract_decide,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -16,6 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s_genesis.validators.v[0].power = 1;
         s_genesis.operator_count = 1;
         s_genesis.operator_quorum = 1;
+        s_genesis.features = EC_GENESIS_F_CONTRACTS; /* the contract bodies too */
         s_fuzz_setup(mc_app_new);
     }
     return s_fuzz_one(data, size);

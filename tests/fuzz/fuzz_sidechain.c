@@ -20,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s_genesis.main_validators.count = 1;
         s_genesis.main_validators.v[0].power = 1;
         s_genesis.main_freshness_ms = EC_MAIN_FRESHNESS_MS_DEFAULT;
+        s_genesis.features = EC_GENESIS_F_CONTRACTS; /* the contract bodies too */
         s_fuzz_setup(sc_app_new);
     }
     return s_fuzz_one(data, size);
