@@ -8,7 +8,6 @@
  * configuration (including a key that does not decrypt). The passphrase lives only until
  * the key is decrypted; neither is ever printed or logged, only the relay's address.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +16,9 @@
 #include "ar_config.h"
 #include "ar_relay.h"
 #include "ec_config.h"
+#include "ec_daemon.h"
 #include "ec_crypto.h"
 #include "ec_log.h"
-
-#ifndef EC_VERSION_STRING
-#define EC_VERSION_STRING "0.1.0"
-#endif
 
 enum { S_EXIT_OK = 0, S_EXIT_RUNTIME = 1, S_EXIT_CONFIG = 2 };
 
@@ -57,62 +53,11 @@ static void s_usage(FILE *out)
             AR_INTERVAL_MS_DEFAULT);
 }
 
-/* Returns -1 to go on with *config set, or an exit code. */
-static int s_options(int argc, char **argv, const char **config)
-{
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
-    *config = NULL;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":c:hV", longopts, NULL)) != -1) {
-        switch (opt) {
-            case 'c':
-                *config = optarg;
-                break;
-            case 'h':
-                s_usage(stdout);
-                return S_EXIT_OK;
-            case 'V':
-                printf("anchord %s\n", EC_VERSION_STRING);
-                return S_EXIT_OK;
-            case ':':
-                fprintf(stderr, "anchord: option %s needs a value\n", argv[optind - 1]);
-                return S_EXIT_CONFIG;
-            default:
-                fprintf(stderr, "anchord: unknown option %s\n", argv[optind - 1]);
-                s_usage(stderr);
-                return S_EXIT_CONFIG;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "anchord: unexpected argument %s\n", argv[optind]);
-        return S_EXIT_CONFIG;
-    }
-    if (!*config) {
-        fprintf(stderr, "anchord: --config FILE is required\n");
-        s_usage(stderr);
-        return S_EXIT_CONFIG;
-    }
-    return -1;
-}
-
 static int s_load_key(const ar_config_t *cfg, ec_key_t **key)
 {
     ec_status_t st;
     ec_status_clear(&st);
-    char *pass = ec_passphrase_read(cfg->passphrase_file, &st);
-    if (!pass) {
-        ec_error("cannot read the passphrase: %s", st.msg);
-        return S_EXIT_CONFIG;
-    }
-    int rc = ec_key_load(key, cfg->key_path, pass, &st);
-    ec_passphrase_free(&pass);
-    if (rc) {
+    if (ec_daemon_key_load(cfg->key_path, cfg->passphrase_file, key, &st) != 0) {
         ec_error("cannot load the relay key: %s", st.msg);
         return S_EXIT_CONFIG;
     }
@@ -122,7 +67,7 @@ static int s_load_key(const ar_config_t *cfg, ec_key_t **key)
 int main(int argc, char **argv)
 {
     const char *config = NULL;
-    int rc = s_options(argc, argv, &config);
+    int rc = ec_daemon_simple_options(argc, argv, "anchord", s_usage, &config);
     if (rc >= 0)
         return rc;
     ec_log_init("anchord", EC_LOG_INFO);

@@ -133,6 +133,11 @@ int cmd_audit_decision(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_audit_identity(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_usage(cl_ctx_t *ctx, int argc, char **argv);
 
+/* cmd_evidence.c */
+int cmd_evidence_put(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_evidence_proof(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_evidence_verify(cl_ctx_t *ctx, int argc, char **argv);
+
 /* cmd_verify.c */
 int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_status_list_fetch(cl_ctx_t *ctx, int argc, char **argv);
@@ -186,6 +191,19 @@ int cmd_contract_events(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_contract_open(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_contract_decisions(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_contract_decide(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_asset_init(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_asset_publish(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_asset_update(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_asset_withdraw(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_asset_transfer(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_asset_accept(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_asset_show(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_asset_search(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_asset_get(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_acl_grant(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_acl_revoke(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_acl_list(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_access_log(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_key_rotate(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_key_revoke(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_key_recover(cl_ctx_t *ctx, int argc, char **argv);

@@ -1055,12 +1055,13 @@ int cl_read_file(cl_ctx_t *ctx, const char *path, size_t max, uint8_t **data, si
     return 0;
 }
 
-int cl_write_file(cl_ctx_t *ctx, const char *path, const uint8_t *data, size_t size)
+static int s_write_file(cl_ctx_t *ctx, const char *path, const uint8_t *data, size_t size,
+                        mode_t mode)
 {
     char tmp[EC_PATH_MAX + 32];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return cl_fail(ctx, EC_EINVAL, "path too long: %s", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
         return cl_fail(ctx, EC_EIO, "cannot write %s: %s", path, strerror(errno));
     size_t off = 0;
@@ -1080,6 +1081,16 @@ int cl_write_file(cl_ctx_t *ctx, const char *path, const uint8_t *data, size_t s
         return cl_fail(ctx, EC_EIO, "cannot write %s: %s", path, strerror(e));
     }
     return 0;
+}
+
+int cl_write_file(cl_ctx_t *ctx, const char *path, const uint8_t *data, size_t size)
+{
+    return s_write_file(ctx, path, data, size, 0644);
+}
+
+int cl_write_private(cl_ctx_t *ctx, const char *path, const uint8_t *data, size_t size)
+{
+    return s_write_file(ctx, path, data, size, 0600);
 }
 
 uint64_t cl_now_ms(void)

@@ -319,6 +319,8 @@ int cl_emit_txres(const cl_ctx_t *ctx, json_t *obj, const cl_txres_t *res);
 int cl_read_file(cl_ctx_t *ctx, const char *path, size_t max, uint8_t **data, size_t *size);
 /* Writes a file atomically (temporary + fsync + rename), mode 0644. 0 or 1 (recorded). */
 int cl_write_file(cl_ctx_t *ctx, const char *path, const uint8_t *data, size_t size);
+/* The same with mode 0600: for what was decrypted for its reader alone. */
+int cl_write_private(cl_ctx_t *ctx, const char *path, const uint8_t *data, size_t size);
 
 /* Current wall-clock time in ms since the Unix epoch. */
 uint64_t cl_now_ms(void);

@@ -112,9 +112,9 @@ static const char s_help_revoke[] =
     "exactly as it was granted.\n\n"
     "Options:\n"
     "  --address ADDR    the account that loses the role\n"
-    "  --role ROLE       ca | issuer | inspector | supervisor\n"
-    "  --type CERT_TYPE  certificate type (issuer and inspector)\n"
-    "  --org CODE        organization code (issuer and inspector)\n"
+    "  --role ROLE       ca | issuer | inspector | supervisor | deployer\n"
+    "  --type CERT_TYPE  certificate type (issuer and inspector; a deployer's, if it has one)\n"
+    "  --org CODE        organization code (issuer, inspector and deployer)\n"
     "\nExample:\n  ecert role revoke --key operator.key --address ec1q... --role issuer "
     "--type degree --org 12100000400000624D\n" CL_GLOBAL_NOTE;
 
@@ -135,10 +135,14 @@ static int s_role(cl_ctx_t *ctx, int argc, char **argv, bool grant)
         return cl_missing(ctx, "--role");
     uint32_t role = ec_role_parse(role_name);
     if (role == 0)
-        return cl_usage(ctx, "--role must be ca, issuer, inspector or supervisor, not '%s'",
+        return cl_usage(ctx,
+                        "--role must be ca, issuer, inspector, supervisor or deployer, not '%s'",
                         role_name);
     if ((role == EC_ROLE_ISSUER || role == EC_ROLE_INSPECTOR) && (!*type || !*org))
         return cl_usage(ctx, "the %s role needs --type and --org", role_name);
+    if (role == EC_ROLE_DEPLOYER && !*org)
+        return cl_usage(ctx, "the deployer role needs --org (and --type for a side chain's "
+                             "contracts; none for the main chain's)");
     if (strlen(type) >= EC_CERT_TYPE_MAX || strlen(org) >= EC_ORG_CODE_MAX)
         return cl_usage(ctx, "--type must be under %d bytes and --org under %d", EC_CERT_TYPE_MAX,
                         EC_ORG_CODE_MAX);

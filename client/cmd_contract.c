@@ -1,162 +1,20 @@
 /*
- * cmd_contract.c - contracts on a side chain: `contract deploy|upgrade|call|query|show|
- * events`. Arguments and results travel as contract msgpack (ec_contract.h); on the
- * command line they are JSON (jansson): objects become maps with their keys in byte order,
- * arrays arrays, integers integers, strings strings, true/false/null as such; a JSON
- * number with a fraction is refused (contracts see no floats). docs/CONTRACTS.md.
+ * cmd_contract.c - contracts on a side chain or the main chain (`--type main`): `contract
+ * deploy|upgrade|call|query|show|events|open|decisions|decide`. Arguments and results travel as
+ * contract msgpack (ec_contract.h); on the command line they are JSON (jansson): objects become
+ * maps with their keys in byte order, arrays arrays, integers integers, strings strings,
+ * true/false/null as such; a JSON number with a fraction is refused (contracts see no floats).
+ * docs/CONTRACTS.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cl_commands.h"
+#include "cl_contract.h"
 #include "ec_contract.h"
 
 /* ---- JSON <-> contract msgpack ---------------------------------------------------------- */
-
-/* JSON text for a value, on one line; release with s_text_free (jansson's allocator). */
-static char *s_text(const json_t *j)
-{
-    return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-}
-
-static void s_text_free(char *text)
-{
-    json_free_t json_free = NULL;
-    json_get_alloc_funcs(NULL, &json_free);
-    if (text)
-        json_free(text);
-}
-
-static int s_key_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Writes j as contract msgpack; returns NULL or why it cannot. */
-static const char *s_from_json(const json_t *j, ec_writer_t *w, int depth)
-{
-    if (depth > EC_CONTRACT_DEPTH_MAX)
-        return "nested too deep";
-    switch (json_typeof(j)) {
-        case JSON_NULL:
-            ec_write_nil(w);
-            return NULL;
-        case JSON_TRUE:
-        case JSON_FALSE:
-            ec_write_bool(w, json_is_true(j));
-            return NULL;
-        case JSON_INTEGER:
-            ec_write_int(w, (int64_t)json_integer_value(j));
-            return NULL;
-        case JSON_REAL:
-            return "a number with a fraction (contracts take integers)";
-        case JSON_STRING:
-            ec_write_str(w, json_string_value(j), json_string_length(j));
-            return NULL;
-        case JSON_ARRAY: {
-            ec_write_array(w, (uint32_t)json_array_size(j));
-            size_t i;
-            json_t *v;
-            json_array_foreach(j, i, v)
-            {
-                const char *why = s_from_json(v, w, depth + 1);
-                if (why)
-                    return why;
-            }
-            return NULL;
-        }
-        case JSON_OBJECT: {
-            size_t n = json_object_size(j), k = 0;
-            const char **keys = malloc((n ? n : 1) * sizeof *keys);
-            if (!keys)
-                return "out of memory";
-            const char *key;
-            json_t *v;
-            json_object_foreach((json_t *)j, key, v) keys[k++] = key;
-            qsort(keys, n, sizeof *keys, s_key_cmp);
-            ec_write_map(w, (uint32_t)n);
-            const char *why = NULL;
-            for (size_t i = 0; !why && i < n; i++) {
-                ec_write_cstr(w, keys[i]);
-                why = s_from_json(json_object_get(j, keys[i]), w, depth + 1);
-            }
-            free(keys);
-            return why;
-        }
-    }
-    return "an unknown JSON value";
-}
-
-/* A msgpack object as JSON: map keys as strings, bin as "0x" + hex. */
-static json_t *s_to_json(const msgpack_object *o, int depth)
-{
-    if (depth > EC_CONTRACT_DEPTH_MAX)
-        return json_null();
-    switch (o->type) {
-        case MSGPACK_OBJECT_NIL:
-            return json_null();
-        case MSGPACK_OBJECT_BOOLEAN:
-            return json_boolean(o->via.boolean);
-        case MSGPACK_OBJECT_POSITIVE_INTEGER:
-            return json_integer((json_int_t)o->via.u64);
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-            return json_integer((json_int_t)o->via.i64);
-        case MSGPACK_OBJECT_STR:
-            return json_stringn(o->via.str.ptr, o->via.str.size);
-        case MSGPACK_OBJECT_BIN: {
-            char *hex = malloc(2 * o->via.bin.size + 3);
-            if (!hex)
-                return json_null();
-            strcpy(hex, "0x");
-            ec_hex(hex + 2, (const uint8_t *)o->via.bin.ptr, o->via.bin.size);
-            json_t *s = json_string(hex);
-            free(hex);
-            return s;
-        }
-        case MSGPACK_OBJECT_ARRAY: {
-            json_t *a = json_array();
-            for (uint32_t i = 0; i < o->via.array.size; i++)
-                json_array_append_new(a, s_to_json(&o->via.array.ptr[i], depth + 1));
-            return a;
-        }
-        case MSGPACK_OBJECT_MAP: {
-            json_t *m = json_object();
-            for (uint32_t i = 0; i < o->via.map.size; i++) {
-                const msgpack_object *k = &o->via.map.ptr[i].key;
-                char buf[EC_CONTRACT_KEY_MAX + 32];
-                if (k->type == MSGPACK_OBJECT_STR)
-                    snprintf(buf, sizeof buf, "%.*s", (int)k->via.str.size, k->via.str.ptr);
-                else if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-                    snprintf(buf, sizeof buf, "%llu", (unsigned long long)k->via.u64);
-                else if (k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-                    snprintf(buf, sizeof buf, "%lld", (long long)k->via.i64);
-                else
-                    snprintf(buf, sizeof buf, "?");
-                json_object_set_new(m, buf, s_to_json(&o->via.map.ptr[i].val, depth + 1));
-            }
-            return m;
-        }
-        default:
-            return json_null();
-    }
-}
-
-/* Contract msgpack bytes (checked) as JSON; NULL when they are not a value. */
-static json_t *s_value_json(const uint8_t *data, size_t size)
-{
-    if (ec_contract_value_check(data, size) != 0)
-        return NULL;
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
-    json_t *j = NULL;
-    if (msgpack_unpack_next(&u, (const char *)data, size, &off) == MSGPACK_UNPACK_SUCCESS &&
-        off == size)
-        j = s_to_json(&u.data, 0);
-    msgpack_unpacked_destroy(&u);
-    return j;
-}
 
 /* --args JSON (an array, default []) into contract msgpack, with `extra` (one encoded
  * value, or NULL) as a last argument. 0 or 2. */
@@ -175,10 +33,10 @@ static int s_args(cl_ctx_t *ctx, const char *text, const ec_writer_t *extra, ec_
         ec_write_array(w, (uint32_t)json_array_size(j) + 1);
         size_t i;
         json_t *v;
-        json_array_foreach(j, i, v) if (!why) why = s_from_json(v, w, 1);
+        json_array_foreach(j, i, v) if (!why) why = cl_cvalue_from_json(v, w, 1);
         ec_write_raw(w, ec_writer_data(extra), ec_writer_size(extra));
     } else {
-        why = s_from_json(j, w, 0);
+        why = cl_cvalue_from_json(j, w, 0);
     }
     json_decref(j);
     if (why)
@@ -195,14 +53,6 @@ static int s_args(cl_ctx_t *ctx, const char *text, const ec_writer_t *extra, ec_
 static cl_chain_t *s_chain(cl_ctx_t *ctx, const char *type)
 {
     return strcmp(type, "main") == 0 ? cl_main(ctx) : cl_side(ctx, type);
-}
-
-/* The transaction type of a contract transaction (EC_STX_CONTRACT_*) on chain ch. */
-static uint64_t s_txtype(const cl_chain_t *ch, uint64_t side_type)
-{
-    return strcmp(ch->type, "main") == 0
-               ? side_type - EC_STX_CONTRACT_DEPLOY + EC_MTX_CONTRACT_DEPLOY
-               : side_type;
 }
 
 /* ---- deploy, upgrade ------------------------------------------------------------------ */
@@ -262,7 +112,7 @@ static int s_deploy(cl_ctx_t *ctx, int argc, char **argv, uint64_t type)
     ec_writer_init(&w);
     ec_contract_deploy_body_encode(&w, &b);
     cl_txres_t res;
-    rc = cl_submit_signed(ctx, side, s_txtype(side, type), &w, NULL, 0, &res, NULL);
+    rc = cl_submit_signed(ctx, side, cl_contract_txtype(side, type), &w, NULL, 0, &res, NULL);
     ec_writer_fini(&w);
     free(code);
     if (rc)
@@ -415,14 +265,14 @@ static int s_call_opts(cl_ctx_t *ctx, int argc, char **argv, s_call_opts_t *o, e
 static int s_show_result(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t *v, size_t size,
                          json_t *obj)
 {
-    json_t *j = s_value_json(v, size);
+    json_t *j = cl_cvalue_json(v, size);
     if (!j) {
         json_decref(obj);
         return cl_garbled(ctx, side, "contract result");
     }
-    char *text = s_text(j);
+    char *text = cl_json_text(j);
     cl_out(ctx, "result %s\n", text ? text : "?");
-    s_text_free(text);
+    cl_json_text_free(text);
     json_object_set_new(obj, "result", j);
     return cl_emit(ctx, obj);
 }
@@ -452,7 +302,8 @@ int cmd_contract_call(cl_ctx_t *ctx, int argc, char **argv)
     ec_writer_init(&w);
     ec_contract_call_body_encode(&w, &b);
     cl_txres_t res;
-    rc = cl_submit_signed(ctx, side, s_txtype(side, EC_STX_CONTRACT_CALL), &w, NULL, 0, &res, NULL);
+    rc = cl_submit_signed(ctx, side, cl_contract_txtype(side, EC_STX_CONTRACT_CALL), &w, NULL, 0,
+                          &res, NULL);
     ec_writer_fini(&w);
     ec_writer_fini(&args);
     return rc ? rc : s_applied_result(ctx, side, &res, o.name, o.fn);
@@ -495,6 +346,10 @@ int cmd_contract_query(cl_ctx_t *ctx, int argc, char **argv)
     ec_writer_t args;
     ec_writer_init(&args);
     int rc = s_call_opts(ctx, argc, argv, &o, &args);
+    if (rc < 0 && o.seal) {
+        ec_writer_fini(&args);
+        return cl_usage(ctx, "--seal and --to are for 'contract call'");
+    }
     cl_chain_t *side = rc < 0 ? s_chain(ctx, o.type) : NULL;
     if (rc >= 0 || !side) {
         ec_writer_fini(&args);
@@ -649,13 +504,13 @@ int cmd_contract_events(cl_ctx_t *ctx, int argc, char **argv)
         ec_cur_bin(&body, &data, &size, EC_CONTRACT_VALUE_MAX);
         ec_cur_fold(&e, &body);
         ec_cur_fold(&c, &e);
-        json_t *j = c.err ? NULL : s_value_json(data, size);
+        json_t *j = c.err ? NULL : cl_cvalue_json(data, size);
         if (!j)
             break;
-        char *text = s_text(j);
+        char *text = cl_json_text(j);
         cl_out(ctx, "%llu  height %llu  %s  %s %s\n", (unsigned long long)seq,
                (unsigned long long)height, fn, ev, text ? text : "?");
-        s_text_free(text);
+        cl_json_text_free(text);
         json_array_append_new(list,
                               json_pack("{s:I,s:I,s:s,s:s,s:o}", "seq", (json_int_t)seq, "height",
                                         (json_int_t)height, "fn", fn, "event", ev, "data", j));
@@ -737,7 +592,7 @@ static int s_open_value(cl_ctx_t *ctx, const uint8_t *v, size_t size, const char
             rc = cl_fail(ctx, EC_ECRYPTO, "the contents do not match the hash on chain");
     }
     if (rc == 0 && out)
-        rc = cl_write_file(ctx, out, plain, n);
+        rc = cl_write_private(ctx, out, plain, n);
     else if (rc == 0 && fwrite(plain, 1, n, stdout) != n)
         rc = cl_fail(ctx, EC_EIO, "cannot write to standard output");
     if (plain) {
@@ -789,6 +644,8 @@ int cmd_contract_open(cl_ctx_t *ctx, int argc, char **argv)
     ec_writer_fini(&q);
     if (rc == 0 && out)
         cl_out(ctx, "opened: %s\n", out);
+    if (rc == 0 && out)
+        cl_emit(ctx, json_pack("{s:s,s:s,s:s}", "name", name, "fn", fn, "out", out));
     return rc;
 }
 
@@ -829,8 +686,8 @@ static json_t *s_decision_json(cl_ctx_t *ctx, const msgpack_object *o)
     ec_cur_str_copy(&c, decider, sizeof decider);
     ec_cur_bin_fixed(&c, dtx, EC_HASH_BYTES);
     ec_cur_bin(&c, &dec, &dec_size, EC_CONTRACT_ARGS_TX_MAX);
-    json_t *request = ec_cur_finish(&c) ? NULL : s_value_json(req, req_size);
-    json_t *decision = decided && request ? s_value_json(dec, dec_size) : json_null();
+    json_t *request = ec_cur_finish(&c) ? NULL : cl_cvalue_json(req, req_size);
+    json_t *decision = decided && request ? cl_cvalue_json(dec, dec_size) : json_null();
     if (!request || !decision) {
         json_decref(request);
         json_decref(decision);
@@ -839,16 +696,17 @@ static json_t *s_decision_json(cl_ctx_t *ctx, const msgpack_object *o)
     char txh[2 * EC_HASH_BYTES + 1], dtxh[2 * EC_HASH_BYTES + 1];
     ec_hex(txh, tx, EC_HASH_BYTES);
     ec_hex(dtxh, dtx, EC_HASH_BYTES);
-    char *rt = s_text(request), *dt = s_text(decision);
-    cl_out(ctx,
-           "%llu  %s  for a %s%s%s  asked at height %llu by %s (tx %.16s...)\n    request %s\n",
-           (unsigned long long)id, decided ? "decided" : "pending", role, org[0] ? " of " : "", org,
-           (unsigned long long)height, fn, txh, rt ? rt : "?");
+    char *rt = cl_json_text(request), *dt = cl_json_text(decision);
+    cl_out(
+        ctx,
+        "%llu  %s  for the role %s%s%s  asked at height %llu by %s (tx %.16s...)\n    request %s\n",
+        (unsigned long long)id, decided ? "decided" : "pending", role, org[0] ? " of " : "", org,
+        (unsigned long long)height, fn, txh, rt ? rt : "?");
     if (decided)
         cl_out(ctx, "    decided %s by %s at height %llu (tx %.16s...)\n", dt ? dt : "?", decider,
                (unsigned long long)decided, dtxh);
-    s_text_free(rt);
-    s_text_free(dt);
+    cl_json_text_free(rt);
+    cl_json_text_free(dt);
     json_t *j = json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:o}", "id", (json_int_t)id, "state",
                           decided ? "decided" : "pending", "height", (json_int_t)height, "tx", txh,
                           "fn", fn, "role", role, "org_code", org, "request", request);
@@ -937,7 +795,7 @@ int cmd_contract_decide(cl_ctx_t *ctx, int argc, char **argv)
         return cl_usage(ctx, "--decision is not JSON: %s", err.text);
     ec_writer_t d;
     ec_writer_init(&d);
-    const char *why = s_from_json(j, &d, 0);
+    const char *why = cl_cvalue_from_json(j, &d, 0);
     json_decref(j);
     if (!why && ec_writer_size(&d) > EC_CONTRACT_ARGS_TX_MAX)
         why = "too much: over 8192 bytes encoded";
@@ -954,8 +812,8 @@ int cmd_contract_decide(cl_ctx_t *ctx, int argc, char **argv)
     ec_writer_init(&w);
     ec_contract_decide_body_encode(&w, &b);
     cl_txres_t res;
-    rc = cl_submit_signed(ctx, side, s_txtype(side, EC_STX_CONTRACT_DECIDE), &w, NULL, 0, &res,
-                          NULL);
+    rc = cl_submit_signed(ctx, side, cl_contract_txtype(side, EC_STX_CONTRACT_DECIDE), &w, NULL, 0,
+                          &res, NULL);
     ec_writer_fini(&w);
     ec_writer_fini(&d);
     return rc ? rc : s_applied_result(ctx, side, &res, name, "on_decision");

@@ -35,6 +35,7 @@
 #include "ec_chain.h"
 #include "ec_config.h"
 #include "ec_crypto.h"
+#include "ec_evidence.h"
 #include "ec_rpc.h"
 #include "ec_slist.h"
 #include "ec_types.h"
@@ -695,6 +696,14 @@ typedef struct {
     uint64_t resync_blocks; /* the wiped validator fetched, applied and stored these */
     uint64_t resync_txs;    /* transactions in those blocks                          */
     double resync_s;        /* from its start to the others' tip, process start included */
+    bool has_evidence;      /* the evidence workload ran                             */
+    size_t evidence_files;  /* files hashed and deposited                            */
+    size_t evidence_batches;
+    unsigned evidence_threads;   /* hashing threads                                       */
+    double evidence_create_s;    /* writing the files (not measured)                      */
+    double evidence_hash_s;      /* reading, hashing, trees, signing: the client's part   */
+    double evidence_commit_s;    /* submitting the batches until the last committed       */
+    double evidence_files_per_s; /* files / (hash_s + commit_s)                          */
 } s_report_t;
 
 /*
@@ -834,6 +843,111 @@ static void s_run_contract(s_bench_t *b, s_report_t *rep)
     ec_writer_fini(&body);
     ec_writer_fini(&args);
     s_measured(b, b->side_rpc, txs, rep);
+}
+
+/* The evidence workload's files: small documents (an invoice's data, a contract's text). */
+#define S_EVIDENCE_FILE_BYTES 256
+
+/* Writes n files of S_EVIDENCE_FILE_BYTES random bytes into a new temporary folder (dir);
+ * returns their paths (one block; free() it and the array). Exits on failure. */
+static char **s_evidence_files(size_t n, char dir[PATH_MAX])
+{
+    snprintf(dir, PATH_MAX, "%s/ecert-bench-evidence-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(dir))
+        s_die("cannot make a temporary folder: %s", strerror(errno));
+    size_t name_max = strlen(dir) + 16;
+    char **paths = malloc(n * sizeof *paths);
+    char *names = malloc(n * name_max);
+    if (!paths || !names)
+        s_die("out of memory for %s", "the file names");
+    uint8_t data[S_EVIDENCE_FILE_BYTES];
+    for (size_t i = 0; i < n; i++) {
+        paths[i] = names + i * name_max;
+        snprintf(paths[i], name_max, "%s/f%08zu", dir, i);
+        randombytes_buf(data, sizeof data);
+        FILE *f = fopen(paths[i], "wb");
+        if (!f || fwrite(data, 1, sizeof data, f) != sizeof data || fclose(f) != 0)
+            s_die("cannot write %s", paths[i]);
+    }
+    return paths;
+}
+
+static void s_evidence_remove(char **paths, size_t n, const char *dir)
+{
+    for (size_t i = 0; i < n; i++)
+        unlink(paths[i]);
+    if (rmdir(dir) != 0)
+        fprintf(stderr, "ecert-bench: could not remove %s: %s\n", dir, strerror(errno));
+    free(paths[0]);
+    free(paths);
+}
+
+/*
+ * Evidence deposits: b->count small files, written outside the clock, then, timed as
+ * `ecert evidence put` works: reading and hashing them (a thread per core), the batch trees
+ * (at most EC_EVIDENCE_BATCH_MAX files each), one signed EVIDENCE per batch, and sending
+ * those until every one committed. The depositor is a fresh key: a deposit needs no role.
+ */
+static void s_run_evidence(s_bench_t *b, s_report_t *rep)
+{
+    size_t n = b->count;
+    char dir[PATH_MAX];
+    uint64_t t0 = bench_now_ns();
+    if (b->progress)
+        fprintf(stderr, "  writing %zu files of %u bytes...\n", n, S_EVIDENCE_FILE_BYTES);
+    char **paths = s_evidence_files(n, dir);
+    ec_key_t *key = ec_key_generate();
+    ec_hash32_t *hashes = malloc(n * sizeof *hashes);
+    ec_hash32_t *leaves =
+        malloc((n < EC_EVIDENCE_BATCH_MAX ? n : EC_EVIDENCE_BATCH_MAX) * sizeof *leaves);
+    size_t batches = (n + EC_EVIDENCE_BATCH_MAX - 1) / EC_EVIDENCE_BATCH_MAX;
+    bench_tx_t *txs = calloc(batches, sizeof *txs);
+    if (!key || !hashes || !leaves || !txs)
+        s_die("out of memory for %s", "the hashes");
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = cores < 1                         ? 1
+                       : cores > EC_EVIDENCE_THREADS_MAX ? EC_EVIDENCE_THREADS_MAX
+                                                         : (unsigned)cores;
+    s_measure_begin();
+    uint64_t t1 = bench_now_ns();
+    size_t failed = 0;
+    ec_status_t st = {0};
+    if (ec_evidence_hash_files(hashes, (const char *const *)paths, n, threads, &failed, &st) != 0)
+        s_die("%s", st.msg);
+    ec_writer_t body;
+    ec_writer_init(&body);
+    for (size_t i = 0; i < batches; i++) {
+        size_t off = i * EC_EVIDENCE_BATCH_MAX;
+        ec_evidence_body_t eb = {.count = n - off < EC_EVIDENCE_BATCH_MAX ? n - off
+                                                                          : EC_EVIDENCE_BATCH_MAX};
+        ec_evidence_root(eb.root, leaves, (const ec_hash32_t *)hashes + off, eb.count);
+        snprintf(eb.note, sizeof eb.note, "ecert-bench");
+        eb.note_len = strlen(eb.note);
+        ec_writer_reset(&body);
+        ec_evidence_body_encode(&body, &eb);
+        s_prepare(&txs[i], i, b->side_chain_id, EC_STX_EVIDENCE, key, &body, NULL, 0, NULL);
+    }
+    ec_writer_fini(&body);
+    uint64_t t2 = bench_now_ns();
+    bench_drive(b->side_rpc, txs, batches, 1, b->window, 0, 30000, false, &rep->load);
+    uint64_t t3 = bench_now_ns();
+    s_free_txs(txs, batches);
+    rep->has_evidence = true;
+    rep->evidence_files = n;
+    rep->evidence_batches = batches;
+    rep->evidence_threads = threads;
+    rep->evidence_create_s = (double)(t1 - t0) / 1e9;
+    rep->evidence_hash_s = (double)(t2 - t1) / 1e9;
+    rep->evidence_commit_s = (double)(t3 - t2) / 1e9;
+    rep->evidence_files_per_s = (double)n * 1e9 / (double)(t3 - t1);
+    /* The generic figures read as files: per second and seconds of the whole timed part. */
+    rep->load.seconds = (double)(t3 - t1) / 1e9;
+    rep->load.per_second = rep->load.failed ? 0 : rep->evidence_files_per_s;
+    free(hashes);
+    free(leaves);
+    ec_key_destroy(&key);
+    s_evidence_remove(paths, n, dir);
 }
 
 static void s_run_register(s_bench_t *b, s_report_t *rep)
@@ -1173,6 +1287,14 @@ static void s_report_human(const s_bench_t *b, const s_report_t *r, double ed_ra
                r->verify_valset_per_s, r->verify_valset_per_s / ed_rate);
         return;
     }
+    if (r->has_evidence) {
+        printf("  %-22s %zu of %u bytes (written in %.2f s, not timed), %zu batch(es)\n", "files",
+               r->evidence_files, S_EVIDENCE_FILE_BYTES, r->evidence_create_s, r->evidence_batches);
+        printf("  %-22s %.3f s with %u thread(s): read, SHA-256, batch trees, EVIDENCE signed\n",
+               "hashed", r->evidence_hash_s, r->evidence_threads);
+        printf("  %-22s %.3f s: %llu of %zu EVIDENCE committed\n", "deposited",
+               r->evidence_commit_s, (unsigned long long)l->ok, r->evidence_batches);
+    }
     printf("  %-22s %llu sent, %llu ok, %llu failed", "requests", (unsigned long long)l->offered,
            (unsigned long long)l->ok, (unsigned long long)l->failed);
     if (l->unanswered)
@@ -1181,8 +1303,10 @@ static void s_report_human(const s_bench_t *b, const s_report_t *r, double ed_ra
         printf(" (first refusal: %s %s)", ec_errname(l->first_error), l->first_error_msg);
     printf("\n");
     printf("  %-22s %.0f /s over %.2f s  (%.2f x Ed25519 rate)\n",
-           strcmp(b->workload, "query") == 0 ? "answered" : "committed", l->per_second, l->seconds,
-           l->per_second / ed_rate);
+           strcmp(b->workload, "query") == 0      ? "answered"
+           : strcmp(b->workload, "evidence") == 0 ? "files deposited"
+                                                  : "committed",
+           l->per_second, l->seconds, l->per_second / ed_rate);
     if (b->rate > 0)
         printf("  %-22s %.0f /s\n", "offered rate", b->rate);
     printf("  %-22s p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", "latency ms", l->p50_ms, l->p90_ms,
@@ -1235,6 +1359,16 @@ static void s_report_json(const s_bench_t *b, const s_report_t *r, double ed_rat
                                       (json_int_t)r->resync_blocks, "txs",
                                       (json_int_t)r->resync_txs, "seconds", r->resync_s,
                                       "txs_per_s", (double)r->resync_txs / r->resync_s));
+    if (r->has_evidence)
+        json_object_set_new(
+            o, "evidence",
+            json_pack("{s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f}", "files",
+                      (json_int_t)r->evidence_files, "file_bytes",
+                      (json_int_t)S_EVIDENCE_FILE_BYTES, "batches", (json_int_t)r->evidence_batches,
+                      "threads", (json_int_t)r->evidence_threads, "create_s", r->evidence_create_s,
+                      "hash_s", r->evidence_hash_s, "commit_s", r->evidence_commit_s, "files_per_s",
+                      r->evidence_files_per_s, "ratio_to_ed25519",
+                      r->evidence_files_per_s / ed_rate));
     if (strcmp(b->workload, "verify") == 0)
         json_object_set_new(o, "verify",
                             json_pack("{s:f, s:f, s:I}", "trusted_header_per_s",
@@ -1303,9 +1437,12 @@ static void s_usage(FILE *out)
             "                      relay) in a temporary folder for this run, then remove it\n"
             "  --validators N      with --private: validators per chain, 1 to 7 (default 1);\n"
             "                      the load is spread over the side chain's validators\n"
-            "  --workload W        register | issue | inspect | query | verify | contract\n"
-            "                      (default issue; contract: a deployed contract's pay(),\n"
-            "                      reading and writing two keys per call)\n"
+            "  --workload W        register | issue | inspect | query | verify | contract |\n"
+            "                      evidence (default issue; contract: a deployed contract's\n"
+            "                      pay(), reading and writing two keys per call; evidence:\n"
+            "                      --count files of 256 bytes, written to a temporary folder,\n"
+            "                      then timed: read, hashed on every core, batch trees, one\n"
+            "                      EVIDENCE per batch until committed; reports files/s)\n"
             "  --type TYPE         side chain to drive (default degree)\n"
             "  --count N           requests in the measured phase (default 20000)\n"
             "  --rate R            offered rate per second (default: as fast as possible)\n"
@@ -1476,15 +1613,15 @@ int main(int argc, char **argv)
     }
     if (slist_n)
         return s_slist_bench(slist_n, b.json);
-    static const char *const workloads[] = {"register", "issue",  "inspect",
-                                            "query",    "verify", "contract"};
+    static const char *const workloads[] = {"register", "issue",    "inspect", "query",
+                                            "verify",   "contract", "evidence"};
     bool known = false;
     for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++)
         known |= strcmp(b.workload, workloads[i]) == 0;
     if (!known) {
         fprintf(stderr,
                 "ecert-bench: unknown workload '%s' (register, issue, inspect, query, "
-                "verify, contract)\n",
+                "verify, contract, evidence)\n",
                 b.workload);
         return 2;
     }
@@ -1520,6 +1657,8 @@ int main(int argc, char **argv)
         s_run_query(&b, &rep);
     else if (strcmp(b.workload, "contract") == 0)
         s_run_contract(&b, &rep);
+    else if (strcmp(b.workload, "evidence") == 0)
+        s_run_evidence(&b, &rep);
     else
         s_run_verify(&b, &rep);
     s_procs_sample(s_procs, s_nprocs);

@@ -546,6 +546,8 @@ static const char *const s_side_shapes[] = {
                              "args: bin(1..8192)]",
     [EC_STX_CONTRACT_DECIDE] =
         "[name: str(1..63 of a-z 0-9 _ -), id: uint, decision: bin(1..8192)]",
+    [EC_STX_EVIDENCE] = "[root: bin32, count: uint(1..1048576), note: str(0..255, no control "
+                        "characters)]",
 };
 
 /* Ends a side-chain reader: finishes c, and on an error zeroes b and says the shape. */
@@ -782,4 +784,29 @@ int ec_contract_decide_body_read(ec_contract_decide_body_t *b, const msgpack_obj
     if (!c.err && (!ec_contract_name_valid(b->name) || b->decision_size == 0))
         ec_cur_fail(&c, EC_EINVAL);
     return s_side_done(&c, b, sizeof *b, EC_STX_CONTRACT_DECIDE, st);
+}
+
+/* ---- evidence deposits ------------------------------------------------------------------ */
+
+void ec_evidence_body_encode(ec_writer_t *w, const ec_evidence_body_t *b)
+{
+    assert(b->note_len < EC_EVIDENCE_NOTE_MAX);
+    ec_write_array(w, 3);
+    ec_write_bin(w, b->root, EC_HASH_BYTES);
+    ec_write_uint(w, b->count);
+    ec_write_str(w, b->note, b->note_len);
+}
+
+int ec_evidence_body_read(ec_evidence_body_t *b, const msgpack_object *body, ec_status_t *st)
+{
+    ec_cur_t c;
+    memset(b, 0, sizeof *b);
+    ec_cur_open(&c, body, 3);
+    ec_cur_bin_fixed(&c, b->root, EC_HASH_BYTES);
+    ec_cur_uint_max(&c, &b->count, EC_EVIDENCE_BATCH_MAX);
+    s_cur_text(&c, b->note, sizeof b->note, &b->note_len, 0);
+    /* A note is shown to whoever checks a file against the deposit: no terminal escapes. */
+    if (!c.err && (b->count == 0 || !s_text_ok(b->note, b->note_len)))
+        ec_cur_fail(&c, EC_EINVAL);
+    return s_side_done(&c, b, sizeof *b, EC_STX_EVIDENCE, st);
 }

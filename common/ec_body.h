@@ -17,6 +17,7 @@
  *   SIDECHAIN   [genesis: bin]                    CHANGE   [cert_id, fields_root]
  *                                                 REVOKE   [cert_id, reason]
  *                                                 ERASE    [cert_id, reason]
+ *                                                 EVIDENCE [root, count, note]
  *
  * Readers check what a body says by itself, exactly as the apps always have: the field
  * count and types (canonical form was checked when the transaction was decoded), string
@@ -358,6 +359,26 @@ typedef struct {
 void ec_contract_decide_body_encode(ec_writer_t *w, const ec_contract_decide_body_t *b);
 EC_WUR int ec_contract_decide_body_read(ec_contract_decide_body_t *b, const msgpack_object *body,
                                         ec_status_t *st);
+
+/* ---- evidence deposits (side chains; ec_evidence.h) ------------------------------------- */
+
+#define EC_EVIDENCE_BATCH_MAX (1u << 20) /* files one EVIDENCE deposits (a path of <= 20)  */
+#define EC_EVIDENCE_NOTE_MAX 256         /* a deposit's note, bytes + NUL                  */
+
+/* EVIDENCE [root: bin32, count: uint, note: str]: root the RFC 9162 root over `count`
+ * (1..EC_EVIDENCE_BATCH_MAX) EC_LEAF_DEPOSIT leaves; note 0..EC_EVIDENCE_NOTE_MAX-1 bytes of
+ * UTF-8 without C0/C1 control characters or DEL (it is shown to whoever checks a file). What
+ * the root covers is not the chain's to check: it never sees the files. */
+typedef struct {
+    uint8_t root[EC_HASH_BYTES];
+    uint64_t count;
+    char note[EC_EVIDENCE_NOTE_MAX]; /* note_len bytes, then a NUL                     */
+    size_t note_len;
+} ec_evidence_body_t;
+
+void ec_evidence_body_encode(ec_writer_t *w, const ec_evidence_body_t *b);
+EC_WUR int ec_evidence_body_read(ec_evidence_body_t *b, const msgpack_object *body,
+                                 ec_status_t *st);
 
 /* ---- pieces shared with query arguments ------------------------------------------------- */
 

@@ -57,6 +57,7 @@ static const char *const s_side_types[] = {
     "CONTRACT_UPGRADE",
     "CONTRACT_CALL",
     "CONTRACT_DECIDE",
+    "EVIDENCE",
 };
 
 const char *ec_role_name(uint32_t role)

@@ -72,6 +72,12 @@
  *   ERASE       [cert_id: bin(32), reason: str]  (no payload) deletes every payload of the
  *               certificate (ISSUE, CHANGEs, its inspections)   sender: the holder, or an
  *               issuing agency of the certificate's org
+ *   EVIDENCE    [root: bin(32), count: uint, note: str]  an evidence deposit: root is the
+ *               RFC 9162 root over `count` (1..EC_EVIDENCE_BATCH_MAX) EC_LEAF_DEPOSIT
+ *               leaves, one per file, whose data is the file's SHA-256 (the files never
+ *               leave their owner); note 0..EC_EVIDENCE_NOTE_MAX-1 bytes of UTF-8 without
+ *               control characters. A root is deposited once per chain (EC_EEXIST after);
+ *               the proof of one file is ec_evidence.h's bundle      sender: anyone
  *
  * Role requirements name cert_type and org_code where they matter: an issuing agency and an
  * inspection agency hold the role for one certificate type and one organization code; a
@@ -140,7 +146,8 @@ enum {
     EC_STX_CONTRACT_UPGRADE = 13, /* its owner publishes a new version                   */
     EC_STX_CONTRACT_CALL = 14,    /* anyone calls one of its functions                   */
     EC_STX_CONTRACT_DECIDE = 15,  /* a holder of the named role settles an escalation     */
-    EC_STX_MAX = 15,
+    EC_STX_EVIDENCE = 16,         /* anyone deposits the Merkle root of a batch of file hashes */
+    EC_STX_MAX = 16,
 };
 
 enum {

@@ -697,7 +697,8 @@ static int s_escalate(lua_State *L)
     uint64_t id = 0;
     int rc = h->escalate(h->ctx, role, org, ec_writer_data(w), ec_writer_size(w), &id);
     if (rc == EC_EINVAL)
-        return luaL_error(L, "escalate: no role named '%s'", role);
+        return luaL_error(L, "escalate: no role named '%s', or '%s' is no organization code", role,
+                          org);
     if (rc != 0)
         return s_fail_fault(L, rc);
     lua_pushinteger(L, (lua_Integer)id);

@@ -116,7 +116,7 @@ static size_t s_code_key(uint8_t out[S_KEY_MAX], const char *name, uint64_t vers
 }
 
 int ec_cstate_deploy(ec_block_ctx_t *ctx, const ec_tx_t *tx, const ec_contract_deploy_body_t *b,
-                       ec_status_t *st)
+                     ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
     bool upgrade = tx->type == EC_STX_CONTRACT_UPGRADE;
@@ -198,7 +198,7 @@ static int s_host_del(void *vctx, const uint8_t *key, size_t ks)
     return 0;
 }
 
-/* META key of an event of this block: "sc/ev/" be64(height) name 0x00 be64(seq). */
+/* META key of an event of this block: "ct/ev/" be64(height) name 0x00 be64(seq). */
 static size_t s_event_meta_key(uint8_t *out, uint64_t height, const char *name, uint64_t seq)
 {
     size_t n = strlen(S_EV_PREFIX), len = strlen(name);
@@ -546,7 +546,7 @@ static void s_applied(ec_block_ctx_t *ctx, const ec_tx_t *tx, const char *name, 
 }
 
 int ec_cstate_call(ec_block_ctx_t *ctx, const ec_tx_t *tx, const ec_contract_call_body_t *b,
-                     const ec_cfacts_t *facts, ec_status_t *st)
+                   const ec_cfacts_t *facts, ec_status_t *st)
 {
     s_record_t r;
     ec_writer_t result;
@@ -566,7 +566,7 @@ int ec_cstate_call(ec_block_ctx_t *ctx, const ec_tx_t *tx, const ec_contract_cal
 }
 
 int ec_cstate_decide(ec_block_ctx_t *ctx, const ec_tx_t *tx, const ec_contract_decide_body_t *b,
-                       const ec_cfacts_t *facts, ec_status_t *st)
+                     const ec_cfacts_t *facts, ec_status_t *st)
 {
     ec_ledger_t *l = ctx->ledger;
     s_decision_t *d = NULL;
@@ -680,7 +680,7 @@ static int s_block_events(ec_ledger_t *l, s_announce_t *a)
 }
 
 int ec_cstate_announce(ec_ledger_t *l, uint64_t height, uint32_t max,
-                         void (*pub)(void *pctx, const uint8_t *frame, size_t size), void *pctx)
+                       void (*pub)(void *pctx, const uint8_t *frame, size_t size), void *pctx)
 {
     s_announce_t a = {.height = height, .max = max, .pub = pub, .pctx = pctx};
     ec_writer_init(&a.frame);
@@ -796,7 +796,7 @@ static int s_query_decisions(ec_ledger_t *l, const char *name, uint64_t from, bo
 }
 
 int ec_cstate_query(ec_ledger_t *l, const char *path, const msgpack_object *args,
-                      const ec_cfacts_t *facts, ec_writer_t *out, ec_status_t *st)
+                    const ec_cfacts_t *facts, ec_writer_t *out, ec_status_t *st)
 {
     char name[EC_CONTRACT_NAME_MAX];
     ec_cur_t c;

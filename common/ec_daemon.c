@@ -156,6 +156,62 @@ static int s_options(int argc, char **argv, const char *program, s_args_t *args)
     return -1;
 }
 
+int ec_daemon_simple_options(int argc, char **argv, const char *program, void (*usage)(FILE *out),
+                             const char **config)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    *config = NULL;
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":c:hV", longopts, NULL)) != -1) {
+        switch (opt) {
+            case 'c':
+                *config = optarg;
+                break;
+            case 'h':
+                usage(stdout);
+                return S_EXIT_OK;
+            case 'V':
+                printf("%s %s\n", program, EC_VERSION_STRING);
+                return S_EXIT_OK;
+            case ':':
+                fprintf(stderr, "%s: option %s needs a value\n", program, argv[optind - 1]);
+                return S_EXIT_CONFIG;
+            default:
+                fprintf(stderr, "%s: unknown option %s\n", program, argv[optind - 1]);
+                usage(stderr);
+                return S_EXIT_CONFIG;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument %s\n", program, argv[optind]);
+        return S_EXIT_CONFIG;
+    }
+    if (!*config) {
+        fprintf(stderr, "%s: --config FILE is required\n", program);
+        usage(stderr);
+        return S_EXIT_CONFIG;
+    }
+    return -1;
+}
+
+int ec_daemon_key_load(const char *key_path, const char *passphrase_file, ec_key_t **key,
+                       ec_status_t *st)
+{
+    char *pass = ec_passphrase_read(passphrase_file, st);
+    if (!pass)
+        return st->code ? st->code : EC_ECONFIG;
+    int rc = ec_key_load(key, key_path, pass, st);
+    ec_passphrase_free(&pass);
+    return rc;
+}
+
 /* Everything main() loads before the node starts; freed by s_loaded_fini. */
 typedef struct {
     ec_node_file_t file;  /* the node config                                            */
@@ -178,14 +234,8 @@ static const char *s_kind_name(uint32_t kind)
 static int s_key_load(s_loaded_t *ld, const char *program)
 {
     ec_status_t st = {0};
-    char *pass = ec_passphrase_read(ld->file.passphrase_file, &st);
-    if (!pass) {
-        fprintf(stderr, "%s: %s\n", program, st.msg);
-        return S_EXIT_CONFIG;
-    }
-    int rc = ec_key_load(&ld->key, ld->file.validator_key_path, pass, &st);
-    ec_passphrase_free(&pass);
-    if (rc != 0) {
+    if (ec_daemon_key_load(ld->file.validator_key_path, ld->file.passphrase_file, &ld->key, &st) !=
+        0) {
         fprintf(stderr, "%s: validator key: %s\n", program, st.msg);
         return S_EXIT_CONFIG;
     }

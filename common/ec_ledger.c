@@ -716,7 +716,7 @@ typedef struct {
 
 typedef struct {
     s_pend_t *v;
-    size_t n, at;
+    size_t n, cap, at;
     const uint8_t *after;
     size_t after_size;
     uint32_t left; /* entries still to hand over                                    */
@@ -739,15 +739,15 @@ static int s_pend_fn(void *vctx, uint8_t cf, const uint8_t *key, size_t key_size
     s_merge_t *m = vctx;
     if (m->after_size && s_key_cmp3(key, key_size, m->after, m->after_size) <= 0)
         return 0;
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 16;
+        s_pend_t *v = realloc(m->v, cap * sizeof *v);
+        if (!v)
+            return EC_ENOMEM;
+        m->v = v;
+        m->cap = cap;
+    }
     m->v[m->n++] = (s_pend_t){key, val, key_size, val_size, del};
-    return 0;
-}
-
-static int s_pend_count_fn(void *vctx, uint8_t cf, const uint8_t *key, size_t key_size,
-                           const uint8_t *val, size_t val_size, bool del)
-{
-    (void)cf, (void)key, (void)key_size, (void)val, (void)val_size, (void)del;
-    (*(size_t *)vctx)++;
     return 0;
 }
 
@@ -791,16 +791,9 @@ int ec_ledger_scan_pending(ec_ledger_t *l, ec_cf_t cf, const void *prefix, size_
     assert(after || after_size == 0);
     if (l->fault)
         return l->fault;
-    size_t n = 0;
-    int rc =
-        ec_overlay_each_prefix(l->overlay, (uint8_t)cf, prefix, prefix_size, s_pend_count_fn, &n);
-    if (rc != 0)
-        return rc;
     s_merge_t m = {.after = after, .after_size = after_size, .left = limit, .fn = fn, .ctx = ctx};
-    if (n > 0 && !(m.v = malloc(n * sizeof *m.v)))
-        return EC_ENOMEM;
-    if (n > 0 && (rc = ec_overlay_each_prefix(l->overlay, (uint8_t)cf, prefix, prefix_size,
-                                              s_pend_fn, &m)) != 0) {
+    int rc = ec_overlay_each_prefix(l->overlay, (uint8_t)cf, prefix, prefix_size, s_pend_fn, &m);
+    if (rc != 0) {
         free(m.v);
         return rc;
     }

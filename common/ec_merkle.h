@@ -29,6 +29,8 @@ enum {
     EC_LEAF_FIELD = 0x05,    /* data = encoded certificate field [name, value, salt]       */
     EC_LEAF_EVIDENCE = 0x06, /* data = encoded equivocation evidence (evidence_root)     */
     EC_LEAF_STATUS = 0x07,   /* data = one page of a status list (ec_slist.h)            */
+    EC_LEAF_DEPOSIT = 0x08,  /* data = a deposited file's SHA-256 (EVIDENCE batches; not
+                              * EC_LEAF_EVIDENCE, which is equivocation evidence)          */
 };
 
 /* Longest proof accepted: trees never exceed 2^63 leaves. */

@@ -42,6 +42,12 @@
  *                                                     (1: retired or revoked)
  *   'k' identity(32)                                  the account's signing key (zero:
  *                                                     revoked); absent: the identity key
+ *   'v' root(32) signer(32)                           be64(height) tx_id(32) be64(count):
+ *                                                     the EVIDENCE by which the key
+ *                                                     signer deposited this batch root
+ *                                                     (once per key and root: someone who
+ *                                                     copies a pending root deposits it
+ *                                                     as theirs, never in one's place)
  *
  * Roles, attestations and holders name accounts by their identity key (the key they
  * registered with, whose hash is the address): a transaction signed by a key that
@@ -133,6 +139,7 @@ enum {
     SC_K_USAGE = 'U',
     SC_K_KEY = 'K',
     SC_K_SIGNER = 'k',
+    SC_K_EVIDENCE = 'v',
 };
 
 enum { SC_ISSUED = 1, SC_ACKNOWLEDGED = 2, SC_REVOKED = 3, SC_CANCELLED = 4 };
@@ -159,6 +166,7 @@ enum { SC_ISSUED = 1, SC_ACKNOWLEDGED = 2, SC_REVOKED = 3, SC_CANCELLED = 4 };
 #define SC_LIST_MAX 1000         /* certs_by_holder limit                              */
 #define SC_PAYLOADS_MAX 1024     /* CHANGE + INSPECT payloads one certificate may have */
 #define SC_PAYLOAD_KEY_BYTES (1 + EC_HASH_BYTES + 4)
+#define SC_EVIDENCE_VAL_BYTES (8 + EC_HASH_BYTES + 8)
 
 /* ---- the app ---------------------------------------------------------------------------- */
 
@@ -230,6 +238,7 @@ typedef union {
     ec_contract_deploy_body_t deploy; /* CONTRACT_DEPLOY and CONTRACT_UPGRADE            */
     ec_contract_call_body_t call;
     ec_contract_decide_body_t decide;
+    ec_evidence_body_t evidence;
 } sc_body_t;
 
 /* The status a reader sees: final states first, then a suspension. */
@@ -728,6 +737,9 @@ static int s_parse_body(const ec_tx_t *tx, sc_body_t *b, ec_status_t *st)
             break;
         case EC_STX_CONTRACT_DECIDE:
             rc = ec_contract_decide_body_read(&b->decide, tx->body, st);
+            break;
+        case EC_STX_EVIDENCE:
+            rc = ec_evidence_body_read(&b->evidence, tx->body, st);
             break;
         default:
             return ec_status_set(st, EC_EINVAL, "unknown side-chain transaction type %llu",
@@ -1483,6 +1495,81 @@ static int s_deliver_erase(sc_app_t *app, ec_block_ctx_t *ctx, const ec_tx_t *tx
     return s_cert_commit(ctx, tx, b->cert_id, &c, was, st);
 }
 
+/* ---- deliver_tx: evidence deposits ----------------------------------------------------- */
+
+/* A deposit as the 'v' key's value holds it. */
+typedef struct {
+    uint64_t height;              /* side block of the EVIDENCE                        */
+    uint8_t tx_id[EC_HASH_BYTES]; /* the EVIDENCE transaction                          */
+    uint64_t count;               /* files in the batch                                */
+} sc_deposit_t;
+
+/*
+ * Reads the deposit of `root` through the pending batch (pending = true, commit thread) or
+ * from committed data. Returns 0, EC_ENOTFOUND, or a local fault (EC_EIO, EC_ENOMEM,
+ * EC_EINTERNAL for a corrupt value), with st set for every code but EC_ENOTFOUND.
+ */
+static int s_deposit_load(ec_ledger_t *l, bool pending, const uint8_t root[EC_HASH_BYTES],
+                          const uint8_t signer[EC_PK_BYTES], sc_deposit_t *d, ec_status_t *st)
+{
+    uint8_t key[1 + EC_HASH_BYTES + EC_PK_BYTES], *val = NULL;
+    size_t size = 0;
+    key[0] = SC_K_EVIDENCE;
+    memcpy(key + 1, root, EC_HASH_BYTES);
+    memcpy(key + 1 + EC_HASH_BYTES, signer, EC_PK_BYTES);
+    int rc = pending ? ec_state_get(l, key, sizeof key, &val, &size)
+                     : ec_ledger_get(l, EC_CF_STATE, key, sizeof key, &val, &size);
+    if (rc == EC_ENOTFOUND)
+        return rc;
+    if (rc == 0 && size != SC_EVIDENCE_VAL_BYTES)
+        rc = EC_EINTERNAL;
+    if (rc == 0) {
+        d->height = ec_be64_get(val);
+        memcpy(d->tx_id, val + 8, EC_HASH_BYTES);
+        d->count = ec_be64_get(val + 8 + EC_HASH_BYTES);
+    }
+    free(val);
+    if (rc) {
+        ec_error("sidechain: reading a deposit failed: %s", ec_strerror(rc));
+        return ec_status_set(st, rc, "reading a deposit: %s", ec_strerror(rc));
+    }
+    return 0;
+}
+
+/*
+ * EVIDENCE: anyone deposits a batch root, once per signing key (one point get, one put):
+ * the key that signs is the depositor a proof names, so the deposit is keyed by it too. The
+ * chain cannot
+ * check what the root covers (it never sees the files); it vouches for who deposited it
+ * and when, which is what a file's proof (ec_evidence.h) needs from it.
+ */
+static int s_deliver_evidence(ec_block_ctx_t *ctx, const ec_tx_t *tx, const ec_evidence_body_t *b,
+                              ec_status_t *st)
+{
+    sc_deposit_t d;
+    int rc = s_deposit_load(ctx->ledger, true, b->root, tx->sender, &d, st);
+    if (rc == 0) {
+        char root[2 * EC_HASH_BYTES + 1], id[2 * EC_HASH_BYTES + 1];
+        ec_hex(root, b->root, EC_HASH_BYTES);
+        ec_hex(id, d.tx_id, EC_HASH_BYTES);
+        return ec_status_set(st, EC_EEXIST,
+                             "this key deposited batch root %.16s... already, at height %llu by "
+                             "tx %.16s... (%llu files)",
+                             root, (unsigned long long)d.height, id, (unsigned long long)d.count);
+    }
+    if (rc != EC_ENOTFOUND)
+        return rc;
+    uint8_t key[1 + EC_HASH_BYTES + EC_PK_BYTES], val[SC_EVIDENCE_VAL_BYTES];
+    key[0] = SC_K_EVIDENCE;
+    memcpy(key + 1, b->root, EC_HASH_BYTES);
+    memcpy(key + 1 + EC_HASH_BYTES, tx->sender, EC_PK_BYTES);
+    ec_be64_put(val, ctx->height);
+    memcpy(val + 8, tx->id, EC_HASH_BYTES);
+    ec_be64_put(val + 8 + EC_HASH_BYTES, b->count);
+    ec_state_put(ctx->ledger, key, sizeof key, val, sizeof val);
+    return 0;
+}
+
 static int s_deliver_tx(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, const uint8_t *payload,
                         size_t payload_size, ec_status_t *st)
 {
@@ -1525,6 +1612,8 @@ static int s_deliver_tx(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, cons
         case EC_STX_CONTRACT_DECIDE:
             rc = s_holder_fresh(app, ctx, st);
             return rc ? rc : ec_cstate_decide(ctx, &as, &b.decide, &app->facts, st);
+        case EC_STX_EVIDENCE:
+            return s_deliver_evidence(ctx, tx, &b.evidence, st); /* the key that signed */
         default:
             return s_deliver_update(app, ctx, &as, &b, st);
     }
@@ -2053,6 +2142,36 @@ static int s_query_slist(sc_app_t *app, ec_ledger_t *l, const msgpack_object *ar
     return ec_status_set(st, EC_EBUSY, "blocks kept coming while the status list was read");
 }
 
+/* evidence [root: bin32, signer: bin32] -> [height: uint, tx_id: bin32, count: uint]: the
+ * deposit of a batch root by a key, from committed data; EC_ENOTFOUND when that key never
+ * deposited it here. */
+static int s_query_evidence(ec_ledger_t *l, const msgpack_object *args, ec_writer_t *out,
+                            ec_status_t *st)
+{
+    uint8_t root[EC_HASH_BYTES], signer[EC_PK_BYTES];
+    ec_cur_t c;
+    ec_cur_open(&c, args, 2);
+    ec_cur_bin_fixed(&c, root, EC_HASH_BYTES);
+    ec_cur_bin_fixed(&c, signer, EC_PK_BYTES);
+    int rc = ec_cur_finish(&c);
+    if (rc)
+        return ec_status_set(st, rc, "evidence takes [root: bin32, signer: bin32]");
+    sc_deposit_t d;
+    rc = s_deposit_load(l, false, root, signer, &d, st);
+    if (rc == EC_ENOTFOUND) {
+        char hex[2 * EC_HASH_BYTES + 1];
+        ec_hex(hex, root, EC_HASH_BYTES);
+        return ec_status_set(st, EC_ENOTFOUND, "no deposit of batch root %s", hex);
+    }
+    if (rc)
+        return rc;
+    ec_write_array(out, 3);
+    ec_write_uint(out, d.height);
+    ec_write_bin(out, d.tx_id, EC_HASH_BYTES);
+    ec_write_uint(out, d.count);
+    return 0;
+}
+
 static int s_query(void *self, ec_ledger_t *ledger, const char *path, const msgpack_object *args,
                    ec_writer_t *out, ec_status_t *st)
 {
@@ -2076,12 +2195,14 @@ static int s_query(void *self, ec_ledger_t *ledger, const char *path, const msgp
         return s_query_slist(app, ledger, args, out, st);
     if (strcmp(path, "usage") == 0)
         return s_query_usage(app, ledger, args, out, st);
+    if (strcmp(path, "evidence") == 0)
+        return s_query_evidence(ledger, args, out, st);
     return ec_status_set(st, EC_EMETHOD, "unknown side-chain query %s", path);
 }
 
 /* ---- construction ----------------------------------------------------------------------- */
 
-/* ---- what contracts may know of a caller (sc_contract.h) ------------------------------- */
+/* ---- what contracts may know of a caller (ec_cstate.h) --------------------------------- */
 
 static int s_read(ec_ledger_t *l, bool pending, const uint8_t *key, size_t ks, uint8_t **val,
                   size_t *vs)
@@ -2105,7 +2226,7 @@ static int s_facts_role_fn(void *vctx, const uint8_t *key, size_t ks, const uint
         return EC_EINTERNAL;
     const char *name = ec_role_name(key[at]);
     size_t org = at + 2 + key[at + 1];
-    if (!name || r->count >= 64)
+    if (!name || r->count >= EC_ACCOUNT_ROLES_MAX)
         return 0;
     ec_write_map(&r->items, 2);
     ec_write_cstr(&r->items, "org");

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench_smoke: a short real run of ecert-bench against a private devnet, for every
-# workload (register, issue, inspect, query, verify, contract): each must finish with every request
-# acknowledged and report the figures docs/PERFORMANCE.md relies on. No timing is asserted
-# (this machine is shared and noisy); scripts/bench does the measuring.
+# workload (register, issue, inspect, query, verify, contract, evidence): each must finish with
+# every request acknowledged and report the figures docs/PERFORMANCE.md relies on. No timing is
+# asserted (this machine is shared and noisy); scripts/bench does the measuring.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 use_small_devnet
@@ -38,6 +38,12 @@ run query --count 1000 --signers 2
 expect_all_ok query 1000
 run contract --count 300 --signers 1
 expect_all_ok contract 300
+run evidence --count 3000
+jq -e '.ok == 1 and .failed == 0 and .evidence.files == 3000 and .evidence.batches == 1 and
+    .evidence.files_per_s > 0 and .per_second == .evidence.files_per_s and .ratio_to_ed25519 > 0' \
+    "$T/evidence.json" >/dev/null || fail "evidence: $(cat "$T/evidence.json")"
+[ -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'ecert-bench-evidence-*' -newer "$T/issue.json" \
+    2>/dev/null)" ] || fail "evidence: its temporary files were left behind"
 run verify --signers 1
 jq -e '.verify.trusted_header_per_s > 0 and .verify.valset_per_s > 0 and .verify.bundle_bytes > 500' \
     "$T/verify.json" >/dev/null || fail "verify: $(cat "$T/verify.json")"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # devnet_story: what a newcomer does first. `scripts/devnet up` brings up the full devnet
-# (main chain, six side chains, relay), `scripts/demo` runs the whole walkthrough (roles,
+# (main chain, seven side chains, relay), `scripts/demo` runs the whole walkthrough (roles,
 # attestation, issue, read, acknowledge, inspect, proof, offline verification), a second
 # `up` is a no-op, after `down` + `up` the data is still there, and after the citizen
 # erases the certificate's contents (ERASE) every bundle, old or new, still verifies. No
@@ -15,7 +15,7 @@ grep -q "ECERT_CONFIG=$ECERT_DEVNET_DIR/client.yaml" "$T/up1.log" ||
 [ "$(stat -c %a "$ECERT_DEVNET_DIR/passphrase")" = 600 ] || fail "passphrase file is not 0600"
 no_passphrase_in_daemon_env
 run_logged status.log "devnet status says something is not running" devnet status
-for t in marriage property degree license health invoice; do
+for t in marriage property degree license health invoice share; do
     grep -q "side-$t .*running" "$T/status.log" || fail "side chain $t is not running"
 done
 

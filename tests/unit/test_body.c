@@ -38,6 +38,7 @@ READER(renew)
 READER(change)
 READER(revoke)
 READER(erase)
+READER(evidence)
 #undef READER
 
 /* Big enough for any body struct. */
@@ -53,6 +54,7 @@ typedef union {
     ec_renew_body_t renew;
     ec_change_body_t change;
     ec_revoke_body_t revoke;
+    ec_evidence_body_t evidence;
 } any_body_t;
 
 static char s_addr[EC_ADDR_MAX]; /* a valid address                                       */
@@ -792,6 +794,110 @@ static void test_refuse_sidechain(void **state)
     ec_writer_fini(&w);
 }
 
+/* ---- EVIDENCE --------------------------------------------------------------------------- */
+
+/* [root: bin32, count: uint, note: str]: round trips, the wire bytes by hand, and every
+ * rule: a count of 1..2^20, a note of 0..255 bytes of text without control characters. */
+static void test_evidence(void **state)
+{
+    (void)state;
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_evidence_body_t ev = {.count = 3};
+    memset(ev.root, 0x11, sizeof ev.root);
+    snprintf(ev.note, sizeof ev.note, "n");
+    ev.note_len = 1;
+    ec_evidence_body_encode(&w, &ev);
+    /* fixarray(3) bin8(32) <root> fixint(3) fixstr(1) 'n' */
+    uint8_t want[2 + 2 + 32 + 1 + 2] = {0x93, 0xc4, 0x20};
+    memset(want + 3, 0x11, 32);
+    want[35] = 0x03;
+    want[36] = 0xa1;
+    want[37] = 'n';
+    s_assert_bytes(&w, want, 38);
+    ROUNDTRIP(evidence, &w);
+    any_body_t *b = s_read(r_evidence, sizeof ev, &w, 0, "evidence");
+    assert_memory_equal(&b->evidence, &ev, sizeof ev);
+
+    /* The limits, and text people read: an empty note, a full one, UTF-8 beyond ASCII. */
+    const struct {
+        uint64_t count;
+        const char *note;
+        size_t len;
+        int want;
+        const char *what;
+    } cases[] = {
+        {1, "", 0, 0, "one file, no note"},
+        {EC_EVIDENCE_BATCH_MAX, "\xe5\x90\x88\xe5\x90\x8c 2026-17", 14, 0, "full batch, UTF-8"},
+        {0, "", 0, EC_EINVAL, "an empty batch"},
+        {EC_EVIDENCE_BATCH_MAX + 1ull, "", 0, EC_EINVAL, "a batch above the limit"},
+        {1, "line\\nbreak", 11, 0, "a backslash is text"},
+        {1, "line\nbreak", 10, EC_EINVAL, "a newline"},
+        {1, "esc\x1b[2J", 7, EC_EINVAL, "a terminal escape"},
+        {1, "del\x7f", 4, EC_EINVAL, "DEL"},
+        {1, "c1\xc2\x9b", 4, EC_EINVAL, "a C1 control"},
+        {1, "a\0b", 3, EC_EINVAL, "a NUL byte"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ec_writer_reset(&w);
+        ec_write_array(&w, 3);
+        ec_write_bin(&w, ev.root, 32);
+        ec_write_uint(&w, cases[i].count);
+        ec_write_str(&w, cases[i].note, cases[i].len);
+        s_case_t c = {cases[i].what, r_evidence, sizeof(ec_evidence_body_t), cases[i].want};
+        s_check(&c, &w);
+        if (cases[i].want == 0)
+            ROUNDTRIP(evidence, &w);
+    }
+    s_case_t c = {"a note of 255 bytes", r_evidence, sizeof(ec_evidence_body_t), 0};
+    ec_writer_reset(&w);
+    ec_write_array(&w, 3);
+    ec_write_bin(&w, ev.root, 32);
+    ec_write_uint(&w, 1);
+    s_str_n(&w, 'x', EC_EVIDENCE_NOTE_MAX - 1);
+    s_check(&c, &w);
+    c = (s_case_t){"a note of 256 bytes", r_evidence, sizeof(ec_evidence_body_t), EC_ETOOBIG};
+    ec_writer_reset(&w);
+    ec_write_array(&w, 3);
+    ec_write_bin(&w, ev.root, 32);
+    ec_write_uint(&w, 1);
+    s_str_n(&w, 'x', EC_EVIDENCE_NOTE_MAX);
+    s_check(&c, &w);
+
+    /* Shapes: wrong count of fields, a short root, a negative count; the message names the
+     * body's shape. */
+    c = (s_case_t){"two fields", r_evidence, sizeof(ec_evidence_body_t), EC_EINVAL};
+    ec_writer_reset(&w);
+    ec_write_array(&w, 2);
+    ec_write_bin(&w, ev.root, 32);
+    ec_write_uint(&w, 1);
+    s_check(&c, &w);
+    c = (s_case_t){"a root of 31 bytes", r_evidence, sizeof(ec_evidence_body_t), EC_EINVAL};
+    ec_writer_reset(&w);
+    ec_write_array(&w, 3);
+    ec_write_bin(&w, ev.root, 31);
+    ec_write_uint(&w, 1);
+    ec_write_cstr(&w, "");
+    s_check(&c, &w);
+    c = (s_case_t){"a negative count", r_evidence, sizeof(ec_evidence_body_t), EC_EINVAL};
+    ec_writer_reset(&w);
+    ec_write_array(&w, 3);
+    ec_write_bin(&w, ev.root, 32);
+    ec_write_int(&w, -1);
+    ec_write_cstr(&w, "");
+    s_check(&c, &w);
+    ec_decoder_t d;
+    ec_decoder_init(&d);
+    const msgpack_object *root = NULL;
+    assert_int_equal(ec_decode(&d, ec_writer_data(&w), ec_writer_size(&w), &root), 0);
+    ec_status_t st = {0};
+    assert_int_equal(ec_evidence_body_read(&ev, root, &st), EC_EINVAL);
+    assert_non_null(strstr(st.msg, "EVIDENCE body must be [root: bin32, count: uint"));
+    ec_decoder_fini(&d);
+    assert_string_equal(ec_tx_type_name(EC_CHAIN_SIDE, EC_STX_EVIDENCE), "EVIDENCE");
+    ec_writer_fini(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -803,6 +909,7 @@ int main(void)
         cmocka_unit_test(test_refuse_text),
         cmocka_unit_test(test_refuse_addresses_and_roles),
         cmocka_unit_test(test_refuse_sidechain),
+        cmocka_unit_test(test_evidence),
     };
     return cmocka_run_group_tests_name("body", tests, s_setup, NULL);
 }

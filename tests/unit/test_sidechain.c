@@ -1492,6 +1492,171 @@ static void test_app_invoice(void **state)
     msgpack_unpacked_init(&g_result);
 }
 
+/* publish() of assets.lua: a structured dataset of org, access ruled by acl. */
+static int share_publish(fx_t *fx, int k, const char *org, const char *acl,
+                         const msgpack_object **res)
+{
+    uint8_t sha[EC_HASH_BYTES] = {7}, access[80] = {9};
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_map(&a, 11);
+    ec_write_cstr(&a, "access");
+    ec_write_bin(&a, access, sizeof access);
+    ec_write_cstr(&a, "acl");
+    ec_write_cstr(&a, acl);
+    ec_write_cstr(&a, "data_type");
+    ec_write_cstr(&a, "structured");
+    ec_write_cstr(&a, "description");
+    ec_write_cstr(&a, "Vaccinations by district");
+    ec_write_cstr(&a, "keywords");
+    ec_write_array(&a, 1);
+    ec_write_cstr(&a, "Vacc");
+    ec_write_cstr(&a, "ods");
+    ec_write_cstr(&a, "tcp://127.0.0.1:7400");
+    ec_write_cstr(&a, "org");
+    ec_write_cstr(&a, org);
+    ec_write_cstr(&a, "schema");
+    ec_write_cstr(&a, "csv: district,count");
+    ec_write_cstr(&a, "hash");
+    ec_write_bin(&a, sha, sizeof sha);
+    ec_write_cstr(&a, "size");
+    ec_write_uint(&a, 10);
+    ec_write_cstr(&a, "title");
+    ec_write_cstr(&a, "Vaccinations 2026");
+    int rc = app_call(fx, k, "assets", "publish", &a, res);
+    ec_writer_fini(&a);
+    return rc;
+}
+
+/* A call with string arguments (NULL ends them; "#N" writes the integer N). */
+static int share_call(fx_t *fx, int k, const char *name, const char *fn, const msgpack_object **res,
+                      ...)
+{
+    const char *args[8];
+    uint32_t n = 0;
+    va_list ap;
+    va_start(ap, res);
+    for (const char *x; n < 8 && (x = va_arg(ap, const char *));)
+        args[n++] = x;
+    va_end(ap);
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, n);
+    for (uint32_t i = 0; i < n; i++) {
+        if (args[i][0] == '#')
+            ec_write_uint(&a, strtoull(args[i] + 1, NULL, 10));
+        else
+            ec_write_cstr(&a, args[i]);
+    }
+    int rc = app_call(fx, k, name, fn, &a, res);
+    ec_writer_fini(&a);
+    return rc;
+}
+
+/* grant({org = org, purpose = purpose}) of an acl.lua. */
+static int share_grant(fx_t *fx, int k, const char *acl, const char *org, const char *purpose)
+{
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_map(&a, 2);
+    ec_write_cstr(&a, "org");
+    ec_write_cstr(&a, org);
+    ec_write_cstr(&a, "purpose");
+    ec_write_cstr(&a, purpose);
+    int rc = app_call(fx, k, acl, "grant", &a, NULL);
+    ec_writer_fini(&a);
+    return rc;
+}
+
+/*
+ * deploy/contracts/assets.lua and acl.lua: a publisher of an org publishes for it only;
+ * the access contract admits by organization and purpose, records every request (granted
+ * or refused), and stops admitting once its rule is revoked; only its owner changes the
+ * rules; the directory finds the asset by keyword, moves it between organizations with
+ * both sides' consent and keeps the history.
+ */
+static void test_app_sharing(void **state)
+{
+    fx_t *fx = *state;
+    char *code = contract_code("assets.lua");
+    deploy_as_org1(fx, "assets", code);
+    free(code);
+    code = contract_code("acl.lua");
+    assert_int_equal(contract_deploy(fx, EC_STX_CONTRACT_DEPLOY, K_ISSUER1, "acl-1", "ORG1", code),
+                     0);
+    free(code);
+    side_commit(fx);
+
+    const msgpack_object *r = NULL;
+    assert_int_equal(share_publish(fx, K_ISSUER2, "ORG1", "acl-1", NULL), EC_ECONTRACT);
+    assert_int_equal(share_publish(fx, K_ISSUER1, "ORG1", "acl-1", &r), 0);
+    assert_true(mstr_has(r, "id", "A1"));
+    assert_int_equal(share_call(fx, K_HOLDER, "acl-1", "init", NULL, "A1", NULL), EC_ECONTRACT);
+    assert_int_equal(share_call(fx, K_ISSUER1, "acl-1", "init", NULL, "A1", NULL), 0);
+    assert_int_equal(share_grant(fx, K_HOLDER, "acl-1", "ORG2", "stats"), EC_ECONTRACT);
+    assert_int_equal(share_grant(fx, K_ISSUER1, "acl-1", "ORG2", "stats"), 0);
+    side_commit(fx);
+
+    /* An issuer of ORG2 for the purpose: granted; otherwise refused, and recorded. */
+    assert_int_equal(share_call(fx, K_ISSUER2, "acl-1", "request", &r, "A1", "#1", "stats", NULL),
+                     0);
+    bool granted = false;
+    assert_int_equal(mget(r, "granted")->type, MSGPACK_OBJECT_BOOLEAN);
+    granted = mget(r, "granted")->via.boolean;
+    assert_true(granted);
+    assert_int_equal(share_call(fx, K_ISSUER2, "acl-1", "request", &r, "A1", "#1", "ads", NULL), 0);
+    assert_false(mget(r, "granted")->via.boolean);
+    assert_true(mstr_has(r, "why", "for stats only"));
+    assert_int_equal(share_call(fx, K_HOLDER, "acl-1", "request", &r, "A1", "#1", "stats", NULL),
+                     0);
+    assert_false(mget(r, "granted")->via.boolean);
+    assert_true(mstr_has(r, "why", "not of ORG2"));
+    assert_int_equal(share_call(fx, K_ISSUER2, "acl-1", "request", NULL, "A9", "#1", "stats", NULL),
+                     EC_ECONTRACT);
+    assert_int_equal(share_call(fx, K_ISSUER1, "acl-1", "revoke", NULL, "#1", NULL), 0);
+    side_commit(fx);
+    assert_int_equal(share_call(fx, K_ISSUER2, "acl-1", "request", &r, "A1", "#1", "stats", NULL),
+                     0);
+    assert_false(mget(r, "granted")->via.boolean);
+    assert_true(mstr_has(r, "why", "revoked"));
+    assert_int_equal(share_call(fx, K_STRANGER, "acl-1", "log", &r, NULL), 0);
+    assert_int_equal(r->via.array.size, 4);
+
+    /* The directory: found by keyword (any case), not by another org. */
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_map(&a, 1);
+    ec_write_cstr(&a, "keyword");
+    ec_write_cstr(&a, "VACC");
+    assert_int_equal(app_call(fx, K_STRANGER, "assets", "search", &a, &r), 0);
+    assert_int_equal(mget(r, "assets")->via.array.size, 1);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_map(&a, 1);
+    ec_write_cstr(&a, "org");
+    ec_write_cstr(&a, "ORG2");
+    assert_int_equal(app_call(fx, K_STRANGER, "assets", "search", &a, &r), 0);
+    assert_int_equal(mget(r, "assets")->via.array.size, 0);
+    ec_writer_fini(&a);
+
+    /* Ownership: offered by ORG1, taken by a publisher of ORG2 only. */
+    assert_int_equal(share_call(fx, K_ISSUER1, "assets", "transfer", NULL, "A1", "ORG2", NULL), 0);
+    assert_int_equal(share_call(fx, K_HOLDER, "assets", "accept", NULL, "A1", NULL), EC_ECONTRACT);
+    assert_int_equal(share_call(fx, K_ISSUER2, "assets", "accept", NULL, "A1", NULL), 0);
+    side_commit(fx);
+    assert_int_equal(share_call(fx, K_STRANGER, "assets", "asset", &r, "A1", NULL), 0);
+    assert_true(mstr_has(r, "org", "ORG2"));
+    assert_int_equal(mget(r, "history")->via.array.size, 2);
+    assert_int_equal(share_call(fx, K_ISSUER1, "assets", "withdraw", NULL, "A1", "old", NULL),
+                     EC_ECONTRACT); /* no longer its owner */
+    assert_int_equal(share_call(fx, K_ISSUER2, "assets", "withdraw", NULL, "A1", "old", NULL), 0);
+    msgpack_unpacked_destroy(&g_result);
+    msgpack_unpacked_init(&g_result);
+}
+
 /*
  * The mirror follows the main chain's own validator change: the main header that names
  * the new set is accepted only with that set, which then checks the headers after it.
@@ -2552,6 +2717,117 @@ static void test_authorization(void **state)
 
 /* A failed transaction leaves no trace in the state root: the same successful
  * transactions give the same digest with or without failed ones between them. */
+/* An EVIDENCE of `root` with `count` and `note`, sent by key k; status into st. */
+static int evidence_tx(fx_t *fx, int k, const uint8_t root[EC_HASH_BYTES], uint64_t count,
+                       const char *note, uint8_t id[EC_HASH_BYTES], ec_status_t *st)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 3); /* written by hand: the tests send what the encoder would refuse */
+    ec_write_bin(&w, root, EC_HASH_BYTES);
+    ec_write_uint(&w, count);
+    ec_write_cstr(&w, note);
+    int rc = side_tx_ex(fx, true, EC_STX_EVIDENCE, k, &w, NULL, 0, true, id, st);
+    ec_writer_fini(&w);
+    return rc;
+}
+
+/* Evidence deposits: anyone deposits a batch root, once per key (no role, no account, no
+ * fresh mirror needed); the same key depositing it again is refused, saying when, in the
+ * same block or a later one, and leaves no trace; another key depositing the same root
+ * makes its own deposit (it cannot take one's place); bad bodies are refused before any
+ * block; the `evidence` query serves [height, tx_id, count] per root and key. */
+static void test_evidence(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t root[EC_HASH_BYTES], root2[EC_HASH_BYTES], id[EC_HASH_BYTES], id2[EC_HASH_BYTES];
+    uint8_t id3[EC_HASH_BYTES];
+    ec_sha256(root, "batch one", 9);
+    ec_sha256(root2, "batch two", 9);
+    ec_status_t st;
+    uint64_t h1 = fx->ctx.height;
+    /* K_STRANGER holds no role and is no account. */
+    assert_int_equal(evidence_tx(fx, K_STRANGER, root, 1000, "Q3 invoices", id, &st), 0);
+    assert_int_equal(evidence_tx(fx, K_HOLDER, root2, 1, "", id2, &st), 0);
+    uint8_t d1[EC_HASH_BYTES], d2[EC_HASH_BYTES];
+    ec_ledger_state_digest(fx->ledger, d1);
+    /* The same root by the same key in the same block: the pending write is seen. */
+    assert_int_equal(evidence_tx(fx, K_STRANGER, root, 1000, "again", NULL, &st), EC_EEXIST);
+    ec_ledger_state_digest(fx->ledger, d2);
+    assert_memory_equal(d1, d2, EC_HASH_BYTES);
+    /* Another key copying it deposits it as its own. */
+    assert_int_equal(evidence_tx(fx, K_HOLDER, root, 1000, "copied", id3, &st), 0);
+    side_commit(fx);
+    /* And in a later block, whatever the count or note: the message says when. */
+    assert_int_equal(evidence_tx(fx, K_STRANGER, root, 7, "x", NULL, &st), EC_EEXIST);
+    char want[64];
+    snprintf(want, sizeof want, "already, at height %llu", (unsigned long long)h1);
+    assert_non_null(strstr(st.msg, want));
+
+    /* The query, per root and key. */
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 2);
+    ec_write_bin(&a, root, EC_HASH_BYTES);
+    ec_write_bin(&a, ec_key_pk(fx->keys[K_STRANGER]), EC_PK_BYTES);
+    const msgpack_object *r = NULL;
+    assert_int_equal(query(fx, "evidence", &a, &r), 0);
+    assert_int_equal(r->via.array.size, 3);
+    assert_int_equal(el(r, 0)->via.u64, h1);
+    assert_bin(el(r, 1), id, EC_HASH_BYTES);
+    assert_int_equal(el(r, 2)->via.u64, 1000);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 2);
+    ec_write_bin(&a, root, EC_HASH_BYTES);
+    ec_write_bin(&a, ec_key_pk(fx->keys[K_HOLDER]), EC_PK_BYTES);
+    assert_int_equal(query(fx, "evidence", &a, &r), 0);
+    assert_bin(el(r, 1), id3, EC_HASH_BYTES);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 2);
+    ec_write_bin(&a, root2, EC_HASH_BYTES);
+    ec_write_bin(&a, ec_key_pk(fx->keys[K_HOLDER]), EC_PK_BYTES);
+    assert_int_equal(query(fx, "evidence", &a, &r), 0);
+    assert_bin(el(r, 1), id2, EC_HASH_BYTES);
+    assert_int_equal(el(r, 2)->via.u64, 1);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 2);
+    ec_write_bin(&a, root2, EC_HASH_BYTES);
+    ec_write_bin(&a, ec_key_pk(fx->keys[K_STRANGER]), EC_PK_BYTES);
+    assert_int_equal(query(fx, "evidence", &a, &r), EC_ENOTFOUND);
+    uint8_t never[EC_HASH_BYTES];
+    ec_sha256(never, "never", 5);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 2);
+    ec_write_bin(&a, never, 31);
+    ec_write_bin(&a, ec_key_pk(fx->keys[K_HOLDER]), EC_PK_BYTES);
+    assert_int_equal(query(fx, "evidence", &a, &r), EC_EINVAL);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_bin(&a, never, EC_HASH_BYTES);
+    assert_int_equal(query(fx, "evidence", &a, &r), EC_EINVAL);
+    ec_writer_fini(&a);
+
+    /* Bodies the reader refuses, before any block (check_tx). */
+    assert_int_equal(evidence_tx(fx, K_HOLDER, never, 0, "", NULL, &st), EC_EINVAL);
+    assert_non_null(strstr(st.msg, "EVIDENCE body must be"));
+    assert_int_equal(evidence_tx(fx, K_HOLDER, never, EC_EVIDENCE_BATCH_MAX + 1ull, "", NULL, &st),
+                     EC_EINVAL);
+    assert_int_equal(evidence_tx(fx, K_HOLDER, never, 1, "bell\a", NULL, &st), EC_EINVAL);
+    assert_int_equal(evidence_tx(fx, K_HOLDER, never, EC_EVIDENCE_BATCH_MAX, "", NULL, &st), 0);
+    /* No payload goes with a deposit (the files never leave their owner). */
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_evidence_body_t b = {.count = 1};
+    ec_sha256(b.root, "with payload", 12);
+    ec_evidence_body_encode(&w, &b);
+    assert_int_equal(side_tx_ex(fx, true, EC_STX_EVIDENCE, K_HOLDER, &w, s_payload,
+                                sizeof s_payload, true, NULL, &st),
+                     EC_EINVAL);
+    assert_non_null(strstr(st.msg, "takes no payload"));
+    ec_writer_fini(&w);
+    side_commit(fx);
+}
+
 static void test_failed_tx_leaves_no_trace(void **state)
 {
     fx_t *fx = *state;
@@ -2627,6 +2903,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_contract_escalation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_app_license, setup, teardown),
         cmocka_unit_test_setup_teardown(test_app_invoice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_app_sharing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_main_valset_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_and_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_refused, setup, teardown),
@@ -2644,6 +2921,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_erase_payload_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_authorization, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_tx_leaves_no_trace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_big_block, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
