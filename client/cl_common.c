@@ -359,7 +359,10 @@ static int s_cfg_chain(cl_ctx_t *ctx, const ec_yaml_node_t *n, const char *where
             rc = s_cfg_rpcs(ctx, v, full, ch);
         else if (!strcmp(k, "genesis"))
             rc = s_cfg_string(ctx, v, full, ch->genesis, sizeof ch->genesis, dir, true);
-        else if (strcmp(k, "pub") != 0) /* the PUB endpoint is known but unused here */
+        else if (!strcmp(k, "pub")) /* one endpoint, or the validators' list: the first */
+            rc = s_cfg_string(ctx, ec_yaml_is_seq(v) ? ec_yaml_item(v, 0) : v, full, ch->pub,
+                              sizeof ch->pub, dir, false);
+        else
             rc = cl_fail(ctx, EC_ECONFIG, "%s: unknown key '%s'", ctx->cfg.path, full);
         if (rc)
             return rc;

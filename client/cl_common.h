@@ -44,6 +44,8 @@ typedef struct {
     uint32_t rpc_count;        /* 0 means rpc alone                                        */
     uint32_t rpc_at;           /* index of rpc in rpcs                                     */
     char genesis[EC_PATH_MAX]; /* absolute path, "" when not configured          */
+    char pub[EC_ENDPOINT_MAX]; /* where the chain announces (PUB), "" when not given; of
+                                * a list, the first                                    */
     ec_rpc_t *conn;            /* NULL until first used                          */
 } cl_chain_t;
 

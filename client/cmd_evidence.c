@@ -9,8 +9,10 @@
  * file hashes in order. A receipt is DIR/<root hex>.receipt (DIR is --receipts, default
  * $HOME/.ecert/evidence, made 0700), canonical msgpack:
  *
- *   [version=1, type: str, chain_id: str, root: bin32, count: uint, note: str,
- *    file_hashes: bin(32 * count), tx_id: bin32 | nil, height: uint]
+ *   [version=2, type: str, chain_id: str, root: bin32, count: uint, note: str,
+ *    file_hashes: bin(32 * count), tx_id: bin32 | nil, height: uint, signer: bin32]
+ *
+ * (the signer, since deposits are kept per key and root: version 1 had none)
  *
  * It is written before the EVIDENCE is sent (tx_id nil, height 0) and again once it
  * committed, so a batch whose commit was not seen (a timeout) still has its receipt: `proof`
@@ -201,7 +203,8 @@ static const char s_help_put[] =
     "Deposits evidence that these files existed, as they are now: each file's SHA-256 is\n"
     "computed here (the files never leave this machine), the hashes of a batch of up to\n"
     "1048576 files are put in a Merkle tree in the order given, and its root is recorded\n"
-    "with the depositor (KEY's account) and the time by one EVIDENCE transaction on the TYPE\n"
+    "with the depositor (KEY: its account's address until a rotation) and the time by one\n"
+    "EVIDENCE transaction on the TYPE\n"
     "side chain, which the main chain anchors. Anyone may deposit (no role). Waits for each\n"
     "batch to commit and prints its root, transaction and height.\n"
     "A receipt per batch (the file hashes in order, which a proof needs) is written to the\n"

@@ -76,7 +76,8 @@
  *               RFC 9162 root over `count` (1..EC_EVIDENCE_BATCH_MAX) EC_LEAF_DEPOSIT
  *               leaves, one per file, whose data is the file's SHA-256 (the files never
  *               leave their owner); note 0..EC_EVIDENCE_NOTE_MAX-1 bytes of UTF-8 without
- *               control characters. A root is deposited once per chain (EC_EEXIST after);
+ *               control characters. A key deposits a root once (EC_EEXIST after); another
+ *               key depositing the same root makes a deposit of its own;
  *               the proof of one file is ec_evidence.h's bundle      sender: anyone
  *
  * Role requirements name cert_type and org_code where they matter: an issuing agency and an

@@ -5,7 +5,8 @@
  * A depositor hashes a batch of files, builds the RFC 9162 Merkle tree whose leaf i is
  * SHA-256(0x00 || EC_LEAF_DEPOSIT || file_hash[i]) (files in the order given), and deposits
  * the root with one EVIDENCE transaction on a side chain (ec_body.h; the side chain refuses
- * a root deposited before). The proof that one file was deposited is the evidence bundle:
+ * a root the same key deposited before, and keeps another key's copy as its own deposit). The proof
+ * that one file was deposited is the evidence bundle:
  *
  *   file --SHA-256--> file_hash --path--> batch root = the EVIDENCE body's root
  *     --tx bundle (ec_bundle.h)--> side block --anchoring--> main header --commit-->

@@ -328,7 +328,8 @@ int ods_grant_check(cl_ctx_t *cl, const ods_grant_opts_t *opts, const uint8_t tx
         rc = s_check_directory(cl, share, opts->registry, out, st);
     if (rc == 0)
         rc = s_check_proof(cl, share, opts->wait_ms, out, st);
-    /* (d): a grant is a one-time pass, good for ttl_ms from its block. A block time ahead
+    /* (d): a grant is good for ttl_ms from its block (as often as its holder asks: only
+     * the holder's key opens what it yields). A block time ahead
      * of our clock by more than the skew a put may have is a clock to fix, not a grant. */
     if (rc == 0 && out->time_ms > now_ms + EC_ODS_SKEW_MS)
         rc = ec_status_set(st, EC_ESTALE,

@@ -1,6 +1,6 @@
 -- acl.lua - the standard sharing contract (docs/SHARING.md): who may fetch one digital
 -- asset, decided on chain, every request recorded. `ecert asset publish` deploys a copy per
--- asset (as acl-<asset>) unless the owner names their own contract; its deployer is the
+-- asset (as acl-<12 random hex digits>) unless the owner names their own contract; its deployer is the
 -- owner (contract.owner), and only the owner changes the rules.
 --
 -- A rule grants a requester, named by address, by organization (any role held for it)
@@ -19,7 +19,8 @@
 -- may(address, roles, attested, purpose, now_ms)  read-only: what request would answer
 --                                 for such a requester at that time (roles as
 --                                 call.roles() lists them; a query has no clock)
--- log(after)                      the recorded requests, 100 a call, in order
+-- log(after)                      the recorded requests after number `after` (0: from the
+--                                 first), 100 a call, in order
 
 local function must(cond, msg)
   if not cond then error(msg, 2) end
@@ -157,7 +158,8 @@ end
 
 function log(after)
   local out = {}
-  for _, e in ipairs(storage.range('x/', after)) do
+  local from = math.tointeger(after) and after > 0 and string.format('x/%010d', after) or nil
+  for _, e in ipairs(storage.range('x/', from)) do
     local r = e.value
     r.access = math.tointeger(tonumber(e.key:sub(3)))
     out[#out + 1] = r

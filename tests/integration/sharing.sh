@@ -11,6 +11,7 @@
 #   nothing.
 # - A 1 GiB file is published and fetched, the daemon's peak memory while serving (VmHWM,
 #   reset once its key is decrypted) staying under 64 MiB; the rate is printed, not asserted.
+# - A new version reaches a subscriber (`asset watch`, the share chain's PUB announcements).
 # - Ownership moves to the statistics agency and the directory keeps who held it when.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -172,6 +173,22 @@ hwm=$(sed -n 's/^VmHWM:[^0-9]*\([0-9]*\) kB/\1/p' "/proc/$ods_pid/status")
 say "1 GiB fetched in $ms ms, of which the transfer $transfer_ms ms ($((1024 * 1000 / (transfer_ms > 0 ? transfer_ms : 1))) MiB/s); odsd peak memory $((hwm / 1024)) MiB"
 [ "$hwm" -lt $((64 * 1024)) ] || fail "odsd used $((hwm / 1024)) MiB at peak (bound: 64 MiB)"
 rm -f "$T/big.bin" "$T/big.out"
+
+say "a new version; a subscriber is told"
+ecert asset watch --org "HEALTH-$$" --count 1 --wait-ms 30000 >"$T/watch.log" 2>&1 &
+watch_pid=$!
+sleep 1 # the subscription must be in place before the update's block
+printf 'district,age,count\nNorth,0-4,1300\n' >"$T/vacc2.csv"
+run_logged update.log "update failed" ecert --key "$T/health.key" asset update "$id" \
+    --file "$T/vacc2.csv" --ods "$ods" --note "corrected counts"
+wait "$watch_pid" || {
+    cat "$T/watch.log" >&2
+    fail "the subscriber was not told of the new version"
+}
+grep -q "updated .*\"id\":\"$id\".*\"version\":2" "$T/watch.log" || {
+    cat "$T/watch.log" >&2
+    fail "the subscriber got another change than the new version"
+}
 
 say "ownership moves to the statistics agency; the history keeps it"
 run_logged transfer.log "transfer failed" ecert --key "$T/health.key" asset transfer "$id" \
