@@ -904,12 +904,18 @@ static const char s_chain_id_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789-";
 static const char s_cert_type_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789_-";
 
 static const char *const s_genesis_keys[] = {
-    "chain_id",        "kind",
-    "cert_type",       "time_ms",
-    "validators",      "operators",
-    "main_chain_id",   "main_genesis_hash",
-    "main_validators", "main_freshness_ms",
-    "operator_quorum", "contracts",
+    "chain_id",
+    "kind",
+    "cert_type",
+    "time_ms",
+    "validators",
+    "operators",
+    "main_chain_id",
+    "main_genesis_hash",
+    "main_validators",
+    "main_freshness_ms",
+    "operator_quorum",
+    "contracts",
     NULL,
 };
 static const char *const s_validator_keys[] = {"pk", "power", NULL};

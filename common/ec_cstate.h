@@ -50,26 +50,25 @@ typedef struct {
 /* DEPLOY (a new name) or UPGRADE (a new version by the owner), as tx->type says; the
  * sender (tx->sender: its identity key) holds the deployer role, checked by the caller. */
 EC_WUR int ec_cstate_deploy(ec_block_ctx_t *ctx, const ec_tx_t *tx,
-                              const ec_contract_deploy_body_t *b, ec_status_t *st);
+                            const ec_contract_deploy_body_t *b, ec_status_t *st);
 /* CALL: runs the function; refusals (EC_ECONTRACT, EC_ELIMIT, EC_EINVAL, EC_ENOTFOUND) are
  * verdicts, anything else a local fault. */
-EC_WUR int ec_cstate_call(ec_block_ctx_t *ctx, const ec_tx_t *tx,
-                            const ec_contract_call_body_t *b, const ec_cfacts_t *facts,
-                            ec_status_t *st);
+EC_WUR int ec_cstate_call(ec_block_ctx_t *ctx, const ec_tx_t *tx, const ec_contract_call_body_t *b,
+                          const ec_cfacts_t *facts, ec_status_t *st);
 /* DECIDE: settles a pending decision when the sender holds the role it names, calling the
  * contract's on_decision(id, request, decision); refusals and faults as for a call. The
  * caller checked that the mirror is fresh. */
 EC_WUR int ec_cstate_decide(ec_block_ctx_t *ctx, const ec_tx_t *tx,
-                              const ec_contract_decide_body_t *b, const ec_cfacts_t *facts,
-                              ec_status_t *st);
+                            const ec_contract_decide_body_t *b, const ec_cfacts_t *facts,
+                            ec_status_t *st);
 /* Announces the contract events of committed block `height` through pub(pctx, frame,
  * size), one msgpack [height, name, seq, tx_id, fn, event, data] each, at most `max`.
  * Returns 0 or a read fault (nothing more is announced). */
 EC_WUR int ec_cstate_announce(ec_ledger_t *l, uint64_t height, uint32_t max,
-                                void (*pub)(void *pctx, const uint8_t *frame, size_t size),
-                                void *pctx);
+                              void (*pub)(void *pctx, const uint8_t *frame, size_t size),
+                              void *pctx);
 /* The contract queries; 1 when `path` is not one of them (nothing written). */
 int ec_cstate_query(ec_ledger_t *l, const char *path, const msgpack_object *args,
-                      const ec_cfacts_t *facts, ec_writer_t *out, ec_status_t *st);
+                    const ec_cfacts_t *facts, ec_writer_t *out, ec_status_t *st);
 
 #endif

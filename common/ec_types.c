@@ -830,8 +830,9 @@ void ec_genesis_encode(ec_writer_t *w, const ec_genesis_t *g)
     assert(g->operator_count <= EC_OPERATORS_MAX);
     bool v4 = g->features != 0, quorum = v4 || g->operator_quorum > 1;
     ec_write_array(w, S_GENESIS_FIELDS + (quorum ? 1 : 0) + (v4 ? 1 : 0));
-    ec_write_uint(w, v4 ? EC_GENESIS_VERSION_FEATURES
-                        : quorum ? EC_GENESIS_VERSION_QUORUM : EC_GENESIS_VERSION);
+    ec_write_uint(w, v4       ? EC_GENESIS_VERSION_FEATURES
+                     : quorum ? EC_GENESIS_VERSION_QUORUM
+                              : EC_GENESIS_VERSION);
     ec_write_cstr(w, g->chain_id);
     ec_write_uint(w, g->kind);
     ec_write_cstr(w, g->cert_type);

@@ -40,7 +40,7 @@
 #define EC_GENESIS_VERSION_QUORUM 3
 /* The genesis format with feature flags (EC_GENESIS_F_*): used only when a flag is set. */
 #define EC_GENESIS_VERSION_FEATURES 4
-#define EC_GENESIS_F_CONTRACTS 1u /* the chain hosts contracts (docs/CONTRACTS.md)      */
+#define EC_GENESIS_F_CONTRACTS 1u    /* the chain hosts contracts (docs/CONTRACTS.md)      */
 #define EC_CHAIN_ID_MAX 64           /* buffer size for a chain id, with the NUL              */
 #define EC_CERT_TYPE_MAX 32          /* buffer size for a certificate type name               */
 #define EC_VALIDATORS_MAX 32         /* validators per chain                                   */

@@ -78,9 +78,9 @@ static int s_contract_deploy(s_body_t *b, const msgpack_object *o, ec_status_t *
  * 7 ack, 8 renew, 9 change, 10 revoke, 11 erase, 12 propose, 13 approve, 14 operators,
  * 15 contract deploy, 16 contract call, 17 contract decide. */
 static const s_roundtrip_fn s_bodies[] = {
-    s_register, s_org,    s_role,   s_attest, s_sidechain, s_issue,   s_inspect,
-    s_ack,      s_renew,  s_change, s_revoke, s_erase,     s_propose, s_approve,
-    s_operators, s_contract_deploy, s_contract_call, s_contract_decide,
+    s_register, s_org,     s_role,      s_attest,          s_sidechain,     s_issue,
+    s_inspect,  s_ack,     s_renew,     s_change,          s_revoke,        s_erase,
+    s_propose,  s_approve, s_operators, s_contract_deploy, s_contract_call, s_contract_decide,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
