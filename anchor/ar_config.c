@@ -20,8 +20,7 @@ typedef struct {
 
 static int s_bad(const s_ctx_t *c, const ec_yaml_node_t *n, const char *key, const char *what)
 {
-    return ec_status_set(c->st, EC_ECONFIG, "%s:%u: key '%s': expected %s", c->name,
-                         ec_yaml_line(n), key, what);
+    return ec_yaml_expected(n, c->name, key, what, c->st);
 }
 
 /* ec_yaml_keys_check for this file. */
@@ -31,21 +30,10 @@ static int s_keys(const s_ctx_t *c, const ec_yaml_node_t *map, const char *where
     return ec_yaml_keys_check(map, c->name, where, allowed, c->st);
 }
 
-/* A non-empty scalar under key, or NULL when absent (an error when required). */
 static int s_text(const s_ctx_t *c, const ec_yaml_node_t *map, const char *key, bool required,
                   const char *what, const char **out)
 {
-    const ec_yaml_node_t *n = ec_yaml_get(map, key);
-    *out = NULL;
-    if (!n)
-        return required ? ec_status_set(c->st, EC_ECONFIG, "%s: missing key '%s' (%s)", c->name,
-                                        key, what)
-                        : 0;
-    const char *s = ec_yaml_scalar(n);
-    if (!s || !s[0])
-        return s_bad(c, n, key, what);
-    *out = s;
-    return 0;
+    return ec_yaml_text(map, c->name, key, required, what, out, c->st);
 }
 
 /* One endpoint scalar n (the relay connects: a port is required, "*" is not one). */
@@ -104,16 +92,7 @@ static int s_chain(const s_ctx_t *c, const ec_yaml_node_t *n, const char *where,
 static int s_path(const s_ctx_t *c, const ec_yaml_node_t *map, const char *key, bool required,
                   char out[EC_PATH_MAX])
 {
-    const char *s = NULL;
-    out[0] = '\0';
-    int rc = s_text(c, map, key, required, "a file path", &s);
-    if (rc || !s)
-        return rc;
-    int n = s[0] == '/' ? snprintf(out, EC_PATH_MAX, "%s", s)
-                        : snprintf(out, EC_PATH_MAX, "%s/%s", c->dir, s);
-    if (n < 0 || n >= EC_PATH_MAX)
-        return s_bad(c, ec_yaml_get(map, key), key, "a shorter path");
-    return 0;
+    return ec_yaml_path(map, c->name, c->dir, key, required, out, c->st);
 }
 
 static int s_fields(const s_ctx_t *c, const ec_yaml_node_t *root, ar_config_t *cfg)

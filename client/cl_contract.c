@@ -82,8 +82,7 @@ const char *cl_cvalue_from_json(const json_t *j, ec_writer_t *w, int depth)
     return "an unknown JSON value";
 }
 
-/* A msgpack object as JSON: map keys as strings, bin as "0x" + hex. */
-static json_t *s_to_json(const msgpack_object *o, int depth)
+json_t *cl_cobject_json(const msgpack_object *o, int depth)
 {
     if (depth > EC_CONTRACT_DEPTH_MAX)
         return json_null();
@@ -111,7 +110,7 @@ static json_t *s_to_json(const msgpack_object *o, int depth)
         case MSGPACK_OBJECT_ARRAY: {
             json_t *a = json_array();
             for (uint32_t i = 0; i < o->via.array.size; i++)
-                json_array_append_new(a, s_to_json(&o->via.array.ptr[i], depth + 1));
+                json_array_append_new(a, cl_cobject_json(&o->via.array.ptr[i], depth + 1));
             return a;
         }
         case MSGPACK_OBJECT_MAP: {
@@ -127,7 +126,7 @@ static json_t *s_to_json(const msgpack_object *o, int depth)
                     snprintf(buf, sizeof buf, "%lld", (long long)k->via.i64);
                 else
                     snprintf(buf, sizeof buf, "?");
-                json_object_set_new(m, buf, s_to_json(&o->via.map.ptr[i].val, depth + 1));
+                json_object_set_new(m, buf, cl_cobject_json(&o->via.map.ptr[i].val, depth + 1));
             }
             return m;
         }
@@ -147,7 +146,7 @@ json_t *cl_cvalue_json(const uint8_t *data, size_t size)
     json_t *j = NULL;
     if (msgpack_unpack_next(&u, (const char *)data, size, &off) == MSGPACK_UNPACK_SUCCESS &&
         off == size)
-        j = s_to_json(&u.data, 0);
+        j = cl_cobject_json(&u.data, 0);
     msgpack_unpacked_destroy(&u);
     return j;
 }
@@ -171,18 +170,15 @@ void cl_cvalue_fini(cl_cvalue_t *cv)
     }
 }
 
-/* Decodes contract msgpack bytes into out. 0, or 1 with a garbled-reply error. */
-static int s_cvalue(cl_ctx_t *ctx, cl_chain_t *ch, const char *what, const uint8_t *data,
-                    size_t size, cl_cvalue_t *out)
+int cl_cvalue_read(const uint8_t *data, size_t size, cl_cvalue_t *out)
 {
-    out->v = NULL;
-    out->buf = NULL;
+    memset(out, 0, sizeof *out);
     if (ec_contract_value_check(data, size) != 0)
-        return cl_garbled(ctx, ch, what);
+        return EC_EINVAL;
     /* msgpack-c's objects point into the bytes they were read from: keep a copy. */
     out->buf = malloc(size);
     if (!out->buf)
-        return cl_fail(ctx, EC_ENOMEM, "out of memory");
+        return EC_ENOMEM;
     memcpy(out->buf, data, size);
     msgpack_unpacked_init(&out->u);
     size_t off = 0;
@@ -191,17 +187,59 @@ static int s_cvalue(cl_ctx_t *ctx, cl_chain_t *ch, const char *what, const uint8
         off != size) {
         msgpack_unpacked_destroy(&out->u);
         free(out->buf);
-        out->buf = NULL;
-        return cl_garbled(ctx, ch, what);
+        memset(out, 0, sizeof *out);
+        return EC_EINVAL;
     }
     out->v = &out->u.data;
     return 0;
 }
 
+/* cl_cvalue_read of a reply's bytes: 0, or 1 with the error recorded. */
+static int s_cvalue(cl_ctx_t *ctx, cl_chain_t *ch, const char *what, const uint8_t *data,
+                    size_t size, cl_cvalue_t *out)
+{
+    int rc = cl_cvalue_read(data, size, out);
+    return rc == 0           ? 0
+           : rc == EC_ENOMEM ? cl_fail(ctx, rc, "out of memory")
+                             : cl_garbled(ctx, ch, what);
+}
+
+int cl_contract_result(cl_ctx_t *ctx, cl_chain_t *ch, const uint8_t tx[EC_HASH_BYTES], char *name,
+                       char *fn, cl_cvalue_t *out, int quiet_code)
+{
+    memset(out, 0, sizeof *out);
+    ec_writer_t q;
+    ec_writer_init(&q);
+    ec_write_array(&q, 1);
+    ec_write_bin(&q, tx, EC_HASH_BYTES);
+    ec_rpc_reply_t r;
+    int rc = cl_query(ctx, ch, "contract_result", &q, &r, quiet_code);
+    ec_writer_fini(&q);
+    if (rc)
+        return rc;
+    /* [name, fn, result: bin] */
+    char n[EC_CONTRACT_NAME_MAX], f[EC_CONTRACT_NAME_MAX];
+    const uint8_t *v = NULL;
+    size_t vs = 0;
+    ec_cur_t c;
+    ec_cur_open(&c, r.result, 3);
+    ec_cur_str_copy(&c, n, sizeof n);
+    ec_cur_str_copy(&c, f, sizeof f);
+    ec_cur_bin(&c, &v, &vs, EC_CONTRACT_VALUE_MAX);
+    rc = ec_cur_finish(&c) ? cl_garbled(ctx, ch, "contract_result")
+                           : s_cvalue(ctx, ch, "contract_result", v, vs, out);
+    if (rc == 0 && name)
+        memcpy(name, n, sizeof n);
+    if (rc == 0 && fn)
+        memcpy(fn, f, sizeof f);
+    ec_rpc_reply_fini(&r);
+    return rc;
+}
+
 int cl_contract_call(cl_ctx_t *ctx, cl_chain_t *ch, const char *name, const char *fn,
                      const ec_writer_t *args, cl_txres_t *res, cl_cvalue_t *out)
 {
-    out->v = NULL;
+    memset(out, 0, sizeof *out);
     ec_contract_call_body_t b = {.args = ec_writer_data(args), .args_size = ec_writer_size(args)};
     snprintf(b.name, sizeof b.name, "%s", name);
     snprintf(b.fn, sizeof b.fn, "%s", fn);
@@ -211,33 +249,13 @@ int cl_contract_call(cl_ctx_t *ctx, cl_chain_t *ch, const char *name, const char
     int rc = cl_submit_signed(ctx, ch, cl_contract_txtype(ch, EC_STX_CONTRACT_CALL), &w, NULL, 0,
                               res, NULL);
     ec_writer_fini(&w);
-    if (rc)
-        return rc;
-    /* The result, as the chain stored it: [name, fn, result: bin]. */
-    ec_writer_t q;
-    ec_writer_init(&q);
-    ec_write_array(&q, 1);
-    ec_write_bin(&q, res->id, EC_HASH_BYTES);
-    ec_rpc_reply_t r;
-    rc = cl_query(ctx, ch, "contract_result", &q, &r, 0);
-    ec_writer_fini(&q);
-    if (rc)
-        return rc;
-    const msgpack_object *o = r.result;
-    rc =
-        o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 3 &&
-                o->via.array.ptr[2].type == MSGPACK_OBJECT_BIN
-            ? s_cvalue(ctx, ch, "contract_result", (const uint8_t *)o->via.array.ptr[2].via.bin.ptr,
-                       o->via.array.ptr[2].via.bin.size, out)
-            : cl_garbled(ctx, ch, "contract_result");
-    ec_rpc_reply_fini(&r);
-    return rc;
+    return rc ? rc : cl_contract_result(ctx, ch, res->id, NULL, NULL, out, 0);
 }
 
 int cl_contract_query(cl_ctx_t *ctx, cl_chain_t *ch, const char *name, const char *fn,
                       const ec_writer_t *args, cl_cvalue_t *out)
 {
-    out->v = NULL;
+    memset(out, 0, sizeof *out);
     ec_writer_t q;
     ec_writer_init(&q);
     ec_write_array(&q, 3);
@@ -270,6 +288,29 @@ int cl_contract_deploy(cl_ctx_t *ctx, cl_chain_t *ch, bool upgrade, const char *
     int rc = cl_submit_signed(ctx, ch, cl_contract_txtype(ch, type), &w, NULL, 0, res, NULL);
     ec_writer_fini(&w);
     return rc;
+}
+
+int cl_decision_read(cl_decision_t *d, const msgpack_object *o)
+{
+    memset(d, 0, sizeof *d);
+    ec_cur_t c;
+    ec_cur_open(&c, o, 11);
+    ec_cur_uint(&c, &d->id);
+    ec_cur_uint(&c, &d->height);
+    ec_cur_bin_fixed(&c, d->tx, EC_HASH_BYTES);
+    ec_cur_str_copy(&c, d->fn, sizeof d->fn);
+    ec_cur_str_copy(&c, d->role, sizeof d->role);
+    ec_cur_str_copy(&c, d->org, sizeof d->org);
+    ec_cur_bin(&c, &d->request, &d->request_size, EC_CONTRACT_VALUE_MAX);
+    ec_cur_uint(&c, &d->decided_height);
+    ec_cur_str_copy(&c, d->decider, sizeof d->decider);
+    ec_cur_bin_fixed(&c, d->decide_tx, EC_HASH_BYTES);
+    ec_cur_bin(&c, &d->decision, &d->decision_size, EC_CONTRACT_ARGS_TX_MAX);
+    if (ec_cur_finish(&c) != 0) {
+        memset(d, 0, sizeof *d);
+        return EC_EINVAL;
+    }
+    return 0;
 }
 
 const msgpack_object *cl_cv_get(const msgpack_object *map, const char *key)

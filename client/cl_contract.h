@@ -12,6 +12,7 @@
 #include <msgpack.h>
 
 #include "cl_common.h"
+#include "ec_body.h"
 
 /* The shipped contracts' sources, generated from deploy/contracts at build time. */
 extern const uint8_t cl_contract_assets[], cl_contract_acl[];
@@ -23,6 +24,9 @@ void cl_json_text_free(char *text);
 /* Writes JSON value j as contract msgpack (objects: keys in byte order; numbers with a
  * fraction refused); returns NULL, or why it cannot. */
 const char *cl_cvalue_from_json(const json_t *j, ec_writer_t *w, int depth);
+/* A decoded contract value (or part of one) as JSON: map keys as strings, bin as "0x" +
+ * hex; depth: how deep o already is (0 for a whole value). */
+json_t *cl_cobject_json(const msgpack_object *o, int depth);
 /* Contract msgpack bytes (checked) as JSON (bin as "0x" + hex); NULL when not a value. */
 json_t *cl_cvalue_json(const uint8_t *data, size_t size);
 
@@ -38,6 +42,9 @@ typedef struct {
     uint8_t *buf;
 } cl_cvalue_t;
 
+/* Checks and decodes contract msgpack bytes (copied) into out. 0, EC_EINVAL (not one
+ * contract value) or EC_ENOMEM; nothing is recorded, out needs no fini on failure. */
+EC_WUR int cl_cvalue_read(const uint8_t *data, size_t size, cl_cvalue_t *out);
 void cl_cvalue_fini(cl_cvalue_t *cv);
 
 /*
@@ -47,12 +54,37 @@ void cl_cvalue_fini(cl_cvalue_t *cv);
  */
 int cl_contract_call(cl_ctx_t *ctx, cl_chain_t *ch, const char *name, const char *fn,
                      const ec_writer_t *args, cl_txres_t *res, cl_cvalue_t *out);
+/*
+ * contract_result [tx]: what an applied CONTRACT_CALL or CONTRACT_DECIDE returned, with the
+ * contract's name and function (each EC_CONTRACT_NAME_MAX bytes; either may be NULL).
+ * Returns 0, quiet_code (as cl_call does: e.g. EC_ENOTFOUND, nothing recorded), or 1 with
+ * the error recorded.
+ */
+int cl_contract_result(cl_ctx_t *ctx, cl_chain_t *ch, const uint8_t tx[EC_HASH_BYTES], char *name,
+                       char *fn, cl_cvalue_t *out, int quiet_code);
 /* contract_query of name.fn (committed state, no caller). 0, or 1 with the error. */
 int cl_contract_query(cl_ctx_t *ctx, cl_chain_t *ch, const char *name, const char *fn,
                       const ec_writer_t *args, cl_cvalue_t *out);
 /* CONTRACT_DEPLOY (or UPGRADE) of code as name for org, signed by --key. 0, or 1/2. */
 int cl_contract_deploy(cl_ctx_t *ctx, cl_chain_t *ch, bool upgrade, const char *name,
                        const char *org, const uint8_t *code, size_t size, cl_txres_t *res);
+
+/* One escalated decision as the queries `decision` and `decisions` answer it (request and
+ * decision borrow from the reply). */
+typedef struct {
+    uint64_t id, height;       /* its number; the block that escalated it              */
+    uint8_t tx[EC_HASH_BYTES]; /* the transaction that escalated it                  */
+    char fn[EC_CONTRACT_NAME_MAX];
+    char role[16], org[EC_ORG_CODE_MAX]; /* who may settle it ("": any org)          */
+    const uint8_t *request, *decision;   /* contract msgpack                          */
+    size_t request_size, decision_size;
+    uint64_t decided_height; /* 0 while pending                                      */
+    char decider[EC_ADDR_MAX];
+    uint8_t decide_tx[EC_HASH_BYTES];
+} cl_decision_t;
+
+/* Reads one decision answer: 0 or EC_EINVAL (the reply does not read; *d zeroed). */
+EC_WUR int cl_decision_read(cl_decision_t *d, const msgpack_object *o);
 
 /* Fields of a contract map (NULL / false when absent or of another type). */
 const msgpack_object *cl_cv_get(const msgpack_object *map, const char *key);

@@ -92,13 +92,7 @@ static int s_asset_get(cl_ctx_t *ctx, s_share_t *sh, const char *id, cl_cvalue_t
 static void s_show(cl_ctx_t *ctx, const char *label, const msgpack_object *v, json_t *obj,
                    const char *field)
 {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_object(&pk, *v);
-    json_t *j = cl_cvalue_json((const uint8_t *)sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
+    json_t *j = cl_cobject_json(v, 0);
     char *text = j ? cl_json_text(j) : NULL;
     if (label)
         cl_out(ctx, "%s%s\n", label, text ? text : "?");

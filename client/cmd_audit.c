@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cl_commands.h"
+#include "cl_contract.h"
 
 #define S_WAIT_MS_DEFAULT 10000
 #define S_RECORDS_PAGE 256
@@ -160,22 +161,6 @@ typedef struct {
     uint8_t tx[EC_HASH_BYTES];
 } s_step_t;
 
-/* The str value of key `key` in map m, copied into out (cap bytes); false when absent. */
-static bool s_map_str(const msgpack_object *m, const char *key, char *out, size_t cap)
-{
-    for (uint32_t i = 0; m->type == MSGPACK_OBJECT_MAP && i < m->via.map.size; i++) {
-        const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
-            memcmp(k->via.str.ptr, key, k->via.str.size) == 0 && v->type == MSGPACK_OBJECT_STR &&
-            v->via.str.size < cap) {
-            memcpy(out, v->via.str.ptr, v->via.str.size);
-            out[v->via.str.size] = '\0';
-            return true;
-        }
-    }
-    return false;
-}
-
 /*
  * The contract's own account of decision `id`: its read-only audit_trail(id), a list of
  * {what, tx} (tx: 64 hex digits). Returns the steps found (0 when the contract has no
@@ -183,40 +168,27 @@ static bool s_map_str(const msgpack_object *m, const char *key, char *out, size_
  */
 static int s_trail(cl_ctx_t *ctx, cl_chain_t *side, const char *name, uint64_t id, s_step_t *steps)
 {
-    ec_writer_t args, q;
+    ec_writer_t args;
     ec_writer_init(&args);
-    ec_writer_init(&q);
     ec_write_array(&args, 1);
     ec_write_uint(&args, id);
-    ec_write_array(&q, 3);
-    ec_write_cstr(&q, name);
-    ec_write_cstr(&q, "audit_trail");
-    ec_write_bin(&q, ec_writer_data(&args), ec_writer_size(&args));
-    ec_rpc_reply_t r;
-    int rc = cl_query(ctx, side, "contract_query", &q, &r, EC_ECONTRACT);
+    cl_cvalue_t cv;
+    int rc = cl_contract_query(ctx, side, name, "audit_trail", &args, &cv);
     ec_writer_fini(&args);
-    ec_writer_fini(&q);
-    if (rc) {
+    if (rc) { /* no such function (ECONTRACT), or nothing to add: the decision alone */
         cl_clear_error(ctx);
         return 0;
     }
     int n = 0;
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
-    bool ok = r.result->type == MSGPACK_OBJECT_BIN &&
-              msgpack_unpack_next(&u, r.result->via.bin.ptr, r.result->via.bin.size, &off) ==
-                  MSGPACK_UNPACK_SUCCESS &&
-              u.data.type == MSGPACK_OBJECT_ARRAY;
-    for (uint32_t i = 0; ok && i < u.data.via.array.size && n < S_TRAIL_MAX; i++) {
+    bool ok = cv.v->type == MSGPACK_OBJECT_ARRAY;
+    for (uint32_t i = 0; ok && i < cv.v->via.array.size && n < S_TRAIL_MAX; i++) {
         char hex[2 * EC_HASH_BYTES + 1];
-        const msgpack_object *e = &u.data.via.array.ptr[i];
-        ok = s_map_str(e, "what", steps[n].what, sizeof steps[n].what) &&
-             s_map_str(e, "tx", hex, sizeof hex) && cl_parse_hash(ctx, "tx", hex, steps[n].tx) == 0;
+        const msgpack_object *e = &cv.v->via.array.ptr[i];
+        ok = cl_cv_str(e, "what", steps[n].what, sizeof steps[n].what) &&
+             cl_cv_str(e, "tx", hex, sizeof hex) && cl_parse_hash(ctx, "tx", hex, steps[n].tx) == 0;
         n++;
     }
-    msgpack_unpacked_destroy(&u);
-    ec_rpc_reply_fini(&r);
+    cl_cvalue_fini(&cv);
     if (!ok) {
         cl_garbled(ctx, side, "audit_trail");
         return -1;
@@ -241,30 +213,6 @@ static const char s_help_decision[] =
     "  --main-genesis FILE   the trusted main genesis (default: main.genesis in the config)\n"
     "  --wait-ms N           how long to wait for anchoring (default 10000)\n"
     "\nExample:\n  ecert audit decision --type license --name license --id 1\n" CL_GLOBAL_NOTE;
-
-/* Reads the `decision` answer's transaction ids and state. 0 or the cursor's error. */
-static int s_decision_read(const msgpack_object *o, uint8_t tx[EC_HASH_BYTES], uint64_t *decided,
-                           char decider[EC_ADDR_MAX], uint8_t dtx[EC_HASH_BYTES])
-{
-    ec_cur_t c;
-    uint64_t skip = 0;
-    const char *str = NULL;
-    size_t len = 0;
-    const uint8_t *bin = NULL;
-    ec_cur_open(&c, o, 11);
-    ec_cur_uint(&c, &skip);
-    ec_cur_uint(&c, &skip);
-    ec_cur_bin_fixed(&c, tx, EC_HASH_BYTES);
-    ec_cur_str(&c, &str, &len, 64);
-    ec_cur_str(&c, &str, &len, 64);
-    ec_cur_str(&c, &str, &len, 64);
-    ec_cur_bin(&c, &bin, &len, 1u << 16);
-    ec_cur_uint(&c, decided);
-    ec_cur_str_copy(&c, decider, EC_ADDR_MAX);
-    ec_cur_bin_fixed(&c, dtx, EC_HASH_BYTES);
-    ec_cur_bin(&c, &bin, &len, 1u << 16);
-    return ec_cur_finish(&c);
-}
 
 int cmd_audit_decision(cl_ctx_t *ctx, int argc, char **argv)
 {
@@ -294,18 +242,18 @@ int cmd_audit_decision(cl_ctx_t *ctx, int argc, char **argv)
     if (rc)
         return rc;
     s_step_t steps[2 + S_TRAIL_MAX];
-    uint64_t decided = 0;
-    char decider[EC_ADDR_MAX];
-    uint8_t dtx[EC_HASH_BYTES];
-    rc = s_decision_read(r.result, steps[0].tx, &decided, decider, dtx);
-    ec_rpc_reply_fini(&r);
+    cl_decision_t d;
+    rc = cl_decision_read(&d, r.result);
+    ec_rpc_reply_fini(&r); /* d's request and decision are not used below */
     if (rc)
         return cl_garbled(ctx, side, "decision");
+    bool decided = d.decided_height != 0;
     size_t n = 1;
+    memcpy(steps[0].tx, d.tx, EC_HASH_BYTES);
     snprintf(steps[0].what, sizeof steps[0].what, "escalated");
     if (decided) {
-        snprintf(steps[1].what, sizeof steps[1].what, "decided by %s", decider);
-        memcpy(steps[1].tx, dtx, EC_HASH_BYTES);
+        snprintf(steps[1].what, sizeof steps[1].what, "decided by %s", d.decider);
+        memcpy(steps[1].tx, d.decide_tx, EC_HASH_BYTES);
         n = 2;
     }
     int t = s_trail(ctx, side, name, id, steps + n);

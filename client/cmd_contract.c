@@ -105,15 +105,9 @@ static int s_deploy(cl_ctx_t *ctx, int argc, char **argv, uint64_t type)
     size_t size = 0;
     if (cl_read_file(ctx, path, EC_CONTRACT_CODE_TX_MAX, &code, &size))
         return 1;
-    ec_contract_deploy_body_t b = {.code = code, .code_size = size};
-    snprintf(b.name, sizeof b.name, "%s", name);
-    snprintf(b.org_code, sizeof b.org_code, "%s", org);
-    ec_writer_t w;
-    ec_writer_init(&w);
-    ec_contract_deploy_body_encode(&w, &b);
     cl_txres_t res;
-    rc = cl_submit_signed(ctx, side, cl_contract_txtype(side, type), &w, NULL, 0, &res, NULL);
-    ec_writer_fini(&w);
+    rc =
+        cl_contract_deploy(ctx, side, type == EC_STX_CONTRACT_UPGRADE, name, org, code, size, &res);
     free(code);
     if (rc)
         return rc;
@@ -261,11 +255,11 @@ static int s_call_opts(cl_ctx_t *ctx, int argc, char **argv, s_call_opts_t *o, e
     return rc ? rc : -1;
 }
 
-/* Prints a contract value (its bytes in v) as "result <json>" and adds it to obj. */
-static int s_show_result(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t *v, size_t size,
-                         json_t *obj)
+/* Prints a contract value as "result <json>", adds it to obj and emits obj; frees the value. */
+static int s_show_result(cl_ctx_t *ctx, cl_chain_t *side, cl_cvalue_t *cv, json_t *obj)
 {
-    json_t *j = cl_cvalue_json(v, size);
+    json_t *j = cl_cobject_json(cv->v, 0);
+    cl_cvalue_fini(cv);
     if (!j) {
         json_decref(obj);
         return cl_garbled(ctx, side, "contract result");
@@ -277,8 +271,19 @@ static int s_show_result(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t *v, size
     return cl_emit(ctx, obj);
 }
 
+/* Prints what an applied call or decision (transaction res) returned, as the chain stored
+ * it. */
 static int s_applied_result(cl_ctx_t *ctx, cl_chain_t *side, const cl_txres_t *res,
-                            const char *name, const char *fn);
+                            const char *name, const char *fn)
+{
+    cl_cvalue_t cv;
+    int rc = cl_contract_result(ctx, side, res->id, NULL, NULL, &cv, 0);
+    if (rc)
+        return rc;
+    json_t *obj = json_pack("{s:s,s:s}", "name", name, "fn", fn);
+    cl_json_txres(obj, res);
+    return s_show_result(ctx, side, &cv, obj);
+}
 
 int cmd_contract_call(cl_ctx_t *ctx, int argc, char **argv)
 {
@@ -286,58 +291,22 @@ int cmd_contract_call(cl_ctx_t *ctx, int argc, char **argv)
     ec_writer_t args;
     ec_writer_init(&args);
     int rc = s_call_opts(ctx, argc, argv, &o, &args);
-    if (rc >= 0) {
-        ec_writer_fini(&args);
-        return rc;
-    }
-    cl_chain_t *side = ctx->key_path ? s_chain(ctx, o.type) : NULL;
-    if (!ctx->key_path || !side) {
-        ec_writer_fini(&args);
-        return ctx->key_path ? 1 : cl_missing(ctx, "--key");
-    }
-    ec_contract_call_body_t b = {.args = ec_writer_data(&args), .args_size = ec_writer_size(&args)};
-    snprintf(b.name, sizeof b.name, "%s", o.name);
-    snprintf(b.fn, sizeof b.fn, "%s", o.fn);
-    ec_writer_t w;
-    ec_writer_init(&w);
-    ec_contract_call_body_encode(&w, &b);
+    cl_chain_t *side = rc < 0 && ctx->key_path ? s_chain(ctx, o.type) : NULL;
+    if (rc < 0 && !ctx->key_path)
+        rc = cl_missing(ctx, "--key");
+    else if (rc < 0 && !side)
+        rc = 1;
     cl_txres_t res;
-    rc = cl_submit_signed(ctx, side, cl_contract_txtype(side, EC_STX_CONTRACT_CALL), &w, NULL, 0,
-                          &res, NULL);
-    ec_writer_fini(&w);
+    cl_cvalue_t cv;
+    bool run = rc < 0; /* else --help, or a usage error */
+    if (run)
+        rc = cl_contract_call(ctx, side, o.name, o.fn, &args, &res, &cv);
     ec_writer_fini(&args);
-    return rc ? rc : s_applied_result(ctx, side, &res, o.name, o.fn);
-}
-
-/* Prints what an applied call or decision returned, as the chain stored it. */
-static int s_applied_result(cl_ctx_t *ctx, cl_chain_t *side, const cl_txres_t *res,
-                            const char *name, const char *fn)
-{
-    /* [name, fn, result: bin] */
-    ec_writer_t q;
-    ec_writer_init(&q);
-    ec_write_array(&q, 1);
-    ec_write_bin(&q, res->id, EC_HASH_BYTES);
-    ec_rpc_reply_t r;
-    int rc = cl_query(ctx, side, "contract_result", &q, &r, 0);
-    ec_writer_fini(&q);
-    if (rc)
+    if (!run || rc)
         return rc;
-    ec_cur_t c;
-    const uint8_t *v = NULL;
-    size_t vs = 0;
-    const char *skip = NULL;
-    size_t skip_len = 0;
-    ec_cur_open(&c, r.result, 3);
-    ec_cur_str(&c, &skip, &skip_len, EC_CONTRACT_NAME_MAX);
-    ec_cur_str(&c, &skip, &skip_len, EC_CONTRACT_NAME_MAX);
-    ec_cur_bin(&c, &v, &vs, EC_CONTRACT_VALUE_MAX);
-    json_t *obj = json_pack("{s:s,s:s}", "name", name, "fn", fn);
-    cl_json_txres(obj, res);
-    rc = ec_cur_finish(&c) ? (json_decref(obj), cl_garbled(ctx, side, "contract_result"))
-                           : s_show_result(ctx, side, v, vs, obj);
-    ec_rpc_reply_fini(&r);
-    return rc;
+    json_t *obj = json_pack("{s:s,s:s}", "name", o.name, "fn", o.fn);
+    cl_json_txres(obj, &res);
+    return s_show_result(ctx, side, &cv, obj);
 }
 
 int cmd_contract_query(cl_ctx_t *ctx, int argc, char **argv)
@@ -346,34 +315,19 @@ int cmd_contract_query(cl_ctx_t *ctx, int argc, char **argv)
     ec_writer_t args;
     ec_writer_init(&args);
     int rc = s_call_opts(ctx, argc, argv, &o, &args);
-    if (rc < 0 && o.seal) {
-        ec_writer_fini(&args);
-        return cl_usage(ctx, "--seal and --to are for 'contract call'");
-    }
+    if (rc < 0 && o.seal)
+        rc = cl_usage(ctx, "--seal and --to are for 'contract call'");
     cl_chain_t *side = rc < 0 ? s_chain(ctx, o.type) : NULL;
-    if (rc >= 0 || !side) {
-        ec_writer_fini(&args);
-        return rc >= 0 ? rc : 1;
-    }
-    ec_writer_t q;
-    ec_writer_init(&q);
-    ec_write_array(&q, 3);
-    ec_write_cstr(&q, o.name);
-    ec_write_cstr(&q, o.fn);
-    ec_write_bin(&q, ec_writer_data(&args), ec_writer_size(&args));
+    if (rc < 0 && !side)
+        rc = 1;
+    cl_cvalue_t cv;
+    bool run = rc < 0; /* else --help, or a usage error */
+    if (run)
+        rc = cl_contract_query(ctx, side, o.name, o.fn, &args, &cv);
     ec_writer_fini(&args);
-    ec_rpc_reply_t r;
-    rc = cl_query(ctx, side, "contract_query", &q, &r, 0);
-    ec_writer_fini(&q);
-    if (rc)
+    if (!run || rc)
         return rc;
-    json_t *obj = json_pack("{s:s,s:s}", "name", o.name, "fn", o.fn);
-    rc = r.result->type == MSGPACK_OBJECT_BIN
-             ? s_show_result(ctx, side, (const uint8_t *)r.result->via.bin.ptr,
-                             r.result->via.bin.size, obj)
-             : (json_decref(obj), cl_garbled(ctx, side, "contract_query"));
-    ec_rpc_reply_fini(&r);
-    return rc;
+    return s_show_result(ctx, side, &cv, json_pack("{s:s,s:s}", "name", o.name, "fn", o.fn));
 }
 
 /* ---- show, events --------------------------------------------------------------------- */
@@ -534,39 +488,18 @@ static const char s_help_open[] =
     "Runs FUNCTION as 'contract query' does and opens what its result holds for you: the\n"
     "result must be a map with sealed = {ADDR = box, ...} and sha256 (what 'contract call\n"
     "--seal' stores). The box for your account is opened with KEY and checked against the\n"
-    "hash; the contents go to FILE (mode 0644) or to standard output. Nothing is sent.\n"
+    "hash; the contents go to FILE (mode 0600) or to standard output. Nothing is sent.\n"
     "\nExample:\n  ecert --key buyer.key contract open --type invoice --name invoice --fn get "
     "--args '[\"INV-2026-0001\"]'\n" CL_GLOBAL_NOTE;
 
-/* The value of key `name` in map o, or NULL. */
-static const msgpack_object *s_map_get(const msgpack_object *o, const char *name)
-{
-    if (o->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    size_t len = strlen(name);
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        const msgpack_object *k = &o->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len &&
-            memcmp(k->via.str.ptr, name, len) == 0)
-            return &o->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
-/* Opens the box for `address` in value v (contract msgpack); writes it to out or stdout. */
-static int s_open_value(cl_ctx_t *ctx, const uint8_t *v, size_t size, const char *address,
+/* Opens the box for `address` in contract value v; writes it to out or stdout. */
+static int s_open_value(cl_ctx_t *ctx, const msgpack_object *v, const char *address,
                         const char *out)
 {
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
-    int rc = ec_contract_value_check(v, size) == 0 &&
-                     msgpack_unpack_next(&u, (const char *)v, size, &off) == MSGPACK_UNPACK_SUCCESS
-                 ? 0
-                 : cl_fail(ctx, EC_EINVAL, "the result is not a contract value");
-    const msgpack_object *sealed = rc ? NULL : s_map_get(&u.data, "sealed");
-    const msgpack_object *hash = rc ? NULL : s_map_get(&u.data, "sha256");
-    const msgpack_object *box = sealed ? s_map_get(sealed, address) : NULL;
+    int rc = 0;
+    const msgpack_object *sealed = cl_cv_get(v, "sealed");
+    const msgpack_object *hash = cl_cv_get(v, "sha256");
+    const msgpack_object *box = sealed ? cl_cv_get(sealed, address) : NULL;
     if (rc == 0 && (!sealed || !hash || hash->type != MSGPACK_OBJECT_BIN ||
                     hash->via.bin.size != EC_HASH_BYTES))
         rc = cl_fail(ctx, EC_ENOTFOUND, "the result holds no sealed contents");
@@ -600,7 +533,6 @@ static int s_open_value(cl_ctx_t *ctx, const uint8_t *v, size_t size, const char
         free(plain);
     }
     ec_key_destroy(&key);
-    msgpack_unpacked_destroy(&u);
     return rc;
 }
 
@@ -624,28 +556,19 @@ int cmd_contract_open(cl_ctx_t *ctx, int argc, char **argv)
     char address[EC_ADDR_MAX];
     if (cl_key_file_pk(ctx, ctx->key_path, pk) || cl_signer_current(ctx, pk, address))
         return 1;
-    ec_writer_t args, q;
+    ec_writer_t args;
     ec_writer_init(&args);
-    ec_writer_init(&q);
     rc = s_args(ctx, args_text, NULL, &args);
-    ec_write_array(&q, 3);
-    ec_write_cstr(&q, name);
-    ec_write_cstr(&q, fn);
-    ec_write_bin(&q, ec_writer_data(&args), ec_writer_size(&args));
-    ec_rpc_reply_t r;
-    if (rc == 0 && (rc = cl_query(ctx, side, "contract_query", &q, &r, 0)) == 0) {
-        rc = r.result->type == MSGPACK_OBJECT_BIN
-                 ? s_open_value(ctx, (const uint8_t *)r.result->via.bin.ptr, r.result->via.bin.size,
-                                address, out)
-                 : cl_garbled(ctx, side, "contract_query");
-        ec_rpc_reply_fini(&r);
+    cl_cvalue_t cv;
+    if (rc == 0 && (rc = cl_contract_query(ctx, side, name, fn, &args, &cv)) == 0) {
+        rc = s_open_value(ctx, cv.v, address, out);
+        cl_cvalue_fini(&cv);
     }
     ec_writer_fini(&args);
-    ec_writer_fini(&q);
-    if (rc == 0 && out)
+    if (rc == 0 && out) {
         cl_out(ctx, "opened: %s\n", out);
-    if (rc == 0 && out)
         cl_emit(ctx, json_pack("{s:s,s:s,s:s}", "name", name, "fn", fn, "out", out));
+    }
     return rc;
 }
 
@@ -668,51 +591,39 @@ static const char s_help_decisions[] =
 /* One decision answer as text and JSON (NULL: it does not read). */
 static json_t *s_decision_json(cl_ctx_t *ctx, const msgpack_object *o)
 {
-    ec_cur_t c;
-    uint64_t id = 0, height = 0, decided = 0;
-    uint8_t tx[EC_HASH_BYTES], dtx[EC_HASH_BYTES];
-    char fn[EC_CONTRACT_NAME_MAX], role[16], org[EC_ORG_CODE_MAX], decider[EC_ADDR_MAX];
-    const uint8_t *req = NULL, *dec = NULL;
-    size_t req_size = 0, dec_size = 0;
-    ec_cur_open(&c, o, 11);
-    ec_cur_uint(&c, &id);
-    ec_cur_uint(&c, &height);
-    ec_cur_bin_fixed(&c, tx, EC_HASH_BYTES);
-    ec_cur_str_copy(&c, fn, sizeof fn);
-    ec_cur_str_copy(&c, role, sizeof role);
-    ec_cur_str_copy(&c, org, sizeof org);
-    ec_cur_bin(&c, &req, &req_size, EC_CONTRACT_VALUE_MAX);
-    ec_cur_uint(&c, &decided);
-    ec_cur_str_copy(&c, decider, sizeof decider);
-    ec_cur_bin_fixed(&c, dtx, EC_HASH_BYTES);
-    ec_cur_bin(&c, &dec, &dec_size, EC_CONTRACT_ARGS_TX_MAX);
-    json_t *request = ec_cur_finish(&c) ? NULL : cl_cvalue_json(req, req_size);
-    json_t *decision = decided && request ? cl_cvalue_json(dec, dec_size) : json_null();
+    cl_decision_t d;
+    bool decided = false;
+    json_t *request = NULL, *decision = NULL;
+    if (cl_decision_read(&d, o) == 0) {
+        decided = d.decided_height != 0;
+        request = cl_cvalue_json(d.request, d.request_size);
+        decision = decided && request ? cl_cvalue_json(d.decision, d.decision_size) : json_null();
+    }
     if (!request || !decision) {
         json_decref(request);
         json_decref(decision);
         return NULL;
     }
     char txh[2 * EC_HASH_BYTES + 1], dtxh[2 * EC_HASH_BYTES + 1];
-    ec_hex(txh, tx, EC_HASH_BYTES);
-    ec_hex(dtxh, dtx, EC_HASH_BYTES);
+    ec_hex(txh, d.tx, EC_HASH_BYTES);
+    ec_hex(dtxh, d.decide_tx, EC_HASH_BYTES);
     char *rt = cl_json_text(request), *dt = cl_json_text(decision);
     cl_out(
         ctx,
         "%llu  %s  for the role %s%s%s  asked at height %llu by %s (tx %.16s...)\n    request %s\n",
-        (unsigned long long)id, decided ? "decided" : "pending", role, org[0] ? " of " : "", org,
-        (unsigned long long)height, fn, txh, rt ? rt : "?");
+        (unsigned long long)d.id, decided ? "decided" : "pending", d.role, d.org[0] ? " of " : "",
+        d.org, (unsigned long long)d.height, d.fn, txh, rt ? rt : "?");
     if (decided)
-        cl_out(ctx, "    decided %s by %s at height %llu (tx %.16s...)\n", dt ? dt : "?", decider,
-               (unsigned long long)decided, dtxh);
+        cl_out(ctx, "    decided %s by %s at height %llu (tx %.16s...)\n", dt ? dt : "?", d.decider,
+               (unsigned long long)d.decided_height, dtxh);
     cl_json_text_free(rt);
     cl_json_text_free(dt);
-    json_t *j = json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:o}", "id", (json_int_t)id, "state",
-                          decided ? "decided" : "pending", "height", (json_int_t)height, "tx", txh,
-                          "fn", fn, "role", role, "org_code", org, "request", request);
+    json_t *j = json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:o}", "id", (json_int_t)d.id, "state",
+                          decided ? "decided" : "pending", "height", (json_int_t)d.height, "tx",
+                          txh, "fn", d.fn, "role", d.role, "org_code", d.org, "request", request);
     if (decided) {
-        json_object_set_new(j, "decided_height", json_integer((json_int_t)decided));
-        json_object_set_new(j, "decider", json_string(decider));
+        json_object_set_new(j, "decided_height", json_integer((json_int_t)d.decided_height));
+        json_object_set_new(j, "decider", json_string(d.decider));
         json_object_set_new(j, "decide_tx", json_string(dtxh));
         json_object_set_new(j, "decision", decision);
     } else {

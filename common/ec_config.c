@@ -418,6 +418,44 @@ static int s_expected(const s_loader_t *ld, const char *key, const char *what)
     return ec_status_set(ld->st, EC_ECONFIG, "%s: key '%s': expected %s", ld->file, key, what);
 }
 
+int ec_yaml_expected(const ec_yaml_node_t *n, const char *file, const char *key, const char *what,
+                     ec_status_t *st)
+{
+    return ec_status_set(st, EC_ECONFIG, "%s:%u: key '%s': expected %s", file, ec_yaml_line(n), key,
+                         what);
+}
+
+int ec_yaml_text(const ec_yaml_node_t *map, const char *file, const char *key, bool required,
+                 const char *what, const char **out, ec_status_t *st)
+{
+    const ec_yaml_node_t *n = ec_yaml_get(map, key);
+    *out = NULL;
+    if (!n)
+        return required
+                   ? ec_status_set(st, EC_ECONFIG, "%s: missing key '%s' (%s)", file, key, what)
+                   : 0;
+    const char *s = ec_yaml_scalar(n);
+    if (!s || !s[0])
+        return ec_yaml_expected(n, file, key, what, st);
+    *out = s;
+    return 0;
+}
+
+int ec_yaml_path(const ec_yaml_node_t *map, const char *file, const char *dir, const char *key,
+                 bool required, char out[EC_PATH_MAX], ec_status_t *st)
+{
+    const char *s = NULL;
+    out[0] = '\0';
+    int rc = ec_yaml_text(map, file, key, required, "a file path", &s, st);
+    if (rc || !s)
+        return rc;
+    int n = s[0] == '/' ? snprintf(out, EC_PATH_MAX, "%s", s)
+                        : snprintf(out, EC_PATH_MAX, "%s/%s", dir, s);
+    if (n < 0 || n >= EC_PATH_MAX)
+        return ec_yaml_expected(ec_yaml_get(map, key), file, key, "a shorter path", st);
+    return 0;
+}
+
 int ec_yaml_keys_check(const ec_yaml_node_t *map, const char *file, const char *where,
                        const char *const *allowed, ec_status_t *st)
 {

@@ -88,6 +88,20 @@ unsigned ec_yaml_line(const ec_yaml_node_t *n);
  */
 EC_WUR int ec_yaml_keys_check(const ec_yaml_node_t *map, const char *file, const char *where,
                               const char *const *allowed, ec_status_t *st);
+/* EC_ECONFIG with st set to "FILE:LINE: key 'KEY': expected WHAT" (n: the value found). */
+int ec_yaml_expected(const ec_yaml_node_t *n, const char *file, const char *key, const char *what,
+                     ec_status_t *st);
+/*
+ * The non-empty scalar under `key` of `map` into *out (borrowed from the document), or
+ * NULL when the key is absent. Returns 0, or EC_ECONFIG (absent but required: "missing
+ * key 'KEY' (WHAT)"; not a non-empty scalar: ec_yaml_expected).
+ */
+EC_WUR int ec_yaml_text(const ec_yaml_node_t *map, const char *file, const char *key, bool required,
+                        const char *what, const char **out, ec_status_t *st);
+/* ec_yaml_text for a path, a relative one resolved against `dir` (the config's folder),
+ * into out ("" when absent). */
+EC_WUR int ec_yaml_path(const ec_yaml_node_t *map, const char *file, const char *dir,
+                        const char *key, bool required, char out[EC_PATH_MAX], ec_status_t *st);
 /*
  * True for tcp://HOST:PORT (PORT 1..65535, or * when `bind`: a listening socket may take
  * any port; one that connects may not), ipc://PATH and inproc://NAME.

@@ -679,14 +679,17 @@ static int s_block_events(ec_ledger_t *l, s_announce_t *a)
     return rc == 1 ? 0 : rc;
 }
 
-int ec_cstate_announce(ec_ledger_t *l, uint64_t height, uint32_t max,
-                       void (*pub)(void *pctx, const uint8_t *frame, size_t size), void *pctx)
+void ec_cstate_announce(void *self, ec_ledger_t *l, uint64_t height,
+                        void (*pub)(void *pctx, const uint8_t *frame, size_t size), void *pctx)
 {
-    s_announce_t a = {.height = height, .max = max, .pub = pub, .pctx = pctx};
+    (void)self;
+    s_announce_t a = {.height = height, .max = S_BLOCK_EVENTS_MAX, .pub = pub, .pctx = pctx};
     ec_writer_init(&a.frame);
     int rc = s_block_events(l, &a);
     ec_writer_fini(&a.frame);
-    return rc;
+    if (rc != 0)
+        ec_warn("contracts: the events of block %llu could not be read to announce them: %s",
+                (unsigned long long)height, ec_strerror(rc));
 }
 
 /* ---- queries ---------------------------------------------------------------------------- */

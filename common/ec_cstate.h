@@ -61,12 +61,12 @@ EC_WUR int ec_cstate_call(ec_block_ctx_t *ctx, const ec_tx_t *tx, const ec_contr
 EC_WUR int ec_cstate_decide(ec_block_ctx_t *ctx, const ec_tx_t *tx,
                             const ec_contract_decide_body_t *b, const ec_cfacts_t *facts,
                             ec_status_t *st);
-/* Announces the contract events of committed block `height` through pub(pctx, frame,
- * size), one msgpack [height, name, seq, tx_id, fn, event, data] each, at most `max`.
- * Returns 0 or a read fault (nothing more is announced). */
-EC_WUR int ec_cstate_announce(ec_ledger_t *l, uint64_t height, uint32_t max,
-                              void (*pub)(void *pctx, const uint8_t *frame, size_t size),
-                              void *pctx);
+/* ec_app_t.announce for any chain that hosts contracts (self unused): the contract events
+ * of committed block `height` through pub(pctx, frame, size), one msgpack [height, name,
+ * seq, tx_id, fn, event, data] each, as many as block_events answers. A read fault is
+ * logged and announces nothing more (the events stay readable with the queries). */
+void ec_cstate_announce(void *self, ec_ledger_t *l, uint64_t height,
+                        void (*pub)(void *pctx, const uint8_t *frame, size_t size), void *pctx);
 /* The contract queries; 1 when `path` is not one of them (nothing written). */
 int ec_cstate_query(ec_ledger_t *l, const char *path, const msgpack_object *args,
                     const ec_cfacts_t *facts, ec_writer_t *out, ec_status_t *st);

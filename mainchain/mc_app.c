@@ -51,6 +51,7 @@
 
 #include "ec_body.h"
 #include "ec_chain.h"
+#include "ec_cstate.h"
 #include "ec_log.h"
 #include "ec_mlog.h"
 #include "mc_gov.h"
@@ -1757,7 +1758,9 @@ ec_app_t *mc_app_new(const ec_genesis_t *genesis, ec_status_t *st)
     self->app.end_block = s_end_block;
     self->app.query = s_query;
     self->app.check_block = s_check_block;
-    self->app.announce = mc_contract_announce;
+    /* Only a chain that hosts contracts has events to announce after each block. */
+    if (self->genesis.features & EC_GENESIS_F_CONTRACTS)
+        self->app.announce = ec_cstate_announce;
     return &self->app;
 }
 

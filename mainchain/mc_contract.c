@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "ec_cstate.h"
-#include "ec_log.h"
 #include "mc_priv.h"
 
 /* The side-chain type of a main-chain contract transaction (the bodies are the same). */
@@ -206,13 +205,4 @@ int mc_contract_query(ec_ledger_t *l, const char *path, const msgpack_object *ar
                       ec_writer_t *out, ec_status_t *st)
 {
     return ec_cstate_query(l, path, args, &s_facts, out, st);
-}
-
-void mc_contract_announce(void *self, ec_ledger_t *ledger, uint64_t height,
-                          void (*pub)(void *pctx, const uint8_t *frame, size_t size), void *pctx)
-{
-    (void)self;
-    if (ec_cstate_announce(ledger, height, 4096, pub, pctx) != 0)
-        ec_warn("mainchain: the events of block %llu could not be read to announce them",
-                (unsigned long long)height);
 }

@@ -91,8 +91,5 @@ EC_WUR int mc_contract_deliver(ec_decoder_t *d, ec_block_ctx_t *ctx, const ec_tx
 /* The contract queries (ec_cstate.h); 1 when `path` is none of them. */
 int mc_contract_query(ec_ledger_t *l, const char *path, const msgpack_object *args,
                       ec_writer_t *out, ec_status_t *st);
-/* ec_app_t.announce: the contract events of a stored block on PUB. */
-void mc_contract_announce(void *self, ec_ledger_t *ledger, uint64_t height,
-                          void (*pub)(void *pctx, const uint8_t *frame, size_t size), void *pctx);
 
 #endif

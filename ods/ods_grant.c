@@ -7,8 +7,8 @@
  * the client read the chains alike. Contract values (the directory's records, the access
  * contract's answer) are contract msgpack, with maps, which ec_decode refuses: they are
  * checked with ec_contract_value_check and read with msgpack-c, field by field, with exact
- * types (cl_cv_*). msgpack-c does not copy str and bin out of the bytes it parses, so every
- * value is read while the reply that carries it is alive (s_cv_t keeps both together).
+ * types (cl_cv_*), through the client's own contract calls (client/cl_contract.h:
+ * cl_contract_result, cl_contract_query, cl_cvalue_read).
  * Every failure sets st to "<step>: <why>" and clears the client context's error.
  */
 #include "ods_grant.h"
@@ -30,18 +30,6 @@ static int s_cl_error(cl_ctx_t *cl, ec_status_t *st, const char *step)
     ec_status_set(st, code, "%s: %s", step, cl->err_msg[0] ? cl->err_msg : ec_strerror(code));
     cl_clear_error(cl);
     return code;
-}
-
-/* One contract-msgpack value: checked, then unpacked into u (initialised by the caller, who
- * destroys it). 0 or EC_EINVAL. */
-static int s_cvalue(const uint8_t *data, size_t size, msgpack_unpacked *u)
-{
-    size_t off = 0;
-    if (ec_contract_value_check(data, size) != 0 ||
-        msgpack_unpack_next(u, (const char *)data, size, &off) != MSGPACK_UNPACK_SUCCESS ||
-        off != size)
-        return EC_EINVAL;
-    return 0;
 }
 
 /* A str field of a contract map copied into out (cap bytes with the NUL); false when it is
@@ -75,18 +63,13 @@ static int s_answer_read(const msgpack_object *m, ods_grant_t *g, ec_status_t *s
     return 0;
 }
 
-/* (a): contract_result [tx] = [name, fn, result: bin]. */
+/* (a): contract_result [tx]: a call of <acl>.request that answered granted. */
 static int s_check_result(cl_ctx_t *cl, cl_chain_t *share, ods_grant_t *g, ec_status_t *st)
 {
-    char hex[2 * EC_HASH_BYTES + 1];
+    char hex[2 * EC_HASH_BYTES + 1], fn[EC_CONTRACT_NAME_MAX];
     ec_hex(hex, g->tx, EC_HASH_BYTES);
-    ec_writer_t q;
-    ec_writer_init(&q);
-    ec_write_array(&q, 1);
-    ec_write_bin(&q, g->tx, EC_HASH_BYTES);
-    ec_rpc_reply_t r;
-    int rc = cl_query(cl, share, "contract_result", &q, &r, EC_ENOTFOUND);
-    ec_writer_fini(&q);
+    cl_cvalue_t cv;
+    int rc = cl_contract_result(cl, share, g->tx, g->acl, fn, &cv, EC_ENOTFOUND);
     if (rc == EC_ENOTFOUND)
         return ec_status_set(st, EC_ENOTFOUND,
                              "grant: %s applied no contract call %s (refused, not committed, or "
@@ -94,84 +77,37 @@ static int s_check_result(cl_ctx_t *cl, cl_chain_t *share, ods_grant_t *g, ec_st
                              share->chain_id, hex);
     if (rc)
         return s_cl_error(cl, st, "grant");
-    char fn[EC_CONTRACT_NAME_MAX];
-    const uint8_t *res = NULL;
-    size_t res_size = 0;
-    ec_cur_t c;
-    ec_cur_open(&c, r.result, 3);
-    ec_cur_str_copy(&c, g->acl, sizeof g->acl);
-    ec_cur_str_copy(&c, fn, sizeof fn);
-    ec_cur_bin(&c, &res, &res_size, EC_CONTRACT_VALUE_MAX);
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    if (ec_cur_finish(&c) != 0 || !ec_contract_name_valid(g->acl))
+    if (!ec_contract_name_valid(g->acl))
         rc =
             ec_status_set(st, EC_EINVAL, "grant: garbled contract_result from %s", share->chain_id);
     else if (strcmp(fn, "request") != 0)
         rc =
             ec_status_set(st, EC_EPERM, "grant: %s called %s.%s, not a request()", hex, g->acl, fn);
-    else if (s_cvalue(res, res_size, &u) != 0)
-        rc = ec_status_set(st, EC_EINVAL, "grant: %s.request's answer is not a contract value",
-                           g->acl);
     else
-        rc = s_answer_read(&u.data, g, st);
-    msgpack_unpacked_destroy(&u);
-    ec_rpc_reply_fini(&r);
+        rc = s_answer_read(cv.v, g, st);
+    cl_cvalue_fini(&cv);
     return rc;
 }
 
 /* ---- (b) the directory ---------------------------------------------------------------------- */
 
-/* A contract value a query answered. Its str and bin point into the reply's frame, which
- * msgpack-c does not copy: the reply lives as long as the value. */
-typedef struct {
-    ec_rpc_reply_t r;
-    msgpack_unpacked u;
-    const msgpack_object *v; /* NULL until read                                        */
-} s_cv_t;
-
-static void s_cv_fini(s_cv_t *cv)
-{
-    if (cv->v) {
-        msgpack_unpacked_destroy(&cv->u);
-        ec_rpc_reply_fini(&cv->r);
-        cv->v = NULL;
-    }
-}
-
-/* registry.fn(asset[, version]) into cv (s_cv_fini it). 0, EC_ENOTFOUND (nil), or an
+/* registry.fn(asset[, version]) into cv (cl_cvalue_fini it). 0, EC_ENOTFOUND (nil), or an
  * error. */
 static int s_registry(cl_ctx_t *cl, cl_chain_t *share, const char *registry, const char *fn,
-                      const ods_grant_t *g, bool with_version, s_cv_t *cv, ec_status_t *st)
+                      const ods_grant_t *g, bool with_version, cl_cvalue_t *cv, ec_status_t *st)
 {
-    memset(cv, 0, sizeof *cv);
-    ec_writer_t a, q;
+    ec_writer_t a;
     ec_writer_init(&a);
-    ec_writer_init(&q);
     ec_write_array(&a, with_version ? 2 : 1);
     ec_write_cstr(&a, g->asset);
     if (with_version)
         ec_write_uint(&a, g->version);
-    ec_write_array(&q, 3);
-    ec_write_cstr(&q, registry);
-    ec_write_cstr(&q, fn);
-    ec_write_bin(&q, ec_writer_data(&a), ec_writer_size(&a));
-    int rc = cl_query(cl, share, "contract_query", &q, &cv->r, 0);
+    int rc = cl_contract_query(cl, share, registry, fn, &a, cv);
     ec_writer_fini(&a);
-    ec_writer_fini(&q);
     if (rc)
         return s_cl_error(cl, st, "directory");
-    msgpack_unpacked_init(&cv->u);
-    cv->v = &cv->u.data;
-    if (cv->r.result->type != MSGPACK_OBJECT_BIN ||
-        s_cvalue((const uint8_t *)cv->r.result->via.bin.ptr, cv->r.result->via.bin.size, &cv->u) !=
-            0) {
-        s_cv_fini(cv);
-        return ec_status_set(st, EC_EINVAL, "directory: garbled answer of %s.%s from %s", registry,
-                             fn, share->chain_id);
-    }
     if (cv->v->type == MSGPACK_OBJECT_NIL) {
-        s_cv_fini(cv);
+        cl_cvalue_fini(cv);
         return with_version ? ec_status_set(st, EC_ENOTFOUND,
                                             "directory: asset %s has no version %llu in %s",
                                             g->asset, (unsigned long long)g->version, registry)
@@ -185,7 +121,7 @@ static int s_registry(cl_ctx_t *cl, cl_chain_t *share, const char *registry, con
 static int s_check_directory(cl_ctx_t *cl, cl_chain_t *share, const char *registry, ods_grant_t *g,
                              ec_status_t *st)
 {
-    s_cv_t v;
+    cl_cvalue_t v;
     int rc = s_registry(cl, share, registry, "asset", g, false, &v, st);
     if (rc)
         return rc;
@@ -198,7 +134,7 @@ static int s_check_directory(cl_ctx_t *cl, cl_chain_t *share, const char *regist
                            g->asset, acl, g->acl);
     else if (strcmp(state, "withdrawn") == 0)
         rc = ec_status_set(st, EC_ESTATE, "directory: asset %s was withdrawn", g->asset);
-    s_cv_fini(&v);
+    cl_cvalue_fini(&v);
     if (rc || (rc = s_registry(cl, share, registry, "version", g, true, &v, st)) != 0)
         return rc;
     const uint8_t *hash = NULL;
@@ -215,7 +151,7 @@ static int s_check_directory(cl_ctx_t *cl, cl_chain_t *share, const char *regist
                            (unsigned long long)g->version, g->asset);
     else
         memcpy(g->digest, hash, EC_HASH_BYTES);
-    s_cv_fini(&v);
+    cl_cvalue_fini(&v);
     return rc;
 }
 
@@ -231,19 +167,18 @@ static int s_call_matches(const ec_bundle_t *b, const ods_grant_t *g, ec_status_
     ec_contract_call_body_t call;
     ec_status_t why = {0};
     int rc = ec_contract_call_body_read(&call, tx.body, &why);
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
+    cl_cvalue_t args = {0};
     bool ok = rc == 0 && strcmp(call.name, g->acl) == 0 && strcmp(call.fn, "request") == 0 &&
-              s_cvalue(call.args, call.args_size, &u) == 0;
+              cl_cvalue_read(call.args, call.args_size, &args) == 0;
     /* args = [asset: str, version: int, purpose: str | nil] */
-    const msgpack_object *a = ok ? &u.data : NULL;
+    const msgpack_object *a = ok ? args.v : NULL;
     ok = ok && a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size >= 2 &&
          a->via.array.ptr[0].type == MSGPACK_OBJECT_STR &&
          a->via.array.ptr[0].via.str.size == strlen(g->asset) &&
          memcmp(a->via.array.ptr[0].via.str.ptr, g->asset, strlen(g->asset)) == 0 &&
          a->via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
          a->via.array.ptr[1].via.u64 == g->version;
-    msgpack_unpacked_destroy(&u);
+    cl_cvalue_fini(&args);
     ec_tx_fini(&tx);
     return ok ? 0
               : ec_status_set(st, EC_EPERM,

@@ -119,41 +119,19 @@ typedef struct {
 
 static int s_bad(const s_cfgctx_t *c, const ec_yaml_node_t *n, const char *key, const char *what)
 {
-    return ec_status_set(c->st, EC_ECONFIG, "%s:%u: key '%s': expected %s", c->name,
-                         ec_yaml_line(n), key, what);
+    return ec_yaml_expected(n, c->name, key, what, c->st);
 }
 
-/* A non-empty scalar under key into *out (NULL when absent; an error when required). */
 static int s_text(const s_cfgctx_t *c, const ec_yaml_node_t *map, const char *key, bool required,
                   const char *what, const char **out)
 {
-    const ec_yaml_node_t *n = ec_yaml_get(map, key);
-    *out = NULL;
-    if (!n)
-        return required ? ec_status_set(c->st, EC_ECONFIG, "%s: missing key '%s' (%s)", c->name,
-                                        key, what)
-                        : 0;
-    const char *s = ec_yaml_scalar(n);
-    if (!s || !s[0])
-        return s_bad(c, n, key, what);
-    *out = s;
-    return 0;
+    return ec_yaml_text(map, c->name, key, required, what, out, c->st);
 }
 
-/* A path, resolved against the config's folder. */
 static int s_path(const s_cfgctx_t *c, const ec_yaml_node_t *map, const char *key, bool required,
                   char out[EC_PATH_MAX])
 {
-    const char *s = NULL;
-    out[0] = '\0';
-    int rc = s_text(c, map, key, required, "a path", &s);
-    if (rc || !s)
-        return rc;
-    int n = s[0] == '/' ? snprintf(out, EC_PATH_MAX, "%s", s)
-                        : snprintf(out, EC_PATH_MAX, "%s/%s", c->dir, s);
-    if (n < 0 || n >= EC_PATH_MAX)
-        return s_bad(c, ec_yaml_get(map, key), key, "a shorter path");
-    return 0;
+    return ec_yaml_path(map, c->name, c->dir, key, required, out, c->st);
 }
 
 /* An optional decimal integer in [min, max] (*out keeps its default when absent). */

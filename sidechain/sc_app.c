@@ -2300,16 +2300,6 @@ static int s_facts_attested(const void *vapp, ec_ledger_t *l, bool pending, cons
     return rc == 0 ? 1 : rc == EC_ENOTFOUND ? 0 : rc;
 }
 
-/* After a block is stored: its contract events, on PUB. */
-static void s_announce(void *self, ec_ledger_t *ledger, uint64_t height,
-                       void (*pub)(void *pctx, const uint8_t *frame, size_t size), void *pctx)
-{
-    (void)self;
-    if (ec_cstate_announce(ledger, height, 4096, pub, pctx) != 0)
-        ec_warn("sidechain: the events of block %llu could not be read to announce them",
-                (unsigned long long)height);
-}
-
 ec_app_t *sc_app_new(const ec_genesis_t *genesis, ec_status_t *st)
 {
     assert(genesis != NULL);
@@ -2341,7 +2331,9 @@ ec_app_t *sc_app_new(const ec_genesis_t *genesis, ec_status_t *st)
     app->app.deliver_tx = s_deliver_tx;
     app->app.end_block = s_end_block;
     app->app.query = s_query;
-    app->app.announce = s_announce;
+    /* Only a chain that hosts contracts has events to announce after each block. */
+    if (app->genesis.features & EC_GENESIS_F_CONTRACTS)
+        app->app.announce = ec_cstate_announce;
     app->facts = (ec_cfacts_t){app, s_facts_roles, s_facts_has_role, s_facts_attested};
     return &app->app;
 }
