@@ -19,6 +19,7 @@
 #include "ec_daemon.h"
 #include "ec_crypto.h"
 #include "ec_log.h"
+#include "ec_metrics.h"
 
 enum { S_EXIT_OK = 0, S_EXIT_RUNTIME = 1, S_EXIT_CONFIG = 2 };
 
@@ -47,6 +48,7 @@ static void s_usage(FILE *out)
             "  passphrase_file:  optional; else the ECERT_PASSPHRASE environment variable\n"
             "  interval_ms:      optional, default %d: cadence of anchoring rounds\n"
             "  log_level:        optional: debug, info (default), warn, error\n"
+            "  metrics:          optional: Prometheus metrics address, e.g. 127.0.0.1:7305\n"
             "\n"
             "Unknown keys are errors. Exit status: 0 after a clean stop, 1 on a runtime\n"
             "failure, 2 on bad usage or configuration.\n",
@@ -103,10 +105,27 @@ int main(int argc, char **argv)
         ec_error("%s", st.msg);
         return st.code == EC_ECONFIG ? S_EXIT_CONFIG : S_EXIT_RUNTIME;
     }
+    /* The registry outlives the relay, which writes into it; the server stops first. */
+    ec_metrics_t *metrics = ec_metrics_new();
+    if (!metrics || ec_metrics_add_process(metrics, NULL, NULL) != 0) {
+        ec_error("out of memory");
+        ar_relay_destroy(&relay);
+        ec_metrics_destroy(&metrics);
+        return S_EXIT_RUNTIME;
+    }
+    ar_relay_metrics(relay, metrics);
+    if (cfg.metrics[0] && (rc = ec_metrics_serve(metrics, cfg.metrics)) != 0) {
+        ec_error("metrics: cannot serve on %s: %s", cfg.metrics, ec_strerror(rc));
+        ar_relay_destroy(&relay);
+        ec_metrics_destroy(&metrics);
+        return S_EXIT_RUNTIME;
+    }
     ec_info("relay %s started: main %s, %u side chain(s), every %u ms", addr, cfg.main.rpc[0],
             cfg.side_count, cfg.interval_ms);
     rc = ar_relay_run(relay, &s_stop);
+    ec_metrics_stop(metrics);
     ar_relay_destroy(&relay);
+    ec_metrics_destroy(&metrics);
     ec_info("stopped");
     return rc == 0 ? S_EXIT_OK : S_EXIT_RUNTIME;
 }

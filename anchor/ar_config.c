@@ -97,8 +97,8 @@ static int s_path(const s_ctx_t *c, const ec_yaml_node_t *map, const char *key, 
 
 static int s_fields(const s_ctx_t *c, const ec_yaml_node_t *root, ar_config_t *cfg)
 {
-    static const char *const keys[] = {"main",        "sides",     "key", "passphrase_file",
-                                       "interval_ms", "log_level", NULL};
+    static const char *const keys[] = {"main",        "sides",     "key",     "passphrase_file",
+                                       "interval_ms", "log_level", "metrics", NULL};
     if (!ec_yaml_is_map(root))
         return ec_status_set(c->st, EC_ECONFIG, "%s: expected a mapping of keys to values",
                              c->name);
@@ -142,7 +142,7 @@ static int s_fields(const s_ctx_t *c, const ec_yaml_node_t *root, ar_config_t *c
         return rc;
     if (s && (cfg->log_level = ec_log_level_parse(s)) < 0)
         return s_bad(c, ec_yaml_get(root, "log_level"), "log_level", "debug, info, warn or error");
-    return 0;
+    return ec_yaml_metrics(root, c->name, cfg->metrics, c->st);
 }
 
 int ar_config_parse(ar_config_t *cfg, const char *text, size_t size, const char *name,

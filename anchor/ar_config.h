@@ -8,6 +8,7 @@
  *   passphrase_file: ./passphrase  # optional; else the ECERT_PASSPHRASE variable
  *   interval_ms: 200               # optional, default 1000: cadence of anchoring rounds
  *   log_level: info                # optional
+ *   metrics: 127.0.0.1:7305        # optional: Prometheus metrics on http://ADDR/metrics
  *
  * `pub` is optional everywhere (without it the relay only works on its timer). Relative
  * paths are relative to the config file's folder. Every unknown key is an error.
@@ -45,6 +46,7 @@ typedef struct {
     char passphrase_file[EC_PATH_MAX]; /* "" when not set                                   */
     uint32_t interval_ms;
     int log_level;
+    char metrics[EC_METRICS_ADDR_MAX]; /* "" when not set (ec_yaml_metrics)               */
 } ar_config_t;
 
 /*

@@ -43,6 +43,11 @@ enum {
     S_TAIL_BYTES_MAX = 3 + EC_VALIDATORS_MAX * 48 + 35, /* next_valset and claimed        */
 };
 
+/* Outcomes of a submit, counted by ecert_anchor_submits_total{result}. */
+enum { S_OUT_COMMITTED, S_OUT_DUPLICATE, S_OUT_REFUSED, S_OUT_TIMEOUT, S_OUTCOMES };
+static const char *const s_outcome_names[S_OUTCOMES] = {"committed", "duplicate", "refused",
+                                                        "timeout"};
+
 /* Logged states of a chain link, so each change is logged once. */
 enum { S_LINK_UNKNOWN = 0, S_LINK_UP = 1, S_LINK_DOWN = 2 };
 
@@ -59,23 +64,28 @@ typedef struct {
     uint64_t tip_time_ms; /* its block time                                    */
     int link;             /* S_LINK_*                                               */
     bool usable;          /* answered status this round with the expected kind     */
+    ec_metric_t *m_up;    /* ecert_anchor_chain_up, once the chain id is known      */
 } s_chain_t;
 
 /* One direction of one side chain. */
 typedef struct {
     uint64_t req; /* req_id of the submit in flight, 0 when none            */
     int64_t sent_ms;
-    uint64_t height;    /* header height that submit carries                      */
-    int last_code;      /* last outcome logged (logs once per change)            */
-    uint64_t scan_base; /* anchor-only scan cache: headers (scan_base, scan_done] */
-    uint64_t scan_done; /* are known to be anchor-only                            */
-    int state;          /* last logged "cannot act" reason (0: none)             */
+    uint64_t height;                /* header height that submit carries                      */
+    int last_code;                  /* last outcome logged (logs once per change)            */
+    uint64_t scan_base;             /* anchor-only scan cache: headers (scan_base, scan_done] */
+    uint64_t scan_done;             /* are known to be anchor-only                            */
+    int state;                      /* last logged "cannot act" reason (0: none)             */
+    ec_metric_t *m_lag;             /* ecert_anchor_lag_blocks of this direction              */
+    ec_metric_t *m_out[S_OUTCOMES]; /* ecert_anchor_submits_total by outcome      */
 } s_dir_t;
 
 typedef struct {
     s_chain_t c;
-    s_dir_t up;   /* side -> main: ANCHOR                                   */
-    s_dir_t down; /* main -> side: MAIN_ANCHOR                              */
+    s_dir_t up;           /* side -> main: ANCHOR                                   */
+    s_dir_t down;         /* main -> side: MAIN_ANCHOR                              */
+    ec_metric_t *m_age;   /* ecert_anchor_mirror_age_seconds                    */
+    ec_metric_t *m_bound; /* ecert_anchor_freshness_bound_seconds               */
 } s_side_t;
 
 struct ar_relay {
@@ -86,6 +96,8 @@ struct ar_relay {
     uint32_t side_count;
     s_side_t sides[AR_SIDES_MAX];
     ec_writer_t params, body, tx, tmp;
+    ec_metrics_t *metrics; /* borrowed, or NULL: nothing is counted           */
+    ec_metric_t *m_rounds; /* ecert_anchor_rounds_total                       */
 };
 
 static int64_t s_now_ms(void)
@@ -474,6 +486,13 @@ static void s_outcome(s_dir_t *d, const char *what, const char *chain_id, const 
     d->req = 0;
 }
 
+/* Counts a submit's outcome (code: the reply's). */
+static void s_count(s_dir_t *d, int code)
+{
+    int out = code == 0 ? S_OUT_COMMITTED : code == EC_EDUPLICATE ? S_OUT_DUPLICATE : S_OUT_REFUSED;
+    ec_metrics_inc(d->m_out[out]);
+}
+
 /* Collects submit replies that have arrived. Returns true when any did. */
 static bool s_poll_submits(ar_relay_t *r)
 {
@@ -482,6 +501,7 @@ static bool s_poll_submits(ar_relay_t *r)
     while (r->main.submit && ec_rpc_recv(r->main.submit, &rep, 0) == 0) {
         for (uint32_t i = 0; i < r->side_count; i++)
             if (r->sides[i].up.req && r->sides[i].up.req == rep.req_id) {
+                s_count(&r->sides[i].up, rep.code);
                 s_outcome(&r->sides[i].up, "anchor of", s_name(&r->sides[i].c), &rep);
                 any = true;
             }
@@ -491,6 +511,7 @@ static bool s_poll_submits(ar_relay_t *r)
         s_side_t *s = &r->sides[i];
         while (s->c.submit && ec_rpc_recv(s->c.submit, &rep, 0) == 0) {
             if (s->down.req && s->down.req == rep.req_id) {
+                s_count(&s->down, rep.code);
                 s_outcome(&s->down, "main header for", s_name(&s->c), &rep);
                 any = true;
             }
@@ -504,6 +525,7 @@ static bool s_poll_submits(ar_relay_t *r)
             if (dirs[k]->req && now - dirs[k]->sent_ms > AR_SUBMIT_TIMEOUT_MS) {
                 ec_debug("submit for %s not answered in %d ms: forgotten", s_name(&r->sides[i].c),
                          AR_SUBMIT_TIMEOUT_MS);
+                ec_metrics_inc(dirs[k]->m_out[S_OUT_TIMEOUT]);
                 dirs[k]->req = 0;
                 any = true;
             }
@@ -560,9 +582,15 @@ static void s_side_to_main(ar_relay_t *r, s_side_t *s)
     }
     s_state(&s->up, 0, NULL, NULL, NULL);
     uint64_t tip = side->height;
-    if (tip <= lc.height)
+    /* The lag counts what needs anchoring: blocks past the anchored height when one of
+     * them is more than anchors (empty and anchor-only blocks are never anchored alone). */
+    if (tip <= lc.height) {
+        ec_metrics_set(s->up.m_lag, 0);
         return;
+    }
     rc = s_needs_anchor(r, side, &s->up, lc.height, tip, &st);
+    if (rc >= 0)
+        ec_metrics_set(s->up.m_lag, rc > 0 ? (double)(tip - lc.height) : 0);
     if (rc <= 0) {
         if (rc)
             ec_debug("scan of %s: %s", side->chain_id, st.msg);
@@ -728,6 +756,12 @@ static void s_main_to_side(ar_relay_t *r, s_side_t *s)
         return;
     }
     s_state(&s->down, 0, NULL, NULL, NULL);
+    if (tip <= m.height)
+        ec_metrics_set(s->down.m_lag, 0);
+    ec_metrics_set(s->m_age, main->tip_time_ms > mirror.main_time_ms
+                                 ? (double)(main->tip_time_ms - mirror.main_time_ms) / 1000.0
+                                 : 0);
+    ec_metrics_set(s->m_bound, (double)mirror.freshness_ms / 1000.0);
     if (tip == 0 || tip < m.height)
         return;
     if (tip > m.height) {
@@ -755,6 +789,10 @@ static void s_main_to_side(ar_relay_t *r, s_side_t *s)
         need = 1;
     if (!need && tip > m.height)
         need = s_needs_anchor(r, main, &s->down, m.height, tip, &st);
+    /* As upward: main blocks the mirror lacks, when something among them must go down. */
+    if (need >= 0)
+        ec_metrics_set(s->down.m_lag,
+                       need > 0 && main->height > m.height ? (double)(main->height - m.height) : 0);
     ec_hash32_t prev[EC_MERKLE_PROOF_MAX], cons[EC_MERKLE_PROOF_MAX];
     size_t prev_len = 0, cons_len = 0;
     const uint8_t *hb, *cb;
@@ -848,15 +886,71 @@ void ar_relay_destroy(ar_relay_t **self_p)
     *self_p = NULL;
 }
 
+/* ---- metrics ------------------------------------------------------------------------------ */
+
+/* Registers a chain's series once its id is known (s: its side, NULL for the main chain). */
+static void s_metrics_chain(ar_relay_t *r, s_chain_t *ch, s_side_t *s)
+{
+    if (!r->metrics || ch->m_up || !ch->chain_id[0])
+        return;
+    const char *id = ch->chain_id;
+    ch->m_up = ec_metrics_gauge(r->metrics, "ecert_anchor_chain_up",
+                                "1 when the chain answered the relay's last status call.",
+                                "chain_id", id, NULL);
+    if (!s)
+        return;
+    static const char lag_help[] =
+        "Blocks one direction of anchoring is behind, when any of them needs anchoring (0 "
+        "while only empty or anchor-only blocks wait): up, side-chain heights the main chain "
+        "has not anchored; down, main-chain heights the side chain's mirror lacks.";
+    static const char out_help[] = "Anchor submits by direction and outcome.";
+    s_dir_t *dirs[2] = {&s->up, &s->down};
+    const char *names[2] = {"up", "down"};
+    for (int k = 0; k < 2; k++) {
+        dirs[k]->m_lag = ec_metrics_gauge(r->metrics, "ecert_anchor_lag_blocks", lag_help,
+                                          "chain_id", id, "direction", names[k], NULL);
+        for (int o = 0; o < S_OUTCOMES; o++)
+            dirs[k]->m_out[o] =
+                ec_metrics_counter(r->metrics, "ecert_anchor_submits_total", out_help, "chain_id",
+                                   id, "direction", names[k], "result", s_outcome_names[o], NULL);
+    }
+    s->m_age = ec_metrics_gauge(r->metrics, "ecert_anchor_mirror_age_seconds",
+                                "How far the side chain's mirror of the main chain is behind the "
+                                "main chain's tip, in main-chain block time.",
+                                "chain_id", id, NULL);
+    s->m_bound = ec_metrics_gauge(r->metrics, "ecert_anchor_freshness_bound_seconds",
+                                  "The side chain's bound on its mirror's age (main_freshness_ms): "
+                                  "beyond it, the side chain refuses role-checked transactions.",
+                                  "chain_id", id, NULL);
+}
+
+void ar_relay_metrics(ar_relay_t *r, ec_metrics_t *reg)
+{
+    assert(r);
+    r->metrics = reg;
+    r->m_rounds = reg ? ec_metrics_counter(reg, "ecert_anchor_rounds_total",
+                                           "Anchoring rounds the relay has run.", NULL)
+                      : NULL;
+}
+
+/* Status of ch (s: its side, or NULL), with its series. */
+static void s_status_counted(ar_relay_t *r, s_chain_t *ch, s_side_t *s, uint32_t want_kind)
+{
+    s_status(r, ch, want_kind);
+    s_metrics_chain(r, ch, s);
+    ec_metrics_set(ch->m_up, ch->usable ? 1 : 0);
+}
+
 void ar_relay_round(ar_relay_t *r)
 {
+    ec_metrics_inc(r->m_rounds);
     s_poll_submits(r);
-    s_status(r, &r->main, EC_CHAIN_MAIN);
+    s_status_counted(r, &r->main, NULL, EC_CHAIN_MAIN);
     if (!r->main.usable)
         return;
     for (uint32_t i = 0; i < r->side_count && r->main.usable; i++) {
         s_side_t *s = &r->sides[i];
-        s_status(r, &s->c, EC_CHAIN_SIDE);
+        s_status_counted(r, &s->c, s, EC_CHAIN_SIDE);
         if (!s->c.usable)
             continue;
         if (!s->up.req)

@@ -1,6 +1,6 @@
 /*
- * ar_relay.h - the anchoring relay behind anchord (docs/ARCHITECTURE.md section 9): ships side-chain
- * headers to the main chain as ANCHOR transactions, and main-chain headers with the main
+ * ar_relay.h - the anchoring relay behind anchord (docs/ARCHITECTURE.md section 9): ships
+ * side-chain headers to the main chain as ANCHOR transactions, and main-chain headers with the main
  * chain's records to each side chain as MAIN_ANCHOR transactions.
  *
  * The relay is untrusted: every chain checks what it receives (commit, history proofs,
@@ -19,6 +19,7 @@
 #include "ar_config.h"
 #include "ec_crypto.h"
 #include "ec_err.h"
+#include "ec_metrics.h"
 
 #define AR_CALL_TIMEOUT_MS 1500    /* one query to one node                                */
 #define AR_SUBMIT_TIMEOUT_MS 10000 /* a submit not answered by then is forgotten           */
@@ -34,6 +35,14 @@ typedef struct ar_relay ar_relay_t;
 ar_relay_t *ar_relay_new(const ar_config_t *cfg, ec_key_t **key_p, ec_status_t *st);
 /* Runs rounds until *stop becomes non-zero (set it from a signal handler). Returns 0. */
 int ar_relay_run(ar_relay_t *self, const volatile sig_atomic_t *stop);
+/*
+ * Makes the relay count into reg (borrowed; it must outlive the relay): rounds, each side
+ * chain's anchoring lag in both directions, the age of its mirror of the main chain
+ * against its freshness bound, submit outcomes and which chains answer
+ * (docs/OPERATIONS.md, "Metrics and alerts"). Series of a side chain appear once its
+ * chain id is known. Call before ar_relay_run.
+ */
+void ar_relay_metrics(ar_relay_t *self, ec_metrics_t *reg);
 /* Runs one round now (tests). */
 void ar_relay_round(ar_relay_t *self);
 void ar_relay_destroy(ar_relay_t **self_p);

@@ -22,7 +22,9 @@
 
 /* One transaction prepared before the clock starts. */
 typedef struct {
-    uint8_t *frame; /* complete request frame (submit), owned                          */
+    uint8_t *frame; /* complete request frame (submit), owned; for the gateway
+                     * workloads the HTTP body (NULL: a GET)                          */
+    char *url;      /* gateway workloads: the request's URL, owned (NULL otherwise)    */
     size_t frame_size;
     uint64_t sent_ns; /* when it was sent                                                */
     uint64_t done_ns; /* when its reply arrived (0: not yet)                             */
@@ -59,6 +61,20 @@ uint64_t bench_now_ns(void);
 int bench_drive(const char *endpoint, bench_tx_t *txs, size_t count, uint32_t connections,
                 uint32_t window, double rate, uint32_t timeout_ms, bool progress,
                 bench_result_t *res);
+
+/*
+ * The gateway workloads (bench_http.c): sends every prepared HTTP request (txs[i].url, and
+ * txs[i].frame as a JSON body to POST, or NULL to GET) over `connections` keep-alive
+ * connections (libcurl multi, one request in flight per connection: HTTP/1.1 without
+ * pipelining), and waits for every answer or timeout_ms per request. A 200 counts as ok;
+ * another status is a failure, its code the HTTP status. Fills res like bench_drive.
+ * Returns 0, or EC_EIO when libcurl cannot start.
+ */
+int bench_http_drive(bench_tx_t *txs, size_t count, uint32_t connections, uint32_t timeout_ms,
+                     bool progress, bench_result_t *res);
+
+/* Latency percentiles and the per-second series of finished requests (bench_drive.c). */
+void bench_summarise(bench_tx_t *txs, size_t count, uint64_t t0, bench_result_t *res);
 
 /* Single-core Ed25519 verifications per second, measured for about `ms` milliseconds. */
 double bench_ed25519_verify_rate(uint32_t ms);

@@ -89,8 +89,7 @@ static double s_percentile(const double *sorted, size_t n, double p)
     return sorted[i];
 }
 
-/* Fills latency percentiles and the per-second series from the finished requests. */
-static void s_summarise(bench_tx_t *txs, size_t count, uint64_t t0, bench_result_t *res)
+void bench_summarise(bench_tx_t *txs, size_t count, uint64_t t0, bench_result_t *res)
 {
     double *lat = malloc((count ? count : 1) * sizeof *lat);
     size_t n = 0;
@@ -250,7 +249,7 @@ int bench_drive(const char *endpoint, bench_tx_t *txs, size_t count, uint32_t co
     res->offered = next;
     res->unanswered = next - done;
     res->failed += res->unanswered;
-    s_summarise(txs, count, t0, res);
+    bench_summarise(txs, count, t0, res);
 
     free(buf);
     ec_decoder_fini(&dec);

@@ -150,6 +150,15 @@ int cl_proof_write(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYT
 /* The same into out (appended), checked, without writing a file. 0 or 1. */
 int cl_proof_build(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC_HASH_BYTES],
                    uint64_t wait_ms, bool no_payload, ec_writer_t *out);
+/*
+ * The status list of side as of its tip, as 'ecert status-list fetch' gathers and checks
+ * it: the verified status-list object appended to `object`, the bare list (2 bits per
+ * certificate) to `list` when not NULL, its block in *height and its certificates in
+ * *count. wait_ms 0 does not wait for the block to be anchored (EC_ESTATE when it is not
+ * yet). Returns 0 or 1 (recorded). (cmd_verify.c; shared with ecert-gateway)
+ */
+int cl_status_list_build(cl_ctx_t *ctx, cl_chain_t *side, uint64_t wait_ms, ec_writer_t *object,
+                         ec_writer_t *list, uint64_t *height, uint64_t *count);
 /* The trusted main genesis: `path`, else main.genesis from the config. 0 or 1. */
 int cl_main_genesis(cl_ctx_t *ctx, const char *path, ec_genesis_t *g);
 

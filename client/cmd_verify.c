@@ -155,6 +155,11 @@ static int s_wait_anchor(cl_ctx_t *ctx, cl_chain_t *main, const cl_chain_t *side
         }
         if (rc != EC_ENOTFOUND)
             return rc;
+        /* Not waiting at all (the gateway): not anchored yet is a state, not a timeout. */
+        if (wait_ms == 0)
+            return cl_fail(ctx, EC_ESTATE,
+                           "block %llu of %s is not anchored in the main chain %s yet",
+                           (unsigned long long)p->h, side->chain_id, main->chain_id);
         if (cl_now_ms() >= deadline)
             return cl_fail(ctx, EC_ETIMEOUT,
                            "block %llu of %s was not anchored in the main chain %s within "
@@ -593,6 +598,28 @@ static int s_slist_build(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main, cons
         return cl_fail(ctx, rc, "the nodes' status list does not verify (not used): %s: %s",
                        ec_errname(rc), st.msg);
     return 0;
+}
+
+int cl_status_list_build(cl_ctx_t *ctx, cl_chain_t *side, uint64_t wait_ms, ec_writer_t *object,
+                         ec_writer_t *list, uint64_t *height, uint64_t *count)
+{
+    ec_genesis_t g;
+    cl_chain_t *main = cl_main(ctx);
+    if (!main || s_main_trusted(ctx, main, &g))
+        return 1;
+    s_proof_t p;
+    memset(&p, 0, sizeof p);
+    int rc = s_slist_build(ctx, side, main, &g, wait_ms, &p, object);
+    if (rc == 0) {
+        *height = p.h;
+        *count = p.slist_count;
+        if (list) { /* the list's bytes, as the status_list query gave them (checked above) */
+            const msgpack_object *o = &p.r_slist.result->via.array.ptr[2];
+            ec_write_raw(list, o->via.bin.ptr, o->via.bin.size);
+        }
+    }
+    s_proof_fini(&p);
+    return rc;
 }
 
 static const char s_help_slist_fetch[] =

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -60,6 +61,8 @@ typedef struct {
     bool progress;
     const char *plot;
     bool resync; /* after the load: wipe one validator and time its catch-up            */
+    bool connections_set;
+    char gateway[256]; /* the gateway workloads' base URL ("" until found)                */
     /* network, from the devnet's client.yaml */
     /* rpc endpoints: the chain's validators, comma-separated (bench_drive spreads its
      * connections over them; single calls use the first) */
@@ -148,8 +151,10 @@ static void s_prepare(bench_tx_t *tx, uint64_t req_id, const char *chain_id, uin
 
 static void s_free_txs(bench_tx_t *txs, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(txs[i].frame);
+        free(txs[i].url);
+    }
     free(txs);
 }
 
@@ -704,6 +709,8 @@ typedef struct {
     double evidence_hash_s;      /* reading, hashing, trees, signing: the client's part   */
     double evidence_commit_s;    /* submitting the batches until the last committed       */
     double evidence_files_per_s; /* files / (hash_s + commit_s)                          */
+    bool has_direct;             /* a gateway workload: the same requests over ZeroMQ    */
+    bench_result_t direct;       /* ... measured in the same run, before the gateway's   */
 } s_report_t;
 
 /*
@@ -956,6 +963,157 @@ static void s_run_register(s_bench_t *b, s_report_t *rep)
         fprintf(stderr, "  preparing %zu registrations (one fresh key each)...\n", b->count);
     bench_tx_t *txs = s_prepare_register(b, b->count);
     s_measured(b, b->main_rpc, txs, rep);
+}
+
+/* ---- through the gateway ------------------------------------------------------------------ */
+
+/* A gateway this run started (0: none), stopped at exit. */
+static pid_t s_gateway_pid;
+
+static void s_gateway_stop(void)
+{
+    if (s_gateway_pid > 0) {
+        kill(s_gateway_pid, SIGTERM);
+        waitpid(s_gateway_pid, NULL, 0);
+        s_gateway_pid = 0;
+    }
+}
+
+/*
+ * The gateway's URL: --gateway, else a gateway of this build started for the run on a
+ * free port of 127.0.0.1 with the devnet's client config and no rate limit (the devnet's
+ * own gateway limits each address to 100 requests a second, and the load comes from one).
+ */
+static void s_gateway_url(s_bench_t *b)
+{
+    if (b->gateway[0])
+        return;
+    char exe[PATH_MAX], gw[PATH_MAX + 32], cfg[EC_PATH_MAX + 32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        s_die("cannot find myself%s", "");
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0'; /* .../build/client */
+    snprintf(gw, sizeof gw, "%s/../gateway/ecert-gateway", exe);
+    snprintf(cfg, sizeof cfg, "%s/client.yaml", b->devnet);
+    int fds[2];
+    if (pipe(fds) != 0)
+        s_die("pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        s_die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execl(gw, gw, "--client-config", cfg, "--listen", "127.0.0.1:0", "--rate", "0", "--portal",
+              "", "--log-level", "warn", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    s_gateway_pid = pid;
+    atexit(s_gateway_stop);
+    FILE *f = fdopen(fds[0], "r");
+    char line[256] = "", host[48];
+    if (!f || !fgets(line, sizeof line, f) ||
+        sscanf(line, "listening on http://%47[^/]/", host) != 1)
+        s_die("could not start %s", gw);
+    snprintf(b->gateway, sizeof b->gateway, "http://%s", host);
+    fclose(f);
+}
+
+static char *s_strdup_printf(const char *fmt, const char *a, const char *b2, const char *c)
+{
+    int n = snprintf(NULL, 0, fmt, a, b2, c);
+    char *out = malloc((size_t)n + 1);
+    if (!out)
+        s_die("out of memory%s", "");
+    snprintf(out, (size_t)n + 1, fmt, a, b2, c);
+    return out;
+}
+
+static void s_http_measured(s_bench_t *b, bench_tx_t *txs, s_report_t *rep)
+{
+    s_measure_begin();
+    if (bench_http_drive(txs, b->count, b->connections, 30000, b->progress, &rep->load) != 0)
+        s_die("libcurl did not start%s", "");
+    s_free_txs(txs, b->count);
+}
+
+/* gateway-query: the query workload's `query cert`, first over ZeroMQ (the ratio's
+ * reference), then as GET /api/v1/chains/TYPE/query/cert?args=[{"hex": ID}]. */
+static void s_run_gateway_query(s_bench_t *b, s_report_t *rep)
+{
+    s_gateway_url(b);
+    s_setup_actors(b, false);
+    size_t certs_n = 2000;
+    uint8_t(*certs)[EC_HASH_BYTES] = s_issue_some(b, certs_n);
+    rep->has_direct = true;
+    rep->direct.workload = "query";
+    bench_tx_t *txs = s_prepare_query(b->count, certs, certs_n);
+    bench_drive(b->side_rpc, txs, b->count, b->connections < 64 ? b->connections : 64, b->window,
+                b->rate, 30000, b->progress, &rep->direct);
+    s_free_txs(txs, b->count);
+    txs = calloc(b->count, sizeof *txs);
+    for (size_t i = 0; i < b->count; i++) {
+        char hex[2 * EC_HASH_BYTES + 1];
+        ec_hex(hex, certs[i % certs_n], EC_HASH_BYTES);
+        txs[i].url = s_strdup_printf(
+            "%s/api/v1/chains/%s/query/cert?args=%%5B%%7B%%22hex%%22%%3A%%22%s%%22%%7D%%5D",
+            b->gateway, b->type, hex);
+    }
+    s_http_measured(b, txs, rep);
+    free(certs);
+}
+
+/* gateway-submit: the register workload, first over ZeroMQ, then other registrations as
+ * POST /api/v1/chains/main/tx {"signed", "sig"}, each answered once its block commits. */
+static void s_run_gateway_submit(s_bench_t *b, s_report_t *rep)
+{
+    s_gateway_url(b);
+    if (b->progress)
+        fprintf(stderr, "  preparing 2 x %zu registrations (one fresh key each)...\n", b->count);
+    rep->has_direct = true;
+    rep->direct.workload = "register";
+    bench_tx_t *txs = s_prepare_register(b, b->count);
+    bench_drive(b->main_rpc, txs, b->count, b->connections < 64 ? b->connections : 64, b->window,
+                b->rate, 30000, b->progress, &rep->direct);
+    s_free_txs(txs, b->count);
+    txs = calloc(b->count, sizeof *txs);
+    char *url = s_strdup_printf("%s/api/v1/chains/%s/tx%s", b->gateway, "main", "");
+    ec_writer_t body, env;
+    ec_writer_init(&body);
+    ec_writer_init(&env);
+    for (size_t i = 0; i < b->count; i++) {
+        ec_register_body_t reg;
+        snprintf(reg.name, sizeof reg.name, "web-citizen-%zu", i);
+        ec_writer_reset(&body);
+        ec_register_body_encode(&body, &reg);
+        ec_key_t *k = ec_key_generate();
+        uint64_t nonce;
+        randombytes_buf(&nonce, sizeof nonce);
+        ec_tx_build(&env, NULL, b->main_chain_id, EC_MTX_REGISTER, k, nonce, NULL,
+                    ec_writer_data(&body), ec_writer_size(&body));
+        ec_key_destroy(&k);
+        ec_tx_t tx;
+        if (ec_tx_decode(&tx, ec_writer_data(&env), ec_writer_size(&env)) != 0)
+            s_die("a transaction just built does not decode%s", "");
+        size_t b64_cap = sodium_base64_ENCODED_LEN(tx.signed_size, sodium_base64_VARIANT_ORIGINAL);
+        char *b64 = malloc(b64_cap), sig[2 * EC_SIG_BYTES + 1];
+        sodium_bin2base64(b64, b64_cap, tx.signed_bytes, tx.signed_size,
+                          sodium_base64_VARIANT_ORIGINAL);
+        ec_hex(sig, tx.sig, EC_SIG_BYTES);
+        ec_tx_fini(&tx);
+        char *json = s_strdup_printf("{\"signed\":\"%s\",\"sig\":\"%s\"%s}", b64, sig, "");
+        free(b64);
+        txs[i].frame = (uint8_t *)json;
+        txs[i].frame_size = strlen(json);
+        txs[i].url = strdup(url);
+    }
+    ec_writer_fini(&body);
+    ec_writer_fini(&env);
+    free(url);
+    s_http_measured(b, txs, rep);
 }
 
 /* Reads a whole file (malloc'd); NULL if it cannot. */
@@ -1277,7 +1435,9 @@ static void s_report_human(const s_bench_t *b, const s_report_t *r, double ed_ra
 {
     const bench_result_t *l = &r->load;
     printf("ecert-bench: workload %s on %s\n", b->workload,
-           strcmp(b->workload, "register") == 0 ? b->main_chain_id : b->side_chain_id);
+           strcmp(b->workload, "register") == 0 || strcmp(b->workload, "gateway-submit") == 0
+               ? b->main_chain_id
+               : b->side_chain_id);
     printf("  machine: one core verifies %.0f Ed25519 signatures/s\n", ed_rate);
     if (strcmp(b->workload, "verify") == 0) {
         printf("  bundle: %zu bytes\n", r->bundle_bytes);
@@ -1303,7 +1463,8 @@ static void s_report_human(const s_bench_t *b, const s_report_t *r, double ed_ra
         printf(" (first refusal: %s %s)", ec_errname(l->first_error), l->first_error_msg);
     printf("\n");
     printf("  %-22s %.0f /s over %.2f s  (%.2f x Ed25519 rate)\n",
-           strcmp(b->workload, "query") == 0      ? "answered"
+           strcmp(b->workload, "query") == 0 || strcmp(b->workload, "gateway-query") == 0
+               ? "answered"
            : strcmp(b->workload, "evidence") == 0 ? "files deposited"
                                                   : "committed",
            l->per_second, l->seconds, l->per_second / ed_rate);
@@ -1311,6 +1472,15 @@ static void s_report_human(const s_bench_t *b, const s_report_t *r, double ed_ra
         printf("  %-22s %.0f /s\n", "offered rate", b->rate);
     printf("  %-22s p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", "latency ms", l->p50_ms, l->p90_ms,
            l->p99_ms, l->max_ms);
+    if (r->has_direct) {
+        const bench_result_t *d = &r->direct;
+        printf("  %-22s %.0f /s over %.2f s, p50 %.1f  p99 %.1f ms (%s, %llu ok, %llu failed)\n",
+               "same over ZeroMQ", d->per_second, d->seconds, d->p50_ms, d->p99_ms, d->workload,
+               (unsigned long long)d->ok, (unsigned long long)d->failed);
+        printf("  %-22s %.2f x the ZeroMQ rate, over %u HTTP connection(s) to %s\n",
+               "through the gateway", d->per_second > 0 ? l->per_second / d->per_second : 0,
+               b->connections, b->gateway);
+    }
     if (r->has_lag)
         printf("  %-22s p50 %.0f  p99 %.0f  max %.0f ms  (%zu samples)\n", "anchoring lag",
                r->lag_p50_ms, r->lag_p99_ms, r->lag_max_ms, r->lag_samples);
@@ -1442,12 +1612,19 @@ static void s_usage(FILE *out)
             "                      pay(), reading and writing two keys per call; evidence:\n"
             "                      --count files of 256 bytes, written to a temporary folder,\n"
             "                      then timed: read, hashed on every core, batch trees, one\n"
-            "                      EVIDENCE per batch until committed; reports files/s)\n"
+            "                      EVIDENCE per batch until committed; reports files/s) |\n"
+            "                      gateway-query | gateway-submit (query and register over\n"
+            "                      ZeroMQ, then the same through ecert-gateway over HTTP with\n"
+            "                      --connections keep-alive connections, default 64: requests/s,\n"
+            "                      p50/p99 and the ratio of the two rates)\n"
+            "  --gateway URL       the gateway workloads' gateway (default: one of this build\n"
+            "                      started for the run, without a rate limit)\n"
             "  --type TYPE         side chain to drive (default degree)\n"
             "  --count N           requests in the measured phase (default 20000)\n"
             "  --rate R            offered rate per second (default: as fast as possible)\n"
             "  --signers N         distinct issuing keys (default 16, max %d)\n"
-            "  --connections N     client connections (default 4)\n"
+            "  --connections N     client connections (default 4; gateway workloads 64; max 64\n"
+            "                      for ZeroMQ, 250 for HTTP)\n"
             "  --window N          outstanding requests per connection (default 4000)\n"
             "  --payload-bytes N   sealed payload size (default 256)\n"
             "  --resync            with --private --validators N (N >= 2): after the load, wipe\n"
@@ -1538,6 +1715,7 @@ int main(int argc, char **argv)
                                          {"rate", required_argument, 0, 'r'},
                                          {"signers", required_argument, 0, 's'},
                                          {"connections", required_argument, 0, 'c'},
+                                         {"gateway", required_argument, 0, 'G'},
                                          {"window", required_argument, 0, 'W'},
                                          {"payload-bytes", required_argument, 0, 'p'},
                                          {"plot", required_argument, 0, 'P'},
@@ -1578,7 +1756,11 @@ int main(int argc, char **argv)
                 b.signers = (uint32_t)s_number(optarg, "--signers", 1, S_SIGNERS_MAX);
                 break;
             case 'c':
-                b.connections = (uint32_t)s_number(optarg, "--connections", 1, 64);
+                b.connections = (uint32_t)s_number(optarg, "--connections", 1, 250);
+                b.connections_set = true;
+                break;
+            case 'G':
+                snprintf(b.gateway, sizeof b.gateway, "%s", optarg);
                 break;
             case 'W':
                 b.window = (uint32_t)s_number(optarg, "--window", 1, 1000000);
@@ -1613,15 +1795,16 @@ int main(int argc, char **argv)
     }
     if (slist_n)
         return s_slist_bench(slist_n, b.json);
-    static const char *const workloads[] = {"register", "issue",    "inspect", "query",
-                                            "verify",   "contract", "evidence"};
+    static const char *const workloads[] = {"register", "issue",         "inspect",
+                                            "query",    "verify",        "contract",
+                                            "evidence", "gateway-query", "gateway-submit"};
     bool known = false;
     for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++)
         known |= strcmp(b.workload, workloads[i]) == 0;
     if (!known) {
         fprintf(stderr,
                 "ecert-bench: unknown workload '%s' (register, issue, inspect, query, "
-                "verify, contract, evidence)\n",
+                "verify, contract, evidence, gateway-query, gateway-submit)\n",
                 b.workload);
         return 2;
     }
@@ -1640,6 +1823,13 @@ int main(int argc, char **argv)
         s_die("libsodium failed to initialise%s", "");
     if (!b.json && !isatty(STDERR_FILENO))
         b.progress = false;
+    bool gateway_workload = strncmp(b.workload, "gateway-", 8) == 0;
+    if (gateway_workload && !b.connections_set)
+        b.connections = 64;
+    if (!gateway_workload && b.connections > 64) {
+        fprintf(stderr, "ecert-bench: --connections is at most 64 over ZeroMQ\n");
+        return 2;
+    }
     if (private_net)
         s_private_up(b.type, validators, b.devnet, sizeof b.devnet);
     s_devnet_dir = b.devnet;
@@ -1659,6 +1849,10 @@ int main(int argc, char **argv)
         s_run_contract(&b, &rep);
     else if (strcmp(b.workload, "evidence") == 0)
         s_run_evidence(&b, &rep);
+    else if (strcmp(b.workload, "gateway-query") == 0)
+        s_run_gateway_query(&b, &rep);
+    else if (strcmp(b.workload, "gateway-submit") == 0)
+        s_run_gateway_submit(&b, &rep);
     else
         s_run_verify(&b, &rep);
     s_procs_sample(s_procs, s_nprocs);

@@ -456,6 +456,27 @@ int ec_yaml_path(const ec_yaml_node_t *map, const char *file, const char *dir, c
     return 0;
 }
 
+int ec_yaml_metrics(const ec_yaml_node_t *map, const char *file, char out[EC_METRICS_ADDR_MAX],
+                    ec_status_t *st)
+{
+    static const char what[] = "an address like 127.0.0.1:7005 (IPv4:port)";
+    const char *s = NULL;
+    out[0] = '\0';
+    int rc = ec_yaml_text(map, file, "metrics", false, what, &s, st);
+    if (rc || !s)
+        return rc;
+    if (!ec_metrics_addr_valid(s))
+        return ec_yaml_expected(ec_yaml_get(map, "metrics"), file, "metrics", what, st);
+    /* Metrics tell the heights, queues and sizes of the node, not secrets: a wider address
+     * is allowed, but worth a line in the log. */
+    if (strncmp(s, "127.", 4) != 0)
+        ec_warn("%s: metrics %s listens beyond this machine: anyone who reaches it can read "
+                "the daemon's metrics",
+                file, s);
+    memcpy(out, s, strlen(s) + 1);
+    return 0;
+}
+
 int ec_yaml_keys_check(const ec_yaml_node_t *map, const char *file, const char *where,
                        const char *const *allowed, ec_status_t *st)
 {
@@ -781,6 +802,7 @@ static const char *const s_node_keys[] = {
     "client_reply_bytes_max",
     "client_submit_bytes_max",
     "submit_bytes_max",
+    "metrics",
     NULL,
 };
 static const char *const s_peer_keys[] = {"pk", "p2p", NULL};
@@ -908,6 +930,7 @@ static int s_node_fields(const s_loader_t *ld, const ec_yaml_node_t *m, void *vo
     rc = rc ? rc : s_uint(ld, m, "mempool_max", 1, EC_NODE_MEMPOOL_MAX, false, 200000, &v[3]);
     rc = rc ? rc : s_text(ld, m, "log_level", "one of debug, info, warn, error", false, &level);
     rc = rc ? rc : s_node_consensus(ld, m, out);
+    rc = rc ? rc : ec_yaml_metrics(m, ld->file, out->metrics, ld->st);
     if (rc != 0)
         return rc;
     out->block_interval_ms = (uint32_t)v[0];

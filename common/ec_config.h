@@ -24,6 +24,7 @@
  *   heartbeat_ms: 5000          # optional, 0: a block only when transactions wait
  *   timeout_propose_ms: 1000    # optional, and the other consensus timeouts
  *                               # (docs/CONSENSUS.md section 8)
+ *   metrics: 127.0.0.1:7005     # optional: Prometheus metrics on http://ADDR/metrics
  *
  * Genesis:
  *   chain_id: ecert-main-dev
@@ -44,6 +45,7 @@
 #include <stdint.h>
 
 #include "ec_err.h"
+#include "ec_metrics.h"
 #include "ec_node.h"
 #include "ec_types.h"
 
@@ -103,6 +105,13 @@ EC_WUR int ec_yaml_text(const ec_yaml_node_t *map, const char *file, const char 
 EC_WUR int ec_yaml_path(const ec_yaml_node_t *map, const char *file, const char *dir,
                         const char *key, bool required, char out[EC_PATH_MAX], ec_status_t *st);
 /*
+ * The optional key `metrics` of map (every daemon's Prometheus address, "IPV4:PORT",
+ * ec_metrics_serve) into out, "" when absent. Returns 0, or EC_ECONFIG with st set for a
+ * value that is not such an address. An address outside 127.0.0.0/8 draws a warning.
+ */
+EC_WUR int ec_yaml_metrics(const ec_yaml_node_t *map, const char *file,
+                           char out[EC_METRICS_ADDR_MAX], ec_status_t *st);
+/*
  * True for tcp://HOST:PORT (PORT 1..65535, or * when `bind`: a listening socket may take
  * any port; one that connects may not), ipc://PATH and inproc://NAME.
  */
@@ -157,6 +166,7 @@ typedef struct {
     uint64_t client_reply_bytes_max;
     uint64_t client_submit_bytes_max;
     uint64_t submit_bytes_max;
+    char metrics[EC_METRICS_ADDR_MAX]; /* Prometheus address, "" for none (ec_yaml_metrics) */
 } ec_node_file_t;
 
 /*

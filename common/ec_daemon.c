@@ -21,6 +21,7 @@
 #include "ec_config.h"
 #include "ec_crypto.h"
 #include "ec_log.h"
+#include "ec_metrics.h"
 #include "ec_node.h"
 
 enum { S_EXIT_OK = 0, S_EXIT_RUNTIME = 1, S_EXIT_CONFIG = 2 };
@@ -33,6 +34,7 @@ static void s_usage(FILE *out, const char *program)
 {
     fprintf(out,
             "Usage: %s --config FILE [--check | --check-config | --adopt-store] [--sign-at-once]\n"
+            "                  [--metrics ADDR]\n"
             "       %s --help | --version\n"
             "\n"
             "Runs one validator node of an ecert chain until SIGINT or SIGTERM.\n"
@@ -53,6 +55,8 @@ static void s_usage(FILE *out, const char *program)
             "                  heights past its peers' tips: only to restart a chain stopped\n"
             "                  because such a validator holds a third of the power or more,\n"
             "                  once sure it signed nothing there (docs/CONSENSUS.md, 4)\n"
+            "  --metrics ADDR  serve Prometheus metrics on http://ADDR/metrics (IPv4:port,\n"
+            "                  e.g. 127.0.0.1:7005); overrides the config's `metrics`\n"
             "  --help          this text\n"
             "  --version       print the version\n"
             "\n"
@@ -77,6 +81,8 @@ static void s_usage(FILE *out, const char *program)
             "  clients_max, client_reply_bytes_max, client_submit_bytes_max,\n"
             "  submit_bytes_max   optional client bounds (docs/PROTOCOL.md)\n"
             "  log_level          optional: debug, info (default), warn, error\n"
+            "  metrics            optional: Prometheus metrics address, e.g. 127.0.0.1:7005\n"
+            "                     (docs/OPERATIONS.md, \"Metrics and alerts\")\n"
             "\n"
             "Unknown keys are errors. See docs/OPERATIONS.md for examples.\n"
             "Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad usage or\n"
@@ -92,16 +98,22 @@ typedef struct {
     s_mode_t mode;
     bool adopt_store;
     bool sign_at_once;
+    const char *metrics; /* --metrics ADDR, or NULL                              */
 } s_args_t;
 
 /* Parses the command line. Returns -1 to go on, or an exit code to stop with. */
 static int s_options(int argc, char **argv, const char *program, s_args_t *args)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
-        {"check-config", no_argument, NULL, 'K'}, {"adopt-store", no_argument, NULL, 'A'},
-        {"sign-at-once", no_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'k'},
+        {"check-config", no_argument, NULL, 'K'},
+        {"adopt-store", no_argument, NULL, 'A'},
+        {"sign-at-once", no_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"metrics", required_argument, NULL, 'M'},
+        {NULL, 0, NULL, 0},
     };
     memset(args, 0, sizeof *args);
     optind = 1;
@@ -125,6 +137,14 @@ static int s_options(int argc, char **argv, const char *program, s_args_t *args)
                 break;
             case 'S':
                 args->sign_at_once = true;
+                break;
+            case 'M':
+                if (!ec_metrics_addr_valid(optarg)) {
+                    fprintf(stderr, "%s: --metrics %s: expected IPv4:port, e.g. 127.0.0.1:7005\n",
+                            program, optarg);
+                    return S_EXIT_CONFIG;
+                }
+                args->metrics = optarg;
                 break;
             case 'h':
                 s_usage(stdout, program);
@@ -296,11 +316,13 @@ static void s_summary(const s_loaded_t *ld)
            "  verify_threads  %u\n"
            "  mempool_max     %u\n"
            "  p2p             %s (%u peers)\n"
-           "  heartbeat       %u ms\n",
+           "  heartbeat       %u ms\n"
+           "  metrics         %s\n",
            ld->genesis.chain_id, s_kind_name(ld->genesis.kind), ld->genesis.cert_type[0] ? " " : "",
            ld->genesis.cert_type, ld->genesis.validators.count, ld->address, f->rpc, f->pub,
            f->data_dir, f->genesis_path, f->block_interval_ms, f->block_txs_max, f->verify_threads,
-           f->mempool_max, f->p2p[0] ? f->p2p : "none", f->peer_count, f->heartbeat_ms);
+           f->mempool_max, f->p2p[0] ? f->p2p : "none", f->peer_count, f->heartbeat_ms,
+           f->metrics[0] ? f->metrics : "none");
 }
 
 /* Checks the store (--check). Returns the exit code. */
@@ -352,11 +374,13 @@ static int s_run(s_loaded_t *ld, const char *program, ec_app_make_fn make_app,
         .heartbeat_ms = ld->file.heartbeat_ms,
         .gossip_ms = ld->file.gossip_ms,
         .timeouts = ld->file.timeouts,
+        .metrics_addr = ld->file.metrics,
     };
-    ec_info("starting chain_id=%s kind=%s%s%s rpc=%s pub=%s data_dir=%s validator=%s",
+    ec_info("starting chain_id=%s kind=%s%s%s rpc=%s pub=%s data_dir=%s validator=%s%s%s",
             ld->genesis.chain_id, s_kind_name(ld->genesis.kind),
             ld->genesis.cert_type[0] ? " cert_type=" : "", ld->genesis.cert_type, cfg.rpc_endpoint,
-            cfg.pub_endpoint, cfg.data_dir, ld->address);
+            cfg.pub_endpoint, cfg.data_dir, ld->address, cfg.metrics_addr[0] ? " metrics=" : "",
+            cfg.metrics_addr);
     ec_node_t *node = ec_node_new(&cfg, app, &st);
     if (!node) {
         ec_error("cannot start the node: %s", st.msg);
@@ -405,6 +429,8 @@ int ec_daemon_main(int argc, char **argv, const char *program, uint32_t chain_ki
     s_loaded_t ld;
     memset(&ld, 0, sizeof ld);
     code = s_load(&ld, args.config, program, chain_kind, args.mode != S_MODE_CHECK_STORE);
+    if (code < 0 && args.metrics)
+        snprintf(ld.file.metrics, sizeof ld.file.metrics, "%s", args.metrics);
     if (code < 0) {
         if (args.mode == S_MODE_CHECK_CONFIG) {
             s_summary(&ld);

@@ -140,6 +140,8 @@ struct ec_engine {
     uint64_t abstain_until; /* a new guard's bound: see s_fresh_bound                 */
     uint32_t wal_entries;   /* consensus WAL entries that may exist (0: none)            */
     uint64_t checked;       /* transactions from peers sent to the verifiers (status)     */
+    uint64_t txs_applied;   /* results of the blocks stored here (status; never read by   */
+    uint64_t txs_refused;   /* the engine's logic, so they cannot steer it)               */
     uint64_t last_commit_ms;
     s_prop_t props[S_PROPS_MAX];
     uint64_t asked_ms, asked_round;
@@ -1297,6 +1299,12 @@ static int s_after_store(ec_engine_t *e, const ec_exec_body_t *body)
     ec_status_t st = {0};
     int rc = ec_guard_save(e->guard, &g, &st);
     for (uint32_t i = 0; i < body->tx_count; i++) {
+        if (e->results[i].code == 0)
+            e->txs_applied++;
+        else
+            e->txs_refused++;
+    }
+    for (uint32_t i = 0; i < body->tx_count; i++) {
         ec_pending_t *p = ec_mempool_remove(e->mempool, body->txs[i].tx->id);
         if (!p)
             continue;
@@ -2338,6 +2346,8 @@ void ec_engine_status(const ec_engine_t *e, ec_engine_status_t *out)
     out->evidence_pending = e->evpool_count;
     out->decided = e->decision.due;
     out->checked = e->checked;
+    out->txs_applied = e->txs_applied;
+    out->txs_refused = e->txs_refused;
     out->abstain = e->abstain;
 }
 

@@ -182,6 +182,11 @@ typedef struct {
     bool abstain;     /* a fresh signer record: this validator sits this height out         */
     uint64_t checked; /* transactions from other validators sent to the verifiers, ever:
                          with the clients' own, each transaction should be checked once */
+
+    /* Results in the blocks stored since this engine started (metrics: counted, never
+     * read by the engine's logic). */
+    uint64_t txs_applied;
+    uint64_t txs_refused;
 } ec_engine_status_t;
 
 void ec_engine_status(const ec_engine_t *e, ec_engine_status_t *out);

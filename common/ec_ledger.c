@@ -506,6 +506,21 @@ uint64_t ec_ledger_height(const ec_ledger_t *l)
     return atomic_load(&((ec_ledger_t *)l)->height);
 }
 
+int ec_ledger_property(ec_ledger_t *l, const char *name, bool per_cf, uint64_t *value)
+{
+    assert(l && name && value);
+    *value = 0;
+    if (!per_cf)
+        return rocksdb_property_int(l->db, name, value) == 0 ? 0 : EC_ENOTFOUND;
+    for (int cf = 0; cf < EC_CF_COUNT; cf++) {
+        uint64_t v = 0;
+        if (rocksdb_property_int_cf(l->db, l->cf[cf], name, &v) != 0)
+            return EC_ENOTFOUND;
+        *value += v;
+    }
+    return 0;
+}
+
 /*
  * Reads and parses the HEADERS record of `height` with decoder d; the header and commit
  * pointers point into *raw (caller frees *raw, and finis d). Returns 0, EC_ENOTFOUND or

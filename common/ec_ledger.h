@@ -116,6 +116,14 @@ const char *ec_ledger_cf_name(ec_cf_t cf);
 
 /* Highest committed block height, 0 before the first block. */
 uint64_t ec_ledger_height(const ec_ledger_t *l);
+/*
+ * An integer RocksDB property ("rocksdb.estimate-live-data-size", ...; RocksDB's
+ * include/rocksdb/db.h lists them) into *value: summed over every column family when
+ * per_cf is true (size and key estimates), else the database-wide value (running
+ * compactions, the shared block cache). For metrics; any thread (RocksDB's property calls
+ * are thread-safe). Returns 0, or EC_ENOTFOUND when RocksDB does not know the property.
+ */
+EC_WUR int ec_ledger_property(ec_ledger_t *l, const char *name, bool per_cf, uint64_t *value);
 /* Encoded header and commit of a committed height (malloc'd). EC_ENOTFOUND past the tip. */
 EC_WUR int ec_ledger_header_raw(ec_ledger_t *l, uint64_t height, uint8_t **header,
                                 size_t *header_size, uint8_t **commit, size_t *commit_size);

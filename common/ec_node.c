@@ -327,8 +327,11 @@ static int s_copy_config(ec_node_t *node, const ec_node_config_t *cfg, ec_status
     node->rpc_endpoint = strdup(cfg->rpc_endpoint);
     node->pub_endpoint = strdup(cfg->pub_endpoint);
     node->p2p_endpoint = strdup(cfg->p2p_endpoint ? cfg->p2p_endpoint : "");
-    if (!node->data_dir || !node->rpc_endpoint || !node->pub_endpoint || !node->p2p_endpoint)
+    node->metrics_addr = strdup(cfg->metrics_addr ? cfg->metrics_addr : "");
+    if (!node->data_dir || !node->rpc_endpoint || !node->pub_endpoint || !node->p2p_endpoint ||
+        !node->metrics_addr)
         return ec_status_set(st, EC_ENOMEM, "out of memory");
+    node->cfg.metrics_addr = node->metrics_addr;
     node->cfg.data_dir = node->data_dir;
     node->cfg.rpc_endpoint = node->rpc_endpoint;
     node->cfg.pub_endpoint = node->pub_endpoint;
@@ -375,7 +378,7 @@ static int s_init(ec_node_t *node, const ec_node_config_t *cfg, ec_app_t *app, e
     node->ledger = ec_ledger_open(node->data_dir, st);
     if (!node->ledger)
         return st->code ? st->code : EC_EIO;
-    if ((rc = s_guard_open(node, st)) != 0)
+    if ((rc = s_guard_open(node, st)) != 0 || (rc = ec_node_metrics_init(node, st)) != 0)
         return rc;
     if (s_pipe(node->stop_pipe) || s_pipe(node->halt_pipe) || s_pipe(node->final_pipe))
         return ec_status_set(st, EC_EINTERNAL, "pipe: %s", strerror(errno));
@@ -476,16 +479,21 @@ static void s_drain(ec_node_t *node)
     ec_chunk_t *chunk;
     uint32_t n = 0;
     for (uint32_t i = 0; i < node->verifier_count; i++) {
-        while ((sub = ec_node_pull_ptr(node->verifiers[i].pull)) && ++n)
+        while ((sub = ec_node_pull_ptr(node->verifiers[i].pull)) && ++n) {
+            ec_metrics_gauge_add(node->metrics.verify_queue, -1);
+            ec_node_metrics_submit(node, EC_ESHUTDOWN);
             ec_node_sub_refuse(node->stop_reply, &w, sub, EC_ESHUTDOWN, "node is stopping");
+        }
         while ((chunk = ec_node_pull_ptr(node->verifiers[i].jobs_pull))) {
             if (--*chunk->remaining == 0)
                 free(chunk->remaining);
             free(chunk);
         }
     }
-    while ((sub = ec_node_pull_ptr(node->core_pull)) && ++n)
+    while ((sub = ec_node_pull_ptr(node->core_pull)) && ++n) {
+        ec_node_metrics_submit(node, EC_ESHUTDOWN);
         ec_node_sub_refuse(node->stop_reply, &w, sub, EC_ESHUTDOWN, "node is stopping");
+    }
     while ((chunk = ec_node_pull_ptr(node->core_jobs_pull))) {
         if (--*chunk->remaining == 0)
             free(chunk->remaining);
@@ -576,6 +584,8 @@ void ec_node_destroy(ec_node_t **self_p)
     ec_node_t *node = *self_p;
     if (!node)
         return;
+    /* First: a scrape reads the ledger and the process, which go away below. */
+    ec_node_metrics_stop(node);
     s_shutdown(node);
     ec_node_core_fini(node); /* when start-up failed before the threads */
     for (uint32_t i = 0; node->verifiers && i < node->verifier_count; i++) {
@@ -614,6 +624,8 @@ void ec_node_destroy(ec_node_t **self_p)
     free(node->rpc_endpoint);
     free(node->pub_endpoint);
     free(node->p2p_endpoint);
+    free(node->metrics_addr);
+    ec_node_metrics_fini(node);
     free(node);
     *self_p = NULL;
 }

@@ -78,6 +78,9 @@ typedef struct {
     uint32_t heartbeat_ms; /* a block at least this often, even empty (0: never)         */
     uint32_t gossip_ms;
     ec_tm_config_t timeouts;
+    /* Prometheus metrics (ec_metrics_serve) on this "IPV4:PORT"; NULL or "": none served
+     * (the node still counts them). */
+    const char *metrics_addr;
 } ec_node_config_t;
 
 #define EC_NODE_CLIENTS_MAX_DEFAULT 1024u

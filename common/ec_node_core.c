@@ -47,6 +47,7 @@ static void s_verify_sub(ec_node_t *node, ec_verifier_t *v, ec_writer_t *w, ec_s
         ec_status_set(&st, rc, "node is stopping");
     }
     ec_debug("refused tx (req %llu): %s", (unsigned long long)sub->req_id, st.msg);
+    ec_node_metrics_submit(node, rc);
     ec_node_sub_refuse(v->reply_push, w, sub, rc, st.msg);
 }
 
@@ -72,14 +73,17 @@ void *ec_node_verify_main(void *arg)
         /* Job ranges first: a proposal waits on them, and with it the whole chain. */
         ec_chunk_t *chunk;
         while ((chunk = ec_node_pull_ptr(v->jobs_pull))) {
+            ec_metrics_gauge_add(node->metrics.verify_queue, -(double)(chunk->to - chunk->from));
             ec_verify_job_run(chunk->job, chunk->from, chunk->to, node->genesis.chain_id,
                               node->app);
             if (ec_node_push_ptr(v->jobs_push, chunk, node->halt_pipe[0]) != 0)
                 free(chunk); /* stopping: the engine gives the job's pendings back */
         }
         ec_sub_t *sub;
-        for (int i = 0; i < EC_NODE_BATCH && (sub = ec_node_pull_ptr(v->pull)); i++)
+        for (int i = 0; i < EC_NODE_BATCH && (sub = ec_node_pull_ptr(v->pull)); i++) {
+            ec_metrics_gauge_add(node->metrics.verify_queue, -1);
             s_verify_sub(node, v, &w, sub);
+        }
     }
     ec_writer_fini(&w);
     return NULL;
@@ -135,7 +139,10 @@ static void s_env_verify(void *ctx, ec_verify_job_t *job)
         c->from = i * S_CHUNK_TXS;
         c->to = c->from + S_CHUNK_TXS < job->count ? c->from + S_CHUNK_TXS : job->count;
         c->remaining = remaining;
+        /* Counted before the push: a verifier may take it (and count it out) at once. */
+        ec_metrics_gauge_add(node->metrics.verify_queue, (double)(c->to - c->from));
         if (ec_node_push_ptr(node->jobs_push, c, node->halt_pipe[0]) != 0) {
+            ec_metrics_gauge_add(node->metrics.verify_queue, -(double)(c->to - c->from));
             free(c); /* stopping: the engine gives the job's pendings back */
             if (--*remaining == 0)
                 free(remaining);
@@ -150,6 +157,7 @@ static void s_env_done(void *ctx, ec_pending_t *p, int code, uint64_t height, ui
     ec_node_t *node = ctx;
     ec_sub_t *sub = p->client;
     ec_writer_t *w = &node->w_reply;
+    ec_node_metrics_submit(node, code);
     ec_writer_reset(w);
     if (code == 0) {
         ec_rpc_reply_begin(w, sub->req_id);
@@ -226,6 +234,7 @@ static void s_env_committed(void *ctx, uint64_t height, const uint8_t *header, s
     if (ec_header_decode(&h, header, header_size) == 0)
         node->log_txs += (uint32_t)h.tx_count;
     node->log_blocks++;
+    ec_node_metrics_block(node, header, header_size, commit, commit_size);
 }
 
 /* ---- the core thread ---------------------------------------------------------------------- */
@@ -238,6 +247,7 @@ static void s_publish(ec_node_t *node)
     atomic_store(&node->stats.round, s.round);
     atomic_store(&node->stats.step, s.step);
     atomic_store(&node->stats.peers, node->p2p ? ec_p2p_connected(node->p2p) : 0);
+    ec_node_metrics_publish(node, &s, atomic_load(&node->stats.peers));
 }
 
 /* Hands back job ranges; a job complete goes to the engine. */

@@ -35,6 +35,7 @@
 #include "ec_guard.h"
 #include "ec_ledger.h"
 #include "ec_merkle.h"
+#include "ec_metrics.h"
 #include "ec_node.h"
 #include "ec_p2p.h"
 
@@ -93,6 +94,37 @@ typedef struct {
     atomic_uint peers; /* connected validator links                               */
 } ec_node_stats_t;
 
+/* The node's Prometheus series (ec_node_metrics.c); every one labelled with the chain id.
+ * Written by the threads named, read only by scrapes. */
+#define EC_NODE_CODES_MAX 32 /* -EC_E* codes counted by ecert_submit_total (0: OK)       */
+#define EC_NODE_ROCKS_MAX 16 /* RocksDB properties exported                               */
+/* A scrape-time RocksDB reader's argument: the node and the index of its property. */
+typedef struct {
+    ec_node_t *node;
+    unsigned index;
+} ec_node_rocks_arg_t;
+typedef struct {
+    ec_metrics_t *reg;
+    ec_metric_t *height;       /* core: committed tip                                  */
+    ec_metric_t *interval;     /* core: header time between consecutive blocks         */
+    ec_metric_t *block_txs;    /* core: transactions per block                         */
+    ec_metric_t *applied;      /* core: ecert_txs_total{result="applied"}              */
+    ec_metric_t *refused;      /* core: ecert_txs_total{result="refused"}              */
+    ec_metric_t *mempool;      /* core                                                 */
+    ec_metric_t *round;        /* core: round of the height in progress                */
+    ec_metric_t *rounds;       /* core: commit rounds beyond 0, summed                 */
+    ec_metric_t *validators;   /* core                                                 */
+    ec_metric_t *validating;   /* core: 1 when this node is in the set                 */
+    ec_metric_t *peers;        /* core: connected validator links                      */
+    ec_metric_t *catching_up;  /* core                                                 */
+    ec_metric_t *verify_queue; /* rpc +, core + (jobs), verifiers -                   */
+    ec_metric_t *_Atomic submit[EC_NODE_CODES_MAX]; /* any thread, registered on first use */
+    uint64_t last_time_ms; /* core: header time of the last block seen             */
+    uint64_t applied_seen; /* core: engine counts already added                    */
+    uint64_t refused_seen;
+    ec_node_rocks_arg_t rocks[EC_NODE_ROCKS_MAX];
+} ec_node_metrics_t;
+
 struct ec_node {
     ec_node_config_t cfg; /* copy; strings below                                    */
     char *data_dir, *rpc_endpoint, *pub_endpoint, *p2p_endpoint;
@@ -136,6 +168,8 @@ struct ec_node {
     uint64_t log_at_ms;
     uint32_t log_blocks, log_txs;
     uint64_t p2p_tick_ms; /* last ec_p2p_tick (core thread)                        */
+    ec_node_metrics_t metrics;
+    char *metrics_addr; /* copy of cfg.metrics_addr, or NULL                    */
 };
 
 /* ---- shared helpers (ec_node.c) ------------------------------------------------------- */
@@ -157,6 +191,23 @@ void ec_node_send_reply(void *sock, zmq_msg_t *route, ec_writer_t *w, int flags)
 void ec_node_sub_release(ec_pending_t *p);
 /* Answers a submission with an error on push (towards the rpc thread) and frees it. */
 void ec_node_sub_refuse(void *push, ec_writer_t *w, ec_sub_t *sub, int code, const char *msg);
+
+/* ---- metrics (ec_node_metrics.c) ------------------------------------------------------- */
+
+/* Registers the node's series (the ledger is open) and serves them when cfg.metrics_addr
+ * is set. 0, or an error with st set (EC_ENOMEM, EC_EIO: the port is taken). */
+int ec_node_metrics_init(ec_node_t *node, ec_status_t *st);
+/* Stops serving (before anything the callbacks read is freed). Idempotent. */
+void ec_node_metrics_stop(ec_node_t *node);
+/* Frees the registry. Idempotent. */
+void ec_node_metrics_fini(ec_node_t *node);
+/* A client's submission was answered with code (0: committed and applied). Any thread. */
+void ec_node_metrics_submit(ec_node_t *node, int code);
+/* A block was stored (core thread). */
+void ec_node_metrics_block(ec_node_t *node, const uint8_t *header, size_t header_size,
+                           const uint8_t *commit, size_t commit_size);
+/* The engine's status after a turn of the core loop (core thread). */
+void ec_node_metrics_publish(ec_node_t *node, const ec_engine_status_t *es, uint32_t peers);
 
 /* ---- the threads (ec_node_rpc.c, ec_node_core.c) ---------------------------------------- */
 

@@ -708,8 +708,11 @@ static int s_submit(ec_node_t *node, ec_client_t *client, zmq_msg_t *route, zmq_
     }
     sub->pending.client = sub;
     sub->pending.release = ec_node_sub_release;
+    /* Counted before the send: a verifier may take it (and count it out) at once. */
+    ec_metrics_gauge_add(node->metrics.verify_queue, 1);
     if (zmq_send(node->verify_push, &sub, sizeof(sub), ZMQ_DONTWAIT) == (int)sizeof(sub))
         return 0;
+    ec_metrics_gauge_add(node->metrics.verify_queue, -1);
     /* The verifiers are saturated: give the message parts back for the error reply. */
     zmq_msg_move(route, &sub->route);
     zmq_msg_move(frame, &sub->frame);
@@ -768,6 +771,8 @@ static bool s_serve_one(ec_node_t *node)
                            (size_t)atomic_load(&client->queued));
     } else if (rc == 0 && strcmp(req.method, "submit") == 0) {
         rc = s_submit(node, client, &route, &frame, &req, &st);
+        if (rc != 0)
+            ec_node_metrics_submit(node, rc);
     } else if (rc == 0) {
         rc = ec_status_set(&st, EC_EMETHOD, "unknown method \"%s\"", req.method);
         for (size_t i = 0; i < sizeof(s_methods) / sizeof(s_methods[0]); i++)

@@ -22,6 +22,7 @@
  *   grant_ttl_ms: 600000           # optional: a grant is good this long after its block
  *   grant_wait_ms: 15000           # optional: how long a get waits for the grant's proof
  *   log_level: info                # optional: debug, info, warn, error
+ *   metrics: 127.0.0.1:7405        # optional: Prometheus metrics on http://ADDR/metrics
  *
  * Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime failure (the store cannot be opened,
  * the endpoint cannot be bound), 2 on bad usage or configuration (including a key that
@@ -66,6 +67,7 @@
 #include "ec_contract.h"
 #include "ec_crypto.h"
 #include "ec_log.h"
+#include "ec_metrics.h"
 #include "ec_ods.h"
 #include "ods_grant.h"
 #include "ods_store.h"
@@ -109,6 +111,7 @@ typedef struct {
     uint64_t grant_ttl_ms;
     uint64_t grant_wait_ms;
     int log_level;
+    char metrics[EC_METRICS_ADDR_MAX]; /* Prometheus address, "" for none             */
 } s_config_t;
 
 typedef struct {
@@ -193,8 +196,9 @@ static int s_uploaders(const s_cfgctx_t *c, const ec_yaml_node_t *map, s_config_
 static int s_fields(const s_cfgctx_t *c, const ec_yaml_node_t *root, s_config_t *cfg)
 {
     static const char *const keys[] = {
-        "listen",   "dir",       "key_file",     "passphrase_file", "client_config", "share_type",
-        "registry", "uploaders", "grant_ttl_ms", "grant_wait_ms",   "log_level",     NULL};
+        "listen",     "dir",      "key_file",  "passphrase_file", "client_config",
+        "share_type", "registry", "uploaders", "grant_ttl_ms",    "grant_wait_ms",
+        "log_level",  "metrics",  NULL};
     if (!ec_yaml_is_map(root))
         return ec_status_set(c->st, EC_ECONFIG, "%s: expected a mapping of keys to values",
                              c->name);
@@ -233,6 +237,8 @@ static int s_fields(const s_cfgctx_t *c, const ec_yaml_node_t *root, s_config_t 
         rc = s_text(c, root, "log_level", false, "debug, info, warn or error", &s);
     if (rc == 0 && s && (cfg->log_level = ec_log_level_parse(s)) < 0)
         rc = s_bad(c, ec_yaml_get(root, "log_level"), "log_level", "debug, info, warn or error");
+    if (rc == 0)
+        rc = ec_yaml_metrics(root, c->name, cfg->metrics, c->st);
     return rc;
 }
 
@@ -275,6 +281,24 @@ typedef struct {
     uint64_t version;
 } s_session_t;
 
+/* Requests as ecert_ods_requests_total{request} names them: the protocol's seven, then
+ * whatever could not be read as one. */
+static const char *const s_request_names[] = {"put",  "chunk", "end",  "get",
+                                              "read", "has",   "ping", "invalid"};
+#define S_REQUESTS (sizeof s_request_names / sizeof s_request_names[0])
+#define S_CODES_MAX 32 /* -EC_E* codes counted (0: ok)                                  */
+
+/* odsd's Prometheus series (docs/OPERATIONS.md, "Metrics and alerts"); the loop's thread
+ * writes them, a scrape reads them. */
+typedef struct {
+    ec_metrics_t *reg;
+    ec_metric_t *requests[S_REQUESTS][S_CODES_MAX]; /* by request and result, on first use */
+    ec_metric_t *served;                            /* file bytes sent in "data" replies    */
+    ec_metric_t *received;                          /* request bytes taken                  */
+    ec_metric_t *downloads[2];                      /* finished downloads: damaged, intact  */
+    ec_metric_t *sessions[2];                       /* open sessions: put, get              */
+} s_metrics_t;
+
 /* The daemon. */
 typedef struct {
     const s_config_t *cfg;
@@ -286,6 +310,8 @@ typedef struct {
     s_session_t sessions[EC_ODS_SESSIONS_MAX];
     ec_decoder_t dec; /* parses one request at a time                                      */
     ec_writer_t out;  /* builds one reply at a time (its capacity is kept)                  */
+    size_t request;   /* the request being answered (index of s_request_names)             */
+    s_metrics_t m;
 } s_odsd_t;
 
 static uint64_t s_mono_ms(void)
@@ -658,6 +684,7 @@ static int s_read_done(s_odsd_t *d, s_session_t *s)
     } else
         ec_debug("download of object %s by %s complete", hex, s->who);
     s_session_drop(s);
+    ec_metrics_inc(d->m.downloads[intact ? 1 : 0]);
     ec_write_array(&d->out, 2);
     ec_write_cstr(&d->out, "done");
     ec_write_bool(&d->out, intact);
@@ -710,6 +737,7 @@ static int s_do_read(s_odsd_t *d, ec_cur_t *c, zmq_msg_t *reply, ec_status_t *st
         zmq_msg_close(reply);
         return rc;
     }
+    ec_metrics_add(d->m.served, n);
     return S_REPLY_HANDLED;
 }
 
@@ -777,6 +805,7 @@ static int s_dispatch(s_odsd_t *d, const uint8_t *data, size_t size, zmq_msg_t *
     if (root->via.array.size != kinds[k].fields)
         return ec_status_set(st, EC_EINVAL, "%s: %u fields, expected %u", kinds[k].name,
                              (unsigned)root->via.array.size, kinds[k].fields);
+    d->request = k;
     ec_cur_t c;
     ec_cur_open(&c, root, kinds[k].fields);
     const char *skip = NULL;
@@ -800,13 +829,35 @@ static int s_dispatch(s_odsd_t *d, const uint8_t *data, size_t size, zmq_msg_t *
     }
 }
 
+/* Counts a request by kind and result (rc: 0, S_REPLY_HANDLED or an EC_E* code). The
+ * series of a pair is registered when it first happens. */
+static void s_count(s_odsd_t *d, int rc, size_t size)
+{
+    s_metrics_t *m = &d->m;
+    if (!m->reg)
+        return;
+    ec_metrics_add(m->received, size);
+    int code = rc == S_REPLY_HANDLED ? 0 : rc;
+    if (code > 0 || -code >= S_CODES_MAX)
+        code = EC_EINTERNAL;
+    ec_metric_t **slot = &m->requests[d->request][-code];
+    if (!*slot)
+        *slot = ec_metrics_counter(m->reg, "ecert_ods_requests_total",
+                                   "Requests answered, by request and result (ok or the error).",
+                                   "request", s_request_names[d->request], "result",
+                                   code == 0 ? "ok" : ec_errname(code), NULL);
+    ec_metrics_inc(*slot);
+}
+
 /* Answers one request frame into *reply (initialised here). */
 static void s_answer(s_odsd_t *d, const uint8_t *data, size_t size, zmq_msg_t *reply)
 {
     ec_status_t st;
     ec_status_clear(&st);
     ec_writer_reset(&d->out);
+    d->request = S_REQUESTS - 1; /* "invalid" until the dispatch knows better */
     int rc = s_dispatch(d, data, size, reply, &st);
+    s_count(d, rc, size);
     ec_decoder_fini(&d->dec); /* the parse points into the request frame, closed next */
     if (rc == S_REPLY_HANDLED)
         return;
@@ -909,6 +960,51 @@ static int s_serve_one(s_odsd_t *d)
     return rc;
 }
 
+/* Publishes the open sessions by kind. O(EC_ODS_SESSIONS_MAX) per turn of the loop. */
+static void s_sessions_count(s_odsd_t *d)
+{
+    unsigned put = 0, get = 0;
+    for (size_t i = 0; i < EC_ODS_SESSIONS_MAX; i++) {
+        put += d->sessions[i].kind == S_PUT;
+        get += d->sessions[i].kind == S_GET;
+    }
+    ec_metrics_set(d->m.sessions[0], put);
+    ec_metrics_set(d->m.sessions[1], get);
+}
+
+/* Registers odsd's series and serves them when the config names an address. 0, or an
+ * exit status with the reason logged. */
+static int s_metrics_start(s_odsd_t *d)
+{
+    s_metrics_t *m = &d->m;
+    m->reg = ec_metrics_new();
+    if (!m->reg || ec_metrics_add_process(m->reg, d->cfg->dir, NULL) != 0) {
+        ec_error("out of memory");
+        return S_EXIT_RUNTIME;
+    }
+    m->served = ec_metrics_counter(m->reg, "ecert_ods_served_bytes_total",
+                                   "File bytes sent to requesters (encrypted, as stored).", NULL);
+    m->received = ec_metrics_counter(m->reg, "ecert_ods_received_bytes_total",
+                                     "Request bytes received (uploads' chunks included).", NULL);
+    static const char dl_help[] = "Downloads finished, by whether the bytes still hashed to "
+                                  "the object's name (damaged ones are set aside).";
+    m->downloads[0] =
+        ec_metrics_counter(m->reg, "ecert_ods_downloads_total", dl_help, "result", "damaged", NULL);
+    m->downloads[1] =
+        ec_metrics_counter(m->reg, "ecert_ods_downloads_total", dl_help, "result", "intact", NULL);
+    static const char ses_help[] = "Open upload (put) and download (get) sessions.";
+    m->sessions[0] = ec_metrics_gauge(m->reg, "ecert_ods_sessions", ses_help, "kind", "put", NULL);
+    m->sessions[1] = ec_metrics_gauge(m->reg, "ecert_ods_sessions", ses_help, "kind", "get", NULL);
+    if (!d->cfg->metrics[0])
+        return 0;
+    int rc = ec_metrics_serve(m->reg, d->cfg->metrics);
+    if (rc != 0) {
+        ec_error("metrics: cannot serve on %s: %s", d->cfg->metrics, ec_strerror(rc));
+        return S_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
 static int s_run(s_odsd_t *d)
 {
     zmq_pollitem_t it = {d->sock, 0, ZMQ_POLLIN, 0};
@@ -930,6 +1026,7 @@ static int s_run(s_odsd_t *d)
                 break;
         }
         s_sessions_expire(d, s_mono_ms());
+        s_sessions_count(d);
     }
     return 0;
 }
@@ -959,6 +1056,8 @@ static int s_bind(s_odsd_t *d)
 
 static void s_close(s_odsd_t *d)
 {
+    if (d->m.reg)
+        ec_metrics_stop(d->m.reg); /* before what a scrape reads goes away */
     for (size_t i = 0; i < EC_ODS_SESSIONS_MAX; i++)
         if (d->sessions[i].kind != S_FREE)
             s_session_drop(&d->sessions[i]);
@@ -970,6 +1069,7 @@ static void s_close(s_odsd_t *d)
     ods_store_destroy(&d->store);
     ec_decoder_fini(&d->dec);
     ec_writer_fini(&d->out);
+    ec_metrics_destroy(&d->m.reg);
 }
 
 /* ---- main ----------------------------------------------------------------------------------- */
@@ -1000,6 +1100,7 @@ static void s_usage(FILE *out)
             "  grant_wait_ms:    optional, default %u: how long a get waits for the\n"
             "                    grant's block to be anchored (its proof)\n"
             "  log_level:        optional: debug, info (default), warn, error\n"
+            "  metrics:          optional: Prometheus metrics address, e.g. 127.0.0.1:7405\n"
             "\n"
             "Store layout under dir:\n"
             "  objects/<h2>/<h64>  an encrypted file, named by the BLAKE2b-256 of its bytes (hex;\n"
@@ -1102,6 +1203,8 @@ int main(int argc, char **argv)
 
     if (rc == 0)
         rc = s_bind(&d);
+    if (rc == 0)
+        rc = s_metrics_start(&d);
     if (rc == 0) {
         char addr[EC_ADDR_MAX];
         ec_address_from_pk(addr, ec_key_pk(key));

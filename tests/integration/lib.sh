@@ -85,7 +85,9 @@ trap cleanup EXIT
 trap 'exit 143' INT TERM
 
 # ---- ports: a base from 20000-28750, chosen from the pid, skipping busy ranges ----------
-# A devnet of V validators per chain uses base .. base + 1000 * (V - 1) + 250 (see
+# A devnet of V validators per chain uses base .. base + 1000 * (V - 1) + 250 for its
+# chains (rpc, pub, p2p and metrics at +5), and base + 305 (anchord's metrics), + 400/405
+# (an ODS), + 600/605 (the gateway) and + 620/625 (a test's second gateway) (see
 # scripts/devnet); with V up to 4 that stays below 32000, under Linux's ephemeral range
 # (32768-60999): a port there may be held by any outgoing connection, and a node that
 # cannot bind its port does not start.
@@ -96,10 +98,14 @@ range_busy() { # base: true when a port of any validator's range is taken
     local v p
     for v in 0 1 2 3; do
         for p in $(seq $(($1 + 1000 * v)) 10 $(($1 + 1000 * v + 200))); do
-            if port_busy "$p" || port_busy $((p + 1)) || port_busy $((p + 2)); then
+            if port_busy "$p" || port_busy $((p + 1)) || port_busy $((p + 2)) ||
+                port_busy $((p + 5)); then
                 return 0
             fi
         done
+    done
+    for p in 305 400 405 600 605 620 625; do
+        port_busy $(($1 + p)) && return 0
     done
     return 1
 }
