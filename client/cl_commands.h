@@ -181,6 +181,22 @@ typedef struct {
 int cl_cert_validity(cl_ctx_t *ctx, const ec_genesis_t *g, const ec_bundle_info_t *info,
                      uint64_t expires_ms, const cl_status_src_t *src, json_t *obj);
 
+/* cmd_export.c (docs/INTEROP.md) */
+int cmd_export_vc(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_export_sdjwt(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_export_status_list(cl_ctx_t *ctx, int argc, char **argv);
+int cmd_import_verify(cl_ctx_t *ctx, int argc, char **argv);
+/*
+ * The W3C Bitstring Status List credential of purpose "revocation" or "suspension" for a
+ * status-list object (the bytes 'ecert status-list fetch' writes), verified against the
+ * trusted main genesis g first, signed by key, with id <status_base>/<purpose>: what a
+ * gateway serves (no network, no files). Returns 0 with *out the JSON text (malloc'd), or
+ * the object's decode/verify error, EC_EINVAL (purpose), EC_ENOMEM, with st saying which.
+ */
+EC_WUR int cl_vc_status_list_from_object(char **out, const uint8_t *object, size_t size,
+                                         const ec_genesis_t *g, const char *purpose,
+                                         const char *status_base, const ec_key_t *key,
+                                         ec_status_t *st);
 /* cmd_present.c */
 int cmd_verifier_request(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_present(cl_ctx_t *ctx, int argc, char **argv);

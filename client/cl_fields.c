@@ -37,6 +37,8 @@ void cl_fields_fini(cl_fields_t *f)
     for (size_t i = 0; i < f->count; i++)
         s_wipe_free(f->items[i].value, f->items[i].value_len + 1);
     s_wipe_free(f->attachment, f->attachment_size ? f->attachment_size : 1);
+    s_wipe_free(f->vc, f->vc ? f->vc_len + 1 : 1);
+    s_wipe_free(f->sd_jwt, f->sd_jwt ? f->sd_jwt_len + 1 : 1);
     sodium_memzero(f, sizeof *f); /* names and salts */
 }
 
@@ -172,8 +174,9 @@ static void s_field_encode(ec_writer_t *w, const cl_field_t *fl)
 
 void cl_fields_encode(ec_writer_t *w, const cl_fields_t *f)
 {
-    ec_write_array(w, 3);
-    ec_write_uint(w, CL_PAYLOAD_VERSION);
+    bool creds = f->vc && f->sd_jwt; /* version 2 only when there is something to carry */
+    ec_write_array(w, creds ? 4 : 3);
+    ec_write_uint(w, creds ? CL_PAYLOAD_VERSION_CREDS : CL_PAYLOAD_VERSION);
     ec_write_array(w, (uint32_t)f->count);
     for (size_t i = 0; i < f->count; i++)
         s_field_encode(w, &f->items[i]);
@@ -181,6 +184,57 @@ void cl_fields_encode(ec_writer_t *w, const cl_fields_t *f)
         ec_write_bin(w, f->attachment, f->attachment_size);
     else
         ec_write_nil(w);
+    if (creds) {
+        ec_write_array(w, 2);
+        ec_write_str(w, f->vc, f->vc_len);
+        ec_write_str(w, f->sd_jwt, f->sd_jwt_len);
+    }
+}
+
+/* Copies (text, len) into a fresh NUL-terminated heap string *dst. 0 or EC_ENOMEM. */
+static int s_dup(char **dst, size_t *dst_len, const char *text, size_t len)
+{
+    char *p = malloc(len + 1);
+    if (!p)
+        return EC_ENOMEM;
+    memcpy(p, text, len);
+    p[len] = '\0';
+    *dst = p;
+    *dst_len = len;
+    return 0;
+}
+
+int cl_fields_set_credentials(cl_fields_t *f, const char *vc, const char *sd_jwt, ec_status_t *st)
+{
+    size_t vc_len = strlen(vc), sd_len = strlen(sd_jwt);
+    if (vc_len > EC_PAYLOAD_BYTES_MAX || sd_len > EC_PAYLOAD_BYTES_MAX)
+        return ec_status_set(st, EC_ETOOBIG, "the credentials are above %u bytes",
+                             EC_PAYLOAD_BYTES_MAX);
+    s_wipe_free(f->vc, f->vc ? f->vc_len + 1 : 1);
+    s_wipe_free(f->sd_jwt, f->sd_jwt ? f->sd_jwt_len + 1 : 1);
+    f->vc = f->sd_jwt = NULL;
+    if (s_dup(&f->vc, &f->vc_len, vc, vc_len) || s_dup(&f->sd_jwt, &f->sd_jwt_len, sd_jwt, sd_len))
+        return ec_status_set(st, EC_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Reads version 2's [vc: str, sd_jwt: str] element into f. */
+static int s_decode_creds(cl_fields_t *f, ec_cur_t *c, ec_status_t *st)
+{
+    ec_cur_t cc;
+    const char *vc = NULL, *sd = NULL;
+    size_t vc_len = 0, sd_len = 0;
+    ec_cur_enter(c, &cc, 2);
+    ec_cur_str(&cc, &vc, &vc_len, EC_PAYLOAD_BYTES_MAX);
+    ec_cur_str(&cc, &sd, &sd_len, EC_PAYLOAD_BYTES_MAX);
+    int rc = ec_cur_finish(&cc);
+    if (rc)
+        return ec_status_set(st, rc, "payload credentials are malformed");
+    if (!vc_len || !sd_len || memchr(vc, 0, vc_len) || memchr(sd, 0, sd_len))
+        return ec_status_set(st, EC_EINVAL, "payload credentials are empty or hold a NUL byte");
+    if (s_dup(&f->vc, &f->vc_len, vc, vc_len) || s_dup(&f->sd_jwt, &f->sd_jwt_len, sd, sd_len))
+        return ec_status_set(st, EC_ENOMEM, "out of memory");
+    return 0;
 }
 
 /* Reads the entries of a payload's fields array (cursor `list`) into f. */
@@ -221,11 +275,14 @@ int cl_fields_decode(cl_fields_t *f, const uint8_t *data, size_t size, ec_status
     }
     ec_cur_t c;
     uint64_t version = 0;
-    ec_cur_open(&c, root, 3);
+    /* Version 1 has three elements, version 2 a fourth (the credentials). */
+    bool four = root->type == MSGPACK_OBJECT_ARRAY && root->via.array.size == 4;
+    ec_cur_open(&c, root, four ? 4 : 3);
     ec_cur_uint(&c, &version);
-    if (c.err == 0 && version != CL_PAYLOAD_VERSION) {
-        rc = ec_status_set(st, EC_EVERSION, "payload version %llu (expected %d)",
-                           (unsigned long long)version, CL_PAYLOAD_VERSION);
+    if (c.err == 0 && version != (four ? CL_PAYLOAD_VERSION_CREDS : CL_PAYLOAD_VERSION)) {
+        rc = ec_status_set(st, EC_EVERSION, "payload version %llu (expected %d or %d)",
+                           (unsigned long long)version, CL_PAYLOAD_VERSION,
+                           CL_PAYLOAD_VERSION_CREDS);
         goto done;
     }
     ec_cur_t list;
@@ -244,6 +301,8 @@ int cl_fields_decode(cl_fields_t *f, const uint8_t *data, size_t size, ec_status
         if (rc)
             goto done;
     }
+    if (four && c.err == 0 && (rc = s_decode_creds(f, &c, st)) != 0)
+        goto done;
     rc = ec_cur_finish(&c);
     if (rc)
         ec_status_set(st, rc, "payload is malformed");

@@ -6,6 +6,12 @@
  * "Certificate payload"):
  *
  *   [ version=1, fields: [[name: str, value: str, salt: bin(16)]...], attachment: bin|nil ]
+ *   [ version=2, fields, attachment, credentials: [vc: str, sd_jwt: str] ]
+ *
+ * Version 2 adds the credentials the issuing agency signed for outside verifiers (W3C VC
+ * 2.0 with an eddsa-jcs-2022 proof, and an SD-JWT VC whose disclosures use the fields'
+ * own salts; cl_vc.h, cl_sdjwt.h). Both versions are read; version 1 is written unless
+ * credentials are set.
  *
  *   fields_root = RFC 9162 root over leaf_i = ec_merkle_leaf(EC_LEAF_FIELD,
  *                 msgpack [name, value, salt]) in the order the fields appear.
@@ -33,9 +39,10 @@
 #include "ec_err.h"
 
 #define CL_PAYLOAD_VERSION 1
-#define CL_FIELDS_MAX 64        /* fields in one certificate                          */
-#define CL_FIELD_NAME_MAX 64    /* bytes of a field or attribute name                 */
-#define CL_FIELD_VALUE_MAX 4096 /* bytes of a field or attribute value                */
+#define CL_PAYLOAD_VERSION_CREDS 2 /* version 1 plus the exported credentials (cl_vc.h)  */
+#define CL_FIELDS_MAX 64           /* fields in one certificate                          */
+#define CL_FIELD_NAME_MAX 64       /* bytes of a field or attribute name                 */
+#define CL_FIELD_VALUE_MAX 4096    /* bytes of a field or attribute value                */
 #define CL_FIELD_SALT_BYTES 16
 #define CL_ATTRS_MAX 32         /* attributes in one identity                         */
 #define CL_IDENTITY_SALT_MIN 16 /* shortest identity salt accepted, bytes             */
@@ -43,7 +50,7 @@
 /* More than cl_fields_encode ever writes (per field: name, value, salt and headers; the
  * attachment), so a writer reserved to it never moves personal data around. */
 #define CL_PAYLOAD_PLAIN_BYTES_MAX                                                                 \
-    (16 + CL_FIELDS_MAX * (CL_FIELD_NAME_MAX + CL_FIELD_VALUE_MAX + 32) + EC_PAYLOAD_BYTES_MAX)
+    (32 + CL_FIELDS_MAX * (CL_FIELD_NAME_MAX + CL_FIELD_VALUE_MAX + 32) + 3 * EC_PAYLOAD_BYTES_MAX)
 
 /* One certificate field. */
 typedef struct {
@@ -59,6 +66,10 @@ typedef struct {
     cl_field_t items[CL_FIELDS_MAX];
     uint8_t *attachment; /* heap (owned), NULL when absent              */
     size_t attachment_size;
+    char *vc; /* version 2: the issuer-signed VC 2.0 JSON (owned), else NULL   */
+    size_t vc_len;
+    char *sd_jwt; /* version 2: the issued SD-JWT VC (owned), else NULL            */
+    size_t sd_jwt_len;
 } cl_fields_t;
 
 /* A name/value pair for the identity hash (borrowed strings). */
@@ -91,12 +102,18 @@ EC_WUR int cl_fields_add_json(cl_fields_t *f, const char *text, size_t size, ec_
 EC_WUR int cl_fields_set_attachment(cl_fields_t *f, const uint8_t *data, size_t size,
                                     ec_status_t *st);
 
-/* Writes the plaintext payload [1, fields, attachment|nil] into w (appends): personal data,
- * so reserve w to CL_PAYLOAD_PLAIN_BYTES_MAX first and wipe it before ec_writer_fini. */
+/* Sets the credentials of a version 2 payload (copies of the NUL-terminated texts,
+ * replacing any). 0, EC_ETOOBIG (either above EC_PAYLOAD_BYTES_MAX) or EC_ENOMEM. */
+EC_WUR int cl_fields_set_credentials(cl_fields_t *f, const char *vc, const char *sd_jwt,
+                                     ec_status_t *st);
+
+/* Writes the plaintext payload [1, fields, attachment|nil] (or version 2) into w (appends):
+ * personal data, so reserve w to CL_PAYLOAD_PLAIN_BYTES_MAX first and wipe it before
+ * ec_writer_fini. */
 void cl_fields_encode(ec_writer_t *w, const cl_fields_t *f);
 /*
  * Parses a plaintext payload into f (which must be empty): strict canonical msgpack, version
- * 1, limits and unique names as above. Returns 0, EC_EINVAL, EC_ETOOBIG, EC_EVERSION or
+ * 1 or 2, limits and unique names as above. Returns 0, EC_EINVAL, EC_ETOOBIG, EC_EVERSION or
  * EC_ENOMEM; on error f is left empty.
  */
 EC_WUR int cl_fields_decode(cl_fields_t *f, const uint8_t *data, size_t size, ec_status_t *st);

@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include "cl_commands.h"
+#include "cl_did.h"
+#include "cl_sdjwt.h"
+#include "cl_vc.h"
 
 #define S_FIELD_OPTS                                                                               \
     "  --field NAME=VALUE     a certificate field (repeatable; order kept; names unique)\n"        \
@@ -36,6 +39,8 @@ typedef struct {
     bool fields_given;
     const char *proof; /* cert get --proof FILE                                  */
     uint64_t wait_ms;
+    bool credentials;       /* issue/change --credentials: sign the VC and SD-JWT VC */
+    const char *status_url; /* --status-url BASE of the status list credentials      */
 } s_args_t;
 
 /* cl_opt_t handlers for --field, --data and --attachment (out: the s_args_t). */
@@ -105,6 +110,8 @@ static int s_parse(cl_ctx_t *ctx, int argc, char **argv, const char *names, cons
         {"reason", CL_ARG_STR, &a->reason},
         {"proof", CL_ARG_STR, &a->proof},
         {"wait-ms", CL_ARG_U64, &a->wait_ms},
+        {"credentials", CL_ARG_FLAG, &a->credentials},
+        {"status-url", CL_ARG_STR, &a->status_url},
         {"field", CL_ARG_FN, a, &a->fields_given, s_opt_field},
         {"data", CL_ARG_FN, a, &a->fields_given, s_opt_data},
         {"attachment", CL_ARG_FN, a, &a->fields_given, s_opt_attachment},
@@ -182,7 +189,7 @@ static int s_seal(cl_ctx_t *ctx, const cl_fields_t *f, const uint8_t pk[EC_PK_BY
 
 /* Looks the holder up on the main chain and seals the fields to its key. 0 or 1. */
 static int s_seal_to(cl_ctx_t *ctx, const cl_fields_t *f, const char *holder, uint8_t **sealed,
-                     size_t *sealed_size)
+                     size_t *sealed_size, uint8_t holder_key[EC_PK_BYTES])
 {
     cl_account_t *acct = malloc(sizeof *acct); /* ~17 KB */
     if (!acct)
@@ -196,6 +203,8 @@ static int s_seal_to(cl_ctx_t *ctx, const cl_fields_t *f, const char *holder, ui
                      holder);
     if (rc == 0)
         rc = s_seal(ctx, f, acct->key, sealed, sealed_size);
+    if (rc == 0 && holder_key)
+        memcpy(holder_key, acct->key, EC_PK_BYTES);
     free(acct);
     return rc;
 }
@@ -304,12 +313,87 @@ int cl_cert_show_fields(cl_ctx_t *ctx, const ec_key_t *key, const uint8_t *seale
     return 0;
 }
 
+/* ---- credentials for outside verifiers (docs/INTEROP.md) -------------------------------- */
+
+#define S_CRED_WAIT_MS 60000 /* default wait for the ISSUE to be anchored (its bundle) */
+
+/*
+ * Signs the exported credentials of certificate `id` for fields f with --key and puts them
+ * in f (a version 2 payload): the W3C VC 2.0 with its eddsa-jcs-2022 proof and the SD-JWT
+ * VC whose disclosures reuse the fields' salts. Both name the certificate's status slot and
+ * carry its ISSUE's proof bundle (without payload), so the ISSUE must be anchored: this
+ * waits for it up to --wait-ms. Only the key that signed the ISSUE may sign them, so the
+ * did:key of a credential is always the one the chain proves issued it. 0 or 1.
+ */
+static int s_credentials(cl_ctx_t *ctx, cl_chain_t *side, const s_args_t *a,
+                         const uint8_t id[EC_HASH_BYTES], const uint8_t holder_key[EC_PK_BYTES],
+                         cl_fields_t *f)
+{
+    ec_key_t *key = cl_key_load(ctx, NULL);
+    if (!key)
+        return 1;
+    cl_cert_t c;
+    ec_rpc_reply_t reply;
+    int rc = cl_cert_fetch(ctx, side, id, &c, &reply);
+    if (rc) {
+        ec_key_destroy(&key);
+        return rc;
+    }
+    ec_rpc_reply_fini(&reply); /* the scalar facts stay in c */
+    char issuer_addr[EC_ADDR_MAX], base[256];
+    ec_address_from_pk(issuer_addr, ec_key_pk(key));
+    if (memcmp(c.issuer, ec_key_pk(key), EC_PK_BYTES) != 0)
+        rc = cl_fail(ctx, EC_EPERM,
+                     "--credentials: only the key that issued the certificate may sign its "
+                     "credentials (the ISSUE's signer), not %s",
+                     issuer_addr);
+    if (rc == 0 && a->status_url && (!*a->status_url || strlen(a->status_url) >= 200))
+        rc = cl_usage(ctx, "--status-url must be 1..199 bytes");
+    snprintf(base, sizeof base, "%s", a->status_url ? a->status_url : "");
+    if (!a->status_url)
+        snprintf(base, sizeof base, "urn:ecert:status:%s:%s", side->chain_id, issuer_addr);
+    ec_writer_t bundle;
+    ec_writer_init(&bundle);
+    if (rc == 0)
+        rc = cl_proof_build(ctx, side, id, a->wait_ms ? a->wait_ms : S_CRED_WAIT_MS, true, &bundle);
+    cl_cred_info_t info = {.issuer_pk = ec_key_pk(key),
+                           .holder_pk = holder_key,
+                           .cert_type = side->type,
+                           .org_code = c.org_code,
+                           .side_chain_id = side->chain_id,
+                           .cert_id = id,
+                           .slot = c.slot,
+                           .issued_ms = cl_now_ms(),
+                           .expires_ms = c.expires_ms,
+                           .status_base = base,
+                           .bundle = ec_writer_data(&bundle),
+                           .bundle_size = ec_writer_size(&bundle)};
+    char *vc = NULL, *sd = NULL;
+    ec_status_t st = {0};
+    if (rc == 0 &&
+        (cl_vc_issue(&vc, &info, f, key, &st) || cl_sdjwt_issue(&sd, &info, f, key, &st) ||
+         cl_fields_set_credentials(f, vc, sd, &st)))
+        rc = cl_fail_st(ctx, &st, "--credentials");
+    if (rc == 0)
+        cl_out(ctx, "credentials signed by %s (VC %zu bytes, SD-JWT %zu bytes, status slot %llu)\n",
+               issuer_addr, strlen(vc), strlen(sd), (unsigned long long)c.slot);
+    if (vc)
+        sodium_memzero(vc, strlen(vc)); /* certificate contents */
+    if (sd)
+        sodium_memzero(sd, strlen(sd));
+    free(vc);
+    free(sd);
+    ec_writer_fini(&bundle);
+    ec_key_destroy(&key);
+    return rc;
+}
+
 /* ---- issue ------------------------------------------------------------------------------ */
 
 static const char s_help_issue[] =
     "usage: ecert cert issue --key ISSUER --type TYPE --holder ADDR --org CODE\n"
     "                        (--field NAME=VALUE ... | --data FILE) [--attachment FILE]\n"
-    "                        [--expires-ms N]\n\n"
+    "                        [--expires-ms N] [--credentials [--status-url BASE]]\n\n"
     "Issues a certificate on the side chain of TYPE (ISSUE, signed by an issuing agency of\n"
     "TYPE and CODE). The fields are sealed to the holder's public key (looked up on the main\n"
     "chain) and only their Merkle root goes in the transaction. Prints the certificate id\n"
@@ -319,6 +403,12 @@ static const char s_help_issue[] =
     "  --holder ADDR          the holder's address (a registered account)\n"
     "  --org CODE             the issuing organization's code\n" S_FIELD_OPTS
     "  --expires-ms N         expiry, ms since the Unix epoch (default 0: never)\n"
+    "  --credentials          also sign the certificate as a W3C VC 2.0 and an SD-JWT VC for\n"
+    "                         outside verifiers ('ecert export'): waits for the ISSUE to be\n"
+    "                         anchored, then sends a CHANGE with the same fields carrying them\n"
+    "  --status-url BASE      where the status list credentials will be served\n"
+    "                         (BASE/revocation, BASE/suspension; default urn:ecert:status:...)\n"
+    "  --wait-ms N            with --credentials: how long to wait for anchoring (60000)\n"
     "\nExample:\n  ecert cert issue --key pku-issuer.key --type degree --holder ec1q... "
     "--org 12100000400000624D --field degree=\"Master of Science\" --field major=Physics "
     "--field year=2024\n" CL_GLOBAL_NOTE;
@@ -327,13 +417,15 @@ int cmd_cert_issue(cl_ctx_t *ctx, int argc, char **argv)
 {
     s_args_t a = {0}; /* per call: nothing of an earlier invocation survives */
     cl_chain_t *side = NULL;
-    int rc = s_start(ctx, argc, argv, "type holder org expires-ms fields", "type holder org fields",
-                     s_help_issue, &a, true, &side);
+    int rc =
+        s_start(ctx, argc, argv, "type holder org expires-ms fields credentials status-url wait-ms",
+                "type holder org fields", s_help_issue, &a, true, &side);
     if (rc >= 0)
         return rc;
     uint8_t *sealed = NULL;
     size_t sealed_size = 0;
-    rc = s_seal_to(ctx, &a.fields, a.holder, &sealed, &sealed_size);
+    uint8_t holder_key[EC_PK_BYTES];
+    rc = s_seal_to(ctx, &a.fields, a.holder, &sealed, &sealed_size, holder_key);
     cl_txres_t res;
     if (rc == 0) {
         ec_issue_body_t b = {.expires_ms = a.expires_ms};
@@ -347,6 +439,26 @@ int cmd_cert_issue(cl_ctx_t *ctx, int argc, char **argv)
         ec_writer_fini(&body);
     }
     free(sealed);
+    sealed = NULL;
+    cl_txres_t cred_res;
+    if (rc == 0 && a.credentials) {
+        /* The credentials name the certificate's id and status slot, known only now: they
+         * travel in a CHANGE with the same fields (fields_root unchanged). */
+        rc = s_credentials(ctx, side, &a, res.id, holder_key, &a.fields);
+        if (rc == 0)
+            rc = s_seal(ctx, &a.fields, holder_key, &sealed, &sealed_size);
+        if (rc == 0) {
+            ec_change_body_t b;
+            memcpy(b.cert_id, res.id, sizeof b.cert_id);
+            cl_fields_root(b.fields_root, &a.fields);
+            ec_writer_t body;
+            ec_writer_init(&body);
+            ec_change_body_encode(&body, &b);
+            rc = s_submit_side(ctx, side, EC_STX_CHANGE, &body, sealed, sealed_size, &cred_res);
+            ec_writer_fini(&body);
+        }
+        free(sealed);
+    }
     size_t field_count = a.fields.count;
     cl_fields_fini(&a.fields);
     if (rc)
@@ -358,6 +470,13 @@ int cmd_cert_issue(cl_ctx_t *ctx, int argc, char **argv)
            field_count == 1 ? "" : "s");
     json_t *obj = json_pack("{s:s,s:s,s:s,s:s,s:I}", "cert_id", hex, "type", a.type, "holder",
                             a.holder, "org_code", a.org, "field_count", (json_int_t)field_count);
+    if (a.credentials) {
+        char cred_hex[2 * EC_HASH_BYTES + 1];
+        ec_hex(cred_hex, cred_res.id, sizeof cred_res.id);
+        cl_out(ctx, "  credentials sent in CHANGE %s (height %llu)\n", cred_hex,
+               (unsigned long long)cred_res.height);
+        json_object_set_new(obj, "credentials_tx", json_string(cred_hex));
+    }
     return cl_emit_txres(ctx, obj, &res);
 }
 
@@ -388,7 +507,7 @@ int cmd_cert_inspect(cl_ctx_t *ctx, int argc, char **argv)
         return rc;
     uint8_t *sealed = NULL;
     size_t sealed_size = 0;
-    rc = a.fields_given ? s_seal_to(ctx, &a.fields, a.holder, &sealed, &sealed_size) : 0;
+    rc = a.fields_given ? s_seal_to(ctx, &a.fields, a.holder, &sealed, &sealed_size, NULL) : 0;
     cl_txres_t res;
     if (rc == 0) {
         ec_inspect_body_t b = {.verdict_len = strlen(a.verdict)}; /* checked by s_start */
@@ -671,13 +790,18 @@ static const char s_help_renew[] =
 
 static const char s_help_change[] =
     "usage: ecert cert change --key ISSUER --type TYPE --cert TXHASH\n"
-    "                         (--field NAME=VALUE ... | --data FILE) [--attachment FILE]\n\n"
+    "                         (--field NAME=VALUE ... | --data FILE) [--attachment FILE]\n"
+    "                         [--credentials [--status-url BASE] [--wait-ms N]]\n\n"
     "Replaces a certificate's contents (CHANGE, signed by an issuing agency of its\n"
     "organization): the new fields are sealed to the holder and their root recorded. Give\n"
     "every field again: the new set replaces the old one.\n\n"
     "Options:\n"
     "  --type TYPE            certificate type\n"
     "  --cert TXHASH          the certificate id\n" S_FIELD_OPTS
+    "  --credentials          also sign the new contents as a W3C VC 2.0 and an SD-JWT VC\n"
+    "                         for 'ecert export' (only the key that issued the certificate)\n"
+    "  --status-url BASE      where the status list credentials are served (see cert issue)\n"
+    "  --wait-ms N            how long to wait for the ISSUE's proof (default 60000)\n"
     "\nExample:\n  ecert cert change --key pku-issuer.key --type degree --cert 3fa9...c2d1 "
     "--field degree=\"Master of Science\" --field major=\"Applied Physics\"\n" CL_GLOBAL_NOTE;
 
@@ -790,8 +914,10 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
     const char *need = stx == EC_STX_RENEW    ? "type cert expires"
                        : stx == EC_STX_CHANGE ? "type cert fields"
                                               : "type cert";
-    int rc =
-        s_start(ctx, argc, argv, "type cert expires-ms reason fields", need, help, &a, false, NULL);
+    int rc = s_start(ctx, argc, argv,
+                     stx == EC_STX_CHANGE ? "type cert fields credentials status-url wait-ms"
+                                          : "type cert expires-ms reason fields",
+                     need, help, &a, false, NULL);
     if (rc >= 0)
         return rc;
     rc = 0;
@@ -820,9 +946,17 @@ static int s_followup(cl_ctx_t *ctx, int argc, char **argv, uint64_t stx)
         cl_cert_t c;
         ec_rpc_reply_t reply;
         rc = cl_cert_fetch(ctx, side, a.cert, &c, &reply);
+        uint8_t holder_key[EC_PK_BYTES];
         if (rc == 0) {
             ec_rpc_reply_fini(&reply);
-            rc = s_seal_to(ctx, &a.fields, c.holder, &sealed, &sealed_size);
+            rc = s_seal_to(ctx, &a.fields, c.holder, &sealed, &sealed_size, holder_key);
+        }
+        if (rc == 0 && a.credentials) { /* sealed again, with the credentials inside */
+            free(sealed);
+            sealed = NULL;
+            rc = s_credentials(ctx, side, &a, a.cert, holder_key, &a.fields);
+            if (rc == 0)
+                rc = s_seal(ctx, &a.fields, holder_key, &sealed, &sealed_size);
         }
     }
     cl_txres_t res;
