@@ -4,7 +4,7 @@
 # written to the current directory (the build directory under meson test) and kept.
 #
 # Usage: run.sh FUZZER CORPUS_DIR [extra libFuzzer flags...]
-# FUZZ_SECONDS (default 6: ./scripts/test runs every target, and the suite must stay under
+# FUZZ_SECONDS (default 4: ./scripts/test runs every target, and the suite must stay under
 # 15 minutes) sets -max_total_time.
 set -eu
 fuzzer=$1
@@ -20,5 +20,5 @@ if [ -d "$corpus" ]; then
     cp -R "$corpus"/. "$work/"
 fi
 status=0
-"$fuzzer" -max_total_time="${FUZZ_SECONDS:-6}" -rss_limit_mb=2048 "$@" "$work" || status=$?
+"$fuzzer" -max_total_time="${FUZZ_SECONDS:-4}" -rss_limit_mb=2048 "$@" "$work" || status=$?
 exit "$status"

@@ -32,10 +32,11 @@ for c in wal-bytes wal-half table; do
 done
 kill -CONT "$pid"
 
-# A node config for a copy: the devnet's, with the copy as data folder and other ports.
+# A node config for a copy: the devnet's, with the copy as data folder and other ports, and
+# no metrics server (the devnet's node holds that port).
 copy_config() { # NAME -> path of the config
     local cfg=$ECERT_DEVNET_DIR/main/node-$1.yaml
-    sed -e "s|^data_dir:.*|data_dir: $T/$1|" \
+    sed -e "s|^data_dir:.*|data_dir: $T/$1|" -e '/^metrics:/d' \
         -e "s|^rpc:.*|rpc: tcp://127.0.0.1:$((ECERT_PORT_BASE + 230))|" \
         -e "s|^pub:.*|pub: tcp://127.0.0.1:$((ECERT_PORT_BASE + 231))|" \
         "$ECERT_DEVNET_DIR/main/node.yaml" >"$cfg"
@@ -103,7 +104,8 @@ say "a SIGTERM while the daemon is still starting ends it with exit 0"
 fifo=$T/slow.pass
 mkfifo -m 600 "$fifo"
 cfg=$ECERT_DEVNET_DIR/main/node-slow.yaml
-sed -e "s|^passphrase_file:.*|passphrase_file: $fifo|" "$ECERT_DEVNET_DIR/main/node.yaml" >"$cfg"
+sed -e "s|^passphrase_file:.*|passphrase_file: $fifo|" -e '/^metrics:/d' \
+    "$ECERT_DEVNET_DIR/main/node.yaml" >"$cfg"
 "$mainchaind" --config "$cfg" >"$T/slow.out" 2>&1 8>&- 9>&- &
 slow=$!
 sleep 0.5 # it now waits in open() of the passphrase FIFO
