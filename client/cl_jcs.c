@@ -5,7 +5,8 @@
  * members are sorted with their names compared as UTF-16 code unit arrays, which differs
  * from byte order only for characters above U+FFFF against U+E000..U+FFFF. Numbers take the
  * shortest "%.*e" precision that reads back to the same double (correctly rounded by the C
- * library, hence the closest of the shortest), then ECMAScript's layout rules.
+ * library, hence the closest of the shortest; at powers of two the neighbour on d's other
+ * side is tried too, s_other_side), then ECMAScript's layout rules.
  */
 #include "cl_jcs.h"
 
@@ -30,10 +31,15 @@ static void s_put(s_buf_t *b, const char *s, size_t n)
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n + 1)
             cap *= 2;
-        char *p = realloc(b->data, cap);
+        char *p = malloc(cap); /* not realloc: the old buffer is wiped, not left behind */
         if (!p) {
             b->rc = EC_ENOMEM;
             return;
+        }
+        if (b->data) {
+            memcpy(p, b->data, b->len);
+            sodium_memzero(b->data, b->cap);
+            free(b->data);
         }
         b->data = p;
         b->cap = cap;
@@ -111,6 +117,49 @@ static void s_string(s_buf_t *b, const char *s, size_t n)
     s_put(b, "\"", 1);
 }
 
+/*
+ * sci is d correctly rounded to some precision ("%.*e"), and does not read back as d. At a
+ * power of two the interval of decimals that read back as d is narrower below d than above,
+ * so the same number of digits may still do on d's other side: ECMAScript takes that one
+ * (fewest digits first, then the closest). Rewrites sci to the neighbouring decimal on the
+ * other side of d (one unit in its last digit away) and returns whether it reads back as d;
+ * sci is unchanged otherwise.
+ */
+static bool s_other_side(char *sci, size_t cap, double d)
+{
+    const char *p = sci + (sci[0] == '-');
+    char dig[24];
+    size_t k = 0;
+    for (; *p && *p != 'e' && k < sizeof dig - 1; p++)
+        if (*p != '.')
+            dig[k++] = *p;
+    int exp = atoi(p + 1);
+    bool up = fabs(strtod(sci, NULL)) < fabs(d);
+    size_t i = k;
+    while (i > 0 && dig[i - 1] == (up ? '9' : '0'))
+        dig[--i] = up ? '0' : '9';
+    if (i == 0 && up) { /* 9.99 -> 10.00: one digit more in front, so one exponent up */
+        dig[0] = '1';
+        exp++;
+    } else if (i == 0) {
+        return false; /* cannot happen: the leading digit is not 0 */
+    } else {
+        dig[i - 1] = (char)(dig[i - 1] + (up ? 1 : -1));
+    }
+    if (dig[0] == '0') { /* 1.00 -> 0.99: 9.9..9 one exponent down, as many digits */
+        memmove(dig, dig + 1, k - 1);
+        dig[k - 1] = '9';
+        exp--;
+    }
+    char alt[40];
+    int n = snprintf(alt, sizeof alt, "%s%c%s%.*se%+d", d < 0 ? "-" : "", dig[0], k > 1 ? "." : "",
+                     (int)(k - 1), dig + 1, exp);
+    if (n < 0 || (size_t)n >= cap || strtod(alt, NULL) != d)
+        return false;
+    memcpy(sci, alt, (size_t)n + 1);
+    return true;
+}
+
 int cl_jcs_number(char buf[CL_JCS_NUMBER_MAX], double d)
 {
     if (isnan(d) || isinf(d))
@@ -123,7 +172,7 @@ int cl_jcs_number(char buf[CL_JCS_NUMBER_MAX], double d)
     int prec = 1;
     for (; prec <= 17; prec++) {
         snprintf(sci, sizeof sci, "%.*e", prec - 1, d);
-        if (strtod(sci, NULL) == d)
+        if (strtod(sci, NULL) == d || s_other_side(sci, sizeof sci, d))
             break;
     }
     /* sci is "[-]D[.DDD]e[+-]XX": gather the digits and the exponent. */
@@ -303,6 +352,8 @@ int cl_jcs_dump(const json_t *v, char **out, size_t *len)
     if (b.rc == 0 && !b.data)
         b.rc = EC_ENOMEM; /* every value writes something */
     if (b.rc) {
+        if (b.data)
+            sodium_memzero(b.data, b.cap);
         free(b.data);
         *out = NULL;
         return b.rc;
@@ -364,4 +415,12 @@ char *cl_json_compact(const json_t *v)
         out[n] = '\0';
     }
     return out;
+}
+
+void cl_str_wipe_free(char *s)
+{
+    if (s) {
+        sodium_memzero(s, strlen(s));
+        free(s);
+    }
 }

@@ -29,6 +29,7 @@
 
 /*
  * Writes the canonical form of v into a malloc'd NUL-terminated string *out (*len bytes,
+ * holding whatever v holds, so wipe it; the buffers it outgrew are wiped as it grows,
  * no NUL inside unless a string held U+0000, which is escaped). Returns 0, EC_EINVAL (a
  * NaN or infinite number, a string that is not UTF-8, nesting deeper than
  * CL_JCS_DEPTH_MAX) or EC_ENOMEM; *out is NULL on error.
@@ -41,6 +42,9 @@ EC_WUR int cl_jcs_number(char buf[CL_JCS_NUMBER_MAX], double d);
 
 /* v as compact JSON text in a malloc'd (free()able) NUL-terminated string; NULL on ENOMEM. */
 char *cl_json_compact(const json_t *v);
+/* Wipes (sodium_memzero) and frees a NUL-terminated string: the credential texts hold
+ * certificate contents. NULL is fine. */
+void cl_str_wipe_free(char *s);
 
 /* base64url without padding (RFC 4648 section 5) of size bytes; malloc'd, NUL-terminated.
  * NULL when memory is exhausted. */

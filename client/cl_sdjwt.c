@@ -55,13 +55,17 @@ static json_t *s_jwk(const uint8_t pk[EC_PK_BYTES])
     return jwk;
 }
 
-/* Appends s to the growing string *buf (*len); 0 or EC_ENOMEM. */
+/* Appends s to the growing string *buf (*len); 0 or EC_ENOMEM. The texts hold disclosures
+ * (certificate contents), so the outgrown buffer is wiped rather than realloc'd away. */
 static int s_append(char **buf, size_t *len, const char *s, size_t n)
 {
-    char *p = realloc(*buf, *len + n + 1);
+    char *p = malloc(*len + n + 1);
     if (!p)
         return EC_ENOMEM;
+    if (*buf)
+        memcpy(p, *buf, *len);
     memcpy(p + *len, s, n);
+    cl_str_wipe_free(*buf);
     *len += n;
     p[*len] = '\0';
     *buf = p;
@@ -88,6 +92,15 @@ int cl_sdjwt_issue(char **out, const cl_cred_info_t *info, const cl_fields_t *f,
                                f->items[i].name);
             break;
         }
+        json_t *probe = json_stringn(f->items[i].value, f->items[i].value_len);
+        json_decref(probe); /* NULL: not UTF-8 (or no memory) */
+        if (!probe) {
+            rc = ec_status_set(st, EC_EINVAL,
+                               "the field '%s' is not UTF-8 text: it cannot be "
+                               "exported",
+                               f->items[i].name);
+            break;
+        }
         char *salt = cl_b64url_encode(f->items[i].salt, CL_FIELD_SALT_BYTES);
         json_t *arr = salt ? json_pack("[s,s,s%]", salt, f->items[i].name, f->items[i].value,
                                        f->items[i].value_len)
@@ -101,7 +114,7 @@ int cl_sdjwt_issue(char **out, const cl_cred_info_t *info, const cl_fields_t *f,
             rc = ec_status_set(st, EC_ENOMEM, "out of memory");
         free(salt);
         json_decref(arr);
-        free(text);
+        cl_str_wipe_free(text);
     }
     char issuer_vm[CL_DID_VM_MAX], issuer_did[CL_DID_MAX], vct[96];
     cl_did_vm_from_pk(issuer_vm, info->issuer_pk);
@@ -118,7 +131,7 @@ int cl_sdjwt_issue(char **out, const cl_cred_info_t *info, const cl_fields_t *f,
     json_t *payload =
         rc == 0 && sd
             ? json_pack("{s:s,s:I,s:s,s:{s:o},s:s,s:O,s:o,s:o}", "iss", issuer_did, "iat",
-                        (json_int_t)(info->issued_ms / 1000), "vct", vct, "cnf", "jwk",
+                        (json_int_t)(info->signed_ms / 1000), "vct", vct, "cnf", "jwk",
                         s_jwk(info->holder_pk), "_sd_alg", "sha-256", "_sd", sd, "ecert",
                         cl_cred_ecert_facts(info), "credentialStatus", cl_cred_status(info))
             : NULL;
@@ -137,7 +150,7 @@ int cl_sdjwt_issue(char **out, const cl_cred_info_t *info, const cl_fields_t *f,
     if (rc == 0 && s_append(&buf, &len, "~", 1))
         rc = ec_status_set(st, EC_ENOMEM, "out of memory");
     for (size_t i = 0; i < f->count; i++) {
-        free(disc[i]);
+        cl_str_wipe_free(disc[i]);
         free(digests[i]);
     }
     free(jwt);
@@ -145,7 +158,7 @@ int cl_sdjwt_issue(char **out, const cl_cred_info_t *info, const cl_fields_t *f,
     json_decref(sd);
     json_decref(payload);
     if (rc)
-        free(buf);
+        cl_str_wipe_free(buf);
     else
         *out = buf;
     return rc;
@@ -159,6 +172,7 @@ static json_t *s_part(const char *text, size_t len)
     if (cl_b64url_decode(text, len, CL_SDJWT_BYTES_MAX, &raw, &n))
         return NULL;
     json_t *v = json_loadb((const char *)raw, n, JSON_REJECT_DUPLICATES, NULL);
+    sodium_memzero(raw, n); /* a disclosure's claim */
     free(raw);
     if (v && !json_is_object(v) && !json_is_array(v)) {
         json_decref(v);
@@ -313,7 +327,7 @@ int cl_sdjwt_present(char **out, const char *issued, const char *const *names, s
     if (rc == EC_ENOMEM)
         ec_status_set(st, rc, "out of memory");
     if (rc)
-        free(buf);
+        cl_str_wipe_free(buf);
     else
         *out = buf;
     return rc;
@@ -352,12 +366,38 @@ static int s_disclosure(cl_sdjwt_t *out, const char *d, size_t len, json_t *sd, 
     if (json_array_size(arr) != 3 || !json_is_string(json_array_get(arr, 0)) || !name ||
         !json_is_string(value) || !cl_cred_name_ok(name))
         rc = ec_status_set(st, EC_EINVAL, "a disclosure is not [salt, name, string value]");
-    else if (json_object_get(out->disclosed, name))
-        rc = ec_status_set(st, EC_EINVAL, "the claim '%s' is disclosed twice", name);
+    else if (json_object_get(out->disclosed, name) || json_object_get(out->payload, name))
+        rc = ec_status_set(st, EC_EINVAL,
+                           "the claim '%s' is disclosed twice or is already in the issuer JWT",
+                           name);
     else
         json_object_set(out->disclosed, name, value);
     json_decref(arr);
     return rc;
+}
+
+/* RFC 9901 section 7.1: a digest that appears twice in _sd makes the SD-JWT invalid (one
+ * disclosure would then stand for two claims). 0 or EC_EINVAL with st set. */
+static int s_sd_unique(const json_t *sd, ec_status_t *st)
+{
+    for (size_t i = 0; i < json_array_size(sd); i++) {
+        const char *a = json_string_value(json_array_get(sd, i));
+        if (!a)
+            return ec_status_set(st, EC_EINVAL, "the issuer JWT's _sd holds a non-string");
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(a, json_string_value(json_array_get(sd, k))) == 0)
+                return ec_status_set(st, EC_EINVAL, "the issuer JWT's _sd repeats a digest");
+    }
+    return 0;
+}
+
+/* Whether JWT time claim t (seconds, a JSON integer) lies after now_ms + skew_ms, compared
+ * in seconds so that no hostile value can overflow into the past; a negative t counts as
+ * after (for iat: refused), so an exp check tests t < 0 itself. */
+static bool s_after(const json_t *t, uint64_t now_ms, uint64_t skew_ms)
+{
+    json_int_t v = json_integer_value(t);
+    return v < 0 || (uint64_t)v > (now_ms + skew_ms) / 1000;
 }
 
 /* The KB-JWT checks: signed by the cnf key, typ, nonce, aud, sd_hash over prefix, iat. */
@@ -388,8 +428,7 @@ static int s_kb_check(const cl_sdjwt_t *out, const char *kb, size_t kb_len, cons
     else if (rc == 0 && (!a || strcmp(a, aud) != 0))
         rc = ec_status_set(st, EC_EPERM, "wrong audience: this presentation is for %s",
                            a ? a : "(none)");
-    else if (rc == 0 && (!json_is_integer(iat) ||
-                         (uint64_t)json_integer_value(iat) * 1000 > now_ms + CL_SDJWT_SKEW_MS))
+    else if (rc == 0 && (!json_is_integer(iat) || s_after(iat, now_ms, CL_SDJWT_SKEW_MS)))
         rc = ec_status_set(st, EC_EINVAL, "the key binding JWT's iat is missing or in the future");
     json_decref(h);
     json_decref(p);
@@ -419,6 +458,8 @@ int cl_sdjwt_verify(cl_sdjwt_t *out, const char *text, size_t len, const char *n
     if (rc == 0 && ((alg && strcmp(alg, "sha-256") != 0) || !json_is_array(sd) ||
                     json_array_size(sd) > CL_FIELDS_MAX))
         rc = ec_status_set(st, EC_EINVAL, "the issuer JWT has no sha-256 _sd digests");
+    if (rc == 0)
+        rc = s_sd_unique(sd, st);
     if (rc == 0 &&
         s_jwk_pk(json_object_get(json_object_get(out->payload, "cnf"), "jwk"), out->holder_pk))
         rc = ec_status_set(st, EC_EINVAL, "the issuer JWT has no Ed25519 cnf key");
@@ -433,7 +474,7 @@ int cl_sdjwt_verify(cl_sdjwt_t *out, const char *text, size_t len, const char *n
     }
     json_t *exp = json_object_get(out->payload, "exp");
     if (rc == 0 && exp &&
-        (!json_is_integer(exp) || (uint64_t)json_integer_value(exp) * 1000 <= now_ms))
+        (!json_is_integer(exp) || json_integer_value(exp) < 0 || !s_after(exp, now_ms, 0)))
         rc = ec_status_set(st, EC_ETIMEOUT, "the credential expired (exp)");
     return rc;
 }

@@ -38,8 +38,10 @@ int cl_vc_time_parse(const char *s, uint64_t *ms)
     if (*rest == '.')
         for (rest++; *rest >= '0' && *rest <= '9'; rest++) {
         }
-    if (strcmp(rest, "Z") != 0 || tm.tm_year < 1970)
-        return EC_EINVAL;
+    if (strcmp(rest, "Z") != 0 || tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
+        tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 ||
+        tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
+        return EC_EINVAL; /* timegm would quietly move "2026-13-45T99:00:00Z" elsewhere */
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     time_t t = timegm(&tm);
@@ -70,7 +72,7 @@ static int s_jcs_hash(uint8_t out[EC_HASH_BYTES], const json_t *v)
     int rc = cl_jcs_dump(v, &canon, &len);
     if (rc == 0)
         ec_sha256(out, canon, len);
-    free(canon);
+    cl_str_wipe_free(canon); /* a certificate's canonical text holds its fields */
     return rc;
 }
 
@@ -230,8 +232,13 @@ int cl_vc_issue(char **out, const cl_cred_info_t *info, const cl_fields_t *f,
                                  "rename the field to export the certificate",
                                  f->items[i].name);
         }
-        json_object_set_new(subject, f->items[i].name,
-                            json_stringn(f->items[i].value, f->items[i].value_len));
+        if (json_object_set_new(subject, f->items[i].name,
+                                json_stringn(f->items[i].value, f->items[i].value_len))) {
+            json_decref(subject); /* JSON holds UTF-8 only: never sign without the field */
+            return ec_status_set(st, EC_EINVAL,
+                                 "the field '%s' is not UTF-8 text: it cannot be exported",
+                                 f->items[i].name);
+        }
     }
     json_t *facts = cl_cred_ecert_facts(info);
     json_t *doc =
@@ -252,7 +259,9 @@ int cl_vc_issue(char **out, const cl_cred_info_t *info, const cl_fields_t *f,
         cl_vc_time(until, info->expires_ms);
         json_object_set_new(doc, "validUntil", json_string(until));
     }
-    int rc = doc ? cl_di_sign(doc, issuer, from) : EC_ENOMEM;
+    char created[CL_VC_TIME_MAX];
+    cl_vc_time(created, info->signed_ms);
+    int rc = doc ? cl_di_sign(doc, issuer, created) : EC_ENOMEM;
     if (rc == 0 && !(*out = cl_json_compact(doc)))
         rc = EC_ENOMEM;
     json_decref(doc);

@@ -65,7 +65,8 @@ typedef struct {
     const char *side_chain_id; /* the chain the certificate lives on                       */
     const uint8_t *cert_id;    /* EC_HASH_BYTES: the ISSUE transaction id                  */
     uint64_t slot;             /* the ISSUE's result slot: index in the status lists       */
-    uint64_t issued_ms;        /* validFrom / iat                                          */
+    uint64_t issued_ms;        /* validFrom: the ISSUE's side block time                   */
+    uint64_t signed_ms;        /* the proof's created and the SD-JWT's iat: signing time  */
     uint64_t expires_ms;       /* validUntil / exp; 0: never                               */
     const char *status_base;   /* status list credentials are <status_base>/<purpose>      */
     const uint8_t *bundle;     /* the ISSUE's proof bundle (without payload)               */
@@ -84,7 +85,7 @@ json_t *cl_cred_ecert_facts(const cl_cred_info_t *info);
 json_t *cl_cred_status(const cl_cred_info_t *info);
 
 /*
- * Builds and signs (cl_di_sign, created = issued_ms) the certificate's VC 2.0 document
+ * Builds and signs (cl_di_sign, created = signed_ms) the certificate's VC 2.0 document
  * with every field of f as a credentialSubject claim. Returns 0 with *out the compact JSON
  * text (malloc'd), or EC_EINVAL (a field name cl_cred_name_ok refuses) / EC_ENOMEM, with
  * st saying which.

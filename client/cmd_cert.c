@@ -233,7 +233,12 @@ static int s_start(cl_ctx_t *ctx, int argc, char **argv, const char *names, cons
     if (rc >= 0)
         return s_stop(a, rc);
     rc = s_require(ctx, a, need);
-    if (side)
+    /* Checked before anything is sent: --credentials uses it only after the ISSUE. */
+    if (rc == 0 && a->status_url && (!*a->status_url || strlen(a->status_url) >= 200))
+        rc = cl_usage(ctx, "--status-url must be 1..199 bytes");
+    if (rc == 0 && a->status_url && !a->credentials)
+        rc = cl_usage(ctx, "--status-url goes with --credentials");
+    if (side && rc == 0)
         *side = s_find_side(ctx, a, signing, &rc);
     return rc ? s_stop(a, rc) : -1;
 }
@@ -317,6 +322,26 @@ int cl_cert_show_fields(cl_ctx_t *ctx, const ec_key_t *key, const uint8_t *seale
 
 #define S_CRED_WAIT_MS 60000 /* default wait for the ISSUE to be anchored (its bundle) */
 
+/* The time of the side block holding a bundle's transaction (the ISSUE's block time: when
+ * the certificate came to be, hence the VC's validFrom even when its credentials are signed
+ * later by cert change). 0, or the EC_* of ec_bundle_decode/ec_header_decode, EC_ENOMEM. */
+static int s_bundle_time(const uint8_t *data, size_t size, uint64_t *time_ms)
+{
+    ec_bundle_t *b = malloc(sizeof *b); /* ~7 KB of path arrays */
+    if (!b)
+        return EC_ENOMEM;
+    int rc = ec_bundle_decode(b, data, size);
+    if (rc == 0) {
+        ec_header_t h;
+        rc = ec_header_decode(&h, b->parts.side_header, b->parts.side_header_size);
+        if (rc == 0)
+            *time_ms = h.time_ms;
+        ec_bundle_fini(b);
+    }
+    free(b);
+    return rc;
+}
+
 /*
  * Signs the exported credentials of certificate `id` for fields f with --key and puts them
  * in f (a version 2 payload): the W3C VC 2.0 with its eddsa-jcs-2022 proof and the SD-JWT
@@ -347,8 +372,6 @@ static int s_credentials(cl_ctx_t *ctx, cl_chain_t *side, const s_args_t *a,
                      "--credentials: only the key that issued the certificate may sign its "
                      "credentials (the ISSUE's signer), not %s",
                      issuer_addr);
-    if (rc == 0 && a->status_url && (!*a->status_url || strlen(a->status_url) >= 200))
-        rc = cl_usage(ctx, "--status-url must be 1..199 bytes");
     snprintf(base, sizeof base, "%s", a->status_url ? a->status_url : "");
     if (!a->status_url)
         snprintf(base, sizeof base, "urn:ecert:status:%s:%s", side->chain_id, issuer_addr);
@@ -356,6 +379,10 @@ static int s_credentials(cl_ctx_t *ctx, cl_chain_t *side, const s_args_t *a,
     ec_writer_init(&bundle);
     if (rc == 0)
         rc = cl_proof_build(ctx, side, id, a->wait_ms ? a->wait_ms : S_CRED_WAIT_MS, true, &bundle);
+    uint64_t issued_ms = 0;
+    if (rc == 0 && s_bundle_time(ec_writer_data(&bundle), ec_writer_size(&bundle), &issued_ms))
+        rc =
+            cl_fail(ctx, EC_EINTERNAL, "--credentials: the ISSUE's proof bundle has no block time");
     cl_cred_info_t info = {.issuer_pk = ec_key_pk(key),
                            .holder_pk = holder_key,
                            .cert_type = side->type,
@@ -363,7 +390,8 @@ static int s_credentials(cl_ctx_t *ctx, cl_chain_t *side, const s_args_t *a,
                            .side_chain_id = side->chain_id,
                            .cert_id = id,
                            .slot = c.slot,
-                           .issued_ms = cl_now_ms(),
+                           .issued_ms = issued_ms,
+                           .signed_ms = cl_now_ms(),
                            .expires_ms = c.expires_ms,
                            .status_base = base,
                            .bundle = ec_writer_data(&bundle),
@@ -458,6 +486,16 @@ int cmd_cert_issue(cl_ctx_t *ctx, int argc, char **argv)
             ec_writer_fini(&body);
         }
         free(sealed);
+        if (rc) { /* the ISSUE stands: say so, or the agency would issue it twice */
+            char hex[2 * EC_HASH_BYTES + 1], *why = strdup(ctx->err_msg);
+            ec_hex(hex, res.id, sizeof res.id);
+            cl_fail(ctx, ctx->err_code,
+                    "certificate %s WAS issued, but its credentials were not sent (%s): "
+                    "send them with 'ecert cert change --cert %s --credentials' and the same "
+                    "fields",
+                    hex, why ? why : "see above", hex);
+            free(why);
+        }
     }
     size_t field_count = a.fields.count;
     cl_fields_fini(&a.fields);

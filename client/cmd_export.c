@@ -371,8 +371,9 @@ static int s_check_facts(cl_ctx_t *ctx, const json_t *facts, const ec_genesis_t 
         return cl_fail(ctx, EC_EINVAL, "REFUSED: the proof bundle is not base64url");
     ec_status_t st = {0};
     int rc = ec_bundle_verify(bundle, size, g->chain_id, &g->validators, NULL, info, &st);
-    char hex[2 * EC_HASH_BYTES + 1];
-    ec_hex(hex, info->tx_id, EC_HASH_BYTES);
+    char hex[2 * EC_HASH_BYTES + 1] = "";
+    if (rc == 0) /* info is filled only then */
+        ec_hex(hex, info->tx_id, EC_HASH_BYTES);
     if (rc)
         rc = cl_fail(ctx, rc, "REFUSED: the proof bundle does not verify against %s: %s",
                      g->chain_id, st.msg);
@@ -437,9 +438,27 @@ static int s_check_agency(cl_ctx_t *ctx, const uint8_t pk[EC_PK_BYTES],
     return rc;
 }
 
-/* Each --status-vc: signed by the credential's issuer, and its bit at slot clear. 0 or 1. */
+/* Whether status list credential slc (of statusPurpose purpose) is one that the signed
+ * credentialStatus entries name: same statusListCredential id and purpose. The issuer signs
+ * a list per side chain and purpose, so without this a clean list of another chain would
+ * pass for the certificate's. */
+static bool s_status_named(const json_t *entries, const json_t *slc, const char *purpose)
+{
+    const char *id = json_string_value(json_object_get(slc, "id"));
+    for (size_t i = 0; id && i < json_array_size(entries); i++) {
+        const json_t *e = json_array_get(entries, i);
+        const char *url = json_string_value(json_object_get(e, "statusListCredential"));
+        const char *p = json_string_value(json_object_get(e, "statusPurpose"));
+        if (url && p && strcmp(url, id) == 0 && strcmp(p, purpose) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Each --status-vc: signed by the credential's issuer, one of the lists its credentialStatus
+ * entries (signed with it) name, and its bit at slot clear. 0 or 1. */
 static int s_check_status_vcs(cl_ctx_t *ctx, const s_import_t *a, const uint8_t issuer[EC_PK_BYTES],
-                              uint64_t slot, json_t *obj)
+                              const json_t *entries, uint64_t slot, json_t *obj)
 {
     for (size_t i = 0; i < a->status_vc_count; i++) {
         uint8_t *data = NULL;
@@ -457,6 +476,10 @@ static int s_check_status_vcs(cl_ctx_t *ctx, const s_import_t *a, const uint8_t 
             rc = ec_status_set(&st, EC_EPERM, "it is not signed by the credential's issuer");
         if (rc == 0)
             rc = cl_vc_status_bit(slc, slot, &bit, purpose, &st);
+        if (rc == 0 && !s_status_named(entries, slc, purpose))
+            rc = ec_status_set(&st, EC_EPERM,
+                               "it is not a status list the credential names (its id and "
+                               "statusPurpose match no credentialStatus entry)");
         json_decref(slc);
         if (rc)
             return cl_fail(ctx, rc, "REFUSED: status list credential %s: %s", a->status_vc[i],
@@ -531,7 +554,7 @@ int cmd_import_verify(cl_ctx_t *ctx, int argc, char **argv)
     size_t size = 0;
     if (cl_read_file(ctx, file, CL_SDJWT_BYTES_MAX, &data, &size))
         return 1;
-    json_t *obj = json_object(), *doc = NULL, *facts = NULL;
+    json_t *obj = json_object(), *doc = NULL, *facts = NULL, *entries = NULL;
     uint8_t issuer[EC_PK_BYTES];
     cl_sdjwt_t sd = {0};
     ec_status_t st = {0};
@@ -542,6 +565,7 @@ int cmd_import_verify(cl_ctx_t *ctx, int argc, char **argv)
         doc = cl_json_parse((const char *)data, size, CL_SDJWT_BYTES_MAX, &st);
         rc = !doc ? cl_fail(ctx, st.code, "REFUSED: %s", st.msg)
                   : s_verify_vc(ctx, doc, issuer, &facts, obj);
+        entries = json_object_get(doc, "credentialStatus");
         json_object_set_new(obj, "format", json_string("vc"));
     } else if (!a.nonce || !a.aud) {
         rc = cl_missing(ctx, "--nonce and --aud (an SD-JWT is bound to a verifier's request)");
@@ -550,6 +574,7 @@ int cmd_import_verify(cl_ctx_t *ctx, int argc, char **argv)
     } else {
         memcpy(issuer, sd.issuer_pk, EC_PK_BYTES);
         facts = json_object_get(sd.payload, "ecert");
+        entries = json_object_get(sd.payload, "credentialStatus");
         char did[CL_DID_MAX];
         cl_did_from_pk(did, issuer);
         cl_out(ctx,
@@ -563,7 +588,7 @@ int cmd_import_verify(cl_ctx_t *ctx, int argc, char **argv)
         json_object_set_new(obj, "format", json_string("sd-jwt"));
         rc = -1;
     }
-    if (rc == -1 || (doc && rc == -1))
+    if (rc == -1) /* the SD-JWT branch's success */
         rc = 0;
     ec_bundle_info_t info;
     ec_issue_body_t issue;
@@ -572,7 +597,7 @@ int cmd_import_verify(cl_ctx_t *ctx, int argc, char **argv)
     if (rc == 0 && a.online)
         rc = s_check_agency(ctx, issuer, &info, &issue, obj);
     if (rc == 0)
-        rc = s_check_status_vcs(ctx, &a, issuer, info.result_slot, obj);
+        rc = s_check_status_vcs(ctx, &a, issuer, entries, info.result_slot, obj);
     if (rc == 0) {
         cl_status_src_t src = {.file = a.status_list, .online = a.online, .wait_ms = a.wait_ms};
         rc = cl_cert_validity(ctx, &g, &info, issue.expires_ms, &src, obj);

@@ -1246,22 +1246,13 @@ int gw_h_anchors(gw_call_t *c)
     ec_cur_t cur;
     ec_cur_open_max(&cur, r.result, 4096);
     for (uint32_t i = 0; i < cur.count; i++) {
-        ec_cur_t it;
-        char type[EC_CERT_TYPE_MAX], chain_id[EC_CHAIN_ID_MAX];
-        uint8_t gh[32];
-        uint64_t anchored;
-        bool frozen;
-        ec_cur_enter(&cur, &it, 5);
-        ec_cur_str_copy(&it, type, sizeof type);
-        ec_cur_str_copy(&it, chain_id, sizeof chain_id);
-        ec_cur_bin_fixed(&it, gh, 32);
-        ec_cur_uint(&it, &anchored);
-        ec_cur_bool(&it, &frozen);
-        ec_cur_fold(&cur, &it);
-        if (cur.err)
+        gw_sidechain_t sc;
+        if (gw_sidechain_read(&cur, &sc))
             break;
-        json_t *item = json_pack("{s:s,s:s,s:I,s:b}", "name", type, "chain_id", chain_id,
-                                 "anchored_height", (json_int_t)anchored, "frozen", frozen);
+        const char *chain_id = sc.chain_id;
+        uint64_t anchored = sc.anchored;
+        json_t *item = json_pack("{s:s,s:s,s:I,s:b}", "name", sc.type, "chain_id", chain_id,
+                                 "anchored_height", (json_int_t)anchored, "frozen", sc.frozen);
         /* The side chain's own view, when the config names it: its tip and its mirror. */
         cl_chain_t *side = NULL;
         for (size_t k = 0; k < cfg->side_count; k++)
@@ -1276,12 +1267,8 @@ int gw_h_anchors(gw_call_t *c)
             json_object_set_new(item, "lag_blocks", s_u64(h > anchored ? h - anchored : 0));
             json_decref(st);
             if (s_query(c, side, "mirror", NULL, &m) == 0) {
-                ec_cur_t mc, lc;
                 uint64_t mh = 0;
-                ec_cur_open(&mc, m.result, 4);
-                ec_cur_enter(&mc, &lc, 4);
-                ec_cur_uint(&lc, &mh);
-                if (mc.err == 0) {
+                if (gw_mirror_read(m.result, &mh) == 0) {
                     json_object_set_new(item, "mirrored_main_height", s_u64(mh));
                     json_object_set_new(item, "main_lag_blocks",
                                         s_u64(main_height > mh ? main_height - mh : 0));

@@ -3,7 +3,9 @@
  *
  * A set is a cl_ctx_t copied from the loaded config, so it carries every chain with its
  * own (lazily made) ZeroMQ sockets. At most one set per request running at once is ever
- * made, and sets are kept for reuse: the bound is the connection limit.
+ * made, and sets are kept for reuse: the bound is the connection limit. The readers of
+ * the `sidechains` and `mirror` replies live here too: the anchors route and the event
+ * hub both read them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -69,4 +71,31 @@ cl_chain_t *gw_chain(cl_ctx_t *ctx, const char *name)
 const char *gw_chain_name(const cl_chain_t *ch)
 {
     return ch->type;
+}
+
+int gw_sidechain_read(ec_cur_t *cur, gw_sidechain_t *out)
+{
+    ec_cur_t it;
+    uint8_t genesis_hash[EC_HASH_BYTES];
+    ec_cur_enter(cur, &it, 5);
+    ec_cur_str_copy(&it, out->type, sizeof out->type);
+    ec_cur_str_copy(&it, out->chain_id, sizeof out->chain_id);
+    ec_cur_bin_fixed(&it, genesis_hash, sizeof genesis_hash);
+    ec_cur_uint(&it, &out->anchored);
+    ec_cur_bool(&it, &out->frozen);
+    ec_cur_fold(cur, &it);
+    return cur->err;
+}
+
+int gw_mirror_read(const msgpack_object *result, uint64_t *main_height)
+{
+    ec_cur_t mc, lc;
+    uint64_t mh = 0;
+    ec_cur_open(&mc, result, 4);
+    ec_cur_enter(&mc, &lc, 4);
+    ec_cur_uint(&lc, &mh);
+    if (mc.err)
+        return EC_EINVAL;
+    *main_height = mh;
+    return 0;
 }

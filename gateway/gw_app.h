@@ -66,6 +66,23 @@ cl_chain_t *gw_chain(cl_ctx_t *ctx, const char *name);
 /* The name of a configured chain (its certificate type, or "main"). */
 const char *gw_chain_name(const cl_chain_t *ch);
 
+/* One entry of the main chain's `sidechains` query (docs/PROTOCOL.md "Main-chain
+ * queries"): [cert_type, chain_id, genesis_hash, anchored_height, frozen]. */
+typedef struct {
+    char type[EC_CERT_TYPE_MAX];
+    char chain_id[EC_CHAIN_ID_MAX];
+    uint64_t anchored;
+    bool frozen;
+} gw_sidechain_t;
+
+/* Reads the next entry of a `sidechains` reply from cur (opened over its result) into
+ * *out. Returns 0, or the error, which is then also cur's (a wrong shape, a string too
+ * long): the reply is the node's and is not trusted. */
+int gw_sidechain_read(ec_cur_t *cur, gw_sidechain_t *out);
+/* The main-chain height a side chain's `mirror` reply (result) names, into *main_height.
+ * Returns 0 or EC_EINVAL for a reply of another shape. */
+int gw_mirror_read(const msgpack_object *result, uint64_t *main_height);
+
 struct gw_route;
 
 /* One request being answered. */

@@ -127,6 +127,41 @@ int gw_events_wait(gw_events_t *self, uint64_t *seq, gw_event_t *out, uint32_t t
     return rc;
 }
 
+uint64_t gw_events_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* True when e is one of topics and, unless chains is "", of a chain in chains. */
+static bool s_match(const gw_event_t *e, unsigned topics, const char *chains)
+{
+    if (!(topics & e->topic))
+        return false;
+    if (!chains[0])
+        return true;
+    char key[EC_CERT_TYPE_MAX + 2];
+    snprintf(key, sizeof key, ",%s,", e->chain);
+    return strstr(chains, key) != NULL;
+}
+
+int gw_events_next(gw_events_t *self, uint64_t *seq, gw_event_t *out, unsigned topics,
+                   const char *chains, uint64_t deadline_ms)
+{
+    for (;;) {
+        uint64_t now = gw_events_now_ms();
+        if (now >= deadline_ms)
+            return 0;
+        uint64_t left = deadline_ms - now;
+        int rc = gw_events_wait(self, seq, out, left < 1000 ? (uint32_t)left : 1000);
+        if (rc < 0)
+            return -1;
+        if (rc > 0 && s_match(out, topics, chains))
+            return 1;
+    }
+}
+
 /* ---- the hub thread --------------------------------------------------------------------- */
 
 static void s_push_json(gw_events_t *self, unsigned topic, const char *chain, json_t *j)
@@ -152,19 +187,11 @@ static void s_main_anchors(gw_events_t *self, s_source_t *src, uint64_t main_hei
     ec_cur_t cur;
     ec_cur_open_max(&cur, r.result, 4096);
     for (uint32_t i = 0; i < cur.count; i++) {
-        ec_cur_t it;
-        char type[EC_CERT_TYPE_MAX], chain_id[EC_CHAIN_ID_MAX];
-        uint8_t gh[32];
-        uint64_t anchored;
-        bool frozen;
-        ec_cur_enter(&cur, &it, 5);
-        ec_cur_str_copy(&it, type, sizeof type);
-        ec_cur_str_copy(&it, chain_id, sizeof chain_id);
-        ec_cur_bin_fixed(&it, gh, 32);
-        ec_cur_uint(&it, &anchored);
-        ec_cur_bool(&it, &frozen);
-        if (cur.err)
+        gw_sidechain_t sc;
+        if (gw_sidechain_read(&cur, &sc))
             break;
+        const char *chain_id = sc.chain_id;
+        uint64_t anchored = sc.anchored;
         size_t k = 0;
         while (k < self->anchored_count && strcmp(self->anchored[k].chain_id, chain_id))
             k++;
@@ -179,7 +206,7 @@ static void s_main_anchors(gw_events_t *self, s_source_t *src, uint64_t main_hei
         if (self->anchored[k].height == anchored)
             continue;
         self->anchored[k].height = anchored;
-        const char *name = type;
+        const char *name = sc.type;
         for (size_t s = 0; s < self->ctx->cfg.side_count; s++)
             if (!strcmp(self->ctx->cfg.sides[s].chain_id, chain_id))
                 name = self->ctx->cfg.sides[s].type;
@@ -199,12 +226,8 @@ static void s_side_mirror(gw_events_t *self, s_source_t *src, uint64_t side_heig
         cl_clear_error(self->ctx);
         return;
     }
-    ec_cur_t mc, lc;
     uint64_t mh = 0;
-    ec_cur_open(&mc, r.result, 4);
-    ec_cur_enter(&mc, &lc, 4);
-    ec_cur_uint(&lc, &mh);
-    int err = mc.err;
+    int err = gw_mirror_read(r.result, &mh);
     ec_rpc_reply_fini(&r);
     if (err)
         return;
@@ -420,17 +443,6 @@ static void s_stream_free(void *cls)
     free(s);
 }
 
-static bool s_wanted(const s_stream_t *s, const gw_event_t *e)
-{
-    if (!(s->topics & e->topic))
-        return false;
-    if (!s->chains[0])
-        return true;
-    char key[EC_CERT_TYPE_MAX + 2];
-    snprintf(key, sizeof key, ",%s,", e->chain);
-    return strstr(s->chains, key) != NULL;
-}
-
 static const char *s_topic_name(unsigned t)
 {
     return t == GW_TOPIC_HEADER ? "header" : t == GW_TOPIC_ANCHOR ? "anchor" : "event";
@@ -475,33 +487,29 @@ static void s_format_status(s_stream_t *s)
     s->off = 0;
 }
 
-/* Fills s->buf with what to send next: an event, or a keep-alive after GW_KEEPALIVE_MS.
- * False when the hub stops (the stream ends). */
+/* Fills s->buf with what to send next: an event, or a keep-alive once GW_KEEPALIVE_MS
+ * passed since the last thing sent, however many unwanted events went by meanwhile (a
+ * stream must write now and then: only a write tells libmicrohttpd the client is gone,
+ * which frees the stream's slot). False when the hub stops (the stream ends). */
 static bool s_fill(s_stream_t *s)
 {
     gw_event_t *e = malloc(sizeof *e);
     if (!e)
         return false;
-    uint64_t waited = 0;
+    uint64_t deadline = gw_events_now_ms() + GW_KEEPALIVE_MS;
     bool ok = true;
     s->len = s->off = 0;
     while (s->len == 0) {
-        if (waited >= GW_KEEPALIVE_MS) {
-            s->len = (size_t)snprintf(s->buf, sizeof s->buf, ": keep-alive\n\n");
-            break;
-        }
-        int rc = gw_events_wait(s->app->events, &s->seq, e, 1000);
+        int rc = gw_events_next(s->app->events, &s->seq, e, s->topics, s->chains, deadline);
         if (rc < 0 || s->app->stopping) {
             ok = false;
             break;
         }
         if (rc == 0) {
-            waited += 1000;
-            continue;
+            s->len = (size_t)snprintf(s->buf, sizeof s->buf, ": keep-alive\n\n");
+            break;
         }
         if (s->cert) {
-            if (e->topic != GW_TOPIC_HEADER || strcmp(e->chain, s->chain))
-                continue;
             char now[32], msg[512];
             if (s_cert_status(s->app, s->chain, s->id, now, msg, sizeof msg) == 0 &&
                 strcmp(now, s->status)) {
@@ -510,9 +518,8 @@ static bool s_fill(s_stream_t *s)
             }
             continue;
         }
-        if (s_wanted(s, e))
-            s->len = (size_t)snprintf(s->buf, sizeof s->buf, "event: %s\ndata: %s\n\n",
-                                      s_topic_name(e->topic), e->data);
+        s->len = (size_t)snprintf(s->buf, sizeof s->buf, "event: %s\ndata: %s\n\n",
+                                  s_topic_name(e->topic), e->data);
     }
     free(e);
     return ok;
@@ -593,6 +600,8 @@ int gw_h_cert_events(gw_call_t *c)
                        c->values[0]);
     }
     memcpy(s->chain, c->values[0], strlen(c->values[0]) + 1);
+    s->topics = GW_TOPIC_HEADER; /* its status is re-read at each header of its chain */
+    snprintf(s->chains, sizeof s->chains, ",%s,", s->chain);
     if (gw_hex_decode(s->id, sizeof s->id, NULL, c->values[1], sizeof s->id)) {
         free(s);
         return gw_fail(c, EC_EINVAL, "the certificate id must be 64 hex digits, not '%s'",

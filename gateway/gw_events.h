@@ -42,6 +42,16 @@ uint64_t gw_events_head(gw_events_t *self);
  * setting *seq past it. Returns 1 (an event), 0 (timeout) or -1 (the hub is stopping).
  */
 int gw_events_wait(gw_events_t *self, uint64_t *seq, gw_event_t *out, uint32_t timeout_ms);
+/*
+ * Waits for the next event at *seq or later whose topic is one of topics and whose chain
+ * is listed in chains (",a,b,"; "" for every chain), skipping the others, until
+ * deadline_ms (gw_events_now_ms time) passes: skipped events do not postpone it. Returns 1
+ * (*out is the event, *seq past it), 0 (the deadline passed) or -1 (the hub is stopping).
+ */
+int gw_events_next(gw_events_t *self, uint64_t *seq, gw_event_t *out, unsigned topics,
+                   const char *chains, uint64_t deadline_ms);
+/* Milliseconds of CLOCK_MONOTONIC, the clock of gw_events_next's deadline. */
+uint64_t gw_events_now_ms(void);
 /* Adds an event (for the hub's thread; exposed for tests). data is one line of JSON. */
 void gw_events_push(gw_events_t *self, unsigned topic, const char *chain, const char *data);
 /* Parses a comma-separated topic list ("header,anchor"); 0 for a name it does not know. */

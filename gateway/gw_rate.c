@@ -102,8 +102,11 @@ bool gw_rate_take(gw_rate_t *self, const uint8_t addr[GW_RATE_ADDR_BYTES], uint6
     if (ok)
         b->tokens -= 1.0;
     else if (retry_after_s) {
+        /* A tiny rate makes s huge: clamp to a day before converting (HTTP's Retry-After
+         * is a delay in seconds, and a uint32_t conversion of an out-of-range double is
+         * undefined). */
         double s = ceil((1.0 - b->tokens) / self->rate);
-        *retry_after_s = s < 1 ? 1 : (uint32_t)s;
+        *retry_after_s = s < 1 ? 1 : s > 86400 ? 86400 : (uint32_t)s;
     }
     pthread_mutex_unlock(&self->lock);
     return ok;

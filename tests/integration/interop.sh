@@ -22,6 +22,10 @@ load_passphrase
 genesis=$ECERT_DEVNET_DIR/main/genesis.yaml
 
 say "the agency issues with --credentials"
+rc=0
+ecert cert issue --key "$AGENCY_KEY" --type "$CERT_TYPE" --holder "$CITIZEN" --org "$UNIV_ORG" \
+    --field a=b --status-url "https://status.example/x" >"$T/su.log" 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || fail "--status-url without --credentials: exit $rc, want 2 (nothing sent)"
 ecert cert issue --key "$AGENCY_KEY" --type "$CERT_TYPE" --holder "$CITIZEN" --org "$UNIV_ORG" \
     --field name="Zhang Wei" --field degree="Master of Science" --field year=2024 \
     --credentials --status-url "https://status.example/$CERT_TYPE" --wait-ms 60000 \
@@ -59,6 +63,9 @@ slists() { # suffix: fetch ecert's list and make both W3C lists from it
 slists 1
 
 say "ecert import-verify accepts both"
+refused() { # rc what: the command whose rc is given must have failed
+    if [ "$1" -eq 0 ]; then fail "accepted: $2"; fi
+}
 iv() { ecert import-verify "$@" --main-genesis "$genesis" >"$T/iv.log" 2>&1; }
 iv "$T/cert.vc.json" --status-list "$T/st1" --status-vc "$T/revocation1.json" \
     --status-vc "$T/suspension1.json" || {
@@ -66,6 +73,13 @@ iv "$T/cert.vc.json" --status-list "$T/st1" --status-vc "$T/revocation1.json" \
     fail "import-verify refused the VC"
 }
 grep -q "ACCEPTED" "$T/iv.log" || fail "no ACCEPTED verdict for the VC"
+# a list the agency signed, but not one the credential names (another --status-url)
+run_logged slc_other.log "export status-list (other url) failed" ecert export status-list \
+    --key "$AGENCY_KEY" --type "$CERT_TYPE" --from "$T/st1" --status-url https://other.example \
+    --out "$T/other.json"
+rc=0; iv "$T/cert.vc.json" --status-vc "$T/other.json" || rc=$?
+refused $rc "a status list the credential does not name"
+grep -q "not a status list the credential names" "$T/iv.log" || fail "$(cat "$T/iv.log")"
 iv "$T/cert.sdjwt" --nonce n-123 --aud https://bank.example --online || {
     cat "$T/iv.log" >&2
     fail "import-verify refused the SD-JWT"
@@ -87,9 +101,6 @@ verify_js sd-jwt "$T/cert.sdjwt" n-123 https://bank.example >"$T/js.log" 2>&1 ||
 grep -q "disclosed=degree,year" "$T/js.log" || fail "npm sees other disclosures: $(cat "$T/js.log")"
 
 say "tampering is refused"
-refused() { # what: the last command must have failed
-    if [ "$1" -eq 0 ]; then fail "accepted: $2"; fi
-}
 sed 's/Master of Science/Doctor of Science/' "$T/cert.vc.json" >"$T/bad.vc.json"
 rc=0; iv "$T/bad.vc.json" || rc=$?; refused $rc "a VC with a changed field"
 grep -q "does not verify" "$T/iv.log" || fail "no signature refusal for a changed field"

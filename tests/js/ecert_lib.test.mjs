@@ -65,10 +65,25 @@ test('strict decoding: canonical msgpack only', () => {
     [0xdc, 0xff, 0xff], // an array longer than the bytes left
   ];
   for (const r of refused) assert.throws(() => ec.decodeStrict(new Uint8Array(r)), ec.EcertError, `accepted ${ec.toHex(new Uint8Array(r))}`);
+  // As the C decoder: 16 nested arrays are the most, even when the innermost is empty.
   let deep = new Uint8Array([0x90]);
-  for (let i = 0; i < 17; i++) deep = ec.concat(new Uint8Array([0x91]), deep);
+  for (let i = 0; i < 15; i++) deep = ec.concat(new Uint8Array([0x91]), deep);
+  assert.equal(ec.decodeStrict(deep).length, 1);
+  deep = ec.concat(new Uint8Array([0x91]), deep);
   assert.throws(() => ec.decodeStrict(deep), /nested/);
+  // A lone surrogate (CESU-style ED A0 80) is not UTF-8 for ec_utf8_valid; it re-encodes
+  // to the same bytes, so only an explicit check refuses it.
+  assert.throws(() => ec.decodeStrict(new Uint8Array([0xa3, 0xed, 0xa0, 0x80])), /surrogate/);
+  assert.equal(ec.decodeStrict(new Uint8Array([0xa4, 0xf0, 0x9f, 0x98, 0x80])), '\u{1f600}');
   assert.equal(ec.toHex(ec.encode([2 ** 40, -(2 ** 40), 2n ** 63n])), '93cf0000010000000000d3ffffff0000000000cf8000000000000000');
+});
+
+test('string fields refuse what ec_cur_str_copy refuses: a NUL inside, an empty org code', () => {
+  const holder = facts.holder;
+  const body = (h, org) => [h, org, new Uint8Array(32), 0];
+  assert.equal(ec.decodeIssueBody(body(holder, 'org-1')).org_code, 'org-1');
+  assert.throws(() => ec.decodeIssueBody(body(holder, '')), /org_code/);
+  assert.throws(() => ec.decodeIssueBody(body(holder, 'org\0x')), /NUL/);
 });
 
 test('the main genesis YAML gives the chain genesis hash', () => {

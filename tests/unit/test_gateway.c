@@ -3,7 +3,8 @@
  * (gw_tjson.c) for every type, its limits and refusals, and round trips; the error-code
  * to HTTP-status table (gw_err.c) against docs/GATEWAY.md; route matching and the
  * OpenAPI document (gw_routes.c); the portal's path rules (gw_static.c) against a real
- * folder with a symlink out of it; and the per-address token buckets (gw_rate.c).
+ * folder with a symlink out of it; the per-address token buckets (gw_rate.c); and the
+ * event hub's filter (gw_events.c) on a hub with no chains, fed by gw_events_push.
  * The parts that talk to chains are tested against real daemons by
  * tests/integration/gateway.sh.
  */
@@ -13,6 +14,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,7 @@
 #include "ec_err.h"
 #include "gw_app.h"
 #include "gw_err.h"
+#include "gw_events.h"
 #include "gw_rate.h"
 #include "gw_static.h"
 #include "gw_tjson.h"
@@ -442,6 +445,13 @@ static void test_rate(void **state)
     assert_int_equal(retry, 4);
     gw_rate_destroy(&r);
 
+    /* a rate so small the delay overflows a uint32_t: Retry-After is clamped to a day */
+    r = gw_rate_new(1e-12, 1.0, 4);
+    assert_true(gw_rate_take(r, a, t, &retry));
+    assert_false(gw_rate_take(r, a, t, &retry));
+    assert_int_equal(retry, 86400);
+    gw_rate_destroy(&r);
+
     /* a full table: many addresses in few slots never grow memory and never lock out a
      * new address whose set holds only full buckets */
     r = gw_rate_new(1.0, 1.0, 4);
@@ -457,6 +467,72 @@ static void test_rate(void **state)
     for (int i = 0; i < 1000; i++)
         assert_true(gw_rate_take(r, a, t, &retry));
     gw_rate_destroy(&r);
+}
+
+/* ---- event hub -------------------------------------------------------------------------- */
+
+typedef struct {
+    gw_events_t *hub;
+    volatile int stop;
+} s_pusher_t;
+
+/* Pushes an event no stream below wants every 5 ms until told to stop. */
+static void *s_pusher(void *arg)
+{
+    s_pusher_t *p = arg;
+    while (!p->stop) {
+        gw_events_push(p->hub, GW_TOPIC_HEADER, "other", "{}");
+        usleep(5000);
+    }
+    return NULL;
+}
+
+static void test_events_next(void **state)
+{
+    (void)state;
+    gw_app_t *app = calloc(1, sizeof *app); /* no chains: the hub only relays pushes */
+    assert_non_null(app);
+    pthread_mutex_init(&app->pool_lock, NULL);
+    gw_events_t *hub = gw_events_start(app);
+    assert_non_null(hub);
+    gw_event_t *e = malloc(sizeof *e);
+    assert_non_null(e);
+
+    uint64_t seq = gw_events_head(hub);
+    gw_events_push(hub, GW_TOPIC_HEADER, "degree", "{\"a\":1}");
+    gw_events_push(hub, GW_TOPIC_ANCHOR, "main", "{\"b\":2}");
+    gw_events_push(hub, GW_TOPIC_HEADER, "main", "{\"c\":3}");
+    uint64_t far = gw_events_now_ms() + 60000;
+    /* headers of main only: the first two are skipped */
+    assert_int_equal(gw_events_next(hub, &seq, e, GW_TOPIC_HEADER, ",main,", far), 1);
+    assert_string_equal(e->data, "{\"c\":3}");
+    assert_int_equal(seq, gw_events_head(hub));
+    /* every chain, every topic */
+    seq -= 3;
+    assert_int_equal(gw_events_next(hub, &seq, e, GW_TOPIC_ALL, "", far), 1);
+    assert_string_equal(e->chain, "degree");
+    /* nothing new: the deadline ends the wait */
+    seq = gw_events_head(hub);
+    assert_int_equal(gw_events_next(hub, &seq, e, GW_TOPIC_ALL, "", gw_events_now_ms() + 50), 0);
+
+    /* A steady flow of unwanted events does not postpone the deadline (a stream must
+     * still send its keep-alive): the wait ends while the flow goes on. */
+    s_pusher_t p = {.hub = hub};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, s_pusher, &p), 0);
+    assert_int_equal(
+        gw_events_next(hub, &seq, e, GW_TOPIC_HEADER, ",main,", gw_events_now_ms() + 300), 0);
+    p.stop = 1;
+    pthread_join(t, NULL);
+
+    gw_events_wake(hub); /* stopping: waits end at once */
+    assert_int_equal(gw_events_next(hub, &seq, e, GW_TOPIC_ALL, "", far), -1);
+    free(e);
+    gw_events_stop(&hub);
+    assert_null(hub);
+    gw_ctx_pool_fini(app);
+    pthread_mutex_destroy(&app->pool_lock);
+    free(app);
 }
 
 int main(void)
@@ -476,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_openapi),
         cmocka_unit_test(test_static_paths),
         cmocka_unit_test(test_rate),
+        cmocka_unit_test(test_events_next),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,10 @@ static void test_jcs_numbers(void **state)
         {0x41b3de4355555557ull, "333333333.33333343"},
         {0xbecbf647612f3696ull, "-0.0000033333333333333333"},
         {0x43143ff3c1cb0959ull, "1424953923781206.2"},
+        /* powers of two whose shortest form lies above them (JSON.stringify's output) */
+        {0x1730000000000000ull, "5.351097043477547e-197"},
+        {0xc580000000000000ull, "-6.189700196426902e+26"},
+        {0x39e0000000000000ull, "6.310887241768095e-30"},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         double d;
@@ -241,6 +245,7 @@ static void s_fix(s_fix_t *x)
                                .cert_id = x->cert,
                                .slot = 5,
                                .issued_ms = 1700000000000,
+                               .signed_ms = 1700000100000,
                                .status_base = "https://status.example/degree",
                                .bundle = x->bundle,
                                .bundle_size = sizeof x->bundle};
@@ -251,6 +256,25 @@ static void s_unfix(s_fix_t *x)
     cl_fields_fini(&x->f);
     ec_key_destroy(&x->agency);
     ec_key_destroy(&x->holder);
+}
+
+static void test_vc_time(void **state)
+{
+    (void)state;
+    char text[CL_VC_TIME_MAX];
+    cl_vc_time(text, 1700000000999);
+    assert_string_equal(text, "2023-11-14T22:13:20Z");
+    uint64_t ms = 0;
+    assert_int_equal(cl_vc_time_parse(text, &ms), 0);
+    assert_int_equal(ms, 1700000000000);
+    assert_int_equal(cl_vc_time_parse("2023-11-14T22:13:20.25Z", &ms), 0);
+    assert_int_equal(ms, 1700000000000);
+    /* out of range fields are refused, not normalized into another time */
+    assert_int_equal(cl_vc_time_parse("2023-13-14T22:13:20Z", &ms), EC_EINVAL);
+    assert_int_equal(cl_vc_time_parse("2023-11-00T22:13:20Z", &ms), EC_EINVAL);
+    assert_int_equal(cl_vc_time_parse("2023-11-14T22:61:20Z", &ms), EC_EINVAL);
+    assert_int_equal(cl_vc_time_parse("2023-11-14T22:13:20", &ms), EC_EINVAL);
+    assert_int_equal(cl_vc_time_parse("2023-11-14T22:13:20+08:00", &ms), EC_EINVAL);
 }
 
 static void test_vc_round_trip(void **state)
@@ -268,6 +292,12 @@ static void test_vc_round_trip(void **state)
     assert_memory_equal(pk, ec_key_pk(x.agency), EC_PK_BYTES);
     json_t *subject = json_object_get(doc, "credentialSubject");
     assert_string_equal(json_string_value(json_object_get(subject, "degree")), "Master of Science");
+    /* valid from the ISSUE's block time, signed later */
+    assert_string_equal(json_string_value(json_object_get(doc, "validFrom")),
+                        "2023-11-14T22:13:20Z");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(doc, "proof"), "created")),
+        "2023-11-14T22:15:00Z");
     json_t *status = json_array_get(json_object_get(doc, "credentialStatus"), 0);
     assert_string_equal(json_string_value(json_object_get(status, "statusListIndex")), "5");
     json_object_set_new(subject, "degree", json_string("Doctor of Science"));
@@ -277,6 +307,13 @@ static void test_vc_round_trip(void **state)
     /* a reserved field name is refused */
     assert_int_equal(cl_fields_add(&x.f, "iss", "x", NULL, &st), 0);
     assert_int_equal(cl_vc_issue(&text, &x.info, &x.f, x.agency, &st), EC_EINVAL);
+    s_unfix(&x);
+    /* a value that is not UTF-8 is refused, not left out of what is signed */
+    s_fix(&x);
+    assert_int_equal(cl_fields_add(&x.f, "note", "caf\xe9", NULL, &st), 0);
+    assert_int_equal(cl_vc_issue(&text, &x.info, &x.f, x.agency, &st), EC_EINVAL);
+    assert_null(text);
+    assert_int_equal(cl_sdjwt_issue(&text, &x.info, &x.f, x.agency, &st), EC_EINVAL);
     s_unfix(&x);
 }
 
@@ -341,6 +378,92 @@ static void test_sdjwt_round_trip(void **state)
     s_unfix(&x);
 }
 
+/* A compact EdDSA JWS of the JSON texts header and payload (the tests' own, so that they
+ * can sign what cl_sdjwt_issue never writes). malloc'd. */
+static char *s_jwt(const char *header, const char *payload, const ec_key_t *key)
+{
+    char *h = cl_b64url_encode((const uint8_t *)header, strlen(header));
+    char *p = cl_b64url_encode((const uint8_t *)payload, strlen(payload));
+    size_t n = strlen(h) + 1 + strlen(p);
+    char *out = malloc(n + 100);
+    snprintf(out, n + 1, "%s.%s", h, p);
+    uint8_t sig[EC_SIG_BYTES];
+    ec_sign(sig, out, n, key);
+    char *s = cl_b64url_encode(sig, sizeof sig);
+    snprintf(out + n, 100, ".%s", s);
+    free(h);
+    free(p);
+    free(s);
+    return out;
+}
+
+/*
+ * A presentation "<issuer JWT>~<disclosure>~<KB-JWT>" whose issuer JWT payload is
+ * {iss, cnf, _sd: [digest of the disclosure] + sd_extra (JSON members after it)} and
+ * whose KB-JWT carries kb_iat; verified with nonce "n" and aud "a" at now.
+ */
+static int s_crafted(s_fix_t *x, const char *disclosure, const char *sd_extra,
+                     const char *payload_extra, long long kb_iat, uint64_t now)
+{
+    char did[CL_DID_MAX], digest[48], payload[2048], kb_payload[512];
+    cl_did_from_pk(did, ec_key_pk(x->agency));
+    cl_sdjwt_digest(digest, disclosure, strlen(disclosure));
+    char *x64 = cl_b64url_encode(ec_key_pk(x->holder), EC_PK_BYTES);
+    snprintf(payload, sizeof payload,
+             "{\"iss\":\"%s\",\"cnf\":{\"jwk\":{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+             "\"x\":\"%s\"}},\"_sd\":[\"%s\"%s]%s}",
+             did, x64, digest, sd_extra, payload_extra);
+    free(x64);
+    char *jwt = s_jwt("{\"alg\":\"EdDSA\",\"typ\":\"dc+sd-jwt\"}", payload, x->agency);
+    size_t len = strlen(jwt) + strlen(disclosure) + 3;
+    char *pres = malloc(len + 1024);
+    snprintf(pres, len, "%s~%s~", jwt, disclosure);
+    char sd_hash[48];
+    cl_sdjwt_digest(sd_hash, pres, strlen(pres));
+    snprintf(kb_payload, sizeof kb_payload,
+             "{\"iat\":%lld,\"aud\":\"a\",\"nonce\":\"n\",\"sd_hash\":\"%s\"}", kb_iat, sd_hash);
+    char *kb = s_jwt("{\"alg\":\"EdDSA\",\"typ\":\"kb+jwt\"}", kb_payload, x->holder);
+    strcat(pres, kb);
+    cl_sdjwt_t v;
+    ec_status_t st = {0};
+    int rc = cl_sdjwt_verify(&v, pres, strlen(pres), "n", "a", now, &st);
+    cl_sdjwt_fini(&v);
+    free(kb);
+    free(jwt);
+    free(pres);
+    return rc;
+}
+
+/* What RFC 9901 section 7.1 makes a verifier refuse, on presentations signed correctly. */
+static void test_sdjwt_hostile(void **state)
+{
+    (void)state;
+    s_fix_t x;
+    s_fix(&x);
+    uint64_t now = 1700000100000;
+    long long iat = 1700000000;
+    const char *claim = "[\"c2FsdA\",\"year\",\"2024\"]";
+    char *d = cl_b64url_encode((const uint8_t *)claim, strlen(claim));
+    char digest[48], twice[64];
+    cl_sdjwt_digest(digest, d, strlen(d));
+    snprintf(twice, sizeof twice, ",\"%s\"", digest);
+    /* well-formed: accepted (so the refusals below are for the one thing changed) */
+    assert_int_equal(s_crafted(&x, d, "", "", iat, now), 0);
+    /* a digest twice in _sd */
+    assert_int_equal(s_crafted(&x, d, twice, "", iat, now), EC_EINVAL);
+    /* a disclosed claim the issuer JWT already has in the clear */
+    assert_int_equal(s_crafted(&x, d, "", ",\"year\":\"1999\"", iat, now), EC_EINVAL);
+    /* exp before 1970 is expired, not (as a wrapped unsigned) far in the future */
+    assert_int_equal(s_crafted(&x, d, "", ",\"exp\":-1", iat, now), EC_ETIMEOUT);
+    assert_int_equal(s_crafted(&x, d, "", ",\"exp\":1700000100", iat, now), EC_ETIMEOUT);
+    assert_int_equal(s_crafted(&x, d, "", ",\"exp\":1700000101", iat, now), 0);
+    /* a KB-JWT iat whose milliseconds overflow 64 bits is in the future */
+    assert_int_equal(s_crafted(&x, d, "", "", 18446744073709552LL, now), EC_EINVAL);
+    assert_int_equal(s_crafted(&x, d, "", "", -5, now), EC_EINVAL);
+    free(d);
+    s_unfix(&x);
+}
+
 static void test_status_list(void **state)
 {
     (void)state;
@@ -392,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_did_key),          cmocka_unit_test(test_eddsa_jcs_2022_vector),
         cmocka_unit_test(test_sdjwt_digests),    cmocka_unit_test(test_vc_round_trip),
         cmocka_unit_test(test_sdjwt_round_trip), cmocka_unit_test(test_status_list),
+        cmocka_unit_test(test_sdjwt_hostile),    cmocka_unit_test(test_vc_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,15 +138,25 @@ export const LIMITS = Object.freeze({
 const SLIST_BYTES_MAX = LIMITS.slistCerts / 4 + 64 * 1024 + 8192 * 64;
 const PRESENT_BYTES_MAX = LIMITS.bundle + (16 << 20) + 512 * 1024;
 
-/* Big integers become Numbers when exact; larger 64-bit values stay BigInt. */
+/*
+ * Big integers become Numbers when exact; larger 64-bit values stay BigInt. depth counts the
+ * arrays around v, so an array at depth 16 is the 17th level the C decoder refuses. A lone
+ * surrogate (UTF-8 ED A0..BF xx) is refused here: the msgpack decoder turns it into one code
+ * unit that re-encodes to the same bytes, so the canonical check alone would let through the
+ * string the C's ec_utf8_valid refuses.
+ */
 function normalize(v, depth) {
-  if (depth > LIMITS.depth) fail('ETOOBIG', `nested deeper than ${LIMITS.depth} arrays`);
   if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   if (Array.isArray(v)) {
+    if (depth >= LIMITS.depth) fail('ETOOBIG', `nested deeper than ${LIMITS.depth} arrays`);
     for (let i = 0; i < v.length; i++) v[i] = normalize(v[i], depth + 1);
     return v;
   }
-  if (v === null || typeof v === 'string' || typeof v === 'boolean' || v instanceof Uint8Array) return v;
+  if (typeof v === 'string') {
+    if (/\p{Cs}/u.test(v)) fail('EINVAL', 'a string is not UTF-8 (a surrogate)');
+    return v;
+  }
+  if (v === null || typeof v === 'boolean' || v instanceof Uint8Array) return v;
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) fail('EINVAL', 'a float is not allowed');
     return v;
@@ -229,8 +239,10 @@ function binFixed(v, n, what) {
 function binOpt(v, what, max) {
   return v === null ? null : bin(v, what, max);
 }
+/* A string field as the C's ec_cur_str_copy reads it: no NUL inside, at most max bytes. */
 function str(v, what, max) {
   if (typeof v !== 'string') fail('EINVAL', `${what}: expected a string`);
+  if (v.includes('\0')) fail('EINVAL', `${what}: a NUL inside`);
   if (max !== undefined && utf8.encode(v).length > max) fail('EINVAL', `${what}: more than ${max} bytes`);
   return v;
 }
@@ -504,7 +516,9 @@ export function decodeIssueBody(body) {
   arr(body, 4, 'ISSUE body');
   const holder = str(body[0], 'ISSUE holder', 63);
   if (!addressValid(holder)) fail('EINVAL', 'ISSUE holder: not an address');
-  return { holder, org_code: str(body[1], 'ISSUE org_code', 31), fields_root: binFixed(body[2], 32, 'ISSUE fields_root'), expires_ms: uint(body[3], 'ISSUE expires_ms') };
+  const org = str(body[1], 'ISSUE org_code', 31);
+  if (org === '') fail('EINVAL', 'ISSUE org_code: empty');
+  return { holder, org_code: org, fields_root: binFixed(body[2], 32, 'ISSUE fields_root'), expires_ms: uint(body[3], 'ISSUE expires_ms') };
 }
 
 /* ---- proof bundles ----------------------------------------------------------------------- */

@@ -28,6 +28,12 @@ export async function ready() {
   return na;
 }
 
+/* Throws unless b is a Uint8Array of n bytes: the C functions read fixed-size keys and
+ * nonces through bare pointers, so a short one would read past its buffer in the heap. */
+function need(b, n, what) {
+  if (!(b instanceof Uint8Array) || b.length !== n) throw new Error(`libsodium: ${what} must be ${n} bytes`);
+}
+
 /* Runs fn with each of inputs copied into the heap and outputs allocated; wipes all. */
 function call(inputs, outSizes, fn) {
   const ptrs = [];
@@ -59,6 +65,7 @@ export const ARGON2ID13 = 2; // crypto_pwhash_ALG_ARGON2ID13
 
 /* crypto_pwhash with Argon2id13: 32 bytes. Throws when the costs cannot be met. */
 export function pwhash(pass, salt, opslimit, memlimit) {
+  need(salt, 16, 'the Argon2id salt');
   const { rc, outs } = call([pass, salt], [32], ([p, s], [o]) => na._crypto_pwhash(o, 32, 0, p, pass.length, 0, s, opslimit, 0, memlimit, ARGON2ID13));
   if (rc !== 0) throw new Error('Argon2id failed (not enough memory?)');
   return outs[0];
@@ -66,6 +73,8 @@ export function pwhash(pass, salt, opslimit, memlimit) {
 
 /* crypto_secretbox_open_easy (tag first); null when it does not authenticate. */
 export function secretboxOpen(ct, nonce, key) {
+  need(nonce, 24, 'the secretbox nonce');
+  need(key, 32, 'the secretbox key');
   if (ct.length < 16) return null;
   const { rc, outs } = call([ct, nonce, key], [ct.length - 16], ([c, n, k], [m]) => na._crypto_secretbox_open_easy(m, c, ct.length, 0, n, k));
   return rc === 0 ? outs[0] : null;
@@ -73,6 +82,8 @@ export function secretboxOpen(ct, nonce, key) {
 
 /* crypto_box_seal_open with an X25519 key pair; null when it does not open. */
 export function sealOpen(box, xpk, xsk) {
+  need(xpk, 32, 'the X25519 public key');
+  need(xsk, 32, 'the X25519 secret key');
   if (box.length < SEAL_BYTES) return null;
   const { rc, outs } = call([box, xpk, xsk], [box.length - SEAL_BYTES], ([b, p, s], [m]) => na._crypto_box_seal_open(m, b, box.length, 0, p, s));
   return rc === 0 ? outs[0] : null;
@@ -80,14 +91,17 @@ export function sealOpen(box, xpk, xsk) {
 
 /* The X25519 forms of an Ed25519 public key (null for a bad point) and secret key. */
 export function pkToCurve(pk) {
+  need(pk, 32, 'the Ed25519 public key');
   const { rc, outs } = call([pk], [32], ([p], [o]) => na._crypto_sign_ed25519_pk_to_curve25519(o, p));
   return rc === 0 ? outs[0] : null;
 }
 export function skToCurve(sk) {
+  need(sk, 64, 'the Ed25519 secret key');
   return call([sk], [32], ([s], [o]) => na._crypto_sign_ed25519_sk_to_curve25519(o, s)).outs[0];
 }
 
 /* crypto_sign_detached: the 64-byte Ed25519 signature of msg under sk (seed ‖ pk). */
 export function signDetached(msg, sk) {
+  need(sk, 64, 'the Ed25519 secret key');
   return call([msg, sk], [64], ([m, s], [o]) => na._crypto_sign_detached(o, 0, m, msg.length, 0, s)).outs[0];
 }
