@@ -131,6 +131,33 @@ void cl_out(const cl_ctx_t *ctx, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Writes n bytes of s to stdout, each terminal control character ('\0'..0x1f, 0x7f, and the
+ * C1 controls U+0080..U+009F, which UTF-8 writes 0xc2 0x80..0x9f) as '?'. */
+static void s_put_safe(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+            (unsigned char)s[i + 1] <= 0x9f) {
+            putchar('?');
+            i++;
+        } else {
+            putchar(ch < 0x20 || ch == 0x7f ? '?' : ch);
+        }
+    }
+}
+
+void cl_out_field(const cl_ctx_t *ctx, const char *name, const char *value, size_t value_len)
+{
+    if (ctx->json)
+        return;
+    fputs("  ", stdout);
+    s_put_safe(name, strlen(name));
+    fputs(": ", stdout);
+    s_put_safe(value, value_len);
+    putchar('\n');
+}
+
 int cl_emit(const cl_ctx_t *ctx, json_t *obj)
 {
     if (ctx->json)

@@ -105,6 +105,13 @@ void cl_json_wipe_on_free(void);
 
 /* printf to stdout, only without --json. */
 void cl_out(const cl_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Prints "  name: value" and a newline, only without --json, each terminal control
+ * character of either (C0, DEL, C1) shown as '?': certificate fields come from documents a
+ * stranger hands over (presentations, exported credentials), and escape sequences in them
+ * must not drive the reader's terminal. value is value_len bytes (may hold NUL).
+ */
+void cl_out_field(const cl_ctx_t *ctx, const char *name, const char *value, size_t value_len);
 /* With --json, prints obj on one line to stdout. Always takes (decrefs) obj. Returns 0. */
 int cl_emit(const cl_ctx_t *ctx, json_t *obj);
 /* Hex of size bytes as a new JSON string. */

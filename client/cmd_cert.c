@@ -305,7 +305,7 @@ int cl_cert_show_fields(cl_ctx_t *ctx, const ec_key_t *key, const uint8_t *seale
     cl_out(ctx, "fields (decrypted%s):\n", fields_root ? ", fields_root verified" : "");
     json_t *fields = json_object();
     for (size_t i = 0; i < f.count; i++) {
-        cl_out(ctx, "  %s: %s\n", f.items[i].name, f.items[i].value);
+        cl_out_field(ctx, f.items[i].name, f.items[i].value, strlen(f.items[i].value));
         json_object_set_new(fields, f.items[i].name, json_string(f.items[i].value));
     }
     json_object_set_new(obj, "fields", fields);

@@ -522,7 +522,7 @@ static int s_verify_vc(cl_ctx_t *ctx, json_t *doc, uint8_t issuer[EC_PK_BYTES], 
     json_object_foreach(subject, k, v)
     {
         if (strcmp(k, "id") != 0 && json_is_string(v))
-            cl_out(ctx, "  %s: %s\n", k, json_string_value(v));
+            cl_out_field(ctx, k, json_string_value(v), json_string_length(v));
     }
     json_object_set(obj, "fields", subject);
     return 0;
@@ -583,7 +583,11 @@ int cmd_import_verify(cl_ctx_t *ctx, int argc, char **argv)
                did);
         const char *k;
         json_t *v;
-        json_object_foreach(sd.disclosed, k, v) cl_out(ctx, "  %s: %s\n", k, json_string_value(v));
+        json_object_foreach(sd.disclosed, k, v)
+        {
+            if (json_is_string(v))
+                cl_out_field(ctx, k, json_string_value(v), json_string_length(v));
+        }
         json_object_set(obj, "fields", sd.disclosed);
         json_object_set_new(obj, "format", json_string("sd-jwt"));
         rc = -1;

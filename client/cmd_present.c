@@ -556,7 +556,7 @@ int cmd_verify_presentation(cl_ctx_t *ctx, int argc, char **argv)
         json_t *fields = json_object();
         for (size_t i = 0; i < p->disclosed_count; i++) {
             const cl_disclosed_t *d = &p->disclosed[i];
-            cl_out(ctx, "  %s: %.*s\n", d->name, (int)d->value_len, d->value);
+            cl_out_field(ctx, d->name, d->value, d->value_len);
             json_object_set_new(fields, d->name, json_stringn(d->value, d->value_len));
         }
         obj = json_pack("{s:b,s:s,s:s,s:s,s:o}", "verified", 1, "holder", p->holder, "cert_id",

@@ -925,6 +925,34 @@ static void test_presentation_refusals(void **state)
     ec_key_destroy(&verifier);
 }
 
+/* cl_out_field shows terminal control characters of a stranger's field as '?': C0 (ESC,
+ * BEL, CR, NUL inside the value), DEL and the C1 controls, while other UTF-8 stays. */
+static void test_out_field_controls(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ecert-test-out-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    assert_true(saved >= 0);
+    assert_int_equal(dup2(fd, STDOUT_FILENO), STDOUT_FILENO);
+    cl_ctx_t ctx = {0};
+    static const char value[] = "ok\x1b[2Jx\x07\r\0y\x7f\xc2\x9bz \xc3\xa9";
+    cl_out_field(&ctx, "na\x1bme", value, sizeof value - 1);
+    ctx.json = true;
+    cl_out_field(&ctx, "silent", "with --json", 11);
+    fflush(stdout);
+    assert_int_equal(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+    close(saved);
+    char buf[128] = {0};
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0);
+    assert_string_equal(buf, "  na?me: ok?[2Jx???y??z \xc3\xa9\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -945,6 +973,7 @@ int main(void)
         cmocka_unit_test(test_key_file_mode_in_message),
         cmocka_unit_test(test_request_roundtrip),
         cmocka_unit_test(test_presentation_refusals),
+        cmocka_unit_test(test_out_field_controls),
     };
     return cmocka_run_group_tests_name("client", tests, s_setup, NULL);
 }
