@@ -546,35 +546,147 @@ int cmd_cert_proof(cl_ctx_t *ctx, int argc, char **argv)
 /* ---- status lists ----------------------------------------------------------------------- */
 
 /*
- * Side `status_list []` (the list as of the tip h) and `header [h]`, then the anchoring
- * of h as for a bundle; encodes the object into w and checks it against the trusted
- * genesis (nothing unverified is handed out). 0 or 1.
+ * Side `status_list []`, or `status_list [at]` when at is not 0, into p->r_slist; p->h gets
+ * the height it answers for and sp the list's parts (borrowed from the reply). Returns 0,
+ * 1 (recorded), or with `at`, EC_ESTATE when the side node answers ESTATE (the list changed
+ * after `at`), ENOTFOUND (no record kept for it) or EINVAL (a node from before queries took
+ * a height), nothing recorded.
  */
-static int s_slist_build(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main, const ec_genesis_t *g,
-                         uint64_t wait_ms, s_proof_t *p, ec_writer_t *w)
+static int s_slist_query(cl_ctx_t *ctx, cl_chain_t *side, uint64_t at, s_proof_t *p,
+                         ec_slist_parts_t *sp)
 {
     ec_writer_t args;
     ec_writer_init(&args);
-    ec_write_array(&args, 0);
+    ec_write_array(&args, at ? 1 : 0);
+    if (at)
+        ec_write_uint(&args, at);
     int rc = cl_query(ctx, side, "status_list", &args, &p->r_slist, 0);
     ec_writer_fini(&args);
+    if (rc && at && ctx->err_node_msg[0] &&
+        (ctx->err_code == EC_ESTATE || ctx->err_code == EC_ENOTFOUND ||
+         ctx->err_code == EC_EINVAL)) {
+        cl_clear_error(ctx);
+        return EC_ESTATE;
+    }
     if (rc)
         return rc;
-    ec_slist_parts_t sp;
-    memset(&sp, 0, sizeof sp);
+    memset(sp, 0, sizeof *sp);
     size_t list_size = 0;
     ec_cur_t c;
     ec_cur_open(&c, p->r_slist.result, 5);
     ec_cur_uint(&c, &p->h);
-    ec_cur_uint(&c, &sp.count);
-    ec_cur_bin(&c, &sp.list, &list_size, (size_t)(EC_SLIST_CERTS_MAX / 4));
-    ec_cur_bin_fixed(&c, sp.state_digest, EC_HASH_BYTES);
-    ec_cur_uint(&c, &sp.mirrored_records);
-    if (ec_cur_finish(&c) || list_size != ec_slist_bytes(sp.count) || p->h == 0)
+    ec_cur_uint(&c, &sp->count);
+    ec_cur_bin(&c, &sp->list, &list_size, (size_t)(EC_SLIST_CERTS_MAX / 4));
+    ec_cur_bin_fixed(&c, sp->state_digest, EC_HASH_BYTES);
+    ec_cur_uint(&c, &sp->mirrored_records);
+    if (ec_cur_finish(&c) || list_size != ec_slist_bytes(sp->count) || p->h == 0 ||
+        (at && p->h != at))
         return cl_garbled(ctx, side, "query status_list");
-    if (s_fetch_header(ctx, side, p->h, &p->r_sheader, &p->side_header, &p->side_header_size) ||
-        s_wait_anchor(ctx, main, side, wait_ms, p) || s_fetch_history(ctx, side, p) ||
-        s_fetch_anchor_proof(ctx, main, p) || s_fetch_transitions(ctx, main, p))
+    return 0;
+}
+
+/*
+ * The list as of the side block the main chain anchored last, A: main `sidechain
+ * [chain_id]` (its light client's height is A) and `anchor_of [chain_id, A]` (the anchor
+ * of A itself), then side `status_list [A]`, which answers when the list has not changed
+ * since A. The side header A is then the anchored one (no history path). Returns 0, 1
+ * (recorded), or EC_ESTATE with nothing recorded when this way does not apply (nothing
+ * anchored yet, the list changed since, a node that keeps no record of A).
+ */
+static int s_slist_anchored(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main, s_proof_t *p,
+                            ec_slist_parts_t *sp)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 1);
+    ec_write_cstr(&w, side->chain_id);
+    ec_rpc_reply_t r;
+    int rc = cl_query(ctx, main, "sidechain", &w, &r, EC_ENOTFOUND);
+    ec_writer_fini(&w);
+    if (rc == EC_ENOTFOUND)
+        return EC_ESTATE; /* not registered: the usual way says so */
+    if (rc)
+        return rc;
+    const uint8_t *genesis;
+    size_t genesis_size;
+    uint8_t hash[EC_HASH_BYTES], hist[EC_HASH_BYTES], vs_hash[EC_HASH_BYTES];
+    uint64_t anchored = 0;
+    bool frozen = false;
+    ec_cur_t c, l;
+    ec_cur_open(&c, r.result, 3);
+    ec_cur_bin(&c, &genesis, &genesis_size, EC_TX_BYTES_MAX);
+    ec_cur_enter(&c, &l, 4);
+    ec_cur_uint(&l, &anchored);
+    ec_cur_bin_fixed(&l, hash, sizeof hash);
+    ec_cur_bin_fixed(&l, hist, sizeof hist);
+    ec_cur_bool(&l, &frozen);
+    ec_cur_fold(&c, &l);
+    ec_cur_bin_fixed(&c, vs_hash, sizeof vs_hash);
+    rc = ec_cur_finish(&c);
+    ec_rpc_reply_fini(&r);
+    if (rc)
+        return cl_garbled(ctx, main, "query sidechain");
+    if (anchored == 0)
+        return EC_ESTATE;
+    p->h = anchored;
+    ec_writer_init(&w);
+    ec_write_array(&w, 2);
+    ec_write_cstr(&w, side->chain_id);
+    ec_write_uint(&w, anchored);
+    rc = cl_query(ctx, main, "anchor_of", &w, &r, EC_ENOTFOUND);
+    ec_writer_fini(&w);
+    if (rc == EC_ENOTFOUND)
+        return EC_ESTATE;
+    if (rc)
+        return rc;
+    ec_cur_open(&c, r.result, 3);
+    ec_cur_uint(&c, &p->a);
+    ec_cur_uint(&c, &p->main_height);
+    ec_cur_uint(&c, &p->anchor_index);
+    rc = ec_cur_finish(&c);
+    ec_rpc_reply_fini(&r);
+    if (rc || p->a < anchored)
+        return cl_garbled(ctx, main, "query anchor_of");
+    if (p->a != anchored) /* A came some other way than an anchor: the usual way */
+        return EC_ESTATE;
+    rc = s_slist_query(ctx, side, anchored, p, sp);
+    if (rc)
+        return rc;
+    return s_fetch_header(ctx, side, p->h, &p->r_sheader, &p->side_header, &p->side_header_size);
+}
+
+/*
+ * The list as of the side chain's tip h: side `status_list []` and `header [h]`, then the
+ * anchoring of h as for a bundle, waiting up to wait_ms for it. 0 or 1.
+ */
+static int s_slist_tip(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main, uint64_t wait_ms,
+                       s_proof_t *p, ec_slist_parts_t *sp)
+{
+    if (s_slist_query(ctx, side, 0, p, sp) ||
+        s_fetch_header(ctx, side, p->h, &p->r_sheader, &p->side_header, &p->side_header_size) ||
+        s_wait_anchor(ctx, main, side, wait_ms, p) || s_fetch_history(ctx, side, p))
+        return 1;
+    return 0;
+}
+
+/*
+ * A side chain's status list with its proof: against the side block the main chain
+ * anchored last when the list is the same at the tip (no waiting: an idle side chain's tip
+ * is a block of MAIN_ANCHOR transactions, which nothing anchors), else as of the tip,
+ * waiting up to wait_ms for its anchor. Encodes the object into w and checks it against
+ * the trusted genesis (nothing unverified is handed out). 0 or 1.
+ */
+static int s_slist_build(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main, const ec_genesis_t *g,
+                         uint64_t wait_ms, s_proof_t *p, ec_writer_t *w)
+{
+    ec_slist_parts_t sp;
+    int rc = s_slist_anchored(ctx, side, main, p, &sp);
+    if (rc == EC_ESTATE) {
+        s_proof_fini(p);
+        memset(p, 0, sizeof *p);
+        rc = s_slist_tip(ctx, side, main, wait_ms, p, &sp);
+    }
+    if (rc || s_fetch_anchor_proof(ctx, main, p) || s_fetch_transitions(ctx, main, p))
         return 1;
     sp.side_chain_id = side->chain_id;
     s_anchoring_parts(p, side->chain_id, &sp.anchoring);
@@ -625,15 +737,18 @@ int cl_status_list_build(cl_ctx_t *ctx, cl_chain_t *side, uint64_t wait_ms, ec_w
 static const char s_help_slist_fetch[] =
     "usage: ecert status-list fetch --type TYPE --out FILE [--wait-ms N]\n\n"
     "Fetches the certificate status list of a side chain as of its newest block, with the\n"
-    "proof that it is the list that block commits to and that the main chain anchored that\n"
-    "block, checks it against the main genesis, and writes it to FILE. Two bits per\n"
+    "proof that it is the list a side block commits to and that the main chain anchored that\n"
+    "block, checks it against the main genesis, and writes it to FILE. The block is the one\n"
+    "the main chain anchored last when the list has not changed since; else the newest, and\n"
+    "then it waits up to --wait-ms for that block's anchor. Two bits per\n"
     "certificate ever issued on the chain (valid, suspended, revoked, ended): about 250 KB\n"
     "per million certificates. A verifier keeps it and checks certificates offline with\n"
     "'ecert verify --status-list FILE', which shows how old it is.\n\n"
     "Options:\n"
     "  --type TYPE     certificate type (which side chain)\n"
     "  --out FILE      where to write the list\n"
-    "  --wait-ms N     how long to wait for the block to be anchored (default 10000)\n"
+    "  --wait-ms N     how long to wait for the newest block to be anchored when the\n"
+    "                  list changed since the last anchor (default 10000)\n"
     "\nExample:\n  ecert status-list fetch --type degree --out degree.status\n" CL_GLOBAL_NOTE;
 
 int cmd_status_list_fetch(cl_ctx_t *ctx, int argc, char **argv)

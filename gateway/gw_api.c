@@ -23,9 +23,10 @@
 #define S_HEADERS_MAX 100  /* headers in one list                                     */
 #define S_ANCHORS_MAX 64   /* anchor entries shown for one block                       */
 #define S_BUNDLE_WAIT_MS 0 /* a bundle is served once anchored, never waited for       */
-/* Likewise a status list: it is proven by the side block it was read at, and an idle side
- * chain's newest block often holds only MAIN_ANCHORs, which the relay does not anchor
- * alone, so waiting would mostly tie up a thread for nothing (docs/GATEWAY.md). */
+/* Likewise a status list: it is proven by the side block the main chain anchored last
+ * when the list has not changed since (so an idle side chain's list is served at once);
+ * else by the newest block, which, when it holds only MAIN_ANCHORs, the relay does not
+ * anchor alone: waiting would mostly tie up a thread for nothing (docs/GATEWAY.md). */
 #define S_SLIST_WAIT_MS 0
 #define S_BLOCK_TXS_MAX 20000u
 

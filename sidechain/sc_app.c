@@ -57,7 +57,13 @@
  * Outside the state (EC_CF_META, written by end_block with the block, so it always
  * describes the committed tip): "sc/slist" -> be64(height) state_digest(32)
  * be64(mirrored records) be64(status list length): what a status-list query needs to
- * prove the list against the tip's header (ec_slist.h).
+ * prove the list against the tip's header (ec_slist.h). And per block, for the last
+ * SC_SLIST_HISTORY blocks (end_block deletes the record that many blocks below):
+ * "sc/slh" be64(height) -> state_digest(32) be64(mirrored records) be64(status list
+ * length) status_root(32) be64(since: the height from which the list has been this one,
+ * as far as the records kept tell), 88 bytes: what proves the tip's list against an older
+ * header (the anchored one) while the list has not changed since. Neither enters the state
+ * digest (only EC_CF_STATE writes do), so they do not touch consensus.
  *
  * The 'P' keys list the payload-carrying CHANGE and INSPECT transactions of a certificate
  * (the ISSUE's payload is keyed by the cert id itself), so ERASE finds every payload with
@@ -155,6 +161,14 @@ enum { SC_ISSUED = 1, SC_ACKNOWLEDGED = 2, SC_REVOKED = 3, SC_CANCELLED = 4 };
 #define SC_USAGE_KEY_MAX (1 + 1 + EC_ORG_CODE_MAX + 8 + 8 + EC_HASH_BYTES)
 #define SC_SLIST_META "sc/slist"
 #define SC_SLIST_META_BYTES (8 + EC_HASH_BYTES + 8 + 8)
+#define SC_SLH_PREFIX "sc/slh" /* + be64(height): the status list's inputs at that height */
+#define SC_SLH_PREFIX_LEN 6
+#define SC_SLH_KEY_BYTES (SC_SLH_PREFIX_LEN + 8)
+#define SC_SLH_BYTES (EC_HASH_BYTES + 8 + 8 + EC_HASH_BYTES + 8)
+/* Blocks whose "sc/slh" record is kept: a status list can be proven against any of the
+ * last SC_SLIST_HISTORY headers (an anchor comes every few blocks; 4,096 records are about
+ * 420 KB). */
+#define SC_SLIST_HISTORY 4096
 #define SC_CERT_BYTES_MAX (SC_CERT_FIXED_BYTES + EC_ORG_CODE_MAX)
 #define SC_ROLE_KEY_MAX (1 + EC_PK_BYTES + 2 + EC_CERT_TYPE_MAX + EC_ORG_CODE_MAX)
 #define SC_HOLDER_KEY_BYTES (1 + EC_ADDR_HASH_BYTES + 8 + EC_HASH_BYTES)
@@ -1621,6 +1635,67 @@ static int s_deliver_tx(void *self, ec_block_ctx_t *ctx, const ec_tx_t *tx, cons
 
 /* ---- end_block -------------------------------------------------------------------------- */
 
+static void s_slh_key(uint8_t key[SC_SLH_KEY_BYTES], uint64_t height)
+{
+    memcpy(key, SC_SLH_PREFIX, SC_SLH_PREFIX_LEN);
+    ec_be64_put(key + SC_SLH_PREFIX_LEN, height);
+}
+
+/*
+ * Reads the "sc/slh" record of a committed height into rec (SC_SLH_BYTES). Returns 0,
+ * EC_ENOTFOUND (never written, pruned, or above the tip), EC_EINTERNAL (a record of the
+ * wrong size) or a storage fault.
+ */
+static int s_slh_read(ec_ledger_t *l, uint64_t height, uint8_t rec[SC_SLH_BYTES])
+{
+    uint8_t key[SC_SLH_KEY_BYTES], *val = NULL;
+    size_t size = 0;
+    s_slh_key(key, height);
+    int rc = ec_ledger_get(l, EC_CF_META, key, sizeof key, &val, &size);
+    if (rc == 0 && size != SC_SLH_BYTES)
+        rc = EC_EINTERNAL;
+    if (rc == 0)
+        memcpy(rec, val, SC_SLH_BYTES);
+    free(val);
+    return rc;
+}
+
+/*
+ * Writes, with the block at `height`, its "sc/slh" record (see the file comment): the
+ * inputs of its state root besides the list's bytes, and the height since which the list
+ * has been the one it is (carried from the previous block's record while the root and
+ * count stay the same; `height` itself when they changed or that record is missing). Deletes
+ * the record SC_SLIST_HISTORY blocks below, so at most that many are kept. One point read
+ * and two writes a block. Returns 0 or a storage fault.
+ */
+static int s_slh_write(ec_ledger_t *l, uint64_t height, const uint8_t digest[EC_HASH_BYTES],
+                       uint64_t records, uint64_t count, const uint8_t status_root[EC_HASH_BYTES])
+{
+    uint8_t rec[SC_SLH_BYTES], prev[SC_SLH_BYTES], key[SC_SLH_KEY_BYTES];
+    memcpy(rec, digest, EC_HASH_BYTES);
+    ec_be64_put(rec + EC_HASH_BYTES, records);
+    ec_be64_put(rec + EC_HASH_BYTES + 8, count);
+    memcpy(rec + EC_HASH_BYTES + 16, status_root, EC_HASH_BYTES);
+    uint64_t since = height;
+    int rc = height > 1 ? s_slh_read(l, height - 1, prev) : EC_ENOTFOUND;
+    if (rc == 0 &&
+        memcmp(prev + EC_HASH_BYTES + 8, rec + EC_HASH_BYTES + 8, 8 + EC_HASH_BYTES) == 0)
+        since = ec_be64_get(prev + 2 * EC_HASH_BYTES + 16);
+    else if (rc != 0 && rc != EC_ENOTFOUND && rc != EC_EINTERNAL) {
+        ec_error("end_block: reading the status list record of block %llu: %s",
+                 (unsigned long long)(height - 1), ec_strerror(rc));
+        return rc;
+    }
+    ec_be64_put(rec + 2 * EC_HASH_BYTES + 16, since);
+    s_slh_key(key, height);
+    ec_ledger_put(l, EC_CF_META, key, sizeof key, rec, sizeof rec);
+    if (height > SC_SLIST_HISTORY) {
+        s_slh_key(key, height - SC_SLIST_HISTORY);
+        ec_ledger_del(l, EC_CF_META, key, sizeof key);
+    }
+    return 0;
+}
+
 static int s_end_block(void *self, ec_block_ctx_t *ctx, uint8_t state_root[EC_HASH_BYTES])
 {
     sc_app_t *app = self;
@@ -1654,7 +1729,7 @@ static int s_end_block(void *self, ec_block_ctx_t *ctx, uint8_t state_root[EC_HA
     ec_be64_put(meta + 8 + EC_HASH_BYTES, m.records);
     ec_be64_put(meta + 16 + EC_HASH_BYTES, count);
     ec_ledger_put(ctx->ledger, EC_CF_META, SC_SLIST_META, strlen(SC_SLIST_META), meta, sizeof meta);
-    return 0;
+    return s_slh_write(ctx->ledger, ctx->height, digest, m.records, count, status_root);
 }
 
 /* ---- queries ---------------------------------------------------------------------------- */
@@ -2091,20 +2166,64 @@ static int s_slist_meta(ec_ledger_t *l, uint8_t meta[SC_SLIST_META_BYTES])
 }
 
 /*
- * status_list [] -> [height, count, list: bin, state_digest: bin32, mirrored_records]:
- * the certificate status list as of the committed tip, with the other inputs of that
- * block's state root (ec_slist.h). The pages are read between two reads of the block's
- * record; a block committed meanwhile makes it start again (a few times, then EC_EBUSY).
+ * Where status_list [height] stands: the tip's record `tip` (the "sc/slist" value) and the
+ * "sc/slh" records of the tip and of `height` say whether the list read at the tip is the
+ * one block `height` commits to (same status_root and count). On success writes that
+ * block's state_digest and mirrored records into meta (as in "sc/slist"). Returns 0, or
+ * the error with st set: EC_ENOTFOUND (no record kept for that height), EC_ESTATE (the
+ * list changed after it), or a fault.
+ */
+static int s_slist_at(ec_ledger_t *l, uint64_t height, uint8_t meta[SC_SLIST_META_BYTES],
+                      ec_status_t *st)
+{
+    uint64_t tip = ec_be64_get(meta);
+    uint8_t at[SC_SLH_BYTES], now[SC_SLH_BYTES];
+    int rc = height <= tip ? s_slh_read(l, height, at) : EC_ENOTFOUND;
+    if (rc == 0)
+        rc = s_slh_read(l, tip, now);
+    if (rc == EC_ENOTFOUND)
+        return ec_status_set(st, EC_ENOTFOUND,
+                             "no status list record for block %llu (the tip is %llu; the last "
+                             "%u blocks are kept)",
+                             (unsigned long long)height, (unsigned long long)tip,
+                             (unsigned)SC_SLIST_HISTORY);
+    if (rc)
+        return ec_status_set(st, rc, "reading the status list records: %s", ec_strerror(rc));
+    /* Both of the tip are written in one batch: their counts agree. */
+    if (memcmp(now + EC_HASH_BYTES + 8, meta + 16 + EC_HASH_BYTES, 8) != 0)
+        return ec_status_set(st, EC_EINTERNAL, "the status list records of block %llu disagree",
+                             (unsigned long long)tip);
+    /* count and status_root, contiguous in the record */
+    if (memcmp(at + EC_HASH_BYTES + 8, now + EC_HASH_BYTES + 8, 8 + EC_HASH_BYTES) != 0)
+        return ec_status_set(st, EC_ESTATE,
+                             "the status list changed after block %llu: ask for %llu or later",
+                             (unsigned long long)height,
+                             (unsigned long long)ec_be64_get(now + 2 * EC_HASH_BYTES + 16));
+    memcpy(meta + 8, at, EC_HASH_BYTES + 8); /* state_digest, mirrored records */
+    return 0;
+}
+
+/*
+ * status_list [] or [height] -> [height, count, list: bin, state_digest: bin32,
+ * mirrored_records]: the certificate status list as of the committed tip, with the other
+ * inputs of the state root of the tip's block or, given a height, of that block's, when
+ * the list is the same there (s_slist_at: else EC_ESTATE or EC_ENOTFOUND). The pages are
+ * read between two reads of the tip's record; a block committed meanwhile makes it start
+ * again (a few times, then EC_EBUSY).
  */
 static int s_query_slist(sc_app_t *app, ec_ledger_t *l, const msgpack_object *args,
                          ec_writer_t *out, ec_status_t *st)
 {
     (void)app;
     ec_cur_t c;
-    ec_cur_open(&c, args, 0);
+    uint64_t height = 0;
+    ec_cur_open_max(&c, args, 1);
+    bool at_height = c.count == 1;
+    if (at_height)
+        ec_cur_uint(&c, &height);
     int rc = ec_cur_finish(&c);
-    if (rc)
-        return ec_status_set(st, rc, "status_list takes []");
+    if (rc) /* EC_ETOOBIG from a longer array is bad arguments too */
+        return ec_status_set(st, EC_EINVAL, "status_list takes [] or [height: uint]");
     for (int attempt = 0; attempt < 8; attempt++) {
         uint8_t before[SC_SLIST_META_BYTES], after[SC_SLIST_META_BYTES];
         rc = s_slist_meta(l, before);
@@ -2112,6 +2231,14 @@ static int s_query_slist(sc_app_t *app, ec_ledger_t *l, const msgpack_object *ar
             return ec_status_set(st, EC_ENOTFOUND, "no block yet: no status list");
         if (rc)
             return ec_status_set(st, rc, "reading the status list record: %s", ec_strerror(rc));
+        uint8_t answer[SC_SLIST_META_BYTES];
+        memcpy(answer, before, sizeof answer);
+        if (at_height && (rc = s_slist_at(l, height, answer, st)) != 0) {
+            /* A block committed since the tip's record was read may explain it. */
+            if (s_slist_meta(l, after) == 0 && memcmp(before, after, sizeof after) != 0)
+                continue;
+            return rc;
+        }
         uint64_t count = ec_be64_get(before + 16 + EC_HASH_BYTES);
         if (count > EC_SLIST_CERTS_MAX)
             return ec_status_set(st, EC_EINTERNAL, "the status list record is corrupt");
@@ -2129,11 +2256,11 @@ static int s_query_slist(sc_app_t *app, ec_ledger_t *l, const msgpack_object *ar
         }
         if (memcmp(before, after, SC_SLIST_META_BYTES) == 0) {
             ec_write_array(out, 5);
-            ec_write_uint(out, ec_be64_get(before));
+            ec_write_uint(out, at_height ? height : ec_be64_get(before));
             ec_write_uint(out, count);
             ec_write_bin(out, list, bytes);
-            ec_write_bin(out, before + 8, EC_HASH_BYTES);
-            ec_write_uint(out, ec_be64_get(before + 8 + EC_HASH_BYTES));
+            ec_write_bin(out, answer + 8, EC_HASH_BYTES);
+            ec_write_uint(out, ec_be64_get(answer + 8 + EC_HASH_BYTES));
             free(list);
             return 0;
         }

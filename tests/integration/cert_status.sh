@@ -4,7 +4,9 @@
 # history lists every transaction; `cert get` finds it from the id alone and writes its
 # proof. Suspended, it stops verifying (with a fresh list or --online), while a list
 # fetched before still says valid and shows its age (the offline verifier's trade-off);
-# reinstated, it verifies again. The supervisor's audit lists every transaction on the
+# reinstated, it verifies again. On an idle side chain (every block with certificates
+# anchored, the tip a newer block of MAIN_ANCHORs that nothing anchors) the list is
+# fetched without waiting, proven by the block anchored last, and the gateway serves it. The supervisor's audit lists every transaction on the
 # certificate, each proven, and everything about the citizen's identity. A second
 # certificate cancelled by its holder verifies as
 # ended, a revoked one as revoked, an expired one as expired, each with exit 1 and its own
@@ -56,6 +58,29 @@ grep -q "^status  *valid (status list of side block" "$T/v.log" || fail "no stat
 grep -q "^verdict  *VALID" "$T/v.log" || fail "no VALID verdict"
 verify_cert "$BUNDLE" || fail "verify without a status list failed"
 grep -q "status  *not checked" "$T/v.log" || fail "verify without a list does not say so"
+
+say "an idle side chain's list, without waiting: proven by the block anchored last"
+# True once every block with certificates is anchored and the tip is past the anchored one.
+side_idle() {
+    ecert --json chain status --type "$CERT_TYPE" | jq -e --arg t "$CERT_TYPE" \
+        '.chains[] | select(.type == $t) | .unanchored_blocks == 0 and .anchor_lag > 0'
+}
+wait_for 60 side_idle || fail "the side chain did not settle with an anchor-only tip"
+run_logged idle.json "status-list fetch --wait-ms 0 failed on an idle side chain" \
+    ecert --json status-list fetch --type "$CERT_TYPE" --out "$T/idle.status" --wait-ms 0
+idle=$(cat "$T/idle.json")
+[ "$(json_field side_height "$idle")" = "$(json_field anchored_height "$idle")" ] ||
+    fail "the idle list is not proven by an anchored block: $idle"
+verify_cert "$BUNDLE" --status-list "$T/idle.status" || {
+    cat "$T/v.log" >&2
+    fail "the idle chain's status list does not verify"
+}
+grep -q "^verdict  *VALID" "$T/v.log" || fail "no VALID verdict with the idle chain's list"
+code=$(curl -s -o "$T/gw.json" -w '%{http_code}' \
+    "http://127.0.0.1:$((ECERT_PORT_BASE + 600))/api/v1/chains/$CERT_TYPE/status-list")
+[ "$code" = 200 ] || fail "the gateway's status-list answered $code: $(cat "$T/gw.json")"
+jq -r .object "$T/gw.json" | base64 -d >"$T/gw.status"
+verify_cert "$BUNDLE" --status-list "$T/gw.status" || fail "the gateway's status list"
 
 say "the certificate from its id alone; its proof; its history"
 run_logged get.log "cert get by id failed" ecert cert get --type "$CERT_TYPE" --tx "$CERT_TX" \

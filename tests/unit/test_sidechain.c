@@ -73,6 +73,7 @@ typedef struct {
     ec_writer_t env;
     ec_decoder_t qdec;
     ec_writer_t qout;
+    uint8_t last_root[EC_HASH_BYTES]; /* state root end_block gave the last committed block */
 } fx_t;
 
 static const char *pk_addr(fx_t *fx, int k, char out[EC_ADDR_MAX])
@@ -354,6 +355,7 @@ static void side_commit(fx_t *fx)
     ec_slist_root_mem(status_root, (const uint8_t *)sl->via.array.ptr[2].via.bin.ptr, count);
     ec_side_state_root(want, digest, records, status_root);
     assert_memory_equal(root, want, EC_HASH_BYTES);
+    memcpy(fx->last_root, root, EC_HASH_BYTES);
     ec_decoder_fini(&d3);
     ec_decoder_fini(&d2);
     ec_decoder_fini(&d);
@@ -2211,6 +2213,133 @@ static void test_status_erase(void **state)
     assert_int_equal(slist_code(fx, 1, &count), EC_SLIST_REVOKED);
 }
 
+/*
+ * status_list [height] against block `height`'s state root `root`: the tip's list with
+ * that block's state_digest and mirrored records gives it. Returns the query's code; on
+ * success checks the root and writes the list's count.
+ */
+static int slist_at(fx_t *fx, uint64_t height, const uint8_t root[EC_HASH_BYTES], uint64_t *count,
+                    ec_status_t *st)
+{
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_uint(&a, height);
+    ec_decoder_t d;
+    ec_decoder_init(&d);
+    const msgpack_object *args = NULL;
+    assert_int_equal(ec_decode(&d, ec_writer_data(&a), ec_writer_size(&a), &args), 0);
+    ec_writer_reset(&fx->qout);
+    ec_status_clear(st);
+    int rc = fx->app->query(fx->app->self, fx->ledger, "status_list", args, &fx->qout, st);
+    ec_decoder_fini(&d);
+    ec_writer_fini(&a);
+    if (rc) {
+        assert_int_equal(st->code, rc);
+        return rc;
+    }
+    const msgpack_object *r = NULL;
+    assert_int_equal(ec_decode(&fx->qdec, ec_writer_data(&fx->qout), ec_writer_size(&fx->qout), &r),
+                     0);
+    assert_int_equal(r->via.array.size, 5);
+    assert_int_equal(el(r, 0)->via.u64, height);
+    *count = el(r, 1)->via.u64;
+    assert_int_equal(el(r, 2)->via.bin.size, ec_slist_bytes(*count));
+    assert_int_equal(el(r, 3)->via.bin.size, EC_HASH_BYTES);
+    uint8_t status_root[EC_HASH_BYTES], want[EC_HASH_BYTES];
+    ec_slist_root_mem(status_root, (const uint8_t *)el(r, 2)->via.bin.ptr, *count);
+    ec_side_state_root(want, (const uint8_t *)el(r, 3)->via.bin.ptr, el(r, 4)->via.u64,
+                       status_root);
+    assert_memory_equal(want, root, EC_HASH_BYTES);
+    return 0;
+}
+
+/*
+ * status_list [height]: the tip's list proven against an older block's header while the
+ * list has not changed since (what lets a client prove it against the anchored block of an
+ * idle side chain); EC_ESTATE, naming the block of the change, once it has; EC_ENOTFOUND
+ * for a height with no record (0, above the tip); EC_EINVAL for other arguments.
+ */
+static void test_status_list_at_height(void **state)
+{
+    fx_t *fx = *state;
+    ec_status_t st;
+    uint64_t count = 0;
+    uint8_t root1[EC_HASH_BYTES], root2[EC_HASH_BYTES], root3[EC_HASH_BYTES];
+    /* The setup's blocks: the tip's own height is always there. */
+    assert_true(fx->ctx.height > 1);
+    assert_int_equal(slist_at(fx, fx->ctx.height - 1, fx->last_root, &count, &st), 0);
+    assert_int_equal(count, 0);
+
+    uint8_t id[EC_HASH_BYTES];
+    assert_int_equal(issue(fx, K_ISSUER1, K_HOLDER, "ORG1", id), 0);
+    uint64_t h1 = fx->ctx.height;
+    side_commit(fx);
+    memcpy(root1, fx->last_root, EC_HASH_BYTES);
+    side_commit(fx); /* an empty block: another state digest, the same list */
+    memcpy(root2, fx->last_root, EC_HASH_BYTES);
+    assert_memory_not_equal(root1, root2, EC_HASH_BYTES);
+    assert_int_equal(slist_at(fx, h1, root1, &count, &st), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(slist_at(fx, h1 + 1, root2, &count, &st), 0);
+
+    /* A REVOKE changes the list: the older heights no longer prove the tip's. */
+    assert_int_equal(update(fx, EC_STX_REVOKE, K_ISSUER1, id, NULL, 0, NULL), 0);
+    uint64_t h3 = fx->ctx.height;
+    side_commit(fx);
+    memcpy(root3, fx->last_root, EC_HASH_BYTES);
+    side_commit(fx);
+    char want[64];
+    snprintf(want, sizeof want, "ask for %llu or later", (unsigned long long)h3);
+    assert_int_equal(slist_at(fx, h1, root1, &count, &st), EC_ESTATE);
+    assert_non_null(strstr(st.msg, want));
+    assert_int_equal(slist_at(fx, h1 + 1, root2, &count, &st), EC_ESTATE);
+    assert_non_null(strstr(st.msg, want));
+    assert_int_equal(slist_at(fx, h3, root3, &count, &st), 0);
+    assert_int_equal(slist_at(fx, h3 + 1, fx->last_root, &count, &st), 0);
+    assert_int_equal(count, 1);
+
+    /* Heights with no record: 0, above the tip. */
+    assert_int_equal(slist_at(fx, 0, root1, &count, &st), EC_ENOTFOUND);
+    assert_int_equal(slist_at(fx, h3 + 2, root1, &count, &st), EC_ENOTFOUND);
+    assert_int_equal(slist_at(fx, UINT64_MAX, root1, &count, &st), EC_ENOTFOUND);
+
+    /* Other arguments. */
+    const msgpack_object *r = NULL;
+    ec_writer_t a;
+    ec_writer_init(&a);
+    ec_write_array(&a, 1);
+    ec_write_cstr(&a, "1");
+    assert_int_equal(query(fx, "status_list", &a, &r), EC_EINVAL);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 2);
+    ec_write_uint(&a, h1);
+    ec_write_uint(&a, h1);
+    assert_int_equal(query(fx, "status_list", &a, &r), EC_EINVAL);
+    ec_writer_reset(&a);
+    ec_write_array(&a, 1);
+    ec_write_int(&a, -1);
+    assert_int_equal(query(fx, "status_list", &a, &r), EC_EINVAL);
+    ec_writer_fini(&a);
+}
+
+/* The record of a block SC_SLIST_HISTORY (4,096) blocks below the tip is pruned: its
+ * height is EC_ENOTFOUND, the one above it still answers. */
+static void test_status_list_pruned(void **state)
+{
+    fx_t *fx = *state;
+    ec_status_t st;
+    uint64_t count = 0, first = fx->ctx.height;
+    uint8_t root[EC_HASH_BYTES];
+    side_commit(fx);
+    side_commit(fx);
+    memcpy(root, fx->last_root, EC_HASH_BYTES); /* of block first + 1 */
+    while (fx->ctx.height <= first + 4096)
+        side_commit(fx);
+    assert_int_equal(slist_at(fx, first, root, &count, &st), EC_ENOTFOUND);
+    assert_int_equal(slist_at(fx, first + 1, root, &count, &st), 0);
+}
+
 /* The usage query: [org, from, to, after]; returns the result array. */
 static const msgpack_object *usage(fx_t *fx, const char *org, uint64_t from, uint64_t to,
                                    const msgpack_object *after)
@@ -2913,6 +3042,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_renew_change_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_erase, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_list_at_height, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_list_pruned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certs_by_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase_by_holder, setup, teardown),
