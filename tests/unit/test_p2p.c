@@ -459,12 +459,14 @@ static void test_strangers_refused(void **state)
     for (int i = 0; i < 3; i++)
         assert_false(s_raw_up(probe[i], 0));
     /* Without it sends queue up, waiting for a handshake that never succeeds. Between a
-     * refused handshake and the next attempt the DEALER has no pipe for a moment, so the
-     * send may wait for the reconnection (a blocking send with a bound). */
+     * refused handshake and the next attempt the DEALER has no pipe, and libzmq backs its
+     * reconnections off, so on a loaded machine even a bounded blocking send may find none
+     * (EAGAIN): either way nothing may arrive, which is what is checked next. */
     const int send_wait = WAIT_MS;
     for (int i = 0; i < 3; i++) {
         assert_int_equal(zmq_setsockopt(blind[i], ZMQ_SNDTIMEO, &send_wait, sizeof send_wait), 0);
-        assert_int_equal(zmq_send(blind[i], "evil", 4, 0), 4);
+        int sent = zmq_send(blind[i], "evil", 4, 0);
+        assert_true(sent == 4 || (sent == -1 && zmq_errno() == EAGAIN));
     }
     s_expect_nothing(net, 0);
     /* the control: one frame arrives as validator 1's; two frames are dropped */
