@@ -203,6 +203,11 @@ int cmd_present(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_verify_presentation(cl_ctx_t *ctx, int argc, char **argv);
 
 /* cmd_chain.c */
+/* Main `query sidechain [chain_id]` -> the light client's height (the side chain's last
+ * anchored block) and frozen flag. Returns 0, EC_ENOTFOUND (not registered; nothing
+ * recorded) or 1 (recorded). (cmd_chain.c; shared with the status list's anchored path) */
+int cl_side_light(cl_ctx_t *ctx, cl_chain_t *main, const char *chain_id, uint64_t *height,
+                  bool *frozen);
 int cmd_chain_status(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_chain_evidence(cl_ctx_t *ctx, int argc, char **argv);
 int cmd_node_status(cl_ctx_t *ctx, int argc, char **argv);

@@ -35,10 +35,8 @@ static int s_status(cl_ctx_t *ctx, cl_chain_t *ch, ec_rpc_status_t *s)
     return 0;
 }
 
-/* Main `query sidechain [chain_id]` -> the light client's height and frozen flag.
- * Returns 0, EC_ENOTFOUND (not registered) or 1. */
-static int s_light(cl_ctx_t *ctx, cl_chain_t *main, const char *chain_id, uint64_t *height,
-                   bool *frozen)
+int cl_side_light(cl_ctx_t *ctx, cl_chain_t *main, const char *chain_id, uint64_t *height,
+                  bool *frozen)
 {
     ec_writer_t w;
     ec_writer_init(&w);
@@ -110,7 +108,7 @@ static void s_show_anchoring(cl_ctx_t *ctx, cl_chain_t *ch, cl_chain_t *main, ui
 {
     uint64_t anchored = 0, waiting = 0;
     bool frozen = false;
-    int rc = s_light(ctx, main, ch->chain_id, &anchored, &frozen);
+    int rc = cl_side_light(ctx, main, ch->chain_id, &anchored, &frozen);
     if (rc == EC_ENOTFOUND) {
         cl_out(ctx, "  not registered on the main chain");
         json_object_set_new(o, "registered", json_false());

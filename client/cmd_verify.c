@@ -127,32 +127,39 @@ static int s_fetch_tx_proof(cl_ctx_t *ctx, cl_chain_t *side, const uint8_t id[EC
     return 0;
 }
 
-/* Main `query anchor_of [chain_id, h]` until it answers or wait_ms passes. */
+/* Main `query anchor_of [chain_id, p->h]` into p->a, p->main_height, p->anchor_index.
+ * Returns 0, EC_ENOTFOUND (not anchored yet; nothing recorded) or 1 (recorded). */
+static int s_anchor_of(cl_ctx_t *ctx, cl_chain_t *main, const cl_chain_t *side, s_proof_t *p)
+{
+    ec_writer_t w;
+    ec_writer_init(&w);
+    ec_write_array(&w, 2);
+    ec_write_cstr(&w, side->chain_id);
+    ec_write_uint(&w, p->h);
+    ec_rpc_reply_t r;
+    int rc = cl_query(ctx, main, "anchor_of", &w, &r, EC_ENOTFOUND);
+    ec_writer_fini(&w);
+    if (rc)
+        return rc;
+    ec_cur_t c;
+    ec_cur_open(&c, r.result, 3);
+    ec_cur_uint(&c, &p->a);
+    ec_cur_uint(&c, &p->main_height);
+    ec_cur_uint(&c, &p->anchor_index);
+    rc = ec_cur_finish(&c);
+    ec_rpc_reply_fini(&r);
+    if (rc || p->a < p->h)
+        return cl_garbled(ctx, main, "query anchor_of");
+    return 0;
+}
+
+/* s_anchor_of until it answers or wait_ms passes. 0 or 1 (recorded). */
 static int s_wait_anchor(cl_ctx_t *ctx, cl_chain_t *main, const cl_chain_t *side, uint64_t wait_ms,
                          s_proof_t *p)
 {
     uint64_t deadline = cl_now_ms() + wait_ms;
     for (;;) {
-        ec_writer_t w;
-        ec_writer_init(&w);
-        ec_write_array(&w, 2);
-        ec_write_cstr(&w, side->chain_id);
-        ec_write_uint(&w, p->h);
-        ec_rpc_reply_t r;
-        int rc = cl_query(ctx, main, "anchor_of", &w, &r, EC_ENOTFOUND);
-        ec_writer_fini(&w);
-        if (rc == 0) {
-            ec_cur_t c;
-            ec_cur_open(&c, r.result, 3);
-            ec_cur_uint(&c, &p->a);
-            ec_cur_uint(&c, &p->main_height);
-            ec_cur_uint(&c, &p->anchor_index);
-            rc = ec_cur_finish(&c);
-            ec_rpc_reply_fini(&r);
-            if (rc || p->a < p->h)
-                return cl_garbled(ctx, main, "query anchor_of");
-            return 0;
-        }
+        int rc = s_anchor_of(ctx, main, side, p);
         if (rc != EC_ENOTFOUND)
             return rc;
         /* Not waiting at all (the gateway): not anchored yet is a state, not a timeout. */
@@ -596,57 +603,21 @@ static int s_slist_query(cl_ctx_t *ctx, cl_chain_t *side, uint64_t at, s_proof_t
 static int s_slist_anchored(cl_ctx_t *ctx, cl_chain_t *side, cl_chain_t *main, s_proof_t *p,
                             ec_slist_parts_t *sp)
 {
-    ec_writer_t w;
-    ec_writer_init(&w);
-    ec_write_array(&w, 1);
-    ec_write_cstr(&w, side->chain_id);
-    ec_rpc_reply_t r;
-    int rc = cl_query(ctx, main, "sidechain", &w, &r, EC_ENOTFOUND);
-    ec_writer_fini(&w);
+    uint64_t anchored = 0;
+    bool frozen = false;
+    int rc = cl_side_light(ctx, main, side->chain_id, &anchored, &frozen);
     if (rc == EC_ENOTFOUND)
         return EC_ESTATE; /* not registered: the usual way says so */
     if (rc)
         return rc;
-    const uint8_t *genesis;
-    size_t genesis_size;
-    uint8_t hash[EC_HASH_BYTES], hist[EC_HASH_BYTES], vs_hash[EC_HASH_BYTES];
-    uint64_t anchored = 0;
-    bool frozen = false;
-    ec_cur_t c, l;
-    ec_cur_open(&c, r.result, 3);
-    ec_cur_bin(&c, &genesis, &genesis_size, EC_TX_BYTES_MAX);
-    ec_cur_enter(&c, &l, 4);
-    ec_cur_uint(&l, &anchored);
-    ec_cur_bin_fixed(&l, hash, sizeof hash);
-    ec_cur_bin_fixed(&l, hist, sizeof hist);
-    ec_cur_bool(&l, &frozen);
-    ec_cur_fold(&c, &l);
-    ec_cur_bin_fixed(&c, vs_hash, sizeof vs_hash);
-    rc = ec_cur_finish(&c);
-    ec_rpc_reply_fini(&r);
-    if (rc)
-        return cl_garbled(ctx, main, "query sidechain");
     if (anchored == 0)
         return EC_ESTATE;
     p->h = anchored;
-    ec_writer_init(&w);
-    ec_write_array(&w, 2);
-    ec_write_cstr(&w, side->chain_id);
-    ec_write_uint(&w, anchored);
-    rc = cl_query(ctx, main, "anchor_of", &w, &r, EC_ENOTFOUND);
-    ec_writer_fini(&w);
+    rc = s_anchor_of(ctx, main, side, p);
     if (rc == EC_ENOTFOUND)
         return EC_ESTATE;
     if (rc)
         return rc;
-    ec_cur_open(&c, r.result, 3);
-    ec_cur_uint(&c, &p->a);
-    ec_cur_uint(&c, &p->main_height);
-    ec_cur_uint(&c, &p->anchor_index);
-    rc = ec_cur_finish(&c);
-    ec_rpc_reply_fini(&r);
-    if (rc || p->a < anchored)
-        return cl_garbled(ctx, main, "query anchor_of");
     if (p->a != anchored) /* A came some other way than an anchor: the usual way */
         return EC_ESTATE;
     rc = s_slist_query(ctx, side, anchored, p, sp);

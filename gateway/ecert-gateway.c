@@ -197,13 +197,6 @@ static void s_metrics_count(const s_req_t *rq, unsigned status)
         ec_metrics_observe(s_m.latency[r], (double)(s_mono_us() - rq->start_us) / 1e6);
 }
 
-static uint64_t s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* ---- answers ---------------------------------------------------------------------------- */
 
 static enum MHD_Result s_queue(s_req_t *rq, struct MHD_Connection *conn, unsigned status,
@@ -362,7 +355,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         uint32_t retry = 1;
         s_client_addr(conn, addr);
         rq->is_static = !s_api_path(url);
-        if (!gw_rate_take(s_app.rate, addr, s_mono_ms(), &retry) &&
+        if (!gw_rate_take(s_app.rate, addr, gw_events_now_ms(), &retry) &&
             (ec_metrics_inc(s_m.rate_limited), true))
             return s_json(rq, conn, 429,
                           gw_err_json(EC_EBUSY, "too many requests from this address: slow down"),

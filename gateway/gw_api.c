@@ -147,11 +147,6 @@ static int s_garbled(gw_call_t *c, const cl_chain_t *ch, const char *what)
     return gw_fail_ctx(c);
 }
 
-static json_t *s_hex(const uint8_t *d, size_t n)
-{
-    return gw_json_hex(d, n);
-}
-
 static json_t *s_u64(uint64_t v)
 {
     return json_integer((json_int_t)v);
@@ -182,15 +177,16 @@ static int s_status(gw_call_t *c, cl_chain_t *ch, json_t **out)
     ec_rpc_reply_fini(&r);
     if (rc)
         return s_garbled(c, ch, "status");
-    json_t *o = json_pack(
-        "{s:s,s:s,s:s,s:s,s:I,s:o,s:o,s:I,s:I,s:I,s:I,s:s,s:o,s:I,s:I}", "name", gw_chain_name(ch),
-        "chain_id", s.chain_id, "kind", s.kind == EC_CHAIN_MAIN ? "main" : "side", "cert_type",
-        s.cert_type, "height", (json_int_t)s.height, "tip_hash",
-        s.has_tip ? s_hex(s.tip_hash, 32) : json_null(), "genesis_hash", s_hex(s.genesis_hash, 32),
-        "tip_time_ms", (json_int_t)s.tip_time_ms, "mempool", (json_int_t)s.mempool, "round",
-        (json_int_t)s.round, "step", (json_int_t)s.step, "step_name", s_step_name(s.step),
-        "validator", s.is_validator ? s_u64(s.validator) : json_null(), "validators",
-        (json_int_t)s.validators, "peers", (json_int_t)s.peers);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:o,s:o,s:I,s:I,s:I,s:I,s:s,s:o,s:I,s:I}", "name",
+                          gw_chain_name(ch), "chain_id", s.chain_id, "kind",
+                          s.kind == EC_CHAIN_MAIN ? "main" : "side", "cert_type", s.cert_type,
+                          "height", (json_int_t)s.height, "tip_hash",
+                          s.has_tip ? gw_json_hex(s.tip_hash, 32) : json_null(), "genesis_hash",
+                          gw_json_hex(s.genesis_hash, 32), "tip_time_ms", (json_int_t)s.tip_time_ms,
+                          "mempool", (json_int_t)s.mempool, "round", (json_int_t)s.round, "step",
+                          (json_int_t)s.step, "step_name", s_step_name(s.step), "validator",
+                          s.is_validator ? s_u64(s.validator) : json_null(), "validators",
+                          (json_int_t)s.validators, "peers", (json_int_t)s.peers);
     *out = o;
     return 0;
 }
@@ -229,7 +225,7 @@ static json_t *s_valset_json(const ec_valset_t *vs)
 {
     json_t *a = json_array();
     for (uint32_t i = 0; i < vs->count; i++)
-        json_array_append_new(a, json_pack("{s:o,s:I}", "pk", s_hex(vs->v[i].pk, EC_PK_BYTES),
+        json_array_append_new(a, json_pack("{s:o,s:I}", "pk", gw_json_hex(vs->v[i].pk, EC_PK_BYTES),
                                            "power", (json_int_t)vs->v[i].power));
     return a;
 }
@@ -248,7 +244,7 @@ int gw_h_genesis(gw_call_t *c)
         uint8_t hash[EC_HASH_BYTES];
         ec_genesis_hash(hash, g);
         c->out = json_pack(
-            "{s:o,s:s,s:s,s:s,s:I,s:o,s:o}", "hash", s_hex(hash, 32), "chain_id", g->chain_id,
+            "{s:o,s:s,s:s,s:s,s:I,s:o,s:o}", "hash", gw_json_hex(hash, 32), "chain_id", g->chain_id,
             "kind", g->kind == EC_CHAIN_MAIN ? "main" : "side", "cert_type", g->cert_type,
             "time_ms", (json_int_t)g->time_ms, "validators", s_valset_json(&g->validators),
             "genesis", gw_json_b64((const uint8_t *)r.result->via.bin.ptr, r.result->via.bin.size));
@@ -292,7 +288,7 @@ int gw_h_validators(gw_call_t *c)
         return s_garbled(c, ch, "valset");
     uint8_t hash[EC_HASH_BYTES];
     ec_valset_hash(hash, &vs);
-    c->out = json_pack("{s:I,s:o,s:o}", "height", (json_int_t)height, "hash", s_hex(hash, 32),
+    c->out = json_pack("{s:I,s:o,s:o}", "height", (json_int_t)height, "hash", gw_json_hex(hash, 32),
                        "validators", s_valset_json(&vs));
     return 0;
 }
@@ -303,15 +299,16 @@ static json_t *s_header_fields(const ec_header_t *h)
 {
     uint8_t hash[EC_HASH_BYTES];
     ec_header_hash(hash, h);
-    return json_pack("{s:s,s:I,s:o,s:I,s:o,s:o,s:I,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:I}", "chain_id",
-                     h->chain_id, "height", (json_int_t)h->height, "hash", s_hex(hash, 32),
-                     "time_ms", (json_int_t)h->time_ms, "prev_hash", s_hex(h->prev_hash, 32),
-                     "tx_root", s_hex(h->tx_root, 32), "tx_count", (json_int_t)h->tx_count,
-                     "state_root", s_hex(h->state_root, 32), "hist_root", s_hex(h->hist_root, 32),
-                     "xanchor_root", s_hex(h->xanchor_root, 32), "xanchor_count",
-                     (json_int_t)h->xanchor_count, "valset_hash", s_hex(h->valset_hash, 32),
-                     "next_valset_hash", s_hex(h->next_valset_hash, 32), "evidence_root",
-                     s_hex(h->evidence_root, 32), "evidence_count", (json_int_t)h->evidence_count);
+    return json_pack(
+        "{s:s,s:I,s:o,s:I,s:o,s:o,s:I,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:I}", "chain_id", h->chain_id,
+        "height", (json_int_t)h->height, "hash", gw_json_hex(hash, 32), "time_ms",
+        (json_int_t)h->time_ms, "prev_hash", gw_json_hex(h->prev_hash, 32), "tx_root",
+        gw_json_hex(h->tx_root, 32), "tx_count", (json_int_t)h->tx_count, "state_root",
+        gw_json_hex(h->state_root, 32), "hist_root", gw_json_hex(h->hist_root, 32), "xanchor_root",
+        gw_json_hex(h->xanchor_root, 32), "xanchor_count", (json_int_t)h->xanchor_count,
+        "valset_hash", gw_json_hex(h->valset_hash, 32), "next_valset_hash",
+        gw_json_hex(h->next_valset_hash, 32), "evidence_root", gw_json_hex(h->evidence_root, 32),
+        "evidence_count", (json_int_t)h->evidence_count);
 }
 
 /* `header [height]` of ch, decoded with its commit, into *out; *h (may be NULL) gets the
@@ -420,9 +417,9 @@ static int s_block_anchors(gw_call_t *c, cl_chain_t *ch, uint64_t height, uint64
         ec_rpc_reply_fini(&r);
         if (rc)
             return s_garbled(c, ch, "anchor_proof");
-        json_array_append_new(list,
-                              json_pack("{s:s,s:I,s:o}", "chain_id", e.chain_id, "height",
-                                        (json_int_t)e.height, "hash", s_hex(e.header_hash, 32)));
+        json_array_append_new(list, json_pack("{s:s,s:I,s:o}", "chain_id", e.chain_id, "height",
+                                              (json_int_t)e.height, "hash",
+                                              gw_json_hex(e.header_hash, 32)));
     }
     return 0;
 }
@@ -464,11 +461,11 @@ int gw_h_block(gw_call_t *c)
                                  (json_int_t)res.ref, "slot", (json_int_t)res.slot);
         if (ec_tx_decode(&tx, (const uint8_t *)b->txs[i].via.bin.ptr, b->txs[i].via.bin.size) ==
             0) {
-            json_object_set_new(item, "id", s_hex(tx.id, 32));
+            json_object_set_new(item, "id", gw_json_hex(tx.id, 32));
             json_object_set_new(item, "type", s_u64(tx.type));
             json_object_set_new(item, "type_name",
                                 json_string(ec_tx_type_name(s_kind(c, ch), tx.type)));
-            json_object_set_new(item, "sender", s_hex(tx.sender, EC_PK_BYTES));
+            json_object_set_new(item, "sender", gw_json_hex(tx.sender, EC_PK_BYTES));
             ec_tx_fini(&tx);
         }
         json_array_append_new(txs, item);
@@ -529,16 +526,16 @@ int gw_h_tx(gw_call_t *c)
         char nonce[24];
         snprintf(nonce, sizeof nonce, "%" PRIu64, tx.nonce);
         if (rc == 0)
-            c->out = json_pack("{s:o,s:I,s:I,s:I,s:s,s:o,s:s,s:o,s:I,s:s,s:I,s:I,s:o,s:o,s:o,s:s}",
-                               "id", s_hex(tx.id, 32), "height", (json_int_t)height, "index",
-                               (json_int_t)index, "type", (json_int_t)tx.type, "type_name",
-                               ec_tx_type_name(s_kind(c, ch), tx.type), "sender",
-                               s_hex(tx.sender, EC_PK_BYTES), "nonce", nonce, "payload_hash",
-                               tx.has_payload ? s_hex(tx.payload_hash, 32) : json_null(), "code",
-                               (json_int_t)code, "code_name", code ? ec_errname((int)code) : "OK",
-                               "ref", (json_int_t)ref, "slot", (json_int_t)slot, "body", body,
-                               "payload", has_payload ? gw_json_b64(payload, pn) : json_null(),
-                               "tx", gw_json_b64(txb, txn), "chain_id", tx.chain_id);
+            c->out = json_pack(
+                "{s:o,s:I,s:I,s:I,s:s,s:o,s:s,s:o,s:I,s:s,s:I,s:I,s:o,s:o,s:o,s:s}", "id",
+                gw_json_hex(tx.id, 32), "height", (json_int_t)height, "index", (json_int_t)index,
+                "type", (json_int_t)tx.type, "type_name", ec_tx_type_name(s_kind(c, ch), tx.type),
+                "sender", gw_json_hex(tx.sender, EC_PK_BYTES), "nonce", nonce, "payload_hash",
+                tx.has_payload ? gw_json_hex(tx.payload_hash, 32) : json_null(), "code",
+                (json_int_t)code, "code_name", code ? ec_errname((int)code) : "OK", "ref",
+                (json_int_t)ref, "slot", (json_int_t)slot, "body", body, "payload",
+                has_payload ? gw_json_b64(payload, pn) : json_null(), "tx", gw_json_b64(txb, txn),
+                "chain_id", tx.chain_id);
         ec_tx_fini(&tx);
     }
     ec_rpc_reply_fini(&r);
@@ -790,7 +787,7 @@ int gw_h_prepare(gw_call_t *c)
         rc = gw_fail(c, EC_ETOOBIG, "the transaction would be %zu bytes, above %u",
                      ec_writer_size(&w) + 80, EC_TX_BYTES_MAX);
     else
-        c->out = json_pack("{s:o,s:o,s:o,s:s,s:s}", "tx_id", s_hex(id, 32), "signed",
+        c->out = json_pack("{s:o,s:o,s:o,s:s,s:s}", "tx_id", gw_json_hex(id, 32), "signed",
                            gw_json_b64(ec_writer_data(&w), ec_writer_size(&w)), "sign_bytes",
                            gw_json_b64(ec_writer_data(&sig), ec_writer_size(&sig)), "nonce",
                            nonce_s, "chain_id", ch->chain_id);
@@ -867,7 +864,7 @@ int gw_h_submit(gw_call_t *c)
             if (rc)
                 rc = s_garbled(c, ch, "submit");
             else
-                c->out = json_pack("{s:o,s:I,s:I}", "tx_id", s_hex(id, 32), "height",
+                c->out = json_pack("{s:o,s:I,s:I}", "tx_id", gw_json_hex(id, 32), "height",
                                    (json_int_t)height, "index", (json_int_t)index);
         }
     }
@@ -953,14 +950,14 @@ int gw_h_account(gw_call_t *c)
     }
     json_t *recovery = json_null();
     if (a->recovery)
-        recovery = json_pack("{s:o,s:I}", "new_key", s_hex(a->recovery_key, EC_PK_BYTES),
+        recovery = json_pack("{s:o,s:I}", "new_key", gw_json_hex(a->recovery_key, EC_PK_BYTES),
                              "ready_ms", (json_int_t)a->recovery_ready_ms);
     static const uint8_t zero[EC_PK_BYTES];
-    c->out =
-        json_pack("{s:s,s:s,s:o,s:o,s:b,s:I,s:b,s:o,s:o}", "address", a->address, "name", a->name,
-                  "pk", s_hex(a->pk, EC_PK_BYTES), "key", s_hex(a->key, EC_PK_BYTES), "revoked",
-                  memcmp(a->key, zero, EC_PK_BYTES) == 0, "height", (json_int_t)a->height,
-                  "attested", a->attested, "roles", roles, "recovery", recovery);
+    c->out = json_pack("{s:s,s:s,s:o,s:o,s:b,s:I,s:b,s:o,s:o}", "address", a->address, "name",
+                       a->name, "pk", gw_json_hex(a->pk, EC_PK_BYTES), "key",
+                       gw_json_hex(a->key, EC_PK_BYTES), "revoked",
+                       memcmp(a->key, zero, EC_PK_BYTES) == 0, "height", (json_int_t)a->height,
+                       "attested", a->attested, "roles", roles, "recovery", recovery);
     free(a);
     return 0;
 }
@@ -996,9 +993,9 @@ static int s_inspections(gw_call_t *c, cl_chain_t *ch, const uint8_t id[EC_HASH_
         if (cur.err)
             break;
         json_array_append_new(list,
-                              json_pack("{s:o,s:I,s:s,s:o,s:s}", "tx_id", s_hex(tx, 32), "height",
-                                        (json_int_t)height, "org_code", org, "inspector",
-                                        s_hex(inspector, 32), "verdict", verdict));
+                              json_pack("{s:o,s:I,s:s,s:o,s:s}", "tx_id", gw_json_hex(tx, 32),
+                                        "height", (json_int_t)height, "org_code", org, "inspector",
+                                        gw_json_hex(inspector, 32), "verdict", verdict));
     }
     rc = ec_cur_finish(&cur);
     ec_rpc_reply_fini(&r);
@@ -1020,15 +1017,15 @@ int gw_h_cert(gw_call_t *c)
     ec_rpc_reply_t r;
     if (cl_cert_fetch(c->ctx, ch, id, &cert, &r))
         return gw_fail_ctx(c);
-    c->out =
-        json_pack("{s:o,s:s,s:s,s:o,s:I,s:o,s:I,s:s,s:I,s:I,s:I,s:b,s:I,s:I,s:I}", "cert_id",
-                  s_hex(cert.id, 32), "holder", cert.holder, "org_code", cert.org_code, "issuer",
-                  s_hex(cert.issuer, 32), "height", (json_int_t)cert.height, "fields_root",
-                  s_hex(cert.fields_root, 32), "expires_ms", (json_int_t)cert.expires_ms, "status",
-                  cert.status, "payload_size", (json_int_t)cert.payload_size, "inspection_count",
-                  (json_int_t)cert.inspections, "updated_height", (json_int_t)cert.updated_height,
-                  "erased", cert.erased, "auth_height", (json_int_t)cert.auth_height, "slot",
-                  (json_int_t)cert.slot, "history_count", (json_int_t)cert.history);
+    c->out = json_pack(
+        "{s:o,s:s,s:s,s:o,s:I,s:o,s:I,s:s,s:I,s:I,s:I,s:b,s:I,s:I,s:I}", "cert_id",
+        gw_json_hex(cert.id, 32), "holder", cert.holder, "org_code", cert.org_code, "issuer",
+        gw_json_hex(cert.issuer, 32), "height", (json_int_t)cert.height, "fields_root",
+        gw_json_hex(cert.fields_root, 32), "expires_ms", (json_int_t)cert.expires_ms, "status",
+        cert.status, "payload_size", (json_int_t)cert.payload_size, "inspection_count",
+        (json_int_t)cert.inspections, "updated_height", (json_int_t)cert.updated_height, "erased",
+        cert.erased, "auth_height", (json_int_t)cert.auth_height, "slot", (json_int_t)cert.slot,
+        "history_count", (json_int_t)cert.history);
     ec_rpc_reply_fini(&r);
     cl_history_t h = {0};
     if (cl_history_get(c->ctx, ch, id, &h))
@@ -1039,7 +1036,7 @@ int gw_h_cert(gw_call_t *c)
                                               (json_int_t)h.items[i].type, "type_name",
                                               ec_tx_type_name(EC_CHAIN_SIDE, h.items[i].type),
                                               "height", (json_int_t)h.items[i].height, "tx_id",
-                                              s_hex(h.items[i].tx, 32)));
+                                              gw_json_hex(h.items[i].tx, 32)));
     cl_history_fini(&h);
     json_object_set_new(c->out, "history", hist);
     json_t *insp = NULL;
@@ -1091,9 +1088,9 @@ int gw_h_holder_certs(gw_call_t *c)
         ec_cur_fold(&cur, &it);
         if (cur.err)
             break;
-        json_array_append_new(list,
-                              json_pack("{s:o,s:I,s:s,s:s}", "cert_id", s_hex(id, 32), "height",
-                                        (json_int_t)height, "org_code", org, "status", status));
+        json_array_append_new(list, json_pack("{s:o,s:I,s:s,s:s}", "cert_id", gw_json_hex(id, 32),
+                                              "height", (json_int_t)height, "org_code", org,
+                                              "status", status));
     }
     rc = ec_cur_finish(&cur);
     ec_rpc_reply_fini(&r);
@@ -1214,8 +1211,8 @@ int gw_h_usage(gw_call_t *c)
             break;
         json_array_append_new(list,
                               json_pack("{s:I,s:I,s:o,s:o,s:s}", "time_ms", (json_int_t)time_ms,
-                                        "height", (json_int_t)height, "tx_id", s_hex(tx, 32),
-                                        "cert_id", s_hex(cert, 32), "verdict", verdict));
+                                        "height", (json_int_t)height, "tx_id", gw_json_hex(tx, 32),
+                                        "cert_id", gw_json_hex(cert, 32), "verdict", verdict));
     }
     rc = ec_cur_finish(&cur);
     ec_rpc_reply_fini(&r);
